@@ -1,0 +1,149 @@
+package ir
+
+import (
+	"fmt"
+)
+
+// Node is one named layer of a model: an op applied to the outputs of other
+// nodes.
+type Node struct {
+	Name string
+	// Class is the layer's class name in its source (e.g. Keras 1's
+	// "Convolution2D" for a Conv2D op); summaries show it.
+	Class  string
+	Op     Op
+	Inputs []string // names of the nodes whose outputs this node takes
+	// Weights in the order of Op.Weights (or, for Unknown ops, as stored).
+	Weights []*Weight
+
+	// Out is the output type, set by the infer-shapes pass.
+	Out TensorType
+	// Specs are the weights the op expects, set by the infer-shapes pass.
+	Specs []WeightSpec
+}
+
+// Params returns the node's trainable and non-trainable parameter counts as
+// Keras counts them.
+func (n *Node) Params() (trainable, nonTrainable int64) {
+	for _, s := range n.Specs {
+		if s.Trainable {
+			trainable += s.Shape.Elements()
+		} else {
+			nonTrainable += s.Shape.Elements()
+		}
+	}
+	return
+}
+
+// Weight returns the node's weight with the given name, or nil.
+func (n *Node) Weight(name string) *Weight {
+	for _, w := range n.Weights {
+		if w.Name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// Meta describes where a model came from.
+type Meta struct {
+	Format       string // "keras-h5", "keras-zip", "keras-json", "onnx", "builtin", "go"
+	KerasVersion string // e.g. "1.2.2", "2.1.3", "3.16.0"; "" when unknown
+	Backend      string // "theano", "tensorflow", "torch", …
+	Source       string // file path or builtin name
+	// Sequential is true for Keras Sequential models (summaries then omit
+	// the input layer and, in Keras 2/3 styles, the Connected-to column).
+	Sequential bool
+}
+
+// KerasMajor returns the major Keras version (1, 2, 3) or 0 if unknown.
+func (m Meta) KerasMajor() int {
+	if m.KerasVersion == "" {
+		return 0
+	}
+	c := m.KerasVersion[0]
+	if c >= '1' && c <= '9' {
+		return int(c - '0')
+	}
+	return 0
+}
+
+// Model is a DAG of nodes. Nodes are kept in a topological order (the
+// order-nodes pass establishes it), inputs first.
+type Model struct {
+	Name    string
+	Nodes   []*Node
+	Inputs  []string // names of Input nodes
+	Outputs []string // names of output nodes
+	Meta    Meta
+	// Warnings collects non-fatal findings (e.g. a Lambda whose shape is
+	// guessed).
+	Warnings []string
+}
+
+// Node returns the node named name, or nil.
+func (m *Model) Node(name string) *Node {
+	for _, n := range m.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// Index returns a name → node map.
+func (m *Model) Index() map[string]*Node {
+	idx := make(map[string]*Node, len(m.Nodes))
+	for _, n := range m.Nodes {
+		idx[n.Name] = n
+	}
+	return idx
+}
+
+// Params returns the model's trainable and non-trainable parameter counts.
+func (m *Model) Params() (trainable, nonTrainable int64) {
+	for _, n := range m.Nodes {
+		t, nt := n.Params()
+		trainable += t
+		nonTrainable += nt
+	}
+	return
+}
+
+// InputTypes returns the types of the model's inputs.
+func (m *Model) InputTypes() []TensorType {
+	idx := m.Index()
+	var ts []TensorType
+	for _, name := range m.Inputs {
+		if n := idx[name]; n != nil {
+			ts = append(ts, n.Out)
+		}
+	}
+	return ts
+}
+
+// LoadWeights reads every weight of the model (each once). Errors name the
+// layer and the weight.
+func (m *Model) LoadWeights() error {
+	for _, n := range m.Nodes {
+		for _, w := range n.Weights {
+			if _, err := w.Data(); err != nil {
+				return fmt.Errorf("layer '%s': weight %s: %w", n.Name, w.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// LayerError is an error about one node of a model.
+type LayerError struct {
+	Layer string
+	Err   error
+}
+
+func (e *LayerError) Error() string { return fmt.Sprintf("layer '%s': %v", e.Layer, e.Err) }
+func (e *LayerError) Unwrap() error { return e.Err }
+
+func layerErr(name string, format string, args ...any) error {
+	return &LayerError{Layer: name, Err: fmt.Errorf(format, args...)}
+}

@@ -1,0 +1,253 @@
+package ir
+
+import (
+	"errors"
+	"fmt"
+)
+
+// A Pass is one named step of the model pipeline.
+type Pass struct {
+	Name string
+	Run  func(*Model) error
+	// After says which invariants hold once the pass has run.
+	After Stage
+}
+
+// Stage is how far a model has come through the pipeline; each stage has
+// invariants that CheckInvariants verifies.
+type Stage uint8
+
+const (
+	// StageGraph: names unique and non-empty, every input defined, every
+	// model input an Input node, outputs defined.
+	StageGraph Stage = iota
+	// StageOrdered: StageGraph, and every node comes after its inputs
+	// (so the graph is acyclic).
+	StageOrdered
+	// StageTyped: StageOrdered, and every node has an output type.
+	StageTyped
+	// StageWeighted: StageTyped, and every node's weights match its specs.
+	StageWeighted
+)
+
+// Passes.
+var (
+	PassOrder   = Pass{Name: "order-nodes", Run: orderNodes, After: StageOrdered}
+	PassInfer   = Pass{Name: "infer-shapes", Run: inferShapes, After: StageTyped}
+	PassWeights = Pass{Name: "check-weights", Run: checkWeights, After: StageWeighted}
+)
+
+// Prepare runs the standard pipeline on a freshly built or imported model:
+// order-nodes, infer-shapes, and check-weights when the model has weights.
+func Prepare(m *Model) error {
+	passes := []Pass{PassOrder, PassInfer}
+	if HasWeights(m) {
+		passes = append(passes, PassWeights)
+	}
+	return RunPasses(m, passes...)
+}
+
+// HasWeights reports whether any node of m carries weights.
+func HasWeights(m *Model) bool {
+	for _, n := range m.Nodes {
+		if len(n.Weights) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// RunPasses checks the graph invariants, then runs each pass followed by the
+// invariant check of the stage it reaches. Errors name the pass and, through
+// LayerError, the layer.
+func RunPasses(m *Model, passes ...Pass) error {
+	if err := CheckInvariants(m, StageGraph); err != nil {
+		return err
+	}
+	for _, p := range passes {
+		if err := p.Run(m); err != nil {
+			return err
+		}
+		if err := CheckInvariants(m, p.After); err != nil {
+			return fmt.Errorf("after pass %s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// CheckInvariants verifies the invariants of stage s.
+func CheckInvariants(m *Model, s Stage) error {
+	if len(m.Nodes) == 0 {
+		return errors.New("model has no layers")
+	}
+	pos := make(map[string]int, len(m.Nodes))
+	for i, n := range m.Nodes {
+		if n.Name == "" {
+			return fmt.Errorf("layer %d has no name", i)
+		}
+		if n.Op == nil {
+			return layerErr(n.Name, "has no op")
+		}
+		if _, dup := pos[n.Name]; dup {
+			return layerErr(n.Name, "name is used twice")
+		}
+		pos[n.Name] = i
+	}
+	for i, n := range m.Nodes {
+		_, isInput := n.Op.(*Input)
+		if isInput && len(n.Inputs) > 0 {
+			return layerErr(n.Name, "input layer has inputs")
+		}
+		if !isInput && len(n.Inputs) == 0 {
+			if _, ok := n.Op.(*Unknown); !ok {
+				return layerErr(n.Name, "has no inputs")
+			}
+		}
+		for _, in := range n.Inputs {
+			j, ok := pos[in]
+			if !ok {
+				return layerErr(n.Name, "input '%s' is not a layer of the model", in)
+			}
+			if s >= StageOrdered && j >= i {
+				return layerErr(n.Name, "comes before its input '%s'", in)
+			}
+		}
+		if s >= StageTyped && len(n.Out.Shape) == 0 {
+			return layerErr(n.Name, "has no output type")
+		}
+	}
+	if len(m.Inputs) == 0 {
+		return errors.New("model has no inputs")
+	}
+	for _, name := range m.Inputs {
+		i, ok := pos[name]
+		if !ok {
+			return fmt.Errorf("model input '%s' is not a layer", name)
+		}
+		if _, ok := m.Nodes[i].Op.(*Input); !ok {
+			return layerErr(name, "is a model input but not an Input layer")
+		}
+	}
+	if len(m.Outputs) == 0 {
+		return errors.New("model has no outputs")
+	}
+	for _, name := range m.Outputs {
+		if _, ok := pos[name]; !ok {
+			return fmt.Errorf("model output '%s' is not a layer", name)
+		}
+	}
+	if s >= StageWeighted {
+		for _, n := range m.Nodes {
+			if err := matchWeights(n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// orderNodes sorts the nodes topologically, keeping the given order where it
+// is already valid; a cycle is an error naming a layer on it.
+func orderNodes(m *Model) error {
+	idx := m.Index()
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := make(map[string]int, len(m.Nodes))
+	out := make([]*Node, 0, len(m.Nodes))
+	var visit func(n *Node) error
+	visit = func(n *Node) error {
+		switch state[n.Name] {
+		case done:
+			return nil
+		case active:
+			return layerErr(n.Name, "is part of a cycle")
+		}
+		state[n.Name] = active
+		for _, in := range n.Inputs {
+			if err := visit(idx[in]); err != nil {
+				return err
+			}
+		}
+		state[n.Name] = done
+		out = append(out, n)
+		return nil
+	}
+	// Iterative deepening would avoid recursion depth issues; models have
+	// at most thousands of layers, well within Go's growable stacks.
+	for _, n := range m.Nodes {
+		if err := visit(n); err != nil {
+			return err
+		}
+	}
+	m.Nodes = out
+	return nil
+}
+
+// inferShapes sets every node's output type and weight specs.
+func inferShapes(m *Model) error {
+	idx := m.Index()
+	for _, n := range m.Nodes {
+		in := make([]TensorType, len(n.Inputs))
+		for i, name := range n.Inputs {
+			in[i] = idx[name].Out
+		}
+		out, err := n.Op.Infer(in)
+		if err != nil {
+			return &LayerError{Layer: n.Name, Err: err}
+		}
+		n.Out = out
+		if u, ok := n.Op.(*Unknown); ok {
+			_ = u
+			n.Specs = n.Specs[:0]
+			for _, w := range n.Weights {
+				n.Specs = append(n.Specs, WeightSpec{Name: w.Name, Shape: w.Shape, Trainable: true})
+			}
+		} else {
+			n.Specs = n.Op.Weights(in)
+		}
+		if n.Class == "" {
+			n.Class = n.Op.Kind()
+		}
+	}
+	return nil
+}
+
+// checkWeights verifies that every node carries exactly the weights its op
+// expects, with the expected shapes and float types.
+func checkWeights(m *Model) error {
+	for _, n := range m.Nodes {
+		if err := matchWeights(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func matchWeights(n *Node) error {
+	if _, ok := n.Op.(*Unknown); ok {
+		return nil
+	}
+	if len(n.Weights) != len(n.Specs) {
+		names := make([]string, len(n.Specs))
+		for i, s := range n.Specs {
+			names[i] = s.Name
+		}
+		return layerErr(n.Name, "expects %d weight(s) %v, the file has %d", len(n.Specs), names, len(n.Weights))
+	}
+	for i, s := range n.Specs {
+		w := n.Weights[i]
+		if w == nil {
+			return layerErr(n.Name, "weight %s is missing", s.Name)
+		}
+		if !w.Shape.Equal(s.Shape) {
+			return layerErr(n.Name, "weight %s has shape %v, expected %v", s.Name, w.Shape, s.Shape)
+		}
+		if !w.DType.IsFloat() {
+			return layerErr(n.Name, "weight %s has type %v, expected a float type", s.Name, w.DType)
+		}
+	}
+	return nil
+}

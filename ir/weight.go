@@ -1,0 +1,84 @@
+package ir
+
+import (
+	"fmt"
+	"sync"
+)
+
+// WeightSource reads a weight's data, in the canonical layout of its op,
+// into dst (whose length is the weight's element count). Importers return
+// sources that read from the file on demand, so that inspecting a model
+// reads no weight data.
+type WeightSource interface {
+	ReadInto(dst []float32) error
+}
+
+// SourceFunc adapts a function to WeightSource.
+type SourceFunc func(dst []float32) error
+
+// ReadInto calls f.
+func (f SourceFunc) ReadInto(dst []float32) error { return f(dst) }
+
+// Weight is one named parameter tensor of a node. Its data is read lazily,
+// once, on the first call to Data.
+type Weight struct {
+	Name  string // Keras's name for it: "kernel", "bias", "gamma", "moving_mean", …
+	Shape Shape  // canonical shape (no batch axis)
+	DType DType  // element type in the source file; data is always float32 in memory
+	// Origin says where the data comes from, for messages
+	// (e.g. "model.h5:/model_weights/dense_1/dense_1/kernel:0").
+	Origin string
+
+	src  WeightSource
+	once sync.Once
+	data []float32
+	err  error
+}
+
+// NewWeight returns a lazy weight that reads from src on first use.
+func NewWeight(name string, shape Shape, dtype DType, origin string, src WeightSource) *Weight {
+	return &Weight{Name: name, Shape: shape, DType: dtype, Origin: origin, src: src}
+}
+
+// ConstWeight returns a float32 weight holding data (which it keeps).
+func ConstWeight(name string, shape Shape, data []float32) *Weight {
+	w := &Weight{Name: name, Shape: shape, DType: Float32, Origin: "memory"}
+	w.once.Do(func() {
+		if int64(len(data)) != shape.Elements() {
+			w.err = fmt.Errorf("weight %s: %d values for shape %v", name, len(data), shape)
+			return
+		}
+		w.data = data
+	})
+	return w
+}
+
+// Elements is the number of values of the weight.
+func (w *Weight) Elements() int64 { return w.Shape.Elements() }
+
+// Data returns the weight's values, reading them on first call. It is safe
+// for concurrent use.
+func (w *Weight) Data() ([]float32, error) {
+	w.once.Do(func() {
+		if w.src == nil {
+			w.err = fmt.Errorf("weight %s has no data", w.Name)
+			return
+		}
+		n := w.Shape.Elements()
+		buf := make([]float32, n)
+		if err := w.src.ReadInto(buf); err != nil {
+			w.err = err
+			return
+		}
+		w.data = buf
+	})
+	return w.data, w.err
+}
+
+// WeightSpec is what an op expects of one weight: its Keras name, canonical
+// shape, and whether Keras counts it as trainable.
+type WeightSpec struct {
+	Name      string
+	Shape     Shape
+	Trainable bool
+}
