@@ -1,0 +1,60 @@
+// Small C helpers for package h5: things that are macros in hdf5.h (and so
+// not reachable from cgo) or that need a C callback.
+
+#ifndef KCONV_H5_SHIM_H
+#define KCONV_H5_SHIM_H
+
+#include "hdf5.h"
+
+// Predefined datatypes (macros that call H5open in hdf5.h).
+hid_t kc_native_float(void);
+hid_t kc_native_double(void);
+hid_t kc_native_int64(void);
+hid_t kc_ieee_f32le(void);
+hid_t kc_ieee_f64le(void);
+hid_t kc_ieee_f16le(void);
+hid_t kc_std_i32le(void);
+hid_t kc_std_i64le(void);
+hid_t kc_std_u8le(void);
+
+// kc_silence turns off the automatic printing of the error stack.
+herr_t kc_silence(void);
+
+// kc_last_error copies the description of the innermost error on the
+// current error stack into buf and clears the stack. It returns the number
+// of bytes written, 0 if there is no error.
+int kc_last_error(char *buf, size_t size);
+
+// kc_attr_names lists the attribute names of the object at path, in
+// increasing name order, as consecutive NUL-terminated strings in a
+// malloc'd buffer stored in *out. It returns the buffer length or -1.
+long kc_attr_names(hid_t loc, const char *path, char **out);
+
+// kc_string_type returns a new C string datatype: variable length when
+// size is 0, otherwise fixed length and NUL padded.
+hid_t kc_string_type(size_t size, int utf8);
+
+// kc_write_attr creates (replacing any existing one) the attribute name on
+// the object at path and, unless buf is NULL, writes buf to it.
+herr_t kc_write_attr(hid_t loc, const char *path, const char *name,
+                     hid_t ftype, hid_t space, hid_t mtype, const void *buf);
+
+// kc_create_group creates the group at path, creating missing
+// intermediate groups.
+hid_t kc_create_group(hid_t loc, const char *path);
+
+// kc_write_dataset creates a contiguous dataset at path (creating missing
+// intermediate groups) with file type ftype and the given shape, then
+// writes buf (of memory type mtype) to it unless buf is NULL.
+herr_t kc_write_dataset(hid_t loc, const char *path, hid_t ftype, int rank,
+                        const hsize_t *dims, hid_t mtype, const void *buf);
+
+// kc_dataset_layout returns the storage layout of a dataset (H5D_layout_t
+// value) or -1.
+int kc_dataset_layout(hid_t dset);
+
+// kc_free_vlen_strings frees the n strings of a variable-length string
+// read buffer.
+void kc_free_vlen_strings(char **s, size_t n);
+
+#endif

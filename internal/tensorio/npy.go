@@ -1,0 +1,176 @@
+// Package tensorio reads and writes tensors in the files users hand to
+// kconv: NumPy .npy files, images, and HDF5 datasets.
+package tensorio
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+
+	"codeberg.org/sbinet/npyio"
+)
+
+// maxElements bounds what a .npy header may claim before any allocation.
+const maxElements = 1 << 31
+
+// ReadNPY reads a .npy file as float32. Other numeric types are converted;
+// the returned note says so ("" when the file was float32 already).
+func ReadNPY(path string) (shape []int, data []float32, note string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	r, err := npyio.NewReader(bufio.NewReader(f))
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("not a NumPy .npy file: %w", err)
+	}
+	h := r.Header
+	if h.Descr.Fortran {
+		return nil, nil, "", errors.New("Fortran-ordered arrays are not supported (save with np.ascontiguousarray)")
+	}
+	n := int64(1)
+	for _, d := range h.Descr.Shape {
+		if d < 0 {
+			return nil, nil, "", fmt.Errorf("bad shape %v", h.Descr.Shape)
+		}
+		n *= int64(d)
+		if n > maxElements {
+			return nil, nil, "", fmt.Errorf("array of shape %v is too large", h.Descr.Shape)
+		}
+	}
+	typ := strings.TrimLeft(h.Descr.Type, "<>|=")
+	size := map[string]int64{"f4": 4, "f8": 8, "f2": 2, "i8": 8, "i4": 4, "i2": 2, "i1": 1, "u1": 1, "u2": 2, "u4": 4, "u8": 8, "b1": 1}[typ]
+	if size == 0 {
+		return nil, nil, "", fmt.Errorf("unsupported dtype %s (want a numeric type)", h.Descr.Type)
+	}
+	if n*size > st.Size() {
+		return nil, nil, "", fmt.Errorf("file is truncated: shape %v of %s needs %d bytes, file has %d", h.Descr.Shape, h.Descr.Type, n*size, st.Size())
+	}
+	shape = append([]int(nil), h.Descr.Shape...)
+	data = make([]float32, n)
+	conv := func(vals any) error {
+		if err := r.Read(vals); err != nil {
+			return fmt.Errorf("reading data: %w", err)
+		}
+		return nil
+	}
+	switch typ {
+	case "f4":
+		var v []float32
+		if err := conv(&v); err != nil {
+			return nil, nil, "", err
+		}
+		if int64(len(v)) != n {
+			return nil, nil, "", fmt.Errorf("file is truncated: %d of %d values", len(v), n)
+		}
+		return shape, v, "", nil
+	case "f8":
+		var v []float64
+		err = conv(&v)
+		fill(data, v)
+	case "i8":
+		var v []int64
+		err = conv(&v)
+		fill(data, v)
+	case "i4":
+		var v []int32
+		err = conv(&v)
+		fill(data, v)
+	case "i2":
+		var v []int16
+		err = conv(&v)
+		fill(data, v)
+	case "i1":
+		var v []int8
+		err = conv(&v)
+		fill(data, v)
+	case "u1":
+		var v []uint8
+		err = conv(&v)
+		fill(data, v)
+	case "u2":
+		var v []uint16
+		err = conv(&v)
+		fill(data, v)
+	case "u4":
+		var v []uint32
+		err = conv(&v)
+		fill(data, v)
+	case "u8":
+		var v []uint64
+		err = conv(&v)
+		fill(data, v)
+	case "b1":
+		var v []bool
+		err = conv(&v)
+		for i, b := range v {
+			if i < len(data) && b {
+				data[i] = 1
+			}
+		}
+	default:
+		return nil, nil, "", fmt.Errorf("unsupported dtype %s", h.Descr.Type)
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return shape, data, fmt.Sprintf("converted %s to float32", h.Descr.Type), nil
+}
+
+func fill[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64 | float64](dst []float32, src []T) {
+	for i, v := range src {
+		if i < len(dst) {
+			dst[i] = float32(v)
+		}
+	}
+}
+
+// EncodeNPY writes a float32 array of the given shape in NumPy's .npy
+// format (version 1.0, little-endian, C order). npyio can only write
+// one-dimensional slices or gonum matrices, so kconv writes the small header
+// itself; the tests read the result back with npyio.
+func EncodeNPY(w io.Writer, shape []int, data []float32) error {
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = fmt.Sprint(d)
+	}
+	s := "(" + strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		s += ","
+	}
+	s += ")"
+	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", s)
+	// Magic (6) + version (2) + length (2) + dict + padding + '\n' ≡ 0 mod 64.
+	total := 10 + len(dict) + 1
+	pad := (64 - total%64) % 64
+	hdr := dict + strings.Repeat(" ", pad) + "\n"
+	var b bytes.Buffer
+	b.WriteString("\x93NUMPY\x01\x00")
+	binary.Write(&b, binary.LittleEndian, uint16(len(hdr)))
+	b.WriteString(hdr)
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return err
+	}
+	buf := make([]byte, 4*4096)
+	for i := 0; i < len(data); i += 4096 {
+		chunk := data[i:min(i+4096, len(data))]
+		for j, v := range chunk {
+			binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(v))
+		}
+		if _, err := w.Write(buf[:4*len(chunk)]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
