@@ -60,14 +60,25 @@ func (a Activation) Apply(x []float32) {
 			}
 			return
 		}
+		// Keras's relu(x, negative_slope, max_value, threshold): the positive
+		// part is x where x > threshold (relu(x) when threshold is 0),
+		// clipped to [0, max_value]; below the threshold the slope applies.
 		for i, v := range x {
-			switch {
-			case a.HasMax && v >= a.MaxValue:
-				x[i] = a.MaxValue
-			case v >= a.Threshold:
-			default:
-				x[i] = a.NegativeSlope * (v - a.Threshold)
+			pos := v
+			if a.Threshold != 0 {
+				if !(v > a.Threshold) {
+					pos = 0
+				}
+			} else if pos < 0 {
+				pos = 0
 			}
+			if a.HasMax {
+				pos = clamp(pos, 0, a.MaxValue)
+			}
+			if a.NegativeSlope != 0 && v < a.Threshold {
+				pos += a.NegativeSlope * (v - a.Threshold)
+			}
+			x[i] = pos
 		}
 	case ActSigmoid:
 		for i, v := range x {

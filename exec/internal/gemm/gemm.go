@@ -1,0 +1,213 @@
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+var threads atomic.Int32
+
+func init() { threads.Store(int32(max(1, runtime.NumCPU()))) }
+
+// SetThreads sets the number of worker goroutines that Sgemm, Sgemv and the
+// kernels built on this package may use at once (see the package doc's
+// threading rule). n < 1 means runtime.NumCPU().
+func SetThreads(n int) {
+	if n < 1 {
+		n = runtime.NumCPU()
+	}
+	threads.Store(int32(n))
+	backendSetThreads(n)
+}
+
+// Threads reports the worker count set by SetThreads.
+func Threads() int { return int(threads.Load()) }
+
+// Name reports the backend linked into this build: "openblas" or "purego".
+func Name() string { return backendName }
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
+// op(A) is m×k (A is m×k with lda >= k, or k×m with lda >= m when transA),
+// op(B) is k×n (B is k×n with ldb >= n, or n×k with ldb >= k when transB)
+// and C is m×n with ldc >= n. Large products are split across Threads()
+// goroutines.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if trivialGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
+	t := Threads()
+	// Below ~4 MFLOP per worker the goroutine hand-off costs more than it gains.
+	if t > 1 && int64(m)*int64(n)*int64(k) >= int64(t)*2<<20 {
+		if m >= 4*t || m >= n {
+			parallelRange(m, t, 4, func(i0, i1 int) {
+				var aa []float32
+				if transA {
+					aa = a[i0:]
+				} else {
+					aa = a[i0*lda:]
+				}
+				sgemm(transA, transB, i1-i0, n, k, alpha, aa, lda, b, ldb, beta, c[i0*ldc:], ldc)
+			})
+		} else {
+			parallelRange(n, t, 16, func(j0, j1 int) {
+				var bb []float32
+				if transB {
+					bb = b[j0*ldb:]
+				} else {
+					bb = b[j0:]
+				}
+				sgemm(transA, transB, m, j1-j0, k, alpha, a, lda, bb, ldb, beta, c[j0:], ldc)
+			})
+		}
+		return
+	}
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmSerial is Sgemm on the calling goroutine only, for callers that
+// parallelize themselves.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if trivialGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Sgemv computes y = alpha*op(A)*x + beta*y for a row-major m×n matrix A
+// (lda >= n). With trans false op(A) = A, x has n elements and y has m; with
+// trans true op(A) = Aᵀ, x has m elements and y has n. Large products are
+// split across Threads() goroutines.
+func Sgemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if trivialGemv(trans, m, n, alpha, a, lda, x, beta, y) {
+		return
+	}
+	t := Threads()
+	if t > 1 && int64(m)*int64(n) >= int64(t)*1<<18 {
+		if trans {
+			// y[j] depends on column j of A: split the columns.
+			parallelRange(n, t, 64, func(j0, j1 int) {
+				sgemv(true, m, j1-j0, alpha, a[j0:], lda, x, beta, y[j0:j1])
+			})
+		} else {
+			parallelRange(m, t, 16, func(i0, i1 int) {
+				sgemv(false, i1-i0, n, alpha, a[i0*lda:], lda, x, beta, y[i0:i1])
+			})
+		}
+		return
+	}
+	sgemv(trans, m, n, alpha, a, lda, x, beta, y)
+}
+
+// SgemvSerial is Sgemv on the calling goroutine only.
+func SgemvSerial(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if trivialGemv(trans, m, n, alpha, a, lda, x, beta, y) {
+		return
+	}
+	sgemv(trans, m, n, alpha, a, lda, x, beta, y)
+}
+
+// parallelRange splits [0,total) into at most t contiguous chunks whose sizes
+// are multiples of align (except the last) and runs f on each, the first on
+// the calling goroutine.
+func parallelRange(total, t, align int, f func(lo, hi int)) {
+	chunk := (total + t - 1) / t
+	chunk = (chunk + align - 1) / align * align
+	if chunk >= total {
+		f(0, total)
+		return
+	}
+	var wg sync.WaitGroup
+	for lo := chunk; lo < total; lo += chunk {
+		hi := min(lo+chunk, total)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	f(0, min(chunk, total))
+	wg.Wait()
+}
+
+// need panics unless a row-major rows×cols matrix with leading dimension ld
+// fits in a slice of length n.
+func need(name string, n, rows, cols, ld int) {
+	if rows < 0 || cols < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension for %s (%d×%d)", name, rows, cols))
+	}
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("gemm: ld%s = %d < max(1, %d)", name, ld, cols))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if n < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("gemm: %s has %d elements, needs %d (%d×%d, ld %d)", name, n, (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+// trivialGemm checks the arguments and handles the cases without a product
+// (empty C, k == 0, alpha == 0). It reports whether nothing is left to do.
+func trivialGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	if k < 0 {
+		panic("gemm: negative k")
+	}
+	if transA {
+		need("a", len(a), k, m, lda)
+	} else {
+		need("a", len(a), m, k, lda)
+	}
+	if transB {
+		need("b", len(b), n, k, ldb)
+	} else {
+		need("b", len(b), k, n, ldb)
+	}
+	need("c", len(c), m, n, ldc)
+	if m == 0 || n == 0 {
+		return true
+	}
+	if k == 0 || alpha == 0 {
+		for i := range m {
+			scale(beta, c[i*ldc:i*ldc+n])
+		}
+		return true
+	}
+	return false
+}
+
+func trivialGemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) bool {
+	need("a", len(a), m, n, lda)
+	nx, ny := n, m
+	if trans {
+		nx, ny = m, n
+	}
+	if len(x) < nx {
+		panic(fmt.Sprintf("gemm: x has %d elements, needs %d", len(x), nx))
+	}
+	if len(y) < ny {
+		panic(fmt.Sprintf("gemm: y has %d elements, needs %d", len(y), ny))
+	}
+	if ny == 0 {
+		return true
+	}
+	if nx == 0 || alpha == 0 {
+		scale(beta, y[:ny])
+		return true
+	}
+	return false
+}
+
+// scale sets x = beta*x, writing zeros (not reading x) when beta is 0.
+func scale(beta float32, x []float32) {
+	switch beta {
+	case 1:
+	case 0:
+		clear(x)
+	default:
+		for i := range x {
+			x[i] *= beta
+		}
+	}
+}

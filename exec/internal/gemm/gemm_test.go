@@ -1,0 +1,230 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveGemm is the reference: C = alpha*op(A)*op(B) + beta*C, from the
+// definition, accumulating in float64.
+func naiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		for j := range n {
+			var s float64
+			for p := range k {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			v := float64(alpha) * s
+			if beta != 0 {
+				v += float64(beta) * float64(c[i*ldc+j])
+			}
+			c[i*ldc+j] = float32(v)
+		}
+	}
+}
+
+func naiveGemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	ny, nx := m, n
+	if trans {
+		ny, nx = n, m
+	}
+	for o := range ny {
+		var s float64
+		for i := range nx {
+			var av float32
+			if trans {
+				av = a[i*lda+o]
+			} else {
+				av = a[o*lda+i]
+			}
+			s += float64(av) * float64(x[i])
+		}
+		v := float64(alpha) * s
+		if beta != 0 {
+			v += float64(beta) * float64(y[o])
+		}
+		y[o] = float32(v)
+	}
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
+}
+
+// closeEnough compares with a tolerance relative to the magnitude of the
+// terms summed (k products of values in [-1,1]).
+func closeEnough(t *testing.T, name string, got, want []float32, k int) {
+	t.Helper()
+	tol := 1e-5 * float64(max(k, 1)+4)
+	for i := range want {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) || math.Abs(g-w) > tol*(1+math.Abs(w)) {
+			t.Fatalf("%s: element %d = %v, want %v", name, i, g, w)
+		}
+	}
+}
+
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	padA, padB     int // extra leading-dimension slack
+	padC           int
+}
+
+func gemmCases() []gemmCase {
+	var cs []gemmCase
+	shapes := [][3]int{
+		{1, 1, 1}, {1, 7, 5}, {1, 4096, 300}, {5, 1, 9}, {3, 5, 7}, {4, 4, 4}, {8, 8, 8},
+		{17, 13, 11}, {33, 65, 129}, {64, 64, 64}, {130, 70, 300}, {257, 31, 3},
+		{2, 300, 1}, {300, 2, 513}, {200, 300, 260}, {12544, 64, 27}, {0, 5, 3}, {5, 0, 3}, {5, 6, 0},
+	}
+	for si, s := range shapes {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				c := gemmCase{transA: ta, transB: tb, m: s[0], n: s[1], k: s[2], alpha: 1, beta: 0}
+				switch si % 4 {
+				case 1:
+					c.alpha, c.beta = 0.5, 1
+				case 2:
+					c.alpha, c.beta, c.padA, c.padB, c.padC = -1.5, 0.25, 3, 1, 5
+				case 3:
+					c.beta, c.padC = 1, 2
+				}
+				cs = append(cs, c)
+			}
+		}
+	}
+	cs = append(cs, gemmCase{m: 9, n: 10, k: 11, alpha: 0, beta: 2, padC: 1})
+	return cs
+}
+
+type gemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+func TestSgemm(t *testing.T) {
+	impls := map[string]gemmFunc{"Sgemm": Sgemm, "SgemmSerial": SgemmSerial, "GoSgemm": GoSgemm}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range gemmCases() {
+		ar, ac := tc.m, tc.k
+		if tc.transA {
+			ar, ac = tc.k, tc.m
+		}
+		br, bc := tc.k, tc.n
+		if tc.transB {
+			br, bc = tc.n, tc.k
+		}
+		lda, ldb, ldc := max(1, ac+tc.padA), max(1, bc+tc.padB), max(1, tc.n+tc.padC)
+		a := randSlice(r, max(0, (ar-1)*lda+ac))
+		b := randSlice(r, max(0, (br-1)*ldb+bc))
+		c0 := randSlice(r, max(0, (tc.m-1)*ldc+tc.n))
+		if tc.beta == 0 {
+			for i := range c0 {
+				c0[i] = float32(math.NaN()) // must not be read
+			}
+		}
+		want := append([]float32(nil), c0...)
+		naiveGemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+		for _, threads := range []int{1, 2, 3} {
+			SetThreads(threads)
+			for name, f := range impls {
+				got := append([]float32(nil), c0...)
+				f(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
+				// Padding between rows of C must be untouched.
+				for i := range got {
+					if tc.n > 0 && i%ldc >= tc.n && got[i] != c0[i] && !math.IsNaN(float64(c0[i])) {
+						t.Fatalf("%s %+v: wrote padding element %d", name, tc, i)
+					}
+					if tc.n > 0 && i%ldc >= tc.n {
+						got[i], want[i] = 0, 0
+					}
+				}
+				closeEnough(t, fmt.Sprintf("%s threads=%d %+v", name, threads, tc), got, want, tc.k)
+			}
+		}
+	}
+	SetThreads(0)
+}
+
+func TestSgemv(t *testing.T) {
+	type gemvFunc func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
+	impls := map[string]gemvFunc{"Sgemv": Sgemv, "SgemvSerial": SgemvSerial, "GoSgemv": GoSgemv}
+	r := rand.New(rand.NewPCG(3, 4))
+	shapes := [][2]int{{1, 1}, {1, 9}, {9, 1}, {3, 5}, {7, 13}, {64, 64}, {1000, 33}, {33, 1000}, {2048, 1031}, {0, 4}, {4, 0}}
+	for si, s := range shapes {
+		for _, trans := range []bool{false, true} {
+			m, n := s[0], s[1]
+			alpha, beta, pad := float32(1), float32(0), 0
+			if si%3 == 1 {
+				alpha, beta, pad = 0.5, 1, 3
+			} else if si%3 == 2 {
+				alpha, beta, pad = -2, 0.5, 1
+			}
+			lda := max(1, n+pad)
+			a := randSlice(r, max(0, (m-1)*lda+n))
+			nx, ny := n, m
+			if trans {
+				nx, ny = m, n
+			}
+			x := randSlice(r, nx)
+			y0 := randSlice(r, ny)
+			if beta == 0 {
+				for i := range y0 {
+					y0[i] = float32(math.NaN())
+				}
+			}
+			want := append([]float32(nil), y0...)
+			naiveGemv(trans, m, n, alpha, a, lda, x, beta, want)
+			for _, threads := range []int{1, 2} {
+				SetThreads(threads)
+				for name, f := range impls {
+					got := append([]float32(nil), y0...)
+					f(trans, m, n, alpha, a, lda, x, beta, got)
+					closeEnough(t, fmt.Sprintf("%s threads=%d trans=%v m=%d n=%d", name, threads, trans, m, n), got, want, nx)
+				}
+			}
+		}
+	}
+	SetThreads(0)
+}
+
+func TestShortSlicePanics(t *testing.T) {
+	mustPanic := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s: no panic", name)
+			}
+		}()
+		f()
+	}
+	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
+	mustPanic("short a", func() { Sgemm(false, false, 2, 2, 4, 1, a, 4, b, 2, 0, c, 2) })
+	mustPanic("short c", func() { Sgemm(false, false, 2, 3, 3, 1, a, 3, b, 3, 0, c, 3) })
+	mustPanic("bad lda", func() { Sgemm(false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2) })
+	mustPanic("short x", func() { Sgemv(false, 2, 3, 1, a, 3, b[:2], 0, c) })
+	mustPanic("short y", func() { Sgemv(true, 2, 3, 1, a, 3, b, 0, c[:2]) })
+}
+
+func TestName(t *testing.T) {
+	if n := Name(); n != "openblas" && n != "purego" {
+		t.Fatalf("Name() = %q", n)
+	}
+	t.Logf("backend %s, %d threads", Name(), Threads())
+}

@@ -1,0 +1,63 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Helpers shared by the conv, dense and workspace tests (prefix kh).
+
+// khRand returns n uniform values in [-1, 1) from a fixed seed.
+func khRand(seed uint64, n int) []float32 {
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
+}
+
+// khClose fails t unless got and want have the same length and every
+// element agrees within rtol relative to max(|want[i]|, scale), where scale
+// is the RMS of want: float32 sums of many terms err relative to the terms'
+// magnitude, not to a result that happens to cancel to near zero.
+func khClose(t testing.TB, what string, got, want []float32, rtol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: len %d, want %d", what, len(got), len(want))
+	}
+	var ss float64
+	for _, w := range want {
+		ss += float64(w) * float64(w)
+	}
+	scale := math.Sqrt(ss / float64(max(len(want), 1)))
+	scale = max(scale, 1e-6)
+	bad := 0
+	for i := range want {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) || math.Abs(g-w) > rtol*max(math.Abs(w), scale) {
+			if bad < 5 {
+				t.Errorf("%s: [%d] = %v, want %v", what, i, g, w)
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%s: %d of %d elements differ", what, bad, len(want))
+	}
+}
+
+// khPoison returns n NaNs, for outputs a kernel must fully overwrite.
+func khPoison(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(math.NaN())
+	}
+	return s
+}
+
+var (
+	khReLU = Activation{Kind: ActReLU}
+	khELU  = Activation{Kind: ActELU, Alpha: 1}
+)

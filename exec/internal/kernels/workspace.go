@@ -1,0 +1,39 @@
+package kernels
+
+// Workspace is per-call scratch memory for the kernels. Each concurrent
+// caller (each Run of a model) owns its own Workspace; a kernel uses it for
+// the duration of one call, so one Workspace may serve every layer of a
+// model in turn. Kernels keep no package-level mutable buffers.
+//
+// The zero value is ready to use, and a nil *Workspace is accepted by every
+// kernel (it then allocates per call).
+type Workspace struct {
+	buf []float32
+}
+
+// NewWorkspace returns a Workspace whose buffer is preallocated to n floats.
+func NewWorkspace(n int) *Workspace {
+	return &Workspace{buf: make([]float32, n)}
+}
+
+// Get returns a slice of n floats with unspecified contents. It reuses the
+// workspace's buffer, growing it (without copying) when n exceeds its
+// capacity, so the slice returned by an earlier Get is invalidated: a kernel
+// needing several scratch regions takes one Get and splits it.
+func (w *Workspace) Get(n int) []float32 {
+	if w == nil {
+		return make([]float32, n)
+	}
+	if cap(w.buf) < n {
+		w.buf = make([]float32, n)
+	}
+	return w.buf[:n]
+}
+
+// Cap reports the number of floats the workspace holds.
+func (w *Workspace) Cap() int {
+	if w == nil {
+		return 0
+	}
+	return cap(w.buf)
+}
