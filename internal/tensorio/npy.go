@@ -49,7 +49,7 @@ func ReadNPY(path string) (shape []int, data []float32, note string, err error) 
 			return nil, nil, "", fmt.Errorf("array of shape %v is too large", h.Descr.Shape)
 		}
 	}
-	typ := strings.TrimLeft(h.Descr.Type, "<>|=")
+	typ := strings.TrimLeft(strings.Trim(h.Descr.Type, `'"`), "<>|=")
 	size := map[string]int64{"f4": 4, "f8": 8, "f2": 2, "i8": 8, "i4": 4, "i2": 2, "i1": 1, "u1": 1, "u2": 2, "u4": 4, "u8": 8, "b1": 1}[typ]
 	if size == 0 {
 		return nil, nil, "", fmt.Errorf("unsupported dtype %s (want a numeric type)", h.Descr.Type)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/kconv/kconv/exec/internal/gemm"
 )
@@ -94,12 +95,14 @@ func convCheck(p ConvParams, in, kernel, bias, out []float32) {
 	}
 }
 
-// convColBudget bounds one worker's im2col buffer, in floats (2 MiB).
-// Measured on VGG16 layers, a single-threaded OpenBLAS GEMM reaches ~97% of
-// its large-m speed at 128 rows, so tiles never go below convMinRows even if
-// that overshoots the budget for huge K (K = 9*512 → 128 rows = 2.25 MiB).
+// convColBudget bounds one worker's im2col buffer and convOutBudget its
+// output tile (which the epilogue revisits), in floats. A single-threaded
+// OpenBLAS GEMM reaches ~95% of its large-m speed at 128 rows (measured on
+// VGG16's shapes), so tiles never go below convMinRows even if that
+// overshoots the column budget for huge K (K = 9*512: 128 rows = 2.25 MiB).
 const (
-	convColBudget = 512 << 10
+	convColBudget = 512 << 10 // 2 MiB
+	convOutBudget = 64 << 10  // 256 KiB
 	convMinRows   = 128
 )
 
@@ -127,11 +130,11 @@ func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 		p.PadTop == 0 && p.PadBottom == 0 && p.PadLeft == 0 && p.PadRight == 0
 
 	workers := max(1, gemm.Threads())
-	// Tile rows: as many as the budget allows (at least convMinRows), then
+	// Tile rows: as many as both budgets allow (at least convMinRows), then
 	// evened out so the tile count is a multiple of the worker count.
-	tileMax := max(convMinRows, convColBudget/max(kdim, 1))
+	tileMax := max(convMinRows, min(convOutBudget/p.OutC, convColBudget/kdim))
 	if direct {
-		tileMax = max(convMinRows, convColBudget/max(p.OutC, 1)) // output-tile locality only
+		tileMax = max(convMinRows, convOutBudget/p.OutC)
 	}
 	ntiles := (rows + tileMax - 1) / tileMax
 	if ntiles > 1 || rows >= 2*convMinRows {
@@ -158,6 +161,12 @@ func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 			r0 := t * tile
 			r1 := min(r0+tile, rows)
 			m := r1 - r0
+			y := out[r0*p.OutC : r1*p.OutC]
+			var beta float32
+			if bias != nil {
+				convBiasFill(y, p.OutC, bias)
+				beta = 1
+			}
 			for gi := range g {
 				var a []float32
 				var lda int
@@ -168,9 +177,9 @@ func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 					a, lda = buf, kdim
 				}
 				gemm.SgemmSerial(false, false, m, ocg, kdim, 1, a, lda,
-					kernel[gi*ocg:], p.OutC, 0, out[r0*p.OutC+gi*ocg:], p.OutC)
+					kernel[gi*ocg:], p.OutC, beta, y[gi*ocg:], p.OutC)
 			}
-			convEpilogue(out[r0*p.OutC:r1*p.OutC], p.OutC, bias, act)
+			convAct(y, act)
 		}
 	}
 	var next atomic.Int64
@@ -190,42 +199,58 @@ func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 	wg.Wait()
 }
 
-// convEpilogue adds bias to each c-wide row of y and applies act, one row at
-// a time while the tile is in cache. Plain ReLU, by far the most common
-// epilogue, is fused with the bias add and done without branches (random
-// signs make Activation.Apply's compare-and-store mispredict about half the
-// time).
-func convEpilogue(y []float32, c int, bias []float32, act Activation) {
-	plainReLU := act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax
-	switch {
-	case bias == nil && act.IsLinear():
-		return
-	case bias == nil && plainReLU:
-		for i, v := range y {
-			y[i] = max(v, 0)
-		}
-		return
-	}
-	if bias != nil {
-		bias = bias[:c]
-	}
+// convBiasFill sets every c-wide row of y to bias, so the GEMM can
+// accumulate onto it (beta = 1): that fuses the bias add and saves the pass
+// in which the GEMM would otherwise zero its output.
+func convBiasFill(y []float32, c int, bias []float32) {
+	bias = bias[:c]
 	for r := 0; r+c <= len(y); r += c {
-		row := y[r : r+c]
-		switch {
-		case bias != nil && plainReLU:
-			row = row[:len(bias)]
-			for j, b := range bias {
-				row[j] = max(row[j]+b, 0)
-			}
-		case bias != nil:
-			row = row[:len(bias)]
-			for j, b := range bias {
-				row[j] += b
-			}
-			act.Apply(row)
-		default:
-			act.Apply(row)
-		}
+		copy(y[r:r+c], bias)
+	}
+}
+
+// convAct applies act to y in place. Plain ReLU, by far the most common
+// epilogue, runs branch-free on the float bits two at a time (Activation's
+// compare-and-store mispredicts on about half of random-signed inputs); it
+// maps every value with the sign bit set, -0 and negative NaNs included,
+// to +0.
+func convAct(y []float32, act Activation) {
+	if act.IsLinear() {
+		return
+	}
+	if act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax {
+		convReLUBits(y)
+		return
+	}
+	act.Apply(y)
+}
+
+func convReLUBits(y []float32) {
+	if len(y) == 0 {
+		return
+	}
+	if uintptr(unsafe.Pointer(&y[0]))%8 != 0 {
+		y[0] = max(y[0], 0)
+		y = y[1:]
+	}
+	w := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(y))), len(y)/2)
+	// Bit 31 and bit 63 are the two sign bits; multiplying them by
+	// 0xFFFFFFFF smears each over its own 32-bit half.
+	const lo1, ones = 0x0000000100000001, 0xFFFFFFFF
+	i := 0
+	for ; i+4 <= len(w); i += 4 {
+		q := w[i : i+4 : i+4]
+		v0, v1, v2, v3 := q[0], q[1], q[2], q[3]
+		q[0] = v0 &^ (v0 >> 31 & lo1 * ones)
+		q[1] = v1 &^ (v1 >> 31 & lo1 * ones)
+		q[2] = v2 &^ (v2 >> 31 & lo1 * ones)
+		q[3] = v3 &^ (v3 >> 31 & lo1 * ones)
+	}
+	for ; i < len(w); i++ {
+		w[i] &^= w[i] >> 31 & lo1 * ones
+	}
+	if len(y)%2 == 1 {
+		y[len(y)-1] = max(y[len(y)-1], 0)
 	}
 }
 
@@ -256,6 +281,22 @@ func convIm2col(p *ConvParams, in []float32, r0, r1, c0, cg, oh, ow int, dst []f
 				hi := min(p.KW, p.W-ix0)
 				if lo >= hi {
 					clear(seg)
+					continue
+				}
+				if rowSpan <= 32 {
+					// Short runs (few input channels): a plain loop beats
+					// memmove's call overhead.
+					src := line[(ix0+lo)*p.C : (ix0+hi)*p.C]
+					for i := range seg[:lo*cg] {
+						seg[i] = 0
+					}
+					dst := seg[lo*cg : hi*cg]
+					for i := range dst {
+						dst[i] = src[i]
+					}
+					for i := range seg[hi*cg:] {
+						seg[hi*cg+i] = 0
+					}
 					continue
 				}
 				clear(seg[:lo*cg])

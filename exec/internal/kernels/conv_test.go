@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/kconv/kconv/exec/internal/gemm"
@@ -130,4 +131,156 @@ func TestConv2DBadArgs(t *testing.T) {
 		}
 	}()
 	Conv2D(p, make([]float32, 64), make([]float32, 48), nil, Activation{}, make([]float32, 16), nil)
+}
+
+func TestConvReLUBits(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	inf := float32(math.Inf(1))
+	base := []float32{1, -1, 0, negZero, 3.5, -2.25, inf, -inf, 1e-40, -1e-40, 7}
+	for off := range 3 {
+		for n := 0; n+off <= len(base); n++ {
+			got := append([]float32(nil), base[off:off+n]...)
+			want := append([]float32(nil), got...)
+			khReLU.Apply(want)
+			convReLUBits(got)
+			for i := range want {
+				if got[i] != want[i] || math.Signbit(float64(got[i])) {
+					t.Fatalf("off %d n %d: [%d] = %v, want %v", off, n, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+type dwCase struct {
+	name string
+	p    ConvParams
+	bias bool
+	act  Activation
+}
+
+func TestDepthwiseConv2DFastVsRef(t *testing.T) {
+	defer gemm.SetThreads(0)
+	cases := []dwCase{
+		{"3x3 s1 same", ConvParams{N: 1, H: 5, W: 7, C: 3, OutC: 3, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
+		{"3x3 s2 same asym", ConvParams{N: 2, H: 8, W: 7, C: 5, OutC: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadBottom: 1, PadRight: 1}, true, khELU},
+		{"multiplier 2", ConvParams{N: 3, H: 5, W: 7, C: 3, OutC: 6, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{}},
+		{"multiplier 3 valid", ConvParams{N: 1, H: 6, W: 5, C: 5, OutC: 15, KH: 2, KW: 3}, false, khReLU},
+		{"dilation 2", ConvParams{N: 2, H: 9, W: 8, C: 4, OutC: 4, KH: 3, KW: 3, DilH: 2, DilW: 2, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2}, true, khELU},
+		{"explicit pads stride 2x1", ConvParams{N: 1, H: 7, W: 5, C: 3, OutC: 3, KH: 5, KW: 3, StrideH: 2, StrideW: 1, PadTop: 3, PadBottom: 0, PadLeft: 0, PadRight: 2}, true, Activation{}},
+		{"kernel larger than input", ConvParams{N: 2, H: 2, W: 3, C: 3, OutC: 6, KH: 5, KW: 5, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2}, true, khReLU},
+		{"1x1", ConvParams{N: 2, H: 5, W: 7, C: 5, OutC: 10, KH: 1, KW: 1}, true, khELU},
+		{"s2 pads 1", ConvParams{N: 1, H: 7, W: 8, C: 4, OutC: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
+		{"5x5 s2 pads 3 mult 2", ConvParams{N: 2, H: 6, W: 9, C: 3, OutC: 6, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadTop: 3, PadBottom: 1, PadLeft: 3, PadRight: 2}, true, Activation{}},
+		{"s3 dil 2", ConvParams{N: 1, H: 10, W: 11, C: 2, OutC: 2, KH: 3, KW: 3, StrideH: 3, StrideW: 3, DilH: 2, DilW: 2, PadTop: 1, PadBottom: 2, PadLeft: 1, PadRight: 2}, true, khELU},
+		{"big", ConvParams{N: 2, H: 30, W: 29, C: 16, OutC: 16, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
+		{"empty output", ConvParams{N: 1, H: 2, W: 2, C: 3, OutC: 3, KH: 3, KW: 3}, true, Activation{}},
+	}
+	for ci, tc := range cases {
+		p := tc.p
+		in := khRand(uint64(ci)*3+101, p.InLen())
+		kernel := khRand(uint64(ci)*3+102, p.KH*p.KW*p.OutC)
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*3+103, p.OutC)
+		}
+		want := RefDepthwiseConv2D(p, in, kernel, bias, tc.act)
+		for _, threads := range []int{1, 2, 3} {
+			gemm.SetThreads(threads)
+			got := khPoison(p.OutLen())
+			DepthwiseConv2D(p, in, kernel, bias, tc.act, got, &Workspace{})
+			khClose(t, fmt.Sprintf("%s threads=%d", tc.name, threads), got, want, 1e-4)
+		}
+	}
+}
+
+// TestRefDepthwiseHand checks the depthwise reference by hand: 1×2×2×2
+// input, 2×2 kernel, multiplier 2, valid → one output pixel of 4 channels.
+func TestRefDepthwiseHand(t *testing.T) {
+	p := ConvParams{N: 1, H: 2, W: 2, C: 2, OutC: 4, KH: 2, KW: 2}
+	// Pixels (0,0) (0,1) (1,0) (1,1); channels (c0, c1).
+	in := []float32{1, 10, 2, 20, 3, 30, 4, 40}
+	// kernel[kh][kw][c][m]: m=0 weights 1 everywhere; m=1 weights are the
+	// tap index kh*2+kw.
+	kernel := []float32{
+		1, 0, 1, 0, // (0,0): c0 m0, c0 m1, c1 m0, c1 m1
+		1, 1, 1, 1, // (0,1)
+		1, 2, 1, 2, // (1,0)
+		1, 3, 1, 3, // (1,1)
+	}
+	// c0: m0 = 1+2+3+4 = 10, m1 = 0*1+1*2+2*3+3*4 = 20
+	// c1: m0 = 100, m1 = 200; bias (1, 2, 3, 4)
+	want := []float32{11, 22, 103, 204}
+	bias := []float32{1, 2, 3, 4}
+	khClose(t, "ref", RefDepthwiseConv2D(p, in, kernel, bias, Activation{}), want, 1e-6)
+	got := make([]float32, 4)
+	DepthwiseConv2D(p, in, kernel, bias, Activation{}, got, nil)
+	khClose(t, "fast", got, want, 1e-6)
+}
+
+func TestConv2DTransposeFastVsRef(t *testing.T) {
+	defer gemm.SetThreads(0)
+	cases := []struct {
+		name string
+		p    ConvTransposeParams
+		bias bool
+		act  Activation
+	}{
+		{"3x3 s1 valid", ConvTransposeParams{N: 1, H: 5, W: 7, C: 3, OutC: 4, KH: 3, KW: 3}, true, Activation{}},
+		{"3x3 s1 same", ConvTransposeParams{N: 2, H: 5, W: 7, C: 3, OutC: 5, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
+		{"3x3 s2 same", ConvTransposeParams{N: 1, H: 4, W: 5, C: 5, OutC: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 0, PadLeft: 1, PadRight: 0}, true, khELU},
+		{"3x3 s2 valid outpad", ConvTransposeParams{N: 3, H: 3, W: 4, C: 2, OutC: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, OutPadH: 1, OutPadW: 1}, true, Activation{}},
+		{"4x4 s2 pads 1", ConvTransposeParams{N: 2, H: 5, W: 3, C: 4, OutC: 2, KH: 4, KW: 4, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, false, khReLU},
+		{"2x2 s2", ConvTransposeParams{N: 1, H: 5, W: 7, C: 3, OutC: 5, KH: 2, KW: 2, StrideH: 2, StrideW: 2}, true, khReLU},
+		{"dilation 2", ConvTransposeParams{N: 1, H: 4, W: 5, C: 3, OutC: 2, KH: 3, KW: 3, DilH: 2, DilW: 2, PadTop: 2, PadBottom: 1, PadLeft: 0, PadRight: 3}, true, khELU},
+		{"stride 3x1 outpad 2", ConvTransposeParams{N: 2, H: 3, W: 4, C: 3, OutC: 3, KH: 2, KW: 3, StrideH: 3, StrideW: 1, OutPadH: 2}, true, Activation{}},
+		{"1x1 s2", ConvTransposeParams{N: 2, H: 4, W: 3, C: 5, OutC: 3, KH: 1, KW: 1, StrideH: 2, StrideW: 2, OutPadH: 1}, true, khReLU},
+		{"big", ConvTransposeParams{N: 2, H: 16, W: 13, C: 24, OutC: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 0, PadLeft: 1, PadRight: 0}, true, khReLU},
+	}
+	for ci, tc := range cases {
+		p := tc.p
+		in := khRand(uint64(ci)*3+201, p.InLen())
+		kernel := khRand(uint64(ci)*3+202, p.KernelLen())
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*3+203, p.OutC)
+		}
+		want := RefConv2DTranspose(p, in, kernel, bias, tc.act)
+		for _, threads := range []int{1, 2, 3} {
+			gemm.SetThreads(threads)
+			got := khPoison(p.OutLen())
+			Conv2DTranspose(p, in, kernel, bias, tc.act, got, &Workspace{})
+			khClose(t, fmt.Sprintf("%s threads=%d", tc.name, threads), got, want, 1e-4)
+		}
+	}
+}
+
+// TestRefConv2DTransposeHand: 1×2×2×1 input [[1,2],[3,4]], 2×2 kernel
+// [[1,10],[100,1000]] (KH×KW×1×1), stride 2, valid: each input pixel stamps
+// value*kernel into its own 2×2 block of the 4×4 output.
+func TestRefConv2DTransposeHand(t *testing.T) {
+	p := ConvTransposeParams{N: 1, H: 2, W: 2, C: 1, OutC: 1, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
+	in := []float32{1, 2, 3, 4}
+	kernel := []float32{1, 10, 100, 1000}
+	want := []float32{
+		1, 10, 2, 20,
+		100, 1000, 200, 2000,
+		3, 30, 4, 40,
+		300, 3000, 400, 4000,
+	}
+	khClose(t, "ref", RefConv2DTranspose(p, in, kernel, nil, Activation{}), want, 1e-6)
+	got := make([]float32, 16)
+	Conv2DTranspose(p, in, kernel, nil, Activation{}, got, nil)
+	khClose(t, "fast", got, want, 1e-6)
+
+	// Stride 1, pads 1 all round ("same" for a 3-wide kernel) on a 1×1×1×2
+	// input with 2 input channels: out = in0*k[.,.,0,0] + in1*k[.,.,0,1]
+	// at the center tap only → single output pixel = 2*5 + 3*7 = 31.
+	p2 := ConvTransposeParams{N: 1, H: 1, W: 1, C: 2, OutC: 1, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
+	kernel2 := make([]float32, 18)
+	kernel2[8], kernel2[9] = 5, 7 // tap (1,1): [o=0][c=0], [o=0][c=1]
+	khClose(t, "ref same", RefConv2DTranspose(p2, []float32{2, 3}, kernel2, nil, Activation{}), []float32{31}, 1e-6)
+	if p2.OutH() != 1 || p2.OutW() != 1 {
+		t.Fatalf("same out %d×%d", p2.OutH(), p2.OutW())
+	}
 }

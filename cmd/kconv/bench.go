@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kconv/kconv/exec"
+	"github.com/kconv/kconv/ir"
+	"github.com/kconv/kconv/zoo"
+)
+
+func init() { extraCommands = append(extraCommands, newBenchCmd) }
+
+// peakPerCore is this project's reference machine's FP32 peak per core
+// (AMD Zen 4, AVX-512): about 117 GFLOP/s.
+const peakPerCore = 117e9
+
+type benchResult struct {
+	Model      string  `json:"model"`
+	Batch      int     `json:"batch"`
+	Threads    int     `json:"threads"`
+	Runs       int     `json:"runs"`
+	LoadMS     float64 `json:"load_ms"`
+	CompileMS  float64 `json:"compile_ms"`
+	FirstMS    float64 `json:"first_result_ms"`
+	MedianMS   float64 `json:"median_ms"`
+	MinMS      float64 `json:"min_ms"`
+	ImagesPerS float64 `json:"images_per_s"`
+	GFLOP      float64 `json:"gflop_per_image"`
+	GFLOPS     float64 `json:"gflop_per_s"`
+	PeakShare  float64 `json:"peak_share"`
+	PeakRSSMB  float64 `json:"peak_rss_mb"`
+}
+
+func newBenchCmd() *cobra.Command {
+	var (
+		lf                    loadFlags
+		batch, threads, runs  int
+		warmup                int
+		asJSON, randomWeights bool
+		seed                  uint64
+	)
+	cmd := &cobra.Command{
+		Use:   "bench MODEL",
+		Short: "Time a model on random inputs",
+		Long: `Load MODEL, compile it and time runs on random inputs. Prints load time,
+median and minimum latency, images per second, GFLOP/s and the share of this
+machine's FP32 peak (117 GFLOP/s per core), and the process's peak memory.
+A model without weights (a builtin such as vgg16, or an architecture file)
+gets seeded random weights.`,
+		Example: `  kconv bench vgg16 --batch 1 --threads 2 --runs 10`,
+		Args:    exactArgs(1, "one MODEL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if batch < 1 || runs < 1 || warmup < 0 {
+				return usagef("--batch and --runs must be positive, --warmup not negative")
+			}
+			t0 := time.Now()
+			m, err := lf.load(args[0])
+			if err != nil {
+				return err
+			}
+			if !ir.HasWeights(m) || randomWeights {
+				zoo.RandomWeights(m, seed)
+			}
+			if err := m.LoadWeights(); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			load := time.Since(t0)
+			t1 := time.Now()
+			p, err := exec.Compile(m, exec.Options{Threads: threads})
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			compile := time.Since(t1)
+			inputs := randomInputs(m, batch, seed)
+			ctx := context.Background()
+			var times []float64
+			var first time.Duration
+			for i := 0; i < warmup+runs; i++ {
+				s := time.Now()
+				if _, err := p.Run(ctx, inputs); err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				d := time.Since(s)
+				if i == 0 {
+					first = time.Since(t0)
+				}
+				if i >= warmup {
+					times = append(times, float64(d.Microseconds())/1000)
+				}
+			}
+			sort.Float64s(times)
+			med := times[len(times)/2]
+			if len(times)%2 == 0 {
+				med = (times[len(times)/2-1] + times[len(times)/2]) / 2
+			}
+			flop := float64(ir.FLOPs(m))
+			r := benchResult{
+				Model: args[0], Batch: batch, Threads: p.Threads(), Runs: runs,
+				LoadMS: ms(load), CompileMS: ms(compile), FirstMS: ms(first),
+				MedianMS: med, MinMS: times[0],
+				ImagesPerS: float64(batch) / (med / 1000),
+				GFLOP:      flop / 1e9,
+				GFLOPS:     flop * float64(batch) / (med / 1000) / 1e9,
+				PeakRSSMB:  peakRSSMB(),
+			}
+			r.PeakShare = r.GFLOPS * 1e9 / (peakPerCore * float64(p.Threads()))
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			fmt.Fprintf(out, "model=%s batch=%d threads=%d runs=%d\n", r.Model, r.Batch, r.Threads, r.Runs)
+			fmt.Fprintf(out, "load_ms=%.1f compile_ms=%.1f first_result_ms=%.1f\n", r.LoadMS, r.CompileMS, r.FirstMS)
+			fmt.Fprintf(out, "median_ms=%.2f min_ms=%.2f images_per_s=%.2f\n", r.MedianMS, r.MinMS, r.ImagesPerS)
+			fmt.Fprintf(out, "gflop_per_image=%.2f gflop_per_s=%.1f peak_share=%.0f%% peak_rss_mb=%.0f\n", r.GFLOP, r.GFLOPS, 100*r.PeakShare, r.PeakRSSMB)
+			return nil
+		},
+	}
+	lf.register(cmd)
+	cmd.Flags().IntVar(&batch, "batch", 1, "batch size")
+	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads (default: all cores)")
+	cmd.Flags().IntVar(&runs, "runs", 10, "timed runs")
+	cmd.Flags().IntVar(&warmup, "warmup", 2, "untimed runs first")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
+	cmd.Flags().BoolVar(&randomWeights, "random-weights", false, "replace the model's weights with seeded random ones")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed for inputs and weights")
+	return cmd
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func randomInputs(m *ir.Model, batch int, seed uint64) []*ir.Tensor {
+	r := rand.New(rand.NewPCG(seed, 7))
+	var ts []*ir.Tensor
+	for _, t := range m.InputTypes() {
+		s := t.Shape.Clone()
+		if s[0] < 0 {
+			s[0] = batch
+		}
+		x := ir.NewTensor(s, t.Layout)
+		for i := range x.Data {
+			x.Data[i] = r.Float32() * 255
+		}
+		ts = append(ts, x)
+	}
+	return ts
+}
+
+// peakRSSMB reads the process's peak resident set size (VmHWM) on Linux.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return float64(ms.Sys) / 1e6
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				return kb * 1024 / 1e6
+			}
+		}
+	}
+	return 0
+}

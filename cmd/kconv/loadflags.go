@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kconv/kconv/ir"
+	"github.com/kconv/kconv/load"
+)
+
+// loadFlags are the model-loading flags shared by every command.
+type loadFlags struct {
+	arch       string
+	lambdas    []string
+	theanoFlip string
+}
+
+func (lf *loadFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&lf.arch, "arch", "", "architecture for a weights-only file: a JSON/YAML `FILE` or a builtin name (vgg16)")
+	cmd.Flags().StringArrayVar(&lf.lambdas, "lambda", nil, "use Go implementation NAME for Lambda layer LAYER (`LAYER=NAME`; builtin: vgg_preprocess)")
+	cmd.Flags().StringVar(&lf.theanoFlip, "theano-flip", "auto", "flip Theano-era convolution kernels: auto, on or off")
+}
+
+func (lf *loadFlags) load(path string) (*ir.Model, error) {
+	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}}
+	switch lf.theanoFlip {
+	case "auto", "on", "off":
+	default:
+		return nil, usagef("--theano-flip must be auto, on or off, not %q", lf.theanoFlip)
+	}
+	for _, l := range lf.lambdas {
+		layer, name, ok := strings.Cut(l, "=")
+		if !ok || layer == "" || name == "" {
+			return nil, usagef("--lambda wants LAYER=NAME, got %q", l)
+		}
+		if _, ok := ir.LookupLambda(name); !ok {
+			return nil, usagef("--lambda %s: no Go implementation named %q (have %v)", l, name, ir.LambdaNames())
+		}
+		opt.Lambdas[layer] = name
+	}
+	return load.Model(path, opt)
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

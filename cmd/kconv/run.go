@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kconv/kconv/exec"
+	"github.com/kconv/kconv/internal/atomicfile"
+	"github.com/kconv/kconv/internal/h5"
+	"github.com/kconv/kconv/internal/tensorio"
+	"github.com/kconv/kconv/ir"
+	"github.com/kconv/kconv/labels"
+)
+
+func init() { extraCommands = append(extraCommands, newRunCmd) }
+
+// inputFlags describe how run builds the input tensor.
+type inputFlags struct {
+	inputs []string
+	scale  float64
+	mean   string
+	std    string
+	bgr    bool
+}
+
+func newRunCmd() *cobra.Command {
+	var (
+		lf      loadFlags
+		inf     inputFlags
+		out     string
+		outDir  string
+		top     int
+		labelsF string
+		threads int
+		asJSON  bool
+		force   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run MODEL --input X",
+		Short: "Run a model natively on an input and print its predictions",
+		Long: `Run MODEL on the CPU and print the top-K classes of its first output.
+
+--input takes a .npy file holding the whole input tensor in the model's own
+layout, batch included; FILE.h5:DATASET; PNG/JPEG images (repeat --input, or
+give a folder), decoded, resized bilinearly to the model's input size and laid
+out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
+		Example: `  kconv run model.h5 --input x.npy --out y.npy
+  kconv run vgg16.h5 --arch vgg16 --input cat.jpg --labels imagenet`,
+		Args: exactArgs(1, "one MODEL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(inf.inputs) == 0 {
+				return usagef("run needs --input")
+			}
+			m, err := lf.load(args[0])
+			if err != nil {
+				return err
+			}
+			if !ir.HasWeights(m) {
+				return fmt.Errorf("%s: the model has no weights (give a weights file, or use `kconv bench` for random weights)", args[0])
+			}
+			x, note, err := inf.tensor(m)
+			if err != nil {
+				return err
+			}
+			if note != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "kconv: note: %s\n", note)
+			}
+			if err := m.LoadWeights(); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			p, err := exec.Compile(m, exec.Options{Threads: threads})
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			outs, err := p.Run(context.Background(), []*ir.Tensor{x})
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if out != "" {
+				if err := writeNPY(out, outs[0], force); err != nil {
+					return err
+				}
+			}
+			if outDir != "" {
+				if err := os.MkdirAll(outDir, 0o755); err != nil {
+					return err
+				}
+				for i, t := range outs {
+					name := strings.ReplaceAll(m.Outputs[i], "/", "_") + ".npy"
+					if err := writeNPY(filepath.Join(outDir, name), t, force); err != nil {
+						return err
+					}
+				}
+			}
+			names, err := loadLabels(labelsF)
+			if err != nil {
+				return err
+			}
+			return printTop(cmd, outs[0], top, names, inf.inputs, asJSON)
+		},
+	}
+	lf.register(cmd)
+	cmd.Flags().StringArrayVarP(&inf.inputs, "input", "i", nil, "input: `X`.npy, FILE.h5:DATASET, an image, or a folder of images (repeatable for images)")
+	cmd.Flags().Float64Var(&inf.scale, "scale", 1, "multiply image pixel values (0–255) by this")
+	cmd.Flags().StringVar(&inf.mean, "mean", "", "subtract per-channel `R,G,B` means from images (after --scale)")
+	cmd.Flags().StringVar(&inf.std, "std", "", "divide images by per-channel `R,G,B` deviations (after --mean)")
+	cmd.Flags().BoolVar(&inf.bgr, "bgr", false, "give images to the model as BGR instead of RGB")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "write the first output to `Y.npy`")
+	cmd.Flags().StringVar(&outDir, "out-dir", "", "write every output to `DIR`/<output name>.npy")
+	cmd.Flags().IntVar(&top, "top", 5, "print the top `K` classes")
+	cmd.Flags().StringVar(&labelsF, "labels", "", "class names: imagenet (builtin) or a `FILE` with one name per line")
+	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads (default: all cores)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print predictions as JSON")
+	cmd.Flags().BoolVar(&force, "force", false, "replace existing output files")
+	return cmd
+}
+
+// tensor builds the model's input from the --input flags.
+func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
+	ins := m.InputTypes()
+	if len(ins) != 1 {
+		return nil, "", fmt.Errorf("model has %d inputs; kconv run feeds single-input models", len(ins))
+	}
+	want := ins[0]
+	first := f.inputs[0]
+	if len(f.inputs) == 1 && strings.HasSuffix(strings.ToLower(first), ".npy") {
+		shape, data, note, err := tensorio.ReadNPY(first)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", first, err)
+		}
+		if err := checkShape(first, shape, want.Shape); err != nil {
+			return nil, "", err
+		}
+		if note != "" {
+			note = first + ": " + note
+		}
+		return &ir.Tensor{Shape: shape, Layout: want.Layout, Data: data}, note, nil
+	}
+	if file, ds, ok := strings.Cut(first, ".h5:"); ok && len(f.inputs) == 1 {
+		return readH5Input(file+".h5", ds, want)
+	}
+	var images []string
+	for _, in := range f.inputs {
+		if st, err := os.Stat(in); err == nil && st.IsDir() {
+			l, err := tensorio.ListImages(in)
+			if err != nil {
+				return nil, "", err
+			}
+			images = append(images, l...)
+		} else if tensorio.IsImage(in) {
+			images = append(images, in)
+		} else {
+			return nil, "", usagef("--input %s: not a .npy file, FILE.h5:DATASET, image or folder", in)
+		}
+	}
+	c, h, w, err := want.Spatial()
+	if err != nil || c != 3 {
+		return nil, "", fmt.Errorf("images need a model with a (3-channel) image input; this one takes %v", want.Shape)
+	}
+	mean, err := triple(f.mean, 0)
+	if err != nil {
+		return nil, "", usagef("--mean: %v", err)
+	}
+	std, err := triple(f.std, 1)
+	if err != nil {
+		return nil, "", usagef("--std: %v", err)
+	}
+	t := ir.NewTensor(ir.Shape{len(images), 0, 0, 0}, want.Layout)
+	t.Shape = append(ir.Shape{len(images)}, want.Shape[1:]...)
+	t.Data = make([]float32, t.Shape.Elements())
+	per := h * w * 3
+	for i, path := range images {
+		px, err := tensorio.ReadImage(path, h, w)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", path, err)
+		}
+		dst := t.Data[i*per : (i+1)*per]
+		for p := 0; p < h*w; p++ {
+			for ch := 0; ch < 3; ch++ {
+				src := ch
+				if f.bgr {
+					src = 2 - ch
+				}
+				v := (float64(px[p*3+src])*f.scale - mean[ch]) / std[ch]
+				if want.Layout == ir.ChannelsFirst {
+					dst[ch*h*w+p] = float32(v)
+				} else {
+					dst[p*3+ch] = float32(v)
+				}
+			}
+		}
+	}
+	return t, "", nil
+}
+
+func triple(s string, def float64) ([3]float64, error) {
+	out := [3]float64{def, def, def}
+	if s == "" {
+		return out, nil
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) == 1 {
+		parts = []string{parts[0], parts[0], parts[0]}
+	}
+	if len(parts) != 3 {
+		return out, fmt.Errorf("want R,G,B values, got %q", s)
+	}
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return out, err
+		}
+		out[i] = v
+	}
+	if def == 1 && (out[0] == 0 || out[1] == 0 || out[2] == 0) {
+		return out, fmt.Errorf("zero deviation in %q", s)
+	}
+	return out, nil
+}
+
+func checkShape(file string, got []int, want ir.Shape) error {
+	ok := len(got) == len(want)
+	for i := 0; ok && i < len(got); i++ {
+		if want[i] >= 0 && got[i] != want[i] || got[i] < 1 {
+			ok = false
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%s: input has shape %v, the model expects %v (batch first, in the model's own layout)", file, got, want)
+	}
+	return nil
+}
+
+func readH5Input(file, ds string, want ir.TensorType) (*ir.Tensor, string, error) {
+	f, err := h5.Open(file)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	d, err := f.Root().Dataset(ds)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkShape(file+":"+ds, d.Shape(), want.Shape); err != nil {
+		return nil, "", err
+	}
+	t := &ir.Tensor{Shape: d.Shape(), Layout: want.Layout, Data: make([]float32, d.Len())}
+	if err := d.ReadFloat32(t.Data); err != nil {
+		return nil, "", err
+	}
+	return t, "", nil
+}
+
+func writeNPY(path string, t *ir.Tensor, force bool) error {
+	return atomicfile.Write(path, force, func(tmp string) error {
+		f, err := os.Create(tmp)
+		if err != nil {
+			return err
+		}
+		if err := tensorio.EncodeNPY(f, t.Shape, t.Data); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	})
+}
+
+func loadLabels(spec string) ([]string, error) {
+	switch spec {
+	case "":
+		return nil, nil
+	case "imagenet":
+		return labels.ImageNet(), nil
+	}
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		return nil, fmt.Errorf("--labels %s: %w", spec, unwrapPath(err))
+	}
+	return strings.Split(strings.TrimRight(string(b), "\r\n"), "\n"), nil
+}
+
+type prediction struct {
+	Index int     `json:"index"`
+	Label string  `json:"label,omitempty"`
+	Score float32 `json:"score"`
+}
+
+func printTop(cmd *cobra.Command, y *ir.Tensor, k int, names []string, inputs []string, asJSON bool) error {
+	n := y.Shape[0]
+	per := len(y.Data) / max(n, 1)
+	all := make([][]prediction, n)
+	for b := 0; b < n; b++ {
+		row := y.Data[b*per : (b+1)*per]
+		idx := make([]int, len(row))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(i, j int) bool { return row[idx[i]] > row[idx[j]] })
+		for _, i := range idx[:min(k, len(idx))] {
+			p := prediction{Index: i, Score: row[i]}
+			if i < len(names) {
+				p.Label = strings.TrimSpace(names[i])
+			}
+			all[b] = append(all[b], p)
+		}
+	}
+	w := cmd.OutOrStdout()
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"output_shape": y.Shape, "predictions": all})
+	}
+	for b, preds := range all {
+		if n > 1 || len(inputs) > 1 {
+			fmt.Fprintf(w, "sample %d:\n", b)
+		}
+		for r, p := range preds {
+			label := p.Label
+			if label == "" {
+				label = fmt.Sprintf("class %d", p.Index)
+			}
+			fmt.Fprintf(w, "  %d. %-30s %.6f  (index %d)\n", r+1, label, p.Score, p.Index)
+		}
+	}
+	return nil
+}

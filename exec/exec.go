@@ -1,0 +1,176 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/kconv/kconv/exec/internal/gemm"
+	"github.com/kconv/kconv/ir"
+)
+
+// Options tune compilation.
+type Options struct {
+	// Threads is the number of worker threads (0: all cores). Kernels and
+	// GEMM share this budget; OpenBLAS runs single-threaded under Go's
+	// workers so the cores are never oversubscribed.
+	Threads int
+	// Keep names nodes whose outputs must be observable through RunNodes;
+	// nothing is fused into or across them. KeepAll keeps every node.
+	Keep    []string
+	KeepAll bool
+	// NoFuse disables fusions (for debugging and measuring them).
+	NoFuse bool
+}
+
+// Program is a compiled model. Its Run methods are safe for concurrent use.
+type Program struct {
+	model   *ir.Model
+	opts    Options
+	threads int
+	steps   []*step
+	values  []*value
+	inputs  []*value          // model inputs, in model order
+	outputs []*value          // model outputs (logical storage), in model order
+	kept    map[string]*value // observable node outputs (logical storage)
+	slots   [][]*value        // the values sharing each arena slot
+
+	mu     sync.Mutex
+	arenas map[int]*sync.Pool // batch size → pool of *arena
+}
+
+// Compile lowers m into a Program. m must have been prepared (ir.Prepare)
+// and carry its weights; weights are read here, once.
+func Compile(m *ir.Model, opts Options) (*Program, error) {
+	if err := ir.CheckInvariants(m, ir.StageTyped); err != nil {
+		return nil, err
+	}
+	t := opts.Threads
+	if t <= 0 {
+		t = runtime.NumCPU()
+	}
+	gemm.SetThreads(t)
+	p := &Program{model: m, opts: opts, threads: t, kept: map[string]*value{}, arenas: map[int]*sync.Pool{}}
+	if err := p.lower(); err != nil {
+		return nil, err
+	}
+	p.allocate()
+	return p, nil
+}
+
+// Model returns the compiled model.
+func (p *Program) Model() *ir.Model { return p.model }
+
+// Threads returns the worker budget.
+func (p *Program) Threads() int { return p.threads }
+
+// Run executes the model on inputs (one tensor per model input, in order,
+// batch first, in the model's own layout) and returns its outputs.
+func (p *Program) Run(ctx context.Context, inputs []*ir.Tensor) ([]*ir.Tensor, error) {
+	res, err := p.run(ctx, inputs, nil)
+	if err != nil {
+		return nil, err
+	}
+	return res.outputs, nil
+}
+
+// RunNodes executes the model and also returns the outputs of the named
+// nodes (which must have been kept with Options.Keep or KeepAll), in their
+// logical (Keras) layout.
+func (p *Program) RunNodes(ctx context.Context, inputs []*ir.Tensor, names []string) ([]*ir.Tensor, map[string]*ir.Tensor, error) {
+	for _, n := range names {
+		if p.kept[n] == nil {
+			return nil, nil, fmt.Errorf("layer '%s' was not kept at compile time", n)
+		}
+	}
+	res, err := p.run(ctx, inputs, names)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res.outputs, res.nodes, nil
+}
+
+type result struct {
+	outputs []*ir.Tensor
+	nodes   map[string]*ir.Tensor
+}
+
+func (p *Program) run(ctx context.Context, inputs []*ir.Tensor, names []string) (*result, error) {
+	if len(inputs) != len(p.inputs) {
+		return nil, fmt.Errorf("model takes %d input(s), got %d", len(p.inputs), len(inputs))
+	}
+	batch := -1
+	for i, v := range p.inputs {
+		in := inputs[i]
+		if in == nil {
+			return nil, fmt.Errorf("input %d is nil", i)
+		}
+		want := v.shape
+		if len(in.Shape) != len(want) {
+			return nil, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
+		}
+		for d := 1; d < len(want); d++ {
+			if want[d] >= 0 && in.Shape[d] != want[d] {
+				return nil, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
+			}
+		}
+		if in.Shape[0] < 1 || (want[0] >= 0 && in.Shape[0] != want[0]) {
+			return nil, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
+		}
+		if want[0] < 0 {
+			if batch >= 0 && in.Shape[0] != batch {
+				return nil, fmt.Errorf("input '%s': batch size %d differs from the other inputs' %d", v.name, in.Shape[0], batch)
+			}
+			batch = in.Shape[0]
+		}
+		if int64(len(in.Data)) != in.Shape.Elements() {
+			return nil, fmt.Errorf("input '%s': %d values for shape %v", v.name, len(in.Data), in.Shape)
+		}
+	}
+	if batch < 0 {
+		batch = 1 // every input has a static batch
+	}
+	a := p.getArena(batch)
+	defer p.putArena(batch, a)
+	for i, v := range p.inputs {
+		copy(a.buf(v, batch), inputs[i].Data)
+	}
+	for _, s := range p.steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := s.run(a, batch); err != nil {
+			return nil, fmt.Errorf("layer '%s': %w", s.node, err)
+		}
+	}
+	res := &result{}
+	for _, v := range p.outputs {
+		res.outputs = append(res.outputs, a.tensor(v, batch))
+	}
+	if len(names) > 0 {
+		res.nodes = map[string]*ir.Tensor{}
+		for _, n := range names {
+			res.nodes[n] = a.tensor(p.kept[n], batch)
+		}
+	}
+	return res, nil
+}
+
+func (p *Program) getArena(batch int) *arena {
+	p.mu.Lock()
+	pool := p.arenas[batch]
+	if pool == nil {
+		pool = &sync.Pool{New: func() any { return newArena(p.slots, batch) }}
+		p.arenas[batch] = pool
+	}
+	p.mu.Unlock()
+	return pool.Get().(*arena)
+}
+
+func (p *Program) putArena(batch int, a *arena) {
+	p.mu.Lock()
+	pool := p.arenas[batch]
+	p.mu.Unlock()
+	pool.Put(a)
+}

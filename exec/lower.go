@@ -1,0 +1,293 @@
+package exec
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/kconv/kconv/exec/internal/kernels"
+	"github.com/kconv/kconv/ir"
+)
+
+// lowerer turns the model's nodes into steps.
+type lowerer struct {
+	p         *Program
+	idx       map[string]*ir.Node
+	byNode    map[string]*value // node → its output value (any storage)
+	converted map[*value]*value // value → its other-storage twin
+	consumers map[string][]*ir.Node
+	keep      map[string]bool
+	fused     map[string]bool // nodes absorbed into another node's step
+}
+
+func (p *Program) lower() error {
+	m := p.model
+	l := &lowerer{
+		p:         p,
+		idx:       m.Index(),
+		byNode:    map[string]*value{},
+		converted: map[*value]*value{},
+		consumers: map[string][]*ir.Node{},
+		keep:      map[string]bool{},
+		fused:     map[string]bool{},
+	}
+	for _, n := range m.Nodes {
+		for _, in := range n.Inputs {
+			l.consumers[in] = append(l.consumers[in], n)
+		}
+		if p.opts.KeepAll {
+			l.keep[n.Name] = true
+		}
+	}
+	for _, k := range p.opts.Keep {
+		if l.idx[k] == nil {
+			return fmt.Errorf("keep: no layer '%s'", k)
+		}
+		l.keep[k] = true
+	}
+	for _, o := range m.Outputs {
+		l.keep[o] = true
+	}
+	for _, n := range m.Nodes {
+		if l.fused[n.Name] {
+			continue
+		}
+		if err := l.node(n); err != nil {
+			return &ir.LayerError{Layer: n.Name, Err: err}
+		}
+	}
+	for _, name := range m.Inputs {
+		p.inputs = append(p.inputs, l.byNode[name])
+	}
+	for _, name := range m.Outputs {
+		p.outputs = append(p.outputs, l.need(l.byNode[name], false))
+	}
+	for name := range l.keep {
+		if v := l.byNode[name]; v != nil {
+			p.kept[name] = l.need(v, false)
+		}
+	}
+	return nil
+}
+
+// newValue makes a value for node n's output.
+func (l *lowerer) newValue(name string, t ir.TensorType, nhwc bool) *value {
+	v := &value{id: len(l.p.values), name: name, shape: t.Shape.Clone(), layout: t.Layout, nhwc: nhwc && len(t.Shape) == 4}
+	v.per = int(ir.Shape(t.Shape[1:]).Elements())
+	l.p.values = append(l.p.values, v)
+	return v
+}
+
+// viewOf makes a value sharing v's buffer with another logical type.
+func (l *lowerer) viewOf(v *value, name string, t ir.TensorType, nhwc bool) *value {
+	w := l.newValue(name, t, nhwc)
+	w.view = v
+	return w
+}
+
+func (l *lowerer) add(s *step) { l.p.steps = append(l.p.steps, s) }
+
+// need returns v in the requested storage, adding a conversion if needed.
+func (l *lowerer) need(v *value, nhwc bool) *value {
+	if len(v.shape) != 4 || v.nhwc == nhwc {
+		return v
+	}
+	if c := l.converted[v]; c != nil {
+		return c
+	}
+	c := l.newValue(v.name, ir.TensorType{Shape: v.shape, Layout: v.layout}, nhwc)
+	toNHWC := nhwc
+	l.add(&step{node: v.name, ins: []*value{v}, out: c, fn: func(a *arena, n int, ins [][]float32, out []float32) error {
+		s := v.dims(n)
+		if toNHWC {
+			nchwToNHWC(out, ins[0], s[0], s[1], s[2], s[3])
+		} else {
+			nhwcToNCHW(out, ins[0], s[0], s[1], s[2], s[3])
+		}
+		return nil
+	}})
+	l.converted[v] = c
+	l.converted[c] = v
+	return c
+}
+
+// spatialIn returns the node's single input in NHWC storage for an op whose
+// data format is df (a channels-first op reads its input as NCHW).
+func (l *lowerer) spatialIn(n *ir.Node, df ir.Layout) *value {
+	return l.need(l.byNode[n.Inputs[0]], df == ir.ChannelsFirst)
+}
+
+// soleConsumer returns the only consumer of node name if fusing into it is
+// allowed.
+func (l *lowerer) soleConsumer(name string) *ir.Node {
+	if l.p.opts.NoFuse || l.keep[name] {
+		return nil
+	}
+	cs := l.consumers[name]
+	if len(cs) != 1 {
+		return nil
+	}
+	return cs[0]
+}
+
+// fuseTail absorbs an element-wise activation (and, first, a batch
+// normalization on the channel axis when bn is non-nil) that follow node n.
+// It returns the node whose output the fused step produces, the fused
+// activation, and the BN node folded (nil if none).
+func (l *lowerer) fuseTail(n *ir.Node, act ir.Act, df ir.Layout, allowBN bool) (last *ir.Node, out ir.Act, bn *ir.Node) {
+	last, out = n, act
+	if !act.IsLinear() {
+		return
+	}
+	c := l.soleConsumer(n.Name)
+	if c != nil && allowBN {
+		if b, ok := c.Op.(*ir.BatchNorm); ok && bnOnChannels(b, c.Out, df) {
+			bn, last = c, c
+			l.fused[c.Name] = true
+			c = l.soleConsumer(c.Name)
+		}
+	}
+	if c != nil {
+		if a, ok := c.Op.(*ir.Activation); ok && elementwise(a.Act) {
+			out, last = a.Act, c
+			l.fused[c.Name] = true
+		}
+	}
+	return
+}
+
+func bnOnChannels(b *ir.BatchNorm, t ir.TensorType, df ir.Layout) bool {
+	r := len(t.Shape)
+	a := b.ResolvedAxis(r)
+	if r == 4 {
+		if df == ir.ChannelsFirst {
+			return a == 1
+		}
+		return a == 3
+	}
+	return a == r-1
+}
+
+func elementwise(a ir.Act) bool { return a.Name != "softmax" && a.Name != "log_softmax" }
+
+// kernelAct maps an ir activation to the kernels' element-wise form.
+func kernelAct(a ir.Act) (kernels.Activation, error) {
+	k := kernels.Activation{}
+	switch a.Name {
+	case "", "linear":
+		k.Kind = kernels.ActLinear
+	case "relu":
+		k.Kind = kernels.ActReLU
+		k.NegativeSlope = float32(a.Alpha)
+		k.Threshold = float32(a.Threshold)
+		k.HasMax, k.MaxValue = a.HasMax, float32(a.MaxValue)
+	case "relu6":
+		k.Kind, k.HasMax, k.MaxValue = kernels.ActReLU, true, 6
+	case "leaky_relu":
+		k.Kind, k.NegativeSlope = kernels.ActReLU, float32(a.Alpha)
+	case "sigmoid":
+		k.Kind = kernels.ActSigmoid
+	case "tanh":
+		k.Kind = kernels.ActTanh
+	case "elu":
+		k.Kind, k.Alpha = kernels.ActELU, float32(a.Alpha)
+	case "selu":
+		k.Kind = kernels.ActSELU
+	case "softplus":
+		k.Kind = kernels.ActSoftplus
+	case "softsign":
+		k.Kind = kernels.ActSoftsign
+	case "hard_sigmoid":
+		k.Kind, k.Alpha, k.Beta = kernels.ActHardSigmoid, float32(a.Alpha), float32(a.Beta)
+	case "hard_swish":
+		k.Kind = kernels.ActHardSwish
+	case "swish":
+		k.Kind = kernels.ActSwish
+	case "gelu":
+		k.Kind = kernels.ActGELU
+		if a.Approximate {
+			k.Kind = kernels.ActGELUTanh
+		}
+	case "exponential":
+		k.Kind = kernels.ActExponential
+	case "mish":
+		k.Kind = kernels.ActMish
+	default:
+		return k, fmt.Errorf("activation %q cannot be fused", a.Name)
+	}
+	return k, nil
+}
+
+// weights returns the data of node n's weights, in spec order.
+func weights(n *ir.Node) ([][]float32, error) {
+	out := make([][]float32, len(n.Weights))
+	for i, w := range n.Weights {
+		d, err := w.Data()
+		if err != nil {
+			return nil, fmt.Errorf("weight %s: %w", w.Name, err)
+		}
+		out[i] = d
+	}
+	if len(n.Weights) != len(n.Specs) {
+		return nil, fmt.Errorf("has %d weights, expected %d (was the model loaded with its weights?)", len(n.Weights), len(n.Specs))
+	}
+	return out, nil
+}
+
+// bnAffine returns the per-channel scale and shift of an inference BN.
+func bnAffine(n *ir.Node) (scale, shift []float32, err error) {
+	b := n.Op.(*ir.BatchNorm)
+	ws, err := weights(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	i := 0
+	var gamma, beta []float32
+	if b.Scale {
+		gamma, i = ws[i], i+1
+	}
+	if b.Center {
+		beta, i = ws[i], i+1
+	}
+	mean, variance := ws[i], ws[i+1]
+	scale = make([]float32, len(mean))
+	shift = make([]float32, len(mean))
+	for c := range mean {
+		g := 1.0
+		if gamma != nil {
+			g = float64(gamma[c])
+		}
+		s := g / math.Sqrt(float64(variance[c])+b.Epsilon)
+		scale[c] = float32(s)
+		bt := 0.0
+		if beta != nil {
+			bt = float64(beta[c])
+		}
+		shift[c] = float32(bt - float64(mean[c])*s)
+	}
+	return scale, shift, nil
+}
+
+// foldBN folds a BN's affine into a kernel whose last axis is the output
+// channel, and into a bias (created if nil).
+func foldBN(kernel, bias []float32, outC int, bn *ir.Node) ([]float32, []float32, error) {
+	scale, shift, err := bnAffine(bn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("folding %s: %w", bn.Name, err)
+	}
+	if len(scale) != outC {
+		return nil, nil, fmt.Errorf("folding %s: %d channels, expected %d", bn.Name, len(scale), outC)
+	}
+	k := make([]float32, len(kernel))
+	for i, v := range kernel {
+		k[i] = v * scale[i%outC]
+	}
+	b := make([]float32, outC)
+	for c := range b {
+		bv := float32(0)
+		if bias != nil {
+			bv = bias[c]
+		}
+		b[c] = bv*scale[c] + shift[c]
+	}
+	return k, b, nil
+}

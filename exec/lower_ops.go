@@ -1,0 +1,565 @@
+package exec
+
+import (
+	"fmt"
+
+	"github.com/kconv/kconv/exec/internal/kernels"
+	"github.com/kconv/kconv/ir"
+)
+
+// node lowers one ir node (and whatever it fuses) to steps.
+func (l *lowerer) node(n *ir.Node) error {
+	switch op := n.Op.(type) {
+	case *ir.Input:
+		l.byNode[n.Name] = l.newValue(n.Name, n.Out, false)
+		return nil
+	case *ir.Dropout:
+		in := l.byNode[n.Inputs[0]]
+		l.byNode[n.Name] = l.viewOf(in, n.Name, n.Out, in.nhwc)
+		return nil
+	case *ir.Flatten:
+		in := l.byNode[n.Inputs[0]]
+		// Keras's Flatten(data_format="channels_first") moves channels
+		// last first: exactly our NHWC storage of a channels-first value.
+		in = l.need(in, op.ChannelsFirst && len(in.shape) == 4)
+		l.byNode[n.Name] = l.viewOf(in, n.Name, n.Out, false)
+		return nil
+	case *ir.Reshape:
+		in := l.need(l.byNode[n.Inputs[0]], false)
+		l.byNode[n.Name] = l.viewOf(in, n.Name, n.Out, false)
+		return nil
+	case *ir.Lambda:
+		return l.lambda(n, op)
+	case *ir.ZeroPadding2D:
+		return l.padCrop(n, op.Pads, op.DataFormat, true)
+	case *ir.Cropping2D:
+		return l.padCrop(n, op.Crops, op.DataFormat, false)
+	case *ir.Conv2D:
+		return l.conv(n, op)
+	case *ir.DepthwiseConv2D:
+		return l.depthwise(n, op)
+	case *ir.SeparableConv2D:
+		return l.separable(n, op)
+	case *ir.Conv2DTranspose:
+		return l.deconv(n, op)
+	case *ir.Pool2D:
+		return l.pool(n, op)
+	case *ir.GlobalPool2D:
+		return l.globalPool(n, op)
+	case *ir.Dense:
+		return l.dense(n, op)
+	case *ir.Activation:
+		return l.activation(n, op.Act)
+	case *ir.PReLU:
+		return l.prelu(n, op)
+	case *ir.BatchNorm:
+		return l.batchNorm(n, op)
+	case *ir.Merge:
+		return l.merge(n, op)
+	case *ir.Permute:
+		return l.permute(n, op)
+	case *ir.UpSampling2D:
+		return l.upsample(n, op)
+	case *ir.Unknown:
+		return fmt.Errorf("kconv cannot run layer class %s (it is listed in summaries only)", op.ClassName)
+	}
+	return fmt.Errorf("kconv cannot run op %s", n.Op.Kind())
+}
+
+func (l *lowerer) lambda(n *ir.Node, op *ir.Lambda) error {
+	impl, ok := ir.LookupLambda(op.Function)
+	if !ok {
+		what := "its Python function cannot run in Go"
+		if op.Function != "" {
+			what = fmt.Sprintf("no Go implementation is registered for %q", op.Function)
+		}
+		return fmt.Errorf("Lambda: %s; supply one with --lambda %s=NAME (builtin: %v) or ir.RegisterLambda", what, n.Name, ir.LambdaNames())
+	}
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		ti := &ir.Tensor{Shape: in.dims(b), Layout: in.layout, Data: ins[0]}
+		to := &ir.Tensor{Shape: out.dims(b), Layout: out.layout, Data: o}
+		return impl.Eval(ti, to)
+	}})
+	return nil
+}
+
+// nhwcDims returns n, h, w, c of a value stored as NHWC for an op of format df.
+func nhwcDims(v *value, df ir.Layout, batch int) (n, h, w, c int) {
+	s := v.dims(batch)
+	if df == ir.ChannelsFirst {
+		return s[0], s[2], s[3], s[1]
+	}
+	return s[0], s[1], s[2], s[3]
+}
+
+func (l *lowerer) padCrop(n *ir.Node, p [4]int, df ir.Layout, pad bool) error {
+	in := l.spatialIn(n, df)
+	out := l.newValue(n.Name, n.Out, df == ir.ChannelsFirst)
+	l.byNode[n.Name] = out
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		bn, h, w, c := nhwcDims(in, df, b)
+		if pad {
+			padNHWC(o, ins[0], bn, h, w, c, p)
+		} else {
+			cropNHWC(o, ins[0], bn, h, w, c, p)
+		}
+		return nil
+	}})
+	return nil
+}
+
+// convGeom builds the kernel parameters of a window op on value in.
+func convGeom(in *value, df ir.Layout, w ir.Window2D, outC, groups int) func(batch int) kernels.ConvParams {
+	_, h, wd, c := nhwcDims(in, df, 1)
+	_, _, pads, _ := w.Resolve(h, wd)
+	dh, dw := max(w.DH, 1), max(w.DW, 1)
+	return func(batch int) kernels.ConvParams {
+		return kernels.ConvParams{
+			N: batch, H: h, W: wd, C: c, OutC: outC, KH: w.KH, KW: w.KW,
+			StrideH: w.SH, StrideW: w.SW, DilH: dh, DilW: dw,
+			PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3],
+			Groups: max(groups, 1),
+		}
+	}
+}
+
+// epilogue finishes a fused step: the node whose output it produces and the
+// activation it applies. Softmax activations are a separate step.
+func (l *lowerer) finish(n, last *ir.Node, out *value, act ir.Act) (kernels.Activation, error) {
+	l.byNode[last.Name] = out
+	if last != n {
+		// Every fused node's name maps to the fused output.
+		for name := range l.fused {
+			if l.byNode[name] == nil {
+				l.byNode[name] = out
+			}
+		}
+	}
+	if elementwise(act) {
+		return kernelAct(act)
+	}
+	return kernels.Activation{}, nil
+}
+
+// softmaxAfter adds a softmax step on v's logical axis when act is softmax.
+func (l *lowerer) softmaxAfter(name string, v *value, act ir.Act) {
+	if elementwise(act) {
+		return
+	}
+	log := act.Name == "log_softmax"
+	axis := physAxis(v, act.Axis)
+	l.add(&step{node: name, ins: []*value{v}, out: v, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		if log {
+			kernels.LogSoftmax(o, ins[0], v.physical(b), axis, 1)
+		} else {
+			kernels.Softmax(o, ins[0], v.physical(b), axis, 1)
+		}
+		return nil
+	}})
+}
+
+// physAxis maps a logical axis of v (negative counts from the end) to its
+// storage axis.
+func physAxis(v *value, axis int) int {
+	r := len(v.shape)
+	if axis < 0 {
+		axis += r
+	}
+	if v.nhwc {
+		return [4]int{0, 3, 1, 2}[axis]
+	}
+	return axis
+}
+
+func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	kernel := ws[0]
+	var bias []float32
+	if op.UseBias {
+		bias = ws[1]
+	}
+	last, act, bn := l.fuseTail(n, op.Activation, op.DataFormat, true)
+	if bn != nil {
+		if kernel, bias, err = foldBN(kernel, bias, op.Filters, bn); err != nil {
+			return err
+		}
+	}
+	in := l.spatialIn(n, op.DataFormat)
+	out := l.newValue(last.Name, last.Out, op.DataFormat == ir.ChannelsFirst)
+	ka, err := l.finish(n, last, out, act)
+	if err != nil {
+		return err
+	}
+	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups)
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		kernels.Conv2D(geom(b), ins[0], kernel, bias, ka, o, &a.ws)
+		return nil
+	}})
+	l.softmaxAfter(last.Name, out, act)
+	return nil
+}
+
+func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	kernel := ws[0]
+	var bias []float32
+	if op.UseBias {
+		bias = ws[1]
+	}
+	in := l.spatialIn(n, op.DataFormat)
+	_, _, _, c := nhwcDims(in, op.DataFormat, 1)
+	last, act, bn := l.fuseTail(n, op.Activation, op.DataFormat, true)
+	if bn != nil {
+		if kernel, bias, err = foldBN(kernel, bias, c*op.Multiplier, bn); err != nil {
+			return err
+		}
+	}
+	out := l.newValue(last.Name, last.Out, op.DataFormat == ir.ChannelsFirst)
+	ka, err := l.finish(n, last, out, act)
+	if err != nil {
+		return err
+	}
+	geom := convGeom(in, op.DataFormat, op.Window2D, c*op.Multiplier, 1)
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		kernels.DepthwiseConv2D(geom(b), ins[0], kernel, bias, ka, o, &a.ws)
+		return nil
+	}})
+	l.softmaxAfter(last.Name, out, act)
+	return nil
+}
+
+func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	dk, pk := ws[0], ws[1]
+	var bias []float32
+	if op.UseBias {
+		bias = ws[2]
+	}
+	in := l.spatialIn(n, op.DataFormat)
+	_, _, _, c := nhwcDims(in, op.DataFormat, 1)
+	mid := c * op.Multiplier
+	last, act, bn := l.fuseTail(n, op.Activation, op.DataFormat, true)
+	if bn != nil {
+		if pk, bias, err = foldBN(pk, bias, op.Filters, bn); err != nil {
+			return err
+		}
+	}
+	// The depthwise result is an internal value in NHWC.
+	dh, dw, _, err := op.Window2D.Resolve(nhwcH(in, op.DataFormat), nhwcW(in, op.DataFormat))
+	if err != nil {
+		return err
+	}
+	midT := ir.TensorType{Shape: ir.Shape{-1, dh, dw, mid}, Layout: ir.ChannelsLast}
+	dv := l.newValue(n.Name+"/depthwise", midT, false)
+	geom := convGeom(in, op.DataFormat, op.Window2D, mid, 1)
+	l.add(&step{node: n.Name, ins: []*value{in}, out: dv, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		kernels.DepthwiseConv2D(geom(b), ins[0], dk, nil, kernels.Activation{}, o, &a.ws)
+		return nil
+	}})
+	out := l.newValue(last.Name, last.Out, op.DataFormat == ir.ChannelsFirst)
+	ka, err := l.finish(n, last, out, act)
+	if err != nil {
+		return err
+	}
+	pgeom := convGeom(dv, ir.ChannelsLast, ir.Window2D{KH: 1, KW: 1, SH: 1, SW: 1}, op.Filters, 1)
+	l.add(&step{node: n.Name, ins: []*value{dv}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		kernels.Conv2D(pgeom(b), ins[0], pk, bias, ka, o, &a.ws)
+		return nil
+	}})
+	l.softmaxAfter(last.Name, out, act)
+	return nil
+}
+
+func nhwcH(v *value, df ir.Layout) int { _, h, _, _ := nhwcDims(v, df, 1); return h }
+func nhwcW(v *value, df ir.Layout) int { _, _, w, _ := nhwcDims(v, df, 1); return w }
+
+func (l *lowerer) deconv(n *ir.Node, op *ir.Conv2DTranspose) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	kernel := ws[0]
+	var bias []float32
+	if op.UseBias {
+		bias = ws[1]
+	}
+	in := l.spatialIn(n, op.DataFormat)
+	_, h, w, c := nhwcDims(in, op.DataFormat, 1)
+	oh, ow, crop, err := op.Geometry(h, w)
+	if err != nil {
+		return err
+	}
+	last, act, _ := l.fuseTail(n, op.Activation, op.DataFormat, false)
+	out := l.newValue(last.Name, last.Out, op.DataFormat == ir.ChannelsFirst)
+	ka, err := l.finish(n, last, out, act)
+	if err != nil {
+		return err
+	}
+	dh, dw := max(op.DH, 1), max(op.DW, 1)
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		p := kernels.ConvTransposeParams{N: b, H: h, W: w, C: c, OutC: op.Filters, KH: op.KH, KW: op.KW,
+			StrideH: op.SH, StrideW: op.SW, DilH: dh, DilW: dw,
+			PadTop: crop[0], PadBottom: max(crop[1], 0), PadLeft: crop[2], PadRight: max(crop[3], 0),
+			OutPadH: max(-crop[1], 0), OutPadW: max(-crop[3], 0)}
+		if p.OutH() != oh || p.OutW() != ow {
+			return fmt.Errorf("transposed convolution geometry %dx%d, expected %dx%d", p.OutH(), p.OutW(), oh, ow)
+		}
+		kernels.Conv2DTranspose(p, ins[0], kernel, bias, ka, o, &a.ws)
+		return nil
+	}})
+	l.softmaxAfter(last.Name, out, act)
+	return nil
+}
+
+func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
+	in := l.spatialIn(n, op.DataFormat)
+	out := l.newValue(n.Name, n.Out, op.DataFormat == ir.ChannelsFirst)
+	l.byNode[n.Name] = out
+	_, h, w, c := nhwcDims(in, op.DataFormat, 1)
+	oh, ow, pads, err := op.Window2D.Resolve(h, w)
+	if err != nil {
+		return err
+	}
+	threads := l.p.threads
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		p := kernels.PoolParams{N: b, H: h, W: w, C: c, KH: op.KH, KW: op.KW, StrideH: op.SH, StrideW: op.SW,
+			PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow,
+			CountIncludePad: op.CountIncludePad}
+		if op.Max {
+			kernels.MaxPool(o, ins[0], p, threads)
+		} else {
+			kernels.AvgPool(o, ins[0], p, threads)
+		}
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {
+	in := l.spatialIn(n, op.DataFormat)
+	// Output (N, C) or (N,1,1,C)/(N,C,1,1): the same memory either way.
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	threads := l.p.threads
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		bn, h, w, c := nhwcDims(in, op.DataFormat, b)
+		if op.Max {
+			kernels.GlobalMaxPool(o, ins[0], bn, h, w, c, threads)
+		} else {
+			kernels.GlobalAvgPool(o, ins[0], bn, h, w, c, threads)
+		}
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	kernel := ws[0]
+	var bias []float32
+	if op.UseBias {
+		bias = ws[1]
+	}
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	last, act, bn := l.fuseTail(n, op.Activation, ir.LayoutNone, true)
+	if bn != nil {
+		if kernel, bias, err = foldBN(kernel, bias, op.Units, bn); err != nil {
+			return err
+		}
+	}
+	out := l.newValue(last.Name, last.Out, false)
+	ka, err := l.finish(n, last, out, act)
+	if err != nil {
+		return err
+	}
+	k := in.shape[len(in.shape)-1]
+	rowsPer := in.per / k
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		kernels.Dense(b*rowsPer, k, op.Units, ins[0], kernel, bias, ka, o, &a.ws)
+		return nil
+	}})
+	l.softmaxAfter(last.Name, out, act)
+	return nil
+}
+
+func (l *lowerer) activation(n *ir.Node, act ir.Act) error {
+	in := l.byNode[n.Inputs[0]]
+	out := l.newValue(n.Name, n.Out, in.nhwc)
+	l.byNode[n.Name] = out
+	if !elementwise(act) {
+		axis := physAxis(in, act.Axis)
+		log := act.Name == "log_softmax"
+		threads := l.p.threads
+		l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+			if log {
+				kernels.LogSoftmax(o, ins[0], in.physical(b), axis, threads)
+			} else {
+				kernels.Softmax(o, ins[0], in.physical(b), axis, threads)
+			}
+			return nil
+		}})
+		return nil
+	}
+	ka, err := kernelAct(act)
+	if err != nil {
+		return err
+	}
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		copy(o, ins[0])
+		ka.Apply(o)
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) prelu(n *ir.Node, op *ir.PReLU) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	alpha := ws[0]
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	ashape := n.Specs[0].Shape
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		copy(o, ins[0])
+		kernels.PReLU(o, in.dims(b), alpha, ashape)
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) batchNorm(n *ir.Node, op *ir.BatchNorm) error {
+	scale, shift, err := bnAffine(n)
+	if err != nil {
+		return err
+	}
+	in := l.byNode[n.Inputs[0]]
+	out := l.newValue(n.Name, n.Out, in.nhwc)
+	l.byNode[n.Name] = out
+	axis := physAxis(in, op.ResolvedAxis(len(in.shape)))
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		s := in.physical(b)
+		inner := 1
+		for _, d := range s[axis+1:] {
+			inner *= d
+		}
+		c := s[axis]
+		outer := len(o) / (c * inner)
+		x := ins[0]
+		for i := 0; i < outer; i++ {
+			for ch := 0; ch < c; ch++ {
+				base := (i*c + ch) * inner
+				sc, sh := scale[ch], shift[ch]
+				for j := base; j < base+inner; j++ {
+					o[j] = x[j]*sc + sh
+				}
+			}
+		}
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) merge(n *ir.Node, op *ir.Merge) error {
+	ins := make([]*value, len(n.Inputs))
+	same := true
+	for i, name := range n.Inputs {
+		ins[i] = l.byNode[name]
+		if !ins[i].shape.Equal(n.Out.Shape) {
+			same = false
+		}
+	}
+	// Same-shape inputs can stay in the first input's storage; otherwise
+	// broadcasting works on logical shapes.
+	nhwc := same && ins[0].nhwc
+	for i := range ins {
+		ins[i] = l.need(ins[i], nhwc)
+	}
+	out := l.newValue(n.Name, n.Out, nhwc)
+	l.byNode[n.Name] = out
+	threads := l.p.threads
+	if op.Mode == ir.MergeConcat {
+		axis := physAxis(out, op.ResolvedAxis(len(out.shape)))
+		l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, bufs [][]float32, o []float32) error {
+			shapes := make([][]int, len(ins))
+			for i, v := range ins {
+				shapes[i] = v.physical(b)
+			}
+			kernels.Concat(o, bufs, shapes, axis)
+			return nil
+		}})
+		return nil
+	}
+	l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, bufs [][]float32, o []float32) error {
+		shapes := make([][]int, len(ins))
+		for i, v := range ins {
+			shapes[i] = v.physical(b)
+		}
+		switch op.Mode {
+		case ir.MergeAdd:
+			kernels.SumN(o, bufs, shapes, threads)
+		case ir.MergeSubtract:
+			kernels.Binary(kernels.OpSub, o, bufs[0], shapes[0], bufs[1], shapes[1], threads)
+		case ir.MergeMultiply:
+			kernels.ProdN(o, bufs, shapes, threads)
+		case ir.MergeAverage:
+			kernels.MeanN(o, bufs, shapes, threads)
+		case ir.MergeMaximum:
+			kernels.MaxN(o, bufs, shapes, threads)
+		case ir.MergeMinimum:
+			kernels.MinN(o, bufs, shapes, threads)
+		default:
+			return fmt.Errorf("merge mode %d", op.Mode)
+		}
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) permute(n *ir.Node, op *ir.Permute) error {
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	perm := append([]int{0}, op.Dims...)
+	threads := l.p.threads
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		kernels.Transpose(o, ins[0], in.dims(b), perm, threads)
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) upsample(n *ir.Node, op *ir.UpSampling2D) error {
+	in := l.spatialIn(n, op.DataFormat)
+	out := l.newValue(n.Name, n.Out, op.DataFormat == ir.ChannelsFirst)
+	l.byNode[n.Name] = out
+	bilinear := op.Interpolation == "bilinear"
+	threads := l.p.threads
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		bn, h, w, c := nhwcDims(in, op.DataFormat, b)
+		if bilinear {
+			kernels.UpsampleBilinear(o, ins[0], bn, h, w, c, op.SH, op.SW, threads)
+		} else {
+			kernels.UpsampleNearest(o, ins[0], bn, h, w, c, op.SH, op.SW, threads)
+		}
+		return nil
+	}})
+	return nil
+}

@@ -1,0 +1,561 @@
+package keras
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// k1Classes are Keras 1 class names whose kernels use Keras 1 layouts.
+var k1Classes = map[string]bool{
+	"Convolution2D": true, "AtrousConvolution2D": true, "Deconvolution2D": true, "SeparableConvolution2D": true,
+}
+
+// convert translates one layer's config into an op. k1 reports that the
+// layer follows Keras 1 conventions (config keys, kernel layouts).
+func (b *builder) convert(class, name string, c obj) (op ir.Op, k1 bool, err error) {
+	k1 = b.g.major == 1 || k1Classes[class] || c.has("dim_ordering", "nb_filter", "border_mode", "output_dim")
+	switch class {
+	case "Conv2D", "Convolution2D", "AtrousConvolution2D":
+		op, err = b.conv2D(c)
+	case "SeparableConv2D", "SeparableConvolution2D":
+		op, err = b.separable(c)
+	case "DepthwiseConv2D":
+		op, err = b.depthwise(c)
+	case "Conv2DTranspose", "Deconvolution2D", "Deconv2D":
+		op, err = b.deconv(c, name, class == "Deconvolution2D" || c.has("nb_filter"))
+	case "MaxPooling2D", "AveragePooling2D", "MaxPool2D", "AvgPool2D":
+		op, err = b.pool(c, strings.HasPrefix(class, "Max"))
+	case "GlobalMaxPooling2D", "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalAvgPool2D":
+		var keep bool
+		keep, err = c.boolean(false, "keepdims")
+		op = &ir.GlobalPool2D{Max: strings.HasPrefix(class, "GlobalMax"), KeepDims: keep, DataFormat: b.dataFormat(c)}
+	case "Flatten":
+		op = &ir.Flatten{ChannelsFirst: c.str("data_format") == "channels_first"}
+	case "Dense":
+		op, err = b.dense(c)
+	case "Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization":
+		var rate float64
+		rate, err = c.num(0, "rate", "p")
+		op = &ir.Dropout{Rate: rate, Spatial: class == "SpatialDropout2D"}
+	case "Activation":
+		var a ir.Act
+		a, err = b.act(c["activation"])
+		op = &ir.Activation{Act: a}
+	case "ReLU":
+		op, err = relu(c)
+	case "LeakyReLU":
+		var alpha float64
+		alpha, err = c.num(0.3, "negative_slope", "alpha")
+		op = &ir.Activation{Act: ir.Act{Name: "leaky_relu", Alpha: alpha}}
+	case "ELU":
+		var alpha float64
+		alpha, err = c.num(1, "alpha")
+		op = &ir.Activation{Act: ir.Act{Name: "elu", Alpha: alpha}}
+	case "Softmax":
+		var axis int
+		axis, err = c.integer(-1, "axis")
+		op = &ir.Activation{Act: ir.Act{Name: "softmax", Axis: axis}}
+	case "ThresholdedReLU":
+		var theta float64
+		theta, err = c.num(1, "theta")
+		op = &ir.Activation{Act: ir.Act{Name: "relu", Threshold: theta}}
+	case "PReLU":
+		var axes []int
+		if v, ok := c.get("shared_axes"); ok {
+			axes, err = toInts(v, "shared_axes")
+		}
+		op = &ir.PReLU{SharedAxes: axes}
+	case "BatchNormalization":
+		op, err = b.batchNorm(c, name)
+	case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate":
+		mode := map[string]ir.MergeMode{"Add": ir.MergeAdd, "Subtract": ir.MergeSubtract, "Multiply": ir.MergeMultiply,
+			"Average": ir.MergeAverage, "Maximum": ir.MergeMaximum, "Minimum": ir.MergeMinimum, "Concatenate": ir.MergeConcat}[class]
+		var axis int
+		axis, err = c.integer(-1, "axis")
+		op = &ir.Merge{Mode: mode, Axis: axis}
+	case "Merge":
+		op, err = b.merge1(c, name)
+	case "Reshape":
+		var t []int
+		v, ok := c.get("target_shape")
+		if !ok {
+			return nil, k1, errors.New("Reshape has no target_shape")
+		}
+		t, err = toInts(v, "target_shape")
+		op = &ir.Reshape{Target: ir.Shape(t)}
+	case "Permute":
+		var d []int
+		v, ok := c.get("dims")
+		if !ok {
+			return nil, k1, errors.New("Permute has no dims")
+		}
+		d, err = toInts(v, "dims")
+		op = &ir.Permute{Dims: d}
+	case "UpSampling2D":
+		var size [2]int
+		size, err = c.pair([2]int{2, 2}, "size")
+		interp := c.str("interpolation")
+		if interp == "" {
+			interp = "nearest"
+		}
+		op = &ir.UpSampling2D{SH: size[0], SW: size[1], Interpolation: interp, DataFormat: b.dataFormat(c)}
+	case "ZeroPadding2D":
+		var p [4]int
+		p, err = padding4(c, "padding", 1)
+		op = &ir.ZeroPadding2D{Pads: p, DataFormat: b.dataFormat(c)}
+	case "Cropping2D":
+		var p [4]int
+		p, err = padding4(c, "cropping", 0)
+		op = &ir.Cropping2D{Crops: p, DataFormat: b.dataFormat(c)}
+	case "Lambda":
+		op, err = b.lambda(c, name)
+	default:
+		b.warnf("layer '%s': class %s is not supported; kept as an unknown layer with its stored weights (it cannot run)", name, class)
+		op = &ir.Unknown{ClassName: class}
+	}
+	if err != nil {
+		return nil, k1, err
+	}
+	return op, k1, nil
+}
+
+func (b *builder) warnf(format string, args ...any) {
+	b.g.m.Warnings = append(b.g.m.Warnings, fmt.Sprintf(format, args...))
+}
+
+// dataFormat reads data_format (Keras 2/3) or dim_ordering (Keras 1).
+func (b *builder) dataFormat(c obj) ir.Layout {
+	s := c.str("data_format", "dim_ordering")
+	if l, err := ir.ParseLayout(s); err == nil {
+		return l
+	}
+	return b.layout
+}
+
+func parsePadding(c obj) (ir.Padding, error) {
+	s := strings.ToLower(c.str("padding", "border_mode"))
+	switch s {
+	case "", "valid":
+		return ir.PadValid, nil
+	case "same":
+		return ir.PadSame, nil
+	case "full":
+		return ir.PadFull, nil
+	}
+	return 0, fmt.Errorf("padding %q is not supported", s)
+}
+
+// window reads the kernel size, strides, dilation and padding of a
+// convolution (Keras 2/3 keys, or Keras 1's nb_row/nb_col, subsample,
+// atrous_rate, border_mode).
+func window(c obj) (ir.Window2D, error) {
+	var w ir.Window2D
+	k, err := c.pair([2]int{0, 0}, "kernel_size")
+	if err != nil {
+		return w, err
+	}
+	if k[0] == 0 {
+		if k[0], err = c.integer(0, "nb_row"); err != nil {
+			return w, err
+		}
+		if k[1], err = c.integer(0, "nb_col"); err != nil {
+			return w, err
+		}
+	}
+	if k[0] < 1 || k[1] < 1 {
+		return w, errors.New("no kernel size (kernel_size or nb_row/nb_col)")
+	}
+	s, err := c.pair([2]int{1, 1}, "strides", "subsample")
+	if err != nil {
+		return w, err
+	}
+	d, err := c.pair([2]int{1, 1}, "dilation_rate", "atrous_rate")
+	if err != nil {
+		return w, err
+	}
+	p, err := parsePadding(c)
+	if err != nil {
+		return w, err
+	}
+	return ir.Window2D{KH: k[0], KW: k[1], SH: s[0], SW: s[1], DH: d[0], DW: d[1], Padding: p}, nil
+}
+
+// common reads use_bias/bias and activation.
+func (b *builder) common(c obj) (bool, ir.Act, error) {
+	bias, err := c.boolean(true, "use_bias", "bias")
+	if err != nil {
+		return false, ir.Act{}, err
+	}
+	a, err := b.act(c["activation"])
+	return bias, a, err
+}
+
+func (b *builder) conv2D(c obj) (ir.Op, error) {
+	filters, err := c.integer(0, "filters", "nb_filter")
+	if err != nil {
+		return nil, err
+	}
+	w, err := window(c)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := c.integer(1, "groups")
+	if err != nil {
+		return nil, err
+	}
+	bias, a, err := b.common(c)
+	if err != nil {
+		return nil, err
+	}
+	return &ir.Conv2D{Filters: filters, Window2D: w, Groups: groups, UseBias: bias, Activation: a, DataFormat: b.dataFormat(c)}, nil
+}
+
+func (b *builder) separable(c obj) (ir.Op, error) {
+	filters, err := c.integer(0, "filters", "nb_filter")
+	if err != nil {
+		return nil, err
+	}
+	mult, err := c.integer(1, "depth_multiplier")
+	if err != nil {
+		return nil, err
+	}
+	w, err := window(c)
+	if err != nil {
+		return nil, err
+	}
+	bias, a, err := b.common(c)
+	if err != nil {
+		return nil, err
+	}
+	return &ir.SeparableConv2D{Filters: filters, Multiplier: mult, Window2D: w, UseBias: bias, Activation: a, DataFormat: b.dataFormat(c)}, nil
+}
+
+func (b *builder) depthwise(c obj) (ir.Op, error) {
+	mult, err := c.integer(1, "depth_multiplier")
+	if err != nil {
+		return nil, err
+	}
+	w, err := window(c)
+	if err != nil {
+		return nil, err
+	}
+	bias, a, err := b.common(c)
+	if err != nil {
+		return nil, err
+	}
+	return &ir.DepthwiseConv2D{Multiplier: mult, Window2D: w, UseBias: bias, Activation: a, DataFormat: b.dataFormat(c)}, nil
+}
+
+func (b *builder) deconv(c obj, name string, k1 bool) (ir.Op, error) {
+	filters, err := c.integer(0, "filters", "nb_filter")
+	if err != nil {
+		return nil, err
+	}
+	w, err := window(c)
+	if err != nil {
+		return nil, err
+	}
+	bias, a, err := b.common(c)
+	if err != nil {
+		return nil, err
+	}
+	op := &ir.Conv2DTranspose{Filters: filters, Window2D: w, UseBias: bias, Activation: a, DataFormat: b.dataFormat(c)}
+	if v, ok := c.get("output_padding"); ok {
+		p, err := c.pair([2]int{}, "output_padding")
+		if err != nil {
+			return nil, fmt.Errorf("output_padding %s: %v", show(v), err)
+		}
+		op.OutputPadding, op.HasOutputPadding = p, true
+	}
+	if k1 {
+		// Keras 1 states the output size (batch first, in its ordering);
+		// fixDeconvs makes the op produce it.
+		if v, ok := c.get("output_shape"); ok {
+			if s, err := toInts(v, "output_shape"); err == nil && len(s) == 4 {
+				h, wd := s[1], s[2]
+				if op.DataFormat == ir.ChannelsFirst {
+					h, wd = s[2], s[3]
+				}
+				b.pendingDeconv = &deconvFix{h: h, w: wd} // its node is set by simple
+			}
+		}
+	}
+	return op, nil
+}
+
+func (b *builder) pool(c obj, isMax bool) (ir.Op, error) {
+	size, err := c.pair([2]int{2, 2}, "pool_size")
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.pair(size, "strides")
+	if err != nil {
+		return nil, err
+	}
+	p, err := parsePadding(c)
+	if err != nil {
+		return nil, err
+	}
+	return &ir.Pool2D{Max: isMax, Window2D: ir.Window2D{KH: size[0], KW: size[1], SH: s[0], SW: s[1], Padding: p}, DataFormat: b.dataFormat(c)}, nil
+}
+
+func (b *builder) dense(c obj) (ir.Op, error) {
+	units, err := c.integer(0, "units", "output_dim")
+	if err != nil {
+		return nil, err
+	}
+	bias, a, err := b.common(c)
+	if err != nil {
+		return nil, err
+	}
+	return &ir.Dense{Units: units, UseBias: bias, Activation: a}, nil
+}
+
+func relu(c obj) (ir.Op, error) {
+	slope, err := c.num(0, "negative_slope")
+	if err != nil {
+		return nil, err
+	}
+	th, err := c.num(0, "threshold")
+	if err != nil {
+		return nil, err
+	}
+	a := ir.Act{Name: "relu", Alpha: slope, Threshold: th}
+	if v, ok := c.get("max_value"); ok {
+		mv, ok := toFloat(v)
+		if !ok {
+			return nil, fmt.Errorf("max_value must be a number, got %s", show(v))
+		}
+		a.MaxValue, a.HasMax = mv, true
+	}
+	return &ir.Activation{Act: a}, nil
+}
+
+// batchNorm reads BatchNormalization. Keras 1 has no center/scale flags
+// (gamma and beta always exist) and stores running_mean and running_std;
+// Keras 1.2's K.batch_normalization uses running_std as the variance (the
+// training update stores the batch variance in it), so it loads as
+// moving_variance unchanged.
+func (b *builder) batchNorm(c obj, name string) (ir.Op, error) {
+	axis, err := c.integer(-1, "axis")
+	if err != nil {
+		return nil, err
+	}
+	eps, err := c.num(1e-3, "epsilon")
+	if err != nil {
+		return nil, err
+	}
+	center, err := c.boolean(true, "center")
+	if err != nil {
+		return nil, err
+	}
+	scale, err := c.boolean(true, "scale")
+	if err != nil {
+		return nil, err
+	}
+	if mode, _ := c.integer(0, "mode"); mode != 0 {
+		b.warnf("layer '%s': Keras 1 BatchNormalization mode %d normalizes with batch statistics; kconv applies the stored moving statistics (mode 0)", name, mode)
+	}
+	return &ir.BatchNorm{Axis: axis, Epsilon: eps, Center: center, Scale: scale}, nil
+}
+
+// merge1 reads Keras 1's Merge layer.
+func (b *builder) merge1(c obj, name string) (ir.Op, error) {
+	mode, _ := c["mode"].(string)
+	axis, err := c.integer(-1, "concat_axis")
+	if err != nil {
+		return nil, err
+	}
+	switch mode {
+	case "sum", "":
+		return &ir.Merge{Mode: ir.MergeAdd}, nil
+	case "mul":
+		return &ir.Merge{Mode: ir.MergeMultiply}, nil
+	case "ave":
+		return &ir.Merge{Mode: ir.MergeAverage}, nil
+	case "max":
+		return &ir.Merge{Mode: ir.MergeMaximum}, nil
+	case "concat":
+		return &ir.Merge{Mode: ir.MergeConcat, Axis: axis}, nil
+	}
+	b.warnf("layer '%s': Merge mode %s is not supported; kept as an unknown layer (it cannot run)", name, show(c["mode"]))
+	return &ir.Unknown{ClassName: "Merge"}, nil
+}
+
+// padding4 reads ZeroPadding2D's padding / Cropping2D's cropping: an int,
+// (rows, cols), ((top, bottom), (left, right)), Keras 1's (top, bottom,
+// left, right) or its {top_pad, bottom_pad, left_pad, right_pad} dict.
+func padding4(c obj, key string, def int) ([4]int, error) {
+	v, ok := c.get(key)
+	if !ok {
+		return [4]int{def, def, def, def}, nil
+	}
+	bad := fmt.Errorf("%s %s is not understood", key, show(v))
+	if n, ok := toInt(v); ok {
+		return [4]int{n, n, n, n}, nil
+	}
+	if o := asObj(v); o != nil {
+		var p [4]int
+		for i, k := range []string{"top_pad", "bottom_pad", "left_pad", "right_pad"} {
+			n, err := o.integer(0, k)
+			if err != nil {
+				return p, bad
+			}
+			p[i] = n
+		}
+		return p, nil
+	}
+	l := asList(v)
+	switch len(l) {
+	case 2:
+		var p [4]int
+		for i, e := range l {
+			if n, ok := toInt(e); ok {
+				p[2*i], p[2*i+1] = n, n
+				continue
+			}
+			ab, err := toInts(e, key)
+			if err != nil || len(ab) != 2 {
+				return p, bad
+			}
+			p[2*i], p[2*i+1] = ab[0], ab[1]
+		}
+		return p, nil
+	case 4:
+		s, err := toInts(v, key)
+		if err != nil {
+			return [4]int{}, bad
+		}
+		return [4]int{s[0], s[1], s[2], s[3]}, nil
+	}
+	return [4]int{}, bad
+}
+
+// act reads an activation: a name, or a serialized function (Keras 3
+// {"class_name": "function", "config": "relu"}) or object.
+func (b *builder) act(v any) (ir.Act, error) {
+	switch x := v.(type) {
+	case nil:
+		return ir.Linear, nil
+	case string:
+		return b.actNamed(x)
+	}
+	if o := asObj(v); o != nil {
+		if s, ok := o["config"].(string); ok {
+			return b.actNamed(s)
+		}
+		if c := asObj(o["config"]); c != nil && c.str("name") != "" {
+			return b.actNamed(c.str("name"))
+		}
+		if s := o.str("class_name"); s != "" {
+			return b.actNamed(snakeCase(s))
+		}
+	}
+	return ir.Act{}, fmt.Errorf("activation %s is not understood", show(v))
+}
+
+// actNamed maps Keras's activation names (of the config's Keras version)
+// to ir.Act.
+func (b *builder) actNamed(name string) (ir.Act, error) {
+	switch name {
+	case "", "linear":
+		return ir.Linear, nil
+	case "relu", "sigmoid", "tanh", "selu", "softplus", "softsign", "exponential", "relu6", "mish", "gelu":
+		return ir.Act{Name: name}, nil
+	case "softmax", "log_softmax":
+		return ir.Act{Name: name, Axis: -1}, nil
+	case "elu":
+		return ir.Act{Name: "elu", Alpha: 1}, nil
+	case "leaky_relu":
+		return ir.Act{Name: "leaky_relu", Alpha: 0.2}, nil
+	case "swish", "silu":
+		return ir.Act{Name: "swish"}, nil
+	case "hard_swish", "hard_silu":
+		return ir.Act{Name: "hard_swish"}, nil
+	case "hard_sigmoid":
+		// Keras 1/2: clip(0.2x + 0.5); Keras 3: relu6(x+3)/6 = clip(x/6 + 0.5).
+		if b.g.major >= 3 {
+			return ir.Act{Name: name, Alpha: 1.0 / 6, Beta: 0.5}, nil
+		}
+		return ir.Act{Name: name, Alpha: 0.2, Beta: 0.5}, nil
+	}
+	return ir.Act{}, fmt.Errorf("unknown activation %q", name)
+}
+
+// lambda reads a Lambda layer: its function is taken from Options.Lambdas
+// (by layer name) or recognized in the config by a registered name.
+func (b *builder) lambda(c obj, name string) (ir.Op, error) {
+	op := &ir.Lambda{Arguments: asObj(c["arguments"])}
+	if v, ok := c.get("output_shape"); ok && c.str("output_shape_type") != "lambda" {
+		if s, err := toInts(v, "output_shape"); err == nil && len(s) > 0 {
+			op.OutputShape = ir.Shape(s)
+		}
+	}
+	if fn, ok := b.lambdas[name]; ok {
+		b.used[name] = true
+		if _, ok := ir.LookupLambda(fn); !ok {
+			return nil, fmt.Errorf("--lambda %s=%s: no lambda function %q is registered (registered: %s)", name, fn, fn, strings.Join(ir.LambdaNames(), ", "))
+		}
+		op.Function = fn
+		return op, nil
+	}
+	op.Function = findLambda(c["function"])
+	if op.Function == "" {
+		b.warnf("layer '%s': Lambda function not recognized (Python code cannot run in Go); pass --lambda %s=NAME with one of: %s", name, name, strings.Join(ir.LambdaNames(), ", "))
+	}
+	return op, nil
+}
+
+// findLambda looks for a registered lambda name in a Lambda's function:
+// a plain name (Keras 2 function_type "function", Keras 3 {"config":
+// name}), or the code Keras 1 (marshal bytes as raw_unicode_escape text)
+// and Keras 2/3 (base64 of the marshal bytes) serialize, in which the
+// function's name appears. The longest matching name wins.
+func findLambda(fn any) string {
+	var texts [][]byte
+	var add func(v any, depth int)
+	add = func(v any, depth int) {
+		if depth > 8 {
+			return
+		}
+		switch x := v.(type) {
+		case string:
+			if _, ok := ir.LookupLambda(x); ok {
+				texts = append(texts, []byte(x))
+				return
+			}
+			raw := make([]byte, 0, len(x))
+			for _, r := range x {
+				if r < 256 {
+					raw = append(raw, byte(r))
+				}
+			}
+			texts = append(texts, raw)
+			if dec, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(x), "")); err == nil {
+				texts = append(texts, dec)
+			}
+		case []any:
+			if len(x) > 0 {
+				add(x[0], depth+1)
+			}
+		case map[string]any:
+			o := obj(x)
+			add(o["config"], depth+1)
+			add(o["code"], depth+1)
+		}
+	}
+	add(fn, 0)
+	best := ""
+	for _, name := range ir.LambdaNames() {
+		for _, t := range texts {
+			if strings.Contains(string(t), name) && len(name) > len(best) {
+				best = name
+			}
+		}
+	}
+	return best
+}

@@ -1,0 +1,236 @@
+package summary
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// Style is a Keras generation's summary format.
+type Style int
+
+// Styles. The zero value, Auto, means StyleFor(model).
+const (
+	Auto   Style = 0
+	Keras1 Style = 1
+	Keras2 Style = 2
+	Keras3 Style = 3
+)
+
+// Keras3LineLength is the default table width of the Keras3 style: the
+// width the project's Keras 3 fixtures were printed at.
+const Keras3LineLength = 110
+
+func (s Style) String() string {
+	switch s {
+	case Auto:
+		return "auto"
+	case Keras1, Keras2, Keras3:
+		return "keras" + strconv.Itoa(int(s))
+	}
+	return fmt.Sprintf("Style(%d)", int(s))
+}
+
+// ParseStyle reads a style name: "keras1", "keras2", "keras3" (or "1", "2",
+// "3", "k1", …), or "auto" / "".
+func ParseStyle(s string) (Style, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return Auto, nil
+	case "keras1", "k1", "1":
+		return Keras1, nil
+	case "keras2", "k2", "2":
+		return Keras2, nil
+	case "keras3", "k3", "3":
+		return Keras3, nil
+	}
+	return Auto, fmt.Errorf("unknown summary style %q (want keras1, keras2, keras3 or auto)", s)
+}
+
+// StyleFor returns the style of the Keras generation that wrote m: its
+// major version, Keras3 when unknown and for ONNX models.
+func StyleFor(m *ir.Model) Style {
+	if m == nil || m.Meta.Format == "onnx" {
+		return Keras3
+	}
+	switch m.Meta.KerasMajor() {
+	case 1:
+		return Keras1
+	case 2:
+		return Keras2
+	}
+	return Keras3
+}
+
+// Options tune Render.
+type Options struct {
+	Style Style // Auto: StyleFor(m)
+	// LineLength is the total width; 0 means the style's default (Keras1
+	// 100; Keras2 65 or 98; Keras3 Keras3LineLength).
+	LineLength int
+}
+
+// Render writes m's summary in the given style (Auto: StyleFor(m)).
+func Render(w io.Writer, m *ir.Model, style Style) error {
+	return RenderWith(w, m, Options{Style: style})
+}
+
+// RenderWith writes m's summary with the given options.
+func RenderWith(w io.Writer, m *ir.Model, o Options) error {
+	if m == nil {
+		return fmt.Errorf("summary: no model")
+	}
+	style := o.Style
+	if style == Auto {
+		style = StyleFor(m)
+	}
+	if o.LineLength < 0 {
+		return fmt.Errorf("summary: negative line length %d", o.LineLength)
+	}
+	bw := bufio.NewWriter(w)
+	var err error
+	switch style {
+	case Keras1:
+		err = renderKeras1(bw, m, o.LineLength)
+	case Keras2:
+		err = renderKeras2(bw, m, o.LineLength)
+	case Keras3:
+		err = renderKeras3(bw, m, o.LineLength)
+	default:
+		return fmt.Errorf("summary: unknown style %v", style)
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// layerRow is one layer as summaries show it.
+type layerRow struct {
+	node         *ir.Node
+	name, class  string
+	shape        ir.Shape
+	normShape    string // NormalizeShape of the shape, for checks
+	trainable    int64
+	nonTrainable int64
+	conns        []string // "name[0][0]" per input
+}
+
+func (r layerRow) params() int64 { return r.trainable + r.nonTrainable }
+
+func isInput(n *ir.Node) bool {
+	_, ok := n.Op.(*ir.Input)
+	return ok
+}
+
+func nodeClass(n *ir.Node) string {
+	if n.Class != "" {
+		return n.Class
+	}
+	if n.Op != nil {
+		return n.Op.Kind()
+	}
+	return ""
+}
+
+// rows returns the layers a summary of m shows: every node, except the
+// InputLayers of a Sequential model.
+func rows(m *ir.Model) []layerRow { return nodeRows(m, m.Meta.Sequential) }
+
+// nodeRows returns m's nodes as summary rows, without the InputLayers if
+// hideInputs.
+func nodeRows(m *ir.Model, hideInputs bool) []layerRow {
+	var rs []layerRow
+	for _, n := range m.Nodes {
+		if hideInputs && isInput(n) {
+			continue
+		}
+		t, nt := n.Params()
+		r := layerRow{node: n, name: n.Name, class: nodeClass(n), shape: n.Out.Shape, trainable: t, nonTrainable: nt}
+		r.normShape = NormalizeShape(tupleShape(r.shape))
+		for _, in := range n.Inputs {
+			r.conns = append(r.conns, in+"[0][0]")
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// sequentialLike reports whether Keras 2/3 would print m without the
+// Connected-to column: a Sequential model, or a functional chain (one
+// input, every other layer fed by exactly one layer, no layer feeding two).
+func sequentialLike(m *ir.Model) bool {
+	if m.Meta.Sequential {
+		return true
+	}
+	inputs := 0
+	consumers := map[string]int{}
+	for _, n := range m.Nodes {
+		if isInput(n) {
+			inputs++
+			continue
+		}
+		if len(n.Inputs) != 1 {
+			return false
+		}
+		consumers[n.Inputs[0]]++
+		if consumers[n.Inputs[0]] > 1 {
+			return false
+		}
+	}
+	return inputs == 1
+}
+
+// totals returns the model's parameter counts.
+func totals(m *ir.Model) (total, trainable, nonTrainable int64) {
+	trainable, nonTrainable = m.Params()
+	return trainable + nonTrainable, trainable, nonTrainable
+}
+
+// commas formats n with thousands separators, as Python's "{:,}".
+func commas(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// tupleShape prints a shape as Python prints a tuple: (None, 3), (None,).
+func tupleShape(s ir.Shape) string {
+	if len(s) == 0 {
+		return "multiple"
+	}
+	return s.String()
+}
+
+// keras3Shape prints a shape as Keras 3's summary does: (None, 3), (None).
+func keras3Shape(s ir.Shape) string {
+	if len(s) == 0 {
+		return "?"
+	}
+	parts := make([]string, len(s))
+	for i, d := range s {
+		if d < 0 {
+			parts[i] = "None"
+		} else {
+			parts[i] = strconv.Itoa(d)
+		}
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
