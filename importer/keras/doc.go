@@ -28,8 +28,11 @@
 // "<first layer>_input", Keras 3 "input_layer".
 //
 // Each layer follows its own data_format / dim_ordering; layers that state
-// none use the first one stated in the config, or Keras 1's default "th" /
-// Keras 2/3's "channels_last".
+// none (and rank-4 inputs) use the first one stated in the config, else
+// "th" for Keras 1 configs and "channels_last" for Keras 2/3. (Keras 1
+// configs state dim_ordering on every layer where it matters, so the
+// Keras 1 fallback only decides the input layout of configs that never
+// state one.)
 //
 // Nested models (a Sequential or Functional model used as a layer) are
 // flattened into the graph: their layers become nodes under their own names
@@ -58,8 +61,11 @@
 // class and container, in config order.
 //
 // Weights are converted to the IR's canonical layouts: Keras 1 "th"
-// Convolution2D kernels (out, in, kh, kw) become (kh, kw, in, out); Keras 1
-// Deconvolution2D kernels become (kh, kw, out, in). Keras 1
+// Convolution2D kernels (out, in, kh, kw) become (kh, kw, in, out), and so
+// do "th" SeparableConvolution2D's depthwise (mult, in, kh, kw) and
+// pointwise (filters, in*mult, 1, 1) kernels; Keras 1 Deconvolution2D
+// kernels ("th" (out, in, kh, kw), "tf" (kh, kw, in, out)) become
+// (kh, kw, out, in). Keras 1
 // BatchNormalization's running_std is loaded as moving_variance unchanged:
 // despite its name Keras 1.2 stores and uses the variance in it
 // (K.batch_normalization(x, running_mean, running_std, ...)).

@@ -109,7 +109,12 @@ func TestSharedKeras3(t *testing.T) {
 
 func TestSharedKerasReal(t *testing.T) {
 	haveShared(t)
-	runFixtures(t, realFixtures(filepath.Join(sharedDir, "keras-real")))
+	dir := filepath.Join(sharedDir, "keras-real")
+	runFixtures(t, realFixtures(dir))
+	// 36 has no architecture of its own.
+	p := filepath.Join(dir, "36_k3_mnist_weights_only.weights.h5")
+	_, err := Load(p, Options{})
+	checkErr(t, err, p, "no architecture", "Options.Arch")
 }
 
 // TestTestdata runs the same checks on the small copies in testdata/.

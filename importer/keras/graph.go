@@ -52,6 +52,8 @@ type builder struct {
 	// pendingDeconv is the output size the Keras 1 Deconvolution2D being
 	// converted states.
 	pendingDeconv *deconvFix
+	// uids numbers implicit inputs as Keras's name counters do.
+	uids map[string]int
 }
 
 // buildGraph translates the model config top (with its "class_name" and
@@ -62,6 +64,7 @@ func buildGraph(top obj, major int, lambdas map[string]string) (*graph, error) {
 		lambdas: lambdas,
 		used:    map[string]bool{},
 		names:   map[string]bool{},
+		uids:    map[string]int{},
 	}
 	b.layout = prevailingLayout(top, major)
 	class := top.str("class_name")
@@ -251,8 +254,15 @@ func (b *builder) implicitInput(first obj, seq obj) (string, ir.Shape, error) {
 	switch {
 	case b.g.major == 1:
 		// Keras 1: Layer.create_input_layer names it <class>_input_<uid>.
-		return strings.ToLower(class) + "_input_1", shape, nil
+		prefix := strings.ToLower(class) + "_input_"
+		b.uids[prefix]++
+		return fmt.Sprintf("%s%d", prefix, b.uids[prefix]), shape, nil
 	case b.g.major >= 3:
+		n := b.uids["input_layer"]
+		b.uids["input_layer"]++
+		if n > 0 {
+			return fmt.Sprintf("input_layer_%d", n), shape, nil
+		}
 		return "input_layer", shape, nil
 	}
 	return lname + "_input", shape, nil

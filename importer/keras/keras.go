@@ -102,9 +102,10 @@ func wrapErr(path string, err error) error {
 	if errors.As(err, &fe) {
 		return err
 	}
-	msg := err.Error()
+	// internal/h5 errors start with "h5: FILE: ".
+	msg := strings.TrimPrefix(err.Error(), "h5: ")
+	msg = strings.TrimPrefix(msg, path+": ")
 	msg = strings.ReplaceAll(msg, "h5: "+path+": ", "")
-	msg = strings.ReplaceAll(msg, "h5: ", "")
 	return &fileError{path: path, msg: oneLine(msg), err: err}
 }
 
@@ -114,7 +115,9 @@ type renamedErr struct {
 	old, new string
 }
 
-func (e *renamedErr) Error() string { return strings.ReplaceAll(e.err.Error(), e.old, e.new) }
+func (e *renamedErr) Error() string {
+	return strings.ReplaceAll(strings.ReplaceAll(e.err.Error(), "h5: "+e.old, e.new), e.old, e.new)
+}
 func (e *renamedErr) Unwrap() error { return e.err }
 
 type fileKind int

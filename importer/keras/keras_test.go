@@ -466,7 +466,7 @@ func TestGraphs(t *testing.T) {
 	arch := writeFile(t, dir, "nested.json", nested)
 	k3 := filepath.Join(dir, "nested.weights.h5")
 	writeK3(t, k3, map[string][]ww{
-		"layers/sequential/layers/dense":   {{"", []int{6, 5}, ramp(6, 5)}, {"", []int{5}, ramp(5)}},
+		"layers/sequential/layers/dense": {{"", []int{6, 5}, ramp(6, 5)}, {"", []int{5}, ramp(5)}},
 		"layers/sequential/layers/batch_normalization": {{"", []int{5}, ramp(5)}, {"", []int{5}, ramp(5)},
 			{"", []int{5}, ramp(5)}, {"", []int{5}, ramp(5)}},
 		"layers/sequential/layers/dense_1": {{"", []int{5, 4}, ramp(5, 4)}, {"", []int{4}, ramp(4)}},
@@ -521,6 +521,20 @@ func TestGraphs(t *testing.T) {
 	must(t, err)
 	if got := m.Node("merge_1").Out.Shape.String(); got != "(None, 8)" || m.Inputs[0] != "b" || m.Meta.KerasMajor() != 2 {
 		t.Errorf("merge output %s, inputs %v, version %q", got, m.Inputs, m.Meta.KerasVersion)
+	}
+	// Keras 1 Sequential whose first layer merges two Sequential branches.
+	branches := `{"class_name": "Sequential", "config": [
+	 {"class_name": "Merge", "config": {"name": "merge_1", "mode": "sum", "layers": [
+	   {"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"name": "dense_1", "output_dim": 4, "batch_input_shape": [null, 3]}}]},
+	   {"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"name": "dense_2", "output_dim": 4, "batch_input_shape": [null, 5]}}]}]}},
+	 {"class_name": "Dense", "config": {"name": "dense_3", "output_dim": 2, "activation": "softmax"}}]}`
+	m, err = ParseConfig([]byte(branches), "branches.json", Options{})
+	must(t, err)
+	if strings.Join(m.Inputs, ",") != "dense_input_1,dense_input_2" || strings.Join(m.Node("merge_1").Inputs, ",") != "dense_1,dense_2" {
+		t.Errorf("branch inputs %v, merge inputs %v", m.Inputs, m.Node("merge_1").Inputs)
+	}
+	if tr, _ := m.Params(); tr != 16+24+10 {
+		t.Errorf("branch params %d", tr)
 	}
 	k2 := `{"class_name": "Sequential", "keras_version": "2.1.3", "config": [
 	 {"class_name": "Dense", "config": {"name": "dense_1", "units": 2, "batch_input_shape": [null, 3]}}]}`
@@ -703,5 +717,59 @@ func TestXform(t *testing.T) {
 	x.apply(ramp(2, 3, 4), []int{2, 3, 4}, dst)
 	if dst[1] != 4 || dst[3] != 12 || dst[6] != 1 {
 		t.Errorf("rank-3 transpose %v", dst)
+	}
+}
+
+// TestK1Separable checks Keras 1 "th" SeparableConvolution2D kernels.
+func TestK1Separable(t *testing.T) {
+	cfg := `{"class_name": "Sequential", "keras_version": "1.2.2", "config": [
+	 {"class_name": "SeparableConvolution2D", "config": {"name": "separableconvolution2d_1", "nb_filter": 4, "nb_row": 3, "nb_col": 2,
+	  "depth_multiplier": 2, "dim_ordering": "th", "border_mode": "same", "subsample": [1, 1], "activation": "linear", "bias": true,
+	  "batch_input_shape": [null, 3, 6, 6]}}]}`
+	dir := t.TempDir()
+	arch := writeFile(t, dir, "arch.json", cfg)
+	p := filepath.Join(dir, "w.h5")
+	writeLegacy(t, p, nil, "", []wl{{"separableconvolution2d_1", []ww{
+		{"separableconvolution2d_1_depthwise_kernel:0", []int{2, 3, 3, 2}, ramp(2, 3, 3, 2)},
+		{"separableconvolution2d_1_pointwise_kernel:0", []int{4, 6, 1, 1}, ramp(4, 6, 1, 1)},
+		{"separableconvolution2d_1_b:0", []int{4}, ramp(4)}}}})
+	m, err := Load(p, Options{Arch: arch})
+	must(t, err)
+	n := m.Node("separableconvolution2d_1")
+	if !n.Weights[0].Shape.Equal(ir.Shape{3, 2, 3, 2}) || !n.Weights[1].Shape.Equal(ir.Shape{1, 1, 6, 4}) {
+		t.Fatalf("shapes %v %v", n.Weights[0].Shape, n.Weights[1].Shape)
+	}
+	pw, err := n.Weights[1].Data()
+	must(t, err)
+	// canonical [0,0,c,f] = file [f,c,0,0] = f*6+c
+	if pw[5*4+3] != 3*6+5 {
+		t.Errorf("pointwise kernel not transposed: %v", pw)
+	}
+	if got := n.Out.Shape.String(); got != "(None, 4, 6, 6)" {
+		t.Errorf("output %s", got)
+	}
+}
+
+func TestPadding4(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want [4]int
+	}{
+		{float64(2), [4]int{2, 2, 2, 2}},
+		{[]any{float64(1), float64(2)}, [4]int{1, 1, 2, 2}},
+		{[]any{[]any{float64(0), float64(1)}, []any{float64(2), float64(3)}}, [4]int{0, 1, 2, 3}},
+		{[]any{float64(4), float64(5), float64(6), float64(7)}, [4]int{4, 5, 6, 7}},
+		{map[string]any{"top_pad": float64(1), "bottom_pad": float64(2), "left_pad": float64(3), "right_pad": float64(4)}, [4]int{1, 2, 3, 4}},
+	} {
+		got, err := padding4(obj{"padding": tc.v}, "padding", 1)
+		if err != nil || got != tc.want {
+			t.Errorf("%v: %v %v, want %v", tc.v, got, err, tc.want)
+		}
+	}
+	if _, err := padding4(obj{"padding": "x"}, "padding", 1); err == nil {
+		t.Error("bad padding accepted")
+	}
+	if got := snakeCase("LeakyReLU") + " " + snakeCase("Conv2DTranspose") + " " + snakeCase("PReLU") + " " + snakeCase("GlobalAveragePooling2D"); got != "leaky_re_lu conv2d_transpose p_re_lu global_average_pooling2d" {
+		t.Errorf("snake case: %s", got)
 	}
 }

@@ -291,6 +291,11 @@ func (a *attacher) set(nr *nodeRec, fws []fileWeight) {
 	ws := make([]*ir.Weight, len(fws))
 	for i, fw := range fws {
 		var x xform
+		if op, ok := n.Op.(*ir.SeparableConv2D); ok && i < 2 && len(fw.shape) == 4 && nr.k1 && op.DataFormat == ir.ChannelsFirst {
+			// Keras 1 "th": depthwise (mult, in, kh, kw), pointwise
+			// (filters, mult*in, 1, 1).
+			x.perm = []int{2, 3, 1, 0}
+		}
 		if i == 0 && len(fw.shape) == 4 {
 			switch op := n.Op.(type) {
 			case *ir.Conv2D:
