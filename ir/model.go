@@ -147,3 +147,32 @@ func (e *LayerError) Unwrap() error { return e.Err }
 func layerErr(name string, format string, args ...any) error {
 	return &LayerError{Layer: name, Err: fmt.Errorf(format, args...)}
 }
+
+// WeightBytes returns the float32 size of all the model's weights.
+func (m *Model) WeightBytes() int64 {
+	var n int64
+	for _, node := range m.Nodes {
+		for _, w := range node.Weights {
+			n += 4 * w.Elements()
+		}
+	}
+	return n
+}
+
+// LoadWeightsProgress is LoadWeights calling progress(bytesDone) after each
+// weight is read.
+func (m *Model) LoadWeightsProgress(progress func(done int64)) error {
+	var done int64
+	for _, n := range m.Nodes {
+		for _, w := range n.Weights {
+			if _, err := w.Data(); err != nil {
+				return fmt.Errorf("layer '%s': weight %s: %w", n.Name, w.Name, err)
+			}
+			done += 4 * w.Elements()
+			if progress != nil {
+				progress(done)
+			}
+		}
+	}
+	return nil
+}

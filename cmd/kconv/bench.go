@@ -72,7 +72,7 @@ gets seeded random weights.`,
 			if !ir.HasWeights(m) || randomWeights {
 				zoo.RandomWeights(m, seed)
 			}
-			if err := m.LoadWeights(); err != nil {
+			if err := loadWeights(cmd, m); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			load := time.Since(t0)
@@ -86,7 +86,9 @@ gets seeded random weights.`,
 			ctx := context.Background()
 			var times []float64
 			var first time.Duration
+			bar := progressBar(cmd, int64(warmup+runs), "benchmarking", false)
 			for i := 0; i < warmup+runs; i++ {
+				bar.Add(1)
 				s := time.Now()
 				if _, err := p.Run(ctx, inputs); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
@@ -99,6 +101,7 @@ gets seeded random weights.`,
 					times = append(times, float64(d.Microseconds())/1000)
 				}
 			}
+			bar.Finish()
 			sort.Float64s(times)
 			med := times[len(times)/2]
 			if len(times)%2 == 0 {

@@ -51,6 +51,7 @@ Start with:  kconv summary vgg16`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.PersistentFlags().BoolVarP(&quiet, "quiet", "q", false, "no progress bars")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newVersionCmd(), newSummaryCmd())
 	for _, c := range extraCommands {

@@ -73,7 +73,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 			if note != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "kconv: note: %s\n", note)
 			}
-			if err := m.LoadWeights(); err != nil {
+			if err := loadWeights(cmd, m); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			p, err := exec.Compile(m, exec.Options{Threads: threads})

@@ -41,7 +41,7 @@ layer out of tolerance (|got-want| <= atol + rtol*|want|).`,
 			if err != nil {
 				return err
 			}
-			if err := m.LoadWeights(); err != nil {
+			if err := loadWeights(cmd, m); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			var ref *refcheck.Reference

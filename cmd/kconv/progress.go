@@ -1,0 +1,46 @@
+package main
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// quiet silences progress bars (the global --quiet flag).
+var quiet bool
+
+// progressBar returns a bar on stderr for work of size total, or a silent
+// one when stderr is not a terminal or --quiet is given. Bars only appear
+// for work that takes more than about a second (they render after a delay).
+func progressBar(cmd *cobra.Command, total int64, desc string, bytes bool) *progressbar.ProgressBar {
+	w := cmd.ErrOrStderr()
+	visible := !quiet && isTerminal(w)
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetVisibility(visible),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowBytes(bytes),
+		progressbar.OptionSetRenderBlankState(false),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetPredictTime(true),
+	)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// loadWeights reads every weight of m with a progress bar.
+func loadWeights(cmd *cobra.Command, m *ir.Model) error {
+	bar := progressBar(cmd, m.WeightBytes(), "loading weights", true)
+	defer bar.Finish()
+	return m.LoadWeightsProgress(func(done int64) { bar.Set64(done) })
+}
