@@ -16,7 +16,8 @@ type lowerer struct {
 	converted map[*value]*value // value → its other-storage twin
 	consumers map[string][]*ir.Node
 	keep      map[string]bool
-	fused     map[string]bool // nodes absorbed into another node's step
+	fused     map[string]bool   // nodes absorbed into another node's step
+	padded    map[string][4]int // convolutions that absorbed a ZeroPadding2D
 }
 
 func (p *Program) lower() error {

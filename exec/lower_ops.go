@@ -31,6 +31,9 @@ func (l *lowerer) node(n *ir.Node) error {
 	case *ir.Lambda:
 		return l.lambda(n, op)
 	case *ir.ZeroPadding2D:
+		if l.padIntoConv(n, op) {
+			return nil
+		}
 		return l.padCrop(n, op.Pads, op.DataFormat, true)
 	case *ir.Cropping2D:
 		return l.padCrop(n, op.Crops, op.DataFormat, false)
@@ -112,9 +115,12 @@ func (l *lowerer) padCrop(n *ir.Node, p [4]int, df ir.Layout, pad bool) error {
 }
 
 // convGeom builds the kernel parameters of a window op on value in.
-func convGeom(in *value, df ir.Layout, w ir.Window2D, outC, groups int) func(batch int) kernels.ConvParams {
+func convGeom(in *value, df ir.Layout, w ir.Window2D, outC, groups int, extra [4]int) func(batch int) kernels.ConvParams {
 	_, h, wd, c := nhwcDims(in, df, 1)
-	_, _, pads, _ := w.Resolve(h, wd)
+	_, _, pads, _ := w.Resolve(h+extra[0]+extra[1], wd+extra[2]+extra[3])
+	for i := range pads {
+		pads[i] += extra[i]
+	}
 	dh, dw := max(w.DH, 1), max(w.DW, 1)
 	return func(batch int) kernels.ConvParams {
 		return kernels.ConvParams{
@@ -196,7 +202,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	if err != nil {
 		return err
 	}
-	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups)
+	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, l.padded[n.Name])
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.Conv2D(geom(b), ins[0], kernel, bias, ka, o, &a.ws)
 		return nil
@@ -228,7 +234,7 @@ func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
 	if err != nil {
 		return err
 	}
-	geom := convGeom(in, op.DataFormat, op.Window2D, c*op.Multiplier, 1)
+	geom := convGeom(in, op.DataFormat, op.Window2D, c*op.Multiplier, 1, l.padded[n.Name])
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.DepthwiseConv2D(geom(b), ins[0], kernel, bias, ka, o, &a.ws)
 		return nil
@@ -263,7 +269,7 @@ func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
 	}
 	midT := ir.TensorType{Shape: ir.Shape{-1, dh, dw, mid}, Layout: ir.ChannelsLast}
 	dv := l.newValue(n.Name+"/depthwise", midT, false)
-	geom := convGeom(in, op.DataFormat, op.Window2D, mid, 1)
+	geom := convGeom(in, op.DataFormat, op.Window2D, mid, 1, [4]int{})
 	l.add(&step{node: n.Name, ins: []*value{in}, out: dv, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.DepthwiseConv2D(geom(b), ins[0], dk, nil, kernels.Activation{}, o, &a.ws)
 		return nil
@@ -273,7 +279,7 @@ func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
 	if err != nil {
 		return err
 	}
-	pgeom := convGeom(dv, ir.ChannelsLast, ir.Window2D{KH: 1, KW: 1, SH: 1, SW: 1}, op.Filters, 1)
+	pgeom := convGeom(dv, ir.ChannelsLast, ir.Window2D{KH: 1, KW: 1, SH: 1, SW: 1}, op.Filters, 1, [4]int{})
 	l.add(&step{node: n.Name, ins: []*value{dv}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.Conv2D(pgeom(b), ins[0], pk, bias, ka, o, &a.ws)
 		return nil
@@ -562,4 +568,32 @@ func (l *lowerer) upsample(n *ir.Node, op *ir.UpSampling2D) error {
 		return nil
 	}})
 	return nil
+}
+
+// padIntoConv absorbs a ZeroPadding2D whose only consumer is a convolution
+// of the same data format: the convolution pads its input itself, which
+// saves a copy of the padded tensor.
+func (l *lowerer) padIntoConv(n *ir.Node, op *ir.ZeroPadding2D) bool {
+	c := l.soleConsumer(n.Name)
+	if c == nil {
+		return false
+	}
+	switch co := c.Op.(type) {
+	case *ir.Conv2D:
+		if co.DataFormat != op.DataFormat {
+			return false
+		}
+	case *ir.DepthwiseConv2D:
+		if co.DataFormat != op.DataFormat {
+			return false
+		}
+	default:
+		return false
+	}
+	if l.padded == nil {
+		l.padded = map[string][4]int{}
+	}
+	l.padded[c.Name] = op.Pads
+	l.byNode[n.Name] = l.byNode[n.Inputs[0]]
+	return true
 }
