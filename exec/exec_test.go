@@ -10,9 +10,9 @@ import (
 
 	"github.com/kconv/kconv/exec"
 	kexport "github.com/kconv/kconv/exporter/keras"
+	"github.com/kconv/kconv/importer/keras"
 	"github.com/kconv/kconv/internal/refcheck"
 	"github.com/kconv/kconv/ir"
-	"github.com/kconv/kconv/importer/keras"
 	"github.com/kconv/kconv/zoo"
 )
 
@@ -44,7 +44,7 @@ func smallVGGArch(t testing.TB) *ir.Model {
 	b.Add("flatten_1", &ir.Flatten{})
 	b.Add("dense_1", &ir.Dense{Units: 16, UseBias: true, Activation: ir.Act{Name: "relu"}})
 	b.Add("dropout_1", &ir.Dropout{Rate: 0.5})
-	b.Add("dense_2", &ir.Dense{Units: 5, UseBias: true, Activation: ir.Act{Name: "softmax"}})
+	b.Add("dense_2", &ir.Dense{Units: 5, UseBias: true, Activation: ir.Act{Name: "softmax", Axis: -1}})
 	m, err := b.Build()
 	if err != nil {
 		t.Fatal(err)

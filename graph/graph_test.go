@@ -47,7 +47,7 @@ func functional(t *testing.T) *ir.Model {
 	side := b.Add("shortcut", conv(8, 1, ""), x)
 	cat := b.Add("concat", &ir.Merge{Mode: ir.MergeConcat, Axis: -1}, relu, side)
 	gap := b.Add("gap", &ir.GlobalPool2D{DataFormat: df}, cat)
-	probs := b.Add("probs", &ir.Dense{Units: 10, UseBias: true, Activation: ir.Act{Name: "softmax"}}, gap)
+	probs := b.Add("probs", &ir.Dense{Units: 10, UseBias: true, Activation: ir.Act{Name: "softmax", Axis: -1}}, gap)
 	aux := b.Add("aux", &ir.Dense{Units: 1, UseBias: true}, gap)
 	m, err := b.Build(probs, aux)
 	if err != nil {

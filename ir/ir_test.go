@@ -138,7 +138,7 @@ func ExampleBuilder() {
 	c1 := b.Add("conv_a", &ir.Conv2D{Filters: 3, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadSame}, UseBias: true, Activation: ir.Act{Name: "relu"}, DataFormat: ir.ChannelsLast}, x)
 	sum := b.Add("add", &ir.Merge{Mode: ir.MergeAdd}, x, c1)
 	b.Add("pool", &ir.GlobalPool2D{DataFormat: ir.ChannelsLast}, sum)
-	b.Add("logits", &ir.Dense{Units: 2, UseBias: true, Activation: ir.Act{Name: "softmax"}})
+	b.Add("logits", &ir.Dense{Units: 2, UseBias: true, Activation: ir.Act{Name: "softmax", Axis: -1}})
 	m, err := b.Build()
 	if err != nil {
 		fmt.Println(err)

@@ -33,7 +33,7 @@ type Act struct {
 	HasMax   bool
 	// Threshold is ReLU's threshold (values below it use the slope Alpha).
 	Threshold float64
-	// Axis is softmax's axis (-1: last).
+	// Axis is softmax's axis (-1: last; 0, the batch axis, is refused).
 	Axis int
 	// Approximate selects gelu's tanh approximation.
 	Approximate bool
@@ -57,6 +57,11 @@ var knownActs = map[string]bool{
 func (a Act) Check() error {
 	if !knownActs[a.Name] {
 		return fmt.Errorf("unknown activation %q", a.Name)
+	}
+	if (a.Name == "softmax" || a.Name == "log_softmax") && a.Axis == 0 {
+		// The zero value would normalize over the batch: never what a
+		// Keras model means (its default is -1).
+		return fmt.Errorf("%s over axis 0 (the batch); Keras's default is -1", a.Name)
 	}
 	return nil
 }

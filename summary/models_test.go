@@ -49,7 +49,7 @@ func cifarSmall(t testing.TB) *ir.Model {
 	b.Add("max_pooling2d_1", pool(true, 2, 2, ir.PadValid))
 	b.Add("flatten_2", &ir.Flatten{})
 	b.Add("dense_2", &ir.Dense{Units: 64, UseBias: true, Activation: ir.Act{Name: "relu"}})
-	b.Add("dense_3", &ir.Dense{Units: 10, UseBias: true, Activation: ir.Act{Name: "softmax"}})
+	b.Add("dense_3", &ir.Dense{Units: 10, UseBias: true, Activation: ir.Act{Name: "softmax", Axis: -1}})
 	return finish(t, b, true)
 }
 
@@ -91,7 +91,7 @@ func bnNet(t testing.TB) *ir.Model {
 	b.Add("conv2d_37", conv(32, 5, 1, ir.PadValid, true, "linear"))
 	b.AddClass("leaky_re_lu", "LeakyReLU", &ir.Activation{Act: ir.Act{Name: "leaky_relu", Alpha: 0.1}})
 	b.Add("global_average_pooling2d", &ir.GlobalPool2D{DataFormat: cl})
-	b.Add("dense_13", &ir.Dense{Units: 10, UseBias: true, Activation: ir.Act{Name: "softmax"}})
+	b.Add("dense_13", &ir.Dense{Units: 10, UseBias: true, Activation: ir.Act{Name: "softmax", Axis: -1}})
 	return finish(t, b, true)
 }
 
@@ -102,7 +102,7 @@ func activations(t testing.TB) *ir.Model {
 	in := b.Input("input_layer_8", ir.Shape{20}, ir.LayoutNone)
 	var outs []string
 	for _, a := range []string{"linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "softsign", "hard_sigmoid", "swish", "gelu", "relu6", "leaky_relu"} {
-		outs = append(outs, b.Add("dense_"+a, &ir.Dense{Units: 6, UseBias: true, Activation: ir.Act{Name: a}}, in))
+		outs = append(outs, b.Add("dense_"+a, &ir.Dense{Units: 6, UseBias: true, Activation: ir.Act{Name: a, Axis: -1}}, in))
 	}
 	b.Add("concatenate_1", &ir.Merge{Mode: ir.MergeConcat, Axis: -1}, outs...)
 	return finish(t, b, false)
@@ -122,7 +122,7 @@ func vgg16Arch(t testing.TB) *ir.Model {
 	b.Add("flatten", &ir.Flatten{})
 	b.Add("fc1", &ir.Dense{Units: 4096, UseBias: true, Activation: ir.Act{Name: "relu"}})
 	b.Add("fc2", &ir.Dense{Units: 4096, UseBias: true, Activation: ir.Act{Name: "relu"}})
-	b.Add("predictions", &ir.Dense{Units: 1000, UseBias: true, Activation: ir.Act{Name: "softmax"}})
+	b.Add("predictions", &ir.Dense{Units: 1000, UseBias: true, Activation: ir.Act{Name: "softmax", Axis: -1}})
 	return finish(t, b, false)
 }
 

@@ -68,7 +68,7 @@ func VGG16() (*ir.Model, error) {
 	b.Add("dropout_1", &ir.Dropout{Rate: 0.5})
 	b.Add("dense_2", &ir.Dense{Units: 4096, UseBias: true, Activation: ir.Act{Name: "relu"}})
 	b.Add("dropout_2", &ir.Dropout{Rate: 0.5})
-	b.Add("dense_3", &ir.Dense{Units: 1000, UseBias: true, Activation: ir.Act{Name: "softmax"}})
+	b.Add("dense_3", &ir.Dense{Units: 1000, UseBias: true, Activation: ir.Act{Name: "softmax", Axis: -1}})
 	m, err := b.Build()
 	if err != nil {
 		return nil, err
