@@ -140,14 +140,6 @@ func (t TensorType) String() string {
 	return t.Shape.String() + " " + t.Layout.String()
 }
 
-// channelAxis returns the channel axis of a rank-4 tensor of layout l.
-func channelAxis(rank int, l Layout) int {
-	if l == ChannelsFirst {
-		return 1
-	}
-	return rank - 1
-}
-
 // Spatial returns the (channels, height, width) of a rank-4 tensor type.
 func (t TensorType) Spatial() (c, h, w int, err error) {
 	if len(t.Shape) != 4 {

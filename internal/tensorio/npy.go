@@ -22,6 +22,16 @@ const maxElements = 1 << 31
 // ReadNPY reads a .npy file as float32. Other numeric types are converted;
 // the returned note says so ("" when the file was float32 already).
 func ReadNPY(path string) (shape []int, data []float32, note string, err error) {
+	// npyio panics on some malformed headers (found by FuzzReadNPY); the
+	// header is checked first and any remaining panic becomes an error.
+	defer func() {
+		if r := recover(); r != nil {
+			shape, data, note, err = nil, nil, "", fmt.Errorf("not a valid NumPy .npy file (%v)", r)
+		}
+	}()
+	if err := checkNPYHeader(path); err != nil {
+		return nil, nil, "", err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, "", err
@@ -170,6 +180,51 @@ func EncodeNPY(w io.Writer, shape []int, data []float32) error {
 		}
 		if _, err := w.Write(buf[:4*len(chunk)]); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkNPYHeader verifies the magic string, version and header length of a
+// .npy file before the library parses it.
+func checkNPYHeader(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var pre [12]byte
+	n, _ := io.ReadFull(f, pre[:])
+	if n < 10 || string(pre[:6]) != "\x93NUMPY" {
+		return errors.New("not a NumPy .npy file (bad magic)")
+	}
+	var hlen int64
+	switch pre[6] {
+	case 1:
+		hlen = int64(binary.LittleEndian.Uint16(pre[8:10])) + 10
+	case 2, 3:
+		if n < 12 {
+			return errors.New("not a NumPy .npy file (truncated header)")
+		}
+		hlen = int64(binary.LittleEndian.Uint32(pre[8:12])) + 12
+	default:
+		return fmt.Errorf("unsupported .npy version %d", pre[6])
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if hlen > st.Size() || hlen > 1<<20 {
+		return errors.New("not a NumPy .npy file (truncated header)")
+	}
+	hdr := make([]byte, hlen)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		return err
+	}
+	h := string(hdr)
+	for _, key := range []string{"'descr'", "'fortran_order'", "'shape'", "{", "}"} {
+		if !strings.Contains(h, key) {
+			return fmt.Errorf("not a NumPy .npy file (header lacks %s)", key)
 		}
 	}
 	return nil
