@@ -115,7 +115,7 @@ func (p *Program) run(ctx context.Context, inputs []*ir.Tensor, names []string) 
 				return nil, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
 			}
 		}
-		if in.Shape[0] < 1 || (want[0] >= 0 && in.Shape[0] != want[0]) {
+		if (in.Shape[0] < 1 && want[0] != 0) || (want[0] >= 0 && in.Shape[0] != want[0]) {
 			return nil, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
 		}
 		if want[0] < 0 {

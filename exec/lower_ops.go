@@ -66,6 +66,9 @@ func (l *lowerer) node(n *ir.Node) error {
 	case *ir.Unknown:
 		return fmt.Errorf("kconv cannot run layer class %s (it is listed in summaries only)", op.ClassName)
 	}
+	if ok, err := l.onnxNode(n); ok || err != nil {
+		return err
+	}
 	return fmt.Errorf("kconv cannot run op %s", n.Op.Kind())
 }
 
@@ -204,7 +207,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	}
 	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, l.padded[n.Name])
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		kernels.Conv2D(geom(b), ins[0], kernel, bias, ka, o, &a.ws)
+		kernels.Conv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
 		return nil
 	}})
 	l.softmaxAfter(last.Name, out, act)
@@ -236,7 +239,7 @@ func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
 	}
 	geom := convGeom(in, op.DataFormat, op.Window2D, c*op.Multiplier, 1, l.padded[n.Name])
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		kernels.DepthwiseConv2D(geom(b), ins[0], kernel, bias, ka, o, &a.ws)
+		kernels.DepthwiseConv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
 		return nil
 	}})
 	l.softmaxAfter(last.Name, out, act)
@@ -271,7 +274,7 @@ func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
 	dv := l.newValue(n.Name+"/depthwise", midT, false)
 	geom := convGeom(in, op.DataFormat, op.Window2D, mid, 1, [4]int{})
 	l.add(&step{node: n.Name, ins: []*value{in}, out: dv, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		kernels.DepthwiseConv2D(geom(b), ins[0], dk, nil, kernels.Activation{}, o, &a.ws)
+		kernels.DepthwiseConv2D(geom(in.batch(b)), ins[0], dk, nil, kernels.Activation{}, o, &a.ws)
 		return nil
 	}})
 	out := l.newValue(last.Name, last.Out, op.DataFormat == ir.ChannelsFirst)
@@ -281,7 +284,7 @@ func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
 	}
 	pgeom := convGeom(dv, ir.ChannelsLast, ir.Window2D{KH: 1, KW: 1, SH: 1, SW: 1}, op.Filters, 1, [4]int{})
 	l.add(&step{node: n.Name, ins: []*value{dv}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		kernels.Conv2D(pgeom(b), ins[0], pk, bias, ka, o, &a.ws)
+		kernels.Conv2D(pgeom(dv.batch(b)), ins[0], pk, bias, ka, o, &a.ws)
 		return nil
 	}})
 	l.softmaxAfter(last.Name, out, act)
@@ -315,7 +318,7 @@ func (l *lowerer) deconv(n *ir.Node, op *ir.Conv2DTranspose) error {
 	}
 	dh, dw := max(op.DH, 1), max(op.DW, 1)
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		p := kernels.ConvTransposeParams{N: b, H: h, W: w, C: c, OutC: op.Filters, KH: op.KH, KW: op.KW,
+		p := kernels.ConvTransposeParams{N: in.batch(b), H: h, W: w, C: c, OutC: op.Filters, KH: op.KH, KW: op.KW,
 			StrideH: op.SH, StrideW: op.SW, DilH: dh, DilW: dw,
 			PadTop: crop[0], PadBottom: max(crop[1], 0), PadLeft: crop[2], PadRight: max(crop[3], 0),
 			OutPadH: max(-crop[1], 0), OutPadW: max(-crop[3], 0)}
@@ -339,8 +342,15 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 		return err
 	}
 	threads := l.p.threads
+	if max(op.DH, 1) > 1 || max(op.DW, 1) > 1 {
+		l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+			dilatedPool(o, ins[0], in.batch(b), h, w, c, oh, ow, op, pads)
+			return nil
+		}})
+		return nil
+	}
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		p := kernels.PoolParams{N: b, H: h, W: w, C: c, KH: op.KH, KW: op.KW, StrideH: op.SH, StrideW: op.SW,
+		p := kernels.PoolParams{N: in.batch(b), H: h, W: w, C: c, KH: op.KH, KW: op.KW, StrideH: op.SH, StrideW: op.SW,
 			PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow,
 			CountIncludePad: op.CountIncludePad}
 		if op.Max {
@@ -396,7 +406,7 @@ func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
 	k := in.shape[len(in.shape)-1]
 	rowsPer := in.per / k
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		kernels.Dense(b*rowsPer, k, op.Units, ins[0], kernel, bias, ka, o, &a.ws)
+		kernels.Dense(in.batch(b)*rowsPer, k, op.Units, ins[0], kernel, bias, ka, o, &a.ws)
 		return nil
 	}})
 	l.softmaxAfter(last.Name, out, act)

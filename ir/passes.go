@@ -99,7 +99,9 @@ func CheckInvariants(m *Model, s Stage) error {
 			return layerErr(n.Name, "input layer has inputs")
 		}
 		if !isInput && len(n.Inputs) == 0 {
-			if _, ok := n.Op.(*Unknown); !ok {
+			switch n.Op.(type) {
+			case *Unknown, *Constant:
+			default:
 				return layerErr(n.Name, "has no inputs")
 			}
 		}

@@ -73,11 +73,12 @@ const Batch = -1
 // Shape is a tensor's dimensions, batch first; -1 marks an unknown size.
 type Shape []int
 
-// Elements returns the number of elements, treating unknown dims as 1.
+// Elements returns the number of elements, treating unknown (negative)
+// dims as 1.
 func (s Shape) Elements() int64 {
 	n := int64(1)
 	for _, d := range s {
-		if d > 0 {
+		if d >= 0 {
 			n *= int64(d)
 		}
 	}

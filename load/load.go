@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kconv/kconv/importer/keras"
+	"github.com/kconv/kconv/importer/onnx"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/zoo"
 )
@@ -33,8 +34,8 @@ func Model(path string, opt Options) (*ir.Model, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", path, cleanErr(err))
 	}
-	if strings.EqualFold(filepath.Ext(path), ".onnx") {
-		return nil, fmt.Errorf("%s: ONNX import is not available yet", path)
+	if isONNX(path) {
+		return onnx.Load(path)
 	}
 	return keras.Load(path, keras.Options{
 		Arch:        opt.Arch,
@@ -49,4 +50,23 @@ func cleanErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// isONNX tells ONNX files by extension, or by content for other names: an
+// ONNX model is a protobuf whose first field is ir_version (tag 0x08); HDF5,
+// zip and JSON/YAML files start otherwise.
+func isONNX(path string) bool {
+	if strings.EqualFold(filepath.Ext(path), ".onnx") {
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [1]byte
+	if _, err := f.Read(b[:]); err != nil {
+		return false
+	}
+	return b[0] == 0x08
 }

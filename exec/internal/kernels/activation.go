@@ -136,8 +136,9 @@ func (a Activation) Apply(x []float32) {
 			x[i] = float32(math.Exp(float64(v)))
 		}
 	case ActClip:
+		// ONNX: min(max(x, Min), Max), so Max wins when Min > Max.
 		for i, v := range x {
-			x[i] = clamp(v, a.Min, a.Max)
+			x[i] = min(max(v, a.Min), a.Max)
 		}
 	case ActMish:
 		for i, v := range x {

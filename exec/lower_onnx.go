@@ -1,0 +1,265 @@
+package exec
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/kconv/kconv/exec/internal/gemm"
+	"github.com/kconv/kconv/exec/internal/kernels"
+	"github.com/kconv/kconv/ir"
+)
+
+// onnxNode lowers the general tensor ops that ONNX graphs need (ir's
+// ops_onnx.go). They work on values in logical storage. It reports whether
+// it handled the node.
+func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
+	threads := l.p.threads
+	in := func(i int) *value { return l.need(l.byNode[n.Inputs[i]], false) }
+	out := func() *value {
+		v := l.newValue(n.Name, n.Out, false)
+		l.byNode[n.Name] = v
+		return v
+	}
+	switch op := n.Op.(type) {
+	case *ir.Constant:
+		ws, err := weights(n)
+		if err != nil {
+			return true, err
+		}
+		v := l.newValue(n.Name, n.Out, false)
+		v.constant = ws[0]
+		l.byNode[n.Name] = v
+		return true, nil
+
+	case *ir.Binary:
+		a, b := in(0), in(1)
+		o := out()
+		kop := [...]kernels.BinaryOp{kernels.OpAdd, kernels.OpSub, kernels.OpMul, kernels.OpDiv, kernels.OpMax, kernels.OpMin}[op.Op]
+		l.add(&step{node: n.Name, ins: []*value{a, b}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			kernels.Binary(kop, dst, ins[0], a.dims(bt), ins[1], b.dims(bt), threads)
+			return nil
+		}})
+
+	case *ir.Transpose:
+		x := in(0)
+		o := out()
+		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			kernels.Transpose(dst, ins[0], x.dims(bt), op.Perm, threads)
+			return nil
+		}})
+
+	case *ir.ReshapeTo:
+		x := in(0)
+		l.byNode[n.Name] = l.viewOf(x, n.Name, n.Out, false)
+
+	case *ir.Concat:
+		vs := make([]*value, len(n.Inputs))
+		for i := range vs {
+			vs[i] = in(i)
+		}
+		o := out()
+		axis := op.Axis
+		if axis < 0 {
+			axis += len(n.Out.Shape)
+		}
+		l.add(&step{node: n.Name, ins: vs, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			shapes := make([][]int, len(vs))
+			for i, v := range vs {
+				shapes[i] = v.dims(bt)
+			}
+			kernels.Concat(dst, ins, shapes, axis)
+			return nil
+		}})
+
+	case *ir.Pad:
+		x := in(0)
+		o := out()
+		r := len(x.shape)
+		if len(op.Pads) != 2*r {
+			return true, fmt.Errorf("pad has %d values for rank %d", len(op.Pads), r)
+		}
+		mode := map[string]kernels.PadMode{"constant": kernels.PadConstant, "": kernels.PadConstant, "reflect": kernels.PadReflect, "edge": kernels.PadEdge}
+		m, ok := mode[op.Mode]
+		if !ok {
+			return true, fmt.Errorf("pad mode %q is not supported", op.Mode)
+		}
+		begin, end := op.Pads[:r], op.Pads[r:]
+		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			kernels.Pad(dst, ins[0], x.dims(bt), begin, end, m, float32(op.Value))
+			return nil
+		}})
+
+	case *ir.Slice:
+		x := in(0)
+		o := out()
+		axes, err := op.Resolve(x.shape)
+		if err != nil {
+			return true, err
+		}
+		starts, steps, counts := make([]int, len(axes)), make([]int, len(axes)), make([]int, len(axes))
+		for i, a := range axes {
+			starts[i], steps[i], counts[i] = a.Start, a.Step, a.Count
+		}
+		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			shape := x.dims(bt)
+			cs := append([]int(nil), counts...)
+			if x.shape[0] < 0 {
+				cs[0] = bt
+			}
+			kernels.Slice(dst, ins[0], shape, starts, steps, cs)
+			return nil
+		}})
+
+	case *ir.Gather:
+		x := in(0)
+		o := out()
+		axis := op.Axis
+		if axis < 0 {
+			axis += len(x.shape)
+		}
+		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			s := x.dims(bt)
+			outer, inner := 1, 1
+			for _, d := range s[:axis] {
+				outer *= d
+			}
+			for _, d := range s[axis+1:] {
+				inner *= d
+			}
+			dim := s[axis]
+			src := ins[0]
+			k := 0
+			for i := 0; i < outer; i++ {
+				for _, idx := range op.Indices {
+					copy(dst[k*inner:(k+1)*inner], src[(i*dim+idx)*inner:(i*dim+idx+1)*inner])
+					k++
+				}
+			}
+			return nil
+		}})
+
+	case *ir.ReduceMean:
+		x := in(0)
+		o := out()
+		axes := make([]int, len(op.Axes))
+		for i, a := range op.Axes {
+			if a < 0 {
+				a += len(x.shape)
+			}
+			axes[i] = a
+		}
+		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			kernels.ReduceMean(dst, ins[0], x.dims(bt), axes, threads)
+			return nil
+		}})
+
+	case *ir.LRN:
+		// Across channels: on NHWC storage the channel axis is last.
+		src := l.byNode[n.Inputs[0]]
+		if len(src.shape) != 4 {
+			return true, fmt.Errorf("LRN on rank-%d tensors is not supported (rank 4 only)", len(src.shape))
+		}
+		x := l.need(src, true)
+		o := l.newValue(n.Name, n.Out, true)
+		l.byNode[n.Name] = o
+		c := x.shape[1]
+		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			kernels.LRN(dst, ins[0], c, op.Size, float32(op.Alpha), float32(op.Beta), float32(op.Bias), threads)
+			return nil
+		}})
+
+	case *ir.Clip:
+		src := l.byNode[n.Inputs[0]]
+		o := l.newValue(n.Name, n.Out, src.nhwc)
+		l.byNode[n.Name] = o
+		lo, hi := float32(op.Min), float32(op.Max)
+		if math.IsInf(op.Min, -1) {
+			lo = float32(math.Inf(-1))
+		}
+		act := kernels.Activation{Kind: kernels.ActClip, Min: lo, Max: hi}
+		l.add(&step{node: n.Name, ins: []*value{src}, out: o, inplace: true, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			copy(dst, ins[0])
+			act.Apply(dst)
+			return nil
+		}})
+
+	case *ir.Gemm:
+		vs := []*value{in(0), in(1)}
+		if len(n.Inputs) == 3 {
+			vs = append(vs, in(2))
+		}
+		o := out()
+		l.add(&step{node: n.Name, ins: vs, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			as, bs := vs[0].dims(bt), vs[1].dims(bt)
+			m, k := as[0], as[1]
+			if op.TransA {
+				m, k = as[1], as[0]
+			}
+			nn := bs[1]
+			if op.TransB {
+				nn = bs[0]
+			}
+			beta := float32(0)
+			if len(vs) == 3 {
+				kernels.BroadcastTo(dst, []int{m, nn}, ins[2], vs[2].dims(bt), 1)
+				beta = float32(op.Beta)
+			}
+			gemm.Sgemm(op.TransA, op.TransB, m, nn, k, float32(op.Alpha), ins[0], as[1], ins[1], bs[1], beta, dst, nn)
+			return nil
+		}})
+
+	case *ir.MatMul:
+		a, b := in(0), in(1)
+		o := out()
+		l.add(&step{node: n.Name, ins: []*value{a, b}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+			return matmul(dst, ins[0], a.dims(bt), ins[1], b.dims(bt))
+		}})
+
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// matmul is numpy's matmul with broadcasting of the leading axes.
+func matmul(dst, a []float32, as []int, b []float32, bs []int) error {
+	ra, rb := len(as), len(bs)
+	if ra == 1 {
+		as = []int{1, as[0]}
+	}
+	if rb == 1 {
+		bs = []int{bs[0], 1}
+	}
+	m, k, n := as[len(as)-2], as[len(as)-1], bs[len(bs)-1]
+	batch, err := kernels.BroadcastShape(as[:len(as)-2], bs[:len(bs)-2])
+	if err != nil {
+		return err
+	}
+	nb := 1
+	for _, d := range batch {
+		nb *= d
+	}
+	// Offsets of each batch matrix in a and b under broadcasting.
+	idx := func(shape []int, flat int) int {
+		off, stride := 0, 1
+		r := len(batch)
+		for i := r - 1; i >= 0; i-- {
+			coord := flat % batch[i]
+			flat /= batch[i]
+			j := i - (r - len(shape))
+			if j >= 0 {
+				if shape[j] != 1 {
+					off += coord * stride
+				}
+				stride *= shape[j]
+			}
+		}
+		return off
+	}
+	for i := 0; i < nb; i++ {
+		ao := idx(as[:len(as)-2], i) * m * k
+		bo := idx(bs[:len(bs)-2], i) * k * n
+		gemm.Sgemm(false, false, m, n, k, 1, a[ao:ao+m*k], k, b[bo:bo+k*n], n, 0, dst[i*m*n:(i+1)*m*n], n)
+	}
+	return nil
+}

@@ -1,0 +1,244 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/ir"
+)
+
+// nctx is the conversion of one ONNX node.
+type nctx struct {
+	im    *importer
+	n     *onnxpb.NodeProto
+	name  string // ir name of the node's main output
+	op    string
+	attrs map[string]*onnxpb.AttributeProto
+}
+
+var errUnsupported = errors.New("unsupported op")
+
+type attrType = onnxpb.AttributeProto_AttributeType
+
+func (c *nctx) attr(name string, want attrType) (*onnxpb.AttributeProto, error) {
+	a := c.attrs[name]
+	if a == nil {
+		return nil, nil
+	}
+	t := a.GetType()
+	if t == onnxpb.AttributeProto_UNDEFINED {
+		return a, nil // IR < 2: the field in use tells
+	}
+	if t != want {
+		return nil, fmt.Errorf("attribute %s is %v, expected %v", name, t, want)
+	}
+	return a, nil
+}
+
+func (c *nctx) int(name string, def int64) (int64, error) {
+	a, err := c.attr(name, onnxpb.AttributeProto_INT)
+	if a == nil || err != nil {
+		return def, err
+	}
+	return a.GetI(), nil
+}
+
+func (c *nctx) float(name string, def float64) (float64, error) {
+	a, err := c.attr(name, onnxpb.AttributeProto_FLOAT)
+	if a == nil || err != nil {
+		return def, err
+	}
+	return float64(a.GetF()), nil
+}
+
+func (c *nctx) str(name, def string) (string, error) {
+	a, err := c.attr(name, onnxpb.AttributeProto_STRING)
+	if a == nil || err != nil {
+		return def, err
+	}
+	return string(a.GetS()), nil
+}
+
+// ints returns an INTS attribute; ok is false when absent.
+func (c *nctx) ints(name string) (v []int64, ok bool, err error) {
+	a, err := c.attr(name, onnxpb.AttributeProto_INTS)
+	if a == nil || err != nil {
+		return nil, false, err
+	}
+	return a.GetInts(), true, nil
+}
+
+func (c *nctx) floats(name string) (v []float32, ok bool, err error) {
+	a, err := c.attr(name, onnxpb.AttributeProto_FLOATS)
+	if a == nil || err != nil {
+		return nil, false, err
+	}
+	return a.GetFloats(), true, nil
+}
+
+// toInts converts int64s to ints, checking their range.
+func toInts(v []int64, what string) ([]int, error) {
+	out := make([]int, len(v))
+	for i, x := range v {
+		if x > math.MaxInt32 || x < math.MinInt32 {
+			if x == symBatch {
+				return nil, fmt.Errorf("%s depends on the dynamic batch size", what)
+			}
+			// Slice ends use INT64_MAX/MIN for "to the end".
+			if x > 0 {
+				x = math.MaxInt32
+			} else {
+				x = math.MinInt32
+			}
+		}
+		out[i] = int(x)
+	}
+	return out, nil
+}
+
+// present returns the number of inputs, trailing empty names dropped.
+func (c *nctx) nin() int {
+	ins := c.n.GetInput()
+	k := len(ins)
+	for k > 0 && ins[k-1] == "" {
+		k--
+	}
+	return k
+}
+
+// in returns input i, nil when absent or empty.
+func (c *nctx) in(i int) *val {
+	ins := c.n.GetInput()
+	if i >= len(ins) || ins[i] == "" {
+		return nil
+	}
+	return c.im.vals[ins[i]]
+}
+
+func (c *nctx) inName(i int) string {
+	ins := c.n.GetInput()
+	if i >= len(ins) {
+		return ""
+	}
+	return ins[i]
+}
+
+// need returns input i, which must be present.
+func (c *nctx) need(i int) (*val, error) {
+	v := c.in(i)
+	if v == nil {
+		return nil, fmt.Errorf("input %d is missing", i)
+	}
+	return v, nil
+}
+
+// constIn returns input i as a constant; absent inputs give nil.
+func (c *nctx) constIn(i int, what string) (*tensor, error) {
+	v := c.in(i)
+	if v == nil {
+		return nil, nil
+	}
+	if v.c == nil {
+		return nil, fmt.Errorf("%s (input '%s') %w", what, c.inName(i), ErrNotConstant)
+	}
+	return v.c, nil
+}
+
+// act returns the ir node and type of input i (a Constant node for a
+// constant).
+func (c *nctx) act(i int) (string, ir.TensorType, error) {
+	v, err := c.need(i)
+	if err != nil {
+		return "", ir.TensorType{}, err
+	}
+	name, err := c.im.nodeOf(c.inName(i), v)
+	if err != nil {
+		return "", ir.TensorType{}, err
+	}
+	return name, c.im.types[name], nil
+}
+
+// shapeOf returns the shape of a value (dynamic batch as -1).
+func shapeOf(v *val) ir.Shape {
+	if v.c != nil && v.node == "" {
+		return ir.Shape(v.c.shape)
+	}
+	return v.t.Shape
+}
+
+// setOut defines output i.
+func (c *nctx) setOut(i int, v *val) {
+	outs := c.n.GetOutput()
+	if i < len(outs) && outs[i] != "" {
+		c.im.vals[outs[i]] = v
+	}
+}
+
+// outUsed reports whether output i is consumed or a graph output.
+func (c *nctx) outUsed(i int) bool {
+	outs := c.n.GetOutput()
+	return i < len(outs) && outs[i] != "" && c.im.uses[outs[i]] > 0
+}
+
+// emit adds an ir node: the node's main one (suffix "") or a helper. It
+// infers the output type at once, so errors name this ONNX node.
+func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Weight) (string, ir.TensorType, error) {
+	in := make([]ir.TensorType, len(inputs))
+	for i, name := range inputs {
+		in[i] = c.im.types[name]
+	}
+	t, err := op.Infer(in)
+	if err != nil {
+		return "", ir.TensorType{}, err
+	}
+	base := c.name
+	if suffix != "" {
+		base += "/" + suffix
+	}
+	name := c.im.fresh(base)
+	class := c.op
+	if suffix != "" {
+		class = op.Kind()
+	}
+	node := &ir.Node{Name: name, Class: class, Op: op, Inputs: inputs, Weights: weights}
+	c.im.m.Nodes = append(c.im.m.Nodes, node)
+	c.im.nodes[name] = node
+	c.im.types[name] = t
+	return name, t, nil
+}
+
+// emitOut emits the main node and defines output 0 with it.
+func (c *nctx) emitOut(op ir.Op, inputs []string, weights ...*ir.Weight) error {
+	name, t, err := c.emit("", op, inputs, weights...)
+	if err != nil {
+		return err
+	}
+	c.setOut(0, &val{node: name, t: t})
+	return nil
+}
+
+// weight makes a lazy weight from a constant, converted by conv (nil: as
+// is) into the canonical layout of shape.
+func weight(name string, shape ir.Shape, t *tensor, conv func(src, dst []float32)) *ir.Weight {
+	dt := ir.Float32
+	if t.src != nil && isFloatType(t.src.dtype) {
+		dt = irDType(t.src.dtype)
+	}
+	return ir.NewWeight(name, shape, dt, t.origin, ir.SourceFunc(func(dst []float32) error {
+		src, err := t.floats()
+		if err != nil {
+			return err
+		}
+		if len(src) != len(dst) {
+			return fmt.Errorf("%d values for shape %v", len(src), shape)
+		}
+		if conv == nil {
+			copy(dst, src)
+		} else {
+			conv(src, dst)
+		}
+		return nil
+	}))
+}

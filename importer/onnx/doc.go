@@ -1,0 +1,54 @@
+// Package onnx imports ONNX models (IR versions 3–13, opsets 6–25) into
+// kconv's canonical ir.Model.
+//
+// Load reads a .onnx file, Decode a serialized ModelProto; LoadWith and
+// DecodeWith take Options (Constants gives graph inputs fixed values, as
+// ONNX's node tests need for Reshape targets or Conv kernels passed as
+// inputs). ReadTensor and ReadTensorProto read serialized TensorProtos such
+// as the input_N.pb/output_N.pb files of ONNX's test data sets. The
+// protobuf types are generated into onnxpb from a trimmed copy of ONNX's
+// schema (go generate ./onnxpb).
+//
+// # Import
+//
+// The graph is checked (every input defined, no value defined twice, no
+// cycle) and walked in topological order. Each value is either computed (an
+// ir node) or a constant known at import time: an initializer, a Constant,
+// a bound input, or the result of folding. Shape arithmetic — Shape, Gather,
+// Slice, Concat, Unsqueeze, Squeeze, Reshape, Transpose, Cast,
+// ConstantOfShape, Add/Sub/Mul/Div on constants — is evaluated at import, with
+// the dynamic batch size carried as a symbol, so that for example PyTorch's
+// x.view(x.size(0), -1) becomes a static ir.Reshape. Exporters' spellings of
+// single activations (x/(1+|x|), x·sigmoid(x)) become that activation.
+//
+// Conventions are converted once, here: ONNX tensors are NCHW (rank-4
+// inputs are ChannelsFirst, or ChannelsLast when they only feed a
+// Transpose to NCHW, as in models exported from Keras); convolution kernels
+// are transposed to ir's layouts ((M, C/g, kh, kw) → (kh, kw, C/g, M),
+// depthwise when group equals the input channels, ConvTranspose's
+// (C, M, kh, kw) → (kh, kw, M, C)); Gemm and MatMul with a constant right
+// operand become Dense (alpha folded into the kernel, a vector C or a
+// following Add of a constant vector into the bias); operands that moved
+// from attributes to inputs across opsets (Clip, Squeeze, Unsqueeze, Pad,
+// Slice, ReduceMean, Dropout) and opset-dependent semantics (Softmax before
+// opset 13, legacy broadcasting before opset 7) are handled. 1-D
+// convolution and pooling run as 2-D with height 1.
+//
+// Keras-style ir ops are used wherever their semantics match exactly; the
+// rest use the general ops of ir/ops_onnx.go (Constant, Binary, Transpose,
+// ReshapeTo, Concat, Pad, Slice, Gather, ReduceMean, LRN, Clip, Gemm,
+// MatMul). A graph input's dimension 0 stays -1 when it is symbolic; every
+// other dimension must be fixed.
+//
+// # Untrusted files
+//
+// Sizes are checked before anything is allocated: dims must be
+// non-negative and their product bounded, and each tensor must hold (or
+// point at) exactly the bytes its dims claim. External data is resolved
+// through an os.Root on the model's folder, so absolute paths, ".." and
+// symbolic links leading out of it are refused; it is read lazily, when a
+// weight's data is first needed. Errors are one line naming the file and
+// the node (with its op) or initializer:
+//
+//	model.onnx: node 'conv_3' (op Foo): unsupported op
+package onnx

@@ -1,0 +1,456 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// symBatch stands for the dynamic batch size in folded int64 tensors (the
+// output of Shape on a tensor with a dynamic dimension 0). It passes through
+// data movement (Gather, Slice, Concat, Unsqueeze, Reshape, …) but not
+// through arithmetic.
+const symBatch = math.MinInt64
+
+// maxFold bounds the size of tensors computed at import time.
+const maxFold = 1 << 24
+
+// tensor is a value known at import time: an initializer, a Constant, a
+// bound input or the result of folding. Integer and bool tensors are held as
+// int64, float tensors as float32; initializers are read on first use.
+type tensor struct {
+	shape  []int
+	isInt  bool
+	i      []int64
+	f      []float32
+	src    *tdata // data not read yet
+	origin string
+}
+
+func (t *tensor) n() int {
+	n := 1
+	for _, d := range t.shape {
+		n *= d
+	}
+	return n
+}
+
+// floats returns the values as float32. Unread initializers are read (and
+// converted) afresh on each call and never cached here: weights keep their
+// own copy, and tensors are shared by lazily loaded weights, so they are
+// never written after import.
+func (t *tensor) floats() ([]float32, error) {
+	if t.src != nil {
+		return t.src.floats()
+	}
+	if !t.isInt {
+		return t.f, nil
+	}
+	out := make([]float32, len(t.i))
+	for k, v := range t.i {
+		if v == symBatch {
+			return nil, fmt.Errorf("value depends on the dynamic batch size")
+		}
+		out[k] = float32(v)
+	}
+	return out, nil
+}
+
+// ints returns the values as int64 (floats truncated).
+func (t *tensor) ints() ([]int64, error) {
+	if t.src != nil {
+		return t.src.ints()
+	}
+	if t.isInt {
+		return t.i, nil
+	}
+	out := make([]int64, len(t.f))
+	for k, v := range t.f {
+		out[k] = int64(v)
+	}
+	return out, nil
+}
+
+// intsNoSym is ints refusing the batch symbol.
+func (t *tensor) intsNoSym(what string) ([]int64, error) {
+	v, err := t.ints()
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(v, symBatch) {
+		return nil, fmt.Errorf("%s depends on the dynamic batch size", what)
+	}
+	return v, nil
+}
+
+// scalar returns the only value of a one-element tensor.
+func (t *tensor) scalar() (float64, error) {
+	if t.n() != 1 {
+		return 0, fmt.Errorf("expected one value, got shape %v", t.shape)
+	}
+	if t.isInt {
+		v, err := t.intsNoSym("value")
+		if err != nil {
+			return 0, err
+		}
+		return float64(v[0]), nil
+	}
+	f, err := t.floats()
+	if err != nil {
+		return 0, err
+	}
+	return float64(f[0]), nil
+}
+
+func intTensor(shape []int, v []int64) *tensor {
+	return &tensor{shape: shape, isInt: true, i: v}
+}
+
+func floatTensor(shape []int, v []float32) *tensor {
+	return &tensor{shape: shape, f: v}
+}
+
+// strides returns row-major strides of shape.
+func strides(shape []int) []int {
+	s := make([]int, len(shape))
+	k := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		s[i] = k
+		k *= shape[i]
+	}
+	return s
+}
+
+// gatherIdx builds a tensor by mapping every output index to a source
+// index: src(outIndex) returns the flat input index.
+func remap(t *tensor, outShape []int, src func(idx []int) int) (*tensor, error) {
+	var fv []float32
+	var iv []int64
+	var err error
+	if t.isInt {
+		iv, err = t.ints()
+	} else {
+		fv, err = t.floats()
+	}
+	if err != nil {
+		return nil, err
+	}
+	n := 1
+	for _, d := range outShape {
+		n *= d
+	}
+	if n > maxFold {
+		return nil, fmt.Errorf("folded tensor of shape %v is too large", outShape)
+	}
+	out := &tensor{shape: outShape, isInt: t.isInt}
+	if t.isInt {
+		out.i = make([]int64, n)
+	} else {
+		out.f = make([]float32, n)
+	}
+	idx := make([]int, len(outShape))
+	for k := 0; k < n; k++ {
+		j := src(idx)
+		if t.isInt {
+			out.i[k] = iv[j]
+		} else {
+			out.f[k] = fv[j]
+		}
+		for a := len(idx) - 1; a >= 0; a-- {
+			idx[a]++
+			if idx[a] < outShape[a] {
+				break
+			}
+			idx[a] = 0
+		}
+	}
+	return out, nil
+}
+
+// reshaped returns t with another shape of the same size (data shared).
+func (t *tensor) reshaped(shape []int) (*tensor, error) {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if n != t.n() {
+		return nil, fmt.Errorf("cannot reshape %v to %v", t.shape, shape)
+	}
+	c := *t
+	c.shape = shape
+	return &c, nil
+}
+
+func foldTranspose(t *tensor, perm []int) (*tensor, error) {
+	if len(perm) != len(t.shape) {
+		return nil, fmt.Errorf("permutation %v does not fit %v", perm, t.shape)
+	}
+	out := make([]int, len(perm))
+	for i, p := range perm {
+		out[i] = t.shape[p]
+	}
+	st := strides(t.shape)
+	return remap(t, out, func(idx []int) int {
+		j := 0
+		for i, p := range perm {
+			j += idx[i] * st[p]
+		}
+		return j
+	})
+}
+
+func foldSlice(t *tensor, op *ir.Slice) (*tensor, error) {
+	res, err := op.Resolve(ir.Shape(t.shape))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, len(res))
+	for i, r := range res {
+		out[i] = r.Count
+	}
+	st := strides(t.shape)
+	return remap(t, out, func(idx []int) int {
+		j := 0
+		for i, r := range res {
+			j += (r.Start + idx[i]*r.Step) * st[i]
+		}
+		return j
+	})
+}
+
+func foldGather(t *tensor, axis int, ind []int, indShape []int) (*tensor, error) {
+	out := append(append(slices.Clone(t.shape[:axis]), indShape...), t.shape[axis+1:]...)
+	st := strides(t.shape)
+	r := len(indShape)
+	ist := strides(indShape)
+	return remap(t, out, func(idx []int) int {
+		j := 0
+		for i := 0; i < axis; i++ {
+			j += idx[i] * st[i]
+		}
+		k := 0
+		for i := 0; i < r; i++ {
+			k += idx[axis+i] * ist[i]
+		}
+		j += ind[k] * st[axis]
+		for i := axis + 1; i < len(t.shape); i++ {
+			j += idx[i-1+r] * st[i]
+		}
+		return j
+	})
+}
+
+func foldConcat(ts []*tensor, axis int) (*tensor, error) {
+	r := len(ts[0].shape)
+	isInt := true
+	for _, t := range ts {
+		if len(t.shape) != r {
+			return nil, fmt.Errorf("cannot concatenate shapes %v and %v", ts[0].shape, t.shape)
+		}
+		if !t.isInt {
+			isInt = false
+		}
+	}
+	if axis < 0 || axis >= r {
+		return nil, fmt.Errorf("concat axis out of range for rank %d", r)
+	}
+	out := slices.Clone(ts[0].shape)
+	out[axis] = 0
+	for _, t := range ts {
+		for i := range r {
+			if i != axis && t.shape[i] != out[i] {
+				return nil, fmt.Errorf("cannot concatenate shapes %v and %v on axis %d", ts[0].shape, t.shape, axis)
+			}
+		}
+		out[axis] += t.shape[axis]
+	}
+	total := 1
+	for _, d := range out {
+		total *= d
+	}
+	if total > maxFold {
+		return nil, fmt.Errorf("folded tensor of shape %v is too large", out)
+	}
+	res := &tensor{shape: out, isInt: isInt}
+	outer := 1
+	for _, d := range out[:axis] {
+		outer *= d
+	}
+	fs := make([][]float32, len(ts))
+	is := make([][]int64, len(ts))
+	for k, t := range ts {
+		var err error
+		if isInt {
+			is[k], err = t.ints()
+		} else {
+			fs[k], err = t.floats()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for o := 0; o < outer; o++ {
+		for k, t := range ts {
+			inner := t.n() / outer
+			if isInt {
+				res.i = append(res.i, is[k][o*inner:(o+1)*inner]...)
+			} else {
+				res.f = append(res.f, fs[k][o*inner:(o+1)*inner]...)
+			}
+		}
+	}
+	return res, nil
+}
+
+// foldBinary computes a op b with broadcasting.
+func foldBinary(op string, a, b *tensor) (*tensor, error) {
+	shape, err := ir.BroadcastStrict(ir.Shape(a.shape), ir.Shape(b.shape))
+	if err != nil {
+		return nil, err
+	}
+	out := []int(shape)
+	n := 1
+	for _, d := range out {
+		n *= d
+	}
+	if n > maxFold {
+		return nil, fmt.Errorf("folded tensor of shape %v is too large", out)
+	}
+	ai := bcastIndex(a.shape, out)
+	bi := bcastIndex(b.shape, out)
+	if a.isInt && b.isInt {
+		x, err := a.intsNoSym("the operand")
+		if err != nil {
+			return nil, err
+		}
+		y, err := b.intsNoSym("the operand")
+		if err != nil {
+			return nil, err
+		}
+		res := make([]int64, n)
+		for k := range res {
+			p, q := x[ai(k)], y[bi(k)]
+			switch op {
+			case "Add":
+				res[k] = p + q
+			case "Sub":
+				res[k] = p - q
+			case "Mul":
+				res[k] = p * q
+			case "Div":
+				if q == 0 {
+					return nil, fmt.Errorf("integer division by zero")
+				}
+				res[k] = p / q // ONNX integer Div truncates, as Go does
+			case "Max":
+				res[k] = max(p, q)
+			case "Min":
+				res[k] = min(p, q)
+			default:
+				return nil, fmt.Errorf("cannot fold %s", op)
+			}
+		}
+		return intTensor(out, res), nil
+	}
+	x, err := a.floats()
+	if err != nil {
+		return nil, err
+	}
+	y, err := b.floats()
+	if err != nil {
+		return nil, err
+	}
+	res := make([]float32, n)
+	for k := range res {
+		p, q := x[ai(k)], y[bi(k)]
+		switch op {
+		case "Add":
+			res[k] = p + q
+		case "Sub":
+			res[k] = p - q
+		case "Mul":
+			res[k] = p * q
+		case "Div":
+			res[k] = p / q
+		case "Max":
+			res[k] = max(p, q)
+		case "Min":
+			res[k] = min(p, q)
+		default:
+			return nil, fmt.Errorf("cannot fold %s", op)
+		}
+	}
+	return floatTensor(out, res), nil
+}
+
+// bcastIndex maps a flat index of out to the flat index of a broadcast
+// operand of shape s.
+func bcastIndex(s, out []int) func(int) int {
+	if slices.Equal(s, out) {
+		return func(k int) int { return k }
+	}
+	r := len(out)
+	pad := make([]int, r)
+	for i := range pad {
+		pad[i] = 1
+	}
+	copy(pad[r-len(s):], s)
+	st := strides(pad)
+	ost := strides(out)
+	return func(k int) int {
+		j := 0
+		for i := 0; i < r; i++ {
+			c := k / ost[i] % out[i]
+			if pad[i] != 1 {
+				j += c * st[i]
+			}
+		}
+		return j
+	}
+}
+
+// castTensor converts t to an ONNX element type.
+func castTensor(t *tensor, to int32) (*tensor, error) {
+	switch {
+	case isFloatType(to):
+		f, err := t.floats()
+		if err != nil {
+			return nil, err
+		}
+		return floatTensor(t.shape, f), nil
+	case to == dtBool:
+		if t.isInt {
+			v, err := t.ints()
+			if err != nil {
+				return nil, err
+			}
+			out := make([]int64, len(v))
+			for k, x := range v {
+				if x != 0 {
+					out[k] = 1
+				}
+			}
+			return intTensor(t.shape, out), nil
+		}
+		f, err := t.floats()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]int64, len(f))
+		for k, x := range f {
+			if x != 0 {
+				out[k] = 1
+			}
+		}
+		return intTensor(t.shape, out), nil
+	case elemSize(to) > 0 && to != dtString:
+		v, err := t.ints()
+		if err != nil {
+			return nil, err
+		}
+		return intTensor(t.shape, v), nil
+	}
+	return nil, fmt.Errorf("cannot cast to %s", dtypeName(to))
+}

@@ -1,0 +1,652 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/ir"
+	"google.golang.org/protobuf/proto"
+)
+
+// Versions kconv's op mapping knows. Files outside these ranges are read
+// with a warning.
+const (
+	minOpset = 6
+	maxOpset = 25
+	maxIR    = 13
+)
+
+// Options tune an import.
+type Options struct {
+	// Constants gives values to graph inputs by name: each such input
+	// becomes a constant of the model (folded at import where it feeds
+	// shape arithmetic, a weight where an op needs one) instead of a model
+	// input. Inputs of an integer ONNX type are rounded to int64. ONNX's
+	// node tests, for example, pass Reshape's target shape and Conv's
+	// kernel as inputs.
+	Constants map[string]*ir.Tensor
+}
+
+// ErrNotConstant is wrapped by import errors about an op input that must be
+// known at import time (a Conv kernel, a Reshape target, …) but is a graph
+// input or a computed tensor.
+var ErrNotConstant = errors.New("must be a constant")
+
+// Load reads an ONNX model file. External data is read from the file's
+// folder, lazily, when a weight's data is first needed.
+func Load(path string) (*ir.Model, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, opts Options) (*ir.Model, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	m, err := decode(data, dir, opts)
+	if err != nil {
+		return nil, &fileError{path, err}
+	}
+	m.Meta.Source = path
+	return m, nil
+}
+
+// Decode imports a serialized ModelProto. dir is the folder external data
+// is confined to ("" when the model may not use external data).
+func Decode(data []byte, dir string) (*ir.Model, error) { return DecodeWith(data, dir, Options{}) }
+
+// DecodeWith is Decode with options.
+func DecodeWith(data []byte, dir string, opts Options) (*ir.Model, error) {
+	m, err := decode(data, dir, opts)
+	if err != nil {
+		return nil, &fileError{"onnx", err}
+	}
+	return m, nil
+}
+
+// fileError is an import error: the file, then the cause on one line
+// (names from the file may hold any bytes; they are shown escaped).
+type fileError struct {
+	file string
+	err  error
+}
+
+func (e *fileError) Error() string { return e.file + ": " + oneLine(e.err.Error()) }
+func (e *fileError) Unwrap() error { return e.err }
+
+// oneLine escapes control characters and invalid UTF-8.
+func oneLine(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unicode.IsPrint(r) || r == ' ':
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
+}
+
+// val is an ONNX value (a tensor name) during import: a computed tensor
+// (node != "") and/or a constant (c != nil).
+type val struct {
+	node string // ir node computing it
+	t    ir.TensorType
+	c    *tensor
+}
+
+type importer struct {
+	dir      string
+	opset    int64
+	opts     Options
+	m        *ir.Model
+	vals     map[string]*val
+	types    map[string]ir.TensorType // ir node → output type
+	nodes    map[string]*ir.Node      // ir nodes by name
+	used     map[string]bool          // ir node names
+	uses     map[string]int           // ONNX value → number of consumers
+	consts   map[*tensor]string       // materialized Constant nodes
+	anchor   string
+	inits    map[string]*tensor
+	dropMask map[string]bool
+}
+
+func decode(data []byte, dir string, opts Options) (*ir.Model, error) {
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil {
+		return nil, fmt.Errorf("not an ONNX model: %v", err)
+	}
+	g := mp.GetGraph()
+	if g == nil {
+		return nil, fmt.Errorf("not an ONNX model: no graph")
+	}
+	im := &importer{
+		dir: dir, opts: opts,
+		vals:   map[string]*val{},
+		types:  map[string]ir.TensorType{},
+		nodes:  map[string]*ir.Node{},
+		used:   map[string]bool{},
+		uses:   map[string]int{},
+		consts: map[*tensor]string{},
+		inits:  map[string]*tensor{},
+	}
+	name := g.GetName()
+	if name == "" {
+		name = "onnx_model"
+	}
+	im.m = &ir.Model{Name: name, Meta: ir.Meta{Format: "onnx", Backend: strings.TrimSpace(mp.GetProducerName() + " " + mp.GetProducerVersion())}}
+	if err := im.versions(&mp); err != nil {
+		return nil, err
+	}
+	if err := im.graph(g); err != nil {
+		return nil, err
+	}
+	if err := ir.Prepare(im.m); err != nil {
+		return nil, err
+	}
+	return im.m, nil
+}
+
+func (im *importer) warn(format string, args ...any) {
+	im.m.Warnings = append(im.m.Warnings, fmt.Sprintf(format, args...))
+}
+
+// versions reads the IR version and the default-domain opset.
+func (im *importer) versions(mp *onnxpb.ModelProto) error {
+	irv := mp.GetIrVersion()
+	if irv > maxIR {
+		im.warn("IR version %d is newer than kconv knows (%d)", irv, maxIR)
+	}
+	found := false
+	for _, o := range mp.GetOpsetImport() {
+		switch o.GetDomain() {
+		case "", "ai.onnx":
+			if found && o.GetVersion() != im.opset {
+				return fmt.Errorf("opset_import lists the ONNX domain twice (%d and %d)", im.opset, o.GetVersion())
+			}
+			im.opset, found = o.GetVersion(), true
+		}
+	}
+	if !found {
+		if irv >= 3 && len(mp.GetOpsetImport()) > 0 {
+			return fmt.Errorf("the model imports no ONNX opset")
+		}
+		im.opset = 1 // IR < 3 files predate opset_import
+	}
+	if im.opset < 1 {
+		return fmt.Errorf("bad opset version %d", im.opset)
+	}
+	if im.opset < minOpset || im.opset > maxOpset {
+		im.warn("opset %d is outside the range kconv was tested with (%d–%d)", im.opset, minOpset, maxOpset)
+	}
+	return nil
+}
+
+// graph imports the main graph into im.m.
+func (im *importer) graph(g *onnxpb.GraphProto) error {
+	if len(g.GetSparseInitializer()) > 0 {
+		return fmt.Errorf("initializer '%s': sparse initializers are not supported", g.GetSparseInitializer()[0].GetValues().GetName())
+	}
+	for _, tp := range g.GetInitializer() {
+		name := tp.GetName()
+		if name == "" {
+			return fmt.Errorf("an initializer has no name")
+		}
+		if im.vals[name] != nil {
+			return fmt.Errorf("initializer '%s' is defined twice", name)
+		}
+		t, err := im.initTensor(tp)
+		if err != nil {
+			return fmt.Errorf("initializer '%s': %w", name, err)
+		}
+		im.inits[name] = t
+		im.vals[name] = &val{c: t}
+	}
+	for _, vi := range g.GetInput() {
+		if err := im.input(vi, g); err != nil {
+			return err
+		}
+	}
+	nodes, err := im.order(g)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		for _, in := range n.GetInput() {
+			if in != "" {
+				im.uses[in]++
+			}
+		}
+	}
+	for _, o := range g.GetOutput() {
+		im.uses[o.GetName()]++
+	}
+	nodes = im.rewrite(nodes)
+	for _, n := range nodes {
+		if err := im.node(n); err != nil {
+			return fmt.Errorf("node '%s' (op %s): %w", nodeName(n), opName(n), err)
+		}
+	}
+	if len(g.GetOutput()) == 0 {
+		return fmt.Errorf("the graph has no outputs")
+	}
+	for _, o := range g.GetOutput() {
+		v := im.vals[o.GetName()]
+		if v == nil {
+			return fmt.Errorf("graph output '%s' is not computed by any node", o.GetName())
+		}
+		name, err := im.nodeOf(o.GetName(), v)
+		if err != nil {
+			return fmt.Errorf("graph output '%s': %w", o.GetName(), err)
+		}
+		im.m.Outputs = append(im.m.Outputs, name)
+	}
+	im.foldDenseBias()
+	im.prune()
+	return nil
+}
+
+func nodeName(n *onnxpb.NodeProto) string {
+	if n.GetName() != "" {
+		return n.GetName()
+	}
+	if len(n.GetOutput()) > 0 {
+		return n.GetOutput()[0]
+	}
+	return "?"
+}
+
+func opName(n *onnxpb.NodeProto) string {
+	switch n.GetDomain() {
+	case "", "ai.onnx":
+		return n.GetOpType()
+	}
+	return n.GetDomain() + "." + n.GetOpType()
+}
+
+// initTensor wraps an initializer (or Constant value) as a lazy tensor.
+func (im *importer) initTensor(tp *onnxpb.TensorProto) (*tensor, error) {
+	td, err := newTData(tp, im.dir)
+	if err != nil {
+		return nil, err
+	}
+	origin := "initializer " + tp.GetName()
+	if td.location != "" {
+		origin = td.location
+	}
+	return &tensor{shape: td.dims, isInt: !isFloatType(td.dtype), src: td, origin: origin}, nil
+}
+
+// input declares a graph input: a model input, a weight (initializer also
+// listed as input, as IR < 4 files do) or a bound constant.
+func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error {
+	name := vi.GetName()
+	if name == "" {
+		return fmt.Errorf("a graph input has no name")
+	}
+	if _, ok := im.inits[name]; ok {
+		return nil
+	}
+	if im.vals[name] != nil {
+		return fmt.Errorf("input '%s' is declared twice", name)
+	}
+	tt := vi.GetType().GetTensorType()
+	if tt == nil {
+		return fmt.Errorf("input '%s' is not a tensor", name)
+	}
+	if c, ok := im.opts.Constants[name]; ok {
+		t := &tensor{shape: slices.Clone([]int(c.Shape)), origin: "bound input " + name}
+		if len(c.Data) != t.n() || slices.ContainsFunc(t.shape, func(d int) bool { return d < 0 }) {
+			return fmt.Errorf("input '%s': bound value has %d values for shape %v", name, len(c.Data), c.Shape)
+		}
+		if isFloatType(tt.GetElemType()) {
+			t.f = c.Data
+		} else {
+			t.isInt = true
+			t.i = make([]int64, len(c.Data))
+			for k, v := range c.Data {
+				t.i[k] = int64(v)
+			}
+		}
+		im.vals[name] = &val{c: t}
+		return nil
+	}
+	if !isFloatType(tt.GetElemType()) {
+		return fmt.Errorf("input '%s' has element type %s: kconv's model inputs are float, others %w (bind it with Options.Constants)", name, dtypeName(tt.GetElemType()), ErrNotConstant)
+	}
+	if tt.GetShape() == nil {
+		return fmt.Errorf("input '%s' has no shape", name)
+	}
+	var shape ir.Shape
+	for i, d := range tt.GetShape().GetDim() {
+		_, isValue := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue)
+		switch {
+		case isValue:
+			v := d.GetDimValue()
+			if v < 0 || v > maxElements {
+				return fmt.Errorf("input '%s': bad dimension %d", name, v)
+			}
+			if v == 0 && i > 0 {
+				return fmt.Errorf("input '%s': dimension %d is 0", name, i)
+			}
+			shape = append(shape, int(v))
+		case i == 0:
+			shape = append(shape, ir.Batch)
+		default:
+			what := d.GetDimParam()
+			if what == "" {
+				what = "unknown"
+			} else {
+				what = "'" + what + "'"
+			}
+			return fmt.Errorf("input '%s': dimension %d is %s: kconv needs every size but the batch (dimension 0) fixed", name, i, what)
+		}
+	}
+	if len(shape) == 0 {
+		return fmt.Errorf("input '%s' is a scalar: kconv's model inputs have a batch axis, scalars %w (bind it with Options.Constants)", name, ErrNotConstant)
+	}
+	layout := ir.LayoutNone
+	if len(shape) == 4 {
+		layout = ir.ChannelsFirst
+		if channelsLastInput(name, g) {
+			layout = ir.ChannelsLast
+		}
+	}
+	t := ir.TensorType{Shape: shape, Layout: layout}
+	if err := im.unique(name); err != nil {
+		return err
+	}
+	im.m.Nodes = append(im.m.Nodes, &ir.Node{Name: name, Class: "InputLayer", Op: &ir.Input{Type: t}})
+	im.m.Inputs = append(im.m.Inputs, name)
+	im.types[name] = t
+	im.vals[name] = &val{node: name, t: t}
+	if im.anchor == "" {
+		im.anchor = name
+	}
+	return nil
+}
+
+// channelsLastInput reports whether every use of a rank-4 input (through
+// Cast and Identity) is a Transpose to NCHW, as in models exported from
+// channels-last frameworks (Keras, TensorFlow).
+func channelsLastInput(name string, g *onnxpb.GraphProto) bool {
+	names := map[string]bool{name: true}
+	seen := false
+	for _, n := range g.GetNode() {
+		hit := false
+		for _, in := range n.GetInput() {
+			if names[in] {
+				hit = true
+			}
+		}
+		if !hit {
+			continue
+		}
+		switch n.GetOpType() {
+		case "Cast", "Identity":
+			for _, o := range n.GetOutput() {
+				names[o] = true
+			}
+		case "Transpose":
+			var perm []int64
+			for _, a := range n.GetAttribute() {
+				if a.GetName() == "perm" {
+					perm = a.GetInts()
+				}
+			}
+			if !slices.Equal(perm, []int64{0, 3, 1, 2}) {
+				return false
+			}
+			seen = true
+		default:
+			return false
+		}
+	}
+	return seen
+}
+
+// unique reserves an ir node name.
+func (im *importer) unique(name string) error {
+	if im.used[name] {
+		return fmt.Errorf("name '%s' is used twice", name)
+	}
+	im.used[name] = true
+	return nil
+}
+
+// fresh returns an unused ir node name based on base.
+func (im *importer) fresh(base string) string {
+	if base == "" {
+		base = "node"
+	}
+	name := base
+	for k := 1; im.used[name]; k++ {
+		name = fmt.Sprintf("%s_%d", base, k)
+	}
+	im.used[name] = true
+	return name
+}
+
+// order sorts the nodes topologically (keeping the file's order where it is
+// valid) and checks that every input is defined and no value is defined
+// twice.
+func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
+	nodes := g.GetNode()
+	producer := map[string]int{}
+	for i, n := range nodes {
+		for _, o := range n.GetOutput() {
+			if o == "" {
+				continue
+			}
+			if _, dup := producer[o]; dup || im.vals[o] != nil {
+				return nil, fmt.Errorf("node '%s' (op %s): output '%s' is already defined", nodeName(n), opName(n), o)
+			}
+			producer[o] = i
+		}
+	}
+	for _, n := range nodes {
+		for _, in := range n.GetInput() {
+			if in == "" {
+				continue
+			}
+			if _, ok := producer[in]; !ok && im.vals[in] == nil {
+				return nil, fmt.Errorf("node '%s' (op %s): input '%s' is not defined", nodeName(n), opName(n), in)
+			}
+		}
+	}
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := make([]int, len(nodes))
+	out := make([]*onnxpb.NodeProto, 0, len(nodes))
+	var visit func(i int) error
+	visit = func(i int) error {
+		switch state[i] {
+		case done:
+			return nil
+		case active:
+			return fmt.Errorf("node '%s' (op %s) is part of a cycle", nodeName(nodes[i]), opName(nodes[i]))
+		}
+		state[i] = active
+		for _, in := range nodes[i].GetInput() {
+			if j, ok := producer[in]; ok {
+				if err := visit(j); err != nil {
+					return err
+				}
+			}
+		}
+		state[i] = done
+		out = append(out, nodes[i])
+		return nil
+	}
+	for i := range nodes {
+		if err := visit(i); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// constantsNeedAnchor reports whether ir's invariant check still requires
+// every non-Input node to have an input. Constant nodes then take the first
+// model input as an ordering-only input (ir.Constant ignores its inputs).
+var constantsNeedAnchor = sync.OnceValue(func() bool {
+	m := &ir.Model{
+		Nodes: []*ir.Node{
+			{Name: "x", Op: &ir.Input{Type: ir.TensorType{Shape: ir.Shape{-1, 1}}}},
+			{Name: "c", Op: &ir.Constant{Shape: ir.Shape{1}}},
+		},
+		Inputs: []string{"x"}, Outputs: []string{"c"},
+	}
+	return ir.CheckInvariants(m, ir.StageGraph) != nil
+})
+
+// constNode returns the Constant node holding t, making it on first use.
+func (im *importer) constNode(base string, t *tensor) (string, error) {
+	if name, ok := im.consts[t]; ok {
+		return name, nil
+	}
+	if t.n() == 0 {
+		return "", fmt.Errorf("constant '%s' is empty (shape %v)", base, t.shape)
+	}
+	shape := ir.Shape(slices.Clone(t.shape))
+	if len(shape) == 0 {
+		shape = ir.Shape{1}
+	}
+	if t.isInt {
+		if _, err := t.floats(); err != nil {
+			return "", fmt.Errorf("constant '%s': %w", base, err)
+		}
+	}
+	name := im.fresh(base)
+	w := ir.NewWeight("value", shape, ir.Float32, t.origin, ir.SourceFunc(func(dst []float32) error {
+		f, err := t.floats()
+		if err != nil {
+			return err
+		}
+		copy(dst, f)
+		return nil
+	}))
+	n := &ir.Node{Name: name, Class: "Constant", Op: &ir.Constant{Shape: shape}, Weights: []*ir.Weight{w}}
+	if constantsNeedAnchor() {
+		if im.anchor == "" {
+			return "", fmt.Errorf("constant '%s': the model has no inputs", base)
+		}
+		n.Inputs = []string{im.anchor}
+	}
+	im.m.Nodes = append(im.m.Nodes, n)
+	im.types[name] = ir.TensorType{Shape: shape}
+	im.consts[t] = name
+	return name, nil
+}
+
+// nodeOf returns the ir node computing value name (a Constant node for a
+// constant).
+func (im *importer) nodeOf(name string, v *val) (string, error) {
+	if v.node != "" {
+		return v.node, nil
+	}
+	return im.constNode(name, v.c)
+}
+
+// foldDenseBias merges a Binary Add of a constant vector into the Dense node
+// (from MatMul or Gemm) it follows, when that Dense has no bias and no other
+// consumer.
+func (im *importer) foldDenseBias() {
+	idx := im.m.Index()
+	consumers := map[string]int{}
+	for _, n := range im.m.Nodes {
+		for _, in := range n.Inputs {
+			consumers[in]++
+		}
+	}
+	for _, o := range im.m.Outputs {
+		consumers[o]++
+	}
+	for _, n := range im.m.Nodes {
+		b, ok := n.Op.(*ir.Binary)
+		if !ok || b.Op != ir.BinaryAdd || len(n.Inputs) != 2 {
+			continue
+		}
+		for side := 0; side < 2; side++ {
+			d, c := idx[n.Inputs[side]], idx[n.Inputs[1-side]]
+			dense, ok := d.Op.(*ir.Dense)
+			if !ok || dense.UseBias || consumers[d.Name] != 1 || !dense.Activation.IsLinear() {
+				continue
+			}
+			k, ok := c.Op.(*ir.Constant)
+			if !ok || len(c.Weights) != 1 {
+				continue
+			}
+			dt := im.types[d.Name]
+			// The constant must broadcast along the last axis only and
+			// not raise the rank: shape (…1, Units) of rank <= Dense's.
+			if len(k.Shape) > len(dt.Shape) || k.Shape[len(k.Shape)-1] != dense.Units || ir.Shape(k.Shape).Elements() != int64(dense.Units) {
+				continue
+			}
+			w := c.Weights[0]
+			d.Weights = append(d.Weights, ir.NewWeight("bias", ir.Shape{dense.Units}, w.DType, w.Origin, ir.SourceFunc(func(dst []float32) error {
+				v, err := w.Data()
+				if err != nil {
+					return err
+				}
+				copy(dst, v)
+				return nil
+			})))
+			dense.UseBias = true
+			// n becomes the Dense node: it takes d's place under n's name.
+			n.Op, n.Inputs, n.Weights = dense, d.Inputs, d.Weights
+			if n.Class == "Add" {
+				n.Class = d.Class
+			}
+			d.Inputs = nil
+			consumers[d.Name] = 0
+			break
+		}
+	}
+}
+
+// prune removes nodes no output depends on (inputs stay).
+func (im *importer) prune() {
+	idx := im.m.Index()
+	live := map[string]bool{}
+	var mark func(name string)
+	mark = func(name string) {
+		if live[name] {
+			return
+		}
+		live[name] = true
+		if n := idx[name]; n != nil {
+			for _, in := range n.Inputs {
+				mark(in)
+			}
+		}
+	}
+	for _, o := range im.m.Outputs {
+		mark(o)
+	}
+	for _, in := range im.m.Inputs {
+		live[in] = true
+	}
+	kept := im.m.Nodes[:0]
+	for _, n := range im.m.Nodes {
+		if live[n.Name] {
+			kept = append(kept, n)
+		}
+	}
+	im.m.Nodes = kept
+}
