@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kconv/kconv/importer/onnx/onnxpb"
+)
+
+func TestConvertONNX(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "cifar.onnx")
+	in := filepath.Join(kerasTD, "cifar_small.h5")
+	code, stdout, stderr := kconv(t, "convert", in, out, "--opset", "17", "--batch", "2", "--input-nchw")
+	if code != 0 || strings.TrimSpace(stdout) != "wrote "+out {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.OpsetImport[0].GetVersion(); got != 17 {
+		t.Errorf("opset %d, want 17", got)
+	}
+	var dims []int64
+	for _, d := range m.Graph.Input[0].GetType().GetTensorType().GetShape().GetDim() {
+		dims = append(dims, d.GetDimValue())
+	}
+	if len(dims) != 4 || dims[0] != 2 || dims[1] != 3 || dims[2] != 32 || dims[3] != 32 {
+		t.Errorf("input dims %v, want [2 3 32 32]", dims)
+	}
+
+	// OUT exists: refused without --force, replaced with it.
+	code, _, stderr = kconv(t, "convert", in, out)
+	if code != 1 || !strings.Contains(stderr, "exists") {
+		t.Errorf("overwrite without --force: exit %d %s", code, stderr)
+	}
+	if code, stdout, stderr = kconv(t, "convert", in, out, "--force"); code != 0 {
+		t.Errorf("--force: exit %d %s%s", code, stdout, stderr)
+	}
+}
+
+func TestConvertErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(kerasTD, "cifar_small.h5")
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"convert", "vgg16", filepath.Join(dir, "v.onnx")}, 1, "--random-weights"},
+		{[]string{"convert", in, filepath.Join(dir, "m.h5")}, 1, "not available yet"},
+		{[]string{"convert", in, filepath.Join(dir, "m.keras")}, 1, "not available yet"},
+		{[]string{"convert", in, filepath.Join(dir, "m.pb")}, 2, "unknown format"},
+		{[]string{"convert", in, filepath.Join(dir, "m.onnx"), "--batch", "0"}, 2, "--batch"},
+		{[]string{"convert", in, filepath.Join(dir, "m.onnx"), "--batch", "x"}, 2, "--batch"},
+		{[]string{"convert", in, filepath.Join(dir, "m.onnx"), "--opset", "9"}, 2, "--opset"},
+		{[]string{"convert", in}, 2, "needs"},
+		{[]string{"convert", filepath.Join(dir, "missing.h5"), filepath.Join(dir, "m.onnx")}, 1, "missing.h5"},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := kconv(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)%s", c.args[1:], code, c.code, stderr, c.want, stdout)
+		}
+		if n := strings.Count(strings.TrimSpace(strings.Split(stderr, "Run 'kconv")[0]), "\n"); n != 0 {
+			t.Errorf("%v: error is not one line: %q", c.args[1:], stderr)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("files left behind: %v", ents)
+	}
+}
+
+// TestConvertBuiltinRandom converts a builtin with random weights. The full
+// VGG16 writes 553 MB, so it runs only without -short.
+func TestConvertBuiltinRandom(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes the 553 MB VGG16")
+	}
+	out := filepath.Join(t.TempDir(), "vgg16.onnx")
+	code, stdout, stderr := kconv(t, "convert", "vgg16", out, "--random-weights", "--seed", "3")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() < 138357544*4 {
+		t.Errorf("%s has %d bytes, less than VGG16's weights", out, st.Size())
+	}
+}
