@@ -41,6 +41,22 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		}})
 
 	case *ir.Transpose:
+		// NCHW<->NHWC transposes are storage changes: a channels-first value
+		// kept in NHWC is, as memory, the channels-last tensor, and the
+		// reverse. Exporters surround every NHWC op with such pairs.
+		if src := l.byNode[n.Inputs[0]]; len(src.shape) == 4 && len(op.Perm) == 4 {
+			p := op.Perm
+			if p[0] == 0 && p[1] == 2 && p[2] == 3 && p[3] == 1 {
+				v := l.need(src, true)
+				l.byNode[n.Name] = l.viewOf(v, n.Name, n.Out, false)
+				return true, nil
+			}
+			if p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2 {
+				v := l.need(src, false)
+				l.byNode[n.Name] = l.viewOf(v, n.Name, n.Out, true)
+				return true, nil
+			}
+		}
 		x := in(0)
 		o := out()
 		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
