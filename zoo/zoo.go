@@ -13,7 +13,8 @@ import (
 
 // Builtins maps a builtin name to its constructor.
 var builtins = map[string]func() (*ir.Model, error){
-	"vgg16": VGG16,
+	"vgg16":             VGG16,
+	"vgg16_torchvision": VGG16Torchvision,
 }
 
 // Names lists the builtin architectures.
@@ -74,6 +75,45 @@ func VGG16() (*ir.Model, error) {
 		return nil, err
 	}
 	m.Meta = ir.Meta{Format: "builtin", KerasVersion: "1.2.2", Backend: "theano", Source: "vgg16", Sequential: true}
+	return m, nil
+}
+
+// VGG16Torchvision is VGG16 as torchvision lays it out (the usual ONNX
+// VGG16): channels-first (3, 224, 224) input without preprocessing, 13
+// 3×3 convolutions with padding 1 and ReLU, five 2×2 max pools, flatten,
+// Linear 4096 + ReLU + Dropout twice, Linear 1000 (logits, no softmax);
+// 138,357,544 parameters, 30.9 GFLOP per image. Names follow torchvision's
+// modules (features.N, classifier.N).
+func VGG16Torchvision() (*ir.Model, error) {
+	const df = ir.ChannelsFirst
+	b := ir.NewBuilder("vgg16")
+	b.Input("input", ir.Shape{3, 224, 224}, df)
+	idx := 0
+	for _, block := range []struct{ layers, filters int }{{2, 64}, {2, 128}, {3, 256}, {3, 512}, {3, 512}} {
+		for i := 0; i < block.layers; i++ {
+			b.Add(fmt.Sprintf("features.%d", idx), &ir.Conv2D{
+				Filters:    block.filters,
+				Window2D:   ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadExplicit, Pads: [4]int{1, 1, 1, 1}},
+				UseBias:    true,
+				Activation: ir.Act{Name: "relu"},
+				DataFormat: df,
+			})
+			idx += 2 // torchvision numbers the Conv and its ReLU
+		}
+		b.Add(fmt.Sprintf("features.%d", idx), &ir.Pool2D{Max: true, Window2D: ir.Window2D{KH: 2, KW: 2, SH: 2, SW: 2}, DataFormat: df})
+		idx++
+	}
+	b.Add("flatten", &ir.Flatten{})
+	b.Add("classifier.0", &ir.Dense{Units: 4096, UseBias: true, Activation: ir.Act{Name: "relu"}})
+	b.Add("classifier.2", &ir.Dropout{Rate: 0.5})
+	b.Add("classifier.3", &ir.Dense{Units: 4096, UseBias: true, Activation: ir.Act{Name: "relu"}})
+	b.Add("classifier.5", &ir.Dropout{Rate: 0.5})
+	b.Add("classifier.6", &ir.Dense{Units: 1000, UseBias: true})
+	m, err := b.Build()
+	if err != nil {
+		return nil, err
+	}
+	m.Meta = ir.Meta{Format: "builtin", Source: "vgg16_torchvision"}
 	return m, nil
 }
 

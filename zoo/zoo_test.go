@@ -18,3 +18,16 @@ func TestVGG16Params(t *testing.T) {
 		t.Errorf("%d nodes", len(m.Nodes))
 	}
 }
+
+func TestVGG16TorchvisionParams(t *testing.T) {
+	m, err := VGG16Torchvision()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, _ := m.Params(); tr != 138357544 {
+		t.Fatalf("params = %d", tr)
+	}
+	if got := m.Node("features.30").Out.Shape.String(); got != "(None, 512, 7, 7)" {
+		t.Errorf("last pool %s", got)
+	}
+}

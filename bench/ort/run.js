@@ -177,7 +177,8 @@ async function benchMode(argv) {
   }
   const fmt = v => v.toFixed(2);
   console.log(`model=${pos[0]} batch=${flags.batch} threads=${flags.threads} runs=${flags.runs} ` +
-    `session_ms=${fmt(sessionMs)} first_ms=${fmt(firstMs)} median_ms=${fmt(median(times))} min_ms=${fmt(Math.min(...times))}`);
+    `session_ms=${fmt(sessionMs)} first_ms=${fmt(firstMs)} median_ms=${fmt(median(times))} min_ms=${fmt(Math.min(...times))} ` +
+    `peak_rss_mb=${(process.resourceUsage().maxRSS * 1024 / 1e6).toFixed(0)}`);
 }
 
 async function main() {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Times kconv and ONNX Runtime on the same ONNX file, alternately (A B A B …)
+# so that the machine's noise hits both alike, and prints the median of each
+# engine's per-round medians, the best min, and the ratio kconv/ORT.
+#
+#   bench/compare.sh [MODEL.onnx] [--batch N] [--threads T] [--rounds R] [--runs K]
+#
+# Without MODEL it makes the torchvision-layout VGG16 with seeded random
+# weights using kconv itself. Needs onnxruntime-node in bench/ort/node_modules
+# (npm install --prefix bench/ort onnxruntime-node@1.30.0 --ignore-scripts).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+model="" batch=1 threads=2 rounds=5 runs=5
+while (($#)); do
+	case "$1" in
+	--batch) batch=$2; shift 2 ;;
+	--threads) threads=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	-*) echo "unknown flag $1" >&2; exit 2 ;;
+	*) model=$1; shift ;;
+	esac
+done
+
+bin=$(mktemp -d)/kconv
+go build -o "$bin" ./cmd/kconv
+if [[ -z "$model" ]]; then
+	model=${TMPDIR:-/tmp}/kconv-vgg16-torchvision.onnx
+	[[ -f "$model" ]] || "$bin" convert vgg16_torchvision "$model" --random-weights --seed 1 -q
+fi
+export NODE_PATH=${KCONV_ORT_MODULES:-$PWD/bench/ort/node_modules}
+
+token() { grep -o "$1=[0-9.]*" | head -1 | cut -d= -f2; }
+med() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+declare -a km kmin kr kl om omin or ol
+for ((r = 0; r < rounds; r++)); do
+	out=$("$bin" bench "$model" --batch "$batch" --threads "$threads" --runs "$runs" --warmup 1 -q)
+	km+=("$(token median_ms <<<"$out")"); kmin+=("$(token min_ms <<<"$out")")
+	kr+=("$(token peak_rss_mb <<<"$out")"); kl+=("$(token first_result_ms <<<"$out")")
+	out=$(node bench/ort/run.js bench "$model" --batch "$batch" --threads "$threads" --runs "$runs" --warmup 1)
+	om+=("$(token median_ms <<<"$out")"); omin+=("$(token min_ms <<<"$out")")
+	or+=("$(token peak_rss_mb <<<"$out")"); ol+=("$(token session_ms <<<"$out")")
+done
+
+k=$(printf '%s\n' "${km[@]}" | med); o=$(printf '%s\n' "${om[@]}" | med)
+printf 'model=%s batch=%s threads=%s rounds=%s runs=%s\n' "$(basename "$model")" "$batch" "$threads" "$rounds" "$runs"
+printf '%-8s %10s %10s %12s %14s\n' engine median_ms min_ms peak_rss_mb load_ms
+printf '%-8s %10.1f %10.1f %12s %14s\n' kconv "$k" "$(printf '%s\n' "${kmin[@]}" | sort -g | head -1)" \
+	"$(printf '%s\n' "${kr[@]}" | med)" "$(printf '%s\n' "${kl[@]}" | med)"
+printf '%-8s %10.1f %10.1f %12s %14s\n' ort "$o" "$(printf '%s\n' "${omin[@]}" | sort -g | head -1)" \
+	"$(printf '%s\n' "${or[@]}" | med)" "$(printf '%s\n' "${ol[@]}" | med)"
+awk -v k="$k" -v o="$o" 'BEGIN {printf "ratio kconv/ort (median) = %.2f\n", k/o}'
+echo "(kconv load_ms: file open to first result; ORT load_ms: session creation)"
