@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	kerasexport "github.com/kconv/kconv/exporter/keras"
 	onnxexport "github.com/kconv/kconv/exporter/onnx"
 	"github.com/kconv/kconv/internal/atomicfile"
 	"github.com/kconv/kconv/ir"
@@ -30,7 +31,7 @@ func newConvertCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "convert IN OUT",
-		Short: "Convert a model to another format (OUT's extension picks it: .onnx)",
+		Short: "Convert a model to another format (OUT's extension picks it: .onnx, .h5)",
 		Long: `Convert the model IN (any file kconv reads, or a builtin such as vgg16) to the
 format OUT's extension names:
 
@@ -38,11 +39,18 @@ format OUT's extension names:
           every image tensor is NCHW; a channels_last model still takes its
           input as NHWC (add --input-nchw to take NCHW) and gives its outputs
           in the Keras layout. The batch dimension is dynamic ("N") unless
-          --batch fixes it.
+          --batch fixes it (a static one, as in many ONNX files, stays).
+  .h5     Keras 2 (tf.keras) full model (model_config and weights), as
+          model.save("x.h5") writes it. Every layer must have a Keras
+          equivalent: an ONNX model becomes a Keras model of the same layout
+          (NCHW models become channels_first ones), and ONNX ops without a
+          Keras layer are an error naming the node. --opset, --batch and
+          --input-nchw do not apply.
 
 A builtin architecture has no weights: give --random-weights (seeded by
 --seed) to convert it with random ones. OUT is never replaced without --force.`,
 		Example: `  kconv convert model.h5 model.onnx
+  kconv convert model.onnx model.h5
   kconv convert vgg16 vgg16.onnx --random-weights --opset 17
   kconv convert weights.h5 model.onnx --arch vgg16 --batch 1`,
 		Args: exactArgs(2, "an IN model and an OUT file"),
@@ -51,10 +59,16 @@ A builtin architecture has no weights: give --random-weights (seeded by
 			format := strings.ToLower(filepath.Ext(out))
 			switch format {
 			case ".onnx":
-			case ".h5", ".keras":
-				return fmt.Errorf("%s: writing Keras %s files is not available yet (kconv converts to .onnx for now)", out, format)
+			case ".h5":
+				for _, f := range []string{"opset", "batch", "input-nchw"} {
+					if cmd.Flags().Changed(f) {
+						return usagef("--%s applies to .onnx output, not %s", f, format)
+					}
+				}
+			case ".keras":
+				return fmt.Errorf("%s: writing Keras 3 .keras files is not available yet (kconv writes .onnx and Keras 2 .h5)", out)
 			default:
-				return usagef("OUT %s: unknown format %q (want .onnx)", out, filepath.Ext(out))
+				return usagef("OUT %s: unknown format %q (want .onnx or .h5)", out, filepath.Ext(out))
 			}
 			opts := onnxexport.Options{Opset: opset, InputNCHW: inputNCHW, Force: force}
 			if opset != 0 && (opset < onnxexport.MinOpset || opset > onnxexport.MaxOpset) {
@@ -87,7 +101,11 @@ A builtin architecture has no weights: give --random-weights (seeded by
 			if err := m.LoadWeights(); err != nil {
 				return fmt.Errorf("%s: %w", in, err)
 			}
-			if err := onnxexport.Write(m, out, opts); err != nil {
+			write := func() error { return onnxexport.Write(m, out, opts) }
+			if format == ".h5" {
+				write = func() error { return kerasexport.WriteH5Model(m, out, kerasexport.H5Options{Force: force}) }
+			}
+			if err := write(); err != nil {
 				if errors.Is(err, atomicfile.ErrExists) {
 					return err
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,8 +9,77 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/kconv/kconv/exec"
+	kimport "github.com/kconv/kconv/importer/keras"
+	onnximport "github.com/kconv/kconv/importer/onnx"
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/ir"
 )
+
+var onnxTD = filepath.Join("..", "..", "importer", "onnx", "testdata", "onnx-pytorch")
+
+// TestConvertONNXToH5 converts ONNX files to Keras h5: a PyTorch export
+// (NCHW: a channels_first Keras model) and, when ../shared is there, a
+// Keras 3 export. The file read back computes what the ONNX model does.
+func TestConvertONNXToH5(t *testing.T) {
+	files := []string{filepath.Join(onnxTD, "test_Conv2d_strided", "model.onnx"), filepath.Join(onnxTD, "test_BatchNorm2d_eval", "model.onnx")}
+	if k := filepath.Join("..", "..", "..", "shared", "fixtures", "keras3", "cifar_small.onnx"); fileExists(k) {
+		files = append(files, k)
+	} else {
+		t.Logf("%s not found: skipped", k)
+	}
+	for _, in := range files {
+		t.Run(filepath.Base(filepath.Dir(in))+"/"+filepath.Base(in), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "model.h5")
+			code, stdout, stderr := kconv(t, "convert", in, out)
+			if code != 0 || strings.TrimSpace(stdout) != "wrote "+out {
+				t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+			}
+			m, err := onnximport.Load(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := kimport.Load(out, kimport.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := ir.NewTensor(m.InputTypes()[0].Shape.Clone(), m.InputTypes()[0].Layout)
+			if in.Shape[0] < 0 {
+				in = ir.NewTensor(append(ir.Shape{2}, in.Shape[1:]...), in.Layout)
+			}
+			for i := range in.Data {
+				in.Data[i] = float32(i%17)/8 - 1
+			}
+			want, got := runModel(t, m, in), runModel(t, back, in)
+			if !want.Shape.Equal(got.Shape) {
+				t.Fatalf("shape %v, want %v", got.Shape, want.Shape)
+			}
+			for i := range want.Data {
+				if got.Data[i] != want.Data[i] {
+					t.Fatalf("output[%d] = %g, want %g", i, got.Data[i], want.Data[i])
+				}
+			}
+		})
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func runModel(t *testing.T, m *ir.Model, x *ir.Tensor) *ir.Tensor {
+	t.Helper()
+	p, err := exec.Compile(m, exec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := p.Run(context.Background(), []*ir.Tensor{x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outs[0]
+}
 
 func TestConvertONNX(t *testing.T) {
 	dir := t.TempDir()
@@ -57,8 +127,10 @@ func TestConvertErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"convert", "vgg16", filepath.Join(dir, "v.onnx")}, 1, "--random-weights"},
-		{[]string{"convert", in, filepath.Join(dir, "m.h5")}, 1, "not available yet"},
 		{[]string{"convert", in, filepath.Join(dir, "m.keras")}, 1, "not available yet"},
+		{[]string{"convert", in, filepath.Join(dir, "m.h5"), "--opset", "13"}, 2, "--opset applies to .onnx output"},
+		{[]string{"convert", in, filepath.Join(dir, "m.h5"), "--input-nchw"}, 2, "--input-nchw applies to .onnx output"},
+		{[]string{"convert", filepath.Join(onnxTD, "test_ConstantPad2d", "model.onnx"), filepath.Join(dir, "m.h5")}, 1, "op Pad has no Keras layer"},
 		{[]string{"convert", in, filepath.Join(dir, "m.pb")}, 2, "unknown format"},
 		{[]string{"convert", in, filepath.Join(dir, "m.onnx"), "--batch", "0"}, 2, "--batch"},
 		{[]string{"convert", in, filepath.Join(dir, "m.onnx"), "--batch", "x"}, 2, "--batch"},

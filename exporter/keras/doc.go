@@ -15,6 +15,49 @@
 // names are made valid Keras names (H5LayerNames); Lambda layers name their
 // registered kconv function (function_type "function", module "kconv").
 //
+// # ONNX models
+//
+// WriteH5Model also writes models imported from ONNX (kconv convert IN.onnx
+// OUT.h5), as the Keras model of the same layout: an NCHW model becomes a
+// channels_first Keras model (its convolutions, pooling, padding and
+// upsampling state data_format "channels_first"), and a Keras 3 export,
+// whose NHWC tensors go through Transposes around NCHW convolutions,
+// becomes a channels_last input, Permute layers and channels_first
+// convolutions. The Keras-style ops the importer uses are written as
+// above; of the ONNX-only ops (ir/ops_onnx.go) those with a faithful Keras
+// layer are written, the rest are errors naming the node:
+//
+//   - Transpose keeping axis 0 → Permute; ReshapeTo keeping dimension 0 →
+//     Reshape; Concat of computed tensors on an axis >= 1 → Concatenate;
+//   - Clip(0, max) → ReLU(max_value) (also Clip(0, +inf));
+//   - Gemm with a computed A (no transA) and Constant B and C, MatMul with
+//     a rank-2 Constant B → Dense (alpha and beta folded in);
+//   - Binary of two computed tensors → Add, Subtract, Multiply, Maximum or
+//     Minimum (Div has no layer); Binary Add, Sub or Mul of a computed
+//     tensor and a Constant that varies along one axis at most (a bias, a
+//     per-channel scale, a mean) → BatchNormalization on that axis whose
+//     moving statistics make it that exact arithmetic (see bnEpsilon);
+//   - Slice with step 1 on an image's height and width → Cropping2D; Sub of
+//     the VGG mean then a Slice reversing the channels (how PyTorch and
+//     tf2onnx export fast.ai's vgg_preprocess Lambda) → Lambda
+//     vgg_preprocess.
+//
+// Constant nodes are not layers: a Constant feeding a merge or any other
+// layer, or being a model output, is an error. Pad (other than the
+// ZeroPadding2D the importer makes), Gather, ReduceMean (other than global
+// pooling), LRN, Gemm or MatMul of computed operands, Binary Div or Max/Min
+// with a Constant, Slice in other forms, Transpose or ReshapeTo moving
+// dimension 0 have no Keras layer. So do activations Keras 2 lacks
+// (log_softmax, Keras 3's hard_sigmoid) and geometry it refuses (dilated
+// strided convolutions, explicit pooling padding other than "same").
+//
+// Converted and checked (read back by importer/keras, identical outputs in
+// exec): ONNX's PyTorch-exported conv, depthwise and grouped conv,
+// transposed conv, batch norm, pooling, PReLU, zero padding, linear and
+// activation cases, and the Keras 3 fixtures exported to ONNX (bn_net,
+// cifar_small, cifar_deep, conv_relu_fc, linear, vgg16_mini; activations
+// has Keras 3's hard_sigmoid).
+//
 // Files are written atomically and never replace an existing file without
 // Force.
 package keras

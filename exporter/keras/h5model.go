@@ -32,8 +32,11 @@ const DefaultH5KerasVersion = "2.11.0"
 // with layer_names, each layer's weight_names and its float32 datasets
 // <layer>/<layer>/<weight>:0. Keras 2 and kconv's importer read it back.
 //
-// Every node needs a Keras layer: ops without one (ONNX-only ops, unknown
-// layers) are errors naming the node. Some nodes become several layers:
+// Every node needs a Keras layer: ops without one (unknown layers, the
+// ONNX-only ops and forms listed in h5model_onnx.go as having none) are
+// errors naming the node. Constants are taken in by the layer they feed
+// (a Dense kernel, a BatchNormalization standing for a per-channel
+// arithmetic op). Some nodes become several layers:
 //
 //   - padding Keras cannot state ("valid" and "same" only) becomes a
 //     ZeroPadding2D "<layer>_pad" before a convolution or an average
@@ -62,7 +65,8 @@ const DefaultH5KerasVersion = "2.11.0"
 // that are not valid Keras layer names are changed (see H5LayerNames).
 // Nodes that no model output depends on are left out. Keras 2 InputLayers
 // state no data format (readers take the model's first data_format), so a
-// rank-4 input whose layout differs from it is an error. The file is
+// rank-4 input whose layout differs from it is an error when the model has
+// a Lambda layer (which reads its input's layout). The file is
 // written atomically; an existing file is replaced only with opts.Force.
 func WriteH5Model(m *ir.Model, path string, opts H5Options) error {
 	b, err := buildH5(m, opts)
@@ -162,6 +166,10 @@ type h5build struct {
 	out          map[string]string // node → Keras layer giving its output
 	layers       []*klayer
 	modelConfig  string
+	// absorbed nodes are written as part of a later layer (see planONNX);
+	// vgg maps a Slice written as Lambda vgg_preprocess to its input.
+	absorbed map[string]bool
+	vgg      map[string]string
 }
 
 func parseKerasVersion(v string) (major, minor int, err error) {
@@ -195,7 +203,8 @@ func buildH5(m *ir.Model, opts H5Options) (*h5build, error) {
 	if err := ir.CheckInvariants(m, ir.StageTyped); err != nil {
 		return nil, fmt.Errorf("model is not prepared (run ir.Prepare): %w", err)
 	}
-	b := &h5build{m: m, version: opts.KerasVersion, idx: m.Index(), out: map[string]string{}}
+	b := &h5build{m: m, version: opts.KerasVersion, idx: m.Index(), out: map[string]string{},
+		absorbed: map[string]bool{}, vgg: map[string]string{}}
 	if b.version == "" {
 		b.version = DefaultH5KerasVersion
 	}
@@ -222,6 +231,15 @@ func buildH5(m *ir.Model, opts H5Options) (*h5build, error) {
 	for _, o := range m.Outputs {
 		visit(o)
 	}
+	consumers := map[string][]string{}
+	for _, n := range m.Nodes {
+		if live[n.Name] {
+			for _, in := range n.Inputs {
+				consumers[in] = append(consumers[in], n.Name)
+			}
+		}
+	}
+	b.planONNX(consumers)
 	isInput := map[string]bool{}
 	for _, in := range m.Inputs {
 		isInput[in] = true
@@ -238,6 +256,11 @@ func buildH5(m *ir.Model, opts H5Options) (*h5build, error) {
 		}
 		if err := b.node(n); err != nil {
 			return nil, err
+		}
+	}
+	for _, o := range m.Outputs {
+		if b.out[o] == "" {
+			return nil, &ir.LayerError{Layer: o, Err: errors.New("a Constant is a model output: a Keras model computes its outputs from its inputs")}
 		}
 	}
 	b.kerasOrder()
@@ -305,8 +328,18 @@ func (b *h5build) kerasOrder() {
 
 // checkInputLayouts verifies that the image layout of each rank-4 input is
 // the one a reader infers: Keras 2 InputLayers state none, so readers take
-// the first data_format of the config (channels_last if none).
+// the first data_format of the config (channels_last if none). It matters
+// only to Lambda functions, which read their input's layout (every other
+// layer states its own data_format or works on the axes as they are), so
+// models without a Lambda pass.
 func (b *h5build) checkInputLayouts() error {
+	hasLambda := false
+	for _, l := range b.layers {
+		hasLambda = hasLambda || l.class == "Lambda"
+	}
+	if !hasLambda {
+		return nil
+	}
 	prevailing := ir.ChannelsLast
 	found := false
 	for _, l := range b.layers {

@@ -173,6 +173,17 @@ func (b *h5build) window(n *ir.Node, win ir.Window2D, df ir.Layout, kind windowK
 
 // node converts one node.
 func (b *h5build) node(n *ir.Node) error {
+	if b.absorbed[n.Name] {
+		return nil
+	}
+	switch n.Op.(type) {
+	case *ir.Constant, *ir.Binary, *ir.Gemm, *ir.MatMul:
+		// They take Constants in (h5model_onnx.go).
+	default:
+		if err := b.noConstInputs(n); err != nil {
+			return err
+		}
+	}
 	name := b.names[n.Name]
 	ins := b.inputs(n)
 	var out string
@@ -385,6 +396,16 @@ func (b *h5build) node(n *ir.Node) error {
 		return layerErr(n, "class %s is not known to kconv (an unknown layer) and cannot be written", op.ClassName)
 
 	default:
+		var ok bool
+		if out, ok, err = b.onnxNode(n, name, ins); ok {
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				b.out[n.Name] = out
+			}
+			return nil
+		}
 		kind := n.Op.Kind()
 		if t := reflect.TypeOf(n.Op); t != nil {
 			if t.Kind() == reflect.Pointer {

@@ -78,6 +78,15 @@ func roundTrip(t *testing.T, m *ir.Model) *ir.Model {
 	if t1 != t2 || n1 != n2 {
 		t.Errorf("params: wrote %d+%d, read %d+%d", t1, n1, t2, n2)
 	}
+	sameOutputs(t, m, back)
+	checkStructure(t, path)
+	return back
+}
+
+// sameOutputs runs m and back on the same random inputs and requires the
+// same outputs (to float32 rounding).
+func sameOutputs(t *testing.T, m, back *ir.Model) {
+	t.Helper()
 	in := randomInputs(m, 1)
 	want := run(t, m, in)
 	got := run(t, back, in)
@@ -99,8 +108,6 @@ func roundTrip(t *testing.T, m *ir.Model) *ir.Model {
 		}
 		t.Logf("output %d %v: max abs diff %g", k, want[k].Shape, worst)
 	}
-	checkStructure(t, path)
-	return back
 }
 
 // checkStructure checks the file's layout against what Keras 2 writes.
@@ -321,8 +328,39 @@ func TestH5ModelErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown", build(func(b *ir.Builder) { b.Add("u", &ir.Unknown{ClassName: "Foo"}) }), "layer 'u': class Foo"},
-		{"onnx", build(func(b *ir.Builder) { b.Add("t", &ir.Transpose{Perm: []int{0, 3, 1, 2}}) }), "layer 't': op Transpose has no Keras layer"},
-		{"onnx-clip", build(func(b *ir.Builder) { b.Add("c", &ir.Clip{Min: 0, Max: 6}) }), "layer 'c': op Clip"},
+		{"onnx", build(func(b *ir.Builder) { b.Add("g", &ir.Gather{Axis: 3, Indices: []int{0}, IndicesShape: ir.Shape{1}}) }), "layer 'g': op Gather has no Keras layer"},
+		{"onnx-clip", build(func(b *ir.Builder) { b.Add("c", &ir.Clip{Min: -1, Max: 1}) }), "layer 'c': op Clip [-1, 1] has no Keras layer"},
+		{"onnx-reduce", build(func(b *ir.Builder) { b.Add("r", &ir.ReduceMean{Axes: []int{3}, KeepDims: true}) }), "layer 'r': op ReduceMean has no Keras layer"},
+		{"onnx-pad", build(func(b *ir.Builder) { b.Add("p", &ir.Pad{Pads: []int{0, 1, 1, 0, 0, 1, 1, 0}, Mode: "reflect"}) }), "layer 'p': op Pad has no Keras layer"},
+		{"onnx-slice", build(func(b *ir.Builder) {
+			b.Add("s", &ir.Slice{Axes: []int{3}, Starts: []int{0}, Ends: []int{2}, Steps: []int{1}})
+		}), "layer 's': op Slice has no Keras layer"},
+		{"const-merge", build(func(b *ir.Builder) {
+			b.Add("k", &ir.Constant{Shape: ir.Shape{8, 8, 3}}, "in")
+			b.Add("sum", &ir.Merge{Mode: ir.MergeAdd}, "in", "k")
+		}), "layer 'sum': input 'k' is a Constant, which a Keras merge layer cannot take"},
+		{"const-conv", build(func(b *ir.Builder) {
+			b.Add("k", &ir.Constant{Shape: ir.Shape{1, 8, 8, 3}}, "in")
+			b.Add("c", &ir.Conv2D{Filters: 2, Window2D: ir.Window2D{KH: 1, KW: 1, SH: 1, SW: 1}, DataFormat: ir.ChannelsLast}, "k")
+		}), "layer 'c': input 'k' is a Constant"},
+		{"const-out", build(func(b *ir.Builder) { b.Add("k", &ir.Constant{Shape: ir.Shape{2}}, "in") }), "layer 'k': a Constant is a model output"},
+		{"binary-div", build(func(b *ir.Builder) {
+			b.Add("k", &ir.Constant{Shape: ir.Shape{3}}, "in")
+			b.Add("d", &ir.Binary{Op: ir.BinaryDiv}, "in", "k")
+		}), "layer 'd': Binary Div with a Constant has no exact Keras layer"},
+		{"binary-full", build(func(b *ir.Builder) {
+			b.Add("k", &ir.Constant{Shape: ir.Shape{8, 1, 3}}, "in")
+			b.Add("a", &ir.Binary{Op: ir.BinaryAdd}, "in", "k")
+		}), "layer 'a': Binary Add with a Constant of shape (8, 1, 3) has no Keras layer"},
+		{"binary-div2", build(func(b *ir.Builder) { b.Add("d", &ir.Binary{Op: ir.BinaryDiv}, "in", "in") }), "layer 'd': Binary Div of two computed tensors"},
+		{"matmul", build(func(b *ir.Builder) {
+			b.Add("p", &ir.Permute{Dims: []int{1, 3, 2}}, "in")
+			b.Add("m", &ir.MatMul{}, "in", "p")
+		}), "layer 'm': op MatMul has no Keras layer"},
+		{"gemm-transA", build(func(b *ir.Builder) {
+			b.Add("k", &ir.Constant{Shape: ir.Shape{3, 4}}, "in")
+			b.Add("g", &ir.Gemm{TransA: true, Alpha: 1, Beta: 1}, "k", "k")
+		}), "layer 'g': op Gemm has no Keras layer"},
 		{"maxpool-pads", build(func(b *ir.Builder) {
 			b.Add("p", &ir.Pool2D{Max: true, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 2, SW: 2, Padding: ir.PadExplicit, Pads: [4]int{1, 1, 1, 1}}, DataFormat: ir.ChannelsLast})
 		}), "layer 'p': pooling with padding"},

@@ -89,7 +89,15 @@ func attrsOf(kv []any) []*onnxpb.AttributeProto {
 // relu is Keras's relu(x, negative_slope, max_value, threshold), as kconv
 // computes it: the positive part is x where x > threshold (max(x, 0) when
 // the threshold is 0), clipped to [0, max_value]; below the threshold
-// negative_slope*(x-threshold) is added.
+// negative_slope*(x-threshold) is added. It is written with ops that
+// importer/onnx reads back: Relu, LeakyRelu, ThresholdedRelu (x where
+// x > alpha, else 0) and Clip alone, else
+//
+//	positive = ThresholdedRelu(x, threshold) or Relu(x), then Clip(0, max)
+//	y = positive - Mul(Relu(Sub(threshold, x)), negative_slope)
+//
+// where slope·relu(threshold-x) is exactly -slope·(x-threshold) below the
+// threshold and 0 above it.
 func (b *builder) relu(v *value, a ir.Act, out string) (*value, error) {
 	res := &value{name: out, shape: v.shape, layout: v.layout, moved: v.moved}
 	x := v.name
@@ -104,29 +112,30 @@ func (b *builder) relu(v *value, a ir.Act, out string) (*value, error) {
 	case th == 0 && !a.HasMax:
 		b.add("LeakyRelu", []string{x}, out, aFloat("alpha", slope))
 		return res, nil
-	}
-	var pos string
-	if th != 0 {
-		gt := b.step("Greater", []string{x, b.scalar(float32(th))}, out+"/above")
-		pos = b.step("Where", []string{gt, x, b.scalar(0)}, out+"/positive")
-	} else {
-		pos = b.step("Relu", []string{x}, out+"/positive")
-	}
-	if a.HasMax {
-		pos = b.step("Clip", []string{pos, b.scalar(0), b.scalar(float32(a.MaxValue))}, out+"/clipped")
-	}
-	if slope == 0 {
-		b.add("Identity", []string{pos}, out)
+	case slope == 0 && !a.HasMax:
+		b.add("ThresholdedRelu", []string{x}, out, aFloat("alpha", th))
 		return res, nil
 	}
-	below := b.step("Less", []string{x, b.scalar(float32(th))}, out+"/below")
-	d := x
-	if th != 0 {
-		d = b.step("Sub", []string{x, b.scalar(float32(th))}, out+"/shifted")
+	pos := func(name string) string {
+		if th != 0 {
+			return b.add("ThresholdedRelu", []string{x}, name, aFloat("alpha", th))
+		}
+		return b.add("Relu", []string{x}, name)
 	}
-	sl := b.step("Mul", []string{d, b.scalar(float32(slope))}, out+"/sloped")
-	neg := b.step("Where", []string{below, sl, b.scalar(0)}, out+"/negative")
-	b.add("Add", []string{pos, neg}, out)
+	clip := func(in, name string) string {
+		return b.add("Clip", []string{in, b.scalar(0), b.scalar(float32(a.MaxValue))}, name)
+	}
+	if slope == 0 { // with a maximum
+		clip(pos(b.fresh(out+"/positive")), out)
+		return res, nil
+	}
+	p := pos(b.fresh(out + "/positive"))
+	if a.HasMax {
+		p = clip(p, b.fresh(out+"/clipped"))
+	}
+	below := b.step("Relu", []string{b.step("Sub", []string{b.scalar(float32(th)), x}, out+"/below")}, out+"/below_relu")
+	neg := b.step("Mul", []string{below, b.scalar(float32(slope))}, out+"/negative")
+	b.add("Sub", []string{p, neg}, out)
 	return res, nil
 }
 

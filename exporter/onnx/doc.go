@@ -25,6 +25,9 @@
 // padding is -inf (a bug of its optimizer): a ZeroPadding2D that feeds a
 // pooling layer pads with -0.0, which it does not fuse.
 //
+// A static dimension 0 (models imported from ONNX often have one) is
+// written as it is; only a dynamic one is "N" or Options.Batch.
+//
 // Ops: Conv2D (Conv; grouped), DepthwiseConv2D (Conv with group = channels),
 // SeparableConv2D (depthwise Conv + 1×1 Conv), Conv2DTranspose
 // (ConvTranspose), Dense (Gemm, or MatMul + Add above rank 2),
@@ -35,9 +38,21 @@
 // Reshape, Permute, merges (Add, Sub, Mul, Mean, Max, Min, Concat), PReLU,
 // Dropout (dropped), activations (as layers or folded into the op that
 // carries them, emitted as the following ONNX op: Relu, Clip, LeakyRelu,
-// HardSigmoid, Softmax, Gelu at opset 20 or its erf/tanh formula below, …)
-// and the vgg_preprocess Lambda (Sub of the mean, then a Slice with step -1
-// reversing the channels). Any other op is an error naming the layer.
+// ThresholdedRelu, HardSigmoid, Softmax, Gelu at opset 20 or its erf/tanh
+// formula below, …; Keras's relu with threshold, slope and maximum as
+// ThresholdedRelu/Relu, Clip, Sub, Relu, Mul and Sub, ops importer/onnx
+// reads back), the vgg_preprocess Lambda (Sub of the mean, then a Slice
+// with step -1 reversing the channels) and the general ops importer/onnx
+// produces, as the ONNX ops they stand for, on values in their logical
+// order: Constant (an initializer), Binary (Add, Sub, Mul, Div, Max, Min),
+// Transpose, ReshapeTo (Reshape), Concat, Pad, Slice, Gather, ReduceMean
+// (axes as attribute before opset 18, as input from it), LRN, Clip, Gemm
+// and MatMul. Pooling with dilations is MaxPool's dilations, or
+// AveragePool's from opset 19. Any other op is an error naming the layer.
+//
+// Every ONNX node-test and PyTorch conformance case that importer/onnx and
+// exec run goes back through this exporter to ONNX Runtime with the
+// reference outputs (importer/onnx/conformance's TestRoundTrip).
 //
 // Write is atomic and never replaces an existing file without
 // Options.Force. Weights are streamed into the file from the model's own

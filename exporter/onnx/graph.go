@@ -166,7 +166,10 @@ func (b *builder) node(n *ir.Node) error {
 	case *ir.Unknown:
 		return fmt.Errorf("%s is not a layer kconv knows; it cannot be exported to ONNX", op.ClassName)
 	default:
-		return fmt.Errorf("%s is not supported by the ONNX exporter", n.Op.Kind())
+		var ok bool
+		if v, ok, err = b.onnxNode(n); !ok {
+			return fmt.Errorf("%s is not supported by the ONNX exporter", n.Op.Kind())
+		}
 	}
 	if err != nil {
 		return err
@@ -315,13 +318,17 @@ func (b *builder) rename(from, to string) {
 	}
 }
 
-// valueInfo describes a float tensor of the given shape; the batch is "N"
-// unless fixed by Options.Batch, other unknown sizes are left open.
+// valueInfo describes a float tensor of the given shape; a dynamic batch is
+// "N" unless fixed by Options.Batch (a static dimension 0 is written as
+// it is), other unknown sizes are left open.
 func (b *builder) valueInfo(name string, shape ir.Shape) *onnxpb.ValueInfoProto {
 	dims := make([]*onnxpb.TensorShapeProto_Dimension, len(shape))
 	for i, d := range shape {
 		dim := &onnxpb.TensorShapeProto_Dimension{}
 		switch {
+		case i == 0 && d >= 0:
+			// A static dimension 0 (imported ONNX models) stays.
+			dim.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}
 		case i == 0 && b.opts.Batch > 0:
 			dim.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(b.opts.Batch)}
 		case i == 0:

@@ -172,7 +172,7 @@ func (b *builder) finish() (*file, error) {
 // 7) as the graph's small fields followed by each initializer (field 5)
 // with its raw_data (field 9). Protobuf allows fields in any order.
 func (f *file) encode(w io.Writer) error {
-	var graphSize int64 = int64(len(f.graph))
+	graphSize := int64(len(f.graph))
 	for _, t := range f.inits {
 		graphSize += int64(protowire.SizeTag(5)) + int64(protowire.SizeVarint(uint64(t.size))) + t.size
 	}

@@ -76,7 +76,7 @@ func checkStructure(t *testing.T, m *ir.Model, data []byte, opts onnxexport.Opti
 			t.Errorf("graph input %q is also an initializer", in.GetName())
 		}
 		defined[in.GetName()] = true
-		checkDims(t, in, opts.Batch)
+		checkDims(t, in, opts.Batch, dim0(m, in.GetName()))
 	}
 	if len(g.Input) != len(m.Inputs) || len(g.Output) != len(m.Outputs) {
 		t.Errorf("%d inputs, %d outputs; the model has %d, %d", len(g.Input), len(g.Output), len(m.Inputs), len(m.Outputs))
@@ -106,18 +106,32 @@ func checkStructure(t *testing.T, m *ir.Model, data []byte, opts onnxexport.Opti
 		if i < len(m.Outputs) && out.GetName() != m.Outputs[i] {
 			t.Errorf("graph output %d is %q, want the layer's name %q", i, out.GetName(), m.Outputs[i])
 		}
-		checkDims(t, out, opts.Batch)
+		checkDims(t, out, opts.Batch, dim0(m, out.GetName()))
 	}
 }
 
-func checkDims(t *testing.T, vi *onnxpb.ValueInfoProto, batch int) {
+// dim0 is the size of dimension 0 of node name's output (-1: dynamic or
+// no such node).
+func dim0(m *ir.Model, name string) int {
+	if n := m.Node(name); n != nil && len(n.Out.Shape) > 0 {
+		return n.Out.Shape[0]
+	}
+	return -1
+}
+
+func checkDims(t *testing.T, vi *onnxpb.ValueInfoProto, batch, static int) {
 	t.Helper()
 	dims := vi.GetType().GetTensorType().GetShape().GetDim()
 	if len(dims) == 0 {
 		t.Errorf("%s has no shape", vi.GetName())
 		return
 	}
-	if batch > 0 {
+	if static >= 0 {
+		// A static dimension 0 (imported ONNX models) is written as is.
+		if dims[0].GetDimValue() != int64(static) {
+			t.Errorf("%s: dimension 0 %v, want %d", vi.GetName(), dims[0], static)
+		}
+	} else if batch > 0 {
 		if dims[0].GetDimValue() != int64(batch) {
 			t.Errorf("%s: batch dimension %v, want %d", vi.GetName(), dims[0], batch)
 		}

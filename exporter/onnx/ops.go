@@ -33,10 +33,8 @@ func windowAttrs(w ir.Window2D, v *value, df ir.Layout, conv bool) ([]*onnxpb.At
 		aInts("strides", int64(w.SH), int64(w.SW)),
 	}
 	dh, dw := max(w.DH, 1), max(w.DW, 1)
-	if conv {
+	if conv || dh != 1 || dw != 1 {
 		attrs = append(attrs, aInts("dilations", int64(dh), int64(dw)))
-	} else if dh != 1 || dw != 1 {
-		return nil, fmt.Errorf("dilated pooling (%dx%d) is not supported", dh, dw)
 	}
 	h, wd := spatialHW(v, df)
 	var pads [4]int // top, bottom, left, right
@@ -213,6 +211,12 @@ func (b *builder) deconv(n *ir.Node, op *ir.Conv2DTranspose) (*value, error) {
 
 func (b *builder) pool(n *ir.Node, op *ir.Pool2D) (*value, error) {
 	x := b.nchw(b.in(n, 0), op.DataFormat)
+	if !op.Max && (op.DH > 1 || op.DW > 1) {
+		// MaxPool has dilations since opset 10, AveragePool since 19.
+		if err := b.needOpset(19, "dilated average pooling"); err != nil {
+			return nil, err
+		}
+	}
 	attrs, err := windowAttrs(op.Window2D, x, op.DataFormat, false)
 	if err != nil {
 		return nil, err

@@ -83,10 +83,8 @@ func toInts(v []int64, what string) ([]int, error) {
 	out := make([]int, len(v))
 	for i, x := range v {
 		if x > math.MaxInt32 || x < math.MinInt32 {
-			if x == symBatch {
-				return nil, fmt.Errorf("%s depends on the dynamic batch size", what)
-			}
-			// Slice ends use INT64_MAX/MIN for "to the end".
+			// Slice ends use INT64_MAX/MIN for "to the end" (INT64_MIN:
+			// before the first element, when stepping backwards).
 			if x > 0 {
 				x = math.MaxInt32
 			} else {

@@ -93,10 +93,6 @@ func aStr(name, v string) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
 }
 
-func aTensor(name string, t *onnxpb.TensorProto) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_TENSOR.Enum(), T: t}
-}
-
 func (b *gb) bytes(t testing.TB) []byte {
 	t.Helper()
 	data, err := proto.Marshal(b.m)

@@ -74,6 +74,14 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 			return fmtErr(err, "Swish with alpha %g is not supported", a)
 		}
 		return c.activation(ir.Act{Name: "swish"})
+	case "ThresholdedRelu":
+		a, err := c.float("alpha", 1)
+		if err != nil {
+			return err
+		}
+		// x where x > alpha, else 0: Keras's ThresholdedReLU (relu with
+		// threshold alpha, any sign).
+		return c.activation(ir.Act{Name: "relu", Threshold: a})
 	case "LeakyRelu":
 		a, err := c.float("alpha", 0.01)
 		if err != nil {
@@ -135,6 +143,8 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		return c.matmul()
 	case "Pad":
 		return c.pad()
+	case "Resize", "Upsample":
+		return c.resize()
 	}
 	return errUnsupported
 }
@@ -229,14 +239,19 @@ func (c *nctx) shape() error {
 	start = min(max(start, 0), r)
 	end = min(max(end, 0), r)
 	var out []int64
+	var batch []bool
 	for i := start; i < end; i++ {
 		if s[i] < 0 {
-			out = append(out, symBatch)
-		} else {
-			out = append(out, int64(s[i]))
+			if batch == nil {
+				batch = make([]bool, end-start)
+			}
+			batch[i-start] = true
 		}
+		out = append(out, max(int64(s[i]), 0))
 	}
-	c.setOut(0, &val{c: intTensor([]int{len(out)}, out)})
+	t := intTensor([]int{len(out)}, out)
+	t.batch = batch
+	c.setOut(0, &val{c: t})
 	return nil
 }
 
@@ -366,7 +381,7 @@ func (c *nctx) listInput(attr string, i int, since int64, what string) ([]int64,
 	if t == nil || err != nil {
 		return nil, false, err
 	}
-	v, err := t.ints()
+	v, err := t.intsNoSym(what)
 	return v, true, err
 }
 
@@ -392,7 +407,7 @@ func (c *nctx) slice() error {
 		}
 	}
 	if c.im.opset >= 10 {
-		if steps, ok, err = c.listInput("steps", 4, 10, "the steps"); err != nil {
+		if steps, _, err = c.listInput("steps", 4, 10, "the steps"); err != nil {
 			return err
 		}
 	}
@@ -456,16 +471,12 @@ func (c *nctx) concat() error {
 		}
 		vals = append(vals, v)
 	}
-	def := int64(math.MinInt64)
-	if c.im.opset < 4 {
-		def = 1
+	if c.attrs["axis"] == nil && c.im.opset >= 4 {
+		return fmt.Errorf("axis is missing")
 	}
-	a, err := c.int("axis", def)
+	a, err := c.int("axis", 1) // opsets < 4: 1 by default
 	if err != nil {
 		return err
-	}
-	if a == math.MinInt64 {
-		return fmt.Errorf("axis is missing")
 	}
 	r := len(shapeOf(vals[0]))
 	axis, err := normAxis(a, r)
@@ -614,6 +625,7 @@ func (c *nctx) reshapeOp() error {
 		return err
 	}
 	var target []int64
+	var batch []bool
 	if c.im.opset < 5 {
 		v, ok, err := c.ints("shape")
 		if err != nil || !ok {
@@ -628,7 +640,7 @@ func (c *nctx) reshapeOp() error {
 		if t == nil {
 			return fmt.Errorf("input 1 is missing")
 		}
-		if target, err = t.ints(); err != nil {
+		if target, batch, err = t.symInts(); err != nil {
 			return err
 		}
 	}
@@ -636,7 +648,7 @@ func (c *nctx) reshapeOp() error {
 	if err != nil {
 		return err
 	}
-	out, err := resolveReshape(shapeOf(data), target, allowZero != 0)
+	out, err := resolveReshape(shapeOf(data), target, batch, allowZero != 0)
 	if err != nil {
 		return err
 	}
@@ -644,14 +656,14 @@ func (c *nctx) reshapeOp() error {
 }
 
 // resolveReshape computes ONNX Reshape's output shape. A dynamic batch
-// (-1 in `in`, symBatch in target) must stay dimension 0.
-func resolveReshape(in ir.Shape, target []int64, allowZero bool) ([]int, error) {
+// (-1 in `in`; in target, the elements isBatch marks) must stay dimension 0.
+func resolveReshape(in ir.Shape, target []int64, isBatch []bool, allowZero bool) ([]int, error) {
 	out := make([]int, len(target))
 	batch := make([]bool, len(target))
 	infer := -1
 	for i, t := range target {
 		switch {
-		case t == symBatch:
+		case i < len(isBatch) && isBatch[i]:
 			batch[i] = true
 		case t == 0 && !allowZero:
 			if i >= len(in) {

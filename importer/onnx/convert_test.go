@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
@@ -413,24 +414,71 @@ func TestResolveReshape(t *testing.T) {
 	cases := []struct {
 		in     ir.Shape
 		target []int64
+		batch  []bool // target elements standing for the dynamic batch
 		zero   bool
 		want   []int
 		bad    bool
 	}{
-		{ir.Shape{-1, 2, 3}, []int64{0, -1}, false, []int{-1, 6}, false},
-		{ir.Shape{-1, 2, 3}, []int64{symBatch, 3, 2}, false, []int{-1, 3, 2}, false},
-		{ir.Shape{-1, 2, 3}, []int64{-1, 6}, false, []int{-1, 6}, false},
-		{ir.Shape{-1, 2, 3}, []int64{-1, 3}, false, nil, true},
-		{ir.Shape{-1, 2, 3}, []int64{6, 0}, false, nil, true},
-		{ir.Shape{2, 3, 4}, []int64{4, 0, -1}, false, []int{4, 3, 2}, false},
-		{ir.Shape{0, 3, 4}, []int64{3, 4, 0}, true, []int{3, 4, 0}, false},
-		{ir.Shape{2, 3}, []int64{-1, -1}, false, nil, true},
+		{ir.Shape{-1, 2, 3}, []int64{0, -1}, nil, false, []int{-1, 6}, false},
+		{ir.Shape{-1, 2, 3}, []int64{0, 3, 2}, []bool{true, false, false}, false, []int{-1, 3, 2}, false},
+		{ir.Shape{-1, 2, 3}, []int64{3, 0, 2}, []bool{false, true, false}, false, nil, true},
+		{ir.Shape{2, 3}, []int64{0, 6}, []bool{true, false}, false, nil, true},
+		{ir.Shape{-1, 2, 3}, []int64{-1, 6}, nil, false, []int{-1, 6}, false},
+		{ir.Shape{-1, 2, 3}, []int64{-1, 3}, nil, false, nil, true},
+		{ir.Shape{-1, 2, 3}, []int64{6, 0}, nil, false, nil, true},
+		{ir.Shape{2, 3, 4}, []int64{4, 0, -1}, nil, false, []int{4, 3, 2}, false},
+		{ir.Shape{0, 3, 4}, []int64{3, 4, 0}, nil, true, []int{3, 4, 0}, false},
+		{ir.Shape{2, 3}, []int64{-1, -1}, nil, false, nil, true},
+		// INT64_MIN is a value like any other (no longer the batch marker).
+		{ir.Shape{-1, 2, 3}, []int64{math.MinInt64, 6}, nil, false, nil, true},
 	}
 	for _, c := range cases {
-		got, err := resolveReshape(c.in, c.target, c.zero)
+		got, err := resolveReshape(c.in, c.target, c.batch, c.zero)
 		if (err != nil) != c.bad || (!c.bad && !reflect.DeepEqual(got, c.want)) {
-			t.Errorf("reshape %v to %v: got %v, %v", c.in, c.target, got, err)
+			t.Errorf("reshape %v to %v (batch %v): got %v, %v", c.in, c.target, c.batch, got, err)
 		}
+	}
+}
+
+// TestSliceInt64Min imports the Slice that PyTorch and tf2onnx emit to
+// reverse an axis, x[:, ::-1] (starts -1, ends INT64_MIN, steps -1), which
+// used to collide with the importer's marker for the dynamic batch, and the
+// same marker passing through Shape, Slice and Concat into a Reshape.
+func TestSliceInt64Min(t *testing.T) {
+	b := newGraph(13).input("x", -1, 3, 2, 2).output("y", "z").
+		init(intT("starts", -1)).init(intT("ends", math.MinInt64)).init(intT("axes", 1)).init(intT("steps", -1)).
+		init(intT("s0", 0)).init(intT("e1", 1)).init(intT("ax0", 0)).init(intT("rest", 12)).
+		node("Slice", "reverse", []string{"x", "starts", "ends", "axes", "steps"}, []string{"y"}).
+		node("Shape", "shape", []string{"x"}, []string{"s"}).
+		node("Slice", "first", []string{"s", "s0", "e1", "ax0"}, []string{"n"}).
+		node("Concat", "cat", []string{"n", "rest"}, []string{"target"}, aInt("axis", 0)).
+		node("Reshape", "flat", []string{"y", "target"}, []string{"z"})
+	m := decodeT(t, b)
+	n := m.Node("reverse")
+	op, ok := n.Op.(*ir.Slice)
+	if !ok {
+		t.Fatalf("reverse is %T, want *ir.Slice", n.Op)
+	}
+	res, err := op.Resolve(n.Out.Shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res[1]; got != (ir.SliceAxis{Start: 2, Step: -1, Count: 3}) {
+		t.Errorf("channel axis resolves to %+v, want start 2, step -1, count 3", got)
+	}
+	if !n.Out.Shape.Equal(ir.Shape{-1, 3, 2, 2}) {
+		t.Errorf("shape %v", n.Out.Shape)
+	}
+	if got := m.Node("flat"); !reflect.DeepEqual(got.Op, &ir.Reshape{Target: ir.Shape{12}}) {
+		t.Errorf("flat is %#v", got.Op)
+	}
+	// The batch size cannot be a slice bound or a value to compute with.
+	b = newGraph(13).input("x", -1, 3).output("y").
+		init(intT("s0", 0)).init(intT("ax", 1)).
+		node("Shape", "shape", []string{"x"}, []string{"s"}).
+		node("Slice", "bad", []string{"x", "s0", "s", "ax"}, []string{"y"})
+	if _, err := Decode(b.bytes(t), ""); err == nil || !strings.Contains(err.Error(), "depends on the dynamic batch size") {
+		t.Errorf("slice ending at the batch size: %v", err)
 	}
 }
 
@@ -462,5 +510,111 @@ func TestInitializersListedAsInputs(t *testing.T) {
 	}
 	if got := m.InputTypes()[0]; !got.Shape.Equal(ir.Shape{-1, 2, 5, 5}) || got.Layout != ir.ChannelsFirst {
 		t.Errorf("input type %v", got)
+	}
+}
+
+// TestResize maps Upsample and Resize onto UpSampling2D where they repeat
+// pixels or interpolate with half-pixel centres by integer factors, and
+// names the node in every other case.
+func TestResize(t *testing.T) {
+	scales := func(v ...float32) *onnxpb.TensorProto { return floatT("scales", []int64{int64(len(v))}, v) }
+	resize := func(opset int64, ins []string, attrs ...*onnxpb.AttributeProto) *gb {
+		return newGraph(opset).input("x", -1, 3, 4, 5).output("y").node("Resize", "r", ins, []string{"y"}, attrs...)
+	}
+	nearest := func(sh, sw int) ir.Op {
+		return &ir.UpSampling2D{SH: sh, SW: sw, Interpolation: "nearest", DataFormat: ir.ChannelsFirst}
+	}
+	bilinear := &ir.UpSampling2D{SH: 2, SW: 2, Interpolation: "bilinear", DataFormat: ir.ChannelsFirst}
+	cases := []struct {
+		name string
+		b    *gb
+		want ir.Op  // nil: the output is the input
+		err  string // expected error (want unused)
+	}{
+		{"asymmetric floor (PyTorch, kconv)", resize(13, []string{"x", "", "scales"},
+			aStr("mode", "nearest"), aStr("coordinate_transformation_mode", "asymmetric"), aStr("nearest_mode", "floor")).
+			init(scales(1, 1, 2, 3)), nearest(2, 3), ""},
+		{"half_pixel round (Resize-11 defaults)", resize(11, []string{"x", "roi", "scales"}).
+			init(floatT("roi", []int64{0}, nil)).init(scales(1, 1, 3, 3)), nearest(3, 3), ""},
+		{"sizes", newGraph(13).input("x", 2, 3, 4, 5).output("y").init(intT("sizes", 2, 3, 8, 15)).
+			node("Resize", "r", []string{"x", "", "", "sizes"}, []string{"y"}, aStr("coordinate_transformation_mode", "asymmetric"), aStr("nearest_mode", "floor")),
+			nearest(2, 3), ""},
+		{"sizes from Shape", resize(13, []string{"x", "", "", "sizes"}, aStr("coordinate_transformation_mode", "asymmetric"), aStr("nearest_mode", "floor")).
+			init(intT("s0", 0)).init(intT("s2", 2)).init(intT("hw", 8, 15)).
+			node("Shape", "shape", []string{"x"}, []string{"shape"}).
+			node("Slice", "nc", []string{"shape", "s0", "s2"}, []string{"nc"}).
+			node("Concat", "cat", []string{"nc", "hw"}, []string{"sizes"}, aInt("axis", 0)),
+			nearest(2, 3), ""},
+		{"sizes fixing the batch", resize(13, []string{"x", "", "", "sizes"}).init(intT("sizes", 2, 3, 8, 15)), nil,
+			"size 2 of axis 0: the batch axis is dynamic"},
+		{"asymmetric round_prefer_floor ×2", resize(13, []string{"x", "", "scales"}, aStr("coordinate_transformation_mode", "asymmetric")).
+			init(scales(1, 1, 2, 2)), nearest(2, 2), ""},
+		{"asymmetric round_prefer_floor ×3", resize(13, []string{"x", "", "scales"}, aStr("coordinate_transformation_mode", "asymmetric")).
+			init(scales(1, 1, 3, 3)), nil, "node 'r' (op Resize): nearest resizing with coordinate_transformation_mode asymmetric and nearest_mode round_prefer_floor does not repeat pixels for factor 3"},
+		{"linear half_pixel", resize(13, []string{"x", "", "scales"}, aStr("mode", "linear")).
+			init(scales(1, 1, 2, 2)), bilinear, ""},
+		{"linear pytorch_half_pixel", resize(13, []string{"x", "", "scales"}, aStr("mode", "linear"), aStr("coordinate_transformation_mode", "pytorch_half_pixel")).
+			init(scales(1, 1, 2, 2)), bilinear, ""},
+		{"axes (opset 18)", resize(18, []string{"x", "", "scales"}, aStr("coordinate_transformation_mode", "asymmetric"), aStr("nearest_mode", "floor"), aInts("axes", 3, 2)).
+			init(scales(3, 2)), nearest(2, 3), ""},
+		{"identity", resize(13, []string{"x", "", "scales"}).init(scales(1, 1, 1, 1)), nil, ""},
+		{"Resize-10", resize(10, []string{"x", "scales"}).init(scales(1, 1, 2, 2)), nearest(2, 2), ""},
+		{"Upsample-9", newGraph(9).input("x", -1, 3, 4, 5).output("y").init(scales(1, 1, 2, 3)).
+			node("Upsample", "r", []string{"x", "scales"}, []string{"y"}), nearest(2, 3), ""},
+		{"Upsample-7", newGraph(7).input("x", -1, 3, 4, 5).output("y").
+			node("Upsample", "r", []string{"x"}, []string{"y"}, &onnxpb.AttributeProto{Name: proto.String("scales"), Type: onnxpb.AttributeProto_FLOATS.Enum(), Floats: []float32{1, 1, 3, 2}}),
+			nearest(3, 2), ""},
+		{"channels_last", newGraph(13).input("x", -1, 4, 5, 3).output("y").init(scales(1, 2, 2, 1)).
+			node("Resize", "r", []string{"x", "", "scales"}, []string{"y"}, aStr("coordinate_transformation_mode", "asymmetric"), aStr("nearest_mode", "floor")),
+			&ir.UpSampling2D{SH: 2, SW: 2, Interpolation: "nearest", DataFormat: ir.ChannelsLast}, ""},
+		{"fractional scale", resize(13, []string{"x", "", "scales"}).init(scales(1, 1, 1.5, 2)), nil,
+			"node 'r' (op Resize): scale 1.5 of axis 2 is not supported: only integer upsampling factors are"},
+		{"downsampling", resize(13, []string{"x", "", "scales"}).init(scales(1, 1, 0.5, 0.5)), nil, "scale 0.5 of axis 2 is not supported"},
+		{"channel and width scales", resize(13, []string{"x", "", "scales"}).init(scales(1, 2, 1, 2)), nil, "only height and width can be upsampled"},
+		{"linear asymmetric", resize(13, []string{"x", "", "scales"}, aStr("mode", "linear"), aStr("coordinate_transformation_mode", "asymmetric")).
+			init(scales(1, 1, 2, 2)), nil, "linear resizing with coordinate_transformation_mode asymmetric is not supported"},
+		{"linear Upsample", newGraph(9).input("x", -1, 3, 4, 5).output("y").init(scales(1, 1, 2, 2)).
+			node("Upsample", "r", []string{"x", "scales"}, []string{"y"}, aStr("mode", "linear")), nil,
+			"linear resizing with coordinate_transformation_mode asymmetric is not supported"},
+		{"cubic", resize(13, []string{"x", "", "scales"}, aStr("mode", "cubic")).init(scales(1, 1, 2, 2)), nil, "resize mode cubic is not supported"},
+		{"crop and resize", resize(13, []string{"x", "", "scales"}, aStr("coordinate_transformation_mode", "tf_crop_and_resize")).
+			init(scales(1, 1, 2, 2)), nil, "coordinate_transformation_mode tf_crop_and_resize is not supported"},
+		{"rank 3", newGraph(13).input("x", -1, 3, 4).output("y").init(scales(1, 1, 2)).
+			node("Resize", "r", []string{"x", "", "scales"}, []string{"y"}), nil, "resizing a rank-3 tensor is not supported"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := Decode(c.b.bytes(t), "")
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want one containing %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want == nil {
+				if m.Outputs[0] != "x" {
+					t.Fatalf("output is %s (%T), want the input", m.Outputs[0], outOp(m))
+				}
+				return
+			}
+			if got := outOp(m); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("op %#v, want %#v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestThresholdedRelu: ONNX ThresholdedRelu is Keras's ThresholdedReLU
+// (relu with a threshold, of either sign).
+func TestThresholdedRelu(t *testing.T) {
+	for _, a := range []float32{0.5, -0.25} {
+		b := newGraph(13).input("x", -1, 4).output("y").
+			node("ThresholdedRelu", "tr", []string{"x"}, []string{"y"}, aFloat("alpha", a))
+		if got, want := outOp(decodeT(t, b)), (&ir.Activation{Act: ir.Act{Name: "relu", Threshold: float64(a)}}); !reflect.DeepEqual(got, want) {
+			t.Errorf("alpha %g: op %#v, want %#v", a, got, want)
+		}
 	}
 }

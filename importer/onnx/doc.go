@@ -17,13 +17,26 @@
 // a bound input, or the result of folding. Shape arithmetic — Shape, Gather,
 // Slice, Concat, Unsqueeze, Squeeze, Reshape, Transpose, Cast,
 // ConstantOfShape, Add/Sub/Mul/Div on constants — is evaluated at import, with
-// the dynamic batch size carried as a symbol, so that for example PyTorch's
-// x.view(x.size(0), -1) becomes a static ir.Reshape. Exporters' spellings of
-// single activations (x/(1+|x|), x·sigmoid(x)) become that activation.
+// the dynamic batch size carried as a symbol (a mark beside the int64
+// value, so that no value, INT64_MIN included, is mistaken for it), so that
+// for example PyTorch's x.view(x.size(0), -1) becomes a static ir.Reshape.
+// Exporters' spellings of single activations (x/(1+|x|), x·sigmoid(x))
+// become that activation; ThresholdedRelu is relu with a threshold.
+//
+// Resize (opsets 10+, scales or sizes) and Upsample become ir.UpSampling2D
+// when they upsample height and width by integer factors (batch and
+// channel factors 1) in a way UpSampling2D computes: nearest that repeats
+// pixels (asymmetric/floor as PyTorch and kconv write it, Upsample and
+// Resize-10 nearest, or any coordinate transformation and rounding that
+// picks the same pixels for the factors given) or linear with half-pixel
+// centres (half_pixel, pytorch_half_pixel). Other forms (fractional
+// factors, cubic, align_corners or asymmetric linear, crop and resize) are
+// errors naming the node.
 //
 // Conventions are converted once, here: ONNX tensors are NCHW (rank-4
-// inputs are ChannelsFirst, or ChannelsLast when they only feed a
-// Transpose to NCHW, as in models exported from Keras); convolution kernels
+// inputs are ChannelsFirst, or ChannelsLast when every path from them ends
+// in a Transpose to NCHW through ops that keep the axis order —
+// arithmetic, Slice, Pad — as in models exported from Keras); convolution kernels
 // are transposed to ir's layouts ((M, C/g, kh, kw) → (kh, kw, C/g, M),
 // depthwise when group equals the input channels, ConvTranspose's
 // (C, M, kh, kw) → (kh, kw, M, C)); Gemm and MatMul with a constant right

@@ -2,17 +2,10 @@ package onnx
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/kconv/kconv/ir"
 )
-
-// symBatch stands for the dynamic batch size in folded int64 tensors (the
-// output of Shape on a tensor with a dynamic dimension 0). It passes through
-// data movement (Gather, Slice, Concat, Unsqueeze, Reshape, …) but not
-// through arithmetic.
-const symBatch = math.MinInt64
 
 // maxFold bounds the size of tensors computed at import time.
 const maxFold = 1 << 24
@@ -21,9 +14,17 @@ const maxFold = 1 << 24
 // bound input or the result of folding. Integer and bool tensors are held as
 // int64, float tensors as float32; initializers are read on first use.
 type tensor struct {
-	shape  []int
-	isInt  bool
-	i      []int64
+	shape []int
+	isInt bool
+	i     []int64
+	// batch marks the elements of i that stand for the dynamic batch size
+	// (nil: none): Shape of a tensor with a dynamic dimension 0 makes them.
+	// They pass through data movement (Gather, Slice, Concat, Unsqueeze,
+	// Reshape, Transpose, integer Cast) but not through arithmetic, and the
+	// readers of plain values (ints, floats, scalar) refuse them. The mark
+	// sits beside the value, so that no int64 — INT64_MIN included, which
+	// Slice uses for "before the first element" — can be mistaken for it.
+	batch  []bool
 	f      []float32
 	src    *tdata // data not read yet
 	origin string
@@ -48,41 +49,50 @@ func (t *tensor) floats() ([]float32, error) {
 	if !t.isInt {
 		return t.f, nil
 	}
+	if t.hasBatch() {
+		return nil, fmt.Errorf("value depends on the dynamic batch size")
+	}
 	out := make([]float32, len(t.i))
 	for k, v := range t.i {
-		if v == symBatch {
-			return nil, fmt.Errorf("value depends on the dynamic batch size")
-		}
 		out[k] = float32(v)
 	}
 	return out, nil
 }
 
-// ints returns the values as int64 (floats truncated).
-func (t *tensor) ints() ([]int64, error) {
+// hasBatch reports whether an element stands for the dynamic batch size.
+func (t *tensor) hasBatch() bool { return slices.Contains(t.batch, true) }
+
+// ints returns the values as int64 (floats truncated), refusing elements
+// that stand for the dynamic batch size.
+func (t *tensor) ints() ([]int64, error) { return t.intsNoSym("value") }
+
+// intsNoSym is ints, naming what the values are in its error.
+func (t *tensor) intsNoSym(what string) ([]int64, error) {
+	v, batch, err := t.symInts()
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(batch, true) {
+		return nil, fmt.Errorf("%s depends on the dynamic batch size", what)
+	}
+	return v, nil
+}
+
+// symInts returns the values as int64 (floats truncated) and which of them
+// stand for the dynamic batch size (nil: none).
+func (t *tensor) symInts() ([]int64, []bool, error) {
 	if t.src != nil {
-		return t.src.ints()
+		v, err := t.src.ints()
+		return v, nil, err
 	}
 	if t.isInt {
-		return t.i, nil
+		return t.i, t.batch, nil
 	}
 	out := make([]int64, len(t.f))
 	for k, v := range t.f {
 		out[k] = int64(v)
 	}
-	return out, nil
-}
-
-// intsNoSym is ints refusing the batch symbol.
-func (t *tensor) intsNoSym(what string) ([]int64, error) {
-	v, err := t.ints()
-	if err != nil {
-		return nil, err
-	}
-	if slices.Contains(v, symBatch) {
-		return nil, fmt.Errorf("%s depends on the dynamic batch size", what)
-	}
-	return v, nil
+	return out, nil, nil
 }
 
 // scalar returns the only value of a one-element tensor.
@@ -128,9 +138,10 @@ func strides(shape []int) []int {
 func remap(t *tensor, outShape []int, src func(idx []int) int) (*tensor, error) {
 	var fv []float32
 	var iv []int64
+	var bv []bool
 	var err error
 	if t.isInt {
-		iv, err = t.ints()
+		iv, bv, err = t.symInts()
 	} else {
 		fv, err = t.floats()
 	}
@@ -147,6 +158,9 @@ func remap(t *tensor, outShape []int, src func(idx []int) int) (*tensor, error) 
 	out := &tensor{shape: outShape, isInt: t.isInt}
 	if t.isInt {
 		out.i = make([]int64, n)
+		if bv != nil {
+			out.batch = make([]bool, n)
+		}
 	} else {
 		out.f = make([]float32, n)
 	}
@@ -155,6 +169,9 @@ func remap(t *tensor, outShape []int, src func(idx []int) int) (*tensor, error) 
 		j := src(idx)
 		if t.isInt {
 			out.i[k] = iv[j]
+			if bv != nil {
+				out.batch[k] = bv[j]
+			}
 		} else {
 			out.f[k] = fv[j]
 		}
@@ -280,10 +297,13 @@ func foldConcat(ts []*tensor, axis int) (*tensor, error) {
 	}
 	fs := make([][]float32, len(ts))
 	is := make([][]int64, len(ts))
+	bs := make([][]bool, len(ts))
+	anyBatch := false
 	for k, t := range ts {
 		var err error
 		if isInt {
-			is[k], err = t.ints()
+			is[k], bs[k], err = t.symInts()
+			anyBatch = anyBatch || bs[k] != nil
 		} else {
 			fs[k], err = t.floats()
 		}
@@ -296,6 +316,13 @@ func foldConcat(ts []*tensor, axis int) (*tensor, error) {
 			inner := t.n() / outer
 			if isInt {
 				res.i = append(res.i, is[k][o*inner:(o+1)*inner]...)
+				if anyBatch {
+					if bs[k] != nil {
+						res.batch = append(res.batch, bs[k][o*inner:(o+1)*inner]...)
+					} else {
+						res.batch = append(res.batch, make([]bool, inner)...)
+					}
+				}
 			} else {
 				res.f = append(res.f, fs[k][o*inner:(o+1)*inner]...)
 			}
@@ -446,11 +473,13 @@ func castTensor(t *tensor, to int32) (*tensor, error) {
 		}
 		return intTensor(t.shape, out), nil
 	case elemSize(to) > 0 && to != dtString:
-		v, err := t.ints()
+		v, batch, err := t.symInts()
 		if err != nil {
 			return nil, err
 		}
-		return intTensor(t.shape, v), nil
+		out := intTensor(t.shape, v)
+		out.batch = batch
+		return out, nil
 	}
 	return nil, fmt.Errorf("cannot cast to %s", dtypeName(to))
 }

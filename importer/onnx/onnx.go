@@ -108,19 +108,18 @@ type val struct {
 }
 
 type importer struct {
-	dir      string
-	opset    int64
-	opts     Options
-	m        *ir.Model
-	vals     map[string]*val
-	types    map[string]ir.TensorType // ir node → output type
-	nodes    map[string]*ir.Node      // ir nodes by name
-	used     map[string]bool          // ir node names
-	uses     map[string]int           // ONNX value → number of consumers
-	consts   map[*tensor]string       // materialized Constant nodes
-	anchor   string
-	inits    map[string]*tensor
-	dropMask map[string]bool
+	dir    string
+	opset  int64
+	opts   Options
+	m      *ir.Model
+	vals   map[string]*val
+	types  map[string]ir.TensorType // ir node → output type
+	nodes  map[string]*ir.Node      // ir nodes by name
+	used   map[string]bool          // ir node names
+	uses   map[string]int           // ONNX value → number of consumers
+	consts map[*tensor]string       // materialized Constant nodes
+	anchor string
+	inits  map[string]*tensor
 }
 
 func decode(data []byte, dir string, opts Options) (*ir.Model, error) {
@@ -378,24 +377,32 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 	return nil
 }
 
-// channelsLastInput reports whether every use of a rank-4 input (through
-// Cast and Identity) is a Transpose to NCHW, as in models exported from
-// channels-last frameworks (Keras, TensorFlow).
+// channelsLastInput reports whether every use of a rank-4 input ends in a
+// Transpose to NCHW, as in models exported from channels-last frameworks
+// (Keras, TensorFlow), possibly through ops that keep the axis order and
+// that such exporters put before it: Cast, Identity, element-wise
+// arithmetic (preprocessing such as x - mean), Slice (x[..., ::-1]) and Pad
+// (ZeroPadding2D). Nodes are in file order, which the exporters keep
+// topological.
 func channelsLastInput(name string, g *onnxpb.GraphProto) bool {
 	names := map[string]bool{name: true}
 	seen := false
 	for _, n := range g.GetNode() {
 		hit := false
-		for _, in := range n.GetInput() {
-			if names[in] {
+		for i, in := range n.GetInput() {
+			// Only the data input of Slice and Pad keeps the layout.
+			if names[in] && (i == 0 || !(n.GetOpType() == "Slice" || n.GetOpType() == "Pad")) {
 				hit = true
 			}
 		}
 		if !hit {
 			continue
 		}
+		if n.GetDomain() != "" && n.GetDomain() != "ai.onnx" {
+			return false
+		}
 		switch n.GetOpType() {
-		case "Cast", "Identity":
+		case "Cast", "Identity", "Add", "Sub", "Mul", "Div", "Slice", "Pad":
 			for _, o := range n.GetOutput() {
 				names[o] = true
 			}

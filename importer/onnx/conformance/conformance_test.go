@@ -1,7 +1,9 @@
 // Package conformance runs ONNX's backend test cases and the Keras-exported
 // fixtures through importer/onnx and exec and compares the outputs with the
-// references. It lives apart from package onnx so that the importer's own
-// tests do not depend on exec.
+// references; TestRoundTrip exports the imported models again
+// (exporter/onnx) and runs them in ONNX Runtime. It lives apart from
+// package onnx so that the importer's own tests depend neither on exec nor
+// on the exporters.
 package conformance
 
 import (
@@ -133,7 +135,10 @@ func run(c onnxtest.Case, im *onnxtest.Imported) (err error) {
 
 // allClose is numpy's assert_allclose: |got-want| <= atol + rtol*|want|,
 // NaN matching NaN. Shapes must match (ir's (1,) stands for a scalar).
-func allClose(got, want *ir.Tensor) error {
+func allClose(got, want *ir.Tensor) error { return allCloseTol(got, want, rtol, atol) }
+
+// allCloseTol is allClose with the given tolerances.
+func allCloseTol(got, want *ir.Tensor, rtol, atol float64) error {
 	if !onnxtest.SameShape(got.Shape, want.Shape) || len(got.Data) != len(want.Data) {
 		return fmt.Errorf("shape %v, reference %v", got.Shape, want.Shape)
 	}

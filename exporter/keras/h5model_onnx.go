@@ -1,0 +1,404 @@
+package keras
+
+import (
+	"math"
+	"slices"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// The general ops that importer/onnx produces (ir/ops_onnx.go) are written
+// where a Keras 2 layer computes exactly the same thing; every other one is
+// an error naming the node:
+//
+//   - Transpose keeping axis 0 → Permute;
+//   - ReshapeTo keeping dimension 0 → Reshape;
+//   - Clip(0, max) → ReLU(max_value) (max_value None for +inf);
+//   - Gemm (A computed, B and C Constants, no transA) and MatMul (B a rank-2
+//     Constant) → Dense, alpha and beta folded into the kernel and bias;
+//   - Binary of a computed tensor and a Constant that varies along at most
+//     one axis (a per-channel or scalar operand): Add, Sub and Mul →
+//     BatchNormalization on that axis with moving mean 0 and moving variance
+//     1-ε (ε = 2⁻¹⁰, so that √(var+ε) is exactly 1): y = γ·x + β with
+//     γ = 1 or c (or -1 for c - x) and β = ±c or 0, which is the Binary's
+//     arithmetic exactly;
+//   - Binary of two computed tensors (Add, Sub, Mul, Max, Min) → the merge
+//     layer, which broadcasts as Binary does;
+//   - Concat of computed tensors on an axis >= 1 → Concatenate;
+//   - Slice with step 1 on the spatial axes of an image → Cropping2D;
+//   - Sub of the VGG mean [123.68, 116.779, 103.939] on the channel axis
+//     followed by a Slice reversing that axis (PyTorch's or tf2onnx's
+//     export of fast.ai's vgg_preprocess) → Lambda vgg_preprocess.
+//
+// Constant nodes are no layers: they are taken in by the layer they feed
+// (above), and a Constant feeding anything else (a merge, a convolution, …)
+// is an error.
+
+// bnEpsilon is the BatchNormalization epsilon of Binary layers: a power of
+// two, so that (1-ε)+ε is exactly 1 in float32 and float64.
+const bnEpsilon = 1.0 / 1024
+
+// planONNX finds the node pairs written as one layer (the VGG
+// preprocessing) before the layers are made.
+func (b *h5build) planONNX(consumers map[string][]string) {
+	for _, n := range b.m.Nodes {
+		sl, ok := n.Op.(*ir.Slice)
+		if !ok || len(n.Inputs) != 1 {
+			continue
+		}
+		sub := b.idx[n.Inputs[0]]
+		bin, ok := sub.Op.(*ir.Binary)
+		if !ok || bin.Op != ir.BinarySub || len(consumers[sub.Name]) != 1 || slices.Contains(b.m.Outputs, sub.Name) {
+			continue
+		}
+		x, k := b.idx[sub.Inputs[0]], b.idx[sub.Inputs[1]]
+		if _, ok := k.Op.(*ir.Constant); !ok {
+			continue
+		}
+		if _, ok := x.Op.(*ir.Constant); ok {
+			continue
+		}
+		t := x.Out
+		if len(t.Shape) != 4 || t.Layout == ir.LayoutNone {
+			continue
+		}
+		ch := 3
+		if t.Layout == ir.ChannelsFirst {
+			ch = 1
+		}
+		if t.Shape[ch] != 3 || !isVGGMean(k, ch, len(t.Shape)) {
+			continue
+		}
+		res, err := sl.Resolve(t.Shape)
+		if err != nil || len(sl.Axes) != 1 || sl.Axes[0] != ch || res[ch] != (ir.SliceAxis{Start: 2, Step: -1, Count: 3}) {
+			continue
+		}
+		b.absorbed[sub.Name] = true
+		b.vgg[n.Name] = x.Name
+	}
+}
+
+// isVGGMean reports whether the Constant node k holds ir.VGGMean along axis
+// ch of a rank-r operand, and nothing else varies.
+func isVGGMean(k *ir.Node, ch, r int) bool {
+	c := k.Op.(*ir.Constant)
+	ax, ok := varyingAxis(c.Shape, r)
+	if !ok || ax != ch || len(k.Weights) != 1 {
+		return false
+	}
+	d, err := k.Weights[0].Data()
+	if err != nil || len(d) != 3 {
+		return false
+	}
+	return d[0] == ir.VGGMean[0] && d[1] == ir.VGGMean[1] && d[2] == ir.VGGMean[2]
+}
+
+// varyingAxis returns the axis (of a rank-r operand it broadcasts against)
+// along which a constant of shape s varies: -1 when it is a scalar, false
+// when it varies along several axes, along axis 0 or has a higher rank.
+func varyingAxis(s ir.Shape, r int) (int, bool) {
+	if len(s) > r {
+		return 0, false
+	}
+	ax := -1
+	for i, d := range s {
+		if d == 1 {
+			continue
+		}
+		if ax >= 0 {
+			return 0, false
+		}
+		ax = r - len(s) + i
+	}
+	return ax, ax != 0
+}
+
+// constData returns the data of the Constant node name, or nil.
+func (b *h5build) constData(name string) (*ir.Node, []float32, error) {
+	n := b.idx[name]
+	if _, ok := n.Op.(*ir.Constant); !ok {
+		return nil, nil, nil
+	}
+	if len(n.Weights) != 1 {
+		return nil, nil, layerErr(n, "constant has no value (a model without weights cannot be written)")
+	}
+	d, err := n.Weights[0].Data()
+	if err != nil {
+		return nil, nil, layerErr(n, "constant: %v", err)
+	}
+	return n, d, nil
+}
+
+// isConst reports whether node name is a Constant.
+func (b *h5build) isConst(name string) bool {
+	_, ok := b.idx[name].Op.(*ir.Constant)
+	return ok
+}
+
+// noConstInputs is the error for a node that takes a Constant it cannot
+// state (nil when it takes none).
+func (b *h5build) noConstInputs(n *ir.Node) error {
+	for _, in := range n.Inputs {
+		if b.isConst(in) {
+			what := "a Keras layer"
+			if _, ok := n.Op.(*ir.Merge); ok {
+				what = "a Keras merge layer"
+			}
+			return layerErr(n, "input '%s' is a Constant, which %s cannot take (Keras layers have no constant inputs)", in, what)
+		}
+	}
+	return nil
+}
+
+// onnxNode writes a general op; ok is false for other ops.
+func (b *h5build) onnxNode(n *ir.Node, name string, ins []string) (out string, ok bool, err error) {
+	switch op := n.Op.(type) {
+	case *ir.Constant:
+		return "", true, nil // taken in by its consumer
+
+	case *ir.Transpose:
+		if op.Perm[0] != 0 {
+			return "", true, layerErr(n, "Transpose %v moves axis 0: Keras's Permute keeps the batch axis", op.Perm)
+		}
+		cfg := base(name)
+		cfg.add("dims", append([]int(nil), op.Perm[1:]...))
+		return b.add("Permute", name, cfg, ins, nil), true, nil
+
+	case *ir.ReshapeTo:
+		in := b.idx[n.Inputs[0]].Out.Shape
+		if len(in) == 0 || in[0] != op.Shape[0] || len(op.Shape) < 2 {
+			return "", true, layerErr(n, "reshape from %v to %v changes dimension 0: Keras's Reshape keeps the batch axis", in, op.Shape)
+		}
+		cfg := base(name)
+		cfg.add("target_shape", []int(op.Shape[1:].Clone()))
+		return b.add("Reshape", name, cfg, ins, nil), true, nil
+
+	case *ir.Clip:
+		if op.Min != 0 || op.Max < 0 {
+			return "", true, layerErr(n, "op Clip [%g, %g] has no Keras layer (only [0, max] is a ReLU)", op.Min, op.Max)
+		}
+		var mv any
+		if !math.IsInf(op.Max, 1) {
+			mv = op.Max
+		}
+		cfg := base(name)
+		cfg.add("max_value", mv, "negative_slope", 0.0, "threshold", 0.0)
+		return b.add("ReLU", name, cfg, ins, nil), true, nil
+
+	case *ir.Gemm:
+		out, err := b.gemm(n, name, op)
+		return out, true, err
+
+	case *ir.MatMul:
+		out, err := b.matmul(n, name)
+		return out, true, err
+
+	case *ir.Binary:
+		out, err := b.binary(n, name, op, ins)
+		return out, true, err
+
+	case *ir.Concat:
+		if err := b.noConstInputs(n); err != nil {
+			return "", true, err
+		}
+		if op.Axis < 1 {
+			return "", true, layerErr(n, "concatenation on axis 0 has no Keras layer")
+		}
+		cfg := base(name)
+		cfg.add("axis", op.Axis)
+		return b.add("Concatenate", name, cfg, ins, nil), true, nil
+
+	case *ir.Slice:
+		if x, ok := b.vgg[n.Name]; ok {
+			cfg := base(name)
+			cfg.add("function", "vgg_preprocess", "function_type", "function", "module", lambdaModule,
+				"output_shape", nil, "output_shape_type", "raw", "output_shape_module", nil, "arguments", map[string]any{})
+			return b.add("Lambda", name, cfg, []string{b.out[x]}, nil), true, nil
+		}
+		out, err := b.crop(n, name, op, ins)
+		return out, true, err
+	}
+	return "", false, nil
+}
+
+// gemm writes Y = alpha·A·B' + beta·C with constant B and C as Dense.
+func (b *h5build) gemm(n *ir.Node, name string, op *ir.Gemm) (string, error) {
+	if b.isConst(n.Inputs[0]) || op.TransA {
+		return "", layerErr(n, "op Gemm has no Keras layer unless A is the computed (batch, K) input and B a Constant (Dense)")
+	}
+	bn, bd, err := b.constData(n.Inputs[1])
+	if err != nil {
+		return "", err
+	}
+	if bn == nil {
+		return "", layerErr(n, "op Gemm of two computed tensors has no Keras layer (Dense needs a Constant B)")
+	}
+	bs := bn.Op.(*ir.Constant).Shape
+	k, units := bs[0], bs[1]
+	if op.TransB {
+		k, units = bs[1], bs[0]
+	}
+	kernel := make([]float32, k*units)
+	for i := 0; i < k; i++ {
+		for j := 0; j < units; j++ {
+			v := bd[i*units+j]
+			if op.TransB {
+				v = bd[j*k+i]
+			}
+			kernel[i*units+j] = float32(op.Alpha) * v
+		}
+	}
+	var bias []float32
+	if len(n.Inputs) == 3 && op.Beta != 0 {
+		cn, cd, err := b.constData(n.Inputs[2])
+		if err != nil {
+			return "", err
+		}
+		if cn == nil {
+			return "", layerErr(n, "op Gemm with a computed C has no Keras layer")
+		}
+		cs := cn.Op.(*ir.Constant).Shape
+		if ax, ok := varyingAxis(cs, 2); !ok || (ax == 0) {
+			return "", layerErr(n, "op Gemm with C of shape %v has no Keras layer (Dense's bias is one value per unit)", cs)
+		}
+		bias = make([]float32, units)
+		for j := range bias {
+			bias[j] = float32(op.Beta) * cd[j%len(cd)]
+		}
+	}
+	return b.dense(n, name, []string{b.out[n.Inputs[0]]}, k, units, kernel, bias), nil
+}
+
+// matmul writes A·B with a rank-2 Constant B as Dense.
+func (b *h5build) matmul(n *ir.Node, name string) (string, error) {
+	bn, bd, err := b.constData(n.Inputs[1])
+	if err != nil {
+		return "", err
+	}
+	if b.isConst(n.Inputs[0]) || bn == nil || len(bn.Op.(*ir.Constant).Shape) != 2 || len(b.idx[n.Inputs[0]].Out.Shape) < 2 {
+		return "", layerErr(n, "op MatMul has no Keras layer unless B is a rank-2 Constant and A a computed tensor of rank >= 2 (Dense)")
+	}
+	bs := bn.Op.(*ir.Constant).Shape
+	return b.dense(n, name, []string{b.out[n.Inputs[0]]}, bs[0], bs[1], bd, nil), nil
+}
+
+// dense adds a Dense layer with the given kernel (k, units) and bias (nil:
+// none).
+func (b *h5build) dense(n *ir.Node, name string, ins []string, k, units int, kernel, bias []float32) string {
+	ws := []kweight{{name: name + "/kernel:0", shape: []int{k, units}, data: kernel}}
+	if bias != nil {
+		ws = append(ws, kweight{name: name + "/bias:0", shape: []int{units}, data: bias})
+	}
+	cfg := base(name)
+	cfg.add("units", units, "activation", "linear", "use_bias", bias != nil,
+		"kernel_initializer", initializer("GlorotUniform"), "bias_initializer", initializer("Zeros"),
+		"kernel_regularizer", nil, "bias_regularizer", nil, "activity_regularizer", nil,
+		"kernel_constraint", nil, "bias_constraint", nil)
+	return b.add("Dense", name, cfg, ins, ws)
+}
+
+var binaryMerges = map[ir.BinaryOp]string{
+	ir.BinaryAdd: "Add", ir.BinarySub: "Subtract", ir.BinaryMul: "Multiply", ir.BinaryMax: "Maximum", ir.BinaryMin: "Minimum",
+}
+
+// binary writes a Binary: a merge layer for two computed tensors, a
+// BatchNormalization for a computed tensor and a per-channel Constant.
+func (b *h5build) binary(n *ir.Node, name string, op *ir.Binary, ins []string) (string, error) {
+	c0, c1 := b.isConst(n.Inputs[0]), b.isConst(n.Inputs[1])
+	switch {
+	case c0 && c1:
+		return "", layerErr(n, "Binary %s of two Constants has no Keras layer", op.Op)
+	case !c0 && !c1:
+		class, ok := binaryMerges[op.Op]
+		if !ok {
+			return "", layerErr(n, "Binary %s of two computed tensors has no Keras layer", op.Op)
+		}
+		return b.add(class, name, base(name), ins, nil), nil
+	}
+	xi, ki := 0, 1
+	if c0 {
+		xi, ki = 1, 0
+	}
+	kn, kd, err := b.constData(n.Inputs[ki])
+	if err != nil {
+		return "", err
+	}
+	xt := b.idx[n.Inputs[xi]].Out
+	ks := kn.Op.(*ir.Constant).Shape
+	r := len(xt.Shape)
+	ax, ok := varyingAxis(ks, r)
+	if !ok || !n.Out.Shape.Equal(xt.Shape) {
+		return "", layerErr(n, "Binary %s with a Constant of shape %v has no Keras layer (only a per-channel or scalar operand is: BatchNormalization)", op.Op, ks)
+	}
+	if ax < 0 {
+		ax = r - 1 // a scalar: the same value on every channel of the last axis
+	}
+	if r < 2 || xt.Shape[ax] < 1 {
+		return "", layerErr(n, "Binary %s on %v has no Keras layer", op.Op, xt.Shape)
+	}
+	ch := xt.Shape[ax]
+	at := func(i int) float32 { return kd[i%len(kd)] }
+	gamma, beta := make([]float32, ch), make([]float32, ch)
+	var scale, center bool
+	for i := range gamma {
+		switch {
+		case op.Op == ir.BinaryAdd:
+			beta[i], center = at(i), true
+		case op.Op == ir.BinarySub && xi == 0: // x - c
+			beta[i], center = -at(i), true
+		case op.Op == ir.BinarySub: // c - x
+			gamma[i], beta[i], scale, center = -1, at(i), true, true
+		case op.Op == ir.BinaryMul:
+			gamma[i], scale = at(i), true
+		default:
+			return "", layerErr(n, "Binary %s with a Constant has no exact Keras layer (Add, Sub and Mul are a BatchNormalization)", op.Op)
+		}
+	}
+	var ws []kweight
+	if scale {
+		ws = append(ws, kweight{name: name + "/gamma:0", shape: []int{ch}, data: gamma})
+	}
+	if center {
+		ws = append(ws, kweight{name: name + "/beta:0", shape: []int{ch}, data: beta})
+	}
+	variance := make([]float32, ch)
+	for i := range variance {
+		variance[i] = float32(1 - bnEpsilon)
+	}
+	ws = append(ws, kweight{name: name + "/moving_mean:0", shape: []int{ch}, data: make([]float32, ch)},
+		kweight{name: name + "/moving_variance:0", shape: []int{ch}, data: variance})
+	cfg := base(name)
+	cfg.add("axis", ax, "momentum", 0.99, "epsilon", bnEpsilon, "center", center, "scale", scale,
+		"beta_initializer", initializer("Zeros"), "gamma_initializer", initializer("Ones"),
+		"moving_mean_initializer", initializer("Zeros"), "moving_variance_initializer", initializer("Ones"),
+		"beta_regularizer", nil, "gamma_regularizer", nil, "beta_constraint", nil, "gamma_constraint", nil)
+	return b.add("BatchNormalization", name, cfg, []string{b.out[n.Inputs[xi]]}, ws), nil
+}
+
+// crop writes a Slice with step 1 on the height and width of an image as
+// Cropping2D.
+func (b *h5build) crop(n *ir.Node, name string, op *ir.Slice, ins []string) (string, error) {
+	t := b.idx[n.Inputs[0]].Out
+	fail := layerErr(n, "op Slice has no Keras layer (only a step-1 slice of an image's height and width is: Cropping2D)")
+	if len(t.Shape) != 4 || t.Layout == ir.LayoutNone {
+		return "", fail
+	}
+	res, err := op.Resolve(t.Shape)
+	if err != nil {
+		return "", &ir.LayerError{Layer: n.Name, Err: err}
+	}
+	h := 1
+	if t.Layout == ir.ChannelsFirst {
+		h = 2
+	}
+	for i, r := range res {
+		whole := r.Start == 0 && r.Step == 1 && r.Count == t.Shape[i]
+		if !whole && (i != h && i != h+1 || r.Step != 1) {
+			return "", fail
+		}
+	}
+	crop := [4]int{res[h].Start, t.Shape[h] - res[h].Start - res[h].Count, res[h+1].Start, t.Shape[h+1] - res[h+1].Start - res[h+1].Count}
+	cfg := base(name)
+	cfg.add("cropping", [][]int{pair(crop[0], crop[1]), pair(crop[2], crop[3])}, "data_format", dataFormat(t.Layout))
+	return b.add("Cropping2D", name, cfg, ins, nil), nil
+}
