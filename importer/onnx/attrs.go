@@ -217,25 +217,49 @@ func (c *nctx) emitOut(op ir.Op, inputs []string, weights ...*ir.Weight) error {
 	return nil
 }
 
-// weight makes a lazy weight from a constant, converted by conv (nil: as
-// is) into the canonical layout of shape.
-func weight(name string, shape ir.Shape, t *tensor, conv func(src, dst []float32)) *ir.Weight {
+// chunkElems is about the number of values weight converts at a time.
+var chunkElems = 1 << 20
+
+// weight makes a lazy weight from a constant. Without conv its data is read
+// straight into the weight's buffer; with conv, it is converted into the
+// canonical layout of shape a few rows at a time (rows of rowLen values
+// along the constant's leading axis): conv(rows, r0, dst) places rows r0,
+// r0+1, … of the constant in dst. A layout change thus costs no second
+// copy of a large kernel.
+func weight(name string, shape ir.Shape, t *tensor, rowLen int, conv func(rows []float32, r0 int, dst []float32)) *ir.Weight {
 	dt := ir.Float32
 	if t.src != nil && isFloatType(t.src.dtype) {
 		dt = irDType(t.src.dtype)
 	}
 	return ir.NewWeight(name, shape, dt, t.origin, ir.SourceFunc(func(dst []float32) error {
-		src, err := t.floats()
-		if err != nil {
-			return err
-		}
-		if len(src) != len(dst) {
-			return fmt.Errorf("%d values for shape %v", len(src), shape)
+		if t.n() != len(dst) {
+			return fmt.Errorf("%d values for shape %v", t.n(), shape)
 		}
 		if conv == nil {
-			copy(dst, src)
-		} else {
-			conv(src, dst)
+			return t.readFloatsAt(dst, 0)
+		}
+		if len(dst) == 0 {
+			return nil
+		}
+		if rowLen <= 0 || len(dst)%rowLen != 0 {
+			return fmt.Errorf("rows of %d values do not divide shape %v", rowLen, shape)
+		}
+		if t.src == nil {
+			src, err := t.floats()
+			if err != nil {
+				return err
+			}
+			conv(src, 0, dst)
+			return nil
+		}
+		rows, step := len(dst)/rowLen, max(chunkElems/rowLen, 1)
+		buf := make([]float32, min(step, rows)*rowLen)
+		for r0 := 0; r0 < rows; r0 += step {
+			b := buf[:min(step, rows-r0)*rowLen]
+			if err := t.readFloatsAt(b, r0*rowLen); err != nil {
+				return err
+			}
+			conv(b, r0, dst)
 		}
 		return nil
 	}))

@@ -1151,7 +1151,7 @@ func (c *nctx) prelu() error {
 	if len(wshape) == 0 {
 		return fmt.Errorf("PRelu of a rank-1 input is not supported")
 	}
-	return c.emitOut(op, []string{x}, weight("alpha", wshape, slope, nil))
+	return c.emitOut(op, []string{x}, weight("alpha", wshape, slope, 0, nil))
 }
 
 func (c *nctx) clip() error {
@@ -1284,7 +1284,7 @@ func (c *nctx) batchNorm() error {
 		if p.n() != ch {
 			return fmt.Errorf("%s has shape %v, the input has %d channels", wn, p.shape, ch)
 		}
-		ws = append(ws, weight(wn, ir.Shape{ch}, p, nil))
+		ws = append(ws, weight(wn, ir.Shape{ch}, p, 0, nil))
 	}
 	return c.emitOut(&ir.BatchNorm{Axis: 1, Epsilon: eps, Center: true, Scale: true}, []string{x}, ws...)
 }
@@ -1406,17 +1406,29 @@ func (c *nctx) gemm() error {
 			return fmt.Errorf("gemm inner sizes differ: A %v, B %v", sa, sb)
 		}
 		transB := tb != 0
-		kernel := weight("kernel", ir.Shape{k, n}, b.c, func(src, dst []float32) {
-			for i := 0; i < k; i++ {
-				for j := 0; j < n; j++ {
-					v := src[i*n+j]
-					if transB {
-						v = src[j*k+i]
+		var kernel *ir.Weight
+		switch a := float32(alpha); {
+		case transB:
+			// B is (n, k): rows j0… of it are columns of the kernel.
+			kernel = weight("kernel", ir.Shape{k, n}, b.c, k, func(src []float32, j0 int, dst []float32) {
+				rows := len(src) / k
+				for i := 0; i < k; i++ {
+					d := dst[i*n+j0 : i*n+j0+rows]
+					for r := range d {
+						d[r] = a * src[r*k+i]
 					}
-					dst[i*n+j] = float32(alpha) * v
 				}
-			}
-		})
+			})
+		case a != 1:
+			kernel = weight("kernel", ir.Shape{k, n}, b.c, n, func(src []float32, i0 int, dst []float32) {
+				d := dst[i0*n : i0*n+len(src)]
+				for i, v := range src {
+					d[i] = a * v
+				}
+			})
+		default:
+			kernel = weight("kernel", ir.Shape{k, n}, b.c, 0, nil)
+		}
 		op := &ir.Dense{Units: n}
 		ws := []*ir.Weight{kernel}
 		var rest *val
@@ -1505,7 +1517,7 @@ func (c *nctx) matmul() error {
 		if err != nil {
 			return err
 		}
-		return c.emitOut(&ir.Dense{Units: sb[1]}, []string{x}, weight("kernel", ir.Shape{sb[0], sb[1]}, b.c, nil))
+		return c.emitOut(&ir.Dense{Units: sb[1]}, []string{x}, weight("kernel", ir.Shape{sb[0], sb[1]}, b.c, 0, nil))
 	}
 	x, _, err := c.act(0)
 	if err != nil {

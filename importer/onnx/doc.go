@@ -53,6 +53,24 @@
 // MatMul). A graph input's dimension 0 stays -1 when it is symbolic; every
 // other dimension must be fixed.
 //
+// # Reading
+//
+// Load reads only a model's structure: it scans the ModelProto's wire
+// format (the file mapped where the platform allows), copies everything
+// but the raw_data of the graph's initializers and of node attributes'
+// tensors, and unmarshals that copy, so that import time and memory do not
+// grow with the weights (kconv summary reads none). Each stripped
+// TensorProto keeps the offset and length of its raw_data in the file.
+// Weights read them when their data is first needed, with ReadAt on the
+// file Load opened (kept open while weights refer to it, so that a file
+// replaced under the same path is not mixed in): float32 data straight into
+// the weight's buffer on little-endian hosts, other types and byte orders
+// through a small buffer, and kernels whose layout changes (Conv,
+// ConvTranspose, Gemm with transB or alpha) a few rows at a time, so that
+// the importer never holds a second copy of a large weight. Raw data of at
+// most 4 KiB (shape operands and the like, read during import) is copied
+// at the scan. Decode, given bytes, copies all raw data.
+//
 // # Untrusted files
 //
 // Sizes are checked before anything is allocated: dims must be

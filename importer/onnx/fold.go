@@ -59,6 +59,23 @@ func (t *tensor) floats() ([]float32, error) {
 	return out, nil
 }
 
+// readFloatsAt reads elements [off, off+len(dst)) as float32 into dst:
+// an unread initializer straight from its file.
+func (t *tensor) readFloatsAt(dst []float32, off int) error {
+	if t.src != nil {
+		return t.src.readFloatsAt(dst, int64(off))
+	}
+	f, err := t.floats()
+	if err != nil {
+		return err
+	}
+	if off < 0 || off > len(f) || len(f)-off < len(dst) {
+		return fmt.Errorf("%d values at %d of %d", len(dst), off, len(f))
+	}
+	copy(dst, f[off:])
+	return nil
+}
+
 // hasBatch reports whether an element stands for the dynamic batch size.
 func (t *tensor) hasBatch() bool { return slices.Contains(t.batch, true) }
 

@@ -40,19 +40,38 @@ type Options struct {
 // input or a computed tensor.
 var ErrNotConstant = errors.New("must be a constant")
 
-// Load reads an ONNX model file. External data is read from the file's
-// folder, lazily, when a weight's data is first needed.
+// Load reads an ONNX model file. Only its structure is read at import:
+// weights are read from the file (kept open while they are referenced),
+// or from external data in the file's folder, when a weight's data is
+// first needed.
 func Load(path string) (*ir.Model, error) { return LoadWith(path, Options{}) }
 
 // LoadWith is Load with options.
 func LoadWith(path string, opts Options) (*ir.Model, error) {
-	data, err := readFile(path)
+	f, size, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(path)
-	m, err := decode(data, dir, opts)
+	stripped, refs, err := scanFile(f, size)
 	if err != nil {
+		f.Close()
+		return nil, &fileError{path, err}
+	}
+	mf := &modelFile{size: size, refs: refs}
+	for _, r := range refs {
+		if r.inline == nil {
+			mf.r = f
+			break
+		}
+	}
+	if mf.r == nil {
+		f.Close()
+	}
+	m, err := decode(stripped, mf, filepath.Dir(path), opts)
+	if err != nil {
+		if mf.r != nil {
+			f.Close()
+		}
 		return nil, &fileError{path, err}
 	}
 	m.Meta.Source = path
@@ -60,12 +79,17 @@ func LoadWith(path string, opts Options) (*ir.Model, error) {
 }
 
 // Decode imports a serialized ModelProto. dir is the folder external data
-// is confined to ("" when the model may not use external data).
+// is confined to ("" when the model may not use external data). The
+// model's weights are copies: data may change after Decode returns.
 func Decode(data []byte, dir string) (*ir.Model, error) { return DecodeWith(data, dir, Options{}) }
 
 // DecodeWith is Decode with options.
 func DecodeWith(data []byte, dir string, opts Options) (*ir.Model, error) {
-	m, err := decode(data, dir, opts)
+	stripped, refs, err := strip(data, true)
+	if err != nil {
+		return nil, &fileError{"onnx", fmt.Errorf("not an ONNX model: %v", err)}
+	}
+	m, err := decode(stripped, &modelFile{size: int64(len(data)), refs: refs}, dir, opts)
 	if err != nil {
 		return nil, &fileError{"onnx", err}
 	}
@@ -109,6 +133,7 @@ type val struct {
 
 type importer struct {
 	dir    string
+	mf     *modelFile // where stripped raw_data lies
 	opset  int64
 	opts   Options
 	m      *ir.Model
@@ -122,7 +147,8 @@ type importer struct {
 	inits  map[string]*tensor
 }
 
-func decode(data []byte, dir string, opts Options) (*ir.Model, error) {
+// decode imports a ModelProto stripped of its raw_data (see strip).
+func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, error) {
 	var mp onnxpb.ModelProto
 	if err := proto.Unmarshal(data, &mp); err != nil {
 		return nil, fmt.Errorf("not an ONNX model: %v", err)
@@ -132,7 +158,7 @@ func decode(data []byte, dir string, opts Options) (*ir.Model, error) {
 		return nil, fmt.Errorf("not an ONNX model: no graph")
 	}
 	im := &importer{
-		dir: dir, opts: opts,
+		dir: dir, mf: mf, opts: opts,
 		vals:   map[string]*val{},
 		types:  map[string]ir.TensorType{},
 		nodes:  map[string]*ir.Node{},
@@ -277,7 +303,7 @@ func opName(n *onnxpb.NodeProto) string {
 
 // initTensor wraps an initializer (or Constant value) as a lazy tensor.
 func (im *importer) initTensor(tp *onnxpb.TensorProto) (*tensor, error) {
-	td, err := newTData(tp, im.dir)
+	td, err := newTData(tp, im.dir, im.mf)
 	if err != nil {
 		return nil, err
 	}
@@ -541,12 +567,7 @@ func (im *importer) constNode(base string, t *tensor) (string, error) {
 	}
 	name := im.fresh(base)
 	w := ir.NewWeight("value", shape, ir.Float32, t.origin, ir.SourceFunc(func(dst []float32) error {
-		f, err := t.floats()
-		if err != nil {
-			return err
-		}
-		copy(dst, f)
-		return nil
+		return t.readFloatsAt(dst, 0)
 	}))
 	n := &ir.Node{Name: name, Class: "Constant", Op: &ir.Constant{Shape: shape}, Weights: []*ir.Weight{w}}
 	if constantsNeedAnchor() {

@@ -198,19 +198,19 @@ func (c *nctx) conv() error {
 		if b.n() != m {
 			return fmt.Errorf("bias has shape %v, expected (%d)", b.shape, m)
 		}
-		bias = weight("bias", ir.Shape{m}, b, nil)
+		bias = weight("bias", ir.Shape{m}, b, 0, nil)
 	}
 	cg := cin / int(group)
 	if group > 1 && int(group) == cin {
 		mult := m / cin
 		// ONNX (C*mult, 1, kh, kw), out channel c*mult+j → (kh, kw, C, mult).
-		k := weight("depthwise_kernel", ir.Shape{kh, kw, cin, mult}, w, func(src, dst []float32) {
-			for o := 0; o < m; o++ {
-				ch, j := o/mult, o%mult
-				for y := 0; y < kh; y++ {
-					for xx := 0; xx < kw; xx++ {
-						dst[((y*kw+xx)*cin+ch)*mult+j] = src[(o*kh+y)*kw+xx]
-					}
+		// Both are m-contiguous: (kh, kw, C, mult) is (kh, kw, C*mult).
+		k := weight("depthwise_kernel", ir.Shape{kh, kw, cin, mult}, w, kh*kw, func(src []float32, o0 int, dst []float32) {
+			rows := len(src) / (kh * kw)
+			for p := 0; p < kh*kw; p++ {
+				d := dst[p*m+o0:][:rows]
+				for r := range d {
+					d[r] = src[r*kh*kw+p]
 				}
 			}
 		})
@@ -218,13 +218,14 @@ func (c *nctx) conv() error {
 		return c.spatialOut(r, op, x, nonNil(k, bias)...)
 	}
 	// ONNX (M, C/g, kh, kw) → (kh, kw, C/g, M).
-	k := weight("kernel", ir.Shape{kh, kw, cg, m}, w, func(src, dst []float32) {
-		for o := 0; o < m; o++ {
-			for i := 0; i < cg; i++ {
-				for y := 0; y < kh; y++ {
-					for xx := 0; xx < kw; xx++ {
-						dst[((y*kw+xx)*cg+i)*m+o] = src[((o*cg+i)*kh+y)*kw+xx]
-					}
+	k := weight("kernel", ir.Shape{kh, kw, cg, m}, w, cg*kh*kw, func(src []float32, o0 int, dst []float32) {
+		n := cg * kh * kw
+		rows := len(src) / n
+		for i := 0; i < cg; i++ {
+			for p := 0; p < kh*kw; p++ {
+				d := dst[(p*cg+i)*m+o0:][:rows]
+				for r := range d {
+					d[r] = src[r*n+i*kh*kw+p]
 				}
 			}
 		}
@@ -335,16 +336,17 @@ func (c *nctx) convTranspose() error {
 		if b.n() != m {
 			return fmt.Errorf("bias has shape %v, expected (%d)", b.shape, m)
 		}
-		bias = weight("bias", ir.Shape{m}, b, nil)
+		bias = weight("bias", ir.Shape{m}, b, 0, nil)
 	}
 	// ONNX (C, M, kh, kw) → (kh, kw, M, C).
-	k := weight("kernel", ir.Shape{kh, kw, m, cin}, w, func(src, dst []float32) {
-		for i := 0; i < cin; i++ {
-			for o := 0; o < m; o++ {
-				for y := 0; y < kh; y++ {
-					for xx := 0; xx < kw; xx++ {
-						dst[((y*kw+xx)*m+o)*cin+i] = src[((i*m+o)*kh+y)*kw+xx]
-					}
+	k := weight("kernel", ir.Shape{kh, kw, m, cin}, w, m*kh*kw, func(src []float32, i0 int, dst []float32) {
+		n := m * kh * kw
+		rows := len(src) / n
+		for o := 0; o < m; o++ {
+			for p := 0; p < kh*kw; p++ {
+				d := dst[(p*m+o)*cin+i0:][:rows]
+				for r := range d {
+					d[r] = src[r*n+o*kh*kw+p]
 				}
 			}
 		}

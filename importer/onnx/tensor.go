@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
 	"github.com/kconv/kconv/ir"
@@ -91,8 +93,13 @@ type tdata struct {
 	dtype int32
 	dims  []int
 	n     int64
-	tp    *onnxpb.TensorProto // in-memory data (raw_data or a typed field)
-	// External data, confined to the model's folder.
+	tp    *onnxpb.TensorProto // typed fields (raw false)
+	// raw: the data is little-endian bytes, length bytes at offset in r
+	// (the model file or an in-memory copy) or, when location is set, in an
+	// external file confined to the model's folder, opened on each read.
+	raw      bool
+	r        io.ReaderAt
+	what     string // names the bytes in messages
 	dir      string
 	location string
 	offset   int64
@@ -118,8 +125,9 @@ func checkDims(dims []int64) ([]int, int64, error) {
 
 // newTData checks a TensorProto: its dims, its type and that it holds (or
 // points at) exactly the data its dims claim. dir is the model's folder for
-// external data ("" forbids external data).
-func newTData(tp *onnxpb.TensorProto, dir string) (*tdata, error) {
+// external data ("" forbids external data); mf, when not nil, holds the
+// raw_data strip took out of the TensorProto.
+func newTData(tp *onnxpb.TensorProto, dir string, mf *modelFile) (*tdata, error) {
 	dims, n, err := checkDims(tp.GetDims())
 	if err != nil {
 		return nil, err
@@ -137,9 +145,30 @@ func newTData(tp *onnxpb.TensorProto, dir string) (*tdata, error) {
 	if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 		return t, t.checkExternal(dir, want)
 	}
-	if tp.RawData != nil {
-		if got := int64(len(tp.GetRawData())); got != want {
-			return nil, fmt.Errorf("raw_data has %d bytes, dims %v of %s need %d", got, dims, dtypeName(dt), want)
+	t.raw, t.what = true, "raw_data"
+	switch i, ok := rawIndex(tp.ProtoReflect().GetUnknown()); {
+	case mf != nil && ok:
+		if i >= len(mf.refs) {
+			return nil, fmt.Errorf("raw_data: bad reference")
+		}
+		ref := mf.refs[i]
+		t.length = ref.n
+		if ref.inline != nil || mf.r == nil {
+			t.r = bytes.NewReader(ref.inline)
+		} else {
+			if ref.off < 0 || ref.off > mf.size || mf.size-ref.off < ref.n {
+				return nil, fmt.Errorf("raw_data at offset %d, %d bytes, lies outside the file (%d bytes)", ref.off, ref.n, mf.size)
+			}
+			t.r, t.offset = mf.r, ref.off
+		}
+	case tp.RawData != nil:
+		t.r, t.length = bytes.NewReader(tp.RawData), int64(len(tp.RawData))
+	default:
+		t.raw, t.what = false, ""
+	}
+	if t.raw {
+		if t.length != want {
+			return nil, fmt.Errorf("raw_data has %d bytes, dims %v of %s need %d", t.length, dims, dtypeName(dt), want)
 		}
 		return t, nil
 	}
@@ -202,6 +231,7 @@ func (t *tdata) checkExternal(dir string, want int64) error {
 	}
 	t.length = want
 	t.dir = dir
+	t.raw, t.what = true, fmt.Sprintf("external data %q", t.location)
 	f, err := t.openExternal()
 	if err != nil {
 		return err
@@ -243,160 +273,231 @@ func cleanPathErr(err error) error {
 	return err
 }
 
-// raw returns the tensor's little-endian bytes (raw_data or external file),
-// or nil when the data is in a typed field.
-func (t *tdata) raw() ([]byte, error) {
-	if t.location != "" {
-		f, err := t.openExternal()
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		buf := make([]byte, t.length)
-		if _, err := f.ReadAt(buf, t.offset); err != nil && !(errors.Is(err, io.EOF) && t.length == 0) {
-			return nil, fmt.Errorf("external data %q: %v", t.location, err)
-		}
-		return buf, nil
+// littleEndian reports the host's byte order: float32 raw data is then read
+// straight into the weight's memory.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// chunkBytes is the size of the buffer raw data is converted through.
+var chunkBytes = 64 << 10
+
+// open returns the reader of raw data (and what closes it).
+func (t *tdata) open() (io.ReaderAt, func(), error) {
+	if t.location == "" {
+		return t.r, func() {}, nil
 	}
-	if t.tp.RawData != nil {
-		return t.tp.GetRawData(), nil
+	f, err := t.openExternal()
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, nil
+	return f, func() { f.Close() }, nil
 }
 
-// readFloats converts the data to float32 into dst (len n).
-func (t *tdata) readFloats(dst []float32) error {
-	if int64(len(dst)) != t.n {
-		return fmt.Errorf("tensor '%s': %d values for %d elements", t.name, len(dst), t.n)
-	}
-	if !isFloatType(t.dtype) {
-		ints, err := t.ints()
-		if err != nil {
-			return err
-		}
-		for i, v := range ints {
-			dst[i] = float32(v)
-		}
+// readAt fills b from r at off.
+func (t *tdata) readAt(r io.ReaderAt, b []byte, off int64) error {
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
 		return nil
 	}
-	b, err := t.raw()
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("%s: %v", t.what, err)
+}
+
+// checkRange checks that elements [off, off+n) exist.
+func (t *tdata) checkRange(off, n int64) error {
+	if off < 0 || n < 0 || off > t.n || t.n-off < n {
+		return fmt.Errorf("tensor '%s': %d values at %d of %d elements", t.name, n, off, t.n)
+	}
+	return nil
+}
+
+// readFloatsAt converts elements [off, off+len(dst)) to float32 into dst.
+// Raw float32 data on a little-endian host is read directly into dst;
+// other raw data goes through a small buffer.
+func (t *tdata) readFloatsAt(dst []float32, off int64) error {
+	if err := t.checkRange(off, int64(len(dst))); err != nil {
+		return err
+	}
+	if len(dst) == 0 {
+		return nil
+	}
+	if !t.raw {
+		t.typedFloats(dst, int(off))
+		return nil
+	}
+	r, done, err := t.open()
 	if err != nil {
 		return err
 	}
-	le := binary.LittleEndian
-	if b != nil {
-		switch t.dtype {
-		case dtFloat:
-			for i := range dst {
-				dst[i] = math.Float32frombits(le.Uint32(b[4*i:]))
-			}
-		case dtDouble:
-			for i := range dst {
-				dst[i] = float32(math.Float64frombits(le.Uint64(b[8*i:])))
-			}
-		case dtFloat16:
-			for i := range dst {
-				dst[i] = halfToFloat(le.Uint16(b[2*i:]))
-			}
-		case dtBfloat16:
-			for i := range dst {
-				dst[i] = math.Float32frombits(uint32(le.Uint16(b[2*i:])) << 16)
-			}
-		}
-		return nil
+	defer done()
+	size := elemSize(t.dtype)
+	pos := t.offset + off*int64(size)
+	if t.dtype == dtFloat && littleEndian {
+		b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 4*len(dst))
+		return t.readAt(r, b, pos)
 	}
+	buf := make([]byte, min(len(dst)*size, max(chunkBytes/size, 1)*size))
+	for len(dst) > 0 {
+		k := min(len(dst), len(buf)/size)
+		b := buf[:k*size]
+		if err := t.readAt(r, b, pos); err != nil {
+			return err
+		}
+		rawFloats(t.dtype, b, dst[:k])
+		dst, pos = dst[k:], pos+int64(len(b))
+	}
+	return nil
+}
+
+// rawFloats converts little-endian raw data of type dt to float32
+// (integers by value).
+func rawFloats(dt int32, b []byte, dst []float32) {
+	le := binary.LittleEndian
+	switch dt {
+	case dtFloat:
+		for i := range dst {
+			dst[i] = math.Float32frombits(le.Uint32(b[4*i:]))
+		}
+	case dtDouble:
+		for i := range dst {
+			dst[i] = float32(math.Float64frombits(le.Uint64(b[8*i:])))
+		}
+	case dtFloat16:
+		for i := range dst {
+			dst[i] = halfToFloat(le.Uint16(b[2*i:]))
+		}
+	case dtBfloat16:
+		for i := range dst {
+			dst[i] = math.Float32frombits(uint32(le.Uint16(b[2*i:])) << 16)
+		}
+	default:
+		for i := range dst {
+			dst[i] = float32(rawInt(dt, b, i))
+		}
+	}
+}
+
+// rawInt returns element i of little-endian integer or bool raw data.
+func rawInt(dt int32, b []byte, i int) int64 {
+	le := binary.LittleEndian
+	switch dt {
+	case dtInt64, dtUint64:
+		return int64(le.Uint64(b[8*i:]))
+	case dtInt32:
+		return int64(int32(le.Uint32(b[4*i:])))
+	case dtUint32:
+		return int64(le.Uint32(b[4*i:]))
+	case dtInt16:
+		return int64(int16(le.Uint16(b[2*i:])))
+	case dtUint16:
+		return int64(le.Uint16(b[2*i:]))
+	case dtInt8:
+		return int64(int8(b[i]))
+	case dtUint8:
+		return int64(b[i])
+	case dtBool:
+		if b[i] != 0 {
+			return 1
+		}
+	}
+	return 0
+}
+
+// typedFloats converts elements [off, off+len(dst)) of the typed fields.
+func (t *tdata) typedFloats(dst []float32, off int) {
+	tp := t.tp
 	switch t.dtype {
 	case dtFloat:
-		copy(dst, t.tp.GetFloatData())
+		copy(dst, tp.GetFloatData()[off:])
 	case dtDouble:
-		for i, v := range t.tp.GetDoubleData() {
+		for i, v := range tp.GetDoubleData()[off : off+len(dst)] {
 			dst[i] = float32(v)
 		}
 	case dtFloat16:
-		for i, v := range t.tp.GetInt32Data() {
+		for i, v := range tp.GetInt32Data()[off : off+len(dst)] {
 			dst[i] = halfToFloat(uint16(v))
 		}
 	case dtBfloat16:
-		for i, v := range t.tp.GetInt32Data() {
+		for i, v := range tp.GetInt32Data()[off : off+len(dst)] {
 			dst[i] = math.Float32frombits(uint32(uint16(v)) << 16)
 		}
+	default:
+		ints := make([]int64, len(dst))
+		t.typedInts(ints, off)
+		for i, v := range ints {
+			dst[i] = float32(v)
+		}
 	}
-	return nil
+}
+
+// typedInts converts elements [off, off+len(dst)) of the integer typed
+// fields.
+func (t *tdata) typedInts(dst []int64, off int) {
+	tp := t.tp
+	switch t.dtype {
+	case dtInt64:
+		copy(dst, tp.GetInt64Data()[off:])
+	case dtUint32, dtUint64:
+		for i, v := range tp.GetUint64Data()[off : off+len(dst)] {
+			dst[i] = int64(v)
+		}
+	default:
+		for i, v := range tp.GetInt32Data()[off : off+len(dst)] {
+			switch t.dtype {
+			case dtBool:
+				if v != 0 {
+					dst[i] = 1
+				}
+			case dtUint8:
+				dst[i] = int64(uint8(v))
+			case dtUint16:
+				dst[i] = int64(uint16(v))
+			default:
+				dst[i] = int64(v)
+			}
+		}
+	}
 }
 
 // floats reads the whole tensor as float32.
 func (t *tdata) floats() ([]float32, error) {
 	dst := make([]float32, t.n)
-	return dst, t.readFloats(dst)
+	return dst, t.readFloatsAt(dst, 0)
 }
 
 // ints reads an integer or bool tensor as int64 (floats are truncated).
 func (t *tdata) ints() ([]int64, error) {
-	out := make([]int64, t.n)
 	if isFloatType(t.dtype) {
 		f, err := t.floats()
 		if err != nil {
 			return nil, err
 		}
+		out := make([]int64, len(f))
 		for i, v := range f {
 			out[i] = int64(v)
 		}
 		return out, nil
 	}
-	b, err := t.raw()
+	out := make([]int64, t.n)
+	if !t.raw {
+		t.typedInts(out, 0)
+		return out, nil
+	}
+	r, done, err := t.open()
 	if err != nil {
 		return nil, err
 	}
-	le := binary.LittleEndian
-	if b != nil {
-		for i := range out {
-			switch t.dtype {
-			case dtInt64:
-				out[i] = int64(le.Uint64(b[8*i:]))
-			case dtUint64:
-				out[i] = int64(le.Uint64(b[8*i:]))
-			case dtInt32:
-				out[i] = int64(int32(le.Uint32(b[4*i:])))
-			case dtUint32:
-				out[i] = int64(le.Uint32(b[4*i:]))
-			case dtInt16:
-				out[i] = int64(int16(le.Uint16(b[2*i:])))
-			case dtUint16:
-				out[i] = int64(le.Uint16(b[2*i:]))
-			case dtInt8:
-				out[i] = int64(int8(b[i]))
-			case dtUint8:
-				out[i] = int64(b[i])
-			case dtBool:
-				if b[i] != 0 {
-					out[i] = 1
-				}
-			}
-		}
-		return out, nil
+	defer done()
+	b := make([]byte, t.length)
+	if err := t.readAt(r, b, t.offset); err != nil {
+		return nil, err
 	}
-	switch t.dtype {
-	case dtInt64:
-		copy(out, t.tp.GetInt64Data())
-	case dtUint32, dtUint64:
-		for i, v := range t.tp.GetUint64Data() {
-			out[i] = int64(v)
-		}
-	default:
-		for i, v := range t.tp.GetInt32Data() {
-			switch t.dtype {
-			case dtBool:
-				if v != 0 {
-					out[i] = 1
-				}
-			case dtUint8:
-				out[i] = int64(uint8(v))
-			case dtUint16:
-				out[i] = int64(uint16(v))
-			default:
-				out[i] = int64(v)
-			}
-		}
+	for i := range out {
+		out[i] = rawInt(t.dtype, b, i)
 	}
 	return out, nil
 }
@@ -444,7 +545,7 @@ func ReadTensorProto(data []byte) (*ir.Tensor, error) {
 	if err := proto.Unmarshal(data, &tp); err != nil {
 		return nil, fmt.Errorf("not a TensorProto: %v", err)
 	}
-	td, err := newTData(&tp, "")
+	td, err := newTData(&tp, "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("tensor '%s': %w", tp.GetName(), err)
 	}
@@ -465,26 +566,51 @@ func ReadTensorProto(data []byte) (*ir.Tensor, error) {
 // maxFileSize bounds the files kconv reads whole (protobuf's own limit).
 const maxFileSize = 2 << 30
 
-// readFile reads a regular file of at most maxFileSize bytes.
-func readFile(path string) ([]byte, error) {
+// openFile opens a regular file of at most maxFileSize bytes.
+func openFile(path string) (*os.File, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, cleanPathErr(err))
+		return nil, 0, fmt.Errorf("%s: %v", path, cleanPathErr(err))
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, cleanPathErr(err))
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: %v", path, cleanPathErr(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: not a regular file", path)
 	}
 	if st.Size() > maxFileSize {
-		return nil, fmt.Errorf("%s: %d bytes is larger than protobuf's 2 GiB limit", path, st.Size())
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: %d bytes is larger than protobuf's 2 GiB limit", path, st.Size())
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	return f, st.Size(), nil
+}
+
+// readFile reads a regular file of at most maxFileSize bytes.
+func readFile(path string) ([]byte, error) {
+	f, size, err := openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, _, err := readAll(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return data, nil
+}
+
+// readAll reads the size bytes of f (a file that changed size is an
+// error).
+func readAll(f *os.File, size int64) ([]byte, func(), error) {
+	data := make([]byte, size)
+	if _, err := f.ReadAt(data, 0); err != nil && !(err == io.EOF && size == 0) {
+		if err == io.EOF {
+			return nil, nil, errChanged
+		}
+		return nil, nil, err
+	}
+	return data, func() {}, nil
 }
