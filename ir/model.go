@@ -2,6 +2,9 @@ package ir
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
 // Node is one named layer of a model: an op applied to the outputs of other
@@ -122,18 +125,9 @@ func (m *Model) InputTypes() []TensorType {
 	return ts
 }
 
-// LoadWeights reads every weight of the model (each once). Errors name the
-// layer and the weight.
-func (m *Model) LoadWeights() error {
-	for _, n := range m.Nodes {
-		for _, w := range n.Weights {
-			if _, err := w.Data(); err != nil {
-				return fmt.Errorf("layer '%s': weight %s: %w", n.Name, w.Name, err)
-			}
-		}
-	}
-	return nil
-}
+// LoadWeights reads every weight of the model (each once, in parallel).
+// Errors name the layer and the weight.
+func (m *Model) LoadWeights() error { return m.LoadWeightsProgress(nil) }
 
 // LayerError is an error about one node of a model.
 type LayerError struct {
@@ -160,18 +154,56 @@ func (m *Model) WeightBytes() int64 {
 }
 
 // LoadWeightsProgress is LoadWeights calling progress(bytesDone) after each
-// weight is read.
+// weight is read (from one goroutine at a time). Weights are read by up to
+// GOMAXPROCS goroutines: the cost of reading a large model is mostly the
+// first touch of fresh memory, which spreads over cores. The first error in
+// layer order is returned.
 func (m *Model) LoadWeightsProgress(progress func(done int64)) error {
-	var done int64
+	type job struct {
+		node *Node
+		w    *Weight
+	}
+	var jobs []job
 	for _, n := range m.Nodes {
 		for _, w := range n.Weights {
-			if _, err := w.Data(); err != nil {
-				return fmt.Errorf("layer '%s': weight %s: %w", n.Name, w.Name, err)
+			jobs = append(jobs, job{n, w})
+		}
+	}
+	errs := make([]error, len(jobs))
+	var (
+		mu   sync.Mutex
+		done int64
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	for g := 0; g < workers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) {
+					return
+				}
+				j := jobs[i]
+				if _, err := j.w.Data(); err != nil {
+					errs[i] = fmt.Errorf("layer '%s': weight %s: %w", j.node.Name, j.w.Name, err)
+					continue
+				}
+				mu.Lock()
+				done += 4 * j.w.Elements()
+				if progress != nil {
+					progress(done)
+				}
+				mu.Unlock()
 			}
-			done += 4 * w.Elements()
-			if progress != nil {
-				progress(done)
-			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
