@@ -22,6 +22,9 @@ type Options struct {
 	KeepAll bool
 	// NoFuse disables fusions (for debugging and measuring them).
 	NoFuse bool
+	// NoWinograd computes 3×3 convolutions with im2col + GEMM instead of
+	// Winograd F(4×4, 3×3) (slower, slightly more accurate).
+	NoWinograd bool
 }
 
 // Program is a compiled model. Its Run methods are safe for concurrent use.

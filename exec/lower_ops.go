@@ -206,10 +206,20 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		return err
 	}
 	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, l.padded[n.Name])
-	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		kernels.Conv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
-		return nil
-	}})
+	if p1 := geom(1); !l.p.opts.NoWinograd && kernels.WinogradOK(p1) && kernels.WinogradPays(p1) {
+		// 3×3 stride-1 convolutions: Winograd F(4×4, 3×3), kernel
+		// transformed once here (4× its size), 2.25× fewer multiplications.
+		wg := kernels.NewWinograd(kernel, p1.C, op.Filters)
+		l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+			wg.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
+			return nil
+		}})
+	} else {
+		l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+			kernels.Conv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
+			return nil
+		}})
+	}
 	l.softmaxAfter(last.Name, out, act)
 	return nil
 }
