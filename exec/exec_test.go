@@ -173,3 +173,28 @@ func BenchmarkVGG16(b *testing.B) {
 	}
 	b.ReportMetric(float64(ir.FLOPs(m))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// BenchmarkCifarSmall runs the cifar_small fixture (32×32×3) at batch 1 and 64.
+func BenchmarkCifarSmall(b *testing.B) {
+	for _, batch := range []int{1, 64} {
+		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
+			m, err := keras.Load(filepath.Join(kerasTDdata, "cifar_small.h5"), keras.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := exec.Compile(m, exec.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := randomInput(m, batch, 1)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := p.Run(ctx, []*ir.Tensor{x}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(ir.FLOPs(m))*float64(batch)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -130,30 +130,146 @@ func (l *lowerer) soleConsumer(name string) *ir.Node {
 	return cs[0]
 }
 
-// fuseTail absorbs an element-wise activation (and, first, a batch
-// normalization on the channel axis when bn is non-nil) that follow node n.
-// It returns the node whose output the fused step produces, the fused
-// activation, and the BN node folded (nil if none).
-func (l *lowerer) fuseTail(n *ir.Node, act ir.Act, df ir.Layout, allowBN bool) (last *ir.Node, out ir.Act, bn *ir.Node) {
-	last, out = n, act
+// tail is what a convolution or dense layer absorbs from the nodes after
+// it: NCHW<->NHWC transposes (storage views), a batch normalization on the
+// channel axis, additions of per-channel constants (a bias exported as a
+// separate Add), and finally an element-wise activation.
+type tail struct {
+	chain []*ir.Node  // absorbed nodes, in order
+	act   ir.Act      // the activation applied in the epilogue
+	bn    *ir.Node    // folded batch normalization, if any
+	adds  [][]float32 // per-channel constants added after bn
+}
+
+// fuseTail walks the single-consumer chain after node n, whose output is
+// stored NHWC-transposed when nhwc is set, and returns what can be fused.
+func (l *lowerer) fuseTail(n *ir.Node, act ir.Act, nhwc, allowBN bool) tail {
+	t := tail{act: act}
 	if !act.IsLinear() {
-		return
+		return t
 	}
-	c := l.soleConsumer(n.Name)
-	if c != nil && allowBN {
-		if b, ok := c.Op.(*ir.BatchNorm); ok && bnOnChannels(b, c.Out, df) {
-			bn, last = c, c
+	cur := n
+	for {
+		c := l.soleConsumer(cur.Name)
+		if c == nil {
+			return t
+		}
+		r := len(c.Out.Shape)
+		chAxis := r - 1
+		if nhwc {
+			chAxis = 1
+		}
+		switch op := c.Op.(type) {
+		case *ir.Transpose:
+			p := op.Perm
+			switch {
+			case r == 4 && nhwc && len(p) == 4 && p[0] == 0 && p[1] == 2 && p[2] == 3 && p[3] == 1:
+				nhwc = false
+			case r == 4 && !nhwc && len(p) == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2:
+				nhwc = true
+			default:
+				return t
+			}
+		case *ir.BatchNorm:
+			if !allowBN || t.bn != nil || len(t.adds) > 0 || op.ResolvedAxis(r) != chAxis {
+				return t
+			}
+			t.bn = c
+		case *ir.Binary, *ir.Merge:
+			if b, ok := op.(*ir.Binary); ok && b.Op != ir.BinaryAdd {
+				return t
+			}
+			if m, ok := op.(*ir.Merge); ok && m.Mode != ir.MergeAdd {
+				return t
+			}
+			add := l.channelConstant(c, cur.Name, r, chAxis)
+			if add == nil {
+				return t
+			}
+			t.adds = append(t.adds, add)
+		case *ir.Activation:
+			if !elementwise(op.Act) && !(op.Act.Name == "softmax" && (op.Act.Axis == -1 || op.Act.Axis == r-1) && !nhwc) {
+				return t
+			}
+			t.act = op.Act
+			t.chain = append(t.chain, c)
 			l.fused[c.Name] = true
-			c = l.soleConsumer(c.Name)
+			return t
+		default:
+			return t
+		}
+		t.chain = append(t.chain, c)
+		l.fused[c.Name] = true
+		cur = c
+	}
+}
+
+// channelConstant returns the per-channel values of node c's other input
+// when c adds a Constant that broadcasts along one channel axis (or is a
+// scalar) to the output of node from; nil otherwise.
+func (l *lowerer) channelConstant(c *ir.Node, from string, rank, chAxis int) []float32 {
+	if len(c.Inputs) != 2 {
+		return nil
+	}
+	other := c.Inputs[0]
+	if other == from {
+		other = c.Inputs[1]
+	} else if c.Inputs[1] != from {
+		return nil
+	}
+	cn := l.idx[other]
+	if cn == nil {
+		return nil
+	}
+	if _, ok := cn.Op.(*ir.Constant); !ok || len(cn.Weights) != 1 {
+		return nil
+	}
+	s := cn.Out.Shape
+	if len(s) > rank {
+		return nil
+	}
+	chans := c.Out.Shape[chAxis]
+	for i, d := range s {
+		axis := rank - len(s) + i
+		if d != 1 && !(axis == chAxis && d == chans) {
+			return nil
 		}
 	}
-	if c != nil {
-		if a, ok := c.Op.(*ir.Activation); ok && elementwise(a.Act) {
-			out, last = a.Act, c
-			l.fused[c.Name] = true
+	data, err := cn.Weights[0].Data()
+	if err != nil {
+		return nil
+	}
+	out := make([]float32, chans)
+	for i := range out {
+		if len(data) == 1 {
+			out[i] = data[0]
+		} else {
+			out[i] = data[i]
 		}
 	}
-	return
+	return out
+}
+
+// fold applies the tail's batch normalization and additions to a kernel
+// whose last axis is the outC output channels, and to its bias (nil: none).
+func (t tail) fold(kernel, bias []float32, outC int) ([]float32, []float32, error) {
+	var err error
+	if t.bn != nil {
+		if kernel, bias, err = foldBN(kernel, bias, outC, t.bn); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(t.adds) > 0 {
+		nb := make([]float32, outC)
+		copy(nb, bias)
+		for _, a := range t.adds {
+			for i := range nb {
+				nb[i] += a[i]
+			}
+		}
+		bias = nb
+	}
+	return kernel, bias, nil
 }
 
 func bnOnChannels(b *ir.BatchNorm, t ir.TensorType, df ir.Layout) bool {

@@ -135,26 +135,32 @@ func convGeom(in *value, df ir.Layout, w ir.Window2D, outC, groups int, extra [4
 	}
 }
 
-// epilogue finishes a fused step: the node whose output it produces and the
-// activation it applies. Softmax activations are a separate step.
-func (l *lowerer) finish(n, last *ir.Node, out *value, act ir.Act) (kernels.Activation, error) {
-	l.byNode[last.Name] = out
-	if last != n {
-		// Every fused node's name maps to the fused output.
-		for name := range l.fused {
-			if l.byNode[name] == nil {
-				l.byNode[name] = out
-			}
+// finish makes the output value of a step that computes node n and its
+// fused tail: the step writes the buffer of out (typed as n's output,
+// stored NHWC-transposed when nhwc), and every absorbed node gets a view of
+// it, the last of which is returned as final. It also returns the
+// epilogue's element-wise activation.
+func (l *lowerer) finish(n *ir.Node, t tail, nhwc bool) (out, final *value, ka kernels.Activation, err error) {
+	out = l.newValue(n.Name, n.Out, nhwc)
+	l.byNode[n.Name] = out
+	final = out
+	for _, c := range t.chain {
+		flag := final.nhwc
+		if _, ok := c.Op.(*ir.Transpose); ok {
+			flag = !flag
 		}
+		final = l.viewOf(final, c.Name, c.Out, flag)
+		l.byNode[c.Name] = final
 	}
-	if elementwise(act) {
-		return kernelAct(act)
+	if elementwise(t.act) {
+		ka, err = kernelAct(t.act)
 	}
-	return kernels.Activation{}, nil
+	return out, final, ka, err
 }
 
 // softmaxAfter adds a softmax step on v's logical axis when act is softmax.
-func (l *lowerer) softmaxAfter(name string, v *value, act ir.Act) {
+func (l *lowerer) softmaxAfter(v *value, act ir.Act) {
+	name := v.name
 	if elementwise(act) {
 		return
 	}
@@ -193,15 +199,12 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	if op.UseBias {
 		bias = ws[1]
 	}
-	last, act, bn := l.fuseTail(n, op.Activation, op.DataFormat, true)
-	if bn != nil {
-		if kernel, bias, err = foldBN(kernel, bias, op.Filters, bn); err != nil {
-			return err
-		}
+	t := l.fuseTail(n, op.Activation, op.DataFormat == ir.ChannelsFirst, true)
+	if kernel, bias, err = t.fold(kernel, bias, op.Filters); err != nil {
+		return err
 	}
 	in := l.spatialIn(n, op.DataFormat)
-	out := l.newValue(last.Name, last.Out, op.DataFormat == ir.ChannelsFirst)
-	ka, err := l.finish(n, last, out, act)
+	out, final, ka, err := l.finish(n, t, op.DataFormat == ir.ChannelsFirst)
 	if err != nil {
 		return err
 	}
@@ -220,7 +223,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			return nil
 		}})
 	}
-	l.softmaxAfter(last.Name, out, act)
+	l.softmaxAfter(final, t.act)
 	return nil
 }
 
@@ -236,14 +239,11 @@ func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
 	}
 	in := l.spatialIn(n, op.DataFormat)
 	_, _, _, c := nhwcDims(in, op.DataFormat, 1)
-	last, act, bn := l.fuseTail(n, op.Activation, op.DataFormat, true)
-	if bn != nil {
-		if kernel, bias, err = foldBN(kernel, bias, c*op.Multiplier, bn); err != nil {
-			return err
-		}
+	t := l.fuseTail(n, op.Activation, op.DataFormat == ir.ChannelsFirst, true)
+	if kernel, bias, err = t.fold(kernel, bias, c*op.Multiplier); err != nil {
+		return err
 	}
-	out := l.newValue(last.Name, last.Out, op.DataFormat == ir.ChannelsFirst)
-	ka, err := l.finish(n, last, out, act)
+	out, final, ka, err := l.finish(n, t, op.DataFormat == ir.ChannelsFirst)
 	if err != nil {
 		return err
 	}
@@ -252,7 +252,7 @@ func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
 		kernels.DepthwiseConv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
 		return nil
 	}})
-	l.softmaxAfter(last.Name, out, act)
+	l.softmaxAfter(final, t.act)
 	return nil
 }
 
@@ -269,11 +269,9 @@ func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
 	in := l.spatialIn(n, op.DataFormat)
 	_, _, _, c := nhwcDims(in, op.DataFormat, 1)
 	mid := c * op.Multiplier
-	last, act, bn := l.fuseTail(n, op.Activation, op.DataFormat, true)
-	if bn != nil {
-		if pk, bias, err = foldBN(pk, bias, op.Filters, bn); err != nil {
-			return err
-		}
+	t := l.fuseTail(n, op.Activation, op.DataFormat == ir.ChannelsFirst, true)
+	if pk, bias, err = t.fold(pk, bias, op.Filters); err != nil {
+		return err
 	}
 	// The depthwise result is an internal value in NHWC.
 	dh, dw, _, err := op.Window2D.Resolve(nhwcH(in, op.DataFormat), nhwcW(in, op.DataFormat))
@@ -287,8 +285,7 @@ func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
 		kernels.DepthwiseConv2D(geom(in.batch(b)), ins[0], dk, nil, kernels.Activation{}, o, &a.ws)
 		return nil
 	}})
-	out := l.newValue(last.Name, last.Out, op.DataFormat == ir.ChannelsFirst)
-	ka, err := l.finish(n, last, out, act)
+	out, final, ka, err := l.finish(n, t, op.DataFormat == ir.ChannelsFirst)
 	if err != nil {
 		return err
 	}
@@ -297,7 +294,7 @@ func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
 		kernels.Conv2D(pgeom(dv.batch(b)), ins[0], pk, bias, ka, o, &a.ws)
 		return nil
 	}})
-	l.softmaxAfter(last.Name, out, act)
+	l.softmaxAfter(final, t.act)
 	return nil
 }
 
@@ -320,9 +317,11 @@ func (l *lowerer) deconv(n *ir.Node, op *ir.Conv2DTranspose) error {
 	if err != nil {
 		return err
 	}
-	last, act, _ := l.fuseTail(n, op.Activation, op.DataFormat, false)
-	out := l.newValue(last.Name, last.Out, op.DataFormat == ir.ChannelsFirst)
-	ka, err := l.finish(n, last, out, act)
+	t := l.fuseTail(n, op.Activation, op.DataFormat == ir.ChannelsFirst, false)
+	if _, bias, err = t.fold(nil, bias, op.Filters); err != nil {
+		return err
+	}
+	out, final, ka, err := l.finish(n, t, op.DataFormat == ir.ChannelsFirst)
 	if err != nil {
 		return err
 	}
@@ -338,7 +337,7 @@ func (l *lowerer) deconv(n *ir.Node, op *ir.Conv2DTranspose) error {
 		kernels.Conv2DTranspose(p, ins[0], kernel, bias, ka, o, &a.ws)
 		return nil
 	}})
-	l.softmaxAfter(last.Name, out, act)
+	l.softmaxAfter(final, t.act)
 	return nil
 }
 
@@ -402,14 +401,11 @@ func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
 		bias = ws[1]
 	}
 	in := l.need(l.byNode[n.Inputs[0]], false)
-	last, act, bn := l.fuseTail(n, op.Activation, ir.LayoutNone, true)
-	if bn != nil {
-		if kernel, bias, err = foldBN(kernel, bias, op.Units, bn); err != nil {
-			return err
-		}
+	t := l.fuseTail(n, op.Activation, false, true)
+	if kernel, bias, err = t.fold(kernel, bias, op.Units); err != nil {
+		return err
 	}
-	out := l.newValue(last.Name, last.Out, false)
-	ka, err := l.finish(n, last, out, act)
+	out, final, ka, err := l.finish(n, t, false)
 	if err != nil {
 		return err
 	}
@@ -419,7 +415,7 @@ func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
 		kernels.Dense(in.batch(b)*rowsPer, k, op.Units, ins[0], kernel, bias, ka, o, &a.ws)
 		return nil
 	}})
-	l.softmaxAfter(last.Name, out, act)
+	l.softmaxAfter(final, t.act)
 	return nil
 }
 

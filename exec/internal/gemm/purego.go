@@ -6,8 +6,7 @@ import "sync"
 // goNC-column × goKC-deep blocks of op(B), packed into goNR-wide panels, and
 // goMC-row blocks of op(A), packed (with alpha folded in) into goMR-tall
 // panels; a goMR×goNR register micro-kernel then runs over contiguous packed
-// memory. goMR×goNR = 4×4 keeps the 16 accumulators close to the 15 float
-// registers the Go compiler allocates on amd64.
+// memory. See kern4x4 for the register budget.
 const (
 	goMR = 4
 	goNR = 4
@@ -155,35 +154,33 @@ func goMacro(mc, nc, kc int, ap, bp, c []float32, ldc int) {
 }
 
 // kern4x4 adds the 4×4 product of a packed A panel and a packed B panel
-// (both kc deep) to c.
+// (both kc deep) to c, as two passes of a 2×4 kernel: 8 accumulators, 4 B
+// values, an A value and a temporary fit the Go compiler's 15 float
+// registers on amd64, where a one-pass 4×4 spills on every step.
 func kern4x4(kc int, ap, bp, c []float32, ldc int) {
+	kern2x4(kc, ap, bp, c, ldc, 0)
+	kern2x4(kc, ap, bp, c[2*ldc:], ldc, 2)
+}
+
+func kern2x4(kc int, ap, bp, c []float32, ldc, row int) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
-	var c20, c21, c22, c23 float32
-	var c30, c31, c32, c33 float32
 	ap = ap[:kc*4]
 	bp = bp[:kc*4]
-	for p := 0; p+4 <= len(ap); p += 4 {
-		a := ap[p : p+4 : p+4]
+	for p := 0; p+4 <= len(bp); p += 4 {
 		b := bp[p : p+4 : p+4]
-		a0, a1, a2, a3 := a[0], a[1], a[2], a[3]
+		a := ap[p+row : p+row+2 : p+row+2]
 		b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+		a0 := a[0]
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c02 += a0 * b2
 		c03 += a0 * b3
+		a1 := a[1]
 		c10 += a1 * b0
 		c11 += a1 * b1
 		c12 += a1 * b2
 		c13 += a1 * b3
-		c20 += a2 * b0
-		c21 += a2 * b1
-		c22 += a2 * b2
-		c23 += a2 * b3
-		c30 += a3 * b0
-		c31 += a3 * b1
-		c32 += a3 * b2
-		c33 += a3 * b3
 	}
 	r := c[:4]
 	r[0] += c00
@@ -195,16 +192,6 @@ func kern4x4(kc int, ap, bp, c []float32, ldc int) {
 	r[1] += c11
 	r[2] += c12
 	r[3] += c13
-	r = c[2*ldc : 2*ldc+4]
-	r[0] += c20
-	r[1] += c21
-	r[2] += c22
-	r[3] += c23
-	r = c[3*ldc : 3*ldc+4]
-	r[0] += c30
-	r[1] += c31
-	r[2] += c32
-	r[3] += c33
 }
 
 func goSgemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {

@@ -96,13 +96,17 @@ func convCheck(p ConvParams, in, kernel, bias, out []float32) {
 }
 
 // convColBudget bounds one worker's im2col buffer and convOutBudget its
-// output tile (which the epilogue revisits), in floats. A single-threaded
-// OpenBLAS GEMM reaches ~95% of its large-m speed at 128 rows (measured on
-// VGG16's shapes), so tiles never go below convMinRows even if that
-// overshoots the column budget for huge K (K = 9*512: 128 rows = 2.25 MiB).
+// output tile (which the epilogue revisits), in floats. The single-threaded
+// OpenBLAS GEMM of a tile loses efficiency as its row count m drops (it
+// re-packs the whole kernel matrix per call: overhead ~1/m), so tiles keep
+// at least convMinRows rows even if that overshoots the column budget, but
+// never by more than 4× (K = 9*512: 227 rows fit in 4 MiB; K = 9*2048 gets
+// 128 rows = 9 MiB). Tuned on VGG16's layers: 4 MiB beat 2 MiB by ~5-15% on
+// the 28×28 and 14×14 layers and tied elsewhere; 8 MiB lost ~20% on the
+// 224×224×64 layer.
 const (
-	convColBudget = 512 << 10 // 2 MiB
-	convOutBudget = 64 << 10  // 256 KiB
+	convColBudget = 1 << 20   // 4 MiB
+	convOutBudget = 256 << 10 // 1 MiB
 	convMinRows   = 128
 )
 
@@ -133,11 +137,13 @@ func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 	// Tile rows: as many as both budgets allow (at least convMinRows), then
 	// evened out so the tile count is a multiple of the worker count.
 	tileMax := max(convMinRows, min(convOutBudget/p.OutC, convColBudget/kdim))
+	// ... but never past 4× the column budget (huge K, e.g. 3×3×2048).
+	tileMax = min(tileMax, max(8, 4*convColBudget/kdim))
 	if direct {
 		tileMax = max(convMinRows, convOutBudget/p.OutC)
 	}
 	ntiles := (rows + tileMax - 1) / tileMax
-	if ntiles > 1 || rows >= 2*convMinRows {
+	if rows >= convMinRows { // worth splitting: each worker gets >= convMinRows/2 rows
 		ntiles = (max(ntiles, workers) + workers - 1) / workers * workers
 	}
 	tile := (rows + ntiles - 1) / ntiles

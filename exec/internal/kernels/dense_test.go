@@ -21,6 +21,10 @@ func TestDenseFastVsRef(t *testing.T) {
 		{2, 13, 9, true, khReLU},
 		{3, 257, 129, true, khELU},
 		{8, 2048, 1024, true, khReLU},
+		{17, 300, 100, true, khReLU},
+		{32, 100, 40, false, khELU},
+		{33, 64, 50, true, Activation{}},
+		{4, 5, 3, false, Activation{}},
 		{5, 3, 700, false, Activation{}},
 		{0, 3, 4, true, Activation{}},
 	}
@@ -65,12 +69,14 @@ func BenchmarkDenseFC6(b *testing.B) {
 		x := khRand(1, n*in)
 		y := make([]float32, n*out)
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
+			done := khLoad(b)
 			for b.Loop() {
 				Dense(n, in, out, x, w, bias, khReLU, y, nil)
 			}
 			sec := b.Elapsed().Seconds() / float64(b.N)
 			b.ReportMetric(2*float64(n)*in*out/sec/1e9, "GFLOP/s")
 			b.ReportMetric(4*in*out/sec/1e9, "GB/s")
+			done()
 		})
 	}
 }
