@@ -46,24 +46,39 @@
 //     im2col tiles among Threads() goroutines) call SgemmSerial/SgemvSerial
 //     from each worker, so the two levels never multiply.
 //
-// Why not OpenBLAS threads: measured on the 2-core Zen 4 machine (OpenBLAS
-// 0.3.21, Cooperlake kernels), see BenchmarkThreading:
+// Why not OpenBLAS threads: BenchmarkThreading, on the 2-core Zen 4 machine
+// (OpenBLAS 0.3.21, Cooperlake kernels), VGG16's 9 conv shapes as GEMMs
+// over Conv2D's bounded row tiles, medians of quiet runs, GFLOP/s:
 //
-//   - With Conv2D's bounded tiles, two goroutines each running OpenBLAS
-//     single-threaded on its own tiles ("go2tiles") match or beat OpenBLAS's
-//     2 threads inside each tile's call ("blas2tiles") on 7 of VGG16's 9
-//     layer shapes and win clearly where K is small (the 224×224 layers,
-//     where im2col and the epilogue are a large share and run in parallel
-//     only at the Go level). NUMBERS
-//   - After each multi-threaded call OpenBLAS's idle workers spin
-//     (sched_yield) for ~2^28 cycles before sleeping, taking a core from
-//     whatever Go code runs next (pooling, the next layer's im2col): in
-//     interleaved runs without a pause, go2tiles fell to single-core speed.
-//   - The machine is shared: with dynamic tiles a worker whose core is
-//     stolen simply takes fewer tiles, where OpenBLAS's static split waits
-//     for its slowest thread.
+//	shape (pixels, K→N)   1 thread  go2tiles  blas2tiles  blas2 (whole)
+//	224², 27→64             57        67         70          74
+//	224², 576→64            69       132        133         114
+//	112², 576→128           84       148        162         139
+//	112², 1152→128          82       156        164         140
+//	56², 1152→256           93       165        186         164
+//	56², 2304→256           94       167        184         183
+//	28², 2304→512           98       171        192         176
+//	28², 4608→512           98       166        176         197
+//	14², 4608→512           93       144        151         137
 //
-// One whole-layer OpenBLAS call with 2 threads ("blas2") is ~10-20% faster
-// on the 28×28 and 56×56 layers, but needs the unbounded im2col matrix
-// (14-29 MB per layer), which Conv2D deliberately avoids.
+// go2tiles = 2 goroutines pulling tiles, OpenBLAS single-threaded (the
+// rule); blas2tiles = the same tiles in sequence with OpenBLAS's 2 threads
+// inside each call; blas2 = one call over the whole unbounded im2col matrix.
+// For the GEMM alone OpenBLAS's threads are 0-13% faster (its threads share
+// one packed copy of the kernel matrix; each goroutine packs its own). The
+// rule still holds because, in the whole kernel and network:
+//
+//   - im2col, bias and activation (5-10% of a conv layer's single-thread
+//     time, more on the 224×224 layers) run on both cores only at the Go
+//     level; with blas2tiles they are serial, which about cancels the GEMM
+//     gain;
+//   - after each multi-threaded call OpenBLAS's idle worker spins
+//     (sched_yield) for ~2^28 cycles before sleeping and takes a core from
+//     whatever Go code runs next: go2tiles run right after a blas2 call
+//     fell to one core's speed (112², 576→128: 86 instead of 148 GFLOP/s);
+//   - the machine is shared: with dynamic tiles a worker whose core is
+//     stolen takes fewer tiles, where OpenBLAS's static split waits for its
+//     slowest thread;
+//   - one rule serves every caller, including kernels that call
+//     SgemmSerial from goroutines of their own.
 package gemm
