@@ -272,18 +272,6 @@ func (t tail) fold(kernel, bias []float32, outC int) ([]float32, []float32, erro
 	return kernel, bias, nil
 }
 
-func bnOnChannels(b *ir.BatchNorm, t ir.TensorType, df ir.Layout) bool {
-	r := len(t.Shape)
-	a := b.ResolvedAxis(r)
-	if r == 4 {
-		if df == ir.ChannelsFirst {
-			return a == 1
-		}
-		return a == 3
-	}
-	return a == r-1
-}
-
 func elementwise(a ir.Act) bool { return a.Name != "softmax" && a.Name != "log_softmax" }
 
 // kernelAct maps an ir activation to the kernels' element-wise form.

@@ -184,14 +184,6 @@ func (s *h5Store) read(path string, dst []float32) error {
 	return d.ReadFloat32(dst)
 }
 
-func (s *h5Store) close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f != nil {
-		s.f.Close()
-		s.f = nil
-	}
-}
 
 // xform converts a weight from its file layout to the canonical one.
 type xform struct {
