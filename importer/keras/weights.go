@@ -184,7 +184,6 @@ func (s *h5Store) read(path string, dst []float32) error {
 	return d.ReadFloat32(dst)
 }
 
-
 // xform converts a weight from its file layout to the canonical one.
 type xform struct {
 	perm []int // canonical axis i is file axis perm[i]; nil: same order
