@@ -48,6 +48,7 @@ func newBenchCmd() *cobra.Command {
 		batch, threads, runs  int
 		warmup                int
 		asJSON, randomWeights bool
+		noWinograd            bool
 		seed                  uint64
 	)
 	cmd := &cobra.Command{
@@ -77,7 +78,7 @@ gets seeded random weights.`,
 			}
 			load := time.Since(t0)
 			t1 := time.Now()
-			p, err := exec.Compile(m, exec.Options{Threads: threads})
+			p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -134,6 +135,7 @@ gets seeded random weights.`,
 	lf.register(cmd)
 	cmd.Flags().IntVar(&batch, "batch", 1, "batch size")
 	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads (default: all cores)")
+	cmd.Flags().BoolVar(&noWinograd, "no-winograd", false, "compute 3×3 convolutions with im2col+GEMM (less memory: Winograd keeps 4× the 3×3 kernels)")
 	cmd.Flags().IntVar(&runs, "runs", 10, "timed runs")
 	cmd.Flags().IntVar(&warmup, "warmup", 2, "untimed runs first")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")

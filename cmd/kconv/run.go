@@ -33,15 +33,16 @@ type inputFlags struct {
 
 func newRunCmd() *cobra.Command {
 	var (
-		lf      loadFlags
-		inf     inputFlags
-		out     string
-		outDir  string
-		top     int
-		labelsF string
-		threads int
-		asJSON  bool
-		force   bool
+		lf         loadFlags
+		inf        inputFlags
+		out        string
+		outDir     string
+		top        int
+		labelsF    string
+		threads    int
+		noWinograd bool
+		asJSON     bool
+		force      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run MODEL --input X",
@@ -76,7 +77,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 			if err := loadWeights(cmd, m); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			p, err := exec.Compile(m, exec.Options{Threads: threads})
+			p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -118,6 +119,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 	cmd.Flags().IntVar(&top, "top", 5, "print the top `K` classes")
 	cmd.Flags().StringVar(&labelsF, "labels", "", "class names: imagenet (builtin) or a `FILE` with one name per line")
 	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads (default: all cores)")
+	cmd.Flags().BoolVar(&noWinograd, "no-winograd", false, "compute 3×3 convolutions with im2col+GEMM (less memory: Winograd keeps 4× the 3×3 kernels)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print predictions as JSON")
 	cmd.Flags().BoolVar(&force, "force", false, "replace existing output files")
 	return cmd
