@@ -38,6 +38,7 @@ type Program struct {
 	outputs []*value          // model outputs (logical storage), in model order
 	kept    map[string]*value // observable node outputs (logical storage)
 	slots   [][]*value        // the values sharing each arena slot
+	maxIns  int               // the most inputs of any step
 
 	mu     sync.Mutex
 	arenas map[int]*sync.Pool // batch size → pool of *arena
@@ -59,6 +60,9 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 		return nil, err
 	}
 	p.allocate()
+	for _, s := range p.steps {
+		p.maxIns = max(p.maxIns, len(s.ins))
+	}
 	return p, nil
 }
 
@@ -76,6 +80,34 @@ func (p *Program) Run(ctx context.Context, inputs []*ir.Tensor) ([]*ir.Tensor, e
 		return nil, err
 	}
 	return res.outputs, nil
+}
+
+// RunInto is Run writing the outputs into outputs (one tensor per model
+// output, in order, with the shape and layout Run would return; only Data
+// is written) instead of allocating them. With the run's arena pooled, it
+// allocates nothing in steady state, except in kernels that start
+// goroutines (the im2col and Winograd convolutions and large GEMMs).
+func (p *Program) RunInto(ctx context.Context, inputs, outputs []*ir.Tensor) error {
+	if len(outputs) != len(p.outputs) {
+		return fmt.Errorf("model has %d output(s), got %d tensors", len(p.outputs), len(outputs))
+	}
+	a, batch, err := p.exec(ctx, inputs)
+	if err != nil {
+		return err
+	}
+	defer p.putArena(batch, a)
+	for i, v := range p.outputs {
+		o := outputs[i]
+		if o == nil || !v.sameDims(o.Shape, batch) || o.Layout != v.layout || len(o.Data) != v.size(batch) {
+			var got any = "nil"
+			if o != nil {
+				got = fmt.Sprintf("%v %v with %d values", o.Shape, o.Layout, len(o.Data))
+			}
+			return fmt.Errorf("output %d: got %v, want %v %v", i, got, v.dims(batch), v.layout)
+		}
+		copy(o.Data, a.buf(v, batch))
+	}
+	return nil
 }
 
 // RunNodes executes the model and also returns the outputs of the named
@@ -100,53 +132,11 @@ type result struct {
 }
 
 func (p *Program) run(ctx context.Context, inputs []*ir.Tensor, names []string) (*result, error) {
-	if len(inputs) != len(p.inputs) {
-		return nil, fmt.Errorf("model takes %d input(s), got %d", len(p.inputs), len(inputs))
+	a, batch, err := p.exec(ctx, inputs)
+	if err != nil {
+		return nil, err
 	}
-	batch := -1
-	for i, v := range p.inputs {
-		in := inputs[i]
-		if in == nil {
-			return nil, fmt.Errorf("input %d is nil", i)
-		}
-		want := v.shape
-		if len(in.Shape) != len(want) {
-			return nil, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
-		}
-		for d := 1; d < len(want); d++ {
-			if want[d] >= 0 && in.Shape[d] != want[d] {
-				return nil, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
-			}
-		}
-		if (in.Shape[0] < 1 && want[0] != 0) || (want[0] >= 0 && in.Shape[0] != want[0]) {
-			return nil, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
-		}
-		if want[0] < 0 {
-			if batch >= 0 && in.Shape[0] != batch {
-				return nil, fmt.Errorf("input '%s': batch size %d differs from the other inputs' %d", v.name, in.Shape[0], batch)
-			}
-			batch = in.Shape[0]
-		}
-		if int64(len(in.Data)) != in.Shape.Elements() {
-			return nil, fmt.Errorf("input '%s': %d values for shape %v", v.name, len(in.Data), in.Shape)
-		}
-	}
-	if batch < 0 {
-		batch = 1 // every input has a static batch
-	}
-	a := p.getArena(batch)
 	defer p.putArena(batch, a)
-	for i, v := range p.inputs {
-		copy(a.buf(v, batch), inputs[i].Data)
-	}
-	for _, s := range p.steps {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := s.run(a, batch); err != nil {
-			return nil, fmt.Errorf("layer '%s': %w", s.node, err)
-		}
-	}
 	res := &result{}
 	for _, v := range p.outputs {
 		res.outputs = append(res.outputs, a.tensor(v, batch))
@@ -160,11 +150,65 @@ func (p *Program) run(ctx context.Context, inputs []*ir.Tensor, names []string) 
 	return res, nil
 }
 
+// exec checks the inputs and runs every step; the caller reads the results
+// out of the returned arena, then puts it back (putArena).
+func (p *Program) exec(ctx context.Context, inputs []*ir.Tensor) (*arena, int, error) {
+	if len(inputs) != len(p.inputs) {
+		return nil, 0, fmt.Errorf("model takes %d input(s), got %d", len(p.inputs), len(inputs))
+	}
+	batch := -1
+	for i, v := range p.inputs {
+		in := inputs[i]
+		if in == nil {
+			return nil, 0, fmt.Errorf("input %d is nil", i)
+		}
+		want := v.shape
+		if len(in.Shape) != len(want) {
+			return nil, 0, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
+		}
+		for d := 1; d < len(want); d++ {
+			if want[d] >= 0 && in.Shape[d] != want[d] {
+				return nil, 0, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
+			}
+		}
+		if (in.Shape[0] < 1 && want[0] != 0) || (want[0] >= 0 && in.Shape[0] != want[0]) {
+			return nil, 0, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
+		}
+		if want[0] < 0 {
+			if batch >= 0 && in.Shape[0] != batch {
+				return nil, 0, fmt.Errorf("input '%s': batch size %d differs from the other inputs' %d", v.name, in.Shape[0], batch)
+			}
+			batch = in.Shape[0]
+		}
+		if int64(len(in.Data)) != in.Shape.Elements() {
+			return nil, 0, fmt.Errorf("input '%s': %d values for shape %v", v.name, len(in.Data), in.Shape)
+		}
+	}
+	if batch < 0 {
+		batch = 1 // every input has a static batch
+	}
+	a := p.getArena(batch)
+	for i, v := range p.inputs {
+		copy(a.buf(v, batch), inputs[i].Data)
+	}
+	for _, s := range p.steps {
+		if err := ctx.Err(); err != nil {
+			p.putArena(batch, a)
+			return nil, 0, err
+		}
+		if err := s.run(a, batch); err != nil {
+			p.putArena(batch, a)
+			return nil, 0, fmt.Errorf("layer '%s': %w", s.node, err)
+		}
+	}
+	return a, batch, nil
+}
+
 func (p *Program) getArena(batch int) *arena {
 	p.mu.Lock()
 	pool := p.arenas[batch]
 	if pool == nil {
-		pool = &sync.Pool{New: func() any { return newArena(p.slots, batch) }}
+		pool = &sync.Pool{New: func() any { return newArena(p.slots, batch, p.maxIns) }}
 		p.arenas[batch] = pool
 	}
 	p.mu.Unlock()

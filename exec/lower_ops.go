@@ -209,7 +209,37 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		return err
 	}
 	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, l.padded[n.Name])
-	if p1 := geom(1); !l.p.opts.NoWinograd && kernels.WinogradOK(p1) && kernels.WinogradPays(p1) {
+	p1 := geom(1)
+	wino := !l.p.opts.NoWinograd && kernels.WinogradOK(p1) && kernels.WinogradPays(p1)
+	switch {
+	case kernels.SmallConvPays(p1, ka, wino):
+		// Direct convolution or Winograd F(2×2, 3×3) on AVX-512, the
+		// kernel packed once here. Where Winograd F(4×4, 3×3) applies too,
+		// it takes over from the batch size at which it is expected to be
+		// faster, if any.
+		sc := kernels.NewSmallConv(kernel, p1)
+		var wg *kernels.Winograd
+		if wino && !kernels.SmallConvPays(geom(1<<20), ka, true) {
+			wg = kernels.NewWinograd(kernel, p1.C, op.Filters)
+		}
+		s := &step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+			if p := geom(in.batch(b)); wg == nil || kernels.SmallConvPays(p, ka, true) {
+				sc.Conv2D(p, ins[0], bias, ka, o, &a.ws)
+			} else {
+				wg.Conv2D(p, ins[0], bias, ka, o, &a.ws)
+			}
+			return nil
+		}}
+		if wg == nil {
+			s.pool2x2 = func(isMax bool) stepFn {
+				return func(a *arena, b int, ins [][]float32, o []float32) error {
+					sc.Conv2DPool2x2(geom(in.batch(b)), ins[0], bias, ka, isMax, o, &a.ws)
+					return nil
+				}
+			}
+		}
+		l.add(s)
+	case wino:
 		// 3×3 stride-1 convolutions: Winograd F(4×4, 3×3), kernel
 		// transformed once here (4× its size), 2.25× fewer multiplications.
 		wg := kernels.NewWinograd(kernel, p1.C, op.Filters)
@@ -217,7 +247,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			wg.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
 			return nil
 		}})
-	} else {
+	default:
 		l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			kernels.Conv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
 			return nil
@@ -358,6 +388,13 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 		}})
 		return nil
 	}
+	pp := kernels.PoolParams{N: 1, H: h, W: w, C: c, KH: op.KH, KW: op.KW, StrideH: op.SH, StrideW: op.SW,
+		PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow}
+	if s := l.poolInto(n, in); s != nil && kernels.PoolIs2x2(pp) {
+		// The convolution computing in pools its own rows.
+		s.fn, s.out, s.pool2x2 = s.pool2x2(op.Max), out, nil
+		return nil
+	}
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		p := kernels.PoolParams{N: in.batch(b), H: h, W: w, C: c, KH: op.KH, KW: op.KW, StrideH: op.SH, StrideW: op.SW,
 			PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow,
@@ -370,6 +407,43 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 		return nil
 	}})
 	return nil
+}
+
+// poolInto returns the step that computes in, pool node n's input, when
+// that step can take the pooling over (it has pool2x2) and nothing else
+// reads its output: it is the step just added, no other step reads its
+// buffer, and every node whose value is (a view of) that buffer is
+// neither kept nor consumed by any node but those and n.
+func (l *lowerer) poolInto(n *ir.Node, in *value) *step {
+	if l.p.opts.NoFuse || len(l.p.steps) == 0 {
+		return nil
+	}
+	s := l.p.steps[len(l.p.steps)-1]
+	r := in.root()
+	if s.pool2x2 == nil || s.out != r {
+		return nil
+	}
+	for _, o := range l.p.steps {
+		for _, v := range o.ins {
+			if v.root() == r {
+				return nil
+			}
+		}
+	}
+	for name, v := range l.byNode {
+		if v.root() != r {
+			continue
+		}
+		if l.keep[name] {
+			return nil
+		}
+		for _, c := range l.consumers[name] {
+			if cv := l.byNode[c.Name]; c != n && (cv == nil || cv.root() != r) {
+				return nil
+			}
+		}
+	}
+	return s
 }
 
 func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {

@@ -35,6 +35,19 @@ func (v *value) batch(n int) int {
 	return v.shape[0]
 }
 
+// sameDims reports whether s is v's shape at batch n.
+func (v *value) sameDims(s ir.Shape, n int) bool {
+	if len(s) != len(v.shape) || s[0] != v.batch(n) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] != v.shape[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // size returns the element count at batch n.
 func (v *value) size(n int) int { return v.per * v.batch(n) }
 
@@ -45,9 +58,11 @@ func (v *value) root() *value {
 	return v
 }
 
-// dims returns the per-sample shape with batch n in front.
+// dims returns the per-sample shape with batch n in front. It is small
+// enough to inline, so that the slice (capacity 8) stays on the caller's
+// stack when the callee keeps no reference: steps allocate nothing.
 func (v *value) dims(n int) ir.Shape {
-	s := v.shape.Clone()
+	s := append(make(ir.Shape, 0, 8), v.shape...)
 	s[0] = v.batch(n)
 	return s
 }
@@ -56,7 +71,7 @@ func (v *value) dims(n int) ir.Shape {
 func (v *value) physical(n int) []int {
 	s := v.dims(n)
 	if v.nhwc {
-		return []int{s[0], s[2], s[3], s[1]}
+		s[1], s[2], s[3] = s[2], s[3], s[1]
 	}
 	return s
 }
@@ -67,11 +82,18 @@ type step struct {
 	ins     []*value
 	out     *value
 	inplace bool // the output may take the first input's buffer if it dies here
-	fn      func(a *arena, n int, ins [][]float32, out []float32) error
+	fn      stepFn
+	// pool2x2, when set, returns a fn that computes this step's output
+	// followed by a 2×2 stride-2 unpadded max (isMax) or average pooling,
+	// without storing the unpooled output (see lowerer.pool).
+	pool2x2 func(isMax bool) stepFn
 }
 
+// stepFn computes a step's output from its inputs' buffers at batch n.
+type stepFn func(a *arena, n int, ins [][]float32, out []float32) error
+
 func (s *step) run(a *arena, n int) error {
-	ins := make([][]float32, len(s.ins))
+	ins := a.ins[:len(s.ins)]
 	for i, v := range s.ins {
 		ins[i] = a.buf(v, n)
 	}
@@ -82,10 +104,11 @@ func (s *step) run(a *arena, n int) error {
 type arena struct {
 	slots [][]float32
 	ws    kernels.Workspace
+	ins   [][]float32 // a step's input buffers (sized to the widest step)
 }
 
-func newArena(slots [][]*value, batch int) *arena {
-	a := &arena{slots: make([][]float32, len(slots))}
+func newArena(slots [][]*value, batch, maxIns int) *arena {
+	a := &arena{slots: make([][]float32, len(slots)), ins: make([][]float32, maxIns)}
 	for i, vs := range slots {
 		c := 0
 		for _, v := range vs {

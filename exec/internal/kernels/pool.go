@@ -143,6 +143,10 @@ func poolSpan(start, k, lo, hi int) (int, int) {
 // threads goroutines.
 func MaxPool(dst, x []float32, p PoolParams, threads int) {
 	oh, ow := p.mustValid(dst, x)
+	if pool2x2Fits(&p, oh, ow) {
+		pool2x2(dst, x, &p, oh, ow, threads, true)
+		return
+	}
 	rows := p.N * oh
 	per := ow * p.KH * p.KW * p.C
 	if parChunks(threads, rows, per) == 1 {
@@ -158,6 +162,10 @@ func MaxPool(dst, x []float32, p PoolParams, threads int) {
 // divisor.
 func AvgPool(dst, x []float32, p PoolParams, threads int) {
 	oh, ow := p.mustValid(dst, x)
+	if pool2x2Fits(&p, oh, ow) {
+		pool2x2(dst, x, &p, oh, ow, threads, false)
+		return
+	}
 	rows := p.N * oh
 	per := ow * p.KH * p.KW * p.C
 	if parChunks(threads, rows, per) == 1 {

@@ -1,0 +1,40 @@
+package kernels
+
+// scAVX512 reports AVX-512F with the ZMM state enabled by the OS.
+var scAVX512 = func() bool {
+	_, _, c, _ := scCPUID(1, 0)
+	if c&(1<<27) == 0 { // OSXSAVE
+		return false
+	}
+	if scXGETBV()&0xE6 != 0xE6 { // SSE, AVX, opmask, ZMM0-15 upper, ZMM16-31
+		return false
+	}
+	_, b, _, _ := scCPUID(7, 0)
+	return b&(1<<16) != 0 // AVX512F
+}()
+
+// scForceGo makes scKern run the Go micro-kernel (tests).
+var scForceGo = false
+
+func scCPUID(leaf, sub uint32) (a, b, c, d uint32)
+
+//go:noescape
+func scWinoIn(v, src *float32, rowStride uintptr, ntiles, c int)
+
+//go:noescape
+func scWinoOut(m *float32, ntiles, oc int, bias, y0, y1 *float32, flags int)
+func scXGETBV() (eax uint32)
+
+// scKern runs the micro-kernel for nv vectors × np pixels (1 ≤ np ≤
+// scMaxPix[nv]).
+func scKern(nv, np int, src *float32, pix uintptr, taps []int, w, bias, dst *float32, dpix uintptr, mask uint64, relu bool) {
+	if !scAVX512 || scForceGo {
+		scKernGo(nv, np, src, pix, taps, w, bias, dst, dpix, mask, relu)
+		return
+	}
+	var rl uint64
+	if relu {
+		rl = 1
+	}
+	scKernels[nv][np](src, pix, &taps[0], len(taps), w, bias, dst, dpix, mask, rl)
+}

@@ -1,0 +1,19 @@
+//go:build !amd64
+
+package kernels
+
+// Without amd64 assembly SmallConv runs its Go micro-kernel (tests only:
+// SmallConvPays is false).
+const scAVX512 = false
+
+var scForceGo = true
+
+func scKern(nv, np int, src *float32, pix uintptr, taps []int, w, bias, dst *float32, dpix uintptr, mask uint64, relu bool) {
+	scKernGo(nv, np, src, pix, taps, w, bias, dst, dpix, mask, relu)
+}
+
+func scWinoIn(v, src *float32, rowStride uintptr, ntiles, c int) { panic("unreachable") }
+
+func scWinoOut(m *float32, ntiles, oc int, bias, y0, y1 *float32, flags int) {
+	panic("unreachable")
+}

@@ -1,0 +1,218 @@
+package kernels
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/kconv/kconv/exec/internal/gemm"
+)
+
+// smallConvCases are the ungrouped cases of the shared conv table plus
+// shapes that exercise SmallConv's own paths: every micro-kernel width (row
+// runs of 12, 8, 4, 2, 1 pixels), OutC around the 16/32-channel blocks and
+// their store masks, bands of rows (batch smaller than the workers), big
+// pads, strides and dilations.
+func smallConvCases() []convCase {
+	var cs []convCase
+	for _, c := range convCases() {
+		if max(c.p.Groups, 1) == 1 {
+			cs = append(cs, c)
+		}
+	}
+	same := func(n, h, w, c, oc int) ConvParams {
+		return ConvParams{N: n, H: h, W: w, C: c, OutC: oc, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
+	}
+	for _, oc := range []int{1, 15, 16, 17, 31, 32, 33, 48, 70} {
+		cs = append(cs, convCase{fmt.Sprintf("rgb 3x3 same oc=%d", oc), same(2, 9, 31, 3, oc), oc%2 == 1, khReLU})
+	}
+	cs = append(cs,
+		convCase{"cifar first layer", same(3, 32, 32, 3, 16), true, khReLU},
+		convCase{"cifar second layer", same(2, 16, 16, 16, 32), true, khReLU},
+		convCase{"batch 1 bands", same(1, 40, 27, 4, 24), true, khELU},
+		convCase{"c=1 5x5 s2", ConvParams{N: 2, H: 17, W: 23, C: 1, OutC: 8, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2}, true, khReLU},
+		convCase{"7x7 s2 asym pads", ConvParams{N: 2, H: 29, W: 30, C: 3, OutC: 20, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadBottom: 2, PadLeft: 2, PadRight: 3}, true, Activation{}},
+		convCase{"unpadded in place", ConvParams{N: 3, H: 13, W: 26, C: 2, OutC: 40, KH: 3, KW: 2, StrideH: 1, StrideW: 2}, true, khReLU},
+		convCase{"dilated s1x3", ConvParams{N: 1, H: 15, W: 40, C: 3, OutC: 5, KH: 3, KW: 3, DilH: 2, DilW: 3, StrideW: 3, PadTop: 2, PadBottom: 2, PadLeft: 3, PadRight: 3}, false, khELU},
+		convCase{"relu6", same(2, 10, 14, 3, 16), true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 0.5}},
+		convCase{"leaky", same(1, 10, 14, 3, 16), true, Activation{Kind: ActReLU, NegativeSlope: 0.1}},
+		// Winograd F(2×2, 3×3) path (C, OutC multiples of 16, linear or ReLU).
+		convCase{"wino odd sizes", same(2, 15, 13, 16, 48), true, khReLU},
+		convCase{"wino asym pads", ConvParams{N: 1, H: 12, W: 17, C: 32, OutC: 16, KH: 3, KW: 3, PadBottom: 2, PadLeft: 1}, true, Activation{}},
+		convCase{"wino bands", same(1, 40, 9, 16, 16), false, khReLU},
+		convCase{"wino 64", same(3, 8, 8, 64, 64), true, khReLU},
+		convCase{"wino tiny", same(2, 1, 3, 16, 16), true, Activation{}},
+		convCase{"wino long rows", same(1, 6, 61, 16, 32), true, khReLU},
+		convCase{"wino elu goes direct", same(1, 6, 6, 16, 16), true, khELU},
+	)
+	return cs
+}
+
+func TestSmallConvVsRef(t *testing.T) {
+	defer gemm.SetThreads(0)
+	kernels := []bool{true}
+	if scAVX512 {
+		kernels = []bool{false, true}
+	}
+	for ci, tc := range smallConvCases() {
+		p := tc.p
+		in := khRand(uint64(ci)*3+1, p.InLen())
+		kernel := khRand(uint64(ci)*3+2, p.KernelLen())
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*3+3, p.OutC)
+		}
+		want := RefConv2D(p, in, kernel, bias, tc.act)
+		sc := NewSmallConv(kernel, p)
+		for _, goKernel := range kernels {
+			saved := scForceGo
+			scForceGo = goKernel
+			for _, threads := range []int{1, 2, 3} {
+				gemm.SetThreads(threads)
+				ws := &Workspace{}
+				for rep := range 2 { // the second run reuses the workspace
+					got := khPoison(p.OutLen())
+					sc.Conv2D(p, in, bias, tc.act, got, ws)
+					khClose(t, fmt.Sprintf("%s go=%v threads=%d rep=%d", tc.name, goKernel, threads, rep), got, want, 1e-4)
+				}
+			}
+			got := khPoison(p.OutLen())
+			sc.Conv2D(p, in, bias, tc.act, got, nil)
+			khClose(t, fmt.Sprintf("%s go=%v nil workspace", tc.name, goKernel), got, want, 1e-4)
+			scForceGo = saved
+		}
+	}
+}
+
+// TestSmallConvWinoPath checks which SmallConvs take the Winograd path.
+func TestSmallConvWinoPath(t *testing.T) {
+	for _, tc := range smallConvCases() {
+		sc := NewSmallConv(make([]float32, tc.p.KernelLen()), tc.p)
+		want := WinogradOK(tc.p) && tc.p.C%16 == 0 && tc.p.OutC%16 == 0
+		if (sc.wino != nil) != want {
+			t.Errorf("%s: Winograd path %v, want %v", tc.name, sc.wino != nil, want)
+		}
+	}
+}
+
+// TestSmallConvBigBatchParallel runs a call large enough to use every
+// worker (items are whole images) against the reference.
+func TestSmallConvBigBatchParallel(t *testing.T) {
+	defer gemm.SetThreads(0)
+	gemm.SetThreads(4)
+	p := ConvParams{N: 9, H: 32, W: 32, C: 3, OutC: 16, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
+	in, kernel, bias := khRand(1, p.InLen()), khRand(2, p.KernelLen()), khRand(3, p.OutC)
+	want := RefConv2D(p, in, kernel, bias, khReLU)
+	got := khPoison(p.OutLen())
+	NewSmallConv(kernel, p).Conv2D(p, in, bias, khReLU, got, &Workspace{})
+	khClose(t, "batch 9", got, want, 1e-4)
+}
+
+func TestSmallConvBadArgs(t *testing.T) {
+	p := ConvParams{N: 1, H: 4, W: 4, C: 3, OutC: 2, KH: 3, KW: 3}
+	sc := NewSmallConv(khRand(1, p.KernelLen()), p)
+	mustPanic := func(what string, f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s: no panic", what)
+			}
+		}()
+		f()
+	}
+	q := p
+	q.W = 5
+	mustPanic("other geometry", func() { sc.Conv2D(q, make([]float32, q.InLen()), nil, Activation{}, make([]float32, q.OutLen()), nil) })
+	mustPanic("short input", func() { sc.Conv2D(p, make([]float32, 3), nil, Activation{}, make([]float32, p.OutLen()), nil) })
+	mustPanic("groups", func() {
+		NewSmallConv(make([]float32, 9), ConvParams{N: 1, H: 4, W: 4, C: 2, OutC: 2, KH: 3, KW: 3, Groups: 2})
+	})
+}
+
+// TestSmallConvPool2x2VsRef checks the fused convolution + 2×2 pooling
+// against RefConv2D followed by RefMaxPool / RefAvgPool, on the shared
+// cases (odd output sizes drop their last row or column) and channel
+// counts that take the assembly pooling (multiples of 16) or the Go one.
+func TestSmallConvPool2x2VsRef(t *testing.T) {
+	defer gemm.SetThreads(0)
+	kernels := []bool{true}
+	if scAVX512 {
+		kernels = []bool{false, true}
+	}
+	for ci, tc := range smallConvCases() {
+		p := tc.p
+		in := khRand(uint64(ci)*3+1, p.InLen())
+		kernel := khRand(uint64(ci)*3+2, p.KernelLen())
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*3+3, p.OutC)
+		}
+		conv := RefConv2D(p, in, kernel, bias, tc.act)
+		pp := PoolParams{N: p.N, H: p.OutH(), W: p.OutW(), C: p.OutC, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
+		if !PoolIs2x2(pp) {
+			t.Fatalf("%s: %+v is not a 2x2 pooling", tc.name, pp)
+		}
+		sc := NewSmallConv(kernel, p)
+		for _, isMax := range []bool{true, false} {
+			want := RefAvgPool(conv, pp)
+			if isMax {
+				want = RefMaxPool(conv, pp)
+			}
+			for _, goKernel := range kernels {
+				saved := scForceGo
+				scForceGo = goKernel
+				for _, threads := range []int{1, 2, 3} {
+					gemm.SetThreads(threads)
+					got := khPoison(pp.OutLen())
+					sc.Conv2DPool2x2(p, in, bias, tc.act, isMax, got, &Workspace{})
+					khClose(t, fmt.Sprintf("%s max=%v go=%v threads=%d", tc.name, isMax, goKernel, threads), got, want, 1e-4)
+				}
+				scForceGo = saved
+			}
+		}
+	}
+}
+
+// TestSmallConvNoAlloc: a call allocates nothing once its workspace has
+// grown, serial or parallel. (testing.AllocsPerRun runs with GOMAXPROCS 1,
+// where parDo stays serial; the parallel case counts mallocs itself.)
+func TestSmallConvNoAlloc(t *testing.T) {
+	if scRace {
+		t.Skip("the race detector allocates")
+	}
+	defer gemm.SetThreads(0)
+	for _, n := range []int{1, 16} {
+		p := ConvParams{N: n, H: 32, W: 32, C: 3, OutC: 16, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
+		in, kernel, bias := khRand(1, p.InLen()), khRand(2, p.KernelLen()), khRand(3, p.OutC)
+		sc := NewSmallConv(kernel, p)
+		out, pooled := make([]float32, p.OutLen()), make([]float32, p.OutLen()/4)
+		ws := &Workspace{}
+		call := func() {
+			sc.Conv2D(p, in, bias, khReLU, out, ws)
+			sc.Conv2DPool2x2(p, in, bias, khReLU, true, pooled, ws)
+		}
+		gemm.SetThreads(1)
+		if a := testing.AllocsPerRun(20, call); a != 0 {
+			t.Errorf("N=%d serial: %v allocations per call", n, a)
+		}
+		gemm.SetThreads(2)
+		if a := khMallocs(500, call); a > 0.05 {
+			t.Errorf("N=%d 2 threads: %v allocations per call", n, a)
+		}
+	}
+}
+
+// khMallocs is testing.AllocsPerRun without forcing GOMAXPROCS to 1 (so
+// parallel kernels run in parallel), as a fraction, after a warm-up.
+func khMallocs(runs int, f func()) float64 {
+	for range runs {
+		f()
+	}
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&b)
+	return float64(b.Mallocs-a.Mallocs) / float64(runs)
+}

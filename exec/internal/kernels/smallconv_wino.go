@@ -1,0 +1,301 @@
+package kernels
+
+// SmallConv's Winograd F(2×2, 3×3) path, for 3×3 stride-1 convolutions
+// whose C and OutC are multiples of 16 and whose activation is linear or
+// ReLU (cifar_small's second layer, 16→32, is the case it was written for).
+//
+// Each 2×2 block of output pixels (a tile) comes from the 4×4 input patch
+// under it: Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, 16 multiplications per 4 outputs
+// and input/output channel pair instead of 36. The 16 element-wise
+// products summed over the input channels are 16 small GEMMs per run of
+// tiles, [tiles × C]·[C × 16], which the direct convolution's
+// micro-kernels compute as they are (a run of up to 24 tiles for
+// "pixels", the C channels for "taps", the transformed kernel for
+// weights), so only the transforms are new (smallconv_wino_amd64.s,
+// 16-channel vectors). With the 2×2 pooling fused, the pooled pixel is the
+// max or mean of a tile's four outputs. The interpolation points are 0 and
+// ±1: Bᵀ and Aᵀ hold only 0 and ±1, and G's ½ is applied to the kernel
+// once, in float64, so the error stays close to the direct sum's.
+//
+//	     ⎡1  0 -1  0⎤        ⎡ 1   0   0 ⎤
+//	Bᵀ = ⎢0  1  1  0⎥    G = ⎢ ½   ½   ½ ⎥    Aᵀ = ⎡1  1  1  0⎤
+//	     ⎢0 -1  1  0⎥        ⎢ ½  -½   ½ ⎥         ⎣0  1 -1 -1⎦
+//	     ⎣0  1  0 -1⎦        ⎣ 0   0   1 ⎦
+//
+// V and M are laid out so that every access of the transforms is a
+// 16-float vector at a fixed offset: per tile, per 16-channel chunk, the
+// 16 vectors ξ = 4i+j. Measured (Zen 4, cifar_small's 16×16×16→32 layer
+// with its pooling, batch 64): direct 1.42 ms on one thread and 0.71 on
+// two, F(2×2, 3×3) 0.95 and 0.49 (batch 1: 22 → 14 µs); of the single
+// thread's time, the GEMMs take 70% at ~85% of the FMA peak, the
+// transforms 13%. On larger layers see SmallConvPays.
+type scWino struct {
+	th, tw int       // tile grid (ceil of the output size / 2)
+	wt     int       // band width in pixels: ≥ 2·tw+2, so every patch is in the band
+	u      []float32 // G g Gᵀ as [ξ][OutC/16][C][16]
+	taps   []int     // byte deltas of the C channels in V's layout
+	zero   []float32 // 16 zeros: the GEMMs' bias
+}
+
+// scWinoRun is the most tiles per GEMM run (the micro-kernel's 24 pixels).
+const scWinoRun = 24
+
+// scWinoPad floats follow each tile in V and M: with C a multiple of 64 a
+// tile takes a multiple of 4 KiB, and the GEMMs' loads of one ξ across 24
+// tiles would all fall into one L1 set (56²×64→64: 100 GFLOP/s unpadded).
+const scWinoPad = 16
+
+func newSCWino(kernel []float32, p ConvParams, oh, ow, wp int) *scWino {
+	c, oc := p.C, p.OutC
+	w := &scWino{th: (oh + 1) / 2, tw: (ow + 1) / 2, zero: make([]float32, 16)}
+	w.wt = max(wp, 2*w.tw+2)
+	w.taps = make([]int, c)
+	prev := 0
+	for ci := range c {
+		off := 4 * (ci/16*256 + ci%16)
+		w.taps[ci] = off - prev
+		prev = off
+	}
+	nob := oc / 16
+	w.u = make([]float32, 16*oc*c)
+	var g [3][3]float64
+	var gg [4][3]float64 // G g
+	for ci := range c {
+		for o := range oc {
+			for kh := range 3 {
+				for kw := range 3 {
+					g[kh][kw] = float64(kernel[((kh*3+kw)*c+ci)*oc+o])
+				}
+			}
+			for kw := range 3 {
+				gg[0][kw] = g[0][kw]
+				gg[1][kw] = (g[0][kw] + g[1][kw] + g[2][kw]) / 2
+				gg[2][kw] = (g[0][kw] - g[1][kw] + g[2][kw]) / 2
+				gg[3][kw] = g[2][kw]
+			}
+			for i := range 4 {
+				row := [4]float64{gg[i][0], (gg[i][0] + gg[i][1] + gg[i][2]) / 2, (gg[i][0] - gg[i][1] + gg[i][2]) / 2, gg[i][2]}
+				for j := range 4 {
+					xi := 4*i + j
+					w.u[((xi*nob+o/16)*c+ci)*16+o%16] = float32(row[j])
+				}
+			}
+		}
+	}
+	return w
+}
+
+// scWinoFits reports whether SmallConv's Winograd path computes p.
+func scWinoFits(p ConvParams) bool {
+	return WinogradOK(p) && p.C%16 == 0 && p.OutC%16 == 0
+}
+
+// wino reports whether this call takes the Winograd path.
+func (r *scRun) wino() bool {
+	return r.s.wino != nil && (r.relu || r.act.IsLinear())
+}
+
+// runWino computes tile rows [ty0, ty1) of image n on worker w: the
+// padded band, then runs of up to scWinoRun tiles (input transforms, 16·
+// OutC/16 GEMMs, output transforms into the output or its pooling).
+func (r *scRun) runWino(w, n, ty0, ty1 int) {
+	p, wn := &r.p, r.s.wino
+	c, oc := p.C, p.OutC
+	rowLen := wn.wt * c
+	band := r.bands[w*r.bandLen : (w+1)*r.bandLen]
+	iy0 := 2*ty0 - p.PadTop
+	nr := 2*(ty1-ty0) + 2
+	inImg := p.H * p.W * p.C
+	img := r.in[n*inImg : (n+1)*inImg]
+	lp, wc := p.PadLeft*c, p.W*c
+	for i := range nr {
+		row := band[i*rowLen : (i+1)*rowLen]
+		iy := iy0 + i
+		if iy < 0 || iy >= p.H {
+			clear(row)
+			continue
+		}
+		clear(row[:lp])
+		copy(row[lp:lp+wc], img[iy*wc:(iy+1)*wc])
+		clear(row[lp+wc:])
+	}
+	scr := r.pairs[w*r.pairLen : (w+1)*r.pairLen]
+	vT, mT := 16*c+scWinoPad, 16*oc+scWinoPad // tile strides
+	vLen, mLen := scWinoRun*vT, scWinoRun*mT
+	v, m := scr[:vLen], scr[vLen:vLen+mLen]
+	rowScr := scr[vLen+mLen : vLen+mLen+2*wn.tw*oc] // output row 1 of a partial last tile row
+	tileScr := scr[vLen+mLen+2*wn.tw*oc:]           // the 2×2 pixels of a partial last tile
+	nob := oc / 16
+	total := (ty1 - ty0) * wn.tw
+	runs := (total + scWinoRun - 1) / scWinoRun
+	flags := 0
+	if r.relu {
+		flags = 1
+	}
+	flags |= r.pool << 1
+	for k, t := 0, 0; k < runs; k++ {
+		cnt := (total - t) / (runs - k)
+		for i := 0; i < cnt; {
+			ty, tx := ty0+(t+i)/wn.tw, (t+i)%wn.tw
+			seg := min(cnt-i, wn.tw-tx)
+			scWinoInK(v[i*vT:], band[2*(ty-ty0)*rowLen+2*tx*c:], rowLen, seg, c)
+			i += seg
+		}
+		for xi := range 16 {
+			for ob := range nob {
+				scKern(1, cnt, &v[xi*16], uintptr(4*vT), wn.taps, &wn.u[(xi*nob+ob)*c*16],
+					&wn.zero[0], &m[(ob*16+xi)*16], uintptr(4*mT), 0xFFFF, false)
+			}
+		}
+		for i := 0; i < cnt; {
+			ty, tx := ty0+(t+i)/wn.tw, (t+i)%wn.tw
+			seg := min(cnt-i, wn.tw-tx)
+			r.winoOut(n, ty, tx, seg, m[i*mT:], rowScr, tileScr, flags)
+			i += seg
+		}
+		t += cnt
+	}
+}
+
+// winoOut writes the output transforms of tiles [tx, tx+seg) of tile row
+// ty from mt: full tiles straight into the output (or its pooling), the
+// pixels of partial ones (odd output sizes) through scratch.
+func (r *scRun) winoOut(n, ty, tx, seg int, mt, rowScr, tileScr []float32, flags int) {
+	s, p := r.s, &r.p
+	oc := p.OutC
+	fullW, fullH := s.ow/2, s.oh/2
+	nFull := max(0, min(seg, fullW-tx))
+	if r.pool != 0 {
+		if ty < fullH && nFull > 0 {
+			o := ((n*fullH+ty)*fullW + tx) * oc
+			scWinoOutK(mt, nFull, oc, r.bias, r.out[o:o+nFull*oc], nil, flags)
+		}
+		return
+	}
+	row := func(y int) []float32 {
+		o := (n*s.oh + y) * s.ow * oc
+		return r.out[o : o+s.ow*oc]
+	}
+	y0 := row(2 * ty)
+	var y1 []float32
+	if 2*ty+1 < s.oh {
+		y1 = row(2*ty + 1)
+	} else {
+		y1 = rowScr
+	}
+	if nFull > 0 {
+		scWinoOutK(mt, nFull, oc, r.bias, y0[2*tx*oc:], y1[2*tx*oc:], flags)
+	}
+	if nFull < seg { // the last tile of an odd-width row: one valid column
+		scWinoOutK(mt[nFull*(16*oc+scWinoPad):], 1, oc, r.bias, tileScr[:2*oc], tileScr[2*oc:4*oc], flags)
+		x := 2 * (tx + nFull)
+		copy(y0[x*oc:(x+1)*oc], tileScr[:oc])
+		if 2*ty+1 < s.oh {
+			copy(y1[x*oc:(x+1)*oc], tileScr[2*oc:3*oc])
+		}
+	}
+}
+
+// scWinoInK and scWinoOutK check their slices and run the transforms
+// (assembly, or Go with scForceGo or without AVX-512).
+func scWinoInK(v, src []float32, rowLen, ntiles, c int) {
+	_ = v[ntiles*(16*c+scWinoPad)-scWinoPad-1]
+	_ = src[3*rowLen+(2*ntiles+1)*c+c-1]
+	if scAVX512 && !scForceGo {
+		scWinoIn(&v[0], &src[0], uintptr(4*rowLen), ntiles, c)
+		return
+	}
+	scWinoInGo(v, src, rowLen, ntiles, c)
+}
+
+func scWinoOutK(m []float32, ntiles, oc int, bias, y0, y1 []float32, flags int) {
+	_ = m[ntiles*(16*oc+scWinoPad)-scWinoPad-1]
+	_ = bias[oc-1]
+	pix := 2 * ntiles
+	if flags>>1 != 0 {
+		pix = ntiles
+	} else {
+		_ = y1[pix*oc-1]
+	}
+	_ = y0[pix*oc-1]
+	if scAVX512 && !scForceGo {
+		var p1 *float32
+		if y1 != nil {
+			p1 = &y1[0]
+		}
+		scWinoOut(&m[0], ntiles, oc, &bias[0], &y0[0], p1, flags)
+		return
+	}
+	scWinoOutGo(m, ntiles, oc, bias, y0, y1, flags)
+}
+
+// scWinoInGo is scWinoIn in Go.
+func scWinoInGo(v, src []float32, rowLen, ntiles, c int) {
+	for t := range ntiles {
+		for k := 0; k < c/16; k++ {
+			var d [4][4][16]float32
+			for i := range 4 {
+				for j := range 4 {
+					copy(d[i][j][:], src[i*rowLen+(2*t+j)*c+16*k:])
+				}
+			}
+			out := v[t*(16*c+scWinoPad)+k*256:]
+			for l := range 16 {
+				var tt [4][4]float32
+				for j := range 4 {
+					tt[0][j] = d[0][j][l] - d[2][j][l]
+					tt[1][j] = d[1][j][l] + d[2][j][l]
+					tt[2][j] = d[2][j][l] - d[1][j][l]
+					tt[3][j] = d[1][j][l] - d[3][j][l]
+				}
+				for i := range 4 {
+					a, b, cc, dd := tt[i][0], tt[i][1], tt[i][2], tt[i][3]
+					out[(4*i+0)*16+l] = a - cc
+					out[(4*i+1)*16+l] = b + cc
+					out[(4*i+2)*16+l] = cc - b
+					out[(4*i+3)*16+l] = b - dd
+				}
+			}
+		}
+	}
+}
+
+// scWinoOutGo is scWinoOut in Go.
+func scWinoOutGo(m []float32, ntiles, oc int, bias, y0, y1 []float32, flags int) {
+	relu, pool := flags&1 != 0, flags>>1
+	for t := range ntiles {
+		for k := 0; k < oc/16; k++ {
+			mm := m[t*(16*oc+scWinoPad)+k*256:]
+			for l := range 16 {
+				var s [2][4]float32
+				for j := range 4 {
+					s[0][j] = mm[j*16+l] + mm[(4+j)*16+l] + mm[(8+j)*16+l]
+					s[1][j] = mm[(4+j)*16+l] - mm[(8+j)*16+l] - mm[(12+j)*16+l]
+				}
+				b := bias[16*k+l]
+				var y [4]float32
+				for i := range 2 {
+					y[2*i] = s[i][0] + s[i][1] + s[i][2] + b
+					y[2*i+1] = s[i][1] - s[i][2] - s[i][3] + b
+				}
+				if relu {
+					for i := range y {
+						if y[i] < 0 {
+							y[i] = 0
+						}
+					}
+				}
+				o := 16*k + l
+				switch pool {
+				case 0:
+					y0[2*t*oc+o], y0[(2*t+1)*oc+o] = y[0], y[1]
+					y1[2*t*oc+o], y1[(2*t+1)*oc+o] = y[2], y[3]
+				case scPoolMax:
+					y0[t*oc+o] = max(max(y[0], y[1]), max(y[2], y[3]))
+				default:
+					y0[t*oc+o] = (y[0] + y[1] + y[2] + y[3]) * 0.25
+				}
+			}
+		}
+	}
+}
