@@ -22,8 +22,10 @@ type Options struct {
 	KeepAll bool
 	// NoFuse disables fusions (for debugging and measuring them).
 	NoFuse bool
-	// NoWinograd computes 3×3 convolutions with im2col + GEMM instead of
-	// Winograd F(4×4, 3×3) (slower, slightly more accurate).
+	// NoWinograd computes 3×3 convolutions without any Winograd transform
+	// (direct kernels or im2col + GEMM): slower, slightly more accurate, and
+	// without the transformed kernel copies (F(4×4,3×3) keeps 4× a 3×3
+	// kernel, F(2×2,3×3) 16/9×).
 	NoWinograd bool
 }
 

@@ -210,6 +210,14 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	}
 	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, l.padded[n.Name])
 	p1 := geom(1)
+	// The model's kernel is not needed once packed, transformed or folded:
+	// let it go (it is read from its file again if ever needed).
+	releaseKernel := false
+	defer func() {
+		if len(n.Weights) > 0 && (t.bn != nil || releaseKernel) {
+			n.Weights[0].Release()
+		}
+	}()
 	wino := !l.p.opts.NoWinograd && kernels.WinogradOK(p1) && kernels.WinogradPays(p1)
 	switch {
 	case kernels.SmallConvPays(p1, ka, wino):
@@ -217,7 +225,12 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		// kernel packed once here. Where Winograd F(4×4, 3×3) applies too,
 		// it takes over from the batch size at which it is expected to be
 		// faster, if any.
-		sc := kernels.NewSmallConv(kernel, p1)
+		newSC := kernels.NewSmallConv
+		if l.p.opts.NoWinograd {
+			newSC = kernels.NewSmallConvDirect
+		}
+		sc := newSC(kernel, p1)
+		releaseKernel = true
 		var wg *kernels.Winograd
 		if wino && !kernels.SmallConvPays(geom(1<<20), ka, true) {
 			wg = kernels.NewWinograd(kernel, p1.C, op.Filters)
@@ -243,6 +256,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		// 3×3 stride-1 convolutions: Winograd F(4×4, 3×3), kernel
 		// transformed once here (4× its size), 2.25× fewer multiplications.
 		wg := kernels.NewWinograd(kernel, p1.C, op.Filters)
+		releaseKernel = true
 		l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			wg.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
 			return nil

@@ -30,7 +30,7 @@ type Weight struct {
 	Origin string
 
 	src  WeightSource
-	once sync.Once
+	mu   sync.Mutex
 	data []float32
 	err  error
 }
@@ -43,13 +43,11 @@ func NewWeight(name string, shape Shape, dtype DType, origin string, src WeightS
 // ConstWeight returns a float32 weight holding data (which it keeps).
 func ConstWeight(name string, shape Shape, data []float32) *Weight {
 	w := &Weight{Name: name, Shape: shape, DType: Float32, Origin: "memory"}
-	w.once.Do(func() {
-		if int64(len(data)) != shape.Elements() {
-			w.err = fmt.Errorf("weight %s: %d values for shape %v", name, len(data), shape)
-			return
-		}
-		w.data = data
-	})
+	if int64(len(data)) != shape.Elements() {
+		w.err = fmt.Errorf("weight %s: %d values for shape %v", name, len(data), shape)
+		return w
+	}
+	w.data = data
 	return w
 }
 
@@ -59,20 +57,35 @@ func (w *Weight) Elements() int64 { return w.Shape.Elements() }
 // Data returns the weight's values, reading them on first call. It is safe
 // for concurrent use.
 func (w *Weight) Data() ([]float32, error) {
-	w.once.Do(func() {
-		if w.src == nil {
-			w.err = fmt.Errorf("weight %s has no data", w.Name)
-			return
-		}
-		n := w.Shape.Elements()
-		buf := make([]float32, n)
-		if err := w.src.ReadInto(buf); err != nil {
-			w.err = err
-			return
-		}
-		w.data = buf
-	})
-	return w.data, w.err
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.data != nil || w.err != nil {
+		return w.data, w.err
+	}
+	if w.src == nil {
+		w.err = fmt.Errorf("weight %s has no data", w.Name)
+		return nil, w.err
+	}
+	buf := make([]float32, w.Shape.Elements())
+	if err := w.src.ReadInto(buf); err != nil {
+		w.err = err
+		return nil, err
+	}
+	w.data = buf
+	return buf, nil
+}
+
+// Release drops the in-memory values of a weight that can read them again
+// from its source (a file), so that a consumer that has transformed them
+// (e.g. an execution plan packing convolution kernels) does not keep two
+// copies. A later Data call reads the values again. Weights held only in
+// memory are kept.
+func (w *Weight) Release() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.src != nil && w.err == nil {
+		w.data = nil
+	}
 }
 
 // WeightSpec is what an op expects of one weight: its Keras name, canonical

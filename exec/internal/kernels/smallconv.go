@@ -128,6 +128,17 @@ func SmallConvPays(p ConvParams, act Activation, winograd bool) bool {
 // NewSmallConv packs the HWIO kernel of p for SmallConv.Conv2D. Only the
 // geometry of p matters (its N is ignored).
 func NewSmallConv(kernel []float32, p ConvParams) *SmallConv {
+	return newSmallConv(kernel, p, true)
+}
+
+// NewSmallConvDirect is NewSmallConv without the Winograd F(2×2, 3×3) path
+// (which keeps a transformed copy of the kernel, 16/9 of its size): the
+// direct kernel only, for callers that trade speed for memory.
+func NewSmallConvDirect(kernel []float32, p ConvParams) *SmallConv {
+	return newSmallConv(kernel, p, false)
+}
+
+func newSmallConv(kernel []float32, p ConvParams, allowWino bool) *SmallConv {
 	if !SmallConvOK(p) {
 		panic(fmt.Sprintf("kernels: SmallConv cannot run %+v", p))
 	}
@@ -169,7 +180,7 @@ func NewSmallConv(kernel []float32, p ConvParams) *SmallConv {
 		}
 		s.blocks = append(s.blocks, b)
 	}
-	if scWinoFits(p) {
+	if allowWino && scWinoFits(p) {
 		s.wino = newSCWino(kernel, p, s.oh, s.ow, s.wp)
 	}
 	return s
