@@ -47,9 +47,9 @@ done
 k=$(printf '%s\n' "${km[@]}" | med); o=$(printf '%s\n' "${om[@]}" | med)
 printf 'model=%s batch=%s threads=%s rounds=%s runs=%s\n' "$(basename "$model")" "$batch" "$threads" "$rounds" "$runs"
 printf '%-8s %10s %10s %12s %14s\n' engine median_ms min_ms peak_rss_mb load_ms
-printf '%-8s %10.1f %10.1f %12s %14s\n' kconv "$k" "$(printf '%s\n' "${kmin[@]}" | sort -g | head -1)" \
+printf '%-8s %10.3f %10.3f %12s %14s\n' kconv "$k" "$(printf '%s\n' "${kmin[@]}" | sort -g | head -1)" \
 	"$(printf '%s\n' "${kr[@]}" | med)" "$(printf '%s\n' "${kl[@]}" | med)"
-printf '%-8s %10.1f %10.1f %12s %14s\n' ort "$o" "$(printf '%s\n' "${omin[@]}" | sort -g | head -1)" \
+printf '%-8s %10.3f %10.3f %12s %14s\n' ort "$o" "$(printf '%s\n' "${omin[@]}" | sort -g | head -1)" \
 	"$(printf '%s\n' "${or[@]}" | med)" "$(printf '%s\n' "${ol[@]}" | med)"
 awk -v k="$k" -v o="$o" 'BEGIN {printf "ratio kconv/ort (median) = %.2f\n", k/o}'
 echo "(kconv load_ms: file open to first result; ORT load_ms: session creation)"
