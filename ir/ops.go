@@ -686,8 +686,13 @@ func concatShape(in []TensorType, axis int) (TensorType, error) {
 	return TensorType{Shape: out, Layout: in[0].Layout}, nil
 }
 
-// Broadcast returns the numpy broadcast of two shapes.
-func Broadcast(a, b Shape) (Shape, error) {
+// Broadcast returns the numpy broadcast of two shapes; an unknown (-1)
+// dimension broadcasts against anything.
+func Broadcast(a, b Shape) (Shape, error) { return broadcast(a, b, true) }
+
+// broadcast aligns a and b from the right; with lenient, -1 matches any
+// size, otherwise only 1 or -1.
+func broadcast(a, b Shape, lenient bool) (Shape, error) {
 	n := max(len(a), len(b))
 	out := make(Shape, n)
 	for i := 0; i < n; i++ {
@@ -705,7 +710,7 @@ func Broadcast(a, b Shape) (Shape, error) {
 			out[i] = db
 		case db == 1:
 			out[i] = da
-		case da < 0 || db < 0:
+		case lenient && (da < 0 || db < 0):
 			out[i] = max(da, db)
 		default:
 			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)

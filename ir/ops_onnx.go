@@ -99,26 +99,9 @@ func layoutOfRank(in []TensorType, r int) Layout {
 // BroadcastStrict is numpy broadcasting where -1 stands for the dynamic
 // batch: it matches only 1 or -1, so the result keeps its batch axis.
 func BroadcastStrict(a, b Shape) (Shape, error) {
-	n := max(len(a), len(b))
-	out := make(Shape, n)
-	for i := 0; i < n; i++ {
-		da, db := 1, 1
-		if j := len(a) - n + i; j >= 0 {
-			da = a[j]
-		}
-		if j := len(b) - n + i; j >= 0 {
-			db = b[j]
-		}
-		switch {
-		case da == db:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		case db == 1:
-			out[i] = da
-		default:
-			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
-		}
+	out, err := broadcast(a, b, false)
+	if err != nil {
+		return nil, err
 	}
 	for i, d := range out {
 		if d < 0 && i != 0 {
