@@ -29,9 +29,6 @@ func ReadNPY(path string) (shape []int, data []float32, note string, err error) 
 			shape, data, note, err = nil, nil, "", fmt.Errorf("not a valid NumPy .npy file (%v)", r)
 		}
 	}()
-	if err := checkNPYHeader(path); err != nil {
-		return nil, nil, "", err
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, "", err
@@ -39,6 +36,9 @@ func ReadNPY(path string) (shape []int, data []float32, note string, err error) 
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
+		return nil, nil, "", err
+	}
+	if err := checkNPYHeader(f, st.Size()); err != nil {
 		return nil, nil, "", err
 	}
 	r, err := npyio.NewReader(bufio.NewReader(f))
@@ -60,90 +60,76 @@ func ReadNPY(path string) (shape []int, data []float32, note string, err error) 
 		}
 	}
 	typ := strings.TrimLeft(strings.Trim(h.Descr.Type, `'"`), "<>|=")
-	size := map[string]int64{"f4": 4, "f8": 8, "f2": 2, "i8": 8, "i4": 4, "i2": 2, "i1": 1, "u1": 1, "u2": 2, "u4": 4, "u8": 8, "b1": 1}[typ]
-	if size == 0 {
+	dt, ok := npyTypes[typ]
+	if !ok {
 		return nil, nil, "", fmt.Errorf("unsupported dtype %s (want a numeric type)", h.Descr.Type)
 	}
-	if n*size > st.Size() {
-		return nil, nil, "", fmt.Errorf("file is truncated: shape %v of %s needs %d bytes, file has %d", h.Descr.Shape, h.Descr.Type, n*size, st.Size())
+	if n*dt.size > st.Size() {
+		return nil, nil, "", fmt.Errorf("file is truncated: shape %v of %s needs %d bytes, file has %d", h.Descr.Shape, h.Descr.Type, n*dt.size, st.Size())
 	}
-	shape = append([]int(nil), h.Descr.Shape...)
-	data = make([]float32, n)
-	conv := func(vals any) error {
-		if err := r.Read(vals); err != nil {
-			return fmt.Errorf("reading data: %w", err)
-		}
-		return nil
-	}
-	switch typ {
-	case "f4":
-		var v []float32
-		if err := conv(&v); err != nil {
-			return nil, nil, "", err
-		}
-		if int64(len(v)) != n {
-			return nil, nil, "", fmt.Errorf("file is truncated: %d of %d values", len(v), n)
-		}
-		return shape, v, "", nil
-	case "f8":
-		var v []float64
-		err = conv(&v)
-		fill(data, v)
-	case "i8":
-		var v []int64
-		err = conv(&v)
-		fill(data, v)
-	case "i4":
-		var v []int32
-		err = conv(&v)
-		fill(data, v)
-	case "i2":
-		var v []int16
-		err = conv(&v)
-		fill(data, v)
-	case "i1":
-		var v []int8
-		err = conv(&v)
-		fill(data, v)
-	case "u1":
-		var v []uint8
-		err = conv(&v)
-		fill(data, v)
-	case "u2":
-		var v []uint16
-		err = conv(&v)
-		fill(data, v)
-	case "u4":
-		var v []uint32
-		err = conv(&v)
-		fill(data, v)
-	case "u8":
-		var v []uint64
-		err = conv(&v)
-		fill(data, v)
-	case "b1":
-		var v []bool
-		err = conv(&v)
-		for i, b := range v {
-			if i < len(data) && b {
-				data[i] = 1
-			}
-		}
-	default:
-		return nil, nil, "", fmt.Errorf("unsupported dtype %s", h.Descr.Type)
-	}
-	if err != nil {
+	if data, err = dt.read(r, n); err != nil {
 		return nil, nil, "", err
 	}
-	return shape, data, fmt.Sprintf("converted %s to float32", h.Descr.Type), nil
+	if typ != "f4" {
+		note = fmt.Sprintf("converted %s to float32", h.Descr.Type)
+	}
+	return append([]int(nil), h.Descr.Shape...), data, note, nil
 }
 
-func fill[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64 | float64](dst []float32, src []T) {
-	for i, v := range src {
-		if i < len(dst) {
-			dst[i] = float32(v)
+// npyTypes are the element types ReadNPY accepts: their size in the file
+// and a reader converting n of them to float32.
+var npyTypes = map[string]struct {
+	size int64
+	read func(r *npyio.Reader, n int64) ([]float32, error)
+}{
+	"f4": {4, func(r *npyio.Reader, n int64) ([]float32, error) { return readNPYAs[float32](r, n) }},
+	"f8": {8, readNPYAs[float64]},
+	"i8": {8, readNPYAs[int64]},
+	"i4": {4, readNPYAs[int32]},
+	"i2": {2, readNPYAs[int16]},
+	"i1": {1, readNPYAs[int8]},
+	"u1": {1, readNPYAs[uint8]},
+	"u2": {2, readNPYAs[uint16]},
+	"u4": {4, readNPYAs[uint32]},
+	"u8": {8, readNPYAs[uint64]},
+	"b1": {1, readNPYBool},
+}
+
+// readNPYAs reads n values of type T and converts them to float32 (float32
+// data is returned as read).
+func readNPYAs[T float32 | float64 | int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64](r *npyio.Reader, n int64) ([]float32, error) {
+	var v []T
+	if err := r.Read(&v); err != nil {
+		return nil, fmt.Errorf("reading data: %w", err)
+	}
+	if int64(len(v)) != n {
+		return nil, fmt.Errorf("file is truncated: %d of %d values", len(v), n)
+	}
+	if f, ok := any(v).([]float32); ok {
+		return f, nil
+	}
+	out := make([]float32, n)
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out, nil
+}
+
+func readNPYBool(r *npyio.Reader, n int64) ([]float32, error) {
+	var v []bool
+	if err := r.Read(&v); err != nil {
+		return nil, fmt.Errorf("reading data: %w", err)
+	}
+	if int64(len(v)) != n {
+		return nil, fmt.Errorf("file is truncated: %d of %d values", len(v), n)
+	}
+	out := make([]float32, n)
+	for i, b := range v {
+		if b {
+			out[i] = 1
 		}
 	}
+	return out, nil
 }
 
 // EncodeNPY writes a float32 array of the given shape in NumPy's .npy
@@ -187,14 +173,9 @@ func EncodeNPY(w io.Writer, shape []int, data []float32) error {
 
 // checkNPYHeader verifies the magic string, version and header length of a
 // .npy file before the library parses it.
-func checkNPYHeader(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+func checkNPYHeader(f *os.File, fileSize int64) error {
 	var pre [12]byte
-	n, _ := io.ReadFull(f, pre[:])
+	n, _ := f.ReadAt(pre[:], 0)
 	if n < 10 || string(pre[:6]) != "\x93NUMPY" {
 		return errors.New("not a NumPy .npy file (bad magic)")
 	}
@@ -210,11 +191,7 @@ func checkNPYHeader(path string) error {
 	default:
 		return fmt.Errorf("unsupported .npy version %d", pre[6])
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if hlen > st.Size() || hlen > 1<<20 {
+	if hlen > fileSize || hlen > 1<<20 {
 		return errors.New("not a NumPy .npy file (truncated header)")
 	}
 	hdr := make([]byte, hlen)
