@@ -338,6 +338,19 @@ func weights(n *ir.Node) ([][]float32, error) {
 	return out, nil
 }
 
+// kernelsAndBias returns node n's weights with the bias (the last weight,
+// present when useBias) split off.
+func kernelsAndBias(n *ir.Node, useBias bool) (ks [][]float32, bias []float32, err error) {
+	ws, err := weights(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if useBias && len(ws) > 0 {
+		return ws[:len(ws)-1], ws[len(ws)-1], nil
+	}
+	return ws, nil, nil
+}
+
 // bnAffine returns the per-channel scale and shift of an inference BN.
 func bnAffine(n *ir.Node) (scale, shift []float32, err error) {
 	b := n.Op.(*ir.BatchNorm)

@@ -2,7 +2,6 @@ package exec
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/kconv/kconv/exec/internal/gemm"
 	"github.com/kconv/kconv/exec/internal/kernels"
@@ -188,11 +187,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		src := l.byNode[n.Inputs[0]]
 		o := l.newValue(n.Name, n.Out, src.nhwc)
 		l.byNode[n.Name] = o
-		lo, hi := float32(op.Min), float32(op.Max)
-		if math.IsInf(op.Min, -1) {
-			lo = float32(math.Inf(-1))
-		}
-		act := kernels.Activation{Kind: kernels.ActClip, Min: lo, Max: hi}
+		act := kernels.Activation{Kind: kernels.ActClip, Min: float32(op.Min), Max: float32(op.Max)}
 		l.add(&step{node: n.Name, ins: []*value{src}, out: o, inplace: true, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
 			copy(dst, ins[0])
 			act.Apply(dst)

@@ -190,15 +190,11 @@ func physAxis(v *value, axis int) int {
 }
 
 func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
-	ws, err := weights(n)
+	ks, bias, err := kernelsAndBias(n, op.UseBias)
 	if err != nil {
 		return err
 	}
-	kernel := ws[0]
-	var bias []float32
-	if op.UseBias {
-		bias = ws[1]
-	}
+	kernel := ks[0]
 	t := l.fuseTail(n, op.Activation, op.DataFormat == ir.ChannelsFirst, true)
 	if kernel, bias, err = t.fold(kernel, bias, op.Filters); err != nil {
 		return err
@@ -272,15 +268,11 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 }
 
 func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
-	ws, err := weights(n)
+	ks, bias, err := kernelsAndBias(n, op.UseBias)
 	if err != nil {
 		return err
 	}
-	kernel := ws[0]
-	var bias []float32
-	if op.UseBias {
-		bias = ws[1]
-	}
+	kernel := ks[0]
 	in := l.spatialIn(n, op.DataFormat)
 	_, _, _, c := nhwcDims(in, op.DataFormat, 1)
 	t := l.fuseTail(n, op.Activation, op.DataFormat == ir.ChannelsFirst, true)
@@ -301,15 +293,11 @@ func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
 }
 
 func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
-	ws, err := weights(n)
+	ks, bias, err := kernelsAndBias(n, op.UseBias)
 	if err != nil {
 		return err
 	}
-	dk, pk := ws[0], ws[1]
-	var bias []float32
-	if op.UseBias {
-		bias = ws[2]
-	}
+	dk, pk := ks[0], ks[1]
 	in := l.spatialIn(n, op.DataFormat)
 	_, _, _, c := nhwcDims(in, op.DataFormat, 1)
 	mid := c * op.Multiplier
@@ -346,15 +334,11 @@ func nhwcH(v *value, df ir.Layout) int { _, h, _, _ := nhwcDims(v, df, 1); retur
 func nhwcW(v *value, df ir.Layout) int { _, _, w, _ := nhwcDims(v, df, 1); return w }
 
 func (l *lowerer) deconv(n *ir.Node, op *ir.Conv2DTranspose) error {
-	ws, err := weights(n)
+	ks, bias, err := kernelsAndBias(n, op.UseBias)
 	if err != nil {
 		return err
 	}
-	kernel := ws[0]
-	var bias []float32
-	if op.UseBias {
-		bias = ws[1]
-	}
+	kernel := ks[0]
 	in := l.spatialIn(n, op.DataFormat)
 	_, h, w, c := nhwcDims(in, op.DataFormat, 1)
 	oh, ow, crop, err := op.Geometry(h, w)
@@ -479,15 +463,11 @@ func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {
 }
 
 func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
-	ws, err := weights(n)
+	ks, bias, err := kernelsAndBias(n, op.UseBias)
 	if err != nil {
 		return err
 	}
-	kernel := ws[0]
-	var bias []float32
-	if op.UseBias {
-		bias = ws[1]
-	}
+	kernel := ks[0]
 	in := l.need(l.byNode[n.Inputs[0]], false)
 	t := l.fuseTail(n, op.Activation, false, true)
 	if kernel, bias, err = t.fold(kernel, bias, op.Units); err != nil {
