@@ -152,26 +152,33 @@ func (c *nctx) spatialOut(rank int, op ir.Op, x string, ws ...*ir.Weight) error 
 	return nil
 }
 
-func (c *nctx) conv() error {
-	x, in, err := c.spatialIn()
-	if err != nil {
-		return err
+// kernelIn reads what Conv and ConvTranspose share: the spatial input, the
+// constant kernel (input 1) and the window geometry it implies.
+func (c *nctx) kernelIn() (x string, in ir.Shape, w *tensor, g geom, err error) {
+	if x, in, err = c.spatialIn(); err != nil {
+		return
 	}
-	w, err := c.constIn(1, "the kernel")
-	if err != nil {
-		return err
+	if w, err = c.constIn(1, "the kernel"); err != nil {
+		return
 	}
 	if w == nil {
-		return fmt.Errorf("input 1 (the kernel) is missing")
+		err = fmt.Errorf("input 1 (the kernel) is missing")
+		return
 	}
-	r := len(in)
-	if len(w.shape) != r {
-		return fmt.Errorf("kernel shape %v does not fit input %v", w.shape, in)
+	if len(w.shape) != len(in) {
+		err = fmt.Errorf("kernel shape %v does not fit input %v", w.shape, in)
+		return
 	}
-	g, err := c.geometry(r, w.shape[2:])
+	g, err = c.geometry(len(in), w.shape[2:])
+	return
+}
+
+func (c *nctx) conv() error {
+	x, in, w, g, err := c.kernelIn()
 	if err != nil {
 		return err
 	}
+	r := len(in)
 	win, err := g.window(false)
 	if err != nil {
 		return err
@@ -245,25 +252,11 @@ func nonNil(ws ...*ir.Weight) []*ir.Weight {
 }
 
 func (c *nctx) convTranspose() error {
-	x, in, err := c.spatialIn()
+	x, in, w, g, err := c.kernelIn()
 	if err != nil {
 		return err
-	}
-	w, err := c.constIn(1, "the kernel")
-	if err != nil {
-		return err
-	}
-	if w == nil {
-		return fmt.Errorf("input 1 (the kernel) is missing")
 	}
 	r := len(in)
-	if len(w.shape) != r {
-		return fmt.Errorf("kernel shape %v does not fit input %v", w.shape, in)
-	}
-	g, err := c.geometry(r, w.shape[2:])
-	if err != nil {
-		return err
-	}
 	if group, err := c.int("group", 1); err != nil || group != 1 {
 		return fmtErr(err, "grouped transposed convolution (group %d) is not supported", group)
 	}
