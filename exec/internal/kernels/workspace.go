@@ -1,5 +1,7 @@
 package kernels
 
+import "github.com/kconv/kconv/exec/internal/par"
+
 // Workspace is per-call scratch memory for the kernels. Each concurrent
 // caller (each Run of a model) owns its own Workspace; a kernel uses it for
 // the duration of one call, so one Workspace may serve every layer of a
@@ -9,6 +11,18 @@ package kernels
 // kernel (it then allocates per call).
 type Workspace struct {
 	buf []float32
+	// Pool is the Program's thread budget (nil: serial). Kernels split
+	// their work through Par().
+	Pool *par.Pool
+}
+
+// Par returns the workspace's thread pool; nil (serial) for a nil
+// Workspace or one without a Pool.
+func (w *Workspace) Par() *par.Pool {
+	if w == nil {
+		return nil
+	}
+	return w.Pool
 }
 
 // NewWorkspace returns a Workspace whose buffer is preallocated to n floats.
