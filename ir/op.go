@@ -51,6 +51,7 @@ var knownActs = map[string]bool{
 	"log_softmax": true, "elu": true, "selu": true, "softplus": true, "softsign": true,
 	"hard_sigmoid": true, "hard_swish": true, "swish": true, "gelu": true, "relu6": true,
 	"leaky_relu": true, "exponential": true, "mish": true,
+	"erf": true, // ONNX's Erf (no Keras activation: exported GELUs use it)
 }
 
 // Check reports whether the activation is one kconv knows.

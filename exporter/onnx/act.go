@@ -48,6 +48,8 @@ func (b *builder) activation(v *value, a ir.Act, out string) (*value, error) {
 		return one("Softsign")
 	case "exponential":
 		return one("Exp")
+	case "erf":
+		return one("Erf")
 	case "hard_sigmoid":
 		return one("HardSigmoid", "alpha", a.Alpha, "beta", a.Beta)
 	case "hard_swish":

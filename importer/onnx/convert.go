@@ -36,7 +36,23 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		c.setOut(0, v)
 		return nil
 	case "Cast":
-		return c.cast()
+		to, err := c.int("to", 0)
+		if err != nil {
+			return err
+		}
+		return c.castTo(int32(to))
+	case "CastLike":
+		// Cast to the type of input 1: a constant's own type (integer
+		// tensors fold as int64), otherwise float (kconv computes floats).
+		like, err := c.need(1)
+		if err != nil {
+			return err
+		}
+		to := int32(onnxpb.TensorProto_FLOAT)
+		if like.c != nil && like.node == "" && like.c.isInt {
+			to = int32(onnxpb.TensorProto_INT64)
+		}
+		return c.castTo(to)
 	case "Shape":
 		return c.shape()
 	case "ConstantOfShape":
@@ -65,6 +81,12 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		return c.activation(ir.Act{Name: "tanh"})
 	case "Softplus":
 		return c.activation(ir.Act{Name: "softplus"})
+	case "Exp":
+		return c.activation(ir.Act{Name: "exponential"})
+	case "Erf":
+		return c.activation(ir.Act{Name: "erf"})
+	case "Mish":
+		return c.activation(ir.Act{Name: "mish"})
 	case "Softsign":
 		return c.activation(ir.Act{Name: "softsign"})
 	case "HardSwish":
@@ -191,25 +213,23 @@ func (c *nctx) constant() error {
 	return fmt.Errorf("constant has no value")
 }
 
-func (c *nctx) cast() error {
-	to, err := c.int("to", 0)
-	if err != nil {
-		return err
-	}
+// castTo converts input 0 to ONNX data type to: constants are converted,
+// computed tensors pass through when to is a float type.
+func (c *nctx) castTo(to int32) error {
 	v, err := c.need(0)
 	if err != nil {
 		return err
 	}
 	if v.c != nil && v.node == "" {
-		t, err := castTensor(v.c, int32(to))
+		t, err := castTensor(v.c, to)
 		if err != nil {
 			return err
 		}
 		c.setOut(0, &val{c: t})
 		return nil
 	}
-	if !isFloatType(int32(to)) {
-		return fmt.Errorf("cast of a computed tensor to %s is not supported", dtypeName(int32(to)))
+	if !isFloatType(to) {
+		return fmt.Errorf("cast of a computed tensor to %s is not supported", dtypeName(to))
 	}
 	c.setOut(0, v)
 	return nil
