@@ -6,7 +6,6 @@ import (
 	"testing"
 )
 
-
 func TestIRCommand(t *testing.T) {
 	linear := filepath.Join("..", "..", "importer", "onnx", "testdata", "onnx-pytorch", "test_Linear", "model.onnx")
 	code, out, errs := kconv(t, "ir", "vgg16")
