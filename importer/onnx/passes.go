@@ -41,10 +41,10 @@ func fuseSwish(m *ir.Model) (int, error) {
 		for side := 0; side < 2; side++ {
 			x, s := n.Inputs[side], idx[n.Inputs[1-side]]
 			a, ok := s.Op.(*ir.Activation)
-			if !ok || a.Act != (ir.Act{Name: "sigmoid"}) || len(s.Inputs) != 1 || s.Inputs[0] != x || uses[s.Name] != 1 {
+			if !ok || a.Act != (ir.Act{Name: ir.ActSigmoid}) || len(s.Inputs) != 1 || s.Inputs[0] != x || uses[s.Name] != 1 {
 				continue
 			}
-			n.Op, n.Inputs, n.Class = &ir.Activation{Act: ir.Act{Name: "swish"}}, []string{x}, "Swish"
+			n.Op, n.Inputs, n.Class = &ir.Activation{Act: ir.Act{Name: ir.ActSwish}}, []string{x}, "Swish"
 			if err := m.InferNode(n); err != nil {
 				return changed, err
 			}
