@@ -43,9 +43,9 @@ nodes each changed. MODEL is a file or a builtin name (vgg16).`,
 				return m.WriteText(out)
 			}
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "pass\ttime\tchanged\t")
+			fmt.Fprintln(tw, "pass\ttime\tchanged")
 			for _, p := range m.Passes {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t\n", p.Name, p.Time.Round(time.Microsecond), p.Changed)
+				fmt.Fprintf(tw, "%s\t%s\t%d\n", p.Name, p.Time.Round(time.Microsecond), p.Changed)
 			}
 			return tw.Flush()
 		},
