@@ -112,13 +112,7 @@ func PreparePasses(m *Model) []Pass {
 }
 
 // Prepare runs PreparePasses as a Pipeline (recorded in m.Passes).
-func Prepare(m *Model) error { return PrepareUntil(m, "") }
-
-// PrepareUntil is Prepare stopping after the pass named stopAfter ("" runs
-// them all).
-func PrepareUntil(m *Model, stopAfter string) error {
-	return Pipeline{Passes: PreparePasses(m), StopAfter: stopAfter}.Run(m)
-}
+func Prepare(m *Model) error { return Pipeline{Passes: PreparePasses(m)}.Run(m) }
 
 // HasWeights reports whether any node of m carries weights.
 func HasWeights(m *Model) bool {
