@@ -82,6 +82,9 @@ type Model struct {
 	// Warnings collects non-fatal findings (e.g. a Lambda whose shape is
 	// guessed).
 	Warnings []string
+	// Passes records the passes of the model's pipeline that ran, in
+	// order (see Pipeline).
+	Passes []PassStat
 }
 
 // Node returns the node named name, or nil.

@@ -23,11 +23,32 @@ type Options struct {
 	Lambdas map[string]string
 	// TheanoFlip is "auto" (default), "on" or "off".
 	TheanoFlip string
+	// StopAfter, when not empty, names the pass of the model's pipeline
+	// after which loading stops (kconv ir --after; see ir.Pipeline). The
+	// pipelines of Keras files and builtins only order, type and check
+	// (they transform nothing), so their model is the same after each of
+	// their passes: there the name is only checked.
+	StopAfter string
 }
 
 // Model loads path. A path that names no file but a builtin architecture
 // ("vgg16") gives that architecture without weights.
 func Model(path string, opt Options) (*ir.Model, error) {
+	m, err := model(path, opt)
+	if err != nil || opt.StopAfter == "" || m.Meta.Format == "onnx" {
+		return m, err
+	}
+	var names []string
+	for _, p := range m.Passes {
+		if p.Name == opt.StopAfter {
+			return m, nil
+		}
+		names = append(names, p.Name)
+	}
+	return nil, fmt.Errorf("%s: no pass named %q (passes: %s)", path, opt.StopAfter, strings.Join(names, ", "))
+}
+
+func model(path string, opt Options) (*ir.Model, error) {
 	if _, err := os.Stat(path); err != nil {
 		if m, berr := zoo.Lookup(path); berr == nil {
 			return m, nil
@@ -35,7 +56,7 @@ func Model(path string, opt Options) (*ir.Model, error) {
 		return nil, fmt.Errorf("%s: %w", path, cleanErr(err))
 	}
 	if isONNX(path) {
-		return onnx.Load(path)
+		return onnx.LoadWith(path, onnx.Options{StopAfter: opt.StopAfter})
 	}
 	return keras.Load(path, keras.Options{
 		Arch:        opt.Arch,

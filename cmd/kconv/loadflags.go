@@ -16,6 +16,8 @@ type loadFlags struct {
 	arch       string
 	lambdas    []string
 	theanoFlip string
+	// stopAfter is load.Options.StopAfter (kconv ir --after).
+	stopAfter string
 }
 
 func (lf *loadFlags) register(cmd *cobra.Command) {
@@ -25,7 +27,7 @@ func (lf *loadFlags) register(cmd *cobra.Command) {
 }
 
 func (lf *loadFlags) load(path string) (*ir.Model, error) {
-	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}}
+	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}, StopAfter: lf.stopAfter}
 	switch lf.theanoFlip {
 	case "auto", "on", "off":
 	default:
