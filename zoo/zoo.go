@@ -17,11 +17,18 @@ var builtins = map[string]func() (*ir.Model, error){
 	"vgg16_torchvision": VGG16Torchvision,
 }
 
-// Names lists the builtin architectures.
+// Names lists the builtin architectures: fast.ai's vgg16, torchvision's
+// VGG16 and the keras.applications models by their base names (each also
+// exists as NAME_notop, NAME_avg and NAME_max without its top, and, where
+// keras.applications had Theano files, with a "_th" suffix; see
+// ParseVariant).
 func Names() []string {
 	var ns []string
 	for n := range builtins {
 		ns = append(ns, n)
+	}
+	for _, a := range apps {
+		ns = append(ns, a.Name)
 	}
 	sort.Strings(ns)
 	return ns
@@ -29,11 +36,13 @@ func Names() []string {
 
 // Lookup returns the builtin architecture name (without weights).
 func Lookup(name string) (*ir.Model, error) {
-	f, ok := builtins[name]
-	if !ok {
-		return nil, fmt.Errorf("no builtin model %q (have %v)", name, Names())
+	if f, ok := builtins[name]; ok {
+		return f()
 	}
-	return f()
+	if a, cfg, ok := ParseVariant(name); ok {
+		return a.Build(cfg)
+	}
+	return nil, fmt.Errorf("no builtin model %q (have %v; keras.applications ones also as NAME_notop, NAME_avg, NAME_max, NAME_th)", name, Names())
 }
 
 // VGG16 is fast.ai's Keras 1 VGG16 (vgg16.py), exactly as its summary in
