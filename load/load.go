@@ -17,7 +17,10 @@ import (
 // Options are the choices a user can make when loading.
 type Options struct {
 	// Arch is the architecture for weights-only files: a JSON or YAML file,
-	// or a builtin name such as "vgg16".
+	// or a builtin name such as "vgg16". Without it, a Keras 1/2
+	// weights-only file is matched against the builtin architectures by
+	// its layer names, order and weight shapes (zoo.Identify); the model's
+	// Meta.Arch then says which builtin was used.
 	Arch string
 	// Lambdas maps Lambda layer names to registered Go implementations.
 	Lambdas map[string]string
@@ -27,6 +30,13 @@ type Options struct {
 
 // Model loads path. A path that names no file but a builtin architecture
 // ("vgg16") gives that architecture without weights.
+//
+// A weights-only file loaded without Options.Arch gets the builtin
+// architecture it matches (see zoo.Identify). One identified in Theano
+// ordering is read as holding Theano (flipped) kernels unless
+// Options.TheanoFlip says otherwise: keras.applications' th_kernels files
+// and fast.ai's vgg16.h5 do, and the former keep TensorFlow's ":0" weight
+// names, which would otherwise make "auto" keep their kernels unflipped.
 func Model(path string, opt Options) (*ir.Model, error) {
 	if _, err := os.Stat(path); err != nil {
 		if m, berr := zoo.Lookup(path); berr == nil {
@@ -37,12 +47,55 @@ func Model(path string, opt Options) (*ir.Model, error) {
 	if isONNX(path) {
 		return onnx.Load(path)
 	}
-	return keras.Load(path, keras.Options{
+	kopt := keras.Options{
 		Arch:        opt.Arch,
 		Lambdas:     opt.Lambdas,
 		TheanoFlip:  opt.TheanoFlip,
 		ArchBuiltin: zoo.Lookup,
-	})
+	}
+	var match *zoo.Match
+	if opt.Arch == "" {
+		layers, ok, err := keras.WeightsOnlyLayout(path)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			mt, err := identify(layers, &kopt)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			match = &mt
+		}
+	}
+	m, err := keras.Load(path, kopt)
+	if err != nil {
+		return nil, err
+	}
+	if match != nil {
+		m.Meta.Arch = match.String()
+	}
+	if m.Meta.Preprocess == "" && kopt.Arch != "" {
+		m.Meta.Preprocess = zoo.PreprocessOf(kopt.Arch)
+	}
+	return m, nil
+}
+
+// identify picks the builtin architecture of a weights-only file's layers
+// and sets the Keras options to load the file with it.
+func identify(layers []keras.StoredLayer, kopt *keras.Options) (zoo.Match, error) {
+	fl := make([]zoo.FileLayer, len(layers))
+	for i, l := range layers {
+		fl[i] = zoo.FileLayer{Name: l.Name, Shapes: l.Shapes}
+	}
+	mt, err := zoo.Identify(fl)
+	if err != nil {
+		return mt, err
+	}
+	kopt.Arch = mt.Name
+	if mt.Theano && (kopt.TheanoFlip == "" || kopt.TheanoFlip == "auto") {
+		kopt.TheanoFlip = "on"
+	}
+	return mt, nil
 }
 
 func cleanErr(err error) error {

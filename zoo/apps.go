@@ -40,7 +40,11 @@ type App struct {
 	// (RGB→BGR, minus the ImageNet BGR means), "tf" (x/127.5 − 1) or
 	// "torch" (x/255, minus the ImageNet means, over the deviations).
 	Preprocess string
-	// Theano reports whether the Theano-ordering variant exists.
+	// Theano reports whether the Theano-ordering variant exists: for the
+	// applications keras.applications shipped th_dim_ordering_th_kernels
+	// files for (VGG16, VGG19, ResNet50). ResNet50's were written by its
+	// Keras 1 code (layers res2a_branch2a, bn2a_branch2a, …, in another
+	// order), which kconv does not build: only the VGGs' match real files.
 	Theano bool
 	// Params are Keras's documented total parameter counts with the top
 	// (1000 classes, default size) and without it.
@@ -58,7 +62,7 @@ var apps = []App{
 	{Name: "resnet50", Keras: "ResNet50", Size: 224, Preprocess: "caffe", Theano: true, Params: 25636712, ParamsNoTop: 23587712, build: resnet50},
 	{Name: "mobilenet", Keras: "MobileNet", Size: 224, Preprocess: "tf", Params: 4253864, ParamsNoTop: 3228864, build: mobilenet},
 	{Name: "mobilenet_v2", Keras: "MobileNetV2", Size: 224, Preprocess: "tf", Params: 3538984, ParamsNoTop: 2257984, build: mobilenetV2},
-	{Name: "densenet121", Keras: "DenseNet121", Size: 224, Preprocess: "torch", Theano: true, Params: 8062504, ParamsNoTop: 7037504, build: densenet121},
+	{Name: "densenet121", Keras: "DenseNet121", Size: 224, Preprocess: "torch", Params: 8062504, ParamsNoTop: 7037504, build: densenet121},
 	{Name: "inception_v3", Keras: "InceptionV3", Size: 299, Preprocess: "tf", Params: 23851784, ParamsNoTop: 21802784, build: inceptionV3},
 	{Name: "xception", Keras: "Xception", Size: 299, Preprocess: "tf", Params: 22910480, ParamsNoTop: 20861480, build: xception},
 }
@@ -159,7 +163,7 @@ func (a App) Build(cfg AppConfig) (*ir.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", a.Name, err)
 	}
-	m.Meta = ir.Meta{Format: "builtin", KerasVersion: "3", Backend: "tensorflow", Source: VariantName(a, cfg)}
+	m.Meta = ir.Meta{Format: "builtin", KerasVersion: "3", Backend: "tensorflow", Source: VariantName(a, cfg), Preprocess: a.Preprocess}
 	if cfg.Theano {
 		m.Meta.KerasVersion, m.Meta.Backend = "1.2.2", "theano"
 	}
@@ -526,4 +530,19 @@ func xception(n *net, cfg AppConfig) {
 		return
 	}
 	top(n, cfg, "", "")
+}
+
+// PreprocessOf returns the input preprocessing of a builtin architecture
+// (see Preprocess); "" for names that are not builtins.
+func PreprocessOf(name string) string {
+	switch name {
+	case "vgg16":
+		return "none" // its vgg_preprocess Lambda layer does it
+	case "vgg16_torchvision":
+		return "torch"
+	}
+	if a, _, ok := ParseVariant(name); ok {
+		return a.Preprocess
+	}
+	return ""
 }

@@ -75,17 +75,17 @@ func TestVGG16KerasSummary(t *testing.T) {
 // TestAppShapes checks each application's last feature map and output.
 func TestAppShapes(t *testing.T) {
 	for name, want := range map[string][2]string{
-		"vgg19_notop":        {"block5_pool", "(None, 7, 7, 512)"},
-		"resnet50":           {"conv5_block3_out", "(None, 7, 7, 2048)"},
-		"mobilenet":          {"conv_pw_13_relu", "(None, 7, 7, 1024)"},
-		"mobilenet_v2":       {"out_relu", "(None, 7, 7, 1280)"},
-		"densenet121":        {"relu", "(None, 7, 7, 1024)"},
-		"inception_v3":       {"mixed10", "(None, 8, 8, 2048)"},
-		"xception":           {"block14_sepconv2_act", "(None, 10, 10, 2048)"},
-		"resnet50_avg":       {"avg_pool", "(None, 2048)"},
-		"densenet121_max_th": {"max_pool", "(None, 1024)"},
-		"mobilenet_v2_avg":   {"global_average_pooling2d", "(None, 1280)"},
-		"resnet50_th":        {"conv5_block3_out", "(None, 2048, 7, 7)"},
+		"vgg19_notop":      {"block5_pool", "(None, 7, 7, 512)"},
+		"resnet50":         {"conv5_block3_out", "(None, 7, 7, 2048)"},
+		"mobilenet":        {"conv_pw_13_relu", "(None, 7, 7, 1024)"},
+		"mobilenet_v2":     {"out_relu", "(None, 7, 7, 1280)"},
+		"densenet121":      {"relu", "(None, 7, 7, 1024)"},
+		"inception_v3":     {"mixed10", "(None, 8, 8, 2048)"},
+		"xception":         {"block14_sepconv2_act", "(None, 10, 10, 2048)"},
+		"resnet50_avg":     {"avg_pool", "(None, 2048)"},
+		"densenet121_max":  {"max_pool", "(None, 1024)"},
+		"mobilenet_v2_avg": {"global_average_pooling2d", "(None, 1280)"},
+		"resnet50_th":      {"conv5_block3_out", "(None, 2048, 7, 7)"},
 	} {
 		m, err := Lookup(name)
 		if err != nil {

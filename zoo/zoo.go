@@ -83,7 +83,7 @@ func VGG16() (*ir.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.Meta = ir.Meta{Format: "builtin", KerasVersion: "1.2.2", Backend: "theano", Source: "vgg16", Sequential: true}
+	m.Meta = ir.Meta{Format: "builtin", KerasVersion: "1.2.2", Backend: "theano", Source: "vgg16", Sequential: true, Preprocess: "none"}
 	return m, nil
 }
 
@@ -122,7 +122,7 @@ func VGG16Torchvision() (*ir.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.Meta = ir.Meta{Format: "builtin", Source: "vgg16_torchvision"}
+	m.Meta = ir.Meta{Format: "builtin", Source: "vgg16_torchvision", Preprocess: "torch"}
 	return m, nil
 }
 
@@ -136,23 +136,46 @@ func RandomWeights(m *ir.Model, seed uint64) {
 		n.Weights = n.Weights[:0]
 		for _, s := range n.Specs {
 			data := make([]float32, s.Shape.Elements())
-			switch s.Name {
-			case "moving_variance", "gamma":
-				for i := range data {
-					data[i] = 0.5 + r.Float32()
-				}
-			case "bias", "beta", "moving_mean":
-				for i := range data {
-					data[i] = (r.Float32()*2 - 1) * 0.1
-				}
-			default:
-				fanIn, fanOut := fans(s.Shape)
-				lim := float32(math.Sqrt(6 / float64(fanIn+fanOut)))
-				for i := range data {
-					data[i] = (r.Float32()*2 - 1) * lim
-				}
-			}
+			fill(r, s, data)
 			n.Weights = append(n.Weights, ir.ConstWeight(s.Name, s.Shape.Clone(), data))
+		}
+	}
+}
+
+// LazyRandomWeights is RandomWeights with weights generated when first
+// read (and again after a Release), each from its own stream of the seed
+// (so its values differ from RandomWeights'): writing a large model then
+// needs memory for one weight at a time.
+func LazyRandomWeights(m *ir.Model, seed uint64) {
+	for ni, n := range m.Nodes {
+		n.Weights = n.Weights[:0]
+		for wi, s := range n.Specs {
+			stream := uint64(ni)<<8 | uint64(wi)
+			n.Weights = append(n.Weights, ir.NewWeight(s.Name, s.Shape.Clone(), ir.Float32, fmt.Sprintf("random(seed %d)", seed),
+				ir.SourceFunc(func(dst []float32) error {
+					fill(rand.New(rand.NewPCG(seed, stream)), s, dst)
+					return nil
+				})))
+		}
+	}
+}
+
+// fill draws one weight's values from r.
+func fill(r *rand.Rand, s ir.WeightSpec, data []float32) {
+	switch s.Name {
+	case "moving_variance", "gamma":
+		for i := range data {
+			data[i] = 0.5 + r.Float32()
+		}
+	case "bias", "beta", "moving_mean":
+		for i := range data {
+			data[i] = (r.Float32()*2 - 1) * 0.1
+		}
+	default:
+		fanIn, fanOut := fans(s.Shape)
+		lim := float32(math.Sqrt(6 / float64(fanIn+fanOut)))
+		for i := range data {
+			data[i] = (r.Float32()*2 - 1) * lim
 		}
 	}
 }

@@ -1,0 +1,264 @@
+package zoo
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// FileLayer is one layer of a weights-only file as the file lists it (an
+// entry of layer_names with its weights' stored shapes, in weight_names
+// order).
+type FileLayer struct {
+	Name   string
+	Shapes [][]int
+}
+
+// Match is the builtin architecture a weights-only file was identified as.
+type Match struct {
+	// Name is the builtin name to load the file with ("resnet50_notop").
+	Name string
+	// Description says which model it is ("keras.applications ResNet50,
+	// include_top=False").
+	Description string
+	// Matched of Total weighted layers agree in name (or position) and
+	// shapes; a match has Matched == Total.
+	Matched, Total int
+	// ByOrder reports that the file's layer names differ from the
+	// builtin's, so layers were paired by position.
+	ByOrder bool
+	// Theano reports Theano ordering (Keras 1 "th" kernels (out, in, rows,
+	// cols)): keras.applications' th_kernels files and fast.ai's vgg16.h5
+	// hold Theano (flipped) convolution kernels.
+	Theano bool
+	// Preprocess is the input preprocessing the architecture expects (see
+	// Preprocessing).
+	Preprocess string
+
+	firstDiff string
+}
+
+// String is the one-line account of the match: "builtin vgg16 (fast.ai,
+// matched 16/16 weighted layers)".
+func (m Match) String() string {
+	s := fmt.Sprintf("builtin %s (%s, matched %d/%d weighted layers", m.Name, m.Description, m.Matched, m.Total)
+	if m.ByOrder {
+		s += " by position: the file's layer names differ"
+	}
+	return s + ")"
+}
+
+// candidate is one builtin variant a file may hold.
+type candidate struct {
+	name, desc, preprocess string
+	theano                 bool
+	build                  func() (*ir.Model, error)
+}
+
+func candidates() []candidate {
+	cs := []candidate{{name: "vgg16", desc: "fast.ai", preprocess: "none", theano: true, build: VGG16}}
+	for _, a := range apps {
+		for _, th := range []bool{false, true} {
+			if th && !a.Theano {
+				continue
+			}
+			for _, topped := range []bool{true, false} {
+				cfg := AppConfig{IncludeTop: topped, Theano: th}
+				d := "keras.applications " + a.Keras
+				if !topped {
+					d += ", include_top=False"
+				}
+				if th {
+					d += ", Theano ordering"
+				}
+				cs = append(cs, candidate{name: VariantName(a, cfg), desc: d, preprocess: a.Preprocess, theano: th,
+					build: func() (*ir.Model, error) { return a.Build(cfg) }})
+			}
+		}
+	}
+	return cs
+}
+
+// Layout lists m's weighted layers as a weights-only file stores them:
+// Keras 1 "th" convolution kernels (Convolution2D in a channels-first model)
+// as (out, in, rows, cols), every other weight in its canonical shape.
+func Layout(m *ir.Model) []FileLayer {
+	var out []FileLayer
+	for _, n := range m.Nodes {
+		if len(n.Specs) == 0 {
+			continue
+		}
+		fl := FileLayer{Name: n.Name}
+		for i, s := range n.Specs {
+			fl.Shapes = append(fl.Shapes, fileShape(n, i, s.Shape))
+		}
+		out = append(out, fl)
+	}
+	return out
+}
+
+// fileShape is the stored shape of weight i of n.
+func fileShape(n *ir.Node, i int, s ir.Shape) []int {
+	if i == 0 && len(s) == 4 && n.Class == "Convolution2D" {
+		if op, ok := n.Op.(*ir.Conv2D); ok && op.DataFormat == ir.ChannelsFirst {
+			return []int{s[3], s[2], s[0], s[1]}
+		}
+	}
+	return append([]int(nil), s...)
+}
+
+// Identify finds the builtin architecture whose weighted layers a
+// weights-only file holds: the same layers (by name, or by position when
+// the file's names differ, as Keras's load_weights pairs them) with the
+// same weight shapes, in Theano or TensorFlow kernel ordering, with or
+// without the top. Layers without weights are not compared. A model
+// without top matches its "_notop" variant (global pooling has no weights,
+// so "_avg" and "_max" cannot be told apart from it). When several
+// builtins match every layer, the one with more equal layer names wins; a
+// tie is an error, and so is no match: both name the nearest candidates
+// and the first layer that differs.
+func Identify(file []FileLayer) (Match, error) {
+	var weighted []FileLayer
+	for _, l := range file {
+		if len(l.Shapes) > 0 {
+			weighted = append(weighted, l)
+		}
+	}
+	if len(weighted) == 0 {
+		return Match{}, fmt.Errorf("the file holds no weights")
+	}
+	type scored struct {
+		Match
+		names int
+	}
+	var all []scored
+	for _, c := range candidates() {
+		m, err := c.build()
+		if err != nil {
+			return Match{}, fmt.Errorf("builtin %s: %v", c.name, err)
+		}
+		want := Layout(m)
+		got, names, byOrder, diff := compare(weighted, want, c.name)
+		all = append(all, scored{Match{Name: c.name, Description: c.desc, Matched: got, Total: len(want), ByOrder: byOrder,
+			Theano: c.theano, Preprocess: c.preprocess, firstDiff: diff}, names})
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		fi, fj := all[i].Matched == all[i].Total && all[i].firstDiff == "", all[j].Matched == all[j].Total && all[j].firstDiff == ""
+		if fi != fj {
+			return fi
+		}
+		if all[i].Matched != all[j].Matched {
+			return all[i].Matched > all[j].Matched
+		}
+		return all[i].names > all[j].names
+	})
+	full := func(s scored) bool { return s.Matched == s.Total && s.firstDiff == "" }
+	if full(all[0]) {
+		if len(all) > 1 && full(all[1]) && all[1].names == all[0].names {
+			return Match{}, fmt.Errorf("weights-only file: its %d weighted layers fit several builtin architectures equally (%s, %s); give one with --arch", len(weighted), all[0].Name, all[1].Name)
+		}
+		return all[0].Match, nil
+	}
+	var near []string
+	for _, s := range all[:min(3, len(all))] {
+		near = append(near, fmt.Sprintf("%s %d/%d (%s)", s.Name, s.Matched, s.Total, s.firstDiff))
+	}
+	return Match{}, fmt.Errorf("weights-only file: its %d weighted layers match no builtin architecture; give one with --arch FILE.json (nearest: %s)", len(weighted), strings.Join(near, "; "))
+}
+
+// normName compares Keras 2 names ("conv1/conv") with Keras 3's
+// ("conv1_conv").
+func normName(s string) string { return strings.ReplaceAll(s, "/", "_") }
+
+// compare pairs the file's weighted layers with the builtin's, by name when
+// every file name is a builtin layer, else by position. It returns how many
+// pairs agree in shapes, how many names are equal, whether pairing was by
+// position and the first disagreement ("" if none).
+func compare(file, want []FileLayer, builtin string) (matched, names int, byOrder bool, diff string) {
+	idx := map[string]int{}
+	for i, l := range want {
+		idx[normName(l.Name)] = i
+	}
+	byOrder = false
+	for _, l := range file {
+		if _, ok := idx[normName(l.Name)]; !ok {
+			byOrder = true
+			break
+		}
+	}
+	note := func(s string) {
+		if diff == "" {
+			diff = s
+		}
+	}
+	for i, l := range file {
+		j := i
+		if !byOrder {
+			j = idx[normName(l.Name)]
+		}
+		if j >= len(want) {
+			note(fmt.Sprintf("file layer '%s' is beyond the builtin's %d weighted layers", l.Name, len(want)))
+			continue
+		}
+		w := want[j]
+		if normName(w.Name) == normName(l.Name) {
+			names++
+		}
+		if !sameShapes(l.Shapes, w.Shapes) {
+			note(fmt.Sprintf("file layer '%s' holds %s, %s's '%s' expects %s", l.Name, shapesString(l.Shapes), builtin, w.Name, shapesString(w.Shapes)))
+			continue
+		}
+		matched++
+	}
+	if len(file) < len(want) {
+		note(fmt.Sprintf("the file has %d weighted layers, the builtin %d (first missing: '%s')", len(file), len(want), firstUnpaired(file, want, byOrder)))
+	}
+	return matched, names, byOrder, diff
+}
+
+func firstUnpaired(file, want []FileLayer, byOrder bool) string {
+	if byOrder {
+		return want[len(file)].Name
+	}
+	have := map[string]bool{}
+	for _, l := range file {
+		have[normName(l.Name)] = true
+	}
+	for _, w := range want {
+		if !have[normName(w.Name)] {
+			return w.Name
+		}
+	}
+	return ""
+}
+
+func sameShapes(a, b [][]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for k := range a[i] {
+			if a[i][k] != b[i][k] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func shapesString(ss [][]int) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		d := make([]string, len(s))
+		for k, v := range s {
+			d[k] = fmt.Sprint(v)
+		}
+		parts[i] = "(" + strings.Join(d, ", ") + ")"
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}

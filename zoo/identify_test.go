@@ -1,0 +1,96 @@
+package zoo
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestIdentifyEveryBuiltin identifies the stored layout of every builtin
+// variant (TensorFlow and Theano ordering, with and without top), also
+// with Keras 2's "/" names and with foreign names (paired by position).
+func TestIdentifyEveryBuiltin(t *testing.T) {
+	for i, c := range candidates() {
+		m, err := c.build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lay := Layout(m)
+		got, err := Identify(lay)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if got.Name != c.name || got.Matched != len(lay) || got.Total != len(lay) || got.ByOrder || got.Theano != c.theano {
+			t.Errorf("%s: identified as %+v", c.name, got)
+		}
+		if c.name == "vgg16" && got.String() != "builtin vgg16 (fast.ai, matched 16/16 weighted layers)" {
+			t.Errorf("vgg16: %q", got.String())
+		}
+		// Layers without weights, as Keras 2 lists them, do not matter.
+		if i > 3 {
+			continue
+		}
+		withEmpty := append([]FileLayer{{Name: "input_1"}}, lay...)
+		if got, err := Identify(withEmpty); err != nil || got.Name != c.name {
+			t.Errorf("%s with an empty layer: %v %v", c.name, got.Name, err)
+		}
+	}
+}
+
+func TestIdentifyNames(t *testing.T) {
+	m, err := Lookup("densenet121")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lay := Layout(m)
+	k2 := make([]FileLayer, len(lay))
+	for i, l := range lay {
+		k2[i] = FileLayer{Name: strings.Replace(l.Name, "_", "/", 1), Shapes: l.Shapes}
+	}
+	if got, err := Identify(k2); err != nil || got.Name != "densenet121" || got.ByOrder {
+		t.Errorf("Keras 2 names: %+v %v", got, err)
+	}
+	foreign := make([]FileLayer, len(lay))
+	for i, l := range lay {
+		foreign[i] = FileLayer{Name: "layer" + strings.Repeat("x", i), Shapes: l.Shapes}
+	}
+	got, err := Identify(foreign)
+	if err != nil || got.Name != "densenet121" || !got.ByOrder {
+		t.Errorf("foreign names: %+v %v", got, err)
+	}
+	if !strings.Contains(got.String(), "by position") {
+		t.Errorf("%s", got)
+	}
+}
+
+func TestIdentifyFailures(t *testing.T) {
+	// fast.ai's VGG16 and keras.applications' Theano VGG16 store the same
+	// shapes; without either's names the file is ambiguous.
+	m, _ := Lookup("vgg16")
+	lay := Layout(m)
+	anon := make([]FileLayer, len(lay))
+	for i, l := range lay {
+		anon[i] = FileLayer{Name: "w" + strings.Repeat("_", i), Shapes: l.Shapes}
+	}
+	if _, err := Identify(anon); err == nil || !strings.Contains(err.Error(), "several") || !strings.Contains(err.Error(), "vgg16_keras_th") {
+		t.Errorf("ambiguous: %v", err)
+	}
+	// A fine-tuned ResNet50 with 10 classes matches nothing; the error
+	// names resnet50 first and its predictions layer.
+	m, _ = Lookup("resnet50")
+	lay = Layout(m)
+	lay[len(lay)-1].Shapes = [][]int{{2048, 10}, {10}}
+	_, err := Identify(lay)
+	if err == nil || !strings.Contains(err.Error(), "nearest: resnet50 ") || !strings.Contains(err.Error(), "'predictions' holds [(2048, 10) (10)]") {
+		t.Errorf("no match: %v", err)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("not one line: %v", err)
+	}
+	if _, err := Identify([]FileLayer{{Name: "dense_1", Shapes: [][]int{{3, 4}, {4}}}}); err == nil || !strings.Contains(err.Error(), "match no builtin") {
+		t.Errorf("tiny: %v", err)
+	}
+	if _, err := Identify([]FileLayer{{Name: "a"}}); err == nil {
+		t.Error("empty file identified")
+	}
+}
