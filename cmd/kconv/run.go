@@ -240,7 +240,6 @@ func (f *inputFlags) normalize(m *ir.Model) (tensorio.Normalize, string, error) 
 	return tensorio.Normalize{Scale: f.scale, Mean: mean, Std: std, BGR: f.bgr}, "", nil
 }
 
-
 func triple(s string, def float64) ([3]float64, error) {
 	out := [3]float64{def, def, def}
 	if s == "" {
