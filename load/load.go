@@ -92,6 +92,14 @@ func identify(layers []keras.StoredLayer, kopt *keras.Options) (zoo.Match, error
 		return mt, err
 	}
 	kopt.Arch = mt.Name
+	// The match may have another class count or input size than the
+	// builtin of that name.
+	kopt.ArchBuiltin = func(name string) (*ir.Model, error) {
+		if name == mt.Name {
+			return mt.Build()
+		}
+		return zoo.Lookup(name)
+	}
 	if mt.Theano && (kopt.TheanoFlip == "" || kopt.TheanoFlip == "auto") {
 		kopt.TheanoFlip = "on"
 	}

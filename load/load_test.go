@@ -124,3 +124,29 @@ func TestIdentifyOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentifyFittedArch: a fine-tuned classifier loads with its own class
+// count through the options identify sets.
+func TestIdentifyFittedArch(t *testing.T) {
+	a, _ := zoo.LookupApp("resnet50")
+	m, err := a.Build(zoo.AppConfig{IncludeTop: true, Classes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layers []keras.StoredLayer
+	for _, l := range zoo.Layout(m) {
+		layers = append(layers, keras.StoredLayer{Name: l.Name, Shapes: l.Shapes})
+	}
+	var kopt keras.Options
+	mt, err := identify(layers, &kopt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := kopt.ArchBuiltin(kopt.Arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Node(b.Outputs[0]).Out.Shape.String(); got != "(None, 10)" || !strings.Contains(mt.String(), "classes=10") {
+		t.Errorf("output %s, match %s", got, mt)
+	}
+}

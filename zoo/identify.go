@@ -2,6 +2,7 @@ package zoo
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -38,6 +39,16 @@ type Match struct {
 	Preprocess string
 
 	firstDiff string
+	build     func() (*ir.Model, error)
+}
+
+// Build makes the matched architecture (without weights), with the class
+// count and input size the file implies.
+func (m Match) Build() (*ir.Model, error) {
+	if m.build == nil {
+		return Lookup(m.Name)
+	}
+	return m.build()
 }
 
 // String is the one-line account of the match: "builtin vgg16 (fast.ai,
@@ -55,6 +66,10 @@ type candidate struct {
 	name, desc, preprocess string
 	theano                 bool
 	build                  func() (*ir.Model, error)
+	// fit, for models with a top, adapts the candidate to the class count
+	// (and, for the VGGs, the input size) the file's classifier implies;
+	// nil when the file implies the defaults or nothing usable.
+	fit func(file []FileLayer) *candidate
 }
 
 func candidates() []candidate {
@@ -66,19 +81,62 @@ func candidates() []candidate {
 			}
 			for _, topped := range []bool{true, false} {
 				cfg := AppConfig{IncludeTop: topped, Theano: th}
-				d := "keras.applications " + a.Keras
-				if !topped {
-					d += ", include_top=False"
-				}
-				if th {
-					d += ", Theano ordering"
-				}
-				cs = append(cs, candidate{name: VariantName(a, cfg), desc: d, preprocess: a.Preprocess, theano: th,
-					build: func() (*ir.Model, error) { return a.Build(cfg) }})
+				cs = append(cs, appCandidate(a, cfg))
 			}
 		}
 	}
 	return cs
+}
+
+func appCandidate(a App, cfg AppConfig) candidate {
+	d := "keras.applications " + a.Keras
+	if !cfg.IncludeTop {
+		d += ", include_top=False"
+	}
+	if cfg.Classes != 0 && cfg.Classes != 1000 {
+		d += fmt.Sprintf(", classes=%d", cfg.Classes)
+	}
+	if cfg.Height != 0 && cfg.Height != a.Size {
+		d += fmt.Sprintf(", input %dx%d", cfg.Height, cfg.Width)
+	}
+	if cfg.Theano {
+		d += ", Theano ordering"
+	}
+	c := candidate{name: VariantName(a, cfg), desc: d, preprocess: a.Preprocess, theano: cfg.Theano,
+		build: func() (*ir.Model, error) { return a.Build(cfg) }}
+	if cfg.IncludeTop && cfg.Classes == 0 {
+		c.fit = func(file []FileLayer) *candidate {
+			fit := cfg
+			// A classifier: Dense (in, N) or 1×1 Conv2D (1, 1, in, N), bias (N).
+			last := file[len(file)-1].Shapes
+			if len(last) == 2 && len(last[1]) == 1 {
+				k, n := last[0], last[1][0]
+				dense := len(k) == 2 && k[1] == n
+				conv := len(k) == 4 && k[0] == 1 && k[1] == 1 && k[3] == n
+				if (dense || conv) && n != 1000 && n > 0 {
+					fit.Classes = n
+				}
+			}
+			if strings.HasPrefix(a.Name, "vgg") {
+				for _, l := range file {
+					if normName(l.Name) == "fc1" && len(l.Shapes) > 0 && len(l.Shapes[0]) == 2 {
+						// fc1 reads (H/32)·(W/32)·512 values; assume a square input.
+						k := l.Shapes[0][0] / 512
+						s := int(math.Round(math.Sqrt(float64(k))))
+						if l.Shapes[0][0]%512 == 0 && s*s == k && s*32 != a.Size {
+							fit.Height, fit.Width = s*32, s*32
+						}
+					}
+				}
+			}
+			if fit == cfg {
+				return nil
+			}
+			c := appCandidate(a, fit)
+			return &c
+		}
+	}
+	return c
 }
 
 // Layout lists m's weighted layers as a weights-only file stores them:
@@ -135,14 +193,22 @@ func Identify(file []FileLayer) (Match, error) {
 	}
 	var all []scored
 	for _, c := range candidates() {
+		if c.fit != nil {
+			if f := c.fit(weighted); f != nil {
+				c = *f
+			}
+		}
 		m, err := c.build()
 		if err != nil {
-			return Match{}, fmt.Errorf("builtin %s: %v", c.name, err)
+			continue // e.g. an input size the architecture cannot take
 		}
 		want := Layout(m)
 		got, names, byOrder, diff := compare(weighted, want, c.name)
 		all = append(all, scored{Match{Name: c.name, Description: c.desc, Matched: got, Total: len(want), ByOrder: byOrder,
-			Theano: c.theano, Preprocess: c.preprocess, firstDiff: diff}, names})
+			Theano: c.theano, Preprocess: c.preprocess, firstDiff: diff, build: c.build}, names})
+	}
+	if len(all) == 0 {
+		return Match{}, fmt.Errorf("no builtin architecture could be built")
 	}
 	sort.SliceStable(all, func(i, j int) bool {
 		fi, fj := all[i].Matched == all[i].Total && all[i].firstDiff == "", all[j].Matched == all[j].Total && all[j].firstDiff == ""

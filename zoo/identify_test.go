@@ -75,14 +75,18 @@ func TestIdentifyFailures(t *testing.T) {
 	if _, err := Identify(anon); err == nil || !strings.Contains(err.Error(), "several") || !strings.Contains(err.Error(), "vgg16_keras_th") {
 		t.Errorf("ambiguous: %v", err)
 	}
-	// A fine-tuned ResNet50 with 10 classes matches nothing; the error
-	// names resnet50 first and its predictions layer.
+	// A ResNet50 with one layer changed matches nothing; the error names
+	// resnet50 first and that layer.
 	m, _ = Lookup("resnet50")
 	lay = Layout(m)
-	lay[len(lay)-1].Shapes = [][]int{{2048, 10}, {10}}
+	for i := range lay {
+		if lay[i].Name == "conv3_block2_1_conv" {
+			lay[i].Shapes[0] = []int{1, 1, 512, 99}
+		}
+	}
 	_, err := Identify(lay)
-	if err == nil || !strings.Contains(err.Error(), "nearest: resnet50 ") || !strings.Contains(err.Error(), "'predictions' holds [(2048, 10) (10)]") {
-		t.Errorf("no match: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "nearest: resnet50 106/107") || !strings.Contains(err.Error(), "'conv3_block2_1_conv' holds [(1, 1, 512, 99) (128)]") {
+		t.Fatalf("no match: %v", err)
 	}
 	if strings.Contains(err.Error(), "\n") {
 		t.Errorf("not one line: %v", err)
@@ -92,5 +96,43 @@ func TestIdentifyFailures(t *testing.T) {
 	}
 	if _, err := Identify([]FileLayer{{Name: "a"}}); err == nil {
 		t.Error("empty file identified")
+	}
+}
+
+// TestIdentifyFitted: fine-tuned classifiers (another class count) and VGGs
+// built for another input size are identified with that configuration.
+func TestIdentifyFitted(t *testing.T) {
+	for _, c := range []struct {
+		app  string
+		cfg  AppConfig
+		desc string
+	}{
+		{"resnet50", AppConfig{IncludeTop: true, Classes: 10}, "keras.applications ResNet50, classes=10"},
+		{"mobilenet", AppConfig{IncludeTop: true, Classes: 2}, "keras.applications MobileNet, classes=2"},
+		{"vgg16_keras", AppConfig{IncludeTop: true, Height: 64, Width: 64}, "keras.applications VGG16, input 64x64"},
+		{"vgg19", AppConfig{IncludeTop: true, Height: 96, Width: 96, Classes: 5, Theano: true}, "keras.applications VGG19, classes=5, input 96x96, Theano ordering"},
+	} {
+		a, _ := LookupApp(c.app)
+		m, err := a.Build(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Identify(Layout(m))
+		if err != nil {
+			t.Errorf("%s %+v: %v", c.app, c.cfg, err)
+			continue
+		}
+		if got.Description != c.desc {
+			t.Errorf("%s: %q, want %q", c.app, got.Description, c.desc)
+		}
+		b, err := got.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm, _ := m.Params()
+		tb, _ := b.Params()
+		if tm != tb || b.Node(b.Outputs[0]).Out.Shape.String() != m.Node(m.Outputs[0]).Out.Shape.String() {
+			t.Errorf("%s: rebuilt model differs", c.app)
+		}
 	}
 }
