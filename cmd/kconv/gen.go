@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	kexport "github.com/kconv/kconv/exporter/keras"
+	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/zoo"
 )
 
@@ -17,6 +18,7 @@ func newGenCmd() *cobra.Command {
 		seed          uint64
 		format        string
 		force, theano bool
+		classes, size int
 	)
 	cmd := &cobra.Command{
 		Use:   "gen BUILTIN OUT",
@@ -38,7 +40,7 @@ download; kconv finds the architecture of such a file by itself.
   kconv gen resnet50_notop /tmp/resnet50_notop.h5`,
 		Args: exactArgs(2, "a BUILTIN name and an OUT file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := zoo.Lookup(args[0])
+			m, err := genModel(args[0], classes, size)
 			if err != nil {
 				return usageError{err}
 			}
@@ -71,5 +73,23 @@ download; kconv finds the architecture of such a file by itself.
 	cmd.Flags().StringVar(&format, "format", "auto", "file layout: keras1 (Keras 1 weights-only, fast.ai vgg16.h5), keras2 (Keras 2 save_weights, keras.applications) or auto (the builtin's own)")
 	cmd.Flags().BoolVar(&theano, "theano", true, "keras1: Theano-era file: no ':0' in weight names, kernels flipped")
 	cmd.Flags().BoolVar(&force, "force", false, "replace an existing OUT")
+	cmd.Flags().IntVar(&classes, "classes", 0, "keras.applications models with top: classifier size (default 1000)")
+	cmd.Flags().IntVar(&size, "size", 0, "keras.applications models: input height and width (default the model's own)")
 	return cmd
+}
+
+// genModel is the builtin name with the --classes and --size choices.
+func genModel(name string, classes, size int) (*ir.Model, error) {
+	if classes == 0 && size == 0 {
+		return zoo.Lookup(name)
+	}
+	a, cfg, ok := zoo.ParseVariant(name)
+	if !ok {
+		return nil, fmt.Errorf("--classes and --size apply to keras.applications builtins (%s is not one)", name)
+	}
+	if classes < 0 || size < 0 {
+		return nil, fmt.Errorf("--classes and --size must be positive")
+	}
+	cfg.Classes, cfg.Height, cfg.Width = classes, size, size
+	return a.Build(cfg)
 }
