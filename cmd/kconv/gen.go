@@ -30,7 +30,8 @@ download; kconv finds the architecture of such a file by itself.
   vgg16 (fast.ai) and keras.applications' Theano variants (NAME_th):
     --format keras1, fast.ai's vgg16.h5 layout: convolution2d_1/convolution2d_1_W,
     kernels (out, in, rows, cols) flipped as Theano convolution (--theano=false:
-    unflipped, names with ':0').
+    unflipped, names with ':0'; read such a file back with --theano-flip off,
+    since kconv reads files in Theano ordering as holding Theano kernels).
   keras.applications models (vgg16_keras, vgg19, resnet50, mobilenet,
   mobilenet_v2, densenet121, inception_v3, xception; NAME_notop without top):
     --format keras2, the layout of keras.applications' weight files (Keras 2
