@@ -34,6 +34,9 @@ type App struct {
 	// Name is the builtin name ("resnet50"); Keras is its keras.applications
 	// function ("ResNet50").
 	Name, Keras string
+	// Legacy names the Keras versions whose code an older variant follows
+	// ("" for the current code).
+	Legacy string
 	// Size is the default input height and width.
 	Size int
 	// Preprocess is keras.applications' preprocess_input mode: "caffe"
@@ -43,8 +46,7 @@ type App struct {
 	// Theano reports whether the Theano-ordering variant exists: for the
 	// applications keras.applications shipped th_dim_ordering_th_kernels
 	// files for (VGG16, VGG19, ResNet50). ResNet50's were written by its
-	// Keras 1 code (layers res2a_branch2a, bn2a_branch2a, …, in another
-	// order), which kconv does not build: only the VGGs' match real files.
+	// Keras 1 code, whose layer names resnet50_legacy has.
 	Theano bool
 	// Params are Keras's documented total parameter counts with the top
 	// (1000 classes, default size) and without it.
@@ -60,6 +62,7 @@ var apps = []App{
 	{Name: "vgg16_keras", Keras: "VGG16", Size: 224, Preprocess: "caffe", Theano: true, Params: 138357544, ParamsNoTop: 14714688, build: vggBuild([]int{2, 2, 3, 3, 3}, "vgg16")},
 	{Name: "vgg19", Keras: "VGG19", Size: 224, Preprocess: "caffe", Theano: true, Params: 143667240, ParamsNoTop: 20024384, build: vggBuild([]int{2, 2, 4, 4, 4}, "vgg19")},
 	{Name: "resnet50", Keras: "ResNet50", Size: 224, Preprocess: "caffe", Theano: true, Params: 25636712, ParamsNoTop: 23587712, build: resnet50},
+	{Name: "resnet50_legacy", Keras: "ResNet50", Legacy: "Keras <= 2.2.4", Size: 224, Preprocess: "caffe", Theano: true, Params: 25636712, ParamsNoTop: 23587712, build: resnet50Legacy},
 	{Name: "mobilenet", Keras: "MobileNet", Size: 224, Preprocess: "tf", Params: 4253864, ParamsNoTop: 3228864, build: mobilenet},
 	{Name: "mobilenet_v2", Keras: "MobileNetV2", Size: 224, Preprocess: "tf", Params: 3538984, ParamsNoTop: 2257984, build: mobilenetV2},
 	{Name: "densenet121", Keras: "DenseNet121", Size: 224, Preprocess: "torch", Params: 8062504, ParamsNoTop: 7037504, build: densenet121},
@@ -240,6 +243,59 @@ func resnet50(n *net, cfg AppConfig) {
 		return
 	}
 	top(n, cfg, "avg_pool", "max_pool")
+}
+
+// resnet50Legacy follows keras.applications' ResNet50 up to Keras 2.2.4
+// (keras/applications/resnet50.py, whose weight files keras.applications
+// used until then, and whose Keras 1 ancestor wrote the Theano files):
+// layers conv1, bn_conv1, res2a_branch2a, bn2a_branch2a, …, fc1000; batch
+// norms with Keras's default epsilon 1e-3.
+func resnet50Legacy(n *net, cfg AppConfig) {
+	const eps = 1e-3
+	n.pad("conv1_pad", 3, 3, 3, 3)
+	n.conv("conv1", 64, 7, 7, 2, 2, false, true, "")
+	n.bn("bn_conv1", eps, true)
+	n.relu("")
+	n.pad("pool1_pad", 1, 1, 1, 1)
+	x := n.pool("", true, 3, 2, false)
+	block := func(x string, k int, f [3]int, stage int, b string, stride int, shortcut bool) string {
+		conv := fmt.Sprintf("res%d%s_branch", stage, b)
+		bnn := fmt.Sprintf("bn%d%s_branch", stage, b)
+		n.conv(conv+"2a", f[0], 1, 1, stride, stride, false, true, "", x)
+		n.bn(bnn+"2a", eps, true)
+		n.relu("")
+		n.conv(conv+"2b", f[1], k, k, 1, 1, true, true, "")
+		n.bn(bnn+"2b", eps, true)
+		n.relu("")
+		n.conv(conv+"2c", f[2], 1, 1, 1, 1, false, true, "")
+		y := n.bn(bnn+"2c", eps, true)
+		sc := x
+		if shortcut {
+			n.conv(conv+"1", f[2], 1, 1, stride, stride, false, true, "", x)
+			sc = n.bn(bnn+"1", eps, true)
+		}
+		n.addMerge("", y, sc)
+		return n.relu("")
+	}
+	for i, st := range []struct {
+		f      [3]int
+		blocks string
+		stride int
+	}{{[3]int{64, 64, 256}, "abc", 1}, {[3]int{128, 128, 512}, "abcd", 2}, {[3]int{256, 256, 1024}, "abcdef", 2}, {[3]int{512, 512, 2048}, "abc", 2}} {
+		for j, b := range st.blocks {
+			if j == 0 {
+				x = block(x, 3, st.f, i+2, string(b), st.stride, true)
+			} else {
+				x = block(x, 3, st.f, i+2, string(b), 1, false)
+			}
+		}
+	}
+	if cfg.IncludeTop {
+		n.global("avg_pool", false, false)
+		n.dense("fc1000", cfg.Classes, "softmax")
+		return
+	}
+	top(n, cfg, "", "")
 }
 
 // mobilenet follows keras.applications.mobilenet (alpha 1, depth

@@ -16,7 +16,7 @@ import (
 // trainable/non-trainable split where batch norms make one.
 func TestAppParams(t *testing.T) {
 	nonTrainable := map[string]int64{
-		"vgg16_keras": 0, "vgg19": 0, "resnet50": 53120, "mobilenet": 21888,
+		"vgg16_keras": 0, "vgg19": 0, "resnet50": 53120, "resnet50_legacy": 53120, "mobilenet": 21888,
 		"mobilenet_v2": 34112, "densenet121": 83648, "inception_v3": 34432, "xception": 54528,
 	}
 	for _, a := range Apps() {

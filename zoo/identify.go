@@ -90,6 +90,9 @@ func candidates() []candidate {
 
 func appCandidate(a App, cfg AppConfig) candidate {
 	d := "keras.applications " + a.Keras
+	if a.Legacy != "" {
+		d += " (" + a.Legacy + ")"
+	}
 	if !cfg.IncludeTop {
 		d += ", include_top=False"
 	}
