@@ -3,7 +3,9 @@ package zoo
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/kconv/kconv/ir"
@@ -206,9 +208,24 @@ func Identify(file []FileLayer) (Match, error) {
 			continue // e.g. an input size the architecture cannot take
 		}
 		want := Layout(m)
-		got, names, byOrder, diff := compare(weighted, want, c.name)
-		all = append(all, scored{Match{Name: c.name, Description: c.desc, Matched: got, Total: len(want), ByOrder: byOrder,
-			Theano: c.theano, Preprocess: c.preprocess, firstDiff: diff, build: c.build}, names})
+		best := scoreView(weighted, want, want, c.name)
+		if k20 := keras20Names(want); k20 != nil {
+			if v := scoreView(weighted, k20, want, c.name); v.better(best) {
+				best = v
+			}
+		}
+		build := c.build
+		if len(best.renames) > 0 {
+			build = func() (*ir.Model, error) {
+				m, err := c.build()
+				if err != nil {
+					return nil, err
+				}
+				return m, renameNodes(m, best.renames)
+			}
+		}
+		all = append(all, scored{Match{Name: c.name, Description: c.desc, Matched: best.matched, Total: len(want), ByOrder: best.byOrder,
+			Theano: c.theano, Preprocess: c.preprocess, firstDiff: best.diff, build: build}, best.names})
 	}
 	if len(all) == 0 {
 		return Match{}, fmt.Errorf("no builtin architecture could be built")
@@ -237,6 +254,104 @@ func Identify(file []FileLayer) (Match, error) {
 	return Match{}, fmt.Errorf("weights-only file: its %d weighted layers match no builtin architecture; give one with --arch FILE.json (nearest: %s)", len(weighted), strings.Join(near, "; "))
 }
 
+// view is the comparison of a file with one naming of a builtin.
+type view struct {
+	matched, names int
+	byOrder        bool
+	diff           string
+	renames        map[string]string // builtin layer → file layer name
+}
+
+func (v view) full(total int) bool { return v.matched == total && v.diff == "" }
+
+func (v view) better(o view) bool {
+	if v.diff == "" != (o.diff == "") {
+		return v.diff == ""
+	}
+	if v.matched != o.matched {
+		return v.matched > o.matched
+	}
+	return v.names > o.names
+}
+
+// scoreView compares file with named (want renamed, or want itself); a full
+// match by name records the renames that give the builtin the file's
+// layer names, so that the importer pairs layers by name.
+func scoreView(file, named, want []FileLayer, builtin string) view {
+	var v view
+	var pairs []int
+	v.matched, v.names, v.byOrder, v.diff, pairs = compare(file, named, builtin)
+	if !v.byOrder && v.diff == "" {
+		for i, j := range pairs {
+			if file[i].Name != want[j].Name {
+				if v.renames == nil {
+					v.renames = map[string]string{}
+				}
+				v.renames[want[j].Name] = file[i].Name
+			}
+		}
+	}
+	return v
+}
+
+// autoName matches the names Keras gives weighted layers automatically.
+var autoName = regexp.MustCompile(`^(conv2d|batch_normalization|dense|separable_conv2d|depthwise_conv2d)(?:_([0-9]+))?$`)
+
+// keras20Names renames want's automatically named layers as Keras 2.0–2.2
+// numbered them (from 1: conv2d_1, conv2d_2, …, where Keras 3 and tf.keras
+// have conv2d, conv2d_1, …); nil when want has no such names.
+func keras20Names(want []FileLayer) []FileLayer {
+	out := make([]FileLayer, len(want))
+	changed := false
+	for i, l := range want {
+		out[i] = l
+		if m := autoName.FindStringSubmatch(l.Name); m != nil {
+			k := 0
+			if m[2] != "" {
+				k, _ = strconv.Atoi(m[2])
+			}
+			out[i].Name = fmt.Sprintf("%s_%d", m[1], k+1)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return out
+}
+
+// renameNodes renames m's nodes (and the references to them).
+func renameNodes(m *ir.Model, renames map[string]string) error {
+	taken := map[string]bool{}
+	for _, n := range m.Nodes {
+		taken[n.Name] = true
+	}
+	for old, nw := range renames {
+		if taken[nw] && renames[nw] == "" {
+			return fmt.Errorf("cannot rename layer '%s' to '%s': the name is taken", old, nw)
+		}
+	}
+	ren := func(s string) string {
+		if r, ok := renames[s]; ok {
+			return r
+		}
+		return s
+	}
+	for _, n := range m.Nodes {
+		n.Name = ren(n.Name)
+		for i := range n.Inputs {
+			n.Inputs[i] = ren(n.Inputs[i])
+		}
+	}
+	for i := range m.Inputs {
+		m.Inputs[i] = ren(m.Inputs[i])
+	}
+	for i := range m.Outputs {
+		m.Outputs[i] = ren(m.Outputs[i])
+	}
+	return nil
+}
+
 // normName compares Keras 2 names ("conv1/conv") with Keras 3's
 // ("conv1_conv").
 func normName(s string) string { return strings.ReplaceAll(s, "/", "_") }
@@ -245,7 +360,7 @@ func normName(s string) string { return strings.ReplaceAll(s, "/", "_") }
 // every file name is a builtin layer, else by position. It returns how many
 // pairs agree in shapes, how many names are equal, whether pairing was by
 // position and the first disagreement ("" if none).
-func compare(file, want []FileLayer, builtin string) (matched, names int, byOrder bool, diff string) {
+func compare(file, want []FileLayer, builtin string) (matched, names int, byOrder bool, diff string, pairs []int) {
 	idx := map[string]int{}
 	for i, l := range want {
 		idx[normName(l.Name)] = i
@@ -271,6 +386,7 @@ func compare(file, want []FileLayer, builtin string) (matched, names int, byOrde
 			note(fmt.Sprintf("file layer '%s' is beyond the builtin's %d weighted layers", l.Name, len(want)))
 			continue
 		}
+		pairs = append(pairs, j)
 		w := want[j]
 		if normName(w.Name) == normName(l.Name) {
 			names++
@@ -284,7 +400,7 @@ func compare(file, want []FileLayer, builtin string) (matched, names int, byOrde
 	if len(file) < len(want) {
 		note(fmt.Sprintf("the file has %d weighted layers, the builtin %d (first missing: '%s')", len(file), len(want), firstUnpaired(file, want, byOrder)))
 	}
-	return matched, names, byOrder, diff
+	return matched, names, byOrder, diff, pairs
 }
 
 func firstUnpaired(file, want []FileLayer, byOrder bool) string {

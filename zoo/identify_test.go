@@ -136,3 +136,40 @@ func TestIdentifyFitted(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentifyKeras20Names: InceptionV3 as Keras 2.0 saved it (automatic
+// names counted from 1: conv2d_1 … conv2d_94), its layers in another order,
+// is identified by name, and the architecture it builds has the file's
+// names, so that weights pair by name.
+func TestIdentifyKeras20Names(t *testing.T) {
+	m, _ := Lookup("inception_v3")
+	lay := keras20Names(Layout(m))
+	if lay == nil || lay[0].Name != "conv2d_1" || lay[len(lay)-1].Name != "predictions" {
+		t.Fatalf("renamed: %v … %v", lay[0].Name, lay[len(lay)-1].Name)
+	}
+	// Reverse the order: pairing must be by name.
+	rev := make([]FileLayer, len(lay))
+	for i, l := range lay {
+		rev[len(lay)-1-i] = l
+	}
+	got, err := Identify(rev)
+	if err != nil || got.Name != "inception_v3" || got.ByOrder {
+		t.Fatalf("%+v %v", got, err)
+	}
+	b, err := got.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, l := range Layout(b) {
+		have[l.Name] = true
+	}
+	for _, l := range lay {
+		if !have[l.Name] {
+			t.Fatalf("built model lacks layer %s", l.Name)
+		}
+	}
+	if b.Node("conv2d_94") == nil || b.Node("conv2d") != nil {
+		t.Error("renaming incomplete")
+	}
+}
