@@ -59,8 +59,8 @@ type App struct {
 func Apps() []App { return apps }
 
 var apps = []App{
-	{Name: "vgg16_keras", Keras: "VGG16", Size: 224, Preprocess: "caffe", Theano: true, Params: 138357544, ParamsNoTop: 14714688, build: vggBuild([]int{2, 2, 3, 3, 3}, "vgg16")},
-	{Name: "vgg19", Keras: "VGG19", Size: 224, Preprocess: "caffe", Theano: true, Params: 143667240, ParamsNoTop: 20024384, build: vggBuild([]int{2, 2, 4, 4, 4}, "vgg19")},
+	{Name: "vgg16_keras", Keras: "VGG16", Size: 224, Preprocess: "caffe", Theano: true, Params: 138357544, ParamsNoTop: 14714688, build: vggBuild([]int{2, 2, 3, 3, 3})},
+	{Name: "vgg19", Keras: "VGG19", Size: 224, Preprocess: "caffe", Theano: true, Params: 143667240, ParamsNoTop: 20024384, build: vggBuild([]int{2, 2, 4, 4, 4})},
 	{Name: "resnet50", Keras: "ResNet50", Size: 224, Preprocess: "caffe", Theano: true, Params: 25636712, ParamsNoTop: 23587712, build: resnet50},
 	{Name: "resnet50_legacy", Keras: "ResNet50", Legacy: "Keras <= 2.2.4", Size: 224, Preprocess: "caffe", Theano: true, Params: 25636712, ParamsNoTop: 23587712, build: resnet50Legacy},
 	{Name: "mobilenet", Keras: "MobileNet", Size: 224, Preprocess: "tf", Params: 4253864, ParamsNoTop: 3228864, build: mobilenet},
@@ -156,10 +156,16 @@ func (a App) Build(cfg AppConfig) (*ir.Model, error) {
 	if cfg.Theano {
 		df = ir.ChannelsFirst
 	}
-	n := newNet(strings.ToLower(a.Keras), df, cfg.Theano)
-	if a.Keras == "MobileNet" || a.Keras == "MobileNetV2" {
-		n.b = ir.NewBuilder(fmt.Sprintf("%s_1.00_%d", strings.ToLower(a.Keras), cfg.Height))
+	// Keras's model names.
+	name := map[string]string{"InceptionV3": "inception_v3"}[a.Keras]
+	switch {
+	case name != "":
+	case a.Keras == "MobileNet" || a.Keras == "MobileNetV2":
+		name = fmt.Sprintf("%s_1.00_%d", strings.ToLower(a.Keras), cfg.Height)
+	default:
+		name = strings.ToLower(a.Keras)
 	}
+	n := newNet(name, df, cfg.Theano)
 	n.input("input_layer", 3, cfg.Height, cfg.Width)
 	a.build(n, cfg)
 	m, err := n.build()
@@ -183,7 +189,7 @@ func top(n *net, cfg AppConfig, avgName, maxName string) {
 	}
 }
 
-func vggBuild(convs []int, _ string) func(*net, AppConfig) {
+func vggBuild(convs []int) func(*net, AppConfig) {
 	return func(n *net, cfg AppConfig) {
 		filters := []int{64, 128, 256, 512, 512}
 		for b, k := range convs {
