@@ -105,3 +105,24 @@ func TestAppShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestKerasOrder: branches are ordered as Keras orders model.layers (by
+// depth, then by a depth-first walk from the output): in ResNet50's first
+// block the shortcut convolution comes right before the third one, as
+// Keras's summary shows it.
+func TestKerasOrder(t *testing.T) {
+	m, err := Lookup("resnet50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range m.Nodes {
+		names = append(names, n.Name)
+	}
+	got := strings.Join(names[7:20], " ")
+	want := "conv2_block1_1_conv conv2_block1_1_bn conv2_block1_1_relu conv2_block1_2_conv conv2_block1_2_bn conv2_block1_2_relu " +
+		"conv2_block1_0_conv conv2_block1_3_conv conv2_block1_0_bn conv2_block1_3_bn conv2_block1_add conv2_block1_out conv2_block2_1_conv"
+	if got != want {
+		t.Errorf("order:\n got %s\nwant %s", got, want)
+	}
+}

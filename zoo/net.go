@@ -2,6 +2,7 @@ package zoo
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/kconv/kconv/ir"
 )
@@ -169,5 +170,57 @@ func (n *net) build() (*ir.Model, error) {
 	if n.err != nil {
 		return nil, n.err
 	}
-	return n.b.Build()
+	m, err := n.b.Build()
+	if err != nil {
+		return nil, err
+	}
+	kerasOrder(m)
+	return m, nil
+}
+
+// kerasOrder puts m's nodes in the order Keras gives a functional model's
+// layers (model.layers, which summaries print, save_weights writes and
+// load_weights pairs by): by decreasing depth (the longest path to an
+// output), ties by their index in a depth-first, pre-order walk from the
+// outputs that visits each layer's inputs in order. Decreasing depth is a
+// topological order.
+func kerasOrder(m *ir.Model) {
+	idx := m.Index()
+	pre := map[string]int{}
+	var post []*ir.Node
+	done := map[string]bool{}
+	var walk func(n *ir.Node)
+	walk = func(n *ir.Node) {
+		if done[n.Name] {
+			return
+		}
+		if _, ok := pre[n.Name]; !ok {
+			pre[n.Name] = len(pre)
+		}
+		for _, in := range n.Inputs {
+			walk(idx[in])
+		}
+		done[n.Name] = true
+		post = append(post, n)
+	}
+	for _, o := range m.Outputs {
+		walk(idx[o])
+	}
+	if len(post) != len(m.Nodes) {
+		return // nodes that feed no output: keep the builder's order
+	}
+	depth := map[string]int{}
+	for i := len(post) - 1; i >= 0; i-- {
+		n := post[i]
+		for _, in := range n.Inputs {
+			depth[in] = max(depth[in], depth[n.Name]+1)
+		}
+	}
+	sort.SliceStable(m.Nodes, func(i, j int) bool {
+		a, b := m.Nodes[i].Name, m.Nodes[j].Name
+		if depth[a] != depth[b] {
+			return depth[a] > depth[b]
+		}
+		return pre[a] < pre[b]
+	})
 }
