@@ -68,6 +68,7 @@ type candidate struct {
 	name, desc, preprocess string
 	theano                 bool
 	build                  func() (*ir.Model, error)
+	layout []FileLayer // the builtin's Layout, once built
 	// fit, for models with a top, adapts the candidate to the class count
 	// (and, for the VGGs, the input size) the file's classifier implies;
 	// nil when the file implies the defaults or nothing usable.
@@ -183,6 +184,12 @@ func fileShape(n *ir.Node, i int, s ir.Shape) []int {
 // tie is an error, and so is no match: both name the nearest candidates
 // and the first layer that differs.
 func Identify(file []FileLayer) (Match, error) {
+	return identifyAmong(file, candidates())
+}
+
+// identifyAmong is Identify over the given candidates; a candidate's layout
+// is built once and kept in it (tests reuse them).
+func identifyAmong(file []FileLayer, cands []candidate) (Match, error) {
 	var weighted []FileLayer
 	for _, l := range file {
 		if len(l.Shapes) > 0 {
@@ -197,17 +204,21 @@ func Identify(file []FileLayer) (Match, error) {
 		names int
 	}
 	var all []scored
-	for _, c := range candidates() {
+	for i := range cands {
+		c := &cands[i]
 		if c.fit != nil {
 			if f := c.fit(weighted); f != nil {
-				c = *f
+				c = f
 			}
 		}
-		m, err := c.build()
-		if err != nil {
-			continue // e.g. an input size the architecture cannot take
+		if c.layout == nil {
+			m, err := c.build()
+			if err != nil {
+				continue // e.g. an input size the architecture cannot take
+			}
+			c.layout = Layout(m)
 		}
-		want := Layout(m)
+		want := c.layout
 		best := scoreView(weighted, want, want, c.name)
 		if k20 := keras20Names(want); k20 != nil {
 			if v := scoreView(weighted, k20, want, c.name); v.better(best) {

@@ -9,13 +9,14 @@ import (
 // variant (TensorFlow and Theano ordering, with and without top), also
 // with Keras 2's "/" names and with foreign names (paired by position).
 func TestIdentifyEveryBuiltin(t *testing.T) {
+	cands := candidates()
 	for i, c := range candidates() {
 		m, err := c.build()
 		if err != nil {
 			t.Fatal(err)
 		}
 		lay := Layout(m)
-		got, err := Identify(lay)
+		got, err := identifyAmong(lay, cands)
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
@@ -31,7 +32,7 @@ func TestIdentifyEveryBuiltin(t *testing.T) {
 			continue
 		}
 		withEmpty := append([]FileLayer{{Name: "input_1"}}, lay...)
-		if got, err := Identify(withEmpty); err != nil || got.Name != c.name {
+		if got, err := identifyAmong(withEmpty, cands); err != nil || got.Name != c.name {
 			t.Errorf("%s with an empty layer: %v %v", c.name, got.Name, err)
 		}
 	}
