@@ -68,7 +68,7 @@ type candidate struct {
 	name, desc, preprocess string
 	theano                 bool
 	build                  func() (*ir.Model, error)
-	layout []FileLayer // the builtin's Layout, once built
+	layout                 []FileLayer // the builtin's Layout, once built
 	// fit, for models with a top, adapts the candidate to the class count
 	// (and, for the VGGs, the input size) the file's classifier implies;
 	// nil when the file implies the defaults or nothing usable.
