@@ -19,7 +19,8 @@ type Options struct {
 	// Arch is the architecture for weights-only files: a JSON or YAML file,
 	// or a builtin name such as "vgg16". Without it, a Keras 1/2
 	// weights-only file is matched against the builtin architectures by
-	// its layer names, order and weight shapes (zoo.Identify); the model's
+	// its layer names, order and weight shapes (zoo.Identify; a Keras 3
+	// .weights.h5 by its layer keys, zoo.IdentifyKeyed); the model's
 	// Meta.Arch then says which builtin was used.
 	Arch string
 	// Lambdas maps Lambda layer names to registered Go implementations.
@@ -31,7 +32,7 @@ type Options struct {
 // Model loads path. A path that names no file but a builtin architecture
 // ("vgg16") gives that architecture without weights.
 //
-// A weights-only file loaded without Options.Arch gets the builtin
+// A weights-only file (Keras 1/2 or Keras 3) loaded without Options.Arch gets the builtin
 // architecture it matches (see zoo.Identify). One identified in Theano
 // ordering is read as holding Theano (flipped) kernels unless
 // Options.TheanoFlip says otherwise: keras.applications' th_kernels files
@@ -55,12 +56,12 @@ func Model(path string, opt Options) (*ir.Model, error) {
 	}
 	var match *zoo.Match
 	if opt.Arch == "" {
-		layers, ok, err := keras.WeightsOnlyLayout(path)
+		lay, err := keras.WeightsOnlyLayout(path)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			mt, err := identify(layers, &kopt)
+		if lay != nil {
+			mt, err := identify(lay, &kopt)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}
@@ -82,12 +83,18 @@ func Model(path string, opt Options) (*ir.Model, error) {
 
 // identify picks the builtin architecture of a weights-only file's layers
 // and sets the Keras options to load the file with it.
-func identify(layers []keras.StoredLayer, kopt *keras.Options) (zoo.Match, error) {
-	fl := make([]zoo.FileLayer, len(layers))
-	for i, l := range layers {
+func identify(lay *keras.StoredLayout, kopt *keras.Options) (zoo.Match, error) {
+	fl := make([]zoo.FileLayer, len(lay.Layers))
+	for i, l := range lay.Layers {
 		fl[i] = zoo.FileLayer{Name: l.Name, Shapes: l.Shapes}
 	}
-	mt, err := zoo.Identify(fl)
+	var mt zoo.Match
+	var err error
+	if lay.Keras3 {
+		mt, err = zoo.IdentifyKeyed(fl, keras.Keras3Keys)
+	} else {
+		mt, err = zoo.Identify(fl)
+	}
 	if err != nil {
 		return mt, err
 	}

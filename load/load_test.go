@@ -1,12 +1,14 @@
 package load
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	kexport "github.com/kconv/kconv/exporter/keras"
 	"github.com/kconv/kconv/importer/keras"
+	"github.com/kconv/kconv/internal/h5"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/zoo"
 )
@@ -115,7 +117,7 @@ func TestIdentifyOptions(t *testing.T) {
 			layers = append(layers, keras.StoredLayer{Name: l.Name, Shapes: l.Shapes})
 		}
 		kopt := keras.Options{TheanoFlip: c.flip}
-		if _, err := identify(layers, &kopt); err != nil {
+		if _, err := identify(&keras.StoredLayout{Layers: layers}, &kopt); err != nil {
 			t.Errorf("%s: %v", c.builtin, err)
 			continue
 		}
@@ -138,7 +140,7 @@ func TestIdentifyFittedArch(t *testing.T) {
 		layers = append(layers, keras.StoredLayer{Name: l.Name, Shapes: l.Shapes})
 	}
 	var kopt keras.Options
-	mt, err := identify(layers, &kopt)
+	mt, err := identify(&keras.StoredLayout{Layers: layers}, &kopt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,5 +150,61 @@ func TestIdentifyFittedArch(t *testing.T) {
 	}
 	if got := b.Node(b.Outputs[0]).Out.Shape.String(); got != "(None, 10)" || !strings.Contains(mt.String(), "classes=10") {
 		t.Errorf("output %s, match %s", got, mt)
+	}
+}
+
+// TestIdentifiedKeras3File: a Keras 3 .weights.h5 (layers/<key>/vars/<i>)
+// of a builtin is identified by its keys and reads back its weights.
+func TestIdentifiedKeras3File(t *testing.T) {
+	src, err := zoo.Lookup("mobilenet_v2_notop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoo.LazyRandomWeights(src, 4)
+	path := filepath.Join(t.TempDir(), "m.weights.h5")
+	f, err := h5.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := keras.Keras3Keys(src)
+	for _, n := range src.Nodes {
+		if _, ok := n.Op.(*ir.Input); ok {
+			continue
+		}
+		g, err := f.Root().CreateGroup("layers/" + keys[n.Name] + "/vars")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range n.Weights {
+			d, err := w.Data()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.WriteFloat32(fmt.Sprint(i), w.Shape, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Model(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(m.Meta.Arch, "builtin mobilenet_v2_notop (") {
+		t.Errorf("Meta.Arch %q", m.Meta.Arch)
+	}
+	for _, name := range []string{"Conv1", "block_16_project_BN"} {
+		want, _ := src.Node(name).Weights[0].Data()
+		got, err := m.Node(name).Weights[0].Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s value %d: %v, want %v", name, i, got[i], want[i])
+			}
+		}
 	}
 }

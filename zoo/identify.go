@@ -184,12 +184,21 @@ func fileShape(n *ir.Node, i int, s ir.Shape) []int {
 // tie is an error, and so is no match: both name the nearest candidates
 // and the first layer that differs.
 func Identify(file []FileLayer) (Match, error) {
-	return identifyAmong(file, candidates())
+	return identifyAmong(file, candidates(), nil)
+}
+
+// IdentifyKeyed is Identify for files that store layers under keys of
+// their own rather than layer names (Keras 3 .weights.h5:
+// "layers/conv2d_1"): keys gives each builtin layer's key, and layers pair
+// by key only. Classifiers are not refitted.
+func IdentifyKeyed(file []FileLayer, keys func(*ir.Model) map[string]string) (Match, error) {
+	return identifyAmong(file, candidates(), keys)
 }
 
 // identifyAmong is Identify over the given candidates; a candidate's layout
-// is built once and kept in it (tests reuse them).
-func identifyAmong(file []FileLayer, cands []candidate) (Match, error) {
+// is built once and kept in it (tests reuse them). keys, if not nil, renames
+// the builtin's layers for pairing (IdentifyKeyed).
+func identifyAmong(file []FileLayer, cands []candidate, keys func(*ir.Model) map[string]string) (Match, error) {
 	var weighted []FileLayer
 	for _, l := range file {
 		if len(l.Shapes) > 0 {
@@ -206,7 +215,7 @@ func identifyAmong(file []FileLayer, cands []candidate) (Match, error) {
 	var all []scored
 	for i := range cands {
 		c := &cands[i]
-		if c.fit != nil {
+		if c.fit != nil && keys == nil {
 			if f := c.fit(weighted); f != nil {
 				c = f
 			}
@@ -217,10 +226,21 @@ func identifyAmong(file []FileLayer, cands []candidate) (Match, error) {
 				continue // e.g. an input size the architecture cannot take
 			}
 			c.layout = Layout(m)
+			if keys != nil {
+				k := keys(m)
+				for i := range c.layout {
+					c.layout[i].Name = k[c.layout[i].Name]
+				}
+			}
 		}
 		want := c.layout
 		best := scoreView(weighted, want, want, c.name)
-		if k20 := keras20Names(want); k20 != nil {
+		if keys != nil {
+			if best.byOrder {
+				// Keys pair only by key.
+				best.matched, best.diff = 0, "the file's keys are not this builtin's"
+			}
+		} else if k20 := keras20Names(want); k20 != nil {
 			if v := scoreView(weighted, k20, want, c.name); v.better(best) {
 				best = v
 			}

@@ -16,7 +16,7 @@ func TestIdentifyEveryBuiltin(t *testing.T) {
 			t.Fatal(err)
 		}
 		lay := Layout(m)
-		got, err := identifyAmong(lay, cands)
+		got, err := identifyAmong(lay, cands, nil)
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
@@ -32,7 +32,7 @@ func TestIdentifyEveryBuiltin(t *testing.T) {
 			continue
 		}
 		withEmpty := append([]FileLayer{{Name: "input_1"}}, lay...)
-		if got, err := identifyAmong(withEmpty, cands); err != nil || got.Name != c.name {
+		if got, err := identifyAmong(withEmpty, cands, nil); err != nil || got.Name != c.name {
 			t.Errorf("%s with an empty layer: %v %v", c.name, got.Name, err)
 		}
 	}
