@@ -32,8 +32,9 @@ type Options struct {
 // Model loads path. A path that names no file but a builtin architecture
 // ("vgg16") gives that architecture without weights.
 //
-// A weights-only file (Keras 1/2 or Keras 3) loaded without Options.Arch gets the builtin
-// architecture it matches (see zoo.Identify). One identified in Theano
+// A weights-only file (Keras 1/2 or Keras 3) loaded without Options.Arch
+// gets the builtin architecture it matches (see zoo.Identify), with the
+// class count and input size the file implies. One identified in Theano
 // ordering is read as holding Theano (flipped) kernels unless
 // Options.TheanoFlip says otherwise: keras.applications' th_kernels files
 // and fast.ai's vgg16.h5 do, and the former keep TensorFlow's ":0" weight
