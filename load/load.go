@@ -1,5 +1,3 @@
-// Package load opens a model of any kind kconv reads — a builtin name, a
-// Keras file of any vintage, or an ONNX file — as a prepared ir.Model.
 package load
 
 import (

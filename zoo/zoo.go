@@ -1,5 +1,3 @@
-// Package zoo holds kconv's builtin architectures, so that the canonical
-// models can be summarized, run and converted without a file.
 package zoo
 
 import (
