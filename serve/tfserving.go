@@ -148,6 +148,9 @@ func tfRows(raw json.RawMessage, e *entry) ([]*ir.Tensor, error) {
 		return nil, badRequest(`"instances" must be a list`)
 	}
 	inner := bytes.TrimLeft(bytes.TrimLeft(raw, " \t\r\n")[1:], " \t\r\n")
+	if len(inner) > 0 && inner[0] == ']' {
+		return nil, badRequest(`"instances" is empty`)
+	}
 	if len(inner) > 0 && inner[0] != '{' {
 		if len(e.inputs) != 1 {
 			return nil, badRequest("the model has %d inputs (%s): each instance must be an object naming them", len(e.inputs), names(e.inputs))

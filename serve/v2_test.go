@@ -99,7 +99,7 @@ func TestV2InferJSONEqualsRun(t *testing.T) {
 	x := randTensor(r, ir.Shape{3, 8, 8, 3}, ir.ChannelsLast)
 	want := reference(t, s.models["cnn"].prog, x)
 	body := mustJSON(t, map[string]any{
-		"id": "req-1",
+		"id":     "req-1",
 		"inputs": []map[string]any{{"name": "image", "shape": []int{3, 8, 8, 3}, "datatype": "FP32", "data": x.Data}},
 	})
 	res := do(t, "POST", hs.URL+"/v2/models/cnn/infer", map[string]string{"Content-Type": "application/json"}, body)
