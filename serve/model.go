@@ -95,12 +95,19 @@ func shapeJSON(s ir.Shape) []int64 {
 // checkShape checks a request's shape for input t and returns its batch
 // size and element count. Errors name the input.
 func (t tensorSpec) checkShape(shape []int64) (batch, elements int, err error) {
+	bad := func() error {
+		got := make(ir.Shape, len(shape))
+		for i, d := range shape {
+			got[i] = int(d)
+		}
+		return fmt.Errorf("input '%s': shape %v, model expects %v (None: any size)", t.name, got, t.shape)
+	}
 	if len(shape) != len(t.shape) {
-		return 0, 0, fmt.Errorf("input '%s': shape %v, model expects %v", t.name, shape, t.shape)
+		return 0, 0, bad()
 	}
 	for i, d := range shape {
 		if d < 0 || (t.shape[i] >= 0 && d != int64(t.shape[i])) || (i == 0 && d == 0) {
-			return 0, 0, fmt.Errorf("input '%s': shape %v, model expects %v", t.name, shape, t.shape)
+			return 0, 0, bad()
 		}
 	}
 	row := t.rowElements()

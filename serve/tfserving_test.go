@@ -117,7 +117,7 @@ func TestTFPredictBadRequests(t *testing.T) {
 		{"neither", "cnn:predict", `{"signature_name": "x"}`, 400, "exactly one"},
 		{"both", "two:predict", `{"instances": [{"a":[1,2,3,4],"b":[1,2,3,4]}], "inputs": {"a":[[1,2,3,4]],"b":[[1,2,3,4]]}}`, 400, "exactly one"},
 		{"instances not a list", "cnn:predict", `{"instances": {"image": 1}}`, 400, "must be a list"},
-		{"wrong row shape", "cnn:predict", `{"instances": [[1,2,3]]}`, 400, "input 'image': shape [1 3]"},
+		{"wrong row shape", "cnn:predict", `{"instances": [[1,2,3]]}`, 400, "input 'image': shape (1, 3)"},
 		{"ragged instances", "two:predict", `{"instances": [{"a":[1,2,3,4],"b":[1,2,3,4]},{"a":[1,2,3],"b":[1,2,3,4]}]}`, 400, "instance 1: input 'a'"},
 		{"missing input", "two:predict", `{"instances": [{"a":[1,2,3,4]}]}`, 400, "input 'b' is missing"},
 		{"unknown input", "two:predict", `{"instances": [{"a":[1,2,3,4],"b":[1,2,3,4],"c":[1]}]}`, 400, "unknown input 'c'"},

@@ -291,7 +291,7 @@ func TestV2BadRequests(t *testing.T) {
 		{"unknown input", "two", nil, req(ok([]int{1, 2, 3, 4}), bIn, map[string]any{"name": "c", "shape": []int{1, 4}, "datatype": "FP32", "data": []int{1, 2, 3, 4}}), 400, "unknown input 'c'"},
 		{"missing input", "two", nil, req(ok([]int{1, 2, 3, 4})), 400, "input 'b' is missing"},
 		{"duplicate input", "two", nil, req(ok([]int{1, 2, 3, 4}), ok([]int{1, 2, 3, 4}), bIn), 400, "twice"},
-		{"wrong shape", "two", nil, req(map[string]any{"name": "a", "shape": []int{1, 5}, "datatype": "FP32", "data": []int{1, 2, 3, 4, 5}}, bIn), 400, "input 'a': shape [1 5], model expects"},
+		{"wrong shape", "two", nil, req(map[string]any{"name": "a", "shape": []int{1, 5}, "datatype": "FP32", "data": []int{1, 2, 3, 4, 5}}, bIn), 400, "input 'a': shape (1, 5), model expects (None, 4)"},
 		{"wrong rank", "two", nil, req(map[string]any{"name": "a", "shape": []int{4}, "datatype": "FP32", "data": []int{1, 2, 3, 4}}, bIn), 400, "input 'a': shape"},
 		{"zero batch", "two", nil, req(map[string]any{"name": "a", "shape": []int{0, 4}, "datatype": "FP32", "data": []int{}}, bIn), 400, "input 'a': shape"},
 		{"negative dim", "two", nil, req(map[string]any{"name": "a", "shape": []int{-1, 4}, "datatype": "FP32", "data": []int{1, 2, 3, 4}}, bIn), 400, "input 'a': shape"},
