@@ -232,6 +232,7 @@ func TestServeDrains(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
+	s.Close()
 }
 
 func TestMetrics(t *testing.T) {

@@ -123,7 +123,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close stops the batchers; requests still queued are answered with an
-// error. Call it after the HTTP server has stopped.
+// error. Call it after Serve and ServeGRPC have returned.
 func (s *Server) Close() {
 	s.draining.Store(true)
 	for _, e := range s.order {
@@ -131,9 +131,10 @@ func (s *Server) Close() {
 	}
 }
 
-// Serve answers requests on ln until ctx ends, then stops accepting
-// connections, waits for in-flight requests (at most Config.DrainTimeout)
-// and closes the Server. It returns nil after a clean drain.
+// Serve answers HTTP requests on ln until ctx ends, then stops accepting
+// connections and waits for in-flight requests (at most
+// Config.DrainTimeout). It returns nil after a clean drain. Call Close once
+// Serve (and ServeGRPC) have returned.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
@@ -145,7 +146,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
-		s.Close()
 		return err
 	case <-ctx.Done():
 	}
@@ -154,7 +154,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	err := hs.Shutdown(sctx)
 	<-errc // http.ErrServerClosed
-	s.Close()
 	if err != nil {
 		return fmt.Errorf("draining in-flight requests: %w", err)
 	}

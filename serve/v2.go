@@ -227,33 +227,11 @@ func parseV2(headerLen string, body []byte, e *entry) (*v2Request, []*ir.Tensor,
 	rows := -1
 	off := 0
 	for _, in := range req.Inputs {
-		k := -1
-		for i, spec := range e.inputs {
-			if spec.name == in.Name {
-				k = i
-			}
-		}
-		if k < 0 {
-			return nil, nil, 0, badRequest("unknown input '%s' (model inputs: %s)", in.Name, names(e.inputs))
-		}
-		if inputs[k] != nil {
-			return nil, nil, 0, badRequest("input '%s' is given twice", in.Name)
+		k, dt, elements, err := e.checkInput(in.Name, in.Datatype, in.Shape, inputs, &rows)
+		if err != nil {
+			return nil, nil, 0, err
 		}
 		spec := e.inputs[k]
-		dt, err := lookupDatatype(in.Datatype)
-		if err != nil {
-			return nil, nil, 0, badRequest("input '%s': %v", in.Name, err)
-		}
-		batch, elements, err := spec.checkShape(in.Shape)
-		if err != nil {
-			return nil, nil, 0, badRequest("%v", err)
-		}
-		if rows >= 0 && batch != rows && spec.shape[0] < 0 {
-			return nil, nil, 0, badRequest("input '%s': batch size %d differs from the other inputs' %d", in.Name, batch, rows)
-		}
-		if spec.shape[0] < 0 {
-			rows = batch
-		}
 		var data []float32
 		if raw, ok := in.Parameters["binary_data_size"]; ok {
 			var size int64
@@ -289,22 +267,66 @@ func parseV2(headerLen string, body []byte, e *entry) (*v2Request, []*ir.Tensor,
 			}
 			data = d
 		}
-		shape := make(ir.Shape, len(in.Shape))
-		for i, d := range in.Shape {
-			shape[i] = int(d)
-		}
-		inputs[k] = &ir.Tensor{Shape: shape, Layout: spec.layout, Data: data}
+		inputs[k] = &ir.Tensor{Shape: toShape(in.Shape), Layout: spec.layout, Data: data}
 	}
-	for k, t := range inputs {
-		if t == nil {
-			return nil, nil, 0, badRequest("input '%s' is missing", e.inputs[k].name)
-		}
+	if err := e.allInputs(inputs); err != nil {
+		return nil, nil, 0, err
 	}
 	if off != len(binPart) {
 		return nil, nil, 0, badRequest("%d bytes of binary data follow the inputs' binary data", len(binPart)-off)
 	}
-	if rows < 0 {
-		rows = 1
+	return &req, inputs, max(rows, 1), nil
+}
+
+func toShape(s []int64) ir.Shape {
+	shape := make(ir.Shape, len(s))
+	for i, d := range s {
+		shape[i] = int(d)
 	}
-	return &req, inputs, rows, nil
+	return shape
+}
+
+// checkInput checks one request input's name (a model input not given
+// before: seen holds the inputs so far), datatype and shape, and that its
+// batch size agrees with the other inputs' (rows, -1 until known). It
+// returns the input's index, datatype and element count.
+func (e *entry) checkInput(name, datatype string, shape []int64, seen []*ir.Tensor, rows *int) (int, *datatype, int, error) {
+	k := -1
+	for i, spec := range e.inputs {
+		if spec.name == name {
+			k = i
+		}
+	}
+	if k < 0 {
+		return 0, nil, 0, badRequest("unknown input '%s' (model inputs: %s)", name, names(e.inputs))
+	}
+	if seen[k] != nil {
+		return 0, nil, 0, badRequest("input '%s' is given twice", name)
+	}
+	spec := e.inputs[k]
+	dt, err := lookupDatatype(datatype)
+	if err != nil {
+		return 0, nil, 0, badRequest("input '%s': %v", name, err)
+	}
+	batch, elements, err := spec.checkShape(shape)
+	if err != nil {
+		return 0, nil, 0, badRequest("%v", err)
+	}
+	if spec.shape[0] < 0 {
+		if *rows >= 0 && batch != *rows {
+			return 0, nil, 0, badRequest("input '%s': batch size %d differs from the other inputs' %d", name, batch, *rows)
+		}
+		*rows = batch
+	}
+	return k, dt, elements, nil
+}
+
+// allInputs checks that every model input was given.
+func (e *entry) allInputs(inputs []*ir.Tensor) error {
+	for k, t := range inputs {
+		if t == nil {
+			return badRequest("input '%s' is missing", e.inputs[k].name)
+		}
+	}
+	return nil
 }

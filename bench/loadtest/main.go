@@ -131,6 +131,7 @@ func run(o options) error {
 		defer func() {
 			cancel()
 			<-done
+			s.Close()
 		}()
 		base = "http://" + ln.Addr().String()
 		fmt.Printf("serving %s in-process on %s: max-batch %d, batch-timeout %v, workers %d, threads %d\n",

@@ -24,6 +24,7 @@ func newServeCmd() *cobra.Command {
 	var (
 		lf         loadFlags
 		addr       string
+		grpcAddr   string
 		names      []string
 		threads    int
 		noWinograd bool
@@ -40,6 +41,7 @@ func newServeCmd() *cobra.Command {
   TensorFlow Serving REST: POST /v1/models/NAME:predict ({"instances": …} or
     {"inputs": …}); GET /v1/models/NAME
   Prometheus metrics: GET /metrics
+  With --grpc-addr, the same protocol over gRPC (inference.GRPCInferenceService).
 
 A model's name is its file's base name without extension unless --name gives
 one (repeat --name once per MODEL, in order). Concurrent requests for one
@@ -92,18 +94,41 @@ flight and exits 0. See docs/serving.md.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			defer s.Close() // after both servers have drained
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
-				s.Close()
 				return err
+			}
+			var gln net.Listener
+			if grpcAddr != "" {
+				if gln, err = net.Listen("tcp", grpcAddr); err != nil {
+					ln.Close()
+					return err
+				}
 			}
 			var served []string
 			for _, m := range models {
 				served = append(served, m.Name)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "kconv: serving %s on http://%s\n", strings.Join(served, ", "), ln.Addr())
-			if err := s.Serve(ctx, ln); err != nil {
-				return err
+			where := "http://" + ln.Addr().String()
+			if gln != nil {
+				where += " and gRPC " + gln.Addr().String()
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "kconv: serving %s on %s\n", strings.Join(served, ", "), where)
+			errc := make(chan error, 2)
+			go func() { errc <- s.Serve(ctx, ln) }()
+			if gln != nil {
+				go func() { errc <- s.ServeGRPC(ctx, gln) }()
+			}
+			var first error
+			for range 1 + btoi(gln != nil) {
+				if err := <-errc; err != nil && first == nil {
+					first = err
+					stop() // one server failed: stop the other too
+				}
+			}
+			if first != nil {
+				return first
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "kconv: stopped after finishing the requests in flight\n")
 			return nil
@@ -112,6 +137,7 @@ flight and exits 0. See docs/serving.md.`,
 	lf.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (0.0.0.0:8080 for every interface, as in a container)")
+	f.StringVar(&grpcAddr, "grpc-addr", "", "also serve the Open Inference Protocol over gRPC on `HOST:PORT` (e.g. 127.0.0.1:8081; KServe uses 8081)")
 	f.StringArrayVar(&names, "name", nil, "the `NAME` of each MODEL in URLs, in order (default: the file's base name)")
 	f.IntVar(&threads, "threads", 0, "worker threads per run (default: all cores)")
 	f.BoolVar(&noWinograd, "no-winograd", false, "compute 3×3 convolutions without Winograd (less memory)")
@@ -123,4 +149,11 @@ flight and exits 0. See docs/serving.md.`,
 	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "each request's deadline, queueing included (504 beyond)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, wait at most this for requests in flight")
 	return cmd
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

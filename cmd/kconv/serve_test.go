@@ -68,7 +68,7 @@ func TestServeEqualsRun(t *testing.T) {
 	var stdout, stderr syncBuffer
 	exited := make(chan int, 1)
 	go func() {
-		exited <- run([]string{"serve", model, "--name", "cifar", "--addr", "127.0.0.1:0", "--max-batch", "4", "-q"}, &stdout, &stderr)
+		exited <- run([]string{"serve", model, "--name", "cifar", "--addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--max-batch", "4", "-q"}, &stdout, &stderr)
 	}()
 	addrRE := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`)
 	var addr string
