@@ -1,6 +1,7 @@
 // Package serve puts compiled kconv models behind standard inference APIs:
 // the Open Inference Protocol (KServe v2) over HTTP/REST, with the binary
-// tensor data extension, and TensorFlow Serving's REST predict API.
+// tensor data extension, and over gRPC (package inferencepb), and
+// TensorFlow Serving's REST predict API.
 //
 // A Server holds a fixed set of models, each compiled once (exec.Compile).
 // Requests for one model go through a bounded queue to that model's workers,

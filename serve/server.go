@@ -139,6 +139,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.Timeout,                  // a slow body cannot hold a connection forever
+		WriteTimeout:      s.cfg.Timeout + 10*time.Second, // the handler answers by its deadline
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          s.cfg.Log,
 	}
