@@ -164,11 +164,16 @@ func (b *batcher) run(batch []*job, rows int) {
 	if len(live) == 0 {
 		return
 	}
-	answered := false
 	defer func() {
-		if r := recover(); r != nil && !answered {
+		if r := recover(); r != nil {
+			// Answer every job not answered yet (a job's buffered channel
+			// holds at most one answer; one already read gets an answer
+			// nobody reads).
 			for _, j := range live {
-				j.done <- jobResult{err: fmt.Errorf("%w: %v", errPanic, r)}
+				select {
+				case j.done <- jobResult{err: fmt.Errorf("%w: %v", errPanic, r)}:
+				default:
+				}
 			}
 		}
 	}()
@@ -176,7 +181,6 @@ func (b *batcher) run(batch []*job, rows int) {
 		j := live[0]
 		b.observe(j.rows)
 		outs, err := b.e.run(j.ctx, j.inputs)
-		answered = true
 		j.done <- jobResult{outputs: outs, err: err}
 		return
 	}
@@ -196,7 +200,6 @@ func (b *batcher) run(batch []*job, rows int) {
 		ins[i] = t
 	}
 	outs, err := b.e.run(context.Background(), ins)
-	answered = true
 	if err != nil {
 		for _, j := range live {
 			j.done <- jobResult{err: err}
