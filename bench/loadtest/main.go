@@ -32,6 +32,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,8 +79,21 @@ func main() {
 	flag.DurationVar(&o.cfg.BatchTimeout, "batch-timeout", time.Millisecond, "in-process server: batch timeout")
 	flag.IntVar(&o.cfg.MaxQueue, "max-queue", 256, "in-process server: queue bound per model")
 	flag.IntVar(&o.cfg.Workers, "workers", 1, "in-process server: batches run at once")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load run (client and in-process server) to FILE")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(o); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
 		os.Exit(1)
 	}
