@@ -136,6 +136,29 @@ func TestGRPCInferEqualsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTensor(t, "out1 (integers)", toInts(res.Outputs[0].Shape), res.Outputs[0].Contents.Fp32Contents, want[0])
+
+	mfs, err := s.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != "kconv_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["protocol"] == "grpc" && labels["model"] == "two" && labels["code"] == "OK" {
+				counted += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if counted != 3 {
+		t.Errorf("kconv_requests_total{protocol=grpc,model=two,code=OK} = %v, want 3", counted)
+	}
 }
 
 func toInts(s []int64) []int {
