@@ -79,6 +79,7 @@ func main() {
 	flag.DurationVar(&o.cfg.BatchTimeout, "batch-timeout", time.Millisecond, "in-process server: batch timeout")
 	flag.IntVar(&o.cfg.MaxQueue, "max-queue", 256, "in-process server: queue bound per model")
 	flag.IntVar(&o.cfg.Workers, "workers", 1, "in-process server: batches run at once")
+	flag.DurationVar(&o.cfg.Timeout, "timeout", 30*time.Second, "in-process server: per-request deadline")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load run (client and in-process server) to FILE")
 	flag.Parse()
 	if *cpuprofile != "" {
