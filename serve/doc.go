@@ -32,4 +32,11 @@
 //     columnar form ({"outputs": …}), row requests ({"instances": …}) answer
 //     {"predictions": …}, as TensorFlow Serving itself does.
 //   - Every model has the single version "1".
+//   - Only the first (batch) dimension of a model's inputs and outputs may be
+//     dynamic; New refuses models with other unknown dimensions.
+//   - TF Serving's {"b64": …} binary values are not accepted (models take
+//     numbers); use the v2 binary extension for bulk data.
+//   - exec keeps an arena pool per batch size, so merged batches of many
+//     different sizes hold more memory until the pools are collected;
+//     --max-batch bounds how many sizes there can be.
 package serve
