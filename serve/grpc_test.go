@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -202,5 +204,53 @@ func TestGRPCBadRequests(t *testing.T) {
 		if st, _ := status.FromError(err); st.Code() != tc.code || !strings.Contains(st.Message(), tc.msg) {
 			t.Errorf("%s: %v, want %v containing %q", tc.name, err, tc.code, tc.msg)
 		}
+	}
+}
+
+// TestGRPCConcurrent sends gRPC calls from many goroutines with batching
+// on; each answer must equal the model run alone on that call's inputs.
+func TestGRPCConcurrent(t *testing.T) {
+	s, _ := testServer(t, Config{MaxBatch: 8, BatchTimeout: 2 * time.Millisecond, MaxQueue: 128})
+	c := grpcClient(t, s)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 5))
+			for range 10 {
+				n := 1 + r.IntN(3)
+				a := randTensor(r, ir.Shape{n, 4}, ir.LayoutNone)
+				b := randTensor(r, ir.Shape{n, 4}, ir.LayoutNone)
+				want, err := s.models["two"].prog.Run(context.Background(), []*ir.Tensor{a, b})
+				if err != nil {
+					errs <- err
+					return
+				}
+				res, err := c.ModelInfer(context.Background(), &pb.ModelInferRequest{ModelName: "two",
+					Inputs: []*pb.ModelInferRequest_InferInputTensor{
+						{Name: "a", Datatype: "FP32", Shape: []int64{int64(n), 4}},
+						{Name: "b", Datatype: "FP32", Shape: []int64{int64(n), 4}},
+					},
+					RawInputContents: [][]byte{fp32Bytes(a.Data), fp32Bytes(b.Data)},
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				for o := range 2 {
+					if err := near(decodeBinary(datatypes["FP32"], res.RawOutputContents[o]), want[o].Data); err != nil {
+						errs <- fmt.Errorf("goroutine %d output %d: %w", g, o, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
