@@ -10,6 +10,7 @@ import (
 
 	"github.com/kconv/kconv/importer/keras"
 	"github.com/kconv/kconv/importer/onnx"
+	"github.com/kconv/kconv/internal/regfile"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/zoo"
 )
@@ -59,7 +60,7 @@ func isONNX(path string) bool {
 	if strings.EqualFold(filepath.Ext(path), ".onnx") {
 		return true
 	}
-	f, err := os.Open(path)
+	f, _, err := regfile.Open(path)
 	if err != nil {
 		return false
 	}

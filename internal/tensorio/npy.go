@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"codeberg.org/sbinet/npyio"
+	"github.com/kconv/kconv/internal/regfile"
 )
 
 // maxElements bounds what a .npy header may claim before any allocation.
@@ -29,15 +30,11 @@ func ReadNPY(path string) (shape []int, data []float32, note string, err error) 
 			shape, data, note, err = nil, nil, "", fmt.Errorf("not a valid NumPy .npy file (%v)", r)
 		}
 	}()
-	f, err := os.Open(path)
+	f, st, err := regfile.Open(path)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, "", err
-	}
 	if err := checkNPYHeader(f, st.Size()); err != nil {
 		return nil, nil, "", err
 	}
