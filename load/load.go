@@ -24,6 +24,9 @@ type Options struct {
 	Lambdas map[string]string
 	// TheanoFlip is "auto" (default), "on" or "off".
 	TheanoFlip string
+	// MemoryBudget bounds, in bytes, what an ONNX import may build (see
+	// onnx.Options.MemoryBudget); 0 means the default.
+	MemoryBudget int64
 }
 
 // Model loads path. A path that names no file but a builtin architecture
@@ -36,7 +39,7 @@ func Model(path string, opt Options) (*ir.Model, error) {
 		return nil, fmt.Errorf("%s: %w", path, cleanErr(err))
 	}
 	if isONNX(path) {
-		return onnx.Load(path)
+		return onnx.LoadWith(path, onnx.Options{MemoryBudget: opt.MemoryBudget})
 	}
 	return keras.Load(path, keras.Options{
 		Arch:        opt.Arch,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/load"
 )
@@ -16,16 +17,37 @@ type loadFlags struct {
 	arch       string
 	lambdas    []string
 	theanoFlip string
+	// memBudget is --memory-budget as given; budget is it parsed (0: the
+	// default), set by load.
+	memBudget string
+	budget    int64
 }
 
 func (lf *loadFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&lf.arch, "arch", "", "architecture for a weights-only file: a JSON/YAML `FILE` or a builtin name (vgg16)")
 	cmd.Flags().StringArrayVar(&lf.lambdas, "lambda", nil, "use Go implementation NAME for Lambda layer LAYER (`LAYER=NAME`; builtin: vgg_preprocess)")
 	cmd.Flags().StringVar(&lf.theanoFlip, "theano-flip", "auto", "flip Theano-era convolution kernels: auto, on or off")
+	cmd.Flags().StringVar(&lf.memBudget, "memory-budget", "", "most memory for weights and buffers, e.g. 2G (default: half the machine's RAM)")
+}
+
+// parseBudget sets lf.budget from --memory-budget.
+func (lf *loadFlags) parseBudget() error {
+	if lf.memBudget == "" {
+		return nil
+	}
+	b, err := memory.ParseSize(lf.memBudget)
+	if err != nil {
+		return usagef("--memory-budget: %v", err)
+	}
+	lf.budget = b
+	return nil
 }
 
 func (lf *loadFlags) load(path string) (*ir.Model, error) {
-	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}}
+	if err := lf.parseBudget(); err != nil {
+		return nil, err
+	}
+	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}, MemoryBudget: lf.budget}
 	switch lf.theanoFlip {
 	case "auto", "on", "off":
 	default:

@@ -60,6 +60,12 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 			if len(inf.inputs) == 0 {
 				return usagef("run needs --input")
 			}
+			if err := checkFlags(positive("top", top), notNegative("threads", threads), finite("scale", inf.scale)); err != nil {
+				return err
+			}
+			if err := lf.parseBudget(); err != nil {
+				return err
+			}
 			m, err := lf.load(args[0])
 			if err != nil {
 				return err
@@ -77,13 +83,21 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 			if err := loadWeights(cmd, m); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd})
+			p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd, MemoryBudget: lf.budget})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			outs, err := p.Run(context.Background(), []*ir.Tensor{x})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if out == "-" {
+				// The .npy goes to standard output, so the predictions
+				// are not printed there.
+				if err := tensorio.EncodeNPY(cmd.OutOrStdout(), outs[0].Shape, outs[0].Data); err != nil {
+					return fmt.Errorf("standard output: %w", err)
+				}
+				return nil
 			}
 			if out != "" {
 				if err := writeNPY(out, outs[0], force); err != nil {
@@ -114,7 +128,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 	cmd.Flags().StringVar(&inf.mean, "mean", "", "subtract per-channel `R,G,B` means from images (after --scale)")
 	cmd.Flags().StringVar(&inf.std, "std", "", "divide images by per-channel `R,G,B` deviations (after --mean)")
 	cmd.Flags().BoolVar(&inf.bgr, "bgr", false, "give images to the model as BGR instead of RGB")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "write the first output to `Y.npy`")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "write the first output to `Y.npy` (- for standard output)")
 	cmd.Flags().StringVar(&outDir, "out-dir", "", "write every output to `DIR`/<output name>.npy")
 	cmd.Flags().IntVar(&top, "top", 5, "print the top `K` classes")
 	cmd.Flags().StringVar(&labelsF, "labels", "", "class names: imagenet (builtin) or a `FILE` with one name per line")

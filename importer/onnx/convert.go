@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/ir"
 )
 
@@ -271,9 +272,6 @@ func (c *nctx) constantOfShape() error {
 	if err != nil {
 		return err
 	}
-	if n > maxFold {
-		return fmt.Errorf("constant of shape %v is too large", dims)
-	}
 	fill := floatTensor([]int{1}, []float32{0})
 	if a := c.attrs["value"]; a != nil && a.GetT() != nil {
 		if fill, err = c.im.initTensor(a.GetT()); err != nil {
@@ -282,6 +280,15 @@ func (c *nctx) constantOfShape() error {
 		if fill.n() != 1 {
 			return fmt.Errorf("value must have one element, has shape %v", fill.shape)
 		}
+	}
+	// The constant becomes a weight (a VGG classifier built this way holds
+	// 411 MB): it is bounded by the memory budget, not by maxFold.
+	elem := 4
+	if fill.isInt {
+		elem = 8
+	}
+	if b, ok := memory.Bytes(n, elem); !ok || b > c.im.budget {
+		return fmt.Errorf("constant of shape %v needs %s, over the memory budget of %s (set with --memory-budget or Options.MemoryBudget)", dims, memory.Size(b), memory.Size(c.im.budget))
 	}
 	out := &tensor{shape: dims, isInt: fill.isInt, origin: "constant " + c.name}
 	if fill.isInt {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/ir"
 	"google.golang.org/protobuf/proto"
 )
@@ -33,6 +34,10 @@ type Options struct {
 	// node tests, for example, pass Reshape's target shape and Conv's
 	// kernel as inputs.
 	Constants map[string]*ir.Tensor
+	// MemoryBudget bounds, in bytes, the constants the import builds
+	// (ConstantOfShape); 0 means the default, half of the machine's memory
+	// (see internal/memory).
+	MemoryBudget int64
 }
 
 // ErrNotConstant is wrapped by import errors about an op input that must be
@@ -145,6 +150,7 @@ type importer struct {
 	consts map[*tensor]string       // materialized Constant nodes
 	anchor string
 	inits  map[string]*tensor
+	budget int64 // opts.MemoryBudget resolved
 }
 
 // decode imports a ModelProto stripped of its raw_data (see strip).
@@ -166,6 +172,7 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 		uses:   map[string]int{},
 		consts: map[*tensor]string{},
 		inits:  map[string]*tensor{},
+		budget: memory.Resolve(opts.MemoryBudget),
 	}
 	name := g.GetName()
 	if name == "" {
