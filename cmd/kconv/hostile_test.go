@@ -244,6 +244,9 @@ func runHostile(t *testing.T, cases []hostile) {
 			}
 			lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
 			last := lines[len(lines)-1]
+			if c.code == 2 && len(lines) == 2 && strings.HasPrefix(lines[1], "Run 'kconv --help'") {
+				last = lines[0] // usage errors add a hint line
+			}
 			if strings.Contains(errs, "internal error") || strings.Contains(errs, "goroutine ") || !strings.HasPrefix(last, "kconv: ") {
 				t.Fatalf("not a clean error: %q", errs)
 			}
