@@ -70,7 +70,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 			if err != nil {
 				return err
 			}
-			if !ir.HasWeights(m) {
+			if !ir.HasWeights(m) && hasWeightSpecs(m) {
 				return fmt.Errorf("%s: the model has no weights (give a weights file, or use `kconv bench` for random weights)", args[0])
 			}
 			x, note, err := inf.tensor(m)
