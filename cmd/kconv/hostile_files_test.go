@@ -124,3 +124,27 @@ func TestHostileReadsOutside(t *testing.T) {
 		t.Errorf("convert left files behind: %v", ents)
 	}
 }
+
+// TestMessages is class 8 of issue 16: messages say what is wrong with
+// what the user named. A bool weight is called bool; an input error names
+// the input once; an unwritable output names the user's path, not the
+// hidden temporary file.
+func TestMessages(t *testing.T) {
+	cases := []hostile{
+		{"h5py enum weight", func(d string) []string {
+			p := filepath.Join(d, "b.h5")
+			writeKeras2With(t, p, seq(input(8), dense("fc", 4, nil)), map[string]map[string][]int{}, map[string][]string{"fc": {"fc/kernel:0", "fc/bias:0"}},
+				func(mw *h5.WGroup) error {
+					if err := mw.WriteFloat32("fc/fc/bias:0", []int{4}, make([]float32, 4)); err != nil {
+						return err
+					}
+					return mw.WriteBool("fc/fc/kernel:0", []int{8, 4})
+				})
+			return []string{"run", p, "--input", file(t, d, "x.npy", npy(t, []int{1, 8}))}
+		}, 1, []string{"b.h5", "kernel", "bool"}},
+		{"output in a missing folder", func(d string) []string {
+			return []string{"run", filepath.Join(kerasTD, "cifar_small.h5"), "--input", file(t, d, "x.npy", npy(t, []int{1, 32, 32, 3})), "--out", filepath.Join(d, "no", "y.npy")}
+		}, 1, []string{filepath.Join("no", "y.npy")}},
+	}
+	runHostile(t, cases)
+}

@@ -150,7 +150,7 @@ func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
 	if len(f.inputs) == 1 && strings.HasSuffix(strings.ToLower(first), ".npy") {
 		shape, data, note, err := tensorio.ReadNPY(first)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", first, err)
+			return nil, "", fmt.Errorf("%s: %w", first, unwrapPath(err))
 		}
 		if err := checkShape(first, shape, want.Shape); err != nil {
 			return nil, "", err
@@ -196,7 +196,7 @@ func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
 	for i, path := range images {
 		px, err := tensorio.ReadImage(path, h, w)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", path, err)
+			return nil, "", fmt.Errorf("%s: %w", path, unwrapPath(err))
 		}
 		dst := t.Data[i*per : (i+1)*per]
 		for p := 0; p < h*w; p++ {

@@ -157,6 +157,8 @@ func typeClass(tid C.hid_t) string {
 		return "integer"
 	case C.H5T_STRING:
 		return "string"
+	case C.H5T_ENUM:
+		return "enum" // h5py stores numpy bool as an int8 enum
 	default:
 		return "other"
 	}

@@ -122,7 +122,7 @@ func (d *Dataset) Shape() []int { return append([]int{}, d.sp.dims...) }
 func (d *Dataset) Len() int { return d.sp.npoints }
 
 // Class returns the class of the element type: "float", "integer",
-// "string" or "other".
+// "string", "enum" (h5py's bool) or "other".
 func (d *Dataset) Class() string { return d.class }
 
 // ElemSize returns the size in bytes of an element in the file.

@@ -332,3 +332,24 @@ herr_t kc_write_unallocated(hid_t loc, const char *path, int rank, const hsize_t
 	KC_KEEP_ERRORS(H5Pclose(p));
 	return st;
 }
+
+herr_t kc_write_bool(hid_t loc, const char *path, int rank, const hsize_t *dims) {
+	hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
+	if (t < 0) {
+		return -1;
+	}
+	signed char f = 0, tr = 1;
+	herr_t st = H5Tenum_insert(t, "FALSE", &f);
+	if (st >= 0) {
+		st = H5Tenum_insert(t, "TRUE", &tr);
+	}
+	hid_t s = -1, lp = -1, d = -1;
+	if (st >= 0) {
+		s = H5Screate_simple(rank, dims, NULL);
+		lp = kc_lcpl();
+		d = (s < 0 || lp < 0) ? -1 : H5Dcreate2(loc, path, t, s, lp, H5P_DEFAULT, H5P_DEFAULT);
+		st = d < 0 ? -1 : 0;
+	}
+	KC_KEEP_ERRORS(if (d >= 0) H5Dclose(d); if (lp >= 0) H5Pclose(lp); if (s >= 0) H5Sclose(s); H5Tclose(t));
+	return st;
+}

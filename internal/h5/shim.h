@@ -80,6 +80,10 @@ herr_t kc_write_virtual(hid_t loc, const char *path, int rank, const hsize_t *di
 // tests of hostile files only.
 herr_t kc_write_unallocated(hid_t loc, const char *path, int rank, const hsize_t *dims);
 
+// kc_write_bool creates a dataset at path of h5py's bool type (an int8
+// enum FALSE=0, TRUE=1), not written (all fill values). For tests only.
+herr_t kc_write_bool(hid_t loc, const char *path, int rank, const hsize_t *dims);
+
 // kc_free_vlen_strings frees the n strings of a variable-length string
 // read buffer.
 void kc_free_vlen_strings(char **s, size_t n);

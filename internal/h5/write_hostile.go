@@ -107,3 +107,11 @@ func lastSlash(p string) int {
 	}
 	return -1
 }
+
+// WriteBool writes a dataset of h5py's bool type (an int8 enum with FALSE
+// and TRUE) at rel, all false.
+func (g *WGroup) WriteBool(rel string, shape []int) error {
+	return g.hostile(rel, shape, func(cp *C.char, dims []C.hsize_t) C.herr_t {
+		return C.kc_write_bool(g.w.id, cp, C.int(len(dims)), &dims[0])
+	})
+}
