@@ -16,7 +16,6 @@ var ErrBudget = fmt.Errorf("over the memory budget")
 // with overflow-checked arithmetic: a file's declared shapes (a Pad to
 // 2^31 × 2^31) must give an error naming the node, not a crash.
 func (p *Program) checkModel(m *ir.Model) error {
-	var weights int64
 	for _, n := range m.Nodes {
 		if len(n.Out.Shape) > 0 {
 			e, err := ir.CheckedElements(n.Out.Shape[1:])
@@ -27,6 +26,15 @@ func (p *Program) checkModel(m *ir.Model) error {
 				return p.over(fmt.Sprintf("layer '%s': output %v", n.Name, n.Out.Shape), b, ok)
 			}
 		}
+	}
+	return p.checkWeights(m)
+}
+
+// checkWeights checks that the weights, as float32, fit in the budget, and
+// records their size.
+func (p *Program) checkWeights(m *ir.Model) error {
+	var weights int64
+	for _, n := range m.Nodes {
 		for _, w := range n.Weights {
 			e, err := ir.CheckedElements(w.Shape)
 			if err != nil {
@@ -44,6 +52,15 @@ func (p *Program) checkModel(m *ir.Model) error {
 	}
 	p.weightBytes = weights
 	return nil
+}
+
+// CheckWeights checks, from the declared shapes alone (before any weight is
+// read), that all the weights of m, as float32, fit in the memory budget
+// (0: the default), naming the layer where they would exceed it. Callers
+// that read weights before compiling call it first.
+func CheckWeights(m *ir.Model, budget int64) error {
+	p := &Program{budget: memory.Resolve(budget)}
+	return p.checkWeights(m)
 }
 
 // maxInt is the largest element count a Go slice may have here.

@@ -62,7 +62,7 @@ gets seeded random weights.`,
 		Example: `  kconv bench vgg16 --batch 1 --threads 2 --runs 10`,
 		Args:    exactArgs(1, "one MODEL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFlags(positive("batch", batch), positive("runs", runs), notNegative("warmup", warmup), notNegative("threads", threads)); err != nil {
+			if err := checkFlags(positive("batch", batch), positive("runs", runs), notNegative("warmup", warmup), threadsOK(threads)); err != nil {
 				return err
 			}
 			if err := lf.parseBudget(); err != nil {
@@ -76,7 +76,7 @@ gets seeded random weights.`,
 			if !ir.HasWeights(m) || randomWeights {
 				zoo.RandomWeights(m, seed)
 			}
-			if err := loadWeights(cmd, m); err != nil {
+			if err := loadWeights(cmd, m, lf.budget); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			load := time.Since(t0)

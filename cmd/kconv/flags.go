@@ -51,3 +51,14 @@ func finite(name string, v float64) flagCheck {
 	}
 	return nil
 }
+
+// maxThreads bounds --threads: more workers than this only costs memory.
+const maxThreads = 4096
+
+// threadsOK checks --threads: 0 (all cores) up to maxThreads.
+func threadsOK(v int) flagCheck {
+	if v < 0 || v > maxThreads {
+		return fmt.Errorf("--threads %d: must be 0 (all cores) to %d", v, maxThreads)
+	}
+	return nil
+}

@@ -106,3 +106,19 @@ func file(t *testing.T, dir, name string, data []byte) string {
 	}
 	return p
 }
+
+// TestWeightsOverBudgetBeforeReading: weights whose declared size exceeds
+// the budget are refused before any is read, by every command that reads
+// them.
+func TestWeightsOverBudgetBeforeReading(t *testing.T) {
+	model := filepath.Join(kerasTD, "cifar_small.h5")
+	cases := []hostile{
+		{"run", func(d string) []string {
+			return []string{"run", model, "--input", file(t, d, "x.npy", npy(t, []int{1, 32, 32, 3})), "--memory-budget", "4K"}
+		}, 1, []string{"cifar_small.h5", "weights up to", "memory budget of 4096 bytes"}},
+		{"convert", func(d string) []string {
+			return []string{"convert", model, filepath.Join(d, "out.onnx"), "--memory-budget", "4K"}
+		}, 1, []string{"cifar_small.h5", "weights up to", "memory budget"}},
+	}
+	runHostile(t, cases)
+}

@@ -60,7 +60,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 			if len(inf.inputs) == 0 {
 				return usagef("run needs --input")
 			}
-			if err := checkFlags(positive("top", top), notNegative("threads", threads), finite("scale", inf.scale)); err != nil {
+			if err := checkFlags(positive("top", top), threadsOK(threads), finite("scale", inf.scale)); err != nil {
 				return err
 			}
 			if err := lf.parseBudget(); err != nil {
@@ -80,7 +80,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 			if note != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "kconv: note: %s\n", note)
 			}
-			if err := loadWeights(cmd, m); err != nil {
+			if err := loadWeights(cmd, m, lf.budget); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd, MemoryBudget: lf.budget})

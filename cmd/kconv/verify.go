@@ -37,14 +37,14 @@ layer out of tolerance (|got-want| <= atol + rtol*|want|).`,
 			if (io == "") == (input == "" || expect == "") {
 				return usagef("verify needs either --io REF.io.h5 or both --input X.npy and --expect Y.npy")
 			}
-			if err := checkFlags(notNegative("threads", threads), finiteNotNegative("rtol", rtol), finiteNotNegative("atol", atol)); err != nil {
+			if err := checkFlags(threadsOK(threads), finiteNotNegative("rtol", rtol), finiteNotNegative("atol", atol)); err != nil {
 				return err
 			}
 			m, err := lf.load(args[0])
 			if err != nil {
 				return err
 			}
-			if err := loadWeights(cmd, m); err != nil {
+			if err := loadWeights(cmd, m, lf.budget); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			var ref *refcheck.Reference
