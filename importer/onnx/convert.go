@@ -282,7 +282,7 @@ func (c *nctx) constantOfShape() error {
 		}
 	}
 	// The constant becomes a weight (a VGG classifier built this way holds
-	// 411 MB): it is bounded by the memory budget, not by maxFold.
+	// 411 MB): it is bounded by the memory budget.
 	elem := 4
 	if fill.isInt {
 		elem = 8
@@ -364,7 +364,7 @@ func (c *nctx) gather() error {
 		ind[k] = int(x)
 	}
 	if data.c != nil && data.node == "" {
-		t, err := foldGather(data.c, axis, ind, it.shape)
+		t, err := foldGather(data.c, axis, ind, it.shape, c.im.budget)
 		if err != nil {
 			return err
 		}
@@ -445,7 +445,7 @@ func (c *nctx) slice() error {
 		op.Steps = append(op.Steps, v[2])
 	}
 	if data.c != nil && data.node == "" {
-		t, err := foldSlice(data.c, op)
+		t, err := foldSlice(data.c, op, c.im.budget)
 		if err != nil {
 			return err
 		}
@@ -495,7 +495,7 @@ func (c *nctx) concat() error {
 		for i, v := range vals {
 			ts[i] = v.c
 		}
-		t, err := foldConcat(ts, axis)
+		t, err := foldConcat(ts, axis, c.im.budget)
 		if err != nil {
 			return err
 		}
@@ -806,7 +806,7 @@ func (c *nctx) transpose() error {
 		}
 	}
 	if data.c != nil && data.node == "" {
-		t, err := foldTranspose(data.c, perm)
+		t, err := foldTranspose(data.c, perm, c.im.budget)
 		if err != nil {
 			return err
 		}
@@ -923,14 +923,14 @@ func (c *nctx) elementwise() error {
 		}
 		acc := vals[0].c
 		for _, v := range vals[1:] {
-			t, err := foldBinary(opName, acc, v.c)
+			t, err := foldBinary(opName, acc, v.c, c.im.budget)
 			if err != nil {
 				return err
 			}
 			acc = t
 		}
 		if c.op == "Mean" {
-			t, err := foldBinary("Div", acc, floatTensor(nil, []float32{float32(n)}))
+			t, err := foldBinary("Div", acc, floatTensor(nil, []float32{float32(n)}), c.im.budget)
 			if err != nil {
 				return err
 			}
