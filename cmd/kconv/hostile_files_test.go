@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -146,5 +147,68 @@ func TestMessages(t *testing.T) {
 			return []string{"run", filepath.Join(kerasTD, "cifar_small.h5"), "--input", file(t, d, "x.npy", npy(t, []int{1, 32, 32, 3})), "--out", filepath.Join(d, "no", "y.npy")}
 		}, 1, []string{filepath.Join("no", "y.npy")}},
 	}
+	runHostile(t, cases)
+}
+
+// TestHostileLinkedGroups: a layer's weight group reached through a soft or
+// external link is refused too (the link check covers groups, not only
+// datasets).
+func TestHostileLinkedGroups(t *testing.T) {
+	cfg := seq(input(8), dense("fc", 4, nil))
+	build := func(d string, link func(mw *h5.WGroup, other string) error) string {
+		other := filepath.Join(d, "other.h5")
+		w, err := h5.Create(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.WriteFloat32("/fc/fc/kernel:0", []int{8, 4}, make([]float32, 32))
+		w.WriteFloat32("/fc/fc/bias:0", []int{4}, make([]float32, 4))
+		w.Close()
+		p := filepath.Join(d, "m.h5")
+		writeKeras2With(t, p, cfg, map[string]map[string][]int{"real": {"kernel:0": {8, 4}, "bias:0": {4}}}, nil, func(mw *h5.WGroup) error {
+			if err := link(mw, other); err != nil {
+				return err
+			}
+			return mw.SetAttrStringsFixed("layer_names", []string{"fc"})
+		})
+		return p
+	}
+	x := func(d string) string { return file(t, d, "x.npy", npy(t, []int{1, 8})) }
+	cases := []hostile{
+		{"layer group is a soft link", func(d string) []string {
+			return []string{"run", build(d, func(mw *h5.WGroup, _ string) error { return mw.SoftLink("fc", "/model_weights/real") }), "--input", x(d)}
+		}, 1, []string{"m.h5", "fc", "soft link"}},
+		{"layer group is an external link", func(d string) []string {
+			return []string{"run", build(d, func(mw *h5.WGroup, o string) error { return mw.ExternalLink("fc", o, "/fc") }), "--input", x(d)}
+		}, 1, []string{"m.h5", "fc", "external link"}},
+	}
+	runHostile(t, cases)
+}
+
+// TestHostileLinkedModelWeights: model_weights itself as a soft link is
+// refused, not taken for a weights-only file.
+func TestHostileLinkedModelWeights(t *testing.T) {
+	cases := []hostile{{"model_weights is a soft link", func(d string) []string {
+		p := filepath.Join(d, "m.h5")
+		w, err := h5.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(seq(input(8), dense("fc", 4, nil)))
+		root := w.Root()
+		root.SetAttrString("model_config", string(b))
+		root.SetAttrString("keras_version", "2.4.0")
+		mw, _ := root.CreateGroup("real")
+		mw.SetAttrStringsFixed("layer_names", []string{"fc"})
+		fc, _ := mw.CreateGroup("fc")
+		fc.SetAttrStringsFixed("weight_names", []string{"fc/kernel:0", "fc/bias:0"})
+		fc.WriteFloat32("fc/kernel:0", []int{8, 4}, make([]float32, 32))
+		fc.WriteFloat32("fc/bias:0", []int{4}, make([]float32, 4))
+		if err := root.SoftLink("model_weights", "/real"); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		return []string{"run", p, "--input", file(t, d, "x.npy", npy(t, []int{1, 8}))}
+	}, 1, []string{"m.h5", "model_weights", "soft link"}}}
 	runHostile(t, cases)
 }

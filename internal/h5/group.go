@@ -99,20 +99,25 @@ func (g *Group) Has(rel string) bool {
 	return k != kindNone && k != kindBroken
 }
 
-// IsGroup reports whether rel, a path relative to g, names a group.
+// IsGroup reports whether rel, a path relative to g, names a group. It
+// also reports true for a path through a link kconv refuses to follow
+// (what it leads to is unknown), so that callers go on to Group, which
+// returns the refusal, rather than treat the object as absent.
 func (g *Group) IsGroup(rel string) bool {
 	lock()
 	defer unlock()
 	k, _ := g.f.kind(objPath(g.path, rel))
-	return k == kindGroup
+	return k == kindGroup || k == kindForbidden
 }
 
-// IsDataset reports whether rel, a path relative to g, names a dataset.
+// IsDataset reports whether rel, a path relative to g, names a dataset. Like
+// IsGroup, it reports true for a path through a refused link, so that
+// Dataset reports the refusal.
 func (g *Group) IsDataset(rel string) bool {
 	lock()
 	defer unlock()
 	k, _ := g.f.kind(objPath(g.path, rel))
-	return k == kindDataset
+	return k == kindDataset || k == kindForbidden
 }
 
 // Group returns the group at rel, a path relative to g.
