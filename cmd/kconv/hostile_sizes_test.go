@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
@@ -120,5 +123,23 @@ func TestWeightsOverBudgetBeforeReading(t *testing.T) {
 			return []string{"convert", model, filepath.Join(d, "out.onnx"), "--memory-budget", "4K"}
 		}, 1, []string{"cifar_small.h5", "weights up to", "memory budget"}},
 	}
+	runHostile(t, cases)
+}
+
+// TestImagesOverBudget: a folder of images whose tensor would exceed the
+// memory budget fails before the tensor is allocated.
+func TestImagesOverBudget(t *testing.T) {
+	cases := []hostile{{"two images over 20K", func(d string) []string {
+		img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(d, "imgs")
+		os.Mkdir(dir, 0o755)
+		file(t, dir, "a.png", b.Bytes())
+		file(t, dir, "b.png", b.Bytes())
+		return []string{"run", filepath.Join(kerasTD, "cifar_small.h5"), "--input", dir, "--memory-budget", "20K"}
+	}, 1, []string{"2 images", "memory budget of 20480 bytes"}}}
 	runHostile(t, cases)
 }

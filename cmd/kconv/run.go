@@ -15,6 +15,7 @@ import (
 	"github.com/kconv/kconv/exec"
 	"github.com/kconv/kconv/internal/atomicfile"
 	"github.com/kconv/kconv/internal/h5"
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/internal/tensorio"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/labels"
@@ -29,6 +30,7 @@ type inputFlags struct {
 	mean   string
 	std    string
 	bgr    bool
+	budget int64 // --memory-budget (0: the default)
 }
 
 func newRunCmd() *cobra.Command {
@@ -73,6 +75,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 			if !ir.HasWeights(m) && hasWeightSpecs(m) {
 				return fmt.Errorf("%s: the model has no weights (give a weights file, or use `kconv bench` for random weights)", args[0])
 			}
+			inf.budget = lf.budget
 			x, note, err := inf.tensor(m)
 			if err != nil {
 				return err
@@ -191,7 +194,14 @@ func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
 	}
 	t := ir.NewTensor(ir.Shape{len(images), 0, 0, 0}, want.Layout)
 	t.Shape = append(ir.Shape{len(images)}, want.Shape[1:]...)
-	t.Data = make([]float32, t.Shape.Elements())
+	n, err := ir.CheckedElements(t.Shape)
+	if err != nil {
+		return nil, "", fmt.Errorf("%d images: %v", len(images), err)
+	}
+	if b, ok := memory.Bytes(n, 4); !ok || b > memory.Resolve(f.budget) {
+		return nil, "", fmt.Errorf("%d images of shape %v need %s, over the memory budget of %s (--memory-budget)", len(images), want.Shape[1:], memory.Size(b), memory.Size(memory.Resolve(f.budget)))
+	}
+	t.Data = make([]float32, n)
 	per := h * w * 3
 	for i, path := range images {
 		px, err := tensorio.ReadImage(path, h, w)
