@@ -94,15 +94,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			if out == "-" {
-				// The .npy goes to standard output, so the predictions
-				// are not printed there.
-				if err := tensorio.EncodeNPY(cmd.OutOrStdout(), outs[0].Shape, outs[0].Data); err != nil {
-					return fmt.Errorf("standard output: %w", err)
-				}
-				return nil
-			}
-			if out != "" {
+			if out != "" && out != "-" {
 				if err := writeNPY(out, outs[0], force); err != nil {
 					return err
 				}
@@ -117,6 +109,14 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 						return err
 					}
 				}
+			}
+			if out == "-" {
+				// The .npy goes to standard output, so the predictions
+				// are not printed there.
+				if err := tensorio.EncodeNPY(cmd.OutOrStdout(), outs[0].Shape, outs[0].Data); err != nil {
+					return fmt.Errorf("standard output: %w", err)
+				}
+				return nil
 			}
 			names, err := loadLabels(labelsF)
 			if err != nil {
