@@ -164,7 +164,7 @@ func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
 		return &ir.Tensor{Shape: shape, Layout: want.Layout, Data: data}, note, nil
 	}
 	if file, ds, ok := strings.Cut(first, ".h5:"); ok && len(f.inputs) == 1 {
-		return readH5Input(file+".h5", ds, want)
+		return readH5Input(file+".h5", ds, want, memory.Resolve(f.budget))
 	}
 	var images []string
 	for _, in := range f.inputs {
@@ -265,7 +265,7 @@ func checkShape(file string, got []int, want ir.Shape) error {
 	return nil
 }
 
-func readH5Input(file, ds string, want ir.TensorType) (*ir.Tensor, string, error) {
+func readH5Input(file, ds string, want ir.TensorType, budget int64) (*ir.Tensor, string, error) {
 	f, err := h5.Open(file)
 	if err != nil {
 		return nil, "", err
@@ -277,6 +277,9 @@ func readH5Input(file, ds string, want ir.TensorType) (*ir.Tensor, string, error
 	}
 	if err := checkShape(file+":"+ds, d.Shape(), want.Shape); err != nil {
 		return nil, "", err
+	}
+	if b, ok := memory.Bytes(int64(d.Len()), 4); !ok || b > budget {
+		return nil, "", fmt.Errorf("%s:%s: %d values need %s, over the memory budget of %s (--memory-budget)", file, ds, d.Len(), memory.Size(b), memory.Size(budget))
 	}
 	t := &ir.Tensor{Shape: d.Shape(), Layout: want.Layout, Data: make([]float32, d.Len())}
 	if err := d.ReadFloat32(t.Data); err != nil {
