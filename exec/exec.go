@@ -37,18 +37,19 @@ type Options struct {
 
 // Program is a compiled model. Its Run methods are safe for concurrent use.
 type Program struct {
-	model       *ir.Model
-	opts        Options
-	threads     int
-	steps       []*step
-	values      []*value
-	inputs      []*value          // model inputs, in model order
-	outputs     []*value          // model outputs (logical storage), in model order
-	kept        map[string]*value // observable node outputs (logical storage)
-	slots       [][]*value        // the values sharing each arena slot
-	maxIns      int               // the most inputs of any step
-	budget      int64             // Options.MemoryBudget resolved
-	weightBytes int64             // float32 bytes of all weights
+	model   *ir.Model
+	opts    Options
+	threads int
+	steps   []*step
+	values  []*value
+	inputs  []*value          // model inputs, in model order
+	outputs []*value          // model outputs (logical storage), in model order
+	kept    map[string]*value // observable node outputs (logical storage)
+	slots   [][]*value        // the values sharing each arena slot
+	maxIns  int               // the most inputs of any step
+
+	budget      int64 // Options.MemoryBudget resolved
+	weightBytes int64 // float32 bytes of all weights
 
 	mu     sync.Mutex
 	arenas map[int]*sync.Pool // batch size → pool of *arena
