@@ -74,13 +74,13 @@ flight and exits 0. See docs/serving.md.`,
 				if err != nil {
 					return err
 				}
-				if !ir.HasWeights(m) {
+				if !ir.HasWeights(m) && hasWeightSpecs(m) {
 					return fmt.Errorf("%s: the model has no weights (give a weights file)", path)
 				}
-				if err := loadWeights(cmd, m); err != nil {
+				if err := loadWeights(cmd, m, lf.budget); err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-				p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd})
+				p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd, MemoryBudget: lf.budget})
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}

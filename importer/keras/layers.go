@@ -18,6 +18,9 @@ var k1Classes = map[string]bool{
 // layer follows Keras 1 conventions (config keys, kernel layouts).
 func (b *builder) convert(class, name string, c obj) (op ir.Op, k1 bool, err error) {
 	k1 = b.g.major == 1 || k1Classes[class] || c.has("dim_ordering", "nb_filter", "border_mode", "output_dim")
+	if err := validateAttrs(c); err != nil {
+		return nil, k1, err
+	}
 	switch class {
 	case "Conv2D", "Convolution2D", "AtrousConvolution2D":
 		op, err = b.conv2D(c)

@@ -53,8 +53,15 @@ func dtypeOf(class string, size int) ir.DType {
 			return ir.Int8
 		}
 		return ir.Int64
+	case "enum":
+		if size == 1 {
+			return ir.Bool // h5py's bool
+		}
+		return ir.Int64
+	case "string":
+		return ir.String
 	}
-	return ir.String
+	return ir.String // compound, opaque, …: not numbers either way
 }
 
 func readFileWeight(g *h5.Group, name string) (fileWeight, error) {
