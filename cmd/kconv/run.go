@@ -34,7 +34,7 @@ type inputFlags struct {
 	// --std or --bgr are given) or a tensorio.Preprocessing mode.
 	preprocess string
 	changed    func(flag string) bool
-	budget int64 // --memory-budget (0: the default)
+	budget     int64 // --memory-budget (0: the default)
 }
 
 func newRunCmd() *cobra.Command {
