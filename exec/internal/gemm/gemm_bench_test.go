@@ -5,6 +5,21 @@ import (
 	"testing"
 )
 
+// convShapes are conv layers as the GEMMs kconv runs them: m = output
+// pixels, n = output channels, k = kernel taps × input channels.
+var convShapes = []struct {
+	name    string
+	m, n, k int
+}{
+	{"56²,3x3,64→64", 3136, 64, 576},
+	{"56²,3x3,128→128", 3136, 128, 1152},
+	{"56²,3x3,256→256", 3136, 256, 2304},
+	{"28²,3x3,256→512", 784, 512, 2304},
+	{"14²,3x3,512→512", 196, 512, 4608},
+	{"56²,1x1,64→256", 3136, 256, 64},
+	{"56²,1x1,256→64", 3136, 64, 256},
+}
+
 func benchGemm(b *testing.B, f gemmFunc, m, n, k int) {
 	a := make([]float32, m*k)
 	w := make([]float32, k*n)
@@ -21,16 +36,49 @@ func benchGemm(b *testing.B, f gemmFunc, m, n, k int) {
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-// BenchmarkSgemm measures the linked backend (parallel and serial) and the
-// pure-Go code on a VGG16-like layer (28×28 pixels, 3×3×256 → 512).
+// BenchmarkFamilies measures each family's single-threaded SGEMM on the
+// conv shapes (OpenBLAS too in builds with the openblas tag). Compare with
+// BenchmarkPeakFMA for % of peak; the machine may be shared, so run with
+// -count and take the best.
+func BenchmarkFamilies(b *testing.B) {
+	for _, s := range convShapes {
+		for _, f := range families {
+			if f.name == "generic" && testing.Short() {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%s", s.name, f.name), func(b *testing.B) { benchGemm(b, familyGemm(f), s.m, s.n, s.k) })
+		}
+	}
+}
+
+// BenchmarkSgemm measures the dispatched entry points (parallel and
+// serial) on a VGG16-like layer (28×28 pixels, 3×3×256 → 512).
 func BenchmarkSgemm(b *testing.B) {
 	const m, n, k = 784, 512, 2304
 	b.Run(Name()+"/parallel", func(b *testing.B) { benchGemm(b, Sgemm, m, n, k) })
 	b.Run(Name()+"/serial", func(b *testing.B) { benchGemm(b, SgemmSerial, m, n, k) })
-	b.Run("GoSgemm/serial", func(b *testing.B) { benchGemm(b, GoSgemm, 256, 256, 256) })
 }
 
-// BenchmarkSgemvFC6 is VGG16's fc6 at batch 1: y = Wᵀx, W 25088×4096.
+// BenchmarkPeakFMA measures one core's FMA throughput with independent
+// chains, per vector width: the peak the GEMM numbers compare against.
+func BenchmarkPeakFMA(b *testing.B) {
+	for _, f := range families {
+		if f.peak == nil {
+			continue
+		}
+		b.Run(fmt.Sprintf("%s/%d-wide", f.name, f.peakWidth), func(b *testing.B) {
+			const iters = 1 << 16
+			fmas := 0
+			for b.Loop() {
+				fmas += f.peak(iters) * iters
+			}
+			b.ReportMetric(2*float64(f.peakWidth)*float64(fmas)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkSgemvFC6 is VGG16's fc6 at batch 1: y = Wᵀx, W 25088×4096,
+// per family, single-threaded, and the dispatched parallel Sgemv.
 func BenchmarkSgemvFC6(b *testing.B) {
 	const m, n = 25088, 4096
 	a := make([]float32, m*n)
@@ -39,16 +87,22 @@ func BenchmarkSgemvFC6(b *testing.B) {
 	for i := range a {
 		a[i] = float32(i%7) * 0.1
 	}
-	for _, serial := range []bool{false, true} {
-		f := Sgemv
-		if serial {
-			f = SgemvSerial
-		}
-		b.Run(fmt.Sprintf("%s/serial=%v", Name(), serial), func(b *testing.B) {
+	run := func(name string, f gemvFunc, trans bool) {
+		b.Run(fmt.Sprintf("%s/trans=%v", name, trans), func(b *testing.B) {
 			for b.Loop() {
-				f(true, m, n, 1, a, n, x, 0, y)
+				if trans {
+					f(true, m, n, 1, a, n, x, 0, y)
+				} else {
+					f(false, n, m, 1, a, m, x, 0, y)
+				}
 			}
 			b.ReportMetric(4*m*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 		})
+	}
+	for _, trans := range []bool{true, false} {
+		run("parallel", Sgemv, trans)
+		for _, f := range families {
+			run(f.name, familyGemv(f), trans)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -95,6 +96,8 @@ func gemmCases() []gemmCase {
 		{1, 1, 1}, {1, 7, 5}, {1, 4096, 300}, {5, 1, 9}, {3, 5, 7}, {4, 4, 4}, {8, 8, 8},
 		{17, 13, 11}, {33, 65, 129}, {64, 64, 64}, {130, 70, 300}, {257, 31, 3},
 		{2, 300, 1}, {300, 2, 513}, {200, 300, 260}, {12544, 64, 27}, {0, 5, 3}, {5, 0, 3}, {5, 6, 0},
+		// Several k slices and column blocks, tile edges on both sides.
+		{29, 1100, 700}, {43, 96, 1030}, {14, 32, 4}, {6, 16, 9}, {28, 64, 5},
 	}
 	for si, s := range shapes {
 		for _, ta := range []bool{false, true} {
@@ -118,8 +121,33 @@ func gemmCases() []gemmCase {
 
 type gemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
+// familyGemm is family f's Sgemm with the wrapper's argument checks.
+func familyGemm(f *family) gemmFunc {
+	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		if !trivialGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+			f.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}
+	}
+}
+
+type gemvFunc func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
+
+func familyGemv(f *family) gemvFunc {
+	return func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+		if !trivialGemv(trans, m, n, alpha, a, lda, x, beta, y) {
+			f.sgemv(trans, m, n, alpha, a, lda, x, beta, y)
+		}
+	}
+}
+
+// TestSgemm runs the shared table against the naive reference for the
+// dispatched entry points and for every family this machine can run,
+// each called directly.
 func TestSgemm(t *testing.T) {
 	impls := map[string]gemmFunc{"Sgemm": Sgemm, "SgemmSerial": SgemmSerial, "GoSgemm": GoSgemm}
+	for _, f := range families {
+		impls["family/"+f.name] = familyGemm(f)
+	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range gemmCases() {
 		ar, ac := tc.m, tc.k
@@ -144,6 +172,9 @@ func TestSgemm(t *testing.T) {
 		for _, threads := range []int{1, 2, 3} {
 			SetThreads(threads)
 			for name, f := range impls {
+				if threads > 1 && name != "Sgemm" {
+					continue
+				}
 				got := append([]float32(nil), c0...)
 				f(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
 				// Padding between rows of C must be untouched.
@@ -163,10 +194,12 @@ func TestSgemm(t *testing.T) {
 }
 
 func TestSgemv(t *testing.T) {
-	type gemvFunc func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
 	impls := map[string]gemvFunc{"Sgemv": Sgemv, "SgemvSerial": SgemvSerial, "GoSgemv": GoSgemv}
+	for _, f := range families {
+		impls["family/"+f.name] = familyGemv(f)
+	}
 	r := rand.New(rand.NewPCG(3, 4))
-	shapes := [][2]int{{1, 1}, {1, 9}, {9, 1}, {3, 5}, {7, 13}, {64, 64}, {1000, 33}, {33, 1000}, {2048, 1031}, {0, 4}, {4, 0}}
+	shapes := [][2]int{{1, 1}, {1, 9}, {9, 1}, {3, 5}, {7, 13}, {64, 64}, {1000, 33}, {33, 1000}, {2048, 1031}, {0, 4}, {4, 0}, {5, 64}, {64, 5}, {7, 95}, {95, 7}, {130, 257}}
 	for si, s := range shapes {
 		for _, trans := range []bool{false, true} {
 			m, n := s[0], s[1]
@@ -223,8 +256,28 @@ func TestShortSlicePanics(t *testing.T) {
 }
 
 func TestName(t *testing.T) {
-	if n := Name(); n != "openblas" && n != "purego" {
-		t.Fatalf("Name() = %q", n)
+	var names []string
+	for _, f := range families {
+		names = append(names, f.name)
 	}
-	t.Logf("backend %s, %d threads", Name(), Threads())
+	if Name() != active.name {
+		t.Fatalf("Name() = %q, active family %q", Name(), active.name)
+	}
+	if want := os.Getenv(cpuEnv); want != "" && want != Name() {
+		t.Fatalf("%s=%s but Name() = %q (families %v)", cpuEnv, want, Name(), names)
+	}
+	t.Logf("family %s of %v, %d threads", Name(), names, Threads())
+}
+
+func TestPickFamily(t *testing.T) {
+	fs := []*family{{name: "a"}, {name: "b"}}
+	if f := pickFamily(fs, ""); f.name != "a" {
+		t.Errorf("default: %s", f.name)
+	}
+	if f := pickFamily(fs, "b"); f.name != "b" {
+		t.Errorf("b: %s", f.name)
+	}
+	if f := pickFamily(fs, "zz"); f.name != "a" {
+		t.Errorf("unknown: %s", f.name)
+	}
 }

@@ -1,0 +1,170 @@
+package gemm
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// kernFunc is an assembly micro-kernel: it computes the mr×nr tile
+// alpha·op(A)[tile]·B̃ over k steps and stores it into c (accum == 0) or
+// adds it to c (accum != 0), c having row stride ldc floats. B̃ is a packed
+// panel (nr floats per k step). The N variant reads A in place (row i at
+// a + i·lda, unit stride along k); the P variant reads a packed panel (mr
+// floats per k step) and ignores lda.
+type kernFunc func(k int, a *float32, lda int, b, c *float32, ldc int, alpha float32, accum int)
+
+// blocked is the Goto/BLIS-style driver around one family's micro-kernels.
+//
+// Loops, outermost first: jc over nc-column blocks of C; pc over kc-deep
+// slices of k, packing op(B)[pc:pc+kc, jc:jc+nc] into nr-wide panels (kc×nc
+// floats, sized to stay in L2); ic over mr-row tiles; jr over the panels.
+// The A tile (mr×kc, read in place when op(A) = A) stays in L1 while the
+// jr loop streams the packed B block past it from L2. A is not packed when
+// op(A) = A: for conv-shaped products (m = pixels in the thousands, n = a
+// few dozen to a few hundred channels) packing A would cost about as much
+// as the product itself. Tiles on the bottom or right edge are computed
+// into a scratch tile (A and B zero-padded) and the valid part copied.
+type blocked struct {
+	mr, nr       int
+	kernN, kernP kernFunc
+	kc, nc       int // block sizes (nc a multiple of nr)
+}
+
+type blockBufs struct{ a, b, t []float32 }
+
+var blockPool = sync.Pool{New: func() any { return new(blockBufs) }}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		// 16 floats of slack so the slice can start on a 64-byte line.
+		s = make([]float32, n+16)
+	}
+	return s[:cap(s)]
+}
+
+// aligned64 returns s from its first 64-byte-aligned element on.
+func aligned64(s []float32) []float32 {
+	off := int(uintptr(unsafe.Pointer(unsafe.SliceData(s)))&63) / 4
+	if off == 0 {
+		return s
+	}
+	return s[16-off:]
+}
+
+func (bl *blocked) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if beta != 0 && beta != 1 {
+		for i := range m {
+			scale(beta, c[i*ldc:i*ldc+n])
+		}
+		beta = 1
+	}
+	mr, nr := bl.mr, bl.nr
+	// Equal k slices and column blocks rather than full ones and a sliver.
+	kb := (k + bl.kc - 1) / bl.kc
+	kc := (k + kb - 1) / kb
+	nb := (n + bl.nc - 1) / bl.nc
+	nc := ((n+nb-1)/nb + nr - 1) / nr * nr
+
+	bufs := blockPool.Get().(*blockBufs)
+	defer blockPool.Put(bufs)
+	bufs.b = grow(bufs.b, kc*nc)
+	bufs.a = grow(bufs.a, kc*mr)
+	bufs.t = grow(bufs.t, mr*nr)
+	bp, ap, tile := aligned64(bufs.b), aligned64(bufs.a), aligned64(bufs.t)
+
+	for jc := 0; jc < n; jc += nc {
+		ncur := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kcur := min(kc, k-pc)
+			packPanels(transB, b, ldb, pc, jc, kcur, ncur, nr, bp)
+			accum := 0
+			if pc > 0 || beta != 0 {
+				accum = 1
+			}
+			for ic := 0; ic < m; ic += mr {
+				rows := min(mr, m-ic)
+				kern, apan := bl.kernN, (*float32)(nil)
+				if !transA && rows == mr {
+					apan = &a[ic*lda+pc]
+				} else {
+					packTile(transA, a, lda, ic, pc, rows, kcur, mr, ap)
+					kern, apan = bl.kernP, &ap[0]
+				}
+				for jr := 0; jr < ncur; jr += nr {
+					cols := min(nr, ncur-jr)
+					bpan := &bp[jr*kcur]
+					if rows == mr && cols == nr {
+						kern(kcur, apan, lda, bpan, &c[ic*ldc+jc+jr], ldc, alpha, accum)
+						continue
+					}
+					kern(kcur, apan, lda, bpan, &tile[0], nr, alpha, 0)
+					for i := range rows {
+						dst := c[(ic+i)*ldc+jc+jr:][:cols]
+						src := tile[i*nr:][:cols]
+						if accum != 0 {
+							for j, v := range src {
+								dst[j] += v
+							}
+						} else {
+							copy(dst, src)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packPanels packs op(B)[pc:pc+kc, jc:jc+nc] into nr-wide panels, panel p
+// at dst[p·nr·kc:], row-major kc×nr, the last one zero-padded.
+func packPanels(transB bool, b []float32, ldb, pc, jc, kc, nc, nr int, dst []float32) {
+	full := nc / nr * nr
+	if !transB {
+		for p := range kc {
+			src := b[(pc+p)*ldb+jc:][:nc]
+			for j := 0; j < full; j += nr {
+				copy(dst[j*kc+p*nr:][:nr], src[j:j+nr])
+			}
+			if full < nc {
+				d := dst[full*kc+p*nr:][:nr]
+				n := copy(d, src[full:])
+				clear(d[n:])
+			}
+		}
+		return
+	}
+	for j := range nc {
+		src := b[(jc+j)*ldb+pc:][:kc]
+		d := dst[j/nr*nr*kc+j%nr:]
+		for p, v := range src {
+			d[p*nr] = v
+		}
+	}
+	for j := nc; j < (nc+nr-1)/nr*nr; j++ {
+		d := dst[j/nr*nr*kc+j%nr:]
+		for p := range kc {
+			d[p*nr] = 0
+		}
+	}
+}
+
+// packTile packs op(A)[ic:ic+rows, pc:pc+kc] k-major into dst (mr floats
+// per k step, rows ≤ mr, the rest zero).
+func packTile(transA bool, a []float32, lda, ic, pc, rows, kc, mr int, dst []float32) {
+	dst = dst[:kc*mr]
+	if rows < mr {
+		clear(dst)
+	}
+	if transA {
+		for p := range kc {
+			copy(dst[p*mr:p*mr+rows], a[(pc+p)*lda+ic:])
+		}
+		return
+	}
+	for i := range rows {
+		src := a[(ic+i)*lda+pc:][:kc]
+		for p, v := range src {
+			dst[p*mr+i] = v
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package gemm
+
+import (
+	"fmt"
+	"os"
+)
+
+// family is one implementation of the package's kernels. The table of
+// families is built once at package init from the CPU's features and never
+// changes afterwards.
+type family struct {
+	name  string
+	sgemm func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	sgemv func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
+	// peak, when set, runs n iterations of independent FMAs on vectors of
+	// peakWidth floats and reports the FMAs per iteration (benchmarks).
+	peak      func(n int) int
+	peakWidth int
+}
+
+var generic = &family{name: "generic", sgemm: goSgemm, sgemv: goSgemv}
+
+// families lists every family this machine can run, the default first:
+// OpenBLAS in builds with the openblas tag, then the assembly families
+// (avx512, avx2, ...) and the portable Go one.
+var families = func() []*family {
+	fs := blasFamilies()
+	fs = append(fs, archFamilies()...)
+	return append(fs, generic)
+}()
+
+// cpuEnv names the environment variable that overrides the choice.
+const cpuEnv = "KCONV_CPU"
+
+// active is the family Sgemm and Sgemv run: the first of families, or the
+// one named by $KCONV_CPU (read once, at package init). A name this
+// machine cannot run (or an unknown one) is reported on stderr and the
+// default is kept, so Name() always tells the truth.
+var active = pickFamily(families, os.Getenv(cpuEnv))
+
+func pickFamily(fs []*family, want string) *family {
+	if want == "" {
+		return fs[0]
+	}
+	for _, f := range fs {
+		if f.name == want {
+			return f
+		}
+	}
+	var names []string
+	for _, f := range fs {
+		names = append(names, f.name)
+	}
+	fmt.Fprintf(os.Stderr, "kconv: %s=%q is not available on this machine (have %v); using %s\n", cpuEnv, want, names, fs[0].name)
+	return fs[0]
+}
+
+var backendName = active.name
+
+func backendSetThreads(int) {}
+
+func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	active.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func sgemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	active.sgemv(trans, m, n, alpha, a, lda, x, beta, y)
+}
+
+// newBlocked sizes the blocks of a family with mr×nr micro-kernels from the
+// per-core L1 data and L2 cache sizes: the A tile (mr×kc) takes about a
+// third of L1, the packed B block (kc×nc) about half of L2.
+func newBlocked(mr, nr int, kernN, kernP kernFunc, l1, l2 int) *blocked {
+	kc := min(max(l1/3/(4*mr)/8*8, 128), 512)
+	nc := max(l2/2/(4*kc)/nr*nr, 4*nr)
+	return &blocked{mr: mr, nr: nr, kernN: kernN, kernP: kernP, kc: kc, nc: nc}
+}
+
+// vecGemv is Sgemv on vector kernels: dot(n, a, x, out) writes a vector
+// of partial sums of a[:n]·x[:n] (n a multiple of 4·vw) to out;
+// axpy4(n, x, a, lda, y) adds x[0..3]·(rows 0..3 of a) to y[:n] (n a
+// multiple of 2·vw).
+type vecGemv struct {
+	vw    int
+	dot   func(n int, a, x, out *float32)
+	axpy4 func(n int, x, a *float32, lda int, y *float32)
+}
+
+func (v vecGemv) sgemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if !trans {
+		x = x[:n]
+		blk := n / (4 * v.vw) * (4 * v.vw)
+		var out [16]float32
+		for i := range m {
+			row := a[i*lda : i*lda+n]
+			var s float32
+			if blk > 0 {
+				v.dot(blk, &row[0], &x[0], &out[0])
+				for _, p := range out[:v.vw] {
+					s += p
+				}
+			}
+			for j := blk; j < n; j++ {
+				s += row[j] * x[j]
+			}
+			y[i] = alpha*s + betaTimes(beta, y[i])
+		}
+		return
+	}
+	y = y[:n]
+	scale(beta, y)
+	blk := n / (2 * v.vw) * (2 * v.vw)
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		xs := [4]float32{alpha * x[i], alpha * x[i+1], alpha * x[i+2], alpha * x[i+3]}
+		if blk > 0 {
+			v.axpy4(blk, &xs[0], &a[i*lda], lda, &y[0])
+		}
+		if blk < n {
+			r0 := a[i*lda : i*lda+n]
+			r1 := a[(i+1)*lda : (i+1)*lda+n]
+			r2 := a[(i+2)*lda : (i+2)*lda+n]
+			r3 := a[(i+3)*lda : (i+3)*lda+n]
+			for j := blk; j < n; j++ {
+				y[j] += xs[0]*r0[j] + xs[1]*r1[j] + xs[2]*r2[j] + xs[3]*r3[j]
+			}
+		}
+	}
+	for ; i < m; i++ {
+		xi := alpha * x[i]
+		r := a[i*lda : i*lda+n]
+		for j := range y {
+			y[j] += xi * r[j]
+		}
+	}
+}
