@@ -7,11 +7,11 @@ import (
 
 // kernFunc is an assembly micro-kernel: it computes the mr×nr tile
 // alpha·op(A)[tile]·B̃ over k steps and stores it into c (accum == 0) or
-// adds it to c (accum != 0), c having row stride ldc floats. B̃ is a packed
-// panel (nr floats per k step). The N variant reads A in place (row i at
+// adds it to c (accum != 0), c having row stride ldc floats. B̃ is a panel
+// of nr floats per k step, ldb floats apart (packed or in place). The N variant reads A in place (row i at
 // a + i·lda, unit stride along k); the P variant reads a packed panel (mr
 // floats per k step) and ignores lda.
-type kernFunc func(k int, a *float32, lda int, b, c *float32, ldc int, alpha float32, accum int)
+type kernFunc func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
 
 // blocked is the Goto/BLIS-style driver around one family's micro-kernels.
 //
@@ -28,6 +28,10 @@ type blocked struct {
 	mr, nr       int
 	kernN, kernP kernFunc
 	kc, nc       int // block sizes (nc a multiple of nr)
+	// packMinM: op(B) = B is packed only when m ≥ packMinM; below, the
+	// kernels read B's full panels in place (packing would cost about as
+	// much as the product: each packed value is used m/mr times).
+	packMinM int
 }
 
 type blockBufs struct{ a, b, t []float32 }
@@ -72,11 +76,17 @@ func (bl *blocked) sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 	bufs.t = grow(bufs.t, mr*nr)
 	bp, ap, tile := aligned64(bufs.b), aligned64(bufs.a), aligned64(bufs.t)
 
+	pack := transB || m >= bl.packMinM
 	for jc := 0; jc < n; jc += nc {
 		ncur := min(nc, n-jc)
+		full := ncur / nr * nr
 		for pc := 0; pc < k; pc += kc {
 			kcur := min(kc, k-pc)
-			packPanels(transB, b, ldb, pc, jc, kcur, ncur, nr, bp)
+			if pack {
+				packPanels(transB, b, ldb, pc, jc, kcur, ncur, nr, bp)
+			} else if full < ncur {
+				packPanels(false, b, ldb, pc, jc+full, kcur, ncur-full, nr, bp[full*kcur:])
+			}
 			accum := 0
 			if pc > 0 || beta != 0 {
 				accum = 1
@@ -92,12 +102,15 @@ func (bl *blocked) sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 				}
 				for jr := 0; jr < ncur; jr += nr {
 					cols := min(nr, ncur-jr)
-					bpan := &bp[jr*kcur]
+					bpan, bstride := &bp[jr*kcur], nr
+					if !pack && cols == nr {
+						bpan, bstride = &b[pc*ldb+jc+jr], ldb
+					}
 					if rows == mr && cols == nr {
-						kern(kcur, apan, lda, bpan, &c[ic*ldc+jc+jr], ldc, alpha, accum)
+						kern(kcur, apan, lda, bpan, bstride, &c[ic*ldc+jc+jr], ldc, alpha, accum)
 						continue
 					}
-					kern(kcur, apan, lda, bpan, &tile[0], nr, alpha, 0)
+					kern(kcur, apan, lda, bpan, bstride, &tile[0], nr, alpha, 0)
 					for i := range rows {
 						dst := c[(ic+i)*ldc+jc+jr:][:cols]
 						src := tile[i*nr:][:cols]

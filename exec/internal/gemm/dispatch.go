@@ -73,7 +73,7 @@ func sgemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float3
 func newBlocked(mr, nr int, kernN, kernP kernFunc, l1, l2 int) *blocked {
 	kc := min(max(l1/3/(4*mr)/8*8, 128), 512)
 	nc := max(l2/2/(4*kc)/nr*nr, 4*nr)
-	return &blocked{mr: mr, nr: nr, kernN: kernN, kernP: kernP, kc: kc, nc: nc}
+	return &blocked{mr: mr, nr: nr, kernN: kernN, kernP: kernP, kc: kc, nc: nc, packMinM: 1 << 30}
 }
 
 // vecGemv is Sgemv on vector kernels: dot(n, a, x, out) writes a vector

@@ -11,11 +11,14 @@
 //     k-th element 4 bytes further each step (op(A) = A, full tiles);
 //   - P ("packed"): A is packed k-major, mr values per k step.
 //
-// B is always packed: nr contiguous values per k step. Each k step loads
+// B is read as a panel of nr contiguous values per k step, ldb floats
+// apart (packed: ldb = nr; in place: B's own stride). Each k step loads
 // the two B vectors, broadcasts each A value into a register (alternating
 // two registers) and issues two FMAs into that row's accumulators: mr·2
 // accumulators + 2 B + 2 broadcast registers = 32 ZMM (avx512) or 16 YMM
-// (avx2). The k loop is unrolled 4 times. At the end the tile is scaled by
+// (avx2). The k loop is unrolled 16 times; the N variant prefetches each
+// A row pfDist bytes ahead once per 16 steps (one cache line), since A is
+// read straight from the caller's matrix (often im2col output in L3). At the end the tile is scaled by
 // alpha and stored into C (accum = 0) or added to it (accum ≠ 0).
 //
 // N addresses rows with two bases (SI: row 0, DI: row 7) and the index
@@ -43,7 +46,8 @@ var families = []family{
 	{name: "AVX2", reg: "Y", vw: 8, mr: 6, zero: "VXORPS", nregs: 16, vbytes: 32},
 }
 
-const unroll = 4
+// pfDist is how far ahead (bytes) the N kernels prefetch each A row.
+const pfDist = 256
 
 func main() {
 	var b bytes.Buffer
@@ -95,17 +99,19 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	if packed {
 		v = "P"
 	}
-	nr := 2 * f.vw
 	name := fmt.Sprintf("sgemmKern%s%s", f.name, v)
 	acc := func(r, j int) string { return reg(f, 2*r+j) }
 	bv := func(j int) string { return reg(f, 2*f.mr+j) }
 	bc := func(r int) string { return reg(f, 2*f.mr+2+r%2) }
 	w("")
-	w("// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha float32, accum int)", name)
-	w("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	w("// func %s(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)", name)
+	w("TEXT ·%s(SB), NOSPLIT, $0-72", name)
 	w("\tMOVQ k+0(FP), CX")
 	w("\tMOVQ a+8(FP), SI")
 	w("\tMOVQ b+24(FP), BX")
+	w("\tMOVQ ldb+32(FP), R13")
+	w("\tSHLQ $2, R13")
+	w("\tLEAQ (R13)(R13*2), R14")
 	if !packed {
 		w("\tMOVQ lda+16(FP), DX")
 		w("\tSHLQ $2, DX")
@@ -125,55 +131,65 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	if packed {
 		astep = 4 * f.mr
 	}
-	body := func(u int) {
-		w("\tVMOVUPS %d(BX), %s", u*nr*4, bv(0))
-		w("\tVMOVUPS %d(BX), %s", u*nr*4+f.vbytes, bv(1))
+	// step emits k step u (0..unroll-1) of the current group of 4: B row u
+	// is at BX + u·ldb.
+	step := func(u, g int) {
+		bsrc := []string{"(BX)", "(BX)(R13*1)", "(BX)(R13*2)", "(BX)(R14*1)"}[u%4]
+		w("\tVMOVUPS %s, %s", bsrc, bv(0))
+		w("\tVMOVUPS %d%s, %s", f.vbytes, bsrc, bv(1))
 		for r := range f.mr {
 			var src string
 			if packed {
-				src = fmt.Sprintf("%d(SI)", (u*f.mr+r)*4)
+				src = fmt.Sprintf("%d(SI)", ((g*4+u)*f.mr+r)*4)
 			} else {
-				src = rowAddr(r, u*4)
+				src = rowAddr(r, (g*4+u)*4)
 			}
 			w("\tVBROADCASTSS %s, %s", src, bc(r))
 			w("\tVFMADD231PS %s, %s, %s", bv(0), bc(r), acc(r, 0))
 			w("\tVFMADD231PS %s, %s, %s", bv(1), bc(r), acc(r, 1))
+			// N: one prefetch per row every 16 steps (a line), pfDist ahead.
+			if !packed && u == 0 && r%4 == g {
+				w("\tPREFETCHT0 %s", rowAddr(r, pfDist))
+			}
 		}
-	}
-	advance := func(steps int) {
-		w("\tADDQ $%d, SI", steps*astep)
-		if !packed && f.mr > 7 {
-			w("\tADDQ $%d, DI", steps*astep)
-		}
-		w("\tADDQ $%d, BX", steps*nr*4)
 	}
 	w("\tMOVQ CX, R12")
-	w("\tSHRQ $2, R12")
-	w("\tANDQ $3, CX")
+	w("\tSHRQ $4, R12")
+	w("\tANDQ $15, CX")
 	w("\tTESTQ R12, R12")
 	w("\tJZ rem")
 	w("\tPCALIGN $32")
-	w("loop4:")
-	for u := range unroll {
-		body(u)
+	w("loop16:")
+	for g := range 4 {
+		for u := range 4 {
+			step(u, g)
+		}
+		w("\tLEAQ (BX)(R13*4), BX")
 	}
-	advance(unroll)
+	w("\tADDQ $%d, SI", 16*astep)
+	if !packed && f.mr > 7 {
+		w("\tADDQ $%d, DI", 16*astep)
+	}
 	w("\tDECQ R12")
-	w("\tJNZ loop4")
+	w("\tJNZ loop16")
 	w("rem:")
 	w("\tTESTQ CX, CX")
 	w("\tJZ done")
 	w("loop1:")
-	body(0)
-	advance(1)
+	step(0, 0)
+	w("\tADDQ R13, BX")
+	w("\tADDQ $%d, SI", astep)
+	if !packed && f.mr > 7 {
+		w("\tADDQ $%d, DI", astep)
+	}
 	w("\tDECQ CX")
 	w("\tJNZ loop1")
 	w("done:")
-	w("\tVBROADCASTSS alpha+48(FP), %s", bv(0))
-	w("\tMOVQ c+32(FP), R10")
-	w("\tMOVQ ldc+40(FP), R11")
+	w("\tVBROADCASTSS alpha+56(FP), %s", bv(0))
+	w("\tMOVQ c+40(FP), R10")
+	w("\tMOVQ ldc+48(FP), R11")
 	w("\tSHLQ $2, R11")
-	w("\tMOVQ accum+56(FP), AX")
+	w("\tMOVQ accum+64(FP), AX")
 	w("\tTESTQ AX, AX")
 	w("\tJZ store")
 	for r := range f.mr {
