@@ -8,10 +8,12 @@ import (
 // kernFunc is an assembly micro-kernel: it computes the mr×nr tile
 // alpha·op(A)[tile]·B̃ over k steps and stores it into c (accum == 0) or
 // adds it to c (accum != 0), c having row stride ldc floats. B̃ is a panel
-// of nr floats per k step, ldb floats apart (packed or in place). The N variant reads A in place (row i at
+// of nr floats per k step, ldb floats apart (packed or in place). pf is
+// the N variant's prefetch hint: a tile of A (same lda) to bring into L2
+// while this one computes. The N variant reads A in place (row i at
 // a + i·lda, unit stride along k); the P variant reads a packed panel (mr
 // floats per k step) and ignores lda.
-type kernFunc func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+type kernFunc func(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
 
 // blocked is the Goto/BLIS-style driver around one family's micro-kernels.
 //
@@ -93,9 +95,12 @@ func (bl *blocked) sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 			}
 			for ic := 0; ic < m; ic += mr {
 				rows := min(mr, m-ic)
-				kern, apan := bl.kernN, (*float32)(nil)
+				kern, apan, pf := bl.kernN, (*float32)(nil), (*float32)(nil)
 				if !transA && rows == mr {
-					apan = &a[ic*lda+pc]
+					apan, pf = &a[ic*lda+pc], &a[ic*lda+pc]
+					if ic+2*mr <= m {
+						pf = &a[(ic+mr)*lda+pc]
+					}
 				} else {
 					packTile(transA, a, lda, ic, pc, rows, kcur, mr, ap)
 					kern, apan = bl.kernP, &ap[0]
@@ -107,10 +112,10 @@ func (bl *blocked) sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 						bpan, bstride = &b[pc*ldb+jc+jr], ldb
 					}
 					if rows == mr && cols == nr {
-						kern(kcur, apan, lda, bpan, bstride, &c[ic*ldc+jc+jr], ldc, alpha, accum)
+						kern(kcur, apan, pf, lda, bpan, bstride, &c[ic*ldc+jc+jr], ldc, alpha, accum)
 						continue
 					}
-					kern(kcur, apan, lda, bpan, bstride, &tile[0], nr, alpha, 0)
+					kern(kcur, apan, pf, lda, bpan, bstride, &tile[0], nr, alpha, 0)
 					for i := range rows {
 						dst := c[(ic+i)*ldc+jc+jr:][:cols]
 						src := tile[i*nr:][:cols]

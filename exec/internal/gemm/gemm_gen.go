@@ -16,9 +16,11 @@
 // the two B vectors, broadcasts each A value into a register (alternating
 // two registers) and issues two FMAs into that row's accumulators: mr·2
 // accumulators + 2 B + 2 broadcast registers = 32 ZMM (avx512) or 16 YMM
-// (avx2). The k loop is unrolled 16 times; the N variant prefetches each
-// A row pfDist bytes ahead once per 16 steps (one cache line), since A is
-// read straight from the caller's matrix (often im2col output in L3). At the end the tile is scaled by
+// (avx2). The k loop is unrolled 16 times. The kernels first prefetch
+// the C tile (its latency would otherwise stall the epilogue); the N
+// variant also prefetches, one line per row every 16 steps, the tile pf
+// (the next tile of A, whose first pass would otherwise wait on L3 or
+// DRAM: A is read straight from the caller's matrix, often im2col output). At the end the tile is scaled by
 // alpha and stored into C (accum = 0) or added to it (accum ≠ 0).
 //
 // N addresses rows with two bases (SI: row 0, DI: row 7) and the index
@@ -46,8 +48,6 @@ var families = []family{
 	{name: "AVX2", reg: "Y", vw: 8, mr: 6, zero: "VXORPS", nregs: 16, vbytes: 32},
 }
 
-// pfDist is how far ahead (bytes) the N kernels prefetch each A row.
-const pfDist = 256
 
 func main() {
 	var b bytes.Buffer
@@ -94,6 +94,14 @@ func rowAddr(r, disp int) string {
 	return fmt.Sprintf("%s(%s)%s", d, base, idx)
 }
 
+// pfAddr is the N variant's address of row r of the prefetch tile (bases
+// AX: row 0, R10: row 7).
+func pfAddr(r int) string {
+	base := []string{"AX", "R10"}[r/7]
+	idx := []string{"", "(DX*1)", "(DX*2)", "(R8*1)", "(DX*4)", "(R9*1)", "(R8*2)"}[r%7]
+	return fmt.Sprintf("(%s)%s", base, idx)
+}
+
 func kernel(w func(string, ...any), f family, packed bool) {
 	v := "N"
 	if packed {
@@ -104,22 +112,36 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	bv := func(j int) string { return reg(f, 2*f.mr+j) }
 	bc := func(r int) string { return reg(f, 2*f.mr+2+r%2) }
 	w("")
-	w("// func %s(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)", name)
-	w("TEXT ·%s(SB), NOSPLIT, $0-72", name)
+	w("// func %s(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)", name)
+	w("TEXT ·%s(SB), NOSPLIT, $0-80", name)
+	// Prefetch the C tile: it is read (accum) or written at the end.
+	w("\tMOVQ c+48(FP), R10")
+	w("\tMOVQ ldc+56(FP), R11")
+	w("\tSHLQ $2, R11")
+	for r := range f.mr {
+		w("\tPREFETCHT0 (R10)")
+		w("\tPREFETCHT0 %d(R10)", 2*f.vbytes-1)
+		if r < f.mr-1 {
+			w("\tADDQ R11, R10")
+		}
+	}
 	w("\tMOVQ k+0(FP), CX")
 	w("\tMOVQ a+8(FP), SI")
-	w("\tMOVQ b+24(FP), BX")
-	w("\tMOVQ ldb+32(FP), R13")
+	w("\tMOVQ b+32(FP), BX")
+	w("\tMOVQ ldb+40(FP), R13")
 	w("\tSHLQ $2, R13")
 	w("\tLEAQ (R13)(R13*2), R14")
 	if !packed {
-		w("\tMOVQ lda+16(FP), DX")
+		w("\tMOVQ lda+24(FP), DX")
 		w("\tSHLQ $2, DX")
 		w("\tLEAQ (DX)(DX*2), R8")
 		w("\tLEAQ (DX)(DX*4), R9")
+		w("\tMOVQ pf+16(FP), AX")
 		if f.mr > 7 {
 			w("\tLEAQ (SI)(R8*2), DI")
 			w("\tADDQ DX, DI")
+			w("\tLEAQ (AX)(R8*2), R10")
+			w("\tADDQ DX, R10")
 		}
 	}
 	for r := range f.mr {
@@ -133,6 +155,7 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	}
 	// step emits k step u (0..unroll-1) of the current group of 4: B row u
 	// is at BX + u·ldb.
+	prefetch := true
 	step := func(u, g int) {
 		bsrc := []string{"(BX)", "(BX)(R13*1)", "(BX)(R13*2)", "(BX)(R14*1)"}[u%4]
 		w("\tVMOVUPS %s, %s", bsrc, bv(0))
@@ -147,9 +170,10 @@ func kernel(w func(string, ...any), f family, packed bool) {
 			w("\tVBROADCASTSS %s, %s", src, bc(r))
 			w("\tVFMADD231PS %s, %s, %s", bv(0), bc(r), acc(r, 0))
 			w("\tVFMADD231PS %s, %s, %s", bv(1), bc(r), acc(r, 1))
-			// N: one prefetch per row every 16 steps (a line), pfDist ahead.
-			if !packed && u == 0 && r%4 == g {
-				w("\tPREFETCHT0 %s", rowAddr(r, pfDist))
+			// N: one prefetch per row of the pf tile every 16 steps
+			// (a line), into L2.
+			if !packed && u == 0 && r%4 == g && prefetch {
+				w("\tPREFETCHT1 %s", pfAddr(r))
 			}
 		}
 	}
@@ -167,8 +191,12 @@ func kernel(w func(string, ...any), f family, packed bool) {
 		w("\tLEAQ (BX)(R13*4), BX")
 	}
 	w("\tADDQ $%d, SI", 16*astep)
-	if !packed && f.mr > 7 {
-		w("\tADDQ $%d, DI", 16*astep)
+	if !packed {
+		w("\tADDQ $64, AX")
+		if f.mr > 7 {
+			w("\tADDQ $%d, DI", 16*astep)
+			w("\tADDQ $64, R10")
+		}
 	}
 	w("\tDECQ R12")
 	w("\tJNZ loop16")
@@ -176,6 +204,7 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	w("\tTESTQ CX, CX")
 	w("\tJZ done")
 	w("loop1:")
+	prefetch = false
 	step(0, 0)
 	w("\tADDQ R13, BX")
 	w("\tADDQ $%d, SI", astep)
@@ -185,11 +214,11 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	w("\tDECQ CX")
 	w("\tJNZ loop1")
 	w("done:")
-	w("\tVBROADCASTSS alpha+56(FP), %s", bv(0))
-	w("\tMOVQ c+40(FP), R10")
-	w("\tMOVQ ldc+48(FP), R11")
+	w("\tVBROADCASTSS alpha+64(FP), %s", bv(0))
+	w("\tMOVQ c+48(FP), R10")
+	w("\tMOVQ ldc+56(FP), R11")
 	w("\tSHLQ $2, R11")
-	w("\tMOVQ accum+64(FP), AX")
+	w("\tMOVQ accum+72(FP), AX")
 	w("\tTESTQ AX, AX")
 	w("\tJZ store")
 	for r := range f.mr {
@@ -217,33 +246,32 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	w("\tRET")
 }
 
-// peak runs n iterations of 24 (avx512) or 12 (avx2) independent FMAs:
-// enough chains to fill two FMA pipes of latency up to 12 or 6 cycles.
+// peak runs n iterations of 4 rounds of independent FMAs, 24 (avx512) or
+// 12 (avx2) chains each: enough to fill two FMA pipes of latency up to 12
+// or 6 cycles. The sources alternate among four registers.
 func peak(w func(string, ...any), f family) {
-	chains := f.nregs - 4
-	if chains > 24 {
-		chains = 24
-	}
+	chains := min(f.nregs-4, 24)
 	name := "fmaPeak" + f.name
 	w("")
 	w("// func %s(n int) (fmas int)", name)
 	w("TEXT ·%s(SB), NOSPLIT, $0-16", name)
 	w("\tMOVQ n+0(FP), CX")
-	a, b := reg(f, f.nregs-2), reg(f, f.nregs-1)
-	w("\t%s %s, %s, %s", f.zero, a, a, a)
-	w("\t%s %s, %s, %s", f.zero, b, b, b)
-	for i := range chains {
+	for i := range f.nregs {
 		w("\t%s %s, %s, %s", f.zero, reg(f, i), reg(f, i), reg(f, i))
 	}
 	w("\tPCALIGN $32")
 	w("ploop:")
-	for i := range chains {
-		w("\tVFMADD231PS %s, %s, %s", a, b, reg(f, i))
+	for round := range 4 {
+		for i := range chains {
+			a := reg(f, f.nregs-4+(i+round)%4)
+			b := reg(f, f.nregs-4+(i+round+1)%4)
+			w("\tVFMADD231PS %s, %s, %s", a, b, reg(f, i))
+		}
 	}
 	w("\tDECQ CX")
 	w("\tJNZ ploop")
 	w("\tVZEROUPPER")
-	w("\tMOVQ $%d, AX", chains)
+	w("\tMOVQ $%d, AX", 4*chains)
 	w("\tMOVQ AX, fmas+8(FP)")
 	w("\tRET")
 }

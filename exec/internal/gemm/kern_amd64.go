@@ -7,16 +7,16 @@ import "golang.org/x/sys/cpu"
 //go:generate go run gemm_gen.go
 
 //go:noescape
-func sgemmKernAVX512N(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+func sgemmKernAVX512N(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
 
 //go:noescape
-func sgemmKernAVX512P(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+func sgemmKernAVX512P(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
 
 //go:noescape
-func sgemmKernAVX2N(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+func sgemmKernAVX2N(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
 
 //go:noescape
-func sgemmKernAVX2P(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+func sgemmKernAVX2P(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
 
 //go:noescape
 func sdotAVX512(n int, a, x, out *float32)
