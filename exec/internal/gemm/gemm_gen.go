@@ -48,7 +48,6 @@ var families = []family{
 	{name: "AVX2", reg: "Y", vw: 8, mr: 6, zero: "VXORPS", nregs: 16, vbytes: 32},
 }
 
-
 func main() {
 	var b bytes.Buffer
 	w := func(f string, a ...any) { fmt.Fprintf(&b, f+"\n", a...) }
