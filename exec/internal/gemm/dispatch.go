@@ -57,8 +57,6 @@ func pickFamily(fs []*family, want string) *family {
 
 var backendName = active.name
 
-func backendSetThreads(int) {}
-
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	active.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 // convShapes are conv layers as the GEMMs kconv runs them: m = output
@@ -74,7 +76,11 @@ func BenchmarkFamilies(b *testing.B) {
 // serial) on a VGG16-like layer (28×28 pixels, 3×3×256 → 512).
 func BenchmarkSgemm(b *testing.B) {
 	const m, n, k = 784, 512, 2304
-	b.Run(Name()+"/parallel", func(b *testing.B) { benchGemm(b, Sgemm, m, n, k) })
+	pl := par.New(0)
+	parallel := func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		Sgemm(pl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+	b.Run(Name()+"/parallel", func(b *testing.B) { benchGemm(b, parallel, m, n, k) })
 	b.Run(Name()+"/serial", func(b *testing.B) { benchGemm(b, SgemmSerial, m, n, k) })
 }
 
@@ -115,8 +121,12 @@ func BenchmarkSgemvFC6(b *testing.B) {
 			b.ReportMetric(4*m*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 		})
 	}
+	pl := par.New(0)
+	parallel := func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+		Sgemv(pl, trans, m, n, alpha, a, lda, x, beta, y)
+	}
 	for _, trans := range []bool{true, false} {
-		run("parallel", Sgemv, trans)
+		run("parallel", parallel, trans)
 		for _, f := range families {
 			run(f.name, familyGemv(f), trans)
 		}

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
+
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 // naiveGemm is the reference: C = alpha*op(A)*op(B) + beta*C, from the
@@ -144,9 +146,17 @@ func familyGemv(f *family) gemvFunc {
 // dispatched entry points and for every family this machine can run,
 // each called directly.
 func TestSgemm(t *testing.T) {
-	impls := map[string]gemmFunc{"Sgemm": Sgemm, "SgemmSerial": SgemmSerial, "GoSgemm": GoSgemm}
+	impls := map[string]func(pl *par.Pool) gemmFunc{
+		"Sgemm": func(pl *par.Pool) gemmFunc {
+			return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				Sgemm(pl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			}
+		},
+		"SgemmSerial": func(*par.Pool) gemmFunc { return SgemmSerial },
+		"GoSgemm":     func(*par.Pool) gemmFunc { return GoSgemm },
+	}
 	for _, f := range families {
-		impls["family/"+f.name] = familyGemm(f)
+		impls["family/"+f.name] = func(*par.Pool) gemmFunc { return familyGemm(f) }
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range gemmCases() {
@@ -170,11 +180,12 @@ func TestSgemm(t *testing.T) {
 		want := append([]float32(nil), c0...)
 		naiveGemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
 		for _, threads := range []int{1, 2, 3} {
-			SetThreads(threads)
-			for name, f := range impls {
+			pl := par.New(threads)
+			for name, mk := range impls {
 				if threads > 1 && name != "Sgemm" {
 					continue
 				}
+				f := mk(pl)
 				got := append([]float32(nil), c0...)
 				f(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
 				// Padding between rows of C must be untouched.
@@ -190,13 +201,20 @@ func TestSgemm(t *testing.T) {
 			}
 		}
 	}
-	SetThreads(0)
 }
 
 func TestSgemv(t *testing.T) {
-	impls := map[string]gemvFunc{"Sgemv": Sgemv, "SgemvSerial": SgemvSerial, "GoSgemv": GoSgemv}
+	impls := map[string]func(pl *par.Pool) gemvFunc{
+		"Sgemv": func(pl *par.Pool) gemvFunc {
+			return func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+				Sgemv(pl, trans, m, n, alpha, a, lda, x, beta, y)
+			}
+		},
+		"SgemvSerial": func(*par.Pool) gemvFunc { return SgemvSerial },
+		"GoSgemv":     func(*par.Pool) gemvFunc { return GoSgemv },
+	}
 	for _, f := range families {
-		impls["family/"+f.name] = familyGemv(f)
+		impls["family/"+f.name] = func(*par.Pool) gemvFunc { return familyGemv(f) }
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	shapes := [][2]int{{1, 1}, {1, 9}, {9, 1}, {3, 5}, {7, 13}, {64, 64}, {1000, 33}, {33, 1000}, {2048, 1031}, {0, 4}, {4, 0}, {5, 64}, {64, 5}, {7, 95}, {95, 7}, {130, 257}}
@@ -225,8 +243,9 @@ func TestSgemv(t *testing.T) {
 			want := append([]float32(nil), y0...)
 			naiveGemv(trans, m, n, alpha, a, lda, x, beta, want)
 			for _, threads := range []int{1, 2} {
-				SetThreads(threads)
-				for name, f := range impls {
+				pl := par.New(threads)
+				for name, mk := range impls {
+					f := mk(pl)
 					got := append([]float32(nil), y0...)
 					f(trans, m, n, alpha, a, lda, x, beta, got)
 					closeEnough(t, fmt.Sprintf("%s threads=%d trans=%v m=%d n=%d", name, threads, trans, m, n), got, want, nx)
@@ -234,7 +253,6 @@ func TestSgemv(t *testing.T) {
 			}
 		}
 	}
-	SetThreads(0)
 }
 
 func TestShortSlicePanics(t *testing.T) {
@@ -248,11 +266,11 @@ func TestShortSlicePanics(t *testing.T) {
 		f()
 	}
 	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
-	mustPanic("short a", func() { Sgemm(false, false, 2, 2, 4, 1, a, 4, b, 2, 0, c, 2) })
-	mustPanic("short c", func() { Sgemm(false, false, 2, 3, 3, 1, a, 3, b, 3, 0, c, 3) })
-	mustPanic("bad lda", func() { Sgemm(false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2) })
-	mustPanic("short x", func() { Sgemv(false, 2, 3, 1, a, 3, b[:2], 0, c) })
-	mustPanic("short y", func() { Sgemv(true, 2, 3, 1, a, 3, b, 0, c[:2]) })
+	mustPanic("short a", func() { Sgemm(nil, false, false, 2, 2, 4, 1, a, 4, b, 2, 0, c, 2) })
+	mustPanic("short c", func() { Sgemm(nil, false, false, 2, 3, 3, 1, a, 3, b, 3, 0, c, 3) })
+	mustPanic("bad lda", func() { Sgemm(nil, false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2) })
+	mustPanic("short x", func() { Sgemv(nil, false, 2, 3, 1, a, 3, b[:2], 0, c) })
+	mustPanic("short y", func() { Sgemv(nil, true, 2, 3, 1, a, 3, b, 0, c[:2]) })
 }
 
 func TestName(t *testing.T) {
@@ -266,7 +284,7 @@ func TestName(t *testing.T) {
 	if want := os.Getenv(cpuEnv); want != "" && want != Name() {
 		t.Fatalf("%s=%s but Name() = %q (families %v)", cpuEnv, want, Name(), names)
 	}
-	t.Logf("family %s of %v, %d threads", Name(), names, Threads())
+	t.Logf("family %s of %v", Name(), names)
 }
 
 func TestPickFamily(t *testing.T) {
