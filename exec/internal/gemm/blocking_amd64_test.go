@@ -1,3 +1,5 @@
+//go:build !purego
+
 package gemm
 
 import (
@@ -5,7 +7,12 @@ import (
 	"testing"
 )
 
-func BenchmarkTune(b *testing.B) {
+// BenchmarkBlocking measures the avx512 driver's block sizes and B packing
+// choice on the conv shapes (the numbers behind newBlocked's defaults).
+func BenchmarkBlocking(b *testing.B) {
+	if familyByName("avx512") == nil {
+		b.Skip("no AVX-512")
+	}
 	for _, s := range convShapes {
 		for _, kc := range []int{256, 384, 512} {
 			for _, pm := range []int{0, 1 << 30} {
@@ -17,7 +24,12 @@ func BenchmarkTune(b *testing.B) {
 	}
 }
 
+// BenchmarkKernOnly is the avx512 micro-kernel alone on L1-resident data:
+// its ceiling, to compare with BenchmarkPeakFMA.
 func BenchmarkKernOnly(b *testing.B) {
+	if familyByName("avx512") == nil {
+		b.Skip("no AVX-512")
+	}
 	for _, kc := range []int{64, 256, 384} {
 		a := make([]float32, 14*kc)
 		w := make([]float32, 32*kc)
