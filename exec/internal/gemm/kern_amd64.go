@@ -42,13 +42,13 @@ func archFamilies() []*family {
 	if cpu.X86.HasAVX512F {
 		bl := newBlocked(14, 32, sgemmKernAVX512N, sgemmKernAVX512P, l1, l2)
 		fs = append(fs, &family{name: "avx512", sgemm: bl.sgemm,
-			sgemv: vecGemv{vw: 16, dot: sdotAVX512, axpy4: saxpy4AVX512}.sgemv,
+			sgemv: vecGemv{vw: 16}.sgemv,
 			peak:  fmaPeakAVX512, peakWidth: 16})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		bl := newBlocked(6, 16, sgemmKernAVX2N, sgemmKernAVX2P, l1, l2)
 		fs = append(fs, &family{name: "avx2", sgemm: bl.sgemm,
-			sgemv: vecGemv{vw: 8, dot: sdotAVX2, axpy4: saxpy4AVX2}.sgemv,
+			sgemv: vecGemv{vw: 8}.sgemv,
 			peak:  fmaPeakAVX2, peakWidth: 8})
 	}
 	return fs
@@ -84,4 +84,77 @@ func cacheSizes() (l1, l2 int) {
 		}
 	}
 	return
+}
+
+// vecGemv is Sgemv on the vector kernels of width vw (16: avx512, 8:
+// avx2): sdot*(n, a, x, out) writes a vector of partial sums of
+// a[:n]·x[:n] (n a multiple of 4·vw) to out; saxpy4*(n, x, a, lda, y) adds
+// x[0..3]·(rows 0..3 of a) to y[:n] (n a multiple of 2·vw). They are
+// called directly, not through function values, so that the small arrays
+// passed to them stay on the stack (no allocation per call).
+type vecGemv struct{ vw int }
+
+func (v vecGemv) dot(n int, a, x, out *float32) {
+	if v.vw == 16 {
+		sdotAVX512(n, a, x, out)
+	} else {
+		sdotAVX2(n, a, x, out)
+	}
+}
+
+func (v vecGemv) axpy4(n int, x, a *float32, lda int, y *float32) {
+	if v.vw == 16 {
+		saxpy4AVX512(n, x, a, lda, y)
+	} else {
+		saxpy4AVX2(n, x, a, lda, y)
+	}
+}
+
+func (v vecGemv) sgemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if !trans {
+		x = x[:n]
+		blk := n / (4 * v.vw) * (4 * v.vw)
+		var out [16]float32
+		for i := range m {
+			row := a[i*lda : i*lda+n]
+			var s float32
+			if blk > 0 {
+				v.dot(blk, &row[0], &x[0], &out[0])
+				for _, p := range out[:v.vw] {
+					s += p
+				}
+			}
+			for j := blk; j < n; j++ {
+				s += row[j] * x[j]
+			}
+			y[i] = alpha*s + betaTimes(beta, y[i])
+		}
+		return
+	}
+	y = y[:n]
+	scale(beta, y)
+	blk := n / (2 * v.vw) * (2 * v.vw)
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		xs := [4]float32{alpha * x[i], alpha * x[i+1], alpha * x[i+2], alpha * x[i+3]}
+		if blk > 0 {
+			v.axpy4(blk, &xs[0], &a[i*lda], lda, &y[0])
+		}
+		if blk < n {
+			r0 := a[i*lda : i*lda+n]
+			r1 := a[(i+1)*lda : (i+1)*lda+n]
+			r2 := a[(i+2)*lda : (i+2)*lda+n]
+			r3 := a[(i+3)*lda : (i+3)*lda+n]
+			for j := blk; j < n; j++ {
+				y[j] += xs[0]*r0[j] + xs[1]*r1[j] + xs[2]*r2[j] + xs[3]*r3[j]
+			}
+		}
+	}
+	for ; i < m; i++ {
+		xi := alpha * x[i]
+		r := a[i*lda : i*lda+n]
+		for j := range y {
+			y[j] += xi * r[j]
+		}
+	}
 }
