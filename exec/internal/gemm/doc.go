@@ -12,28 +12,54 @@
 // Arguments are checked: a slice too short for its shape and leading
 // dimension panics rather than reading out of bounds.
 //
-// # Backends
+// # Kernel families
 //
-// The backend is chosen at build time:
+// The default build carries its own SGEMM and SGEMV, so its speed depends
+// neither on a system BLAS nor on that BLAS's configuration (OpenBLAS under
+// OPENBLAS_CORETYPE=Haswell, as set on kconv's development machines, runs
+// its AVX2 kernels at half a Zen 5 core's AVX-512 peak). The code comes in
+// families, one per instruction set; the package's table of families is
+// built once at init from the CPU's features (golang.org/x/sys/cpu) and is
+// read-only afterwards:
 //
-//   - default (cgo enabled, no tag): OpenBLAS through cgo
-//     (cblas_sgemm / cblas_sgemv, CblasRowMajor; link flag -lopenblas).
-//   - build tag purego, or cgo disabled: a pure-Go blocked and packed
-//     implementation (Goto/BLIS-style: kc×nc panels of op(B) and mc×kc
-//     panels of alpha*op(A) packed contiguously, a 4×4 register micro-kernel
-//     run as two 2×4 passes so it does not spill, goroutine-parallel through
-//     Sgemm's split). Scalar Go reaches ~4-5 GFLOP/s per core, some 20×
-//     below OpenBLAS; it is meant for machines without OpenBLAS.
+//   - avx512: Goto/BLIS-style blocked GEMM (driver in blocked.go) around a
+//     14×32 micro-kernel: 28 ZMM accumulators, 2 for B, 2 for the
+//     broadcast A values. op(A) is read in place (packing A would cost as
+//     much as a conv-shaped product with a few dozen output channels);
+//     op(B) is packed into kc×32 panels; kc and nc come from the L1d and
+//     L2 sizes read with CPUID. GEMV: dot and 4-row axpy kernels.
+//   - avx2 (with FMA): the same driver around a 6×16 YMM micro-kernel.
+//   - generic: portable Go (purego.go; a packed 4×4 register kernel run as
+//     two 2×4 passes, ~4-5 GFLOP/s per core).
 //
-// Name reports which backend is linked in. The pure-Go code is compiled into
-// every build (GoSgemm, GoSgemv), so tests and benchmarks can compare both.
+// The assembly is generated: go generate runs gemm_gen.go, which writes
+// gemm_amd64.s. Name reports the family in use. KCONV_CPU=avx512, avx2 or
+// generic (read once, at package init) forces a family, so every family
+// can be run on one machine; a family the CPU lacks is reported on stderr
+// and the default kept. Tests run every family the machine supports
+// directly, whatever KCONV_CPU says.
+//
+// Build tags:
+//
+//   - purego: no assembly; the generic family only.
+//   - openblas (cgo): adds OpenBLAS (package gemm/openblas: cgo and Go
+//     assembly cannot share a package; link flag -lopenblas) as the
+//     default family, the others remaining available through KCONV_CPU.
+//     It is kept as a yardstick for the benchmarks and for CPUs without a
+//     kconv family that OpenBLAS knows; the default build needs no BLAS.
+//
+// Measured (BenchmarkFamilies, BenchmarkPeakFMA; one thread, medians in
+// thread CPU time on a shared 2-core AMD EPYC Zen 5; OpenBLAS 0.3.21 with
+// the machine's OPENBLAS_CORETYPE=Haswell), GFLOP/s:
+//
+//	NUMBERS
 //
 // # Threading rule
 //
 // Exactly one layer parallelizes, so the cores are never oversubscribed:
-// Go goroutines do, OpenBLAS never does. OpenBLAS's own pool is set to one
-// thread (openblas_set_num_threads(1) at init) and every BLAS call runs on
-// the goroutine that makes it.
+// Go goroutines do; the kernels never start threads of their own (in
+// openblas builds OpenBLAS's pool is set to one thread at init and every
+// BLAS call runs on the goroutine that makes it).
 //
 //   - The budget is the caller's *par.Pool (one per compiled Program; no
 //     process-global thread count), passed as Sgemm's and Sgemv's first
@@ -46,7 +72,8 @@
 //     im2col tiles among the pool's workers) call SgemmSerial/SgemvSerial
 //     from each worker, so the two levels never multiply.
 //
-// Why not OpenBLAS threads: BenchmarkThreading, on the 2-core Zen 4 machine
+// Why not OpenBLAS threads (when the default was OpenBLAS):
+// BenchmarkThreading (-tags openblas), on the 2-core Zen 4 machine
 // (OpenBLAS 0.3.21, Cooperlake kernels), VGG16's 9 conv shapes as GEMMs
 // over Conv2D's bounded row tiles, medians of quiet runs, GFLOP/s:
 //

@@ -1,0 +1,21 @@
+//go:build !purego
+
+package gemm
+
+//go:noescape
+func sgemmKernNEONN(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+
+//go:noescape
+func sgemmKernNEONP(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+
+// archFamilies lists the assembly families this CPU can run: NEON
+// (Advanced SIMD, part of every ARMv8-A core) with the blocked driver and
+// a 6×16 micro-kernel; GEMV stays in Go. Cache sizes are not read on
+// arm64: the blocks assume 64 KiB of L1d and 1 MiB of L2.
+func archFamilies() []*family {
+	bl := newBlocked(neonMR, 16, sgemmKernNEONN, sgemmKernNEONP, 64<<10, 1<<20)
+	return []*family{{name: "neon", sgemm: bl.sgemm, sgemv: goSgemv}}
+}
+
+// neonMR is the NEON micro-kernel's height (gemm_gen.go).
+const neonMR = 6
