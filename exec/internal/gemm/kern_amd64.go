@@ -25,10 +25,10 @@ func sdotAVX512(n int, a, x, out *float32)
 func sdotAVX2(n int, a, x, out *float32)
 
 //go:noescape
-func saxpy4AVX512(n int, x, a *float32, lda int, y *float32)
+func saxpy8AVX512(n int, x, a *float32, lda int, y *float32)
 
 //go:noescape
-func saxpy4AVX2(n int, x, a *float32, lda int, y *float32)
+func saxpy8AVX2(n int, x, a *float32, lda int, y *float32)
 
 func fmaPeakAVX512(n int) (fmas int)
 func fmaPeakAVX2(n int) (fmas int)
@@ -88,8 +88,8 @@ func cacheSizes() (l1, l2 int) {
 
 // vecGemv is Sgemv on the vector kernels of width vw (16: avx512, 8:
 // avx2): sdot*(n, a, x, out) writes a vector of partial sums of
-// a[:n]·x[:n] (n a multiple of 4·vw) to out; saxpy4*(n, x, a, lda, y) adds
-// x[0..3]·(rows 0..3 of a) to y[:n] (n a multiple of 2·vw). They are
+// a[:n]·x[:n] (n a multiple of 4·vw) to out; saxpy8*(n, x, a, lda, y) adds
+// x[0..7]·(rows 0..7 of a) to y[:n] (n a multiple of 2·vw). They are
 // called directly, not through function values, so that the small arrays
 // passed to them stay on the stack (no allocation per call).
 type vecGemv struct{ vw int }
@@ -102,11 +102,11 @@ func (v vecGemv) dot(n int, a, x, out *float32) {
 	}
 }
 
-func (v vecGemv) axpy4(n int, x, a *float32, lda int, y *float32) {
+func (v vecGemv) axpy8(n int, x, a *float32, lda int, y *float32) {
 	if v.vw == 16 {
-		saxpy4AVX512(n, x, a, lda, y)
+		saxpy8AVX512(n, x, a, lda, y)
 	} else {
-		saxpy4AVX2(n, x, a, lda, y)
+		saxpy8AVX2(n, x, a, lda, y)
 	}
 }
 
@@ -135,18 +135,18 @@ func (v vecGemv) sgemv(trans bool, m, n int, alpha float32, a []float32, lda int
 	scale(beta, y)
 	blk := n / (2 * v.vw) * (2 * v.vw)
 	i := 0
-	for ; i+4 <= m; i += 4 {
-		xs := [4]float32{alpha * x[i], alpha * x[i+1], alpha * x[i+2], alpha * x[i+3]}
-		if blk > 0 {
-			v.axpy4(blk, &xs[0], &a[i*lda], lda, &y[0])
+	for ; i+8 <= m; i += 8 {
+		var xs [8]float32
+		for r := range xs {
+			xs[r] = alpha * x[i+r]
 		}
-		if blk < n {
-			r0 := a[i*lda : i*lda+n]
-			r1 := a[(i+1)*lda : (i+1)*lda+n]
-			r2 := a[(i+2)*lda : (i+2)*lda+n]
-			r3 := a[(i+3)*lda : (i+3)*lda+n]
+		if blk > 0 {
+			v.axpy8(blk, &xs[0], &a[i*lda], lda, &y[0])
+		}
+		for r, xr := range xs {
+			row := a[(i+r)*lda : (i+r)*lda+n]
 			for j := blk; j < n; j++ {
-				y[j] += xs[0]*r0[j] + xs[1]*r1[j] + xs[2]*r2[j] + xs[3]*r3[j]
+				y[j] += xr * row[j]
 			}
 		}
 	}
