@@ -68,7 +68,7 @@ func sgemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float3
 // newBlocked sizes the blocks of a family with mr×nr micro-kernels from the
 // per-core L1 data and L2 cache sizes: the A tile (mr×kc) takes about half
 // of L1, the packed B block (kc×nc) about half of L2. B is packed unless
-// C has at most two row tiles.
+// C has at most four row tiles.
 //
 // Measured on Zen 5 (48 KiB L1d, 2 MiB L2; avx512, single thread, VGG- and
 // ResNet-shaped products): kc 384 and 512 within noise of each other and
