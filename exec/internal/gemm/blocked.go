@@ -57,7 +57,40 @@ func aligned64(s []float32) []float32 {
 	return s[16-off:]
 }
 
+// blocks returns the k slice and column block sizes for a k×n op(B):
+// equal slices and blocks rather than full ones and a sliver.
+func (bl *blocked) blocks(k, n int) (kc, nc int) {
+	kb := (k + bl.kc - 1) / bl.kc
+	kc = (k + kb - 1) / kb
+	nb := (n + bl.nc - 1) / bl.nc
+	nc = ((n+nb-1)/nb + bl.nr - 1) / bl.nr * bl.nr
+	return kc, nc
+}
+
+// packB packs all of op(B) (k×n) in the order sgemm uses it: column
+// block jc, k slice pc at jc·k + pc·roundUp(ncur, nr), each block laid out
+// as packPanels does.
+func (bl *blocked) packB(transB bool, k, n int, b []float32, ldb int) []float32 {
+	nr := bl.nr
+	kc, nc := bl.blocks(k, n)
+	dst := aligned64(make([]float32, k*((n+nr-1)/nr*nr)+16))
+	for jc := 0; jc < n; jc += nc {
+		ncur := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kcur := min(kc, k-pc)
+			packPanels(transB, b, ldb, pc, jc, kcur, ncur, nr, dst[jc*k+pc*((ncur+nr-1)/nr*nr):])
+		}
+	}
+	return dst
+}
+
 func (bl *blocked) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	bl.run(transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
+}
+
+// run is sgemm with op(B) either in b (transB, ldb) or, when pre is not
+// nil, already packed by packB (b unused).
+func (bl *blocked) run(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pre []float32, beta float32, c []float32, ldc int) {
 	if beta != 0 && beta != 1 {
 		for i := range m {
 			scale(beta, c[i*ldc:i*ldc+n])
@@ -65,26 +98,26 @@ func (bl *blocked) sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 		beta = 1
 	}
 	mr, nr := bl.mr, bl.nr
-	// Equal k slices and column blocks rather than full ones and a sliver.
-	kb := (k + bl.kc - 1) / bl.kc
-	kc := (k + kb - 1) / kb
-	nb := (n + bl.nc - 1) / bl.nc
-	nc := ((n+nb-1)/nb + nr - 1) / nr * nr
+	kc, nc := bl.blocks(k, n)
 
 	bufs := blockPool.Get().(*blockBufs)
 	defer blockPool.Put(bufs)
-	bufs.b = grow(bufs.b, kc*nc)
+	if pre == nil {
+		bufs.b = grow(bufs.b, kc*nc)
+	}
 	bufs.a = grow(bufs.a, kc*mr)
 	bufs.t = grow(bufs.t, mr*nr)
 	bp, ap, tile := aligned64(bufs.b), aligned64(bufs.a), aligned64(bufs.t)
 
-	pack := transB || m >= bl.packMinM
+	pack := pre != nil || transB || m >= bl.packMinM
 	for jc := 0; jc < n; jc += nc {
 		ncur := min(nc, n-jc)
 		full := ncur / nr * nr
 		for pc := 0; pc < k; pc += kc {
 			kcur := min(kc, k-pc)
-			if pack {
+			if pre != nil {
+				bp = pre[jc*k+pc*((ncur+nr-1)/nr*nr):]
+			} else if pack {
 				packPanels(transB, b, ldb, pc, jc, kcur, ncur, nr, bp)
 			} else if full < ncur {
 				packPanels(false, b, ldb, pc, jc+full, kcur, ncur-full, nr, bp[full*kcur:])

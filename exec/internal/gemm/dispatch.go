@@ -16,6 +16,9 @@ type family struct {
 	// peakWidth floats and reports the FMAs per iteration (benchmarks).
 	peak      func(n int) int
 	peakWidth int
+	// bl is the blocked driver of the assembly families (nil otherwise):
+	// PackB packs for it.
+	bl *blocked
 }
 
 var generic = &family{name: "generic", sgemm: goSgemm, sgemv: goSgemv}

@@ -72,6 +72,32 @@ func BenchmarkFamilies(b *testing.B) {
 	}
 }
 
+// BenchmarkPacked compares Sgemm with SgemmPacked (op(B) packed once,
+// outside the timing) for the active family on small-m conv shapes, one
+// thread.
+func BenchmarkPacked(b *testing.B) {
+	for _, s := range []struct {
+		name    string
+		m, n, k int
+	}{
+		{"14²,3x3,512→512", 196, 512, 4608},
+		{"7²,3x3,512→512", 49, 512, 4608},
+		{"7²,1x1,512→2048", 49, 2048, 512},
+		{"28²,3x3,256→512", 784, 512, 2304},
+	} {
+		w := make([]float32, s.k*s.n)
+		for i := range w {
+			w[i] = float32(i%5) * 0.1
+		}
+		pb := PackB(false, s.k, s.n, w, s.n)
+		packed := func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, _ []float32, _ int, beta float32, c []float32, ldc int) {
+			SgemmPackedSerial(transA, m, alpha, a, lda, pb, beta, c, ldc)
+		}
+		b.Run(s.name+"/"+Name()+"/Sgemm", func(b *testing.B) { benchGemm(b, SgemmSerial, s.m, s.n, s.k) })
+		b.Run(s.name+"/"+Name()+"/SgemmPacked", func(b *testing.B) { benchGemm(b, packed, s.m, s.n, s.k) })
+	}
+}
+
 // BenchmarkSgemm measures the dispatched entry points (parallel and
 // serial) on a VGG16-like layer (28×28 pixels, 3×3×256 → 512).
 func BenchmarkSgemm(b *testing.B) {

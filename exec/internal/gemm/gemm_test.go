@@ -141,6 +141,19 @@ func familyGemm(f *family) gemmFunc {
 	}
 }
 
+// packedGemm packs B for family f (PackB) and multiplies with SgemmPacked
+// (pl non-nil) or SgemmPackedSerial.
+func packedGemm(f *family, pl *par.Pool) gemmFunc {
+	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		pb := packBFor(f, transB, k, n, b, ldb)
+		if pl != nil {
+			SgemmPacked(pl, transA, m, alpha, a, lda, pb, beta, c, ldc)
+		} else {
+			SgemmPackedSerial(transA, m, alpha, a, lda, pb, beta, c, ldc)
+		}
+	}
+}
+
 type gemvFunc func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
 
 func familyGemv(f *family) gemvFunc {
@@ -166,7 +179,9 @@ func TestSgemm(t *testing.T) {
 	}
 	for _, f := range families {
 		impls["family/"+f.name] = func(*par.Pool) gemmFunc { return familyGemm(f) }
+		impls["packed/"+f.name] = func(*par.Pool) gemmFunc { return packedGemm(f, nil) }
 	}
+	impls["SgemmPacked"] = func(pl *par.Pool) gemmFunc { return packedGemm(active, pl) }
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range gemmCases() {
 		ar, ac := tc.m, tc.k
@@ -191,7 +206,7 @@ func TestSgemm(t *testing.T) {
 		for _, threads := range []int{1, 2, 3} {
 			pl := par.New(threads)
 			for name, mk := range impls {
-				if threads > 1 && name != "Sgemm" {
+				if threads > 1 && name != "Sgemm" && name != "SgemmPacked" {
 					continue
 				}
 				f := mk(pl)
@@ -280,6 +295,10 @@ func TestShortSlicePanics(t *testing.T) {
 	mustPanic("bad lda", func() { Sgemm(nil, false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2) })
 	mustPanic("short x", func() { Sgemv(nil, false, 2, 3, 1, a, 3, b[:2], 0, c) })
 	mustPanic("short y", func() { Sgemv(nil, true, 2, 3, 1, a, 3, b, 0, c[:2]) })
+	mustPanic("short packed b", func() { PackB(false, 3, 3, b[:5], 3) })
+	pb := PackB(false, 2, 2, b, 2)
+	mustPanic("short a, packed b", func() { SgemmPackedSerial(false, 3, 1, a[:5], 2, pb, 0, b, 2) })
+	mustPanic("short c, packed b", func() { SgemmPacked(nil, false, 3, 1, a, 2, pb, 0, c, 2) })
 }
 
 func TestName(t *testing.T) {

@@ -41,13 +41,13 @@ func archFamilies() []*family {
 	var fs []*family
 	if cpu.X86.HasAVX512F {
 		bl := newBlocked(14, 32, sgemmKernAVX512N, sgemmKernAVX512P, l1, l2)
-		fs = append(fs, &family{name: "avx512", sgemm: bl.sgemm,
+		fs = append(fs, &family{name: "avx512", sgemm: bl.sgemm, bl: bl,
 			sgemv: vecGemv{vw: 16}.sgemv,
 			peak:  fmaPeakAVX512, peakWidth: 16})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		bl := newBlocked(6, 16, sgemmKernAVX2N, sgemmKernAVX2P, l1, l2)
-		fs = append(fs, &family{name: "avx2", sgemm: bl.sgemm,
+		fs = append(fs, &family{name: "avx2", sgemm: bl.sgemm, bl: bl,
 			sgemv: vecGemv{vw: 8}.sgemv,
 			peak:  fmaPeakAVX2, peakWidth: 8})
 	}

@@ -14,7 +14,7 @@ func sgemmKernNEONP(k int, a, pf *float32, lda int, b *float32, ldb int, c *floa
 // arm64: the blocks assume 64 KiB of L1d and 1 MiB of L2.
 func archFamilies() []*family {
 	bl := newBlocked(neonMR, 16, sgemmKernNEONN, sgemmKernNEONP, 64<<10, 1<<20)
-	return []*family{{name: "neon", sgemm: bl.sgemm, sgemv: goSgemv}}
+	return []*family{{name: "neon", sgemm: bl.sgemm, bl: bl, sgemv: goSgemv}}
 }
 
 // neonMR is the NEON micro-kernel's height (gemm_gen.go).
