@@ -24,7 +24,9 @@ type kernFunc func(k int, a, pf *float32, lda int, b *float32, ldb int, c *float
 // jr loop streams the packed B block past it from L2. A is not packed when
 // op(A) = A: for conv-shaped products (m = pixels in the thousands, n = a
 // few dozen to a few hundred channels) packing A would cost about as much
-// as the product itself. Tiles on the bottom or right edge are computed
+// as the product itself. (The BLIS order — jr outside ir, the B panel in
+// L1 and mc-row blocks of A in L2 — measured 0-15% slower here, kc 192 or
+// 384, mc 280 or 560.) Tiles on the bottom or right edge are computed
 // into a scratch tile (A and B zero-padded) and the valid part copied.
 type blocked struct {
 	mr, nr       int
@@ -173,8 +175,21 @@ func packPanels(transB bool, b []float32, ldb, pc, jc, kc, nc, nr int, dst []flo
 	if !transB {
 		for p := range kc {
 			src := b[(pc+p)*ldb+jc:][:nc]
-			for j := 0; j < full; j += nr {
-				copy(dst[j*kc+p*nr:][:nr], src[j:j+nr])
+			// Fixed-size array copies compile to inline vector moves; copy
+			// would call memmove for every 64 or 128 bytes.
+			switch nr {
+			case 32:
+				for j := 0; j < full; j += nr {
+					*(*[32]float32)(dst[j*kc+p*nr:]) = *(*[32]float32)(src[j:])
+				}
+			case 16:
+				for j := 0; j < full; j += nr {
+					*(*[16]float32)(dst[j*kc+p*nr:]) = *(*[16]float32)(src[j:])
+				}
+			default:
+				for j := 0; j < full; j += nr {
+					copy(dst[j*kc+p*nr:][:nr], src[j:j+nr])
+				}
 			}
 			if full < nc {
 				d := dst[full*kc+p*nr:][:nr]
