@@ -6,7 +6,9 @@ import (
 	"github.com/kconv/kconv/exec/internal/par"
 )
 
-// Name reports the backend linked into this build: "openblas" or "purego".
+// Name reports the kernel family in use: "avx512", "avx2", "neon" or
+// "generic" ("openblas" in builds with the openblas tag), chosen at init
+// from the CPU or $KCONV_CPU (see the package doc).
 func Name() string { return backendName }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
