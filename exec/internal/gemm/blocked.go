@@ -31,7 +31,11 @@ type kernFunc func(k int, a, pf *float32, lda int, b *float32, ldb int, c *float
 type blocked struct {
 	mr, nr       int
 	kernN, kernP kernFunc
-	kc, nc       int // block sizes (nc a multiple of nr)
+	// kernNH, kernPH, when set, are half-width kernels (nr/2 columns) for
+	// a last panel of at most nr/2 columns (n = 80 or 112 with nr = 32),
+	// which would otherwise be computed at full width.
+	kernNH, kernPH kernFunc
+	kc, nc         int // block sizes (nc a multiple of nr)
 	// packMinM: op(B) = B is packed only when m ≥ packMinM; below, the
 	// kernels read B's full panels in place (packing would cost about as
 	// much as the product: each packed value is used m/mr times).
@@ -130,7 +134,7 @@ func (bl *blocked) run(transA, transB bool, m, n, k int, alpha float32, a []floa
 			}
 			for ic := 0; ic < m; ic += mr {
 				rows := min(mr, m-ic)
-				kern, apan, pf := bl.kernN, (*float32)(nil), (*float32)(nil)
+				kern, kernH, apan, pf := bl.kernN, bl.kernNH, (*float32)(nil), (*float32)(nil)
 				if !transA && rows == mr {
 					apan, pf = &a[ic*lda+pc], &a[ic*lda+pc]
 					if ic+2*mr <= m {
@@ -138,7 +142,7 @@ func (bl *blocked) run(transA, transB bool, m, n, k int, alpha float32, a []floa
 					}
 				} else {
 					packTile(transA, a, lda, ic, pc, rows, kcur, mr, ap)
-					kern, apan = bl.kernP, &ap[0]
+					kern, kernH, apan = bl.kernP, bl.kernPH, &ap[0]
 				}
 				for jr := 0; jr < ncur; jr += nr {
 					cols := min(nr, ncur-jr)
@@ -150,7 +154,17 @@ func (bl *blocked) run(transA, transB bool, m, n, k int, alpha float32, a []floa
 						kern(kcur, apan, pf, lda, bpan, bstride, &c[ic*ldc+jc+jr], ldc, alpha, accum)
 						continue
 					}
-					kern(kcur, apan, pf, lda, bpan, bstride, &tile[0], nr, alpha, 0)
+					k := kern
+					if cols <= nr/2 && kernH != nil {
+						// The packed panel is nr wide: the half kernel
+						// reads its first nr/2 columns (ldb = nr).
+						if rows == mr && cols == nr/2 {
+							kernH(kcur, apan, pf, lda, bpan, bstride, &c[ic*ldc+jc+jr], ldc, alpha, accum)
+							continue
+						}
+						k = kernH
+					}
+					k(kcur, apan, pf, lda, bpan, bstride, &tile[0], nr, alpha, 0)
 					for i := range rows {
 						dst := c[(ic+i)*ldc+jc+jr:][:cols]
 						src := tile[i*nr:][:cols]

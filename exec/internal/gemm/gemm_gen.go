@@ -5,8 +5,9 @@
 // gemm_gen.go (see go:generate in kern_amd64.go).
 //
 // SGEMM micro-kernels, one per family (avx512: mr=14, nr=32 in ZMM;
-// avx2: mr=6, nr=16 in YMM), each in two variants that differ only in how
-// they address A:
+// avx2: mr=6, nr=16 in YMM), plus a half-width one (H: nr/2, one vector
+// per row) for a last panel of at most nr/2 columns, each in two variants
+// that differ only in how they address A:
 //
 //   - N ("rows"): A is read in place, row i of the tile at a + i·lda, the
 //     k-th element 4 bytes further each step (op(A) = A, full tiles);
@@ -69,8 +70,10 @@ func main() {
 	w("\tMOVL DX, d+20(FP)")
 	w("\tRET")
 	for _, f := range families {
-		kernel(w, f, false)
-		kernel(w, f, true)
+		for _, nv := range []int{2, 1} {
+			kernel(w, f, false, nv)
+			kernel(w, f, true, nv)
+		}
 		peak(w, f)
 		dot(w, f)
 		axpy8(w, f)
@@ -204,15 +207,18 @@ func pfAddr(r int) string {
 	return fmt.Sprintf("(%s)%s", base, idx)
 }
 
-func kernel(w func(string, ...any), f family, packed bool) {
+func kernel(w func(string, ...any), f family, packed bool, nv int) {
 	v := "N"
 	if packed {
 		v = "P"
 	}
+	if nv == 1 {
+		v += "H"
+	}
 	name := fmt.Sprintf("sgemmKern%s%s", f.name, v)
-	acc := func(r, j int) string { return reg(f, 2*r+j) }
-	bv := func(j int) string { return reg(f, 2*f.mr+j) }
-	bc := func(r int) string { return reg(f, 2*f.mr+2+r%2) }
+	acc := func(r, j int) string { return reg(f, nv*r+j) }
+	bv := func(j int) string { return reg(f, nv*f.mr+j) }
+	bc := func(r int) string { return reg(f, nv*f.mr+nv+r%2) }
 	w("")
 	w("// func %s(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)", name)
 	w("TEXT ·%s(SB), NOSPLIT, $0-80", name)
@@ -222,7 +228,7 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	w("\tSHLQ $2, R11")
 	for r := range f.mr {
 		w("\tPREFETCHT0 (R10)")
-		w("\tPREFETCHT0 %d(R10)", 2*f.vbytes-1)
+		w("\tPREFETCHT0 %d(R10)", nv*f.vbytes-1)
 		if r < f.mr-1 {
 			w("\tADDQ R11, R10")
 		}
@@ -247,7 +253,7 @@ func kernel(w func(string, ...any), f family, packed bool) {
 		}
 	}
 	for r := range f.mr {
-		for j := range 2 {
+		for j := range nv {
 			w("\t%s %s, %s, %s", f.zero, acc(r, j), acc(r, j), acc(r, j))
 		}
 	}
@@ -261,7 +267,9 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	step := func(u, g int) {
 		bsrc := []string{"(BX)", "(BX)(R13*1)", "(BX)(R13*2)", "(BX)(R14*1)"}[u%4]
 		w("\tVMOVUPS %s, %s", bsrc, bv(0))
-		w("\tVMOVUPS %d%s, %s", f.vbytes, bsrc, bv(1))
+		if nv == 2 {
+			w("\tVMOVUPS %d%s, %s", f.vbytes, bsrc, bv(1))
+		}
 		for r := range f.mr {
 			var src string
 			if packed {
@@ -271,7 +279,9 @@ func kernel(w func(string, ...any), f family, packed bool) {
 			}
 			w("\tVBROADCASTSS %s, %s", src, bc(r))
 			w("\tVFMADD231PS %s, %s, %s", bv(0), bc(r), acc(r, 0))
-			w("\tVFMADD231PS %s, %s, %s", bv(1), bc(r), acc(r, 1))
+			if nv == 2 {
+				w("\tVFMADD231PS %s, %s, %s", bv(1), bc(r), acc(r, 1))
+			}
 			// N: one prefetch per row of the pf tile every 16 steps
 			// (a line), into L2.
 			if !packed && u == 0 && r%4 == g && prefetch {
@@ -325,9 +335,13 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	w("\tJZ store")
 	for r := range f.mr {
 		w("\tVFMADD213PS (R10), %s, %s", bv(0), acc(r, 0))
-		w("\tVFMADD213PS %d(R10), %s, %s", f.vbytes, bv(0), acc(r, 1))
+		if nv == 2 {
+			w("\tVFMADD213PS %d(R10), %s, %s", f.vbytes, bv(0), acc(r, 1))
+		}
 		w("\tVMOVUPS %s, (R10)", acc(r, 0))
-		w("\tVMOVUPS %s, %d(R10)", acc(r, 1), f.vbytes)
+		if nv == 2 {
+			w("\tVMOVUPS %s, %d(R10)", acc(r, 1), f.vbytes)
+		}
 		if r < f.mr-1 {
 			w("\tADDQ R11, R10")
 		}
@@ -337,9 +351,13 @@ func kernel(w func(string, ...any), f family, packed bool) {
 	w("store:")
 	for r := range f.mr {
 		w("\tVMULPS %s, %s, %s", bv(0), acc(r, 0), acc(r, 0))
-		w("\tVMULPS %s, %s, %s", bv(0), acc(r, 1), acc(r, 1))
+		if nv == 2 {
+			w("\tVMULPS %s, %s, %s", bv(0), acc(r, 1), acc(r, 1))
+		}
 		w("\tVMOVUPS %s, (R10)", acc(r, 0))
-		w("\tVMOVUPS %s, %d(R10)", acc(r, 1), f.vbytes)
+		if nv == 2 {
+			w("\tVMOVUPS %s, %d(R10)", acc(r, 1), f.vbytes)
+		}
 		if r < f.mr-1 {
 			w("\tADDQ R11, R10")
 		}

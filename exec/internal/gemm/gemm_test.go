@@ -101,6 +101,8 @@ func gemmCases() []gemmCase {
 		{2, 300, 1}, {300, 2, 513}, {200, 300, 260}, {12544, 64, 27}, {0, 5, 3}, {5, 0, 3}, {5, 6, 0},
 		// Several k slices and column blocks, tile edges on both sides.
 		{29, 1100, 700}, {43, 96, 1030}, {14, 32, 4}, {6, 16, 9}, {28, 64, 5},
+		// Last panels of exactly and under half the widest kernel width.
+		{28, 48, 70}, {30, 80, 33}, {12, 24, 17},
 	}
 	for si, s := range shapes {
 		for _, ta := range []bool{false, true} {

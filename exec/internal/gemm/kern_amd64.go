@@ -19,6 +19,18 @@ func sgemmKernAVX2N(k int, a, pf *float32, lda int, b *float32, ldb int, c *floa
 func sgemmKernAVX2P(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
 
 //go:noescape
+func sgemmKernAVX512NH(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+
+//go:noescape
+func sgemmKernAVX512PH(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+
+//go:noescape
+func sgemmKernAVX2NH(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+
+//go:noescape
+func sgemmKernAVX2PH(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+
+//go:noescape
 func sdotAVX512(n int, a, x, out *float32)
 
 //go:noescape
@@ -41,12 +53,14 @@ func archFamilies() []*family {
 	var fs []*family
 	if cpu.X86.HasAVX512F {
 		bl := newBlocked(14, 32, sgemmKernAVX512N, sgemmKernAVX512P, l1, l2)
+		bl.kernNH, bl.kernPH = sgemmKernAVX512NH, sgemmKernAVX512PH
 		fs = append(fs, &family{name: "avx512", sgemm: bl.sgemm, bl: bl,
 			sgemv: vecGemv{vw: 16}.sgemv,
 			peak:  fmaPeakAVX512, peakWidth: 16})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		bl := newBlocked(6, 16, sgemmKernAVX2N, sgemmKernAVX2P, l1, l2)
+		bl.kernNH, bl.kernPH = sgemmKernAVX2NH, sgemmKernAVX2PH
 		fs = append(fs, &family{name: "avx2", sgemm: bl.sgemm, bl: bl,
 			sgemv: vecGemv{vw: 8}.sgemv,
 			peak:  fmaPeakAVX2, peakWidth: 8})
