@@ -35,6 +35,10 @@ type blocked struct {
 	// a last panel of at most nr/2 columns (n = 80 or 112 with nr = 32),
 	// which would otherwise be computed at full width.
 	kernNH, kernPH kernFunc
+	// kernNL, kernPL, when set, are lowMR×nr kernels for a last row tile
+	// of at most lowMR rows.
+	lowMR          int
+	kernNL, kernPL kernFunc
 	kc, nc         int // block sizes (nc a multiple of nr)
 	// packMinM: op(B) = B is packed only when m ≥ packMinM; below, the
 	// kernels read B's full panels in place (packing would cost about as
@@ -135,12 +139,22 @@ func (bl *blocked) run(transA, transB bool, m, n, k int, alpha float32, a []floa
 			for ic := 0; ic < m; ic += mr {
 				rows := min(mr, m-ic)
 				kern, kernH, apan, pf := bl.kernN, bl.kernNH, (*float32)(nil), (*float32)(nil)
-				if !transA && rows == mr {
+				tr := mr // the kernel's height
+				switch {
+				case !transA && rows == mr:
 					apan, pf = &a[ic*lda+pc], &a[ic*lda+pc]
 					if ic+2*mr <= m {
 						pf = &a[(ic+mr)*lda+pc]
 					}
-				} else {
+				case bl.kernNL != nil && rows <= bl.lowMR:
+					tr, kernH = bl.lowMR, nil
+					if !transA && rows == tr {
+						kern, apan, pf = bl.kernNL, &a[ic*lda+pc], &a[ic*lda+pc]
+					} else {
+						packTile(transA, a, lda, ic, pc, rows, kcur, tr, ap)
+						kern, apan = bl.kernPL, &ap[0]
+					}
+				default:
 					packTile(transA, a, lda, ic, pc, rows, kcur, mr, ap)
 					kern, kernH, apan = bl.kernP, bl.kernPH, &ap[0]
 				}
@@ -150,7 +164,7 @@ func (bl *blocked) run(transA, transB bool, m, n, k int, alpha float32, a []floa
 					if !pack && cols == nr {
 						bpan, bstride = &b[pc*ldb+jc+jr], ldb
 					}
-					if rows == mr && cols == nr {
+					if rows == tr && cols == nr {
 						kern(kcur, apan, pf, lda, bpan, bstride, &c[ic*ldc+jc+jr], ldc, alpha, accum)
 						continue
 					}
@@ -158,7 +172,7 @@ func (bl *blocked) run(transA, transB bool, m, n, k int, alpha float32, a []floa
 					if cols <= nr/2 && kernH != nil {
 						// The packed panel is nr wide: the half kernel
 						// reads its first nr/2 columns (ldb = nr).
-						if rows == mr && cols == nr/2 {
+						if rows == tr && cols == nr/2 {
 							kernH(kcur, apan, pf, lda, bpan, bstride, &c[ic*ldc+jc+jr], ldc, alpha, accum)
 							continue
 						}

@@ -6,7 +6,9 @@
 //
 // SGEMM micro-kernels, one per family (avx512: mr=14, nr=32 in ZMM;
 // avx2: mr=6, nr=16 in YMM), plus a half-width one (H: nr/2, one vector
-// per row) for a last panel of at most nr/2 columns, each in two variants
+// per row) for a last panel of at most nr/2 columns, and for avx512 a
+// half-height one (R7: 7×32) for a last row tile of at most 7 rows, each
+// in two variants
 // that differ only in how they address A:
 //
 //   - N ("rows"): A is read in place, row i of the tile at a + i·lda, the
@@ -73,6 +75,14 @@ func main() {
 		for _, nv := range []int{2, 1} {
 			kernel(w, f, false, nv)
 			kernel(w, f, true, nv)
+		}
+		if f.mr == 14 {
+			// Half height (R7: 7×nr) for a last row tile of ≤ 7 rows
+			// (7×7 = 49 pixels = 3·14 + 7).
+			g := f
+			g.mr, g.name = 7, f.name+"R7"
+			kernel(w, g, false, 2)
+			kernel(w, g, true, 2)
 		}
 		peak(w, f)
 		dot(w, f)

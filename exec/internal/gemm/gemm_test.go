@@ -103,6 +103,8 @@ func gemmCases() []gemmCase {
 		{29, 1100, 700}, {43, 96, 1030}, {14, 32, 4}, {6, 16, 9}, {28, 64, 5},
 		// Last panels of exactly and under half the widest kernel width.
 		{28, 48, 70}, {30, 80, 33}, {12, 24, 17},
+		// Last row tiles of exactly and under half the tallest kernel.
+		{49, 64, 100}, {21, 40, 30}, {45, 96, 20},
 	}
 	for si, s := range shapes {
 		for _, ta := range []bool{false, true} {

@@ -31,6 +31,12 @@ func sgemmKernAVX2NH(k int, a, pf *float32, lda int, b *float32, ldb int, c *flo
 func sgemmKernAVX2PH(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
 
 //go:noescape
+func sgemmKernAVX512R7N(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+
+//go:noescape
+func sgemmKernAVX512R7P(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
+
+//go:noescape
 func sdotAVX512(n int, a, x, out *float32)
 
 //go:noescape
@@ -54,6 +60,7 @@ func archFamilies() []*family {
 	if cpu.X86.HasAVX512F {
 		bl := newBlocked(14, 32, sgemmKernAVX512N, sgemmKernAVX512P, l1, l2)
 		bl.kernNH, bl.kernPH = sgemmKernAVX512NH, sgemmKernAVX512PH
+		bl.lowMR, bl.kernNL, bl.kernPL = 7, sgemmKernAVX512R7N, sgemmKernAVX512R7P
 		fs = append(fs, &family{name: "avx512", sgemm: bl.sgemm, bl: bl,
 			sgemv: vecGemv{vw: 16}.sgemv,
 			peak:  fmaPeakAVX512, peakWidth: 16})
