@@ -57,27 +57,32 @@
 //     It is kept as a yardstick for the benchmarks and for CPUs without a
 //     kconv family that OpenBLAS knows; the default build needs no BLAS.
 //
-// Measured (BenchmarkFamilies, BenchmarkPeakFMA; one thread, medians in
-// thread CPU time on a shared 2-core AMD EPYC Zen 5; OpenBLAS 0.3.21 with
-// the machine's OPENBLAS_CORETYPE=Haswell), GFLOP/s:
+// Measured 2026-12-06 (BenchmarkFamilies, BenchmarkPeakFMA -count 5; one
+// thread; medians of per-call thread CPU time, on a shared 2-core AMD EPYC
+// Zen 5; OpenBLAS 0.3.21 under the machine's OPENBLAS_CORETYPE=Haswell),
+// GFLOP/s:
 //
-//	shape (m × n × k)                avx512  avx2  openblas  generic
-//	56², 3×3, 64→64    (3136×64×576)    208    105      96       4.4
-//	56², 3×3, 128→128  (3136×128×1152)  199    106      80
-//	56², 3×3, 256→256  (3136×256×2304)  179    102      89
-//	28², 3×3, 256→512  (784×512×2304)   185     93      96       4.5
-//	14², 3×3, 512→512  (196×512×4608)   139     79      84
-//	56², 1×1, 64→256   (3136×256×64)    194    111      95
-//	56², 1×1, 256→64   (3136×64×256)    181    105      82
-//	FMA peak (BenchmarkPeakFMA)        ~235   ~120
+//	shape (m × n × k)                  avx512  avx2  openblas  generic
+//	56², 3×3, 64→64    (3136×64×576)      196     97      93       4.4
+//	56², 3×3, 128→128  (3136×128×1152)    178    101      84
+//	56², 3×3, 256→256  (3136×256×2304)    192     98      94
+//	28², 3×3, 256→512  (784×512×2304)     182    101     101       4.5
+//	14², 3×3, 512→512  (196×512×4608)     163     84      94
+//	56², 1×1, 64→256   (3136×256×64)      199    105      95
+//	56², 1×1, 256→64   (3136×64×256)      209    110     103
+//	56², 1×1, 240→80   (3136×80×240)      207    113      85
+//	28², 1×1, 240→40   (784×40×240)       140     90     107
+//	7², 1×1, 512→2048  (49×2048×512)      183     81      88
+//	FMA peak (BenchmarkPeakFMA)          224    111
 //
-// so avx512 runs the large conv shapes at 76-88% of the zmm peak (the
-// micro-kernel alone, on L1-resident data, at ~96%: BenchmarkKernOnly)
-// and avx2 at ~85-90% of the ymm peak. Small m (the 14² layer: 14 row
-// tiles) loses to packing B (~6%) and to B's trips through L2; kernels
-// whose B is a constant (conv weights) would gain from packing it once.
-// GEMV (VGG16 fc6 at batch 1, 25088×4096, memory-bound), GB/s of A per
-// core: Aᵀx avx512 23, OpenBLAS 18; Ax avx512 16, OpenBLAS 13.
+// so avx512 runs conv-shaped products at 80-93% of the measured zmm peak
+// (the micro-kernel alone, on L1-resident data: ~96%, BenchmarkKernOnly)
+// and avx2 at 85-100% of the ymm peak: about twice OpenBLAS as configured
+// here. Narrow n loses to the last panel's padding (n = 40: 40 of 48
+// columns). With B packed once (PackB, BenchmarkPacked) the small-m
+// shapes gain 10-25% (196×512×4608: ~141 → ~169). GEMV (VGG16 fc6 at
+// batch 1, 25088×4096, memory-bound), GB/s of A per core: Aᵀx avx512 23,
+// OpenBLAS 18; Ax avx512 16, OpenBLAS 13.
 //
 // # Threading rule
 //
