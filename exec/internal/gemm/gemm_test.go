@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kconv/kconv/exec/internal/par"
 )
@@ -336,4 +337,16 @@ func TestPickFamily(t *testing.T) {
 	if f := pickFamily(fs, "zz"); f.name != "a" {
 		t.Errorf("unknown: %s", f.name)
 	}
+}
+
+func TestPeakGFLOPS(t *testing.T) {
+	p := PeakGFLOPS(5 * time.Millisecond)
+	hasAsm := false
+	for _, f := range families {
+		hasAsm = hasAsm || f.peak != nil
+	}
+	if hasAsm != (p > 0) || p < 0 || math.IsInf(p, 0) || math.IsNaN(p) {
+		t.Fatalf("PeakGFLOPS = %v with families %v", p, families)
+	}
+	t.Logf("FMA peak %.0f GFLOP/s per core", p)
 }
