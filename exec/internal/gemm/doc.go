@@ -34,7 +34,8 @@
 //     L2 sizes read with CPUID. GEMV: dot and 8-row axpy kernels.
 //   - avx2 (with FMA): the same driver around a 6×16 YMM micro-kernel.
 //   - neon (arm64): the same driver around a 6×16 micro-kernel in 24 of
-//     the 32 vector registers; GEMV in Go. Tested under qemu-aarch64
+//     the 32 vector registers; GEMV dot and 8-row axpy kernels. Tested
+//     under qemu-aarch64
 //     (GOARCH=arm64 go test -c, then qemu-aarch64 gemm.test), not yet
 //     measured on arm64 hardware.
 //   - generic: portable Go (purego.go; a packed 4×4 register kernel run as

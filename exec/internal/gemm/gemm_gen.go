@@ -101,10 +101,74 @@ func main() {
 	wn("#include \"textflag.h\"")
 	neon(wn, false)
 	neon(wn, true)
+	neonDot(wn)
+	neonAxpy8(wn)
 	if err := os.WriteFile("gemm_arm64.s", n.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// neonDot writes the 16 partial sums (4 accumulators) of a[0:n]·x[0:n]
+// to out, n a multiple of 16.
+func neonDot(w func(string, ...any)) {
+	w("")
+	w("// func sdotNEON(n int, a, x, out *float32)")
+	w("TEXT ·sdotNEON(SB), NOSPLIT, $0-32")
+	w("\tMOVD n+0(FP), R0")
+	w("\tMOVD a+8(FP), R1")
+	w("\tMOVD x+16(FP), R2")
+	w("\tMOVD out+24(FP), R3")
+	for i := range 4 {
+		w("\tVEOR V%d.B16, V%d.B16, V%d.B16", i, i, i)
+	}
+	w("\tLSR $4, R0, R0")
+	w("\tCBZ R0, ddone")
+	w("dloop:")
+	w("\tVLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	w("\tVLD1.P 64(R2), [V8.S4, V9.S4, V10.S4, V11.S4]")
+	for i := range 4 {
+		w("\tVFMLA V%d.S4, V%d.S4, V%d.S4", 4+i, 8+i, i)
+	}
+	w("\tSUB $1, R0, R0")
+	w("\tCBNZ R0, dloop")
+	w("ddone:")
+	w("\tVST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R3)")
+	w("\tRET")
+}
+
+// neonAxpy8 adds x[0]·r0 + … + x[7]·r7 to y[0:n] (ri = a + i·lda, n a
+// multiple of 8): rows in R4-R11, their x values replicated in V16-V23.
+func neonAxpy8(w func(string, ...any)) {
+	w("")
+	w("// func saxpy8NEON(n int, x, a *float32, lda int, y *float32)")
+	w("TEXT ·saxpy8NEON(SB), NOSPLIT, $0-40")
+	w("\tMOVD n+0(FP), R0")
+	w("\tMOVD x+8(FP), R1")
+	w("\tMOVD a+16(FP), R4")
+	w("\tMOVD lda+24(FP), R2")
+	w("\tLSL $2, R2, R2")
+	w("\tMOVD y+32(FP), R3")
+	for r := 1; r < 8; r++ {
+		w("\tADD R2, R%d, R%d", 3+r, 4+r)
+	}
+	for r := range 8 {
+		w("\tVLD1R.P 4(R1), [V%d.S4]", 16+r)
+	}
+	w("\tLSR $3, R0, R0")
+	w("\tCBZ R0, adone")
+	w("aloop:")
+	w("\tVLD1 (R3), [V0.S4, V1.S4]")
+	for r := range 8 {
+		w("\tVLD1.P 32(R%d), [V24.S4, V25.S4]", 4+r)
+		w("\tVFMLA V%d.S4, V24.S4, V0.S4", 16+r)
+		w("\tVFMLA V%d.S4, V25.S4, V1.S4", 16+r)
+	}
+	w("\tVST1.P [V0.S4, V1.S4], 32(R3)")
+	w("\tSUB $1, R0, R0")
+	w("\tCBNZ R0, aloop")
+	w("adone:")
+	w("\tRET")
 }
 
 // neonMR is the arm64 NEON micro-kernel's height; its width is 16 (four

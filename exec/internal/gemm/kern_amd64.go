@@ -62,14 +62,14 @@ func archFamilies() []*family {
 		bl.kernNH, bl.kernPH = sgemmKernAVX512NH, sgemmKernAVX512PH
 		bl.lowMR, bl.kernNL, bl.kernPL = 7, sgemmKernAVX512R7N, sgemmKernAVX512R7P
 		fs = append(fs, &family{name: "avx512", sgemm: bl.sgemm, bl: bl,
-			sgemv: vecGemv{vw: 16}.sgemv,
+			sgemv: vecGemv{vw: 16, lanes: 16}.sgemv,
 			peak:  fmaPeakAVX512, peakWidth: 16})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		bl := newBlocked(6, 16, sgemmKernAVX2N, sgemmKernAVX2P, l1, l2)
 		bl.kernNH, bl.kernPH = sgemmKernAVX2NH, sgemmKernAVX2PH
 		fs = append(fs, &family{name: "avx2", sgemm: bl.sgemm, bl: bl,
-			sgemv: vecGemv{vw: 8}.sgemv,
+			sgemv: vecGemv{vw: 8, lanes: 8}.sgemv,
 			peak:  fmaPeakAVX2, peakWidth: 8})
 	}
 	return fs
@@ -107,14 +107,7 @@ func cacheSizes() (l1, l2 int) {
 	return
 }
 
-// vecGemv is Sgemv on the vector kernels of width vw (16: avx512, 8:
-// avx2): sdot*(n, a, x, out) writes a vector of partial sums of
-// a[:n]·x[:n] (n a multiple of 4·vw) to out; saxpy8*(n, x, a, lda, y) adds
-// x[0..7]·(rows 0..7 of a) to y[:n] (n a multiple of 2·vw). They are
-// called directly, not through function values, so that the small arrays
-// passed to them stay on the stack (no allocation per call).
-type vecGemv struct{ vw int }
-
+// dot and axpy8 call the avx512 (vw = 16) or avx2 (vw = 8) kernels.
 func (v vecGemv) dot(n int, a, x, out *float32) {
 	if v.vw == 16 {
 		sdotAVX512(n, a, x, out)
@@ -128,54 +121,5 @@ func (v vecGemv) axpy8(n int, x, a *float32, lda int, y *float32) {
 		saxpy8AVX512(n, x, a, lda, y)
 	} else {
 		saxpy8AVX2(n, x, a, lda, y)
-	}
-}
-
-func (v vecGemv) sgemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
-	if !trans {
-		x = x[:n]
-		blk := n / (4 * v.vw) * (4 * v.vw)
-		var out [16]float32
-		for i := range m {
-			row := a[i*lda : i*lda+n]
-			var s float32
-			if blk > 0 {
-				v.dot(blk, &row[0], &x[0], &out[0])
-				for _, p := range out[:v.vw] {
-					s += p
-				}
-			}
-			for j := blk; j < n; j++ {
-				s += row[j] * x[j]
-			}
-			y[i] = alpha*s + betaTimes(beta, y[i])
-		}
-		return
-	}
-	y = y[:n]
-	scale(beta, y)
-	blk := n / (2 * v.vw) * (2 * v.vw)
-	i := 0
-	for ; i+8 <= m; i += 8 {
-		var xs [8]float32
-		for r := range xs {
-			xs[r] = alpha * x[i+r]
-		}
-		if blk > 0 {
-			v.axpy8(blk, &xs[0], &a[i*lda], lda, &y[0])
-		}
-		for r, xr := range xs {
-			row := a[(i+r)*lda : (i+r)*lda+n]
-			for j := blk; j < n; j++ {
-				y[j] += xr * row[j]
-			}
-		}
-	}
-	for ; i < m; i++ {
-		xi := alpha * x[i]
-		r := a[i*lda : i*lda+n]
-		for j := range y {
-			y[j] += xi * r[j]
-		}
 	}
 }
