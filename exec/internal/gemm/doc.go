@@ -35,9 +35,8 @@
 //   - avx2 (with FMA): the same driver around a 6×16 YMM micro-kernel.
 //   - neon (arm64): the same driver around a 6×16 micro-kernel in 24 of
 //     the 32 vector registers; GEMV dot and 8-row axpy kernels. Tested
-//     under qemu-aarch64
-//     (GOARCH=arm64 go test -c, then qemu-aarch64 gemm.test), not yet
-//     measured on arm64 hardware.
+//     under qemu-aarch64 (GOARCH=arm64 go test -c, then qemu-aarch64
+//     gemm.test), not yet measured on arm64 hardware.
 //   - generic: portable Go (purego.go; a packed 4×4 register kernel run as
 //     two 2×4 passes, ~4-5 GFLOP/s per core).
 //
