@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -39,9 +40,9 @@ const cpuEnv = "KCONV_CPU"
 // one named by $KCONV_CPU (read once, at package init). A name this
 // machine cannot run (or an unknown one) is reported on stderr and the
 // default is kept, so Name() always tells the truth.
-var active = pickFamily(families, os.Getenv(cpuEnv))
+var active = pickFamily(families, os.Getenv(cpuEnv), os.Stderr)
 
-func pickFamily(fs []*family, want string) *family {
+func pickFamily(fs []*family, want string, warn io.Writer) *family {
 	if want == "" {
 		return fs[0]
 	}
@@ -54,7 +55,7 @@ func pickFamily(fs []*family, want string) *family {
 	for _, f := range fs {
 		names = append(names, f.name)
 	}
-	fmt.Fprintf(os.Stderr, "kconv: %s=%q is not available on this machine (have %v); using %s\n", cpuEnv, want, names, fs[0].name)
+	fmt.Fprintf(warn, "kconv: %s=%q is not available on this machine (have %v); using %s\n", cpuEnv, want, names, fs[0].name)
 	return fs[0]
 }
 

@@ -328,14 +328,18 @@ func TestName(t *testing.T) {
 
 func TestPickFamily(t *testing.T) {
 	fs := []*family{{name: "a"}, {name: "b"}}
-	if f := pickFamily(fs, ""); f.name != "a" {
+	var warn strings.Builder
+	if f := pickFamily(fs, "", &warn); f.name != "a" {
 		t.Errorf("default: %s", f.name)
 	}
-	if f := pickFamily(fs, "b"); f.name != "b" {
+	if f := pickFamily(fs, "b", &warn); f.name != "b" {
 		t.Errorf("b: %s", f.name)
 	}
-	if f := pickFamily(fs, "zz"); f.name != "a" {
-		t.Errorf("unknown: %s", f.name)
+	if warn.Len() != 0 {
+		t.Errorf("warned for a known family: %q", warn.String())
+	}
+	if f := pickFamily(fs, "zz", &warn); f.name != "a" || !strings.Contains(warn.String(), `KCONV_CPU="zz"`) {
+		t.Errorf("unknown: %s, warning %q", f.name, warn.String())
 	}
 }
 
