@@ -94,10 +94,6 @@ func (bl *blocked) packB(transB bool, k, n int, b []float32, ldb int) []float32 
 	return dst
 }
 
-func (bl *blocked) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	bl.run(transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
-}
-
 // run is sgemm with op(B) either in b (transB, ldb) or, when pre is not
 // nil, already packed by packB (b unused).
 func (bl *blocked) run(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pre []float32, beta float32, c []float32, ldc int) {

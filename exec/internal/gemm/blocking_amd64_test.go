@@ -7,6 +7,15 @@ import (
 	"testing"
 )
 
+func familyByName(name string) *family {
+	for _, f := range families {
+		if f.name == name {
+			return f
+		}
+	}
+	return nil
+}
+
 // BenchmarkBlocking measures the avx512 driver's block sizes and B packing
 // choice on the conv shapes (the numbers behind newBlocked's defaults).
 func BenchmarkBlocking(b *testing.B) {

@@ -129,15 +129,6 @@ func gemmCases() []gemmCase {
 
 type gemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
-func familyByName(name string) *family {
-	for _, f := range families {
-		if f.name == name {
-			return f
-		}
-	}
-	return nil
-}
-
 // familyGemm is family f's Sgemm with the wrapper's argument checks.
 func familyGemm(f *family) gemmFunc {
 	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
