@@ -11,7 +11,7 @@ import (
 var (
 	tanh      = ir.Act{Name: "tanh"}
 	sigmoid   = ir.Act{Name: "sigmoid"}
-	hardSig2  = ir.Act{Name: "hard_sigmoid", Alpha: 0.2, Beta: 0.5}   // Keras 1/2
+	hardSig2  = ir.Act{Name: "hard_sigmoid", Alpha: 0.2, Beta: 0.5}     // Keras 1/2
 	hardSig3  = ir.Act{Name: "hard_sigmoid", Alpha: 1.0 / 6, Beta: 0.5} // Keras 3
 	reluAct   = ir.Act{Name: "relu"}
 	seqInput  = ir.Shape{6, 4}
