@@ -2,10 +2,15 @@ package onnx_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	onnxexport "github.com/kconv/kconv/exporter/onnx"
+	"github.com/kconv/kconv/internal/refcheck"
 	"github.com/kconv/kconv/ir"
+	"github.com/kconv/kconv/load"
 )
 
 var (
@@ -95,4 +100,96 @@ func TestSeqEmbeddingORT(t *testing.T) {
 	want := runKconv(t, m, x)
 	got := runORT(t, export(t, m, onnxexport.Options{}), x)
 	compare(t, "ONNX Runtime", got, want)
+}
+
+// TestSeqKerasFilesORT converts the real Keras sequence files that come
+// with Keras's predictions to ONNX and runs them in ONNX Runtime: the
+// output must match what Keras predicted (rtol 1e-3, atol 1e-5 scaled).
+// The copies in testdata always run; the shared keras-seq folder when
+// present.
+func TestSeqKerasFilesORT(t *testing.T) {
+	ortModules(t)
+	type pair struct{ model, io string }
+	var cases []pair
+	for _, n := range []string{"seq01_k1_tf_simple_lstm", "seq04_k2_tf_simple_rnn", "seq08_k2_conv1d_k4_s3_d1_cf_same", "seq11_k2_causal_conv1d_k3_s1_d2_cl"} {
+		cases = append(cases, pair{filepath.Join("..", "..", "importer", "keras", "testdata", n+".h5"), filepath.Join("..", "..", "exec", "testdata", n+".io.h5")})
+	}
+	shared := filepath.Join("..", "..", "..", "shared", "fixtures", "keras-seq")
+	ios, _ := filepath.Glob(filepath.Join(shared, "*.io.h5"))
+	if len(ios) == 0 {
+		t.Logf("shared keras-seq fixtures not found at %s: testdata copies only", shared)
+	}
+	for _, io := range ios {
+		if strings.HasPrefix(filepath.Base(io), "03_") { // training targets only
+			continue
+		}
+		cases = append(cases, pair{strings.TrimSuffix(io, ".io.h5") + ".h5", io})
+	}
+	for _, c := range cases {
+		t.Run(filepath.Base(c.model), func(t *testing.T) {
+			m, err := load.Model(c.model, load.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := refcheck.ReadIO(c.io)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runORT(t, export(t, m, onnxexport.Options{}), ref.Input)
+			r := refcheck.Compare("output", got, ref.Output, 1e-3, 1e-5)
+			if !r.OK() {
+				t.Errorf("ONNX Runtime differs from Keras's predictions: %v max |diff| %.3g (atol %.3g)", r.Err, r.MaxAbs, r.Atol)
+			}
+		})
+	}
+}
+
+// TestSeqKerasImportOnlyORT: the keras-seq files without a Keras-made
+// output are checked against ONNX Runtime instead: converted to ONNX, ORT's
+// output must match kconv's run on the same input. 20 (Masking) and 22
+// (variable length) cannot be exported.
+func TestSeqKerasImportOnlyORT(t *testing.T) {
+	ortModules(t)
+	shared := filepath.Join("..", "..", "..", "shared", "fixtures", "keras-seq")
+	files := []string{"03_k2_tf206_simple_lstm_targets_only.h5", "16_k2_tf_bidirectional_lstm_seq.h5", "17_k1_theano_bidirectional_lstm_last.h5",
+		"18_k2_theano_embedding_lstm.h5", "19_k1_tf_embedding_conv1d_flatten.h5", "21_k1_tf_lstm_timedistributeddense.h5",
+		"23_k2_conv1d_bn_gap1d_repeatvector.h5", "24_tfk250_conv1d_maxpool1d_leakyrelu.h5", "25_k2_tf_separableconv2d.h5"}
+	var paths []string
+	if fileThere(filepath.Join(shared, files[0])) {
+		for _, f := range files {
+			paths = append(paths, filepath.Join(shared, f))
+		}
+	} else {
+		t.Logf("shared keras-seq fixtures not found at %s: testdata copies only", shared)
+	}
+	paths = append(paths, filepath.Join("..", "..", "importer", "keras", "testdata", "seq17_k1_theano_bidirectional_lstm_last.h5"),
+		filepath.Join("..", "..", "importer", "keras", "testdata", "seq19_k1_tf_embedding_conv1d_flatten.h5"))
+	for i, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			m, err := load.Model(p, load.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch := 2
+			if d := m.InputTypes()[0].Shape[0]; d > 0 {
+				batch = d
+			}
+			x := randomInput(m, batch, uint64(i), -1, 1)
+			for _, n := range m.Nodes {
+				if e, ok := n.Op.(*ir.Embedding); ok {
+					for j := range x.Data {
+						x.Data[j] = float32((j * 3) % e.InputDim)
+					}
+				}
+			}
+			want := runKconv(t, m, x)
+			got := runORT(t, export(t, m, onnxexport.Options{}), x)
+			compare(t, "ONNX Runtime", got, want)
+		})
+	}
+}
+
+func fileThere(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
