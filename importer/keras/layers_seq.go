@@ -82,12 +82,12 @@ func window1D(c obj, kKeys []string, defK int, sKeys []string, defS int) (ir.Win
 	if k < 1 {
 		return w, fmt.Errorf("window size %d must be positive", k)
 	}
-	s, err := optInt(c, k*defS, sKeys...) // defS 0: stride defaults to the window
+	if defS == 0 {
+		defS = k // pooling: the stride defaults to the window
+	}
+	s, err := optInt(c, defS, sKeys...)
 	if err != nil {
 		return w, err
-	}
-	if s == 0 {
-		s = 1
 	}
 	d, err := optInt(c, 1, "dilation_rate", "atrous_rate")
 	if err != nil {
@@ -245,7 +245,7 @@ func (b *builder) bidirectional(name string, c obj) (ir.Op, error) {
 		return nil, errors.New("Bidirectional of a go_backwards layer is not supported")
 	}
 	op.Bidirectional = true
-	v, ok := c.get("merge_mode")
+	v, ok := c["merge_mode"]
 	switch {
 	case !ok:
 		op.Merge = "concat"

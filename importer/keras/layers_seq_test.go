@@ -1,0 +1,99 @@
+package keras
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// seqArch parses a one-layer Sequential config over input (steps, 2).
+func seqArch(version, layer string) (*ir.Model, error) {
+	cfg := fmt.Sprintf(`{"class_name": "Sequential", "keras_version": %q, "config": [
+	 {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [null, 5, 2]}}, %s]}`, version, layer)
+	return ParseConfig([]byte(cfg), "seq.json", Options{})
+}
+
+// TestSeqLayerConfigs checks config reading against Keras's parameter
+// counts and defaults (GRU: 3·(n² + n·m + n), plus 3n with reset_after).
+func TestSeqLayerConfigs(t *testing.T) {
+	cases := []struct {
+		name, version, layer string
+		params               int64
+		out                  ir.Shape
+		check                func(op ir.Op) error
+	}{
+		{"gru_k2_default_reset_before", "2.2.4", `{"class_name": "GRU", "config": {"name": "g", "units": 3}}`, 54, ir.Shape{-1, 3},
+			func(op ir.Op) error {
+				r := op.(*ir.Recurrent)
+				if r.ResetAfter || r.RecurrentActivation.Name != "hard_sigmoid" || r.RecurrentActivation.Alpha != 0.2 {
+					return fmt.Errorf("Keras 2 defaults: %+v", r)
+				}
+				return nil
+			}},
+		{"gru_k3_default_reset_after", "3.5.0", `{"class_name": "GRU", "config": {"name": "g", "units": 3, "return_sequences": true}}`, 63, ir.Shape{-1, 5, 3},
+			func(op ir.Op) error {
+				r := op.(*ir.Recurrent)
+				if !r.ResetAfter || r.RecurrentActivation.Name != "sigmoid" {
+					return fmt.Errorf("Keras 3 defaults: %+v", r)
+				}
+				return nil
+			}},
+		{"gru_k1", "1.2.2", `{"class_name": "GRU", "config": {"name": "g", "output_dim": 3, "inner_activation": "sigmoid"}}`, 54, ir.Shape{-1, 3}, nil},
+		{"lstm_keras3_hard_sigmoid", "3.5.0", `{"class_name": "LSTM", "config": {"name": "l", "units": 4, "recurrent_activation": "hard_sigmoid"}}`, 4 * (16 + 8 + 4), ir.Shape{-1, 4},
+			func(op ir.Op) error {
+				if a := op.(*ir.Recurrent).RecurrentActivation; a.Alpha != 1.0/6 {
+					return fmt.Errorf("Keras 3 hard_sigmoid slope %v", a.Alpha)
+				}
+				return nil
+			}},
+		{"simple_rnn_no_bias", "2.2.4", `{"class_name": "SimpleRNN", "config": {"name": "s", "units": 4, "use_bias": false, "go_backwards": true}}`, 8 + 16, ir.Shape{-1, 4}, nil},
+		{"bidirectional_sum", "2.2.4", `{"class_name": "Bidirectional", "config": {"name": "b", "merge_mode": "sum", "layer": {"class_name": "LSTM", "config": {"name": "l", "units": 3, "return_sequences": true}}}}`, 2 * 4 * (6 + 9 + 3), ir.Shape{-1, 5, 3}, nil},
+		{"bidirectional_concat", "2.2.4", `{"class_name": "Bidirectional", "config": {"name": "b", "layer": {"class_name": "GRU", "config": {"name": "g", "units": 3}}}}`, 2 * 54, ir.Shape{-1, 6}, nil},
+		{"time_distributed_dense", "2.2.4", `{"class_name": "TimeDistributed", "config": {"name": "td", "layer": {"class_name": "Dense", "config": {"name": "d", "units": 7}}}}`, 2*7 + 7, ir.Shape{-1, 5, 7}, nil},
+		{"conv1d_causal", "2.2.4", `{"class_name": "Conv1D", "config": {"name": "c", "filters": 4, "kernel_size": [3], "dilation_rate": [2], "padding": "causal"}}`, 3*2*4 + 4, ir.Shape{-1, 5, 4}, nil},
+		{"conv1d_k1", "1.2.2", `{"class_name": "Convolution1D", "config": {"name": "c", "nb_filter": 4, "filter_length": 2, "subsample_length": 2, "border_mode": "valid"}}`, 2*2*4 + 4, ir.Shape{-1, 2, 4}, nil},
+		{"maxpool1d_k1", "1.2.2", `{"class_name": "MaxPooling1D", "config": {"name": "p", "pool_length": 2, "stride": null}}`, 0, ir.Shape{-1, 2, 2}, nil},
+		{"avgpool1d_same", "2.2.4", `{"class_name": "AveragePooling1D", "config": {"name": "p", "pool_size": [2], "strides": [2], "padding": "same"}}`, 0, ir.Shape{-1, 3, 2}, nil},
+		{"global_max_pool1d", "2.2.4", `{"class_name": "GlobalMaxPooling1D", "config": {"name": "p"}}`, 0, ir.Shape{-1, 2}, nil},
+		{"masking", "2.2.4", `{"class_name": "Masking", "config": {"name": "m", "mask_value": 2.0}}`, 0, ir.Shape{-1, 5, 2}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := seqArch(c.version, c.layer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := m.Nodes[len(m.Nodes)-1]
+			if tr, nt := m.Params(); tr+nt != c.params {
+				t.Errorf("params %d, Keras counts %d", tr+nt, c.params)
+			}
+			if !n.Out.Shape.Equal(c.out) {
+				t.Errorf("output %v, want %v", n.Out.Shape, c.out)
+			}
+			if c.check != nil {
+				if err := c.check(n.Op); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// TestSeqLayerRefusals: what kconv cannot run fails cleanly, naming the
+// layer.
+func TestSeqLayerRefusals(t *testing.T) {
+	for _, c := range []struct{ layer, want string }{
+		{`{"class_name": "LSTM", "config": {"name": "l", "units": 3, "stateful": true}}`, "stateful"},
+		{`{"class_name": "LSTM", "config": {"name": "l", "units": 3, "return_state": true}}`, "return_state"},
+		{`{"class_name": "Bidirectional", "config": {"name": "l", "merge_mode": null, "layer": {"class_name": "LSTM", "config": {"name": "x", "units": 3}}}}`, "merge_mode"},
+		{`{"class_name": "Conv1D", "config": {"name": "l", "filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}}`, "dilation"},
+		{`{"class_name": "Conv1D", "config": {"name": "l", "filters": 2, "kernel_size": 3, "padding": "full"}}`, "padding"},
+	} {
+		_, err := seqArch("2.2.4", c.layer)
+		if err == nil || !strings.Contains(err.Error(), "layer 'l'") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one naming layer 'l' and %q", c.layer, err, c.want)
+		}
+	}
+}
