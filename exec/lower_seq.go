@@ -25,6 +25,8 @@ func (l *lowerer) seqNode(n *ir.Node) (ok bool, err error) {
 		return true, l.masking(n, op)
 	case *ir.Recurrent:
 		return true, l.recurrent(n, op)
+	case *ir.LayerNormalization:
+		return true, l.layerNorm(n, op)
 	}
 	return false, nil
 }
@@ -307,6 +309,33 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 		} else {
 			kernels.RNN(p, xs[0], fw, mask, o, op.Units, &a.ws)
 		}
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) layerNorm(n *ir.Node, op *ir.LayerNormalization) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	var gamma, beta []float32
+	if op.Scale {
+		gamma, ws = ws[0], ws[1:]
+	}
+	if op.Center {
+		beta = ws[0]
+	}
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	if err := seqKnown(in.shape); err != nil {
+		return err
+	}
+	size := int(ir.Shape(in.shape[len(in.shape)-len(op.Axes):]).Elements())
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	eps := float32(op.Epsilon)
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		kernels.LayerNorm(o, ins[0], size, gamma, beta, eps)
 		return nil
 	}})
 	return nil

@@ -24,6 +24,8 @@ func (b *builder) seqNode(n *ir.Node) (v *value, ok bool, err error) {
 		v, err = b.embedding(n, op)
 	case *ir.RepeatVector:
 		v, err = b.repeatVector(n, op)
+	case *ir.LayerNormalization:
+		v, err = b.layerNorm(n, op)
 	case *ir.Masking:
 		err = fmt.Errorf("Masking is not exported: ONNX's recurrent ops have no per-step mask")
 	default:
@@ -359,4 +361,69 @@ func (b *builder) repeatVector(n *ir.Node, op *ir.RepeatVector) (*value, error) 
 	x := b.logical(b.in(n, 0))
 	r := b.step("Reshape", []string{x.name, b.constI(0, 1, -1)}, n.Name+"/row")
 	return result(n, b.add("Tile", []string{r, b.constI(1, int64(op.N), 1)}, n.Name), false), nil
+}
+
+// layerNorm exports LayerNormalization: the ONNX op from opset 17, else
+// its definition (ReduceMean with axes as an attribute, valid to opset 17).
+func (b *builder) layerNorm(n *ir.Node, op *ir.LayerNormalization) (*value, error) {
+	x := b.logical(b.in(n, 0))
+	r := len(x.shape)
+	k := len(op.Axes)
+	nshape := []int(x.shape[r-k:])
+	ws := n.Weights
+	var gamma, beta string
+	if op.Scale {
+		d, err := ws[0].Data()
+		if err != nil {
+			return nil, err
+		}
+		gamma, ws = b.weightInit(n.Name+"/gamma", nshape, d), ws[1:]
+	}
+	if op.Center {
+		d, err := ws[0].Data()
+		if err != nil {
+			return nil, err
+		}
+		beta = b.weightInit(n.Name+"/beta", nshape, d)
+	}
+	if b.opset >= 17 {
+		if gamma == "" {
+			ones := make([]float32, ir.Shape(nshape).Elements())
+			for i := range ones {
+				ones[i] = 1
+			}
+			gamma = b.weightInit(n.Name+"/gamma", nshape, ones)
+		}
+		ins := []string{x.name, gamma}
+		if beta != "" {
+			ins = append(ins, beta)
+		}
+		return result(n, b.add("LayerNormalization", ins, n.Name, aInt("axis", int64(r-k)), aFloat("epsilon", op.Epsilon)), false), nil
+	}
+	axes := make([]int64, k)
+	for i := range axes {
+		axes[i] = int64(r - k + i)
+	}
+	mean := b.step("ReduceMean", []string{x.name}, n.Name+"/mean", aInts("axes", axes...))
+	d := b.step("Sub", []string{x.name, mean}, n.Name+"/centered")
+	sq := b.step("Mul", []string{d, d}, n.Name+"/squared")
+	v := b.step("ReduceMean", []string{sq}, n.Name+"/variance", aInts("axes", axes...))
+	ve := b.step("Add", []string{v, b.constF(nil, float32(op.Epsilon))}, n.Name+"/variance_eps")
+	sd := b.step("Sqrt", []string{ve}, n.Name+"/std")
+	out := n.Name
+	if gamma != "" || beta != "" {
+		out = b.fresh(n.Name + "/normalized")
+	}
+	y := b.add("Div", []string{d, sd}, out)
+	if gamma != "" {
+		o := n.Name
+		if beta != "" {
+			o = b.fresh(n.Name + "/scaled")
+		}
+		y = b.add("Mul", []string{y, gamma}, o)
+	}
+	if beta != "" {
+		y = b.add("Add", []string{y, beta}, n.Name)
+	}
+	return result(n, y, false), nil
 }

@@ -46,6 +46,10 @@ var (
 			&ir.Conv1D{Filters: 5, Window1D: ir.Window1D{K: 4, Stride: 3, Padding: ir.PadSame}, UseBias: true, DataFormat: ir.ChannelsFirst},
 			&ir.Pool1D{Window1D: ir.Window1D{K: 2, Stride: 1, Padding: ir.PadSame}, DataFormat: ir.ChannelsFirst},
 			&ir.GlobalPool1D{DataFormat: ir.ChannelsFirst}}},
+		{"layernorm_lstm", []ir.Op{
+			&ir.LayerNormalization{Axes: []int{-1}, Epsilon: 1e-3, Center: true, Scale: true},
+			&ir.Recurrent{Cell: ir.CellLSTM, Units: 3, Activation: tanh, RecurrentActivation: sigmoid, UseBias: true, ReturnSequences: true},
+			&ir.LayerNormalization{Axes: []int{1, 2}, Epsilon: 1e-5, Scale: true}}},
 		{"gmp_repeat_gru", []ir.Op{
 			&ir.GlobalPool1D{Max: true, DataFormat: ir.ChannelsLast},
 			&ir.RepeatVector{N: 3},
@@ -70,7 +74,7 @@ func TestSeqORT(t *testing.T) {
 	ortModules(t)
 	for i, c := range seqModels {
 		opsets := []int{13}
-		if i == 0 || c.name == "bi_gru_sum_last" {
+		if i == 0 || c.name == "bi_gru_sum_last" || c.name == "layernorm_lstm" {
 			opsets = []int{11, 13, 17}
 		}
 		for _, opset := range opsets {

@@ -35,6 +35,8 @@ func (b *builder) seqLayer(class, name string, c obj) (op ir.Op, ok bool, err er
 		op, err = b.recurrent(class, name, c)
 	case "Bidirectional":
 		op, err = b.bidirectional(name, c)
+	case "LayerNormalization":
+		op, err = layerNorm(c)
 	case "TimeDistributedDense":
 		op, err = b.dense(c)
 	case "TimeDistributed":
@@ -256,4 +258,33 @@ func (b *builder) bidirectional(name string, c obj) (ir.Op, error) {
 		op.Merge = ir.BiMerge(s)
 	}
 	return op, nil
+}
+
+// layerNorm reads LayerNormalization (Keras 2.x/3; Keras 3's rms_scaling
+// is refused).
+func layerNorm(c obj) (ir.Op, error) {
+	axes := []int{-1}
+	if v, ok := c.get("axis"); ok {
+		a, err := toInts(v, "axis")
+		if err != nil {
+			return nil, err
+		}
+		axes = a
+	}
+	eps, err := c.num(1e-3, "epsilon")
+	if err != nil {
+		return nil, err
+	}
+	center, err := c.boolean(true, "center")
+	if err != nil {
+		return nil, err
+	}
+	scale, err := c.boolean(true, "scale")
+	if err != nil {
+		return nil, err
+	}
+	if rms, err := c.boolean(false, "rms_scaling"); err != nil || rms {
+		return nil, errors.New("rms_scaling is not supported")
+	}
+	return &ir.LayerNormalization{Axes: axes, Epsilon: eps, Center: center, Scale: scale}, nil
 }

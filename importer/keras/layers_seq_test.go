@@ -57,6 +57,8 @@ func TestSeqLayerConfigs(t *testing.T) {
 		{"maxpool1d_k1", "1.2.2", `{"class_name": "MaxPooling1D", "config": {"name": "p", "pool_length": 2, "stride": null}}`, 0, ir.Shape{-1, 2, 2}, nil},
 		{"avgpool1d_same", "2.2.4", `{"class_name": "AveragePooling1D", "config": {"name": "p", "pool_size": [2], "strides": [2], "padding": "same"}}`, 0, ir.Shape{-1, 3, 2}, nil},
 		{"global_max_pool1d", "2.2.4", `{"class_name": "GlobalMaxPooling1D", "config": {"name": "p"}}`, 0, ir.Shape{-1, 2}, nil},
+		{"layer_norm", "2.4.0", `{"class_name": "LayerNormalization", "config": {"name": "n", "axis": [-1], "epsilon": 1e-6}}`, 4, ir.Shape{-1, 5, 2}, nil},
+		{"layer_norm_two_axes_no_center", "3.5.0", `{"class_name": "LayerNormalization", "config": {"name": "n", "axis": [1, 2], "center": false}}`, 10, ir.Shape{-1, 5, 2}, nil},
 		{"masking", "2.2.4", `{"class_name": "Masking", "config": {"name": "m", "mask_value": 2.0}}`, 0, ir.Shape{-1, 5, 2}, nil},
 	}
 	for _, c := range cases {
@@ -90,6 +92,8 @@ func TestSeqLayerRefusals(t *testing.T) {
 		{`{"class_name": "Bidirectional", "config": {"name": "l", "merge_mode": null, "layer": {"class_name": "LSTM", "config": {"name": "x", "units": 3}}}}`, "merge_mode"},
 		{`{"class_name": "Conv1D", "config": {"name": "l", "filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}}`, "dilation"},
 		{`{"class_name": "Conv1D", "config": {"name": "l", "filters": 2, "kernel_size": 3, "padding": "full"}}`, "padding"},
+		{`{"class_name": "LayerNormalization", "config": {"name": "l", "axis": 1}}`, "trailing"},
+		{`{"class_name": "LayerNormalization", "config": {"name": "l", "rms_scaling": true}}`, "rms_scaling"},
 	} {
 		_, err := seqArch("2.2.4", c.layer)
 		if err == nil || !strings.Contains(err.Error(), "layer 'l'") || !strings.Contains(err.Error(), c.want) {
