@@ -27,6 +27,8 @@ func (l *lowerer) seqNode(n *ir.Node) (ok bool, err error) {
 		return true, l.recurrent(n, op)
 	case *ir.LayerNormalization:
 		return true, l.layerNorm(n, op)
+	case *ir.Attention:
+		return true, l.attention(n, op)
 	}
 	return false, nil
 }
@@ -336,6 +338,33 @@ func (l *lowerer) layerNorm(n *ir.Node, op *ir.LayerNormalization) error {
 	eps := float32(op.Epsilon)
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.LayerNorm(o, ins[0], size, gamma, beta, eps)
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) attention(n *ir.Node, op *ir.Attention) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	scale := float32(1)
+	if op.UseScale {
+		scale = ws[0][0]
+	}
+	ins := make([]*value, len(n.Inputs))
+	for i, name := range n.Inputs {
+		ins[i] = l.need(l.byNode[name], false)
+	}
+	if len(ins) == 2 {
+		ins = append(ins, ins[1]) // key = value
+	}
+	q, v := ins[0].shape, ins[1].shape
+	tq, d, tv, dv := q[1], q[2], v[1], v[2]
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, xs [][]float32, o []float32) error {
+		kernels.Attention(xs[0], xs[2], xs[1], o, ins[0].batch(b), tq, tv, d, dv, scale, &a.ws)
 		return nil
 	}})
 	return nil

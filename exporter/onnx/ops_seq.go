@@ -26,6 +26,8 @@ func (b *builder) seqNode(n *ir.Node) (v *value, ok bool, err error) {
 		v, err = b.repeatVector(n, op)
 	case *ir.LayerNormalization:
 		v, err = b.layerNorm(n, op)
+	case *ir.Attention:
+		v, err = b.attention(n, op)
 	case *ir.Masking:
 		err = fmt.Errorf("Masking is not exported: ONNX's recurrent ops have no per-step mask")
 	default:
@@ -426,4 +428,24 @@ func (b *builder) layerNorm(n *ir.Node, op *ir.LayerNormalization) (*value, erro
 		y = b.add("Add", []string{y, beta}, n.Name)
 	}
 	return result(n, y, false), nil
+}
+
+// attention exports dot-product Attention as MatMul, Softmax, MatMul.
+func (b *builder) attention(n *ir.Node, op *ir.Attention) (*value, error) {
+	q, v := b.logical(b.in(n, 0)).name, b.logical(b.in(n, 1)).name
+	k := v
+	if len(n.Inputs) == 3 {
+		k = b.logical(b.in(n, 2)).name
+	}
+	kt := b.step("Transpose", []string{k}, n.Name+"/key_t", aInts("perm", 0, 2, 1))
+	s := b.step("MatMul", []string{q, kt}, n.Name+"/scores")
+	if op.UseScale {
+		d, err := n.Weights[0].Data()
+		if err != nil {
+			return nil, err
+		}
+		s = b.step("Mul", []string{s, b.constF(nil, d[0])}, n.Name+"/scaled")
+	}
+	p := b.step("Softmax", []string{s}, n.Name+"/weights", aInt("axis", -1))
+	return result(n, b.add("MatMul", []string{p, v}, n.Name), false), nil
 }

@@ -197,3 +197,32 @@ func fileThere(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// TestAttentionORT: Keras's dot-product Attention (with and without key
+// and scale) exports as MatMul/Softmax/MatMul that ONNX Runtime runs to
+// kconv's output.
+func TestAttentionORT(t *testing.T) {
+	ortModules(t)
+	for i, withKey := range []bool{false, true} {
+		t.Run(fmt.Sprintf("key_%v", withKey), func(t *testing.T) {
+			b := ir.NewBuilder("attention")
+			x := b.Input("x", seqInput, ir.LayoutNone)
+			q := b.Add("query", &ir.Dense{Units: 5, UseBias: true}, x)
+			v := b.Add("value", &ir.Recurrent{Cell: ir.CellGRU, Units: 3, Activation: tanh, RecurrentActivation: sigmoid, UseBias: true, ResetAfter: true, ReturnSequences: true}, x)
+			ins := []string{q, v}
+			op := &ir.Attention{}
+			if withKey {
+				ins = append(ins, b.Add("key", &ir.Dense{Units: 5}, x))
+				op.UseScale = true
+			} else {
+				ins = []string{x, x}
+			}
+			b.Add("attention", op, ins...)
+			m := built(t, b, uint64(40+i))
+			in := randomInput(m, 2, 9, -1, 1)
+			for _, opset := range []int{11, 13} {
+				compare(t, fmt.Sprintf("ONNX Runtime (opset %d)", opset), runORT(t, export(t, m, onnxexport.Options{Opset: opset}), in), runKconv(t, m, in))
+			}
+		})
+	}
+}

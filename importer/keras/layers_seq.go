@@ -37,6 +37,8 @@ func (b *builder) seqLayer(class, name string, c obj) (op ir.Op, ok bool, err er
 		op, err = b.bidirectional(name, c)
 	case "LayerNormalization":
 		op, err = layerNorm(c)
+	case "Attention":
+		op, err = attention(c)
 	case "TimeDistributedDense":
 		op, err = b.dense(c)
 	case "TimeDistributed":
@@ -287,4 +289,21 @@ func layerNorm(c obj) (ir.Op, error) {
 		return nil, errors.New("rms_scaling is not supported")
 	}
 	return &ir.LayerNormalization{Axes: axes, Epsilon: eps, Center: center, Scale: scale}, nil
+}
+
+// attention reads Keras's dot-product Attention (tf.keras 2.x, Keras 3
+// score_mode "dot"); the causal mask and Keras 3's "concat" scores are
+// refused.
+func attention(c obj) (ir.Op, error) {
+	if causal, err := c.boolean(false, "causal"); err != nil || causal {
+		return nil, errors.New("causal attention is not supported")
+	}
+	if m := c.str("score_mode"); m != "" && m != "dot" {
+		return nil, fmt.Errorf("score_mode %q is not supported", m)
+	}
+	scale, err := c.boolean(false, "use_scale")
+	if err != nil {
+		return nil, err
+	}
+	return &ir.Attention{UseScale: scale}, nil
 }

@@ -101,3 +101,27 @@ func TestSeqLayerRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionConfig reads a functional Attention([query, value, key])
+// with use_scale (one parameter, as Keras counts it).
+func TestAttentionConfig(t *testing.T) {
+	cfg := `{"class_name": "Model", "keras_version": "2.4.0", "config": {"name": "m", "layers": [
+	 {"name": "q", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 4, 3], "name": "q"}, "inbound_nodes": []},
+	 {"name": "v", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 6, 2], "name": "v"}, "inbound_nodes": []},
+	 {"name": "k", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 6, 3], "name": "k"}, "inbound_nodes": []},
+	 {"name": "att", "class_name": "Attention", "config": {"name": "att", "use_scale": true, "causal": false},
+	  "inbound_nodes": [[["q", 0, 0, {}], ["v", 0, 0, {}], ["k", 0, 0, {}]]]}],
+	 "input_layers": [["q", 0, 0], ["v", 0, 0], ["k", 0, 0]], "output_layers": [["att", 0, 0]]}}`
+	m, err := ParseConfig([]byte(cfg), "att.json", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := m.Node("att")
+	if tr, _ := m.Params(); tr != 1 || !n.Out.Shape.Equal(ir.Shape{-1, 4, 2}) {
+		t.Errorf("params %d, output %v; want 1 and (None, 4, 2)", tr, n.Out.Shape)
+	}
+	bad := strings.Replace(cfg, `"causal": false`, `"causal": true`, 1)
+	if _, err := ParseConfig([]byte(bad), "att.json", Options{}); err == nil || !strings.Contains(err.Error(), "causal") {
+		t.Errorf("causal attention: %v", err)
+	}
+}
