@@ -25,8 +25,11 @@ func (a *attacher) seqWeights(nr *nodeRec, fws []fileWeight) (ws []*ir.Weight, o
 	n := nr.node
 	switch op := n.Op.(type) {
 	case *ir.Recurrent:
+		if len(fws) == len(n.Specs) {
+			return a.flatGRUBias(n, fws)
+		}
 		gates := k1Gates[op.Cell]
-		if gates == nil || len(fws) == len(n.Specs) || len(n.Specs) == 0 {
+		if gates == nil || len(n.Specs) == 0 {
 			return nil, false, nil
 		}
 		dirs := []string{""}
@@ -186,4 +189,31 @@ func (a *attacher) fuseGates(spec ir.WeightSpec, parts []fileWeight) (*ir.Weight
 		return nil
 	})
 	return ir.NewWeight(spec.Name, spec.Shape.Clone(), parts[0].dtype, a.label+":"+strings.Join(origins, "+"), src), nil
+}
+
+// flatGRUBias reads CuDNNGRU's bias, stored flat (6·units: input bias then
+// recurrent bias), as the (2, 3·units) bias of a reset-after GRU; other
+// recurrent weights need no conversion.
+func (a *attacher) flatGRUBias(n *ir.Node, fws []fileWeight) ([]*ir.Weight, bool, error) {
+	flat := false
+	for i, fw := range fws {
+		s := n.Specs[i].Shape
+		if len(s) == 2 && len(fw.shape) == 1 && int64(fw.shape[0]) == s.Elements() {
+			flat = true
+		}
+	}
+	if !flat {
+		return nil, false, nil
+	}
+	ws := make([]*ir.Weight, len(fws))
+	for i, fw := range fws {
+		shape := ir.Shape(append([]int(nil), fw.shape...))
+		if s := n.Specs[i].Shape; len(s) == 2 && len(fw.shape) == 1 && int64(fw.shape[0]) == s.Elements() {
+			shape = s.Clone()
+		}
+		ws[i] = ir.NewWeight(n.Specs[i].Name, shape, fw.dtype, a.label+":"+fw.path, a.source(fw, xform{}))
+		a.n++
+		a.paths = append(a.paths, fw.path)
+	}
+	return ws, true, nil
 }
