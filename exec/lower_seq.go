@@ -29,6 +29,8 @@ func (l *lowerer) seqNode(n *ir.Node) (ok bool, err error) {
 		return true, l.layerNorm(n, op)
 	case *ir.Attention:
 		return true, l.attention(n, op)
+	case *ir.MultiHeadAttention:
+		return true, l.mha(n, op)
 	}
 	return false, nil
 }
@@ -365,6 +367,39 @@ func (l *lowerer) attention(n *ir.Node, op *ir.Attention) error {
 	l.byNode[n.Name] = out
 	l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, xs [][]float32, o []float32) error {
 		kernels.Attention(xs[0], xs[2], xs[1], o, ins[0].batch(b), tq, tv, d, dv, scale, &a.ws)
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) mha(n *ir.Node, op *ir.MultiHeadAttention) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	var w kernels.MHAWeights
+	dst := []*[]float32{&w.Wq, &w.Bq, &w.Wk, &w.Bk, &w.Wv, &w.Bv, &w.Wo, &w.Bo}
+	if !op.UseBias {
+		dst = []*[]float32{&w.Wq, &w.Wk, &w.Wv, &w.Wo}
+	}
+	for i, d := range dst {
+		*d = ws[i]
+	}
+	ins := make([]*value, len(n.Inputs))
+	for i, name := range n.Inputs {
+		ins[i] = l.need(l.byNode[name], false)
+	}
+	if len(ins) == 2 {
+		ins = append(ins, ins[1]) // key = value
+	}
+	p := kernels.MHAParams{Tq: ins[0].shape[1], Tv: ins[1].shape[1], Dq: ins[0].shape[2], Dk: ins[2].shape[2], Dv: ins[1].shape[2],
+		H: op.Heads, K: op.KeyDim, V: op.ValueDim, Do: n.Out.Shape[2]}
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, xs [][]float32, o []float32) error {
+		q := p
+		q.N = ins[0].batch(b)
+		kernels.MHA(q, xs[0], xs[2], xs[1], o, w, &a.ws)
 		return nil
 	}})
 	return nil

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"math"
 
 	"google.golang.org/protobuf/proto"
 
@@ -28,6 +29,8 @@ func (b *builder) seqNode(n *ir.Node) (v *value, ok bool, err error) {
 		v, err = b.layerNorm(n, op)
 	case *ir.Attention:
 		v, err = b.attention(n, op)
+	case *ir.MultiHeadAttention:
+		v, err = b.mha(n, op)
 	case *ir.Masking:
 		err = fmt.Errorf("Masking is not exported: ONNX's recurrent ops have no per-step mask")
 	default:
@@ -448,4 +451,64 @@ func (b *builder) attention(n *ir.Node, op *ir.Attention) (*value, error) {
 	}
 	p := b.step("Softmax", []string{s}, n.Name+"/weights", aInt("axis", -1))
 	return result(n, b.add("MatMul", []string{p, v}, n.Name), false), nil
+}
+
+// mha exports MultiHeadAttention as projections (MatMul, Add), heads split
+// by Reshape and Transpose, MatMul/Softmax/MatMul attention and the output
+// projection.
+func (b *builder) mha(n *ir.Node, op *ir.MultiHeadAttention) (*value, error) {
+	ws := make([][]float32, len(n.Weights))
+	for i, w := range n.Weights {
+		d, err := w.Data()
+		if err != nil {
+			return nil, err
+		}
+		ws[i] = d
+	}
+	next := func() (kernel, bias []float32) {
+		kernel, ws = ws[0], ws[1:]
+		if op.UseBias {
+			bias, ws = ws[0], ws[1:]
+		}
+		return kernel, bias
+	}
+	h, kd, vd := op.Heads, op.KeyDim, op.ValueDim
+	proj := func(x *value, what string, cols int) string {
+		k, bias := next()
+		din := x.shape[2]
+		y := b.step("MatMul", []string{x.name, b.weightInit(n.Name+"/"+what+"_kernel", []int{din, cols}, k)}, n.Name+"/"+what)
+		if bias != nil {
+			y = b.step("Add", []string{y, b.weightInit(n.Name+"/"+what+"_bias", []int{cols}, bias)}, n.Name+"/"+what+"_biased")
+		}
+		return y
+	}
+	heads := func(y, what string, size int, perm ...int64) string {
+		r := b.step("Reshape", []string{y, b.constI(0, 0, int64(h), int64(size))}, n.Name+"/"+what+"_heads")
+		return b.step("Transpose", []string{r}, n.Name+"/"+what+"_t", aInts("perm", perm...))
+	}
+	qv, vv := b.logical(b.in(n, 0)), b.logical(b.in(n, 1))
+	kv := vv
+	if len(n.Inputs) == 3 {
+		kv = b.logical(b.in(n, 2))
+	}
+	q := heads(proj(qv, "query", h*kd), "query", kd, 0, 2, 1, 3)
+	q = b.step("Mul", []string{q, b.constF(nil, float32(1/math.Sqrt(float64(kd))))}, n.Name+"/query_scaled")
+	k := heads(proj(kv, "key", h*kd), "key", kd, 0, 2, 3, 1)
+	v := heads(proj(vv, "value", h*vd), "value", vd, 0, 2, 1, 3)
+	s := b.step("MatMul", []string{q, k}, n.Name+"/scores")
+	p := b.step("Softmax", []string{s}, n.Name+"/weights", aInt("axis", -1))
+	c := b.step("MatMul", []string{p, v}, n.Name+"/context")
+	c = b.step("Transpose", []string{c}, n.Name+"/context_t", aInts("perm", 0, 2, 1, 3))
+	c = b.step("Reshape", []string{c, b.constI(0, 0, int64(h*vd))}, n.Name+"/context_flat")
+	wo, bo := next()
+	do := n.Out.Shape[2]
+	out := n.Name
+	if bo != nil {
+		out = b.fresh(n.Name + "/output")
+	}
+	y := b.add("MatMul", []string{c, b.weightInit(n.Name+"/attention_output_kernel", []int{h * vd, do}, wo)}, out)
+	if bo != nil {
+		y = b.add("Add", []string{y, b.weightInit(n.Name+"/attention_output_bias", []int{do}, bo)}, n.Name)
+	}
+	return result(n, y, false), nil
 }

@@ -226,3 +226,35 @@ func TestAttentionORT(t *testing.T) {
 		})
 	}
 }
+
+// TestMultiHeadAttentionORT: MultiHeadAttention (self-attention and
+// cross-attention with a key, with and without biases, another output
+// size) exports to ONNX that ONNX Runtime runs to kconv's output.
+func TestMultiHeadAttentionORT(t *testing.T) {
+	ortModules(t)
+	for i, c := range []struct {
+		name  string
+		op    *ir.MultiHeadAttention
+		cross bool
+	}{
+		{"self", &ir.MultiHeadAttention{Heads: 2, KeyDim: 3, ValueDim: 3, UseBias: true}, false},
+		{"cross_key_out", &ir.MultiHeadAttention{Heads: 3, KeyDim: 2, ValueDim: 4, OutputDim: 6}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := ir.NewBuilder("mha")
+			x := b.Input("x", seqInput, ir.LayoutNone)
+			ins := []string{x, x}
+			if c.cross {
+				q := b.Add("query_in", &ir.Dense{Units: 5, UseBias: true}, x)
+				v := b.Add("value_in", &ir.Recurrent{Cell: ir.CellLSTM, Units: 3, Activation: tanh, RecurrentActivation: sigmoid, UseBias: true, ReturnSequences: true}, x)
+				ins = []string{q, v, b.Add("key_in", &ir.Dense{Units: 2}, x)}
+			}
+			b.Add("mha", c.op, ins...)
+			m := built(t, b, uint64(60+i))
+			in := randomInput(m, 2, 3, -1, 1)
+			for _, opset := range []int{11, 13} {
+				compare(t, fmt.Sprintf("ONNX Runtime (opset %d)", opset), runORT(t, export(t, m, onnxexport.Options{Opset: opset}), in), runKconv(t, m, in))
+			}
+		})
+	}
+}

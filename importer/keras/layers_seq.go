@@ -39,6 +39,8 @@ func (b *builder) seqLayer(class, name string, c obj) (op ir.Op, ok bool, err er
 		op, err = layerNorm(c)
 	case "Attention":
 		op, err = attention(c)
+	case "MultiHeadAttention":
+		op, err = mha(c)
 	case "TimeDistributedDense":
 		op, err = b.dense(c)
 	case "TimeDistributed":
@@ -306,4 +308,55 @@ func attention(c obj) (ir.Op, error) {
 		return nil, err
 	}
 	return &ir.Attention{UseScale: scale}, nil
+}
+
+// mha reads MultiHeadAttention with attention over the steps axis
+// (attention_axes None or the steps axis); output_shape may name the
+// output features.
+func mha(c obj) (ir.Op, error) {
+	heads, err := c.integer(0, "num_heads")
+	if err != nil {
+		return nil, err
+	}
+	kd, err := c.integer(0, "key_dim")
+	if err != nil {
+		return nil, err
+	}
+	vd, err := optInt(c, kd, "value_dim")
+	if err != nil {
+		return nil, err
+	}
+	bias, err := c.boolean(true, "use_bias")
+	if err != nil {
+		return nil, err
+	}
+	op := &ir.MultiHeadAttention{Heads: heads, KeyDim: kd, ValueDim: vd, UseBias: bias}
+	if v, ok := c.get("attention_axes"); ok {
+		a, err := toInts(v, "attention_axes")
+		if err != nil || len(a) != 1 || (a[0] != 1 && a[0] != -2) {
+			return nil, fmt.Errorf("attention_axes %s is not supported (only the steps axis)", show(v))
+		}
+	}
+	if v, ok := c.get("output_shape"); ok {
+		s, err := toInts(v, "output_shape")
+		if err != nil || len(s) != 1 || s[0] < 1 {
+			return nil, fmt.Errorf("output_shape %s is not supported (only a feature count)", show(v))
+		}
+		op.OutputDim = s[0]
+	}
+	return op, nil
+}
+
+// kwargTensors returns the tensors an inbound node passes by keyword as
+// attention inputs: value, then key (MultiHeadAttention(query,
+// value=..., key=...)). Other keyword arguments are not inputs.
+func kwargTensors(kw any) []tensorRef {
+	o := asObj(kw)
+	var out []tensorRef
+	for _, k := range []string{"value", "key"} {
+		if r, ok := parseRef(o[k]); ok {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -125,3 +125,24 @@ func TestAttentionConfig(t *testing.T) {
 		t.Errorf("causal attention: %v", err)
 	}
 }
+
+// TestMultiHeadAttentionConfig reads tf.keras's MultiHeadAttention(query,
+// value=...) (value passed by keyword) with Keras's parameter count.
+func TestMultiHeadAttentionConfig(t *testing.T) {
+	cfg := `{"class_name": "Functional", "keras_version": "2.9.0", "config": {"name": "m", "layers": [
+	 {"name": "q", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 4, 5], "name": "q"}, "inbound_nodes": []},
+	 {"name": "v", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 6, 7], "name": "v"}, "inbound_nodes": []},
+	 {"name": "mha", "class_name": "MultiHeadAttention", "config": {"name": "mha", "num_heads": 2, "key_dim": 3, "value_dim": null,
+	   "use_bias": true, "output_shape": null, "attention_axes": [1], "dropout": 0.0},
+	  "inbound_nodes": [[["q", 0, 0, {"value": ["v", 0, 0]}]]]}],
+	 "input_layers": [["q", 0, 0], ["v", 0, 0]], "output_layers": [["mha", 0, 0]]}}`
+	m, err := ParseConfig([]byte(cfg), "mha.json", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := m.Node("mha")
+	// query 5·2·3+6, key 7·2·3+6, value 7·2·3+6, output 2·3·5+5.
+	if tr, _ := m.Params(); tr != 167 || !n.Out.Shape.Equal(ir.Shape{-1, 4, 5}) || len(n.Inputs) != 2 {
+		t.Errorf("params %d, output %v, inputs %v; want 167, (None, 4, 5), [q v]", tr, n.Out.Shape, n.Inputs)
+	}
+}
