@@ -302,7 +302,7 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 	l.byNode[n.Name] = out
 	l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, xs [][]float32, o []float32) error {
 		p := kernels.RNNParams{Cell: cell, N: in.batch(b), T: steps, In: feat, U: op.Units, Act: act, RecAct: ract,
-			ResetAfter: op.ResetAfter, Backwards: op.GoBackwards, Sequences: op.ReturnSequences}
+			ResetAfter: op.ResetAfter, Backwards: op.GoBackwards, Sequences: op.ReturnSequences, ReverseOutputs: op.TimeOrder}
 		var mask []float32
 		if fill != nil {
 			mask = make([]float32, p.N*p.T)

@@ -248,8 +248,12 @@ type Recurrent struct {
 	ResetAfter          bool // GRU: reset gate applied after the recurrent matmul (Keras 2.3+/3 default)
 	ReturnSequences     bool
 	GoBackwards         bool
-	Bidirectional       bool
-	Merge               BiMerge
+	// TimeOrder, with GoBackwards and ReturnSequences, outputs the state
+	// after step t at position t (ONNX's reverse direction) instead of in
+	// the order the steps were read (Keras).
+	TimeOrder     bool
+	Bidirectional bool
+	Merge         BiMerge
 }
 
 // Kind is the cell name, or "Bidirectional".

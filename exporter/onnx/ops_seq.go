@@ -211,7 +211,7 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	if op.ReturnSequences {
 		// Y (T, D, N, U) → (N, T, D, U).
 		perDir = b.step("Transpose", []string{y}, n.Name+"/batch_major", aInts("perm", 2, 0, 1, 3))
-		if op.GoBackwards {
+		if op.GoBackwards && !op.TimeOrder {
 			// Keras outputs a backwards layer's steps in the order it
 			// read them; ONNX's reverse direction keeps time order.
 			perDir = b.step("Slice", []string{perDir, b.constI(-1), b.constI(-int64Max), b.constI(1), b.constI(-1)}, n.Name+"/reversed")
