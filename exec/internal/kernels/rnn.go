@@ -206,7 +206,7 @@ func rnnRun(p RNNParams, x []float32, w RNNWeights, mask []float32, y []float32,
 			}
 			beta = 1
 		}
-		gemm.SgemmSerial(false, false, p.N, cols, p.U, 1, h, p.U, w.Recurrent, gu, beta, hu, gu)
+		gemm.Sgemm(ws.Par(), false, false, p.N, cols, p.U, 1, h, p.U, w.Recurrent, gu, beta, hu, gu)
 		for n := 0; n < p.N; n++ {
 			hn, cn := h[n*p.U:(n+1)*p.U], c[n*p.U:(n+1)*p.U]
 			if mask == nil || mask[n*p.T+t] != 0 {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 var (
@@ -223,4 +225,20 @@ func TestRNNMaskHand(t *testing.T) {
 			t.Errorf("step %d: %v, want %v", i, got[i], want)
 		}
 	}
+}
+
+// BenchmarkLSTM: a text-sized LSTM layer (batch 32, 100 steps, 128
+// features, 256 units, last output).
+func BenchmarkLSTM(b *testing.B) {
+	r := rand.New(rand.NewSource(1))
+	p := RNNParams{Cell: CellLSTM, N: 32, T: 100, In: 128, U: 256, Act: tanhAct, RecAct: sigAct}
+	x := rnnRand(r, p.N*p.T*p.In)
+	w := rnnWeights(r, p, true)
+	y := make([]float32, p.N*p.U)
+	ws := &Workspace{Pool: par.New(2)}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		RNN(p, x, w, nil, y, p.U, ws)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/op")
 }
