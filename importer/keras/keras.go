@@ -522,6 +522,7 @@ func loadH5(path string, opts Options, flip string) (*ir.Model, error) {
 		return nil, err
 	}
 	st.pending = at.n
+	m.Warnings = append(m.Warnings, at.warn...)
 	return m, nil
 }
 

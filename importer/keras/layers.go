@@ -117,8 +117,11 @@ func (b *builder) convert(class, name string, c obj) (op ir.Op, k1 bool, err err
 	case "Lambda":
 		op, err = b.lambda(c, name)
 	default:
-		b.warnf("layer '%s': class %s is not supported; kept as an unknown layer with its stored weights (it cannot run)", name, class)
-		op = &ir.Unknown{ClassName: class}
+		var ok bool
+		if op, ok, err = b.seqLayer(class, name, c); !ok {
+			b.warnf("layer '%s': class %s is not supported; kept as an unknown layer with its stored weights (it cannot run)", name, class)
+			op = &ir.Unknown{ClassName: class}
+		}
 	}
 	if err != nil {
 		return nil, k1, err

@@ -154,6 +154,8 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		return c.pad()
 	case "Resize", "Upsample":
 		return c.resize()
+	case "RNN", "LSTM", "GRU":
+		return c.recurrent()
 	}
 	return errUnsupported
 }

@@ -270,6 +270,7 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 		im.uses[o.GetName()]++
 	}
 	nodes = im.rewrite(nodes)
+	nodes = im.batchFirstRecurrent(nodes)
 	for _, n := range nodes {
 		if err := im.node(n); err != nil {
 			return fmt.Errorf("node '%s' (op %s): %w", nodeName(n), opName(n), err)
