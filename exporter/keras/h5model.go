@@ -170,6 +170,8 @@ type h5build struct {
 	// vgg maps a Slice written as Lambda vgg_preprocess to its input.
 	absorbed map[string]bool
 	vgg      map[string]string
+	// nonneg memoizes nonNegative.
+	nonneg map[string]bool
 }
 
 func parseKerasVersion(v string) (major, minor int, err error) {
@@ -204,7 +206,7 @@ func buildH5(m *ir.Model, opts H5Options) (*h5build, error) {
 		return nil, fmt.Errorf("model is not prepared (run ir.Prepare): %w", err)
 	}
 	b := &h5build{m: m, version: opts.KerasVersion, idx: m.Index(), out: map[string]string{},
-		absorbed: map[string]bool{}, vgg: map[string]string{}}
+		absorbed: map[string]bool{}, vgg: map[string]string{}, nonneg: map[string]bool{}}
 	if b.version == "" {
 		b.version = DefaultH5KerasVersion
 	}
