@@ -59,3 +59,24 @@ func TestH5PaddedMaxPool(t *testing.T) {
 		})
 	}
 }
+
+// TestH5ChannelSlice: a slice of an NCHW image's channels (ShuffleNet's
+// channel split) becomes a selecting 1x1 Conv2D with the same output.
+func TestH5ChannelSlice(t *testing.T) {
+	const cf = ir.ChannelsFirst
+	b := ir.NewBuilder("split")
+	x := b.Input("x", ir.Shape{6, 5, 4}, cf)
+	lo := b.Add("lo", &ir.Slice{Axes: []int{1}, Starts: []int{0}, Ends: []int{2}, Steps: []int{1}}, x)
+	hi := b.Add("hi", &ir.Slice{Axes: []int{1}, Starts: []int{2}, Ends: []int{6}, Steps: []int{1}}, x)
+	b.Add("cat", &ir.Concat{Axis: 1}, hi, lo)
+	m, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := writeRead(t, m)
+	for _, name := range []string{"lo", "hi"} {
+		if n := back.Node(name); n == nil || n.Class != "Conv2D" {
+			t.Errorf("%s read back as %v, want Conv2D", name, n)
+		}
+	}
+}
