@@ -21,6 +21,9 @@ type H5Options struct {
 	// model_weights attribute keras_version); it also selects the config
 	// keys that version knows. Default "2.11.0".
 	KerasVersion string
+	// keras3 builds the layers of a Keras 3 file (WriteKeras3,
+	// WriteKeras3H5): Keras 3 activation names, weight names without ":0".
+	keras3 bool
 }
 
 // DefaultH5KerasVersion is the keras_version WriteH5Model writes by default.
@@ -152,6 +155,7 @@ type klayer struct {
 	cfg     jobj
 	inputs  []string // Keras names of the layers whose output it takes
 	weights []kweight
+	shape   ir.Shape // output shape (Keras 3 files; see k3Shapes)
 }
 
 // h5build translates a model to Keras layers.
@@ -170,6 +174,8 @@ type h5build struct {
 	// vgg maps a Slice written as Lambda vgg_preprocess to its input.
 	absorbed map[string]bool
 	vgg      map[string]string
+	// k3 selects Keras 3's forms (H5Options.keras3).
+	k3 bool
 	// nonneg memoizes nonNegative.
 	nonneg map[string]bool
 }
@@ -211,7 +217,10 @@ func buildH5(m *ir.Model, opts H5Options) (*h5build, error) {
 		b.version = DefaultH5KerasVersion
 	}
 	var err error
-	if b.major, b.minor, err = parseKerasVersion(b.version); err != nil {
+	if opts.keras3 {
+		// Keras 3 has every feature the Keras 2 minor versions gate.
+		b.k3, b.version, b.major, b.minor = true, Keras3Version, 2, 1<<30
+	} else if b.major, b.minor, err = parseKerasVersion(b.version); err != nil {
 		return nil, err
 	}
 	b.tf = strings.Contains(b.version, "-tf")
@@ -485,7 +494,11 @@ func (b *h5build) write(tmp string) (err error) {
 		wn := make([]string, len(l.weights))
 		for i, w := range l.weights {
 			wn[i] = w.name
-			if err := lg.WriteFloat32(w.name, w.shape, w.data); err != nil {
+			if b.k3 {
+				// Keras 3: "conv2d/kernel".
+				wn[i] = strings.TrimSuffix(w.name, ":0")
+			}
+			if err := lg.WriteFloat32(wn[i], w.shape, w.data); err != nil {
 				return fmt.Errorf("layer '%s': %w", l.name, err)
 			}
 		}

@@ -590,6 +590,9 @@ func (b *h5build) deconv(n *ir.Node, name string, ins []string, op *ir.Conv2DTra
 // actString returns the Keras 2 name of an activation that a layer's
 // "activation" argument can state.
 func (b *h5build) actString(a ir.Act, rank int) (string, bool) {
+	if b.k3 {
+		return k3ActString(a, rank)
+	}
 	switch a.Name {
 	case "", ir.ActLinear:
 		return "linear", true
@@ -670,6 +673,9 @@ func (b *h5build) actLayerConfig(class string, a ir.Act, rank int) (string, jobj
 		if f, ok := actAsLayer(c, a); ok {
 			return c, f, nil
 		}
+	}
+	if b.k3 {
+		return "", nil, fmt.Errorf("activation %s has no Keras 3 equivalent", describeAct3(a))
 	}
 	return "", nil, fmt.Errorf("activation %s has no Keras %s equivalent", describeAct(a), b.version)
 }
