@@ -19,7 +19,7 @@ var nchwToNHWC = [4]int{0, 3, 1, 2}
 // of BatchNormalization on the channel axis, and of the ops that work on
 // any layout (activations without an axis, Dropout, Clip, merges and
 // Concat, Binary with a per-channel constant, which is permuted too;
-// Slice, whose axes are renumbered). Every other op that takes a rank-4
+// Slice, whose axes are renumbered, softmax, whose axis is). Every other op that takes a rank-4
 // tensor (Flatten, Reshape, Transpose, Gemm, Pad, …) sees exactly the NCHW
 // tensor it saw before: a Transpose (a Keras Permute layer) back to NCHW
 // is put before it, so that, for example, a Flatten feeding a Dense keeps
@@ -53,7 +53,11 @@ func ChannelsLast(m *ir.Model) (*ir.Model, error) {
 		c.out.Inputs = append(c.out.Inputs, c.name[in])
 	}
 	for _, o := range m.Outputs {
-		c.out.Outputs = append(c.out.Outputs, c.name[o])
+		if isCFTensor(idx[o].Out) {
+			c.out.Outputs = append(c.out.Outputs, c.nhwc(o))
+		} else {
+			c.out.Outputs = append(c.out.Outputs, c.name[o])
+		}
 	}
 	if err := ir.Prepare(c.out); err != nil {
 		return nil, fmt.Errorf("channels_last: %w", err)
@@ -226,8 +230,19 @@ func (c *chl) node(n *ir.Node) error {
 			return nil
 		}
 	case *ir.Activation:
-		if c.cl[n.Inputs[0]] && !axisAct(op.Act) {
-			c.convert(n, op, true)
+		if c.cl[n.Inputs[0]] {
+			o := *op
+			if axisAct(op.Act) {
+				a := op.Act.Axis
+				if a < 0 {
+					a += 4
+				}
+				if a < 0 || a > 3 {
+					break
+				}
+				o.Act.Axis = nchwToNHWC[a]
+			}
+			c.convert(n, &o, true)
 			return nil
 		}
 	case *ir.Dropout, *ir.Clip:
