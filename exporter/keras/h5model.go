@@ -82,9 +82,10 @@ func WriteH5Model(m *ir.Model, path string, opts H5Options) error {
 // H5LayerNames returns the Keras layer name WriteH5Model gives each node of
 // m. Names already valid (letters, digits, '_', '.', '-', starting with a
 // letter or digit) and unique are kept; in others every other character
-// becomes '_' (so "block1/conv:0" becomes "block1_conv_0"), a name that
-// does not start with a letter or digit gets the prefix "layer_", and a
-// name taken already gets a suffix "_1", "_2", …
+// becomes '_' (so "block1/conv:0" becomes "block1_conv_0", and PyTorch's
+// "/layer1/layer1.0/conv1/Conv" "layer1_layer1.0_conv1_Conv": leading
+// characters that are not letters or digits are dropped), a name left
+// empty becomes "layer", and a name taken already gets a suffix "_1", "_2", …
 func H5LayerNames(m *ir.Model) map[string]string {
 	names, _ := assignNames(m.Nodes)
 	return names
@@ -96,11 +97,9 @@ var reBadName = regexp.MustCompile(`[^A-Za-z0-9_.\-]`)
 // that is also a plain HDF5 link name).
 func cleanName(s string) string {
 	s = reBadName.ReplaceAllString(s, "_")
+	s = strings.TrimLeftFunc(s, func(c rune) bool { return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') })
 	if s == "" {
 		return "layer"
-	}
-	if c := s[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-		s = "layer_" + s
 	}
 	return s
 }

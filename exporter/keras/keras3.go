@@ -207,10 +207,24 @@ func (b *h5build) k3Shapes() error {
 		l.shape = s
 		return s, nil
 	}
-	// A Conv2DTranspose followed by its Cropping2D: the crop's input.
-	for _, l := range b.layers {
-		if l.class == "Cropping2D" && len(l.inputs) == 1 {
-			if src := byName[l.inputs[0]]; src.shape == nil && src.class == "Conv2DTranspose" && l.shape != nil {
+	// Backwards: the layer before an activation layer split off a node
+	// (a convolution's "_act") has the activation's shape, the layer
+	// before a Cropping2D (a transposed convolution's "_crop") the
+	// crop's shape plus the cropping.
+	for changed := true; changed; {
+		changed = false
+		for _, l := range b.layers {
+			if l.shape == nil || len(l.inputs) != 1 {
+				continue
+			}
+			src := byName[l.inputs[0]]
+			if src.shape != nil {
+				continue
+			}
+			switch l.class {
+			case "ReLU", "LeakyReLU", "ELU", "Softmax", "Activation":
+				src.shape, changed = l.shape.Clone(), true
+			case "Cropping2D":
 				s := l.shape.Clone()
 				p := l.cfg.get("cropping").([][]int)
 				h := 1
@@ -222,7 +236,7 @@ func (b *h5build) k3Shapes() error {
 						s[h+i] += p[i][0] + p[i][1]
 					}
 				}
-				src.shape = s
+				src.shape, changed = s, true
 			}
 		}
 	}

@@ -262,3 +262,19 @@ func TestKeras3FromONNX(t *testing.T) {
 		})
 	}
 }
+
+// TestKeras3BuiltChannelsFirst writes the NCHW model of every layer kind
+// WriteH5Model knows (channelsFirstModel: depthwise, separable, dilated
+// and transposed convolutions, PReLU, upsampling, cropping, padding,
+// pooling, merges, Permute, Reshape, Dense, Dropout, ELU) as Keras 3
+// files; the ELU with alpha 0.5, which Keras 3 cannot save, is refused.
+func TestKeras3BuiltChannelsFirst(t *testing.T) {
+	m := channelsFirstModel(t)
+	err := WriteKeras3(m, filepath.Join(t.TempDir(), "m.keras"), K3Options{})
+	if err == nil || !strings.Contains(err.Error(), "ELU with alpha 0.5") {
+		t.Errorf("ELU alpha 0.5: %v", err)
+	}
+	m = channelsFirstModel(t)
+	m.Node("deconv_onnx").Op.(*ir.Conv2DTranspose).Activation.Alpha = 1
+	k3Check(t, m, 1e-5)
+}
