@@ -55,6 +55,8 @@ func h5Tree(t *testing.T, path string) []string {
 	return out
 }
 
+// TestDumpH5 prints the h5Tree of the file KCONV_DUMP_H5 (a tool for
+// comparing kconv's files with Keras's by eye; skipped without it).
 func TestDumpH5(t *testing.T) {
 	p := os.Getenv("KCONV_DUMP_H5")
 	if p == "" {
@@ -62,29 +64,5 @@ func TestDumpH5(t *testing.T) {
 	}
 	for _, l := range h5Tree(t, p) {
 		fmt.Println(l)
-	}
-	f, err := h5.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if out := os.Getenv("KCONV_DUMP_CFG"); out != "" {
-		if c, err := f.Root().AttrString("model_config"); err == nil {
-			os.WriteFile(out, []byte(c), 0o644)
-		}
-	}
-	for _, g := range []string{"/", "/vars", "/layers/conv2d/vars", "/model_weights", "/model_weights/conv2d_38", "/model_weights/batch_normalization_2", "/model_weights/input_layer_7"} {
-		grp, err := f.Root().Group(g)
-		if err != nil {
-			continue
-		}
-		names, _ := grp.AttrNames()
-		for _, a := range names {
-			v, err := grp.AttrStrings(a)
-			if len(fmt.Sprint(v)) > 300 && os.Getenv("KCONV_DUMP_FULL") == "" {
-				v = []string{fmt.Sprint(v)[:300]}
-			}
-			fmt.Printf("%s@%s = %q %v\n", g, a, v, err)
-		}
 	}
 }

@@ -75,22 +75,28 @@ func WriteKeras3(m *ir.Model, path string, opts K3Options) error {
 			return err
 		}
 		zw := zip.NewWriter(f)
-		put := func(name string, r io.Reader) error {
-			w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: date})
+		// As Python's zipfile in Keras: stored, not compressed; the JSON
+		// members dated 1980-01-01 (ZipInfo's default), the weights with
+		// the time of saving; MS-DOS times only, no extra fields.
+		put := func(name string, when time.Time, r io.Reader) error {
+			fh := &zip.FileHeader{Name: name, Method: zip.Store}
+			fh.ModifiedDate, fh.ModifiedTime = dosDateTime(when)
+			w, err := zw.CreateHeader(fh)
 			if err != nil {
 				return err
 			}
 			_, err = io.Copy(w, r)
 			return err
 		}
-		err = put("metadata.json", strings.NewReader(meta))
+		epoch := time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+		err = put("metadata.json", epoch, strings.NewReader(meta))
 		if err == nil {
-			err = put("config.json", strings.NewReader(cfg))
+			err = put("config.json", epoch, strings.NewReader(cfg))
 		}
 		if err == nil {
 			var wf *os.File
 			if wf, err = os.Open(wtmp); err == nil {
-				err = put("model.weights.h5", wf)
+				err = put("model.weights.h5", date, wf)
 				wf.Close()
 			}
 		}
@@ -584,4 +590,15 @@ func describeAct3(a ir.Act) string {
 		return fmt.Sprintf("hard_sigmoid (%gx%+g; Keras 3's is x/6+0.5)", a.Alpha, a.Beta)
 	}
 	return describeAct(a)
+}
+
+// dosDateTime returns t's MS-DOS date and time (2-second resolution),
+// clamped to 1980, the first year they can state.
+func dosDateTime(t time.Time) (date, tm uint16) {
+	if t.Year() < 1980 {
+		t = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	date = uint16(t.Day() + int(t.Month())<<5 + (t.Year()-1980)<<9)
+	tm = uint16(t.Second()/2 + t.Minute()<<5 + t.Hour()<<11)
+	return date, tm
 }

@@ -259,6 +259,9 @@ func TestKeras3MatchesKerasFiles(t *testing.T) {
 			if !slices.Equal(kn, on) {
 				t.Errorf("zip members %v, Keras wrote %v", on, kn)
 			}
+			if km, om := zipMethods(t, path), zipMethods(t, out); !slices.Equal(km, om) {
+				t.Errorf("zip member methods/dates/extras %v, Keras wrote %v", om, km)
+			}
 			if ks, os := skeleton(decodeOrdered(t, kd["metadata.json"])), skeleton(decodeOrdered(t, od["metadata.json"])); ks != os {
 				t.Errorf("metadata.json %s, Keras wrote %s", os, ks)
 			}
@@ -337,4 +340,20 @@ func attrString(t *testing.T, path, name string) string {
 		t.Fatal(fmt.Errorf("%s: %w", path, err))
 	}
 	return s
+}
+
+// zipMethods describes each member's compression method, whether it is
+// dated 1980-01-01 (Python's ZipInfo default) and its extra field length.
+func zipMethods(t *testing.T, path string) []string {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var out []string
+	for _, f := range zr.File {
+		out = append(out, fmt.Sprintf("%s:method %d, 1980 %v, extra %d", f.Name, f.Method, f.ModifiedDate == 33 && f.ModifiedTime == 0, len(f.Extra)))
+	}
+	return out
 }
