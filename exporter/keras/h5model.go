@@ -44,9 +44,12 @@ const DefaultH5KerasVersion = "2.11.0"
 //   - padding Keras cannot state ("valid" and "same" only) becomes a
 //     ZeroPadding2D "<layer>_pad" before a convolution or an average
 //     pooling that counts the padding (ONNX count_include_pad); explicit
-//     padding of max pooling and of other average pooling is written only
-//     when it equals Keras's "same" for the input size, else it is an
-//     error, as is a ceil_mode that changes the output size;
+//     padding of other pooling is "same" when it equals Keras's "same"
+//     for the input size; else, for max pooling of a provably
+//     non-negative input (after a ReLU), a ZeroPadding2D "<layer>_pad"
+//     (zeros stand exactly for ONNX's -inf padding there), which also
+//     completes the last window of a ceil_mode that changes the output
+//     size; other explicit or ceil-mode pooling padding is an error;
 //   - an activation that a layer's "activation" argument cannot name in
 //     Keras 2 (relu with parameters, relu6, leaky_relu, elu with
 //     alpha != 1, softmax on another axis) becomes a separate ReLU,
