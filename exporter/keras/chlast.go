@@ -2,6 +2,7 @@ package keras
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/kconv/kconv/ir"
 )
@@ -24,8 +25,9 @@ var nchwToNHWC = [4]int{0, 3, 1, 2}
 // tensor it saw before: a Transpose (a Keras Permute layer) back to NCHW
 // is put before it, so that, for example, a Flatten feeding a Dense keeps
 // the C, H, W order the Dense's kernel was trained on. A tensor in NCHW
-// that feeds an NHWC layer is transposed to NHWC the same way. Rank-4
-// model outputs are NHWC.
+// that feeds an NHWC layer is transposed to NHWC the same way, and a
+// Transpose that only moves channels between first and last disappears.
+// Rank-4 model outputs are NHWC.
 func ChannelsLast(m *ir.Model) (*ir.Model, error) {
 	idx := m.Index()
 	isCF := func(name string) bool {
@@ -284,6 +286,21 @@ func (c *chl) node(n *ir.Node) error {
 	case *ir.Binary:
 		if c.anyCL(n) {
 			return c.binary(n, op)
+		}
+	case *ir.Transpose:
+		// Transposes between NHWC and NCHW (Keras 3's and tf2onnx's
+		// exports put them around NCHW convolutions) cancel against the
+		// layout change: to NHWC of an NHWC value is that value, and to
+		// NCHW of an NHWC value is that value standing for the NCHW one.
+		in := n.Inputs[0]
+		if c.rank4(in) && slices.Equal(op.Perm, []int{0, 2, 3, 1}) && c.cl[in] {
+			c.name[n.Name] = c.name[in]
+			return nil
+		}
+		if c.rank4(in) && slices.Equal(op.Perm, []int{0, 3, 1, 2}) && !c.cl[in] {
+			c.name[n.Name] = c.name[in]
+			c.cl[n.Name] = true
+			return nil
 		}
 	case *ir.Constant:
 		// Copied as is; binary makes NHWC copies where needed.

@@ -175,10 +175,13 @@ func (b *h5build) window(n *ir.Node, win ir.Window2D, df ir.Layout, kind windowK
 		return "valid", nil, nil
 	}
 	if kind != winAvgIncl && known {
-		// Keras's "same" when it pads exactly so for this input size.
+		// Keras's "same" when it pads exactly so for this input size; for
+		// a convolution only with stride 1, where "same" pads the same
+		// for every input size (a Keras model runs on other sizes too).
 		same := win
 		same.Padding = ir.PadSame
-		if _, _, sp, err := same.Resolve(h, w); err == nil && sp == pads && (kind == winPool || win.Padding == ir.PadSameLower) {
+		stride1 := kind == winConv && win.SH == 1 && win.SW == 1
+		if _, _, sp, err := same.Resolve(h, w); err == nil && sp == pads && (kind == winPool || stride1 || win.Padding == ir.PadSameLower) {
 			return "same", nil, nil
 		}
 	}
