@@ -23,8 +23,9 @@ var nchwToNHWC = [4]int{0, 3, 1, 2}
 // Slice, whose axes are renumbered, softmax, whose axis is). Every other op that takes a rank-4
 // tensor (Flatten, Reshape, Transpose, Gemm, Pad, …) sees exactly the NCHW
 // tensor it saw before: a Transpose (a Keras Permute layer) back to NCHW
-// is put before it, so that, for example, a Flatten feeding a Dense keeps
-// the C, H, W order the Dense's kernel was trained on. A tensor in NCHW
+// is put before it. A Flatten whose only consumer is a Dense (PyTorch's
+// classifier heads) instead flattens the NHWC tensor, and the Dense's
+// kernel rows are reordered from C, H, W to H, W, C order. A tensor in NCHW
 // that feeds an NHWC layer is transposed to NHWC the same way, and a
 // Transpose that only moves channels between first and last disappears.
 // Rank-4 model outputs are NHWC.
@@ -42,9 +43,16 @@ func ChannelsLast(m *ir.Model) (*ir.Model, error) {
 		return m, nil
 	}
 	c := &chl{m: m, idx: idx, out: &ir.Model{Name: m.Name, Meta: m.Meta, Outputs: nil}, name: map[string]string{},
-		cl: map[string]bool{}, cache: map[string]string{}, taken: map[string]bool{}}
+		cl: map[string]bool{}, cache: map[string]string{}, taken: map[string]bool{},
+		consumers: map[string][]*ir.Node{}, isOut: map[string]bool{}, hwcFlat: map[string][3]int{}}
 	for _, n := range m.Nodes {
 		c.taken[n.Name] = true
+		for _, in := range n.Inputs {
+			c.consumers[in] = append(c.consumers[in], n)
+		}
+	}
+	for _, o := range m.Outputs {
+		c.isOut[o] = true
 	}
 	for _, n := range m.Nodes {
 		if err := c.node(n); err != nil {
@@ -76,6 +84,12 @@ type chl struct {
 	cl    map[string]bool   // original node whose value is now NHWC
 	cache map[string]string // inserted transposes
 	taken map[string]bool
+	// consumers and isOut describe the original graph; hwcFlat holds
+	// the (C, H, W) of a Flatten now flattening NHWC, whose Dense
+	// takes its kernel rows reordered to match.
+	consumers map[string][]*ir.Node
+	isOut     map[string]bool
+	hwcFlat   map[string][3]int
 }
 
 func (c *chl) add(n *ir.Node) string {
@@ -287,6 +301,23 @@ func (c *chl) node(n *ir.Node) error {
 		if c.anyCL(n) {
 			return c.binary(n, op)
 		}
+	case *ir.Flatten:
+		// A Flatten feeding only a Dense flattens NHWC, and the Dense's
+		// kernel rows are reordered from C, H, W to H, W, C: no Permute.
+		in := n.Inputs[0]
+		s := c.idx[in].Out.Shape
+		cons := c.consumers[n.Name]
+		if c.cl[in] && c.rank4(in) && !op.ChannelsFirst && !c.isOut[n.Name] && len(cons) == 1 && s[1] > 0 && s[2] > 0 && s[3] > 0 {
+			if _, ok := cons[0].Op.(*ir.Dense); ok && len(cons[0].Inputs) == 1 {
+				c.name[n.Name] = c.add(&ir.Node{Name: n.Name, Class: n.Class, Op: op, Inputs: []string{c.name[in]}})
+				c.hwcFlat[n.Name] = [3]int{s[1], s[2], s[3]}
+				return nil
+			}
+		}
+	case *ir.Dense:
+		if chw, ok := c.hwcFlat[n.Inputs[0]]; ok {
+			return c.denseHWC(n, chw)
+		}
 	case *ir.Transpose:
 		// Transposes between NHWC and NCHW (Keras 3's and tf2onnx's
 		// exports put them around NCHW convolutions) cancel against the
@@ -398,4 +429,34 @@ func (c *chl) constNHWC(k *ir.Node) (string, error) {
 	name := c.add(&ir.Node{Name: c.fresh(k.Name + "_nhwc"), Class: k.Class, Op: &ir.Constant{Shape: ns}, Weights: ws})
 	c.cache[key] = name
 	return name, nil
+}
+
+// denseHWC copies Dense node n, which takes a Flatten of an NCHW tensor of
+// (C, H, W) = chw now flattened NHWC, with its kernel rows reordered: row
+// (y·W + x)·C + c of the new kernel is row c·H·W + y·W + x of the old.
+func (c *chl) denseHWC(n *ir.Node, chw [3]int) error {
+	if len(n.Weights) < 1 || len(n.Specs) < 1 || n.Specs[0].Name != "kernel" {
+		return &ir.LayerError{Layer: n.Name, Err: fmt.Errorf("dense has no kernel")}
+	}
+	k, err := n.Weights[0].Data()
+	if err != nil {
+		return &ir.LayerError{Layer: n.Name, Err: err}
+	}
+	C, H, W := chw[0], chw[1], chw[2]
+	ks := n.Specs[0].Shape
+	if len(ks) != 2 || ks[0] != C*H*W || int64(len(k)) != ks.Elements() {
+		return &ir.LayerError{Layer: n.Name, Err: fmt.Errorf("kernel %v does not take %d inputs", ks, C*H*W)}
+	}
+	units := ks[1]
+	nk := make([]float32, len(k))
+	for ch := 0; ch < C; ch++ {
+		for y := 0; y < H; y++ {
+			for x := 0; x < W; x++ {
+				copy(nk[((y*W+x)*C+ch)*units:][:units], k[((ch*H+y)*W+x)*units:][:units])
+			}
+		}
+	}
+	ws := append([]*ir.Weight{ir.ConstWeight(n.Weights[0].Name, ks.Clone(), nk)}, n.Weights[1:]...)
+	c.name[n.Name] = c.add(&ir.Node{Name: n.Name, Class: n.Class, Op: n.Op, Inputs: []string{c.name[n.Inputs[0]]}, Weights: ws})
+	return nil
 }

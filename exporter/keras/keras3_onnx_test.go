@@ -127,7 +127,10 @@ func TestKeras3ChannelsLastGraphs(t *testing.T) {
 	fl := b.Add("head/flatten", &ir.Flatten{}, hsw)
 	w := b.Add("head/w", &ir.Constant{Shape: ir.Shape{200, 3}}, x)
 	fc := b.Add("head/fc", &ir.MatMul{}, fl, w)
-	m, err := b.Build(fc, sm)
+	// A Flatten feeding only a Dense: the kernel rows are reordered.
+	fl2 := b.Add("head2/flatten", &ir.Flatten{}, hsw)
+	d2 := b.Add("head2/fc", &ir.Dense{Units: 4, UseBias: true}, fl2)
+	m, err := b.Build(fc, sm, d2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +143,10 @@ func TestKeras3ChannelsLastGraphs(t *testing.T) {
 		}
 	}
 	if n := backs[0].Node("head_flatten"); n == nil || backs[0].Node(n.Inputs[0]).Class != "Permute" {
-		t.Errorf("channels_last: the Flatten before the Dense does not take a Permute back to NCHW")
+		t.Errorf("channels_last: the Flatten before the MatMul does not take a Permute back to NCHW")
+	}
+	if n := backs[0].Node("head2_flatten"); n == nil || backs[0].Node(n.Inputs[0]).Class == "Permute" {
+		t.Errorf("channels_last: the Flatten before a Dense takes a Permute (its kernel rows should be reordered)")
 	}
 }
 
