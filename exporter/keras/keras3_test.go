@@ -357,3 +357,19 @@ func zipMethods(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// TestSnakeCase checks snakeCase against the values Keras 3.16's
+// naming.to_snake_case gives (computed with its regular expressions in
+// Python).
+func TestSnakeCase(t *testing.T) {
+	for in, want := range map[string]string{
+		"ReLU": "re_lu", "DepthwiseConv2D": "depthwise_conv2d", "Conv2DTranspose": "conv2d_transpose",
+		"SeparableConv2D": "separable_conv2d", "PReLU": "p_re_lu", "GlobalAveragePooling2D": "global_average_pooling2d",
+		"UpSampling2D": "up_sampling2d", "ZeroPadding2D": "zero_padding2d", "LeakyReLU": "leaky_re_lu", "ELU": "elu",
+		"InputLayer": "input_layer", "BatchNormalization": "batch_normalization", "MaxPooling2D": "max_pooling2d",
+	} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
