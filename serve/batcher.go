@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/kconv/kconv/ir"
 )
@@ -30,8 +32,17 @@ type jobResult struct {
 }
 
 // batcher runs one model's jobs: workers take jobs from a bounded queue,
-// merge those that arrive within the batch timeout into one batch of at
-// most maxBatch rows, run it and split the outputs back.
+// merge them into batches of at most maxBatch rows, run each batch once and
+// split the outputs back.
+//
+// Latency rule (decided here, as Triton's dynamic batcher does with its
+// queue delay): a worker that takes a job while no other batch of the model
+// runs dispatches at once with the jobs already queued, so a lone request
+// at low load never waits for the batch timeout. The batch timeout applies
+// only under load, while another worker's batch runs (Workers > 1): then
+// waiting a little fills the batch without leaving the model idle. With
+// one worker, batches form from the requests that queued while the
+// previous batch ran, which grows batches exactly as load grows.
 type batcher struct {
 	e        *entry
 	queue    chan *job
@@ -39,6 +50,7 @@ type batcher struct {
 	timeout  time.Duration
 	workers  int
 	observe  func(rows int) // batch-size metric
+	running  atomic.Int32   // batches running now
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -112,29 +124,31 @@ func (b *batcher) work() {
 		if b.e.mergeable && rows < b.maxBatch {
 			batch, rows, carry = b.collect(batch, rows)
 		}
+		b.running.Add(1)
 		b.run(batch, rows)
+		b.running.Add(-1)
 	}
 }
 
-// collect adds queued jobs to batch until it holds maxBatch rows or the
-// batch timeout passes (with no timeout, only jobs already queued join). A
-// job that would overflow the batch is returned as carry.
+// collect adds queued jobs to batch until it holds maxBatch rows. It takes
+// the jobs already queued; only while another batch of the model runs does
+// it wait, up to the batch timeout, for more (see batcher). A job that
+// would overflow the batch is returned as carry.
 func (b *batcher) collect(batch []*job, rows int) ([]*job, int, *job) {
 	var timeout <-chan time.Time
-	if b.timeout > 0 {
-		t := time.NewTimer(b.timeout)
-		defer t.Stop()
-		timeout = t.C
-	}
 	for rows < b.maxBatch {
 		var j *job
-		if timeout == nil {
-			select {
-			case j = <-b.queue:
-			default:
+		select {
+		case j = <-b.queue:
+		default:
+			if b.timeout <= 0 || b.running.Load() == 0 {
 				return batch, rows, nil
 			}
-		} else {
+			if timeout == nil {
+				t := time.NewTimer(b.timeout)
+				defer t.Stop()
+				timeout = t.C
+			}
 			select {
 			case j = <-b.queue:
 			case <-timeout:
@@ -193,13 +207,21 @@ func (b *batcher) run(batch []*job, rows int) {
 	for i, spec := range b.e.inputs {
 		shape := spec.shape.Clone()
 		shape[0] = rows
-		t := &ir.Tensor{Shape: shape, Layout: spec.layout, Data: make([]float32, 0, rows*spec.rowElements())}
+		t := &ir.Tensor{Shape: shape, Layout: spec.layout, Data: b.e.bufs.getFloats(rows * spec.rowElements())[:0]}
 		for _, j := range live {
 			t.Data = append(t.Data, j.inputs[i].Data...)
 		}
 		ins[i] = t
 	}
 	outs, err := b.e.run(context.Background(), ins)
+	// Program.Run keeps no reference to its inputs: the merged buffers go
+	// back to the pool unless an output aliases one (on a panic they are
+	// left to the GC).
+	for _, t := range ins {
+		if !aliased(t.Data, outs) {
+			b.e.bufs.putFloats(t.Data)
+		}
+	}
 	if err != nil {
 		for _, j := range live {
 			j.done <- jobResult{err: err}
@@ -218,4 +240,23 @@ func (b *batcher) run(batch []*job, rows int) {
 		off += j.rows
 		j.done <- jobResult{outputs: res}
 	}
+}
+
+// aliased reports whether data shares memory with any of outs.
+func aliased(data []float32, outs []*ir.Tensor) bool {
+	if cap(data) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	hi := lo + 4*uintptr(cap(data))
+	for _, t := range outs {
+		if t == nil || cap(t.Data) == 0 {
+			continue
+		}
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(t.Data)))
+		if p < hi && p+4*uintptr(cap(t.Data)) > lo {
+			return true
+		}
+	}
+	return false
 }

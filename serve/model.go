@@ -42,6 +42,7 @@ type entry struct {
 	outputs   []tensorSpec
 	mergeable bool // every input and output has a dynamic batch dimension
 	batcher   *batcher
+	bufs      bufPool // decoded inputs and merged batches
 	// run executes a batch: prog.Run (tests substitute faults).
 	run func(ctx context.Context, inputs []*ir.Tensor) ([]*ir.Tensor, error)
 }

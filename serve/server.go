@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -87,6 +86,7 @@ type Server struct {
 	metrics  *metrics
 	handler  http.Handler
 	draining atomic.Bool
+	bufs     bufPool // request and response bodies
 }
 
 // New makes a Server for models (names must be distinct) and starts their
@@ -349,19 +349,36 @@ func writeBody(w http.ResponseWriter, code int, contentType string, b []byte) {
 	w.Write(b)
 }
 
-// readBody reads a request body within the size limit (413 beyond it).
+// readBody reads a request body within the size limit (413 beyond it) into
+// a buffer from s.bufs.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	limit := s.cfg.MaxBodyBytes
 	if r.ContentLength > limit {
 		return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes exceeds the limit of %d", r.ContentLength, limit)}
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + 1) // one allocation for a declared length
+	// A pooled buffer, grown once for a declared length; the caller gives it
+	// back with s.bufs.putBytes when it no longer needs the body.
+	// (bytes.Buffer.ReadFrom would reallocate a buffer of exactly the
+	// declared length before reading EOF.)
+	b := s.bufs.getBytes(int(max(r.ContentLength, 0)) + 1)
+	body := http.MaxBytesReader(w, r.Body, limit)
+	var err error
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		var n int
+		n, err = body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			break
+		}
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	b := buf.Bytes()
+	if err == io.EOF {
+		err = nil
+	}
 	if err != nil {
+		s.bufs.putBytes(b)
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", limit)}

@@ -65,8 +65,12 @@ func halfToFloat(h uint16) float32 {
 
 // decodeBinary converts n little-endian elements of dt.
 func decodeBinary(dt *datatype, b []byte) []float32 {
-	n := len(b) / dt.size
-	out := make([]float32, n)
+	return decodeBinaryInto(make([]float32, len(b)/dt.size), dt, b)
+}
+
+// decodeBinaryInto converts the little-endian elements of dt in b into out
+// (len(out) == len(b)/dt.size) and returns out.
+func decodeBinaryInto(out []float32, dt *datatype, b []byte) []float32 {
 	if dt.name == "FP32" {
 		for i := range out {
 			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))

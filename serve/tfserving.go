@@ -42,7 +42,9 @@ func (s *Server) tfPredict(w http.ResponseWriter, r *http.Request, e *entry) {
 		return
 	}
 	var req tfRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	err = json.Unmarshal(body, &req) // copies the raw messages out of body
+	s.bufs.putBytes(body)
+	if err != nil {
 		s.writeErr(w, badRequest("malformed predict request: %v", err))
 		return
 	}

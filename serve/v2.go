@@ -96,6 +96,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, e *entry) {
 		return
 	}
 	req, inputs, rows, err := parseV2(r.Header.Get(headerLength), body, e)
+	s.bufs.putBytes(body) // parseV2 keeps no reference to it
 	if err != nil {
 		s.writeErr(w, err)
 		return
@@ -143,7 +144,20 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, e *entry) {
 		s.writeErr(w, err)
 		return
 	}
-	var js, bin []byte
+	// The job was answered: once the response is written nothing refers to
+	// its inputs (outputs may alias them: an identity model).
+	defer func() {
+		for _, t := range inputs {
+			e.bufs.putFloats(t.Data)
+		}
+	}()
+	size := 256
+	for _, t := range outs {
+		size += 16 * len(t.Data)
+	}
+	js := s.bufs.getBytes(size)
+	defer func() { s.bufs.putBytes(js) }()
+	var bin []byte
 	js = append(js, `{"model_name":`...)
 	js = appendString(js, e.name)
 	js = append(js, `,"model_version":"1"`...)
@@ -184,7 +198,8 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, e *entry) {
 		return
 	}
 	w.Header().Set(headerLength, strconv.Itoa(len(js)))
-	writeBody(w, http.StatusOK, "application/octet-stream", append(js, bin...))
+	js = append(js, bin...)
+	writeBody(w, http.StatusOK, "application/octet-stream", js)
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -247,7 +262,7 @@ func parseV2(headerLen string, body []byte, e *entry) (*v2Request, []*ir.Tensor,
 			if int64(len(binPart)-off) < size {
 				return nil, nil, 0, badRequest("input '%s': binary data truncated: %d bytes wanted, %d left in the body", in.Name, size, len(binPart)-off)
 			}
-			data = decodeBinary(dt, binPart[off:off+int(size)])
+			data = decodeBinaryInto(e.bufs.getFloats(elements), dt, binPart[off:off+int(size)])
 			off += int(size)
 		} else {
 			if len(in.Data) == 0 || string(in.Data) == "null" {
