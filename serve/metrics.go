@@ -29,7 +29,7 @@ func newMetrics(s *Server) *metrics {
 		batch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "kconv", Name: "batch_size",
 			Help:    "Rows per model run (requests merged by the dynamic batcher).",
-			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+			Buckets: batchBuckets(s.cfg.MaxBatch),
 		}, []string{"model"}),
 	}
 	queue := prometheus.NewGaugeFunc
@@ -44,4 +44,22 @@ func newMetrics(s *Server) *metrics {
 		}, func() float64 { return float64(e.batcher.depth()) }))
 	}
 	return m
+}
+
+// batchBuckets are the batch-size histogram's buckets: every size up to
+// maxBatch when that is at most 64 (the exact distribution of the batches
+// formed), else powers of two.
+func batchBuckets(maxBatch int) []float64 {
+	if maxBatch <= 64 {
+		return prometheus.LinearBuckets(1, 1, max(maxBatch, 1))
+	}
+	return prometheus.ExponentialBucketsRange(1, float64(maxBatch), 1+bitsLen(maxBatch))
+}
+
+func bitsLen(n int) int {
+	k := 0
+	for ; n > 1; n >>= 1 {
+		k++
+	}
+	return k
 }

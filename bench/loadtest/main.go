@@ -59,6 +59,8 @@ type options struct {
 	rows                int
 	rate                float64
 	binary              bool
+	half                bool
+	null                bool
 	threads             int
 	cfg                 serve.Config
 }
@@ -73,6 +75,8 @@ func main() {
 	flag.IntVar(&o.requests, "requests", 0, "stop after this many requests (0: no count limit)")
 	flag.IntVar(&o.rows, "rows", 1, "rows (batch size) per request")
 	flag.Float64Var(&o.rate, "rate", 0, "requests per second in all, open loop (0: closed loop, as fast as answered)")
+	flag.BoolVar(&o.half, "half", false, "after the closed-loop run, run open loop at half the throughput it measured (the latency floor: p99 ≤ 3× p50)")
+	flag.BoolVar(&o.null, "null", false, "in-process server: answer infer without running the model (measures HTTP and the machine alone)")
 	flag.BoolVar(&o.binary, "binary", true, "send and receive tensors with the binary data extension (false: JSON)")
 	flag.IntVar(&o.threads, "threads", 0, "threads per model run (in-process server)")
 	flag.IntVar(&o.cfg.MaxBatch, "max-batch", 32, "in-process server: batch up to this many rows")
@@ -142,7 +146,18 @@ func run(o options) error {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- s.Serve(ctx, ln) }()
+		if o.null {
+			// The same HTTP server, but infer answers at once without the
+			// model: the HTTP ceiling and the machine's latency tail.
+			hs := &http.Server{Handler: nullInfer(s.Handler())}
+			go func() {
+				<-ctx.Done()
+				hs.Close()
+			}()
+			go func() { hs.Serve(ln); done <- nil }()
+		} else {
+			go func() { done <- s.Serve(ctx, ln) }()
+		}
 		defer func() {
 			cancel()
 			<-done
@@ -161,16 +176,38 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	st := drive(base+"/v2/models/"+o.name+"/infer", body, header, o)
+	target := base + "/v2/models/" + o.name + "/infer"
+	var before map[int]int
+	if srv != nil {
+		before = batchSizes(srv)
+	}
+	st := drive(target, body, header, o)
 	st.print(o)
 	if srv != nil {
-		batchSizes(srv)
+		hist := histDelta(batchSizes(srv), before)
+		printHist(hist)
+		if prog != nil {
+			inProcess(prog, o, st, hist)
+		}
 	}
-	if prog != nil {
-		inProcess(prog, o, st)
+	errs, lost := st.errors, st.lost
+	if o.half && o.rate == 0 {
+		// Half the saturation rate just measured, open loop.
+		o.rate = float64(st.ok) / st.elapsed.Seconds() / 2
+		fmt.Printf("\nopen loop at half the saturation rate (%.0f req/s):\n", o.rate)
+		if srv != nil {
+			before = batchSizes(srv)
+		}
+		st2 := drive(target, body, header, o)
+		st2.print(o)
+		if srv != nil {
+			printHist(histDelta(batchSizes(srv), before))
+		}
+		fmt.Printf("p99/p50 at half saturation: %.2f\n", float64(pct(st2.lat, 0.99))/float64(max(pct(st2.lat, 0.5), 1)))
+		errs, lost = errs+st2.errors, lost+st2.lost
 	}
-	if st.errors > 0 || st.lost > 0 {
-		return fmt.Errorf("%d errors, %d lost requests", st.errors, st.lost)
+	if errs > 0 || lost > 0 {
+		return fmt.Errorf("%d errors, %d lost requests", errs, lost)
 	}
 	return nil
 }
@@ -257,6 +294,7 @@ func request(base string, o options) ([]byte, http.Header, error) {
 
 type stats struct {
 	sent, ok, errors, lost int
+	dropped                int // open loop: arrivals that found every client busy
 	codes                  map[string]int
 	lat                    []time.Duration
 	elapsed                time.Duration
@@ -270,31 +308,48 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
-
-	var tokens chan struct{}
-	if o.rate > 0 {
-		tokens = make(chan struct{}, o.clients)
-		go func() {
-			t := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					select {
-					case tokens <- struct{}{}:
-					default: // every client is busy: the server is saturated
-					}
-				}
-			}
-		}()
-	}
 	var (
 		mu    sync.Mutex
 		st    = &stats{codes: map[string]int{}}
 		count int
 	)
+
+	// Open loop: a ticker schedules arrivals at the rate; a free client
+	// takes each one and its latency counts from the scheduled arrival
+	// (no coordinated omission). An arrival that finds all clients busy
+	// is counted as dropped: the server is saturated at that rate.
+	var tokens chan time.Time
+	var dropped int
+	if o.rate > 0 {
+		tokens = make(chan time.Time, o.clients)
+		go func() {
+			// Arrival k is due at start + k/rate; a late wake-up (the
+			// machine is shared) emits every arrival due by then, each with
+			// its own scheduled time, so the rate is kept (a time.Ticker
+			// would drop the ticks a slow receiver misses).
+			interval := time.Duration(float64(time.Second) / o.rate)
+			t0 := time.Now()
+			for k := 1; ; k++ {
+				due := t0.Add(time.Duration(k) * interval)
+				if d := time.Until(due); d > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(d):
+					}
+				} else if ctx.Err() != nil {
+					return
+				}
+				select {
+				case tokens <- due:
+				default:
+					mu.Lock()
+					dropped++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
 	take := func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -312,9 +367,10 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 		go func() {
 			defer wg.Done()
 			for {
+				var t0 time.Time
 				if tokens != nil {
 					select {
-					case <-tokens:
+					case t0 = <-tokens:
 					case <-ctx.Done():
 						return
 					}
@@ -324,7 +380,9 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 				}
 				req, _ := http.NewRequest("POST", target, bytes.NewReader(body))
 				req.Header = header.Clone()
-				t0 := time.Now()
+				if t0.IsZero() {
+					t0 = time.Now()
+				}
 				res, err := client.Do(req)
 				var code string
 				if err != nil {
@@ -350,6 +408,9 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 	wg.Wait()
 	st.elapsed = time.Since(start)
 	st.lost = st.sent - st.ok - st.errors
+	mu.Lock()
+	st.dropped = dropped
+	mu.Unlock()
 	return st
 }
 
@@ -373,6 +434,9 @@ func (st *stats) print(o options) {
 	}
 	fmt.Printf("%d clients, %s, %d row(s)/request, %s tensors, %.1fs\n", o.clients, mode, o.rows, format, st.elapsed.Seconds())
 	fmt.Printf("requests: %d sent, %d ok, %d errors, %d lost", st.sent, st.ok, st.errors, st.lost)
+	if o.rate > 0 {
+		fmt.Printf(", %d arrivals dropped (all clients busy)", st.dropped)
+	}
 	if st.errors > 0 {
 		fmt.Printf(" %v", st.codes)
 	}
@@ -385,57 +449,146 @@ func (st *stats) print(o options) {
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-// inProcess times Program.Run at --max-batch rows for a few seconds and
-// prints the server's throughput relative to it.
-func inProcess(p *exec.Program, o options, st *stats) {
-	rows := o.cfg.MaxBatch
-	var ins []*ir.Tensor
+// inProcess times Program.Run in this process at each batch size the
+// server formed (hist: runs by rows) and at --max-batch, and prints the
+// served throughput relative to in-process Run doing the same batches:
+// Σ runs·rows / Σ runs·time(rows). Sizes are timed in turns (round robin)
+// for about 4 s so that a change in the machine's load hits them alike.
+func inProcess(p *exec.Program, o options, st *stats, hist map[int]int) {
+	sizes := []int{}
+	for b := range hist {
+		sizes = append(sizes, b)
+	}
+	if hist[o.cfg.MaxBatch] == 0 {
+		sizes = append(sizes, o.cfg.MaxBatch)
+	}
+	sort.Ints(sizes)
+	inputs := map[int][]*ir.Tensor{}
 	m := p.Model()
-	for _, tt := range m.InputTypes() {
-		shape := tt.Shape.Clone()
-		if shape[0] < 0 {
-			shape[0] = rows
-		}
-		t := ir.NewTensor(shape, tt.Layout)
-		for i := range t.Data {
-			t.Data[i] = float32(i%255) / 255
-		}
-		ins = append(ins, t)
-	}
 	ctx := context.Background()
-	if _, err := p.Run(ctx, ins); err != nil {
-		fmt.Printf("in-process Run: %v\n", err)
-		return
-	}
-	runs := 0
-	start := time.Now()
-	for time.Since(start) < 3*time.Second || runs < 3 {
-		if _, err := p.Run(ctx, ins); err != nil {
-			fmt.Printf("in-process Run: %v\n", err)
+	for _, rows := range sizes {
+		var ins []*ir.Tensor
+		for _, tt := range m.InputTypes() {
+			shape := tt.Shape.Clone()
+			if shape[0] < 0 {
+				shape[0] = rows
+			}
+			t := ir.NewTensor(shape, tt.Layout)
+			for i := range t.Data {
+				t.Data[i] = float32(i%255) / 255
+			}
+			ins = append(ins, t)
+		}
+		if _, err := p.Run(ctx, ins); err != nil { // warm up
+			fmt.Printf("in-process Run at batch %d: %v\n", rows, err)
 			return
 		}
-		runs++
+		inputs[rows] = ins
 	}
-	rate := float64(runs*rows) / time.Since(start).Seconds()
+	times := map[int][]time.Duration{}
+	start := time.Now()
+	for round := 0; round < 3 || time.Since(start) < 4*time.Second; round++ {
+		if round >= 1000 {
+			break
+		}
+		for _, rows := range sizes {
+			t0 := time.Now()
+			if _, err := p.Run(ctx, inputs[rows]); err != nil {
+				fmt.Printf("in-process Run: %v\n", err)
+				return
+			}
+			times[rows] = append(times[rows], time.Since(t0))
+		}
+	}
+	median := func(d []time.Duration) float64 {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d[len(d)/2].Seconds()
+	}
+	var rows, secs float64
+	for b, n := range hist {
+		rows += float64(n * b)
+		secs += float64(n) * median(times[b])
+	}
 	served := float64(st.ok*o.rows) / st.elapsed.Seconds()
-	fmt.Printf("in-process Program.Run at batch %d: %.1f rows/s; served/in-process: %.2f\n", rows, rate, served/rate)
+	mb := o.cfg.MaxBatch
+	atMax := float64(mb) / median(times[mb])
+	fmt.Printf("in-process Program.Run at batch %d: %.1f rows/s (served/that: %.2f)\n", mb, atMax, served/atMax)
+	if secs > 0 {
+		fmt.Printf("in-process Program.Run on the batches the server formed: %.1f rows/s; served/in-process: %.2f\n", rows/secs, served/(rows/secs))
+	}
 }
 
-// batchSizes prints the mean rows per model run from the server's metrics.
-func batchSizes(s *serve.Server) {
+// batchSizes returns the server's batch-size histogram: runs by rows
+// (exact when --max-batch ≤ 64, whose buckets are every size).
+func batchSizes(s *serve.Server) map[int]int {
+	out := map[int]int{}
 	mfs, err := s.Registry().Gather()
 	if err != nil {
-		return
+		return out
 	}
 	for _, mf := range mfs {
 		if mf.GetName() != "kconv_batch_size" {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			h := m.GetHistogram()
-			if h.GetSampleCount() > 0 {
-				fmt.Printf("batches: %d runs, %.1f rows per run on average\n", h.GetSampleCount(), h.GetSampleSum()/float64(h.GetSampleCount()))
+			prev := uint64(0)
+			for _, b := range m.GetHistogram().GetBucket() {
+				if n := b.GetCumulativeCount() - prev; n > 0 {
+					out[int(b.GetUpperBound())] += int(n)
+				}
+				prev = b.GetCumulativeCount()
 			}
 		}
 	}
+	return out
+}
+
+func histDelta(after, before map[int]int) map[int]int {
+	out := map[int]int{}
+	for b, n := range after {
+		if d := n - before[b]; d > 0 {
+			out[b] = d
+		}
+	}
+	return out
+}
+
+// printHist prints runs by batch size and the mean rows per run.
+func printHist(hist map[int]int) {
+	var sizes []int
+	runs, rows := 0, 0
+	for b, n := range hist {
+		sizes = append(sizes, b)
+		runs += n
+		rows += n * b
+	}
+	if runs == 0 {
+		return
+	}
+	sort.Ints(sizes)
+	var parts []string
+	for _, b := range sizes {
+		parts = append(parts, fmt.Sprintf("%d:%d", b, hist[b]))
+	}
+	fmt.Printf("batches: %d runs, %.1f rows per run on average; rows:runs %s\n", runs, float64(rows)/float64(runs), strings.Join(parts, " "))
+}
+
+// nullInfer answers POST …/infer by reading the body and sending a fixed
+// response the size of a cifar_small binary answer, without the model;
+// everything else goes to h.
+func nullInfer(h http.Handler) http.Handler {
+	js := []byte(`{"model_name":"null","model_version":"1","outputs":[{"name":"out","datatype":"FP32","shape":[1,10],"parameters":{"binary_data_size":40}}]}`)
+	resp := append(js, make([]byte, 40)...)
+	hdr := strconv.Itoa(len(js))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/infer") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Inference-Header-Content-Length", hdr)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(resp)))
+		w.Write(resp)
+	})
 }
