@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unsafe"
 )
 
 // datatype is an Open Inference Protocol tensor datatype.
@@ -208,7 +209,9 @@ func (p *arrayParser) number() error {
 		end := min(start+10, len(p.b))
 		return fmt.Errorf("expected a number, got %q", p.b[start:end])
 	}
-	tok := string(p.b[start:p.i])
+	// A view of the bytes, not a copy: strconv keeps no reference (its
+	// errors copy the text) and every message below formats a copy.
+	tok := unsafe.String(&p.b[start], p.i-start)
 	if tok[0] == '+' || (len(tok) > 1 && tok[0] == '0' && tok[1] != '.' && tok[1] != 'e' && tok[1] != 'E') {
 		return fmt.Errorf("invalid JSON number %q", tok)
 	}

@@ -1,0 +1,100 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// imageProgram has a cifar-sized input (32×32×3) and a cheap body (global
+// pool → dense 10), so that serving costs, not the model, dominate a
+// request.
+func imageProgram(t testing.TB) *ir.Builder {
+	t.Helper()
+	b := ir.NewBuilder("image")
+	x := b.Input("image", ir.Shape{32, 32, 3}, ir.ChannelsLast)
+	b.Add("pool", &ir.GlobalPool2D{DataFormat: ir.ChannelsLast}, x)
+	b.Add("logits", &ir.Dense{Units: 10, UseBias: true})
+	return b
+}
+
+// benchInfer measures one v2 infer request through the Server's handler
+// (no network): parsing, queueing, the batcher's hand-off, the model and
+// the response. It reports ns/op and allocs/op per request.
+func benchInfer(b *testing.B, binaryData bool) {
+	s, err := New(Config{MaxBatch: 8}, Model{Name: "image", Program: compile(b, imageProgram(b))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	r := rand.New(rand.NewPCG(3, 3))
+	x := randTensor(r, ir.Shape{1, 32, 32, 3}, ir.ChannelsLast)
+	var body []byte
+	header := http.Header{}
+	if binaryData {
+		js := mustJSON(b, map[string]any{
+			"inputs":     []any{map[string]any{"name": "image", "shape": []int{1, 32, 32, 3}, "datatype": "FP32", "parameters": map[string]any{"binary_data_size": 4 * len(x.Data)}}},
+			"parameters": map[string]any{"binary_data_output": true},
+		})
+		body = append(js, fp32Bytes(x.Data)...)
+		header.Set(headerLength, strconv.Itoa(len(js)))
+		header.Set("Content-Type", "application/octet-stream")
+	} else {
+		body = mustJSON(b, map[string]any{
+			"inputs": []any{map[string]any{"name": "image", "shape": []int{1, 32, 32, 3}, "datatype": "FP32", "data": x.Data}},
+		})
+		header.Set("Content-Type", "application/json")
+	}
+	h := s.Handler()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequestWithContext(context.Background(), "POST", "/v2/models/image/infer", bytes.NewReader(body))
+		req.Header = header
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body.Bytes())
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/request")
+}
+
+// BenchmarkInferJSON is one request with a 3072-value JSON data array.
+func BenchmarkInferJSON(b *testing.B) { benchInfer(b, false) }
+
+// BenchmarkInferBinary is the same request with the binary data extension.
+func BenchmarkInferBinary(b *testing.B) { benchInfer(b, true) }
+
+// TestLoneRequestDoesNotWait: with an hour of batch timeout, a request
+// arriving at an idle model must still be answered (a batcher that waited
+// for the timeout would hang the test until its own timeout).
+func TestLoneRequestDoesNotWait(t *testing.T) {
+	_, hs := testServer(t, Config{MaxBatch: 8, BatchTimeout: time.Hour})
+	p := cnnProgram(t)
+	r := rand.New(rand.NewPCG(5, 5))
+	x := randTensor(r, ir.Shape{1, 8, 8, 3}, ir.ChannelsLast)
+	want := reference(t, p, x)
+	for i := range 3 {
+		res := do(t, "POST", hs.URL+"/v2/models/cnn/infer", nil, mustJSON(t, map[string]any{
+			"inputs": []any{map[string]any{"name": "image", "shape": []int{1, 8, 8, 3}, "datatype": "FP32", "data": x.Data}},
+		}))
+		if res.code != http.StatusOK {
+			t.Fatalf("request %d: %d %s", i, res.code, res.body)
+		}
+		var got v2Resp
+		if err := json.Unmarshal(res.body, &got); err != nil || len(got.Outputs) != 1 {
+			t.Fatalf("request %d: %v %s", i, err, res.body)
+		}
+		sameTensor(t, "logits", got.Outputs[0].Shape, got.Outputs[0].Data, want[0])
+	}
+}
