@@ -212,7 +212,7 @@ func (p *arrayParser) number() error {
 	// A view of the bytes, not a copy: strconv keeps no reference (its
 	// errors copy the text) and every message below formats a copy.
 	tok := unsafe.String(&p.b[start], p.i-start)
-	if tok[0] == '+' || (len(tok) > 1 && tok[0] == '0' && tok[1] != '.' && tok[1] != 'e' && tok[1] != 'E') {
+	if !jsonNumber(tok) {
 		return fmt.Errorf("invalid JSON number %q", tok)
 	}
 	if p.dt.integer {
@@ -282,4 +282,42 @@ func appendNested(dst []byte, data []float32, shape []int) []byte {
 		dst = appendNested(dst, data[i*stride:(i+1)*stride], shape[1:])
 	}
 	return append(dst, ']')
+}
+
+// jsonNumber reports whether tok follows JSON's number grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func jsonNumber(tok string) bool {
+	i := 0
+	if i < len(tok) && tok[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(tok) && tok[i] >= '0' && tok[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(tok) && tok[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false
+	}
+	if i < len(tok) && tok[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(tok) && (tok[i] == 'e' || tok[i] == 'E') {
+		i++
+		if i < len(tok) && (tok[i] == '+' || tok[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(tok)
 }
