@@ -25,9 +25,11 @@ type Config struct {
 	// MaxBatch is the most rows the batcher merges into one run (default 1:
 	// no merging). Requests larger than MaxBatch run alone.
 	MaxBatch int
-	// BatchTimeout is how long a worker waits for more requests to fill a
-	// batch after the first arrives (0: it takes only requests already
-	// queued).
+	// BatchTimeout is how long a worker collecting a batch waits for more
+	// requests while another batch of the model runs (Workers > 1); a worker
+	// that would leave the model idle takes only the requests already
+	// queued and runs at once, so a lone request never waits (0: never
+	// wait).
 	BatchTimeout time.Duration
 	// MaxQueue bounds the requests waiting per model (default 64); beyond
 	// it requests get 429 with Retry-After.

@@ -45,8 +45,10 @@ func newServeCmd() *cobra.Command {
 
 A model's name is its file's base name without extension unless --name gives
 one (repeat --name once per MODEL, in order). Concurrent requests for one
-model are merged into batches of up to --max-batch rows, waiting at most
---batch-timeout for more; when --max-queue requests wait, more get 429.
+model are merged into batches of up to --max-batch rows: a worker takes the
+requests queued so far and, only while another batch of the model runs
+(--workers > 1), waits at most --batch-timeout for more; a request reaching
+an idle model runs at once. When --max-queue requests wait, more get 429.
 SIGTERM or SIGINT stops accepting connections, finishes the requests in
 flight and exits 0. See docs/serving.md.`,
 		Example: `  kconv serve cifar_small.keras --addr 127.0.0.1:8080 --max-batch 32 --batch-timeout 2ms
@@ -142,7 +144,7 @@ flight and exits 0. See docs/serving.md.`,
 	f.IntVar(&threads, "threads", 0, "worker threads per run (default: all cores)")
 	f.BoolVar(&noWinograd, "no-winograd", false, "compute 3×3 convolutions without Winograd (less memory)")
 	f.IntVar(&cfg.MaxBatch, "max-batch", 1, "merge concurrent requests into batches of up to `B` rows (1: no merging)")
-	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", time.Millisecond, "wait at most `D` for more requests to fill a batch")
+	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", time.Millisecond, "while another batch runs, wait at most `D` for more requests to fill a batch (an idle model never waits)")
 	f.IntVar(&cfg.MaxQueue, "max-queue", 64, "requests waiting per model before answering 429")
 	f.IntVar(&cfg.Workers, "workers", 1, "batches of one model run at once")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body", 64<<20, "largest request body in `BYTES` (413 beyond)")
