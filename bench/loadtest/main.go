@@ -181,13 +181,19 @@ func run(o options) error {
 	if srv != nil {
 		before = batchSizes(srv)
 	}
+	// Program.Run at --max-batch is timed before the load too: the machine
+	// is shared, and its speed before and after brackets the run.
+	pre := 0.0
+	if prog != nil && !o.null {
+		pre = runRate(prog, o.cfg.MaxBatch)
+	}
 	st := drive(target, body, header, o)
 	st.print(o)
 	if srv != nil {
 		hist := histDelta(batchSizes(srv), before)
 		printHist(hist)
 		if prog != nil {
-			inProcess(prog, o, st, hist)
+			inProcess(prog, o, st, hist, pre)
 		}
 	}
 	errs, lost := st.errors, st.lost
@@ -454,7 +460,7 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 // served throughput relative to in-process Run doing the same batches:
 // Σ runs·rows / Σ runs·time(rows). Sizes are timed in turns (round robin)
 // for about 4 s so that a change in the machine's load hits them alike.
-func inProcess(p *exec.Program, o options, st *stats, hist map[int]int) {
+func inProcess(p *exec.Program, o options, st *stats, hist map[int]int, pre float64) {
 	sizes := []int{}
 	for b := range hist {
 		sizes = append(sizes, b)
@@ -513,8 +519,17 @@ func inProcess(p *exec.Program, o options, st *stats, hist map[int]int) {
 	mb := o.cfg.MaxBatch
 	atMax := float64(mb) / median(times[mb])
 	fmt.Printf("in-process Program.Run at batch %d: %.1f rows/s (served/that: %.2f)\n", mb, atMax, served/atMax)
+	if pre > 0 {
+		fmt.Printf("  before the load: %.1f rows/s (served/that: %.2f)\n", pre, served/pre)
+	}
 	if secs > 0 {
-		fmt.Printf("in-process Program.Run on the batches the server formed: %.1f rows/s; served/in-process: %.2f\n", rows/secs, served/(rows/secs))
+		formed := rows / secs
+		fmt.Printf("in-process Program.Run on the batches the server formed: %.1f rows/s; served/in-process: %.2f", formed, served/formed)
+		if pre > 0 {
+			// The same batches at the machine's speed before the load.
+			fmt.Printf(" (%.2f at the speed measured before the load)", served/(formed*pre/atMax))
+		}
+		fmt.Println()
 	}
 }
 
@@ -591,4 +606,36 @@ func nullInfer(h http.Handler) http.Handler {
 		w.Header().Set("Content-Length", strconv.Itoa(len(resp)))
 		w.Write(resp)
 	})
+}
+
+// runRate times Program.Run at rows rows for about 4 s (at least 3 runs)
+// and returns rows/s from the median run.
+func runRate(p *exec.Program, rows int) float64 {
+	var ins []*ir.Tensor
+	for _, tt := range p.Model().InputTypes() {
+		shape := tt.Shape.Clone()
+		if shape[0] < 0 {
+			shape[0] = rows
+		}
+		t := ir.NewTensor(shape, tt.Layout)
+		for i := range t.Data {
+			t.Data[i] = float32(i%255) / 255
+		}
+		ins = append(ins, t)
+	}
+	ctx := context.Background()
+	if _, err := p.Run(ctx, ins); err != nil {
+		return 0
+	}
+	var d []time.Duration
+	start := time.Now()
+	for len(d) < 3 || (time.Since(start) < 4*time.Second && len(d) < 1000) {
+		t0 := time.Now()
+		if _, err := p.Run(ctx, ins); err != nil {
+			return 0
+		}
+		d = append(d, time.Since(t0))
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return float64(rows) / d[len(d)/2].Seconds()
 }
