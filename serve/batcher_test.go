@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kconv/kconv/ir"
 )
@@ -142,5 +143,36 @@ func TestConcurrentClients(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestBatcherWaitsOnlyUnderLoad: with another batch running, collect waits
+// (here up to an hour) for the batch to fill; with none running it takes
+// only what is queued and returns at once.
+func TestBatcherWaitsOnlyUnderLoad(t *testing.T) {
+	e, err := newEntry(Model{Name: "cnn", Program: cnnProgram(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No workers (Workers 0): the test forms batches by hand.
+	b := newBatcher(e, Config{MaxQueue: 8, MaxBatch: 2, BatchTimeout: time.Hour}, func(int) {})
+	newJob := func() *job {
+		return &job{ctx: context.Background(), rows: 1, done: make(chan jobResult, 1)}
+	}
+	first := newJob()
+	batch, rows, carry := b.collect([]*job{first}, 1)
+	if len(batch) != 1 || rows != 1 || carry != nil {
+		t.Fatalf("idle model: %d jobs, %d rows; want the lone job at once", len(batch), rows)
+	}
+	b.running.Add(1) // another worker's batch runs
+	second := newJob()
+	go func() {
+		if err := b.submit(second); err != nil {
+			t.Error(err)
+		}
+	}()
+	batch, rows, _ = b.collect([]*job{first}, 1)
+	if len(batch) != 2 || rows != 2 || batch[1] != second {
+		t.Fatalf("under load: %d jobs, %d rows; want the batch filled by the job that arrived", len(batch), rows)
 	}
 }
