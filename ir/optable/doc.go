@@ -12,6 +12,9 @@
 //     fails when an unmarked capability fails or a capability marked
 //     unsupported works, so the marks cannot go stale.
 //
+// testdata/optable.txt records the table as the code behaves (the layers
+// and ONNX ops actually written for each kind); -update rewrites it.
+//
 // It lives outside ir because it imports exec, the importers and the
 // exporters, which import ir.
 package optable

@@ -2,11 +2,13 @@ package optable
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -20,9 +22,18 @@ import (
 	oexport "github.com/kconv/kconv/exporter/onnx"
 	kimport "github.com/kconv/kconv/importer/keras"
 	oimport "github.com/kconv/kconv/importer/onnx"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/internal/refcheck"
 	"github.com/kconv/kconv/ir"
+	"google.golang.org/protobuf/proto"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/optable.txt")
+
+// golden is the op table as the code behaves, one line per kind, kept in
+// testdata/optable.txt so that a review shows what a change did to what
+// kconv reads, writes and runs (go test ./ir/optable -update rewrites it).
+const golden = "testdata/optable.txt"
 
 // Every Op type declared in package ir has at least one row, each row's
 // Kind is its Example's, and kinds are unique.
@@ -221,6 +232,9 @@ func TestONNXOpsMatchImporter(t *testing.T) {
 // Every capability of every op either works or is marked unsupported with
 // a reason, and every mark is still true.
 func TestCapabilities(t *testing.T) {
+	var table strings.Builder
+	table.WriteString("# kind | Keras classes read | Keras layers written | ONNX ops read | ONNX ops written | unsupported\n")
+	table.WriteString("# Regenerate: go test ./ir/optable -update\n")
 	for _, o := range ir.AllOps() {
 		t.Run(o.Kind, func(t *testing.T) {
 			m, err := build(o)
@@ -230,13 +244,24 @@ func TestCapabilities(t *testing.T) {
 			x := inputs(m, o.Example().Indices)
 			want, runErr := run(m, x)
 			onnxFile, onnxErr := oexport.Encode(m, oexport.Options{})
+			kerasWritten := "-"
+			defer func() {
+				var marks []string
+				for _, c := range ir.Capabilities() {
+					if !o.Supports(c) {
+						marks = append(marks, string(c))
+					}
+				}
+				fmt.Fprintf(&table, "%s | %s | %s | %s | %s | %s\n", o.Kind, list(o.KerasClasses), kerasWritten,
+					list(o.ONNX), onnxOps(t, onnxFile, onnxErr), list(marks))
+			}()
 			for _, c := range ir.Capabilities() {
 				var err error
 				switch c {
 				case ir.CapExec:
 					err = runErr
 				case ir.CapKerasExport:
-					err = kerasRoundTrip(t, o, m, x, want, runErr)
+					kerasWritten, err = kerasRoundTrip(t, o, m, x, want, runErr)
 				case ir.CapONNXExport:
 					err = onnxErr
 				case ir.CapONNXReadBack:
@@ -257,6 +282,63 @@ func TestCapabilities(t *testing.T) {
 			}
 		})
 	}
+	got := table.String()
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	wantTable, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (go test ./ir/optable -update writes it)", err)
+	}
+	if got != string(wantTable) {
+		gl, wl := strings.Split(got, "\n"), strings.Split(string(wantTable), "\n")
+		for i := 0; i < max(len(gl), len(wl)); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Errorf("%s differs at line %d (go test ./ir/optable -update rewrites it):\nwant: %s\n got: %s", golden, i+1, w, g)
+				break
+			}
+		}
+	}
+}
+
+func list(s []string) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, " ")
+}
+
+// onnxOps lists the distinct op types of an exported ONNX model, in order
+// of first use.
+func onnxOps(t *testing.T, data []byte, exportErr error) string {
+	if exportErr != nil {
+		return "-"
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil {
+		t.Errorf("exported ONNX does not decode: %v", err)
+		return "?"
+	}
+	var ops []string
+	for _, n := range mp.GetGraph().GetNode() {
+		if !slices.Contains(ops, n.GetOpType()) {
+			ops = append(ops, n.GetOpType())
+		}
+	}
+	return list(ops)
 }
 
 // build makes the model x0.. (inputs), c0.. (constants) → y of a row's
@@ -361,36 +443,38 @@ func same(got, want []*ir.Tensor) error {
 }
 
 // kerasRoundTrip writes m with exporter/keras, reads it back with
-// importer/keras, and compares outputs (when m runs).
-func kerasRoundTrip(t *testing.T, o ir.OpInfo, m *ir.Model, xs, want []*ir.Tensor, runErr error) error {
+// importer/keras, and compares outputs (when m runs). It returns the
+// classes of the layers written (InputLayer aside).
+func kerasRoundTrip(t *testing.T, o ir.OpInfo, m *ir.Model, xs, want []*ir.Tensor, runErr error) (string, error) {
 	path := filepath.Join(t.TempDir(), "m.h5")
 	if err := kexport.WriteH5Model(m, path, kexport.H5Options{}); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return "-", fmt.Errorf("export: %w", err)
 	}
 	back, err := kimport.Load(path, kimport.Options{})
 	if err != nil {
-		return fmt.Errorf("read back: %w", err)
+		return "-", fmt.Errorf("read back: %w", err)
 	}
-	if o.KerasExport != "" {
-		var classes []string
-		for _, n := range back.Nodes {
+	var classes []string
+	for _, n := range back.Nodes {
+		if n.Class != "InputLayer" && !slices.Contains(classes, n.Class) {
 			classes = append(classes, n.Class)
 		}
-		if !slices.Contains(classes, o.KerasExport) {
-			t.Errorf("keras-export: the table says %s is written as %s; the file holds %v", o.Kind, o.KerasExport, classes)
-		}
+	}
+	written := list(classes)
+	if o.KerasExport != "" && o.KerasExport != "InputLayer" && !slices.Contains(classes, o.KerasExport) {
+		t.Errorf("keras-export: the table says %s is written as %s; the file holds %v", o.Kind, o.KerasExport, classes)
 	}
 	if runErr != nil {
-		return nil
+		return written, nil
 	}
 	if err := back.LoadWeights(); err != nil {
-		return fmt.Errorf("read back: %w", err)
+		return written, fmt.Errorf("read back: %w", err)
 	}
 	got, err := run(back, xs)
 	if err != nil {
-		return fmt.Errorf("read back: %w", err)
+		return written, fmt.Errorf("read back: %w", err)
 	}
-	return same(got, want)
+	return written, same(got, want)
 }
 
 // onnxReadBack reads exporter/onnx's file back with importer/onnx and
