@@ -190,7 +190,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		act := kernels.Activation{Kind: kernels.ActClip, Min: float32(op.Min), Max: float32(op.Max)}
 		l.add(&step{node: n.Name, ins: []*value{src}, out: o, inplace: true, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
 			copy(dst, ins[0])
-			act.Apply(dst)
+			act.ApplyFast(dst)
 			return nil
 		}})
 

@@ -511,7 +511,7 @@ func (l *lowerer) activation(n *ir.Node, act ir.Act) error {
 	}
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		copy(o, ins[0])
-		ka.Apply(o)
+		ka.ApplyFast(o)
 		return nil
 	}})
 	return nil

@@ -1,0 +1,12 @@
+package kernels
+
+//go:noescape
+func actAVX512(x *float32, n int, kind int, lo, hi float32)
+
+// simdAVX512 reports whether the AVX-512 kernels may run: the CPU has them
+// and the tests have not switched them off (simdOff).
+func simdAVX512() bool { return scAVX512 && !simdOff }
+
+// simdOff makes the vector kernels of act_fast.go and conv_dw_fast.go fall
+// back to Go (tests: each family's result must match the other's).
+var simdOff = false

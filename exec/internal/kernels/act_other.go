@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package kernels
+
+func actAVX512(x *float32, n int, kind int, lo, hi float32) { panic("kernels: no AVX-512") }
+
+func simdAVX512() bool { return false }
+
+var simdOff = false
