@@ -10,3 +10,6 @@ func simdAVX512() bool { return scAVX512 && !simdOff }
 // simdOff makes the vector kernels of act_fast.go and conv_dw_fast.go fall
 // back to Go (tests: each family's result must match the other's).
 var simdOff = false
+
+//go:noescape
+func dwRowAVX512(dst, src, kern, bias *float32, nx, xstep, dstep int, taps *int, ntaps, cbytes int, tailmask uint64, lo, hi float32)

@@ -7,3 +7,7 @@ func actAVX512(x *float32, n int, kind int, lo, hi float32) { panic("kernels: no
 func simdAVX512() bool { return false }
 
 var simdOff = false
+
+func dwRowAVX512(dst, src, kern, bias *float32, nx, xstep, dstep int, taps *int, ntaps, cbytes int, tailmask uint64, lo, hi float32) {
+	panic("kernels: no AVX-512")
+}
