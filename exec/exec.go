@@ -6,15 +6,15 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/kconv/kconv/exec/internal/gemm"
+	"github.com/kconv/kconv/exec/internal/par"
 	"github.com/kconv/kconv/ir"
 )
 
 // Options tune compilation.
 type Options struct {
 	// Threads is the number of worker threads (0: all cores). Kernels and
-	// GEMM share this budget; OpenBLAS runs single-threaded under Go's
-	// workers so the cores are never oversubscribed.
+	// GEMM share this budget, the Program's own pool (no process-global
+	// thread count: Programs with different budgets run side by side).
 	Threads int
 	// Keep names nodes whose outputs must be observable through RunNodes;
 	// nothing is fused into or across them. KeepAll keeps every node.
@@ -34,6 +34,7 @@ type Program struct {
 	model   *ir.Model
 	opts    Options
 	threads int
+	pool    *par.Pool // the thread budget, shared by every run of this Program
 	steps   []*step
 	values  []*value
 	inputs  []*value          // model inputs, in model order
@@ -56,8 +57,7 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	if t <= 0 {
 		t = runtime.NumCPU()
 	}
-	gemm.SetThreads(t)
-	p := &Program{model: m, opts: opts, threads: t, kept: map[string]*value{}, arenas: map[int]*sync.Pool{}}
+	p := &Program{model: m, opts: opts, threads: t, pool: par.New(t), kept: map[string]*value{}, arenas: map[int]*sync.Pool{}}
 	if err := p.lower(); err != nil {
 		return nil, err
 	}
@@ -210,7 +210,11 @@ func (p *Program) getArena(batch int) *arena {
 	p.mu.Lock()
 	pool := p.arenas[batch]
 	if pool == nil {
-		pool = &sync.Pool{New: func() any { return newArena(p.slots, batch, p.maxIns) }}
+		pool = &sync.Pool{New: func() any {
+			a := newArena(p.slots, batch, p.maxIns)
+			a.ws.Pool = p.pool
+			return a
+		}}
 		p.arenas[batch] = pool
 	}
 	p.mu.Unlock()

@@ -3,6 +3,7 @@ package exec_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
@@ -196,5 +197,63 @@ func BenchmarkCifarSmall(b *testing.B) {
 			}
 			b.ReportMetric(float64(ir.FLOPs(m))*float64(batch)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// TestProgramsOwnBudgets compiles one model twice with different thread
+// budgets and runs both Programs at once (run with -race): each keeps its
+// own pool (compiling the second changes nothing in the first), so each
+// reproduces its own serial results exactly, and the two agree within
+// float32 tolerance.
+func TestProgramsOwnBudgets(t *testing.T) {
+	m := smallVGG(t)
+	progs := make([]*exec.Program, 2)
+	for i, threads := range []int{1, 2} {
+		p, err := exec.Compile(m, exec.Options{Threads: threads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		progs[i] = p
+	}
+	x := randomInput(m, 2, 7)
+	want := make([][]float32, len(progs))
+	for i, p := range progs {
+		out, err := p.Run(context.Background(), []*ir.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = out[0].Data
+	}
+	for j, v := range want[0] {
+		if d := math.Abs(float64(v - want[1][j])); d > 1e-4*(1+math.Abs(float64(v))) {
+			t.Fatalf("Threads 1 and 2 differ at %d: %v vs %v", j, v, want[1][j])
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			i := g % 2
+			for range 3 {
+				out, err := progs[i].Run(context.Background(), []*ir.Tensor{x})
+				if err != nil {
+					errs <- err
+					return
+				}
+				for j, v := range out[0].Data {
+					if v != want[i][j] {
+						errs <- fmt.Errorf("Threads %d, concurrent run: output %d = %v, serial %v", progs[i].Threads(), j, v, want[i][j])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }

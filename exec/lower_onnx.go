@@ -5,6 +5,7 @@ import (
 
 	"github.com/kconv/kconv/exec/internal/gemm"
 	"github.com/kconv/kconv/exec/internal/kernels"
+	"github.com/kconv/kconv/exec/internal/par"
 	"github.com/kconv/kconv/ir"
 )
 
@@ -215,7 +216,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 				kernels.BroadcastTo(dst, []int{m, nn}, ins[2], vs[2].dims(bt), 1)
 				beta = float32(op.Beta)
 			}
-			gemm.Sgemm(op.TransA, op.TransB, m, nn, k, float32(op.Alpha), ins[0], as[1], ins[1], bs[1], beta, dst, nn)
+			gemm.Sgemm(l.p.pool, op.TransA, op.TransB, m, nn, k, float32(op.Alpha), ins[0], as[1], ins[1], bs[1], beta, dst, nn)
 			return nil
 		}})
 
@@ -223,7 +224,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		a, b := in(0), in(1)
 		o := out()
 		l.add(&step{node: n.Name, ins: []*value{a, b}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
-			return matmul(dst, ins[0], a.dims(bt), ins[1], b.dims(bt))
+			return matmul(l.p.pool, dst, ins[0], a.dims(bt), ins[1], b.dims(bt))
 		}})
 
 	default:
@@ -233,7 +234,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 }
 
 // matmul is numpy's matmul with broadcasting of the leading axes.
-func matmul(dst, a []float32, as []int, b []float32, bs []int) error {
+func matmul(pl *par.Pool, dst, a []float32, as []int, b []float32, bs []int) error {
 	ra, rb := len(as), len(bs)
 	if ra == 1 {
 		as = []int{1, as[0]}
@@ -270,7 +271,7 @@ func matmul(dst, a []float32, as []int, b []float32, bs []int) error {
 	for i := 0; i < nb; i++ {
 		ao := idx(as[:len(as)-2], i) * m * k
 		bo := idx(bs[:len(bs)-2], i) * k * n
-		gemm.Sgemm(false, false, m, n, k, 1, a[ao:ao+m*k], k, b[bo:bo+k*n], n, 0, dst[i*m*n:(i+1)*m*n], n)
+		gemm.Sgemm(pl, false, false, m, n, k, 1, a[ao:ao+m*k], k, b[bo:bo+k*n], n, 0, dst[i*m*n:(i+1)*m*n], n)
 	}
 	return nil
 }

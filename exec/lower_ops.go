@@ -378,7 +378,6 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 	if err != nil {
 		return err
 	}
-	threads := l.p.threads
 	if max(op.DH, 1) > 1 || max(op.DW, 1) > 1 {
 		l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			dilatedPool(o, ins[0], in.batch(b), h, w, c, oh, ow, op, pads)
@@ -398,9 +397,9 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 			PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow,
 			CountIncludePad: op.CountIncludePad}
 		if op.Max {
-			kernels.MaxPool(o, ins[0], p, threads)
+			kernels.MaxPool(o, ins[0], p, l.p.pool)
 		} else {
-			kernels.AvgPool(o, ins[0], p, threads)
+			kernels.AvgPool(o, ins[0], p, l.p.pool)
 		}
 		return nil
 	}})

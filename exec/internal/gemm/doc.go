@@ -32,18 +32,18 @@
 //
 // Exactly one layer parallelizes, so the cores are never oversubscribed:
 // Go goroutines do, OpenBLAS never does. OpenBLAS's own pool is set to one
-// thread (openblas_set_num_threads(1) at init and in SetThreads, whatever n)
-// and every BLAS call runs on the goroutine that makes it.
+// thread (openblas_set_num_threads(1) at init) and every BLAS call runs on
+// the goroutine that makes it.
 //
-//   - SetThreads(n) sets the number of workers (default runtime.NumCPU());
-//     Threads() reports it. Call it before running, not concurrently with
-//     kernels.
-//   - Sgemm and Sgemv split a large call into up to Threads() independent
+//   - The budget is the caller's *par.Pool (one per compiled Program; no
+//     process-global thread count), passed as Sgemm's and Sgemv's first
+//     argument; nil means serial.
+//   - Sgemm and Sgemv split a large call into up to pl.Workers() independent
 //     sub-problems (row blocks of C, or column blocks when C has few rows,
 //     as for a small-batch dense layer) run on goroutines. Small calls stay
 //     serial.
 //   - Callers that parallelize themselves (Conv2D shares its bounded
-//     im2col tiles among Threads() goroutines) call SgemmSerial/SgemvSerial
+//     im2col tiles among the pool's workers) call SgemmSerial/SgemvSerial
 //     from each worker, so the two levels never multiply.
 //
 // Why not OpenBLAS threads: BenchmarkThreading, on the 2-core Zen 4 machine

@@ -2,28 +2,9 @@ package gemm
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"github.com/kconv/kconv/exec/internal/par"
 )
-
-var threads atomic.Int32
-
-func init() { threads.Store(int32(max(1, runtime.NumCPU()))) }
-
-// SetThreads sets the number of worker goroutines that Sgemm, Sgemv and the
-// kernels built on this package may use at once (see the package doc's
-// threading rule). n < 1 means runtime.NumCPU().
-func SetThreads(n int) {
-	if n < 1 {
-		n = runtime.NumCPU()
-	}
-	threads.Store(int32(n))
-	backendSetThreads(n)
-}
-
-// Threads reports the worker count set by SetThreads.
-func Threads() int { return int(threads.Load()) }
 
 // Name reports the backend linked into this build: "openblas" or "purego".
 func Name() string { return backendName }
@@ -31,17 +12,17 @@ func Name() string { return backendName }
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
 // op(A) is m×k (A is m×k with lda >= k, or k×m with lda >= m when transA),
 // op(B) is k×n (B is k×n with ldb >= n, or n×k with ldb >= k when transB)
-// and C is m×n with ldc >= n. Large products are split across Threads()
-// goroutines.
-func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// and C is m×n with ldc >= n. Large products are split across pl's
+// workers (nil pl: serial).
+func Sgemm(pl *par.Pool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if trivialGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
-	t := Threads()
+	t := pl.Workers()
 	// Below ~4 MFLOP per worker the goroutine hand-off costs more than it gains.
 	if t > 1 && int64(m)*int64(n)*int64(k) >= int64(t)*2<<20 {
 		if m >= 4*t || m >= n {
-			parallelRange(m, t, 4, func(i0, i1 int) {
+			pl.For(m, 4, func(i0, i1 int) {
 				var aa []float32
 				if transA {
 					aa = a[i0:]
@@ -51,7 +32,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 				sgemm(transA, transB, i1-i0, n, k, alpha, aa, lda, b, ldb, beta, c[i0*ldc:], ldc)
 			})
 		} else {
-			parallelRange(n, t, 16, func(j0, j1 int) {
+			pl.For(n, 16, func(j0, j1 int) {
 				var bb []float32
 				if transB {
 					bb = b[j0*ldb:]
@@ -78,20 +59,20 @@ func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 // Sgemv computes y = alpha*op(A)*x + beta*y for a row-major m×n matrix A
 // (lda >= n). With trans false op(A) = A, x has n elements and y has m; with
 // trans true op(A) = Aᵀ, x has m elements and y has n. Large products are
-// split across Threads() goroutines.
-func Sgemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+// split across pl's workers (nil pl: serial).
+func Sgemv(pl *par.Pool, trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
 	if trivialGemv(trans, m, n, alpha, a, lda, x, beta, y) {
 		return
 	}
-	t := Threads()
+	t := pl.Workers()
 	if t > 1 && int64(m)*int64(n) >= int64(t)*1<<18 {
 		if trans {
 			// y[j] depends on column j of A: split the columns.
-			parallelRange(n, t, 64, func(j0, j1 int) {
+			pl.For(n, 64, func(j0, j1 int) {
 				sgemv(true, m, j1-j0, alpha, a[j0:], lda, x, beta, y[j0:j1])
 			})
 		} else {
-			parallelRange(m, t, 16, func(i0, i1 int) {
+			pl.For(m, 16, func(i0, i1 int) {
 				sgemv(false, i1-i0, n, alpha, a[i0*lda:], lda, x, beta, y[i0:i1])
 			})
 		}
@@ -106,32 +87,6 @@ func SgemvSerial(trans bool, m, n int, alpha float32, a []float32, lda int, x []
 		return
 	}
 	sgemv(trans, m, n, alpha, a, lda, x, beta, y)
-}
-
-// parallelRange splits [0,total) into at most t contiguous chunks whose sizes
-// are multiples of align (except the last) and runs f on each, the first on
-// the calling goroutine.
-func parallelRange(total, t, align int, f func(lo, hi int)) {
-	chunk := (total + t - 1) / t
-	chunk = (chunk + align - 1) / align * align
-	if chunk >= total {
-		f(0, total)
-		return
-	}
-	var wg sync.WaitGroup
-	for lo := chunk; lo < total; lo += chunk {
-		hi := min(lo+chunk, total)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	// Let the idle core's scheduler pick the new goroutine up now (it can
-	// otherwise take ~100 µs on this VM, while this one does its share).
-	runtime.Gosched()
-	f(0, min(chunk, total))
-	wg.Wait()
 }
 
 // need panics unless a row-major rows×cols matrix with leading dimension ld

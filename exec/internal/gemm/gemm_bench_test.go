@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"github.com/kconv/kconv/exec/internal/par"
 	"testing"
 )
 
@@ -25,7 +26,11 @@ func benchGemm(b *testing.B, f gemmFunc, m, n, k int) {
 // pure-Go code on a VGG16-like layer (28×28 pixels, 3×3×256 → 512).
 func BenchmarkSgemm(b *testing.B) {
 	const m, n, k = 784, 512, 2304
-	b.Run(Name()+"/parallel", func(b *testing.B) { benchGemm(b, Sgemm, m, n, k) })
+	pl := par.New(0)
+	parallel := func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		Sgemm(pl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+	b.Run(Name()+"/parallel", func(b *testing.B) { benchGemm(b, parallel, m, n, k) })
 	b.Run(Name()+"/serial", func(b *testing.B) { benchGemm(b, SgemmSerial, m, n, k) })
 	b.Run("GoSgemm/serial", func(b *testing.B) { benchGemm(b, GoSgemm, 256, 256, 256) })
 }
@@ -40,13 +45,13 @@ func BenchmarkSgemvFC6(b *testing.B) {
 		a[i] = float32(i%7) * 0.1
 	}
 	for _, serial := range []bool{false, true} {
-		f := Sgemv
+		pl := par.New(0)
 		if serial {
-			f = SgemvSerial
+			pl = par.Serial()
 		}
 		b.Run(fmt.Sprintf("%s/serial=%v", Name(), serial), func(b *testing.B) {
 			for b.Loop() {
-				f(true, m, n, 1, a, n, x, 0, y)
+				Sgemv(pl, true, m, n, 1, a, n, x, 0, y)
 			}
 			b.ReportMetric(4*m*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 		})

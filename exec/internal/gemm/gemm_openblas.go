@@ -12,10 +12,6 @@ const backendName = "openblas"
 
 func init() { C.openblas_set_num_threads(1) }
 
-// backendSetThreads keeps OpenBLAS single-threaded whatever n is: the Go
-// side owns the parallelism (see the package doc).
-func backendSetThreads(int) { C.openblas_set_num_threads(1) }
-
 func cblasTrans(t bool) C.enum_CBLAS_TRANSPOSE {
 	if t {
 		return C.CblasTrans

@@ -4,8 +4,6 @@ package gemm
 
 const backendName = "purego"
 
-func backendSetThreads(int) {}
-
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	goSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

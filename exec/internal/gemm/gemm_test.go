@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"github.com/kconv/kconv/exec/internal/par"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -119,7 +120,15 @@ func gemmCases() []gemmCase {
 type gemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
 func TestSgemm(t *testing.T) {
-	impls := map[string]gemmFunc{"Sgemm": Sgemm, "SgemmSerial": SgemmSerial, "GoSgemm": GoSgemm}
+	impls := map[string]func(pl *par.Pool) gemmFunc{
+		"Sgemm": func(pl *par.Pool) gemmFunc {
+			return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				Sgemm(pl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			}
+		},
+		"SgemmSerial": func(*par.Pool) gemmFunc { return SgemmSerial },
+		"GoSgemm":     func(*par.Pool) gemmFunc { return GoSgemm },
+	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range gemmCases() {
 		ar, ac := tc.m, tc.k
@@ -142,8 +151,9 @@ func TestSgemm(t *testing.T) {
 		want := append([]float32(nil), c0...)
 		naiveGemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
 		for _, threads := range []int{1, 2, 3} {
-			SetThreads(threads)
-			for name, f := range impls {
+			pl := par.New(threads)
+			for name, mk := range impls {
+				f := mk(pl)
 				got := append([]float32(nil), c0...)
 				f(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
 				// Padding between rows of C must be untouched.
@@ -159,12 +169,19 @@ func TestSgemm(t *testing.T) {
 			}
 		}
 	}
-	SetThreads(0)
 }
 
 func TestSgemv(t *testing.T) {
 	type gemvFunc func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
-	impls := map[string]gemvFunc{"Sgemv": Sgemv, "SgemvSerial": SgemvSerial, "GoSgemv": GoSgemv}
+	impls := map[string]func(pl *par.Pool) gemvFunc{
+		"Sgemv": func(pl *par.Pool) gemvFunc {
+			return func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+				Sgemv(pl, trans, m, n, alpha, a, lda, x, beta, y)
+			}
+		},
+		"SgemvSerial": func(*par.Pool) gemvFunc { return SgemvSerial },
+		"GoSgemv":     func(*par.Pool) gemvFunc { return GoSgemv },
+	}
 	r := rand.New(rand.NewPCG(3, 4))
 	shapes := [][2]int{{1, 1}, {1, 9}, {9, 1}, {3, 5}, {7, 13}, {64, 64}, {1000, 33}, {33, 1000}, {2048, 1031}, {0, 4}, {4, 0}}
 	for si, s := range shapes {
@@ -192,8 +209,9 @@ func TestSgemv(t *testing.T) {
 			want := append([]float32(nil), y0...)
 			naiveGemv(trans, m, n, alpha, a, lda, x, beta, want)
 			for _, threads := range []int{1, 2} {
-				SetThreads(threads)
-				for name, f := range impls {
+				pl := par.New(threads)
+				for name, mk := range impls {
+					f := mk(pl)
 					got := append([]float32(nil), y0...)
 					f(trans, m, n, alpha, a, lda, x, beta, got)
 					closeEnough(t, fmt.Sprintf("%s threads=%d trans=%v m=%d n=%d", name, threads, trans, m, n), got, want, nx)
@@ -201,7 +219,6 @@ func TestSgemv(t *testing.T) {
 			}
 		}
 	}
-	SetThreads(0)
 }
 
 func TestShortSlicePanics(t *testing.T) {
@@ -215,16 +232,16 @@ func TestShortSlicePanics(t *testing.T) {
 		f()
 	}
 	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
-	mustPanic("short a", func() { Sgemm(false, false, 2, 2, 4, 1, a, 4, b, 2, 0, c, 2) })
-	mustPanic("short c", func() { Sgemm(false, false, 2, 3, 3, 1, a, 3, b, 3, 0, c, 3) })
-	mustPanic("bad lda", func() { Sgemm(false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2) })
-	mustPanic("short x", func() { Sgemv(false, 2, 3, 1, a, 3, b[:2], 0, c) })
-	mustPanic("short y", func() { Sgemv(true, 2, 3, 1, a, 3, b, 0, c[:2]) })
+	mustPanic("short a", func() { Sgemm(nil, false, false, 2, 2, 4, 1, a, 4, b, 2, 0, c, 2) })
+	mustPanic("short c", func() { Sgemm(nil, false, false, 2, 3, 3, 1, a, 3, b, 3, 0, c, 3) })
+	mustPanic("bad lda", func() { Sgemm(nil, false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2) })
+	mustPanic("short x", func() { Sgemv(nil, false, 2, 3, 1, a, 3, b[:2], 0, c) })
+	mustPanic("short y", func() { Sgemv(nil, true, 2, 3, 1, a, 3, b, 0, c[:2]) })
 }
 
 func TestName(t *testing.T) {
 	if n := Name(); n != "openblas" && n != "purego" {
 		t.Fatalf("Name() = %q", n)
 	}
-	t.Logf("backend %s, %d threads", Name(), Threads())
+	t.Logf("backend %s", Name())
 }

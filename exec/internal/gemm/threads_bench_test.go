@@ -88,7 +88,7 @@ func BenchmarkThreading(b *testing.B) {
 	if Name() != "openblas" {
 		b.Skip("OpenBLAS only")
 	}
-	defer func() { blasThreads(1); SetThreads(0) }()
+	defer blasThreads(1)
 	if testing.Short() {
 		b.Skip("slow: sleeps between variants")
 	}

@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -117,7 +116,7 @@ const (
 // batch), so the column buffer stays within a fixed budget per worker, and
 // fuses bias and activation into each tile right after its GEMM. 1×1
 // stride-1 unpadded convs skip im2col: the input is the GEMM operand. Tiles
-// are shared out among gemm.Threads() goroutines, each calling the
+// are shared out among the workers of ws.Par(), each calling the
 // single-threaded GEMM (the gemm package's threading rule).
 func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []float32, ws *Workspace) {
 	convCheck(p, in, kernel, bias, out)
@@ -133,7 +132,7 @@ func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 	direct := p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.PadTop == 0 && p.PadBottom == 0 && p.PadLeft == 0 && p.PadRight == 0
 
-	workers := max(1, gemm.Threads())
+	workers := ws.Par().Workers()
 	// Tile rows: as many as both budgets allow (at least convMinRows), then
 	// evened out so the tile count is a multiple of the worker count.
 	tileMax := max(convMinRows, min(convOutBudget/p.OutC, convColBudget/kdim))
@@ -193,16 +192,7 @@ func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 		run(0, &next)
 		return
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(w, &next)
-		}()
-	}
-	run(0, &next)
-	wg.Wait()
+	ws.Par().Do(workers, workers, workerFunc(func(w int) { run(w, &next) }))
 }
 
 // convBiasFill sets every c-wide row of y to bias, so the GEMM can

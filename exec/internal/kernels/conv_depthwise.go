@@ -2,9 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"sync"
-
-	"github.com/kconv/kconv/exec/internal/gemm"
 )
 
 func dwCheck(p ConvParams, in, kernel, bias, out []float32) {
@@ -28,8 +25,7 @@ func dwCheck(p ConvParams, in, kernel, bias, out []float32) {
 // NHWC in and out. The kernel is KH×KW×C×M (Keras's depthwise layout) with
 // channel multiplier M = p.OutC / p.C; output channel c*M+m sees only input
 // channel c. p.Groups is ignored. bias (OutC values) may be nil. It is a
-// direct loop, parallel over output rows on gemm.Threads() goroutines; ws is
-// unused (accepted for a uniform kernel signature).
+// direct loop, parallel over output rows on the workers of ws.Par().
 func DepthwiseConv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []float32, ws *Workspace) {
 	dwCheck(p, in, kernel, bias, out)
 	p = p.norm()
@@ -42,26 +38,19 @@ func DepthwiseConv2D(p ConvParams, in, kernel, bias []float32, act Activation, o
 	if rows == 0 || ow == 0 {
 		return
 	}
-	workers := min(max(1, gemm.Threads()), rows)
+	workers := min(ws.Par().Workers(), rows)
 	// Below ~64K multiply-adds per worker the goroutines cost more than they save.
 	if int64(rows)*int64(ow*p.OutC*p.KH*p.KW) < int64(workers)<<16 {
 		workers = 1
 	}
 	chunk := (rows + workers - 1) / workers
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, rows)
-		if lo >= hi {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dwRows(&p, in, kernel, bias, act, out, oh, ow, lo, hi)
-		}()
+	if workers == 1 {
+		dwRows(&p, in, kernel, bias, act, out, oh, ow, 0, rows)
+		return
 	}
-	dwRows(&p, in, kernel, bias, act, out, oh, ow, 0, min(chunk, rows))
-	wg.Wait()
+	ws.Par().Do(workers, (rows+chunk-1)/chunk, itemFunc(func(it int) {
+		dwRows(&p, in, kernel, bias, act, out, oh, ow, it*chunk, min((it+1)*chunk, rows))
+	}))
 }
 
 // dwRows computes output rows [lo, hi) (flat over N×OH).

@@ -5,7 +5,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/kconv/kconv/exec/internal/gemm"
 	"github.com/kconv/kconv/exec/internal/par"
 )
 
@@ -45,7 +44,6 @@ func convCases() []convCase {
 }
 
 func TestConv2DFastVsRef(t *testing.T) {
-	defer gemm.SetThreads(0)
 	for ci, tc := range convCases() {
 		p := tc.p
 		in := khRand(uint64(ci)*3+1, p.InLen())
@@ -56,8 +54,8 @@ func TestConv2DFastVsRef(t *testing.T) {
 		}
 		want := RefConv2D(p, in, kernel, bias, tc.act)
 		for _, threads := range []int{1, 2, 3} {
-			gemm.SetThreads(threads)
-			ws := &Workspace{}
+			pool := par.New(threads)
+			ws := &Workspace{Pool: pool}
 			for rep := range 2 { // the second run reuses the workspace
 				got := khPoison(p.OutLen())
 				Conv2D(p, in, kernel, bias, tc.act, got, ws)
@@ -161,7 +159,6 @@ type dwCase struct {
 }
 
 func TestDepthwiseConv2DFastVsRef(t *testing.T) {
-	defer gemm.SetThreads(0)
 	cases := []dwCase{
 		{"3x3 s1 same", ConvParams{N: 1, H: 5, W: 7, C: 3, OutC: 3, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
 		{"3x3 s2 same asym", ConvParams{N: 2, H: 8, W: 7, C: 5, OutC: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadBottom: 1, PadRight: 1}, true, khELU},
@@ -200,7 +197,6 @@ func TestDepthwiseConv2DFastVsRef(t *testing.T) {
 		want := RefDepthwiseConv2D(p, in, kernel, bias, tc.act)
 		forEachFamily(t, func(fam string) {
 			for _, threads := range []int{1, 2, 3} {
-				gemm.SetThreads(threads)
 				got := khPoison(p.OutLen())
 				DepthwiseConv2D(p, in, kernel, bias, tc.act, got, &Workspace{Pool: par.New(threads)})
 				khClose(t, fmt.Sprintf("%s %s threads=%d", tc.name, fam, threads), got, want, 1e-4)
@@ -234,7 +230,6 @@ func TestRefDepthwiseHand(t *testing.T) {
 }
 
 func TestConv2DTransposeFastVsRef(t *testing.T) {
-	defer gemm.SetThreads(0)
 	cases := []struct {
 		name string
 		p    ConvTransposeParams
@@ -262,9 +257,9 @@ func TestConv2DTransposeFastVsRef(t *testing.T) {
 		}
 		want := RefConv2DTranspose(p, in, kernel, bias, tc.act)
 		for _, threads := range []int{1, 2, 3} {
-			gemm.SetThreads(threads)
+			pool := par.New(threads)
 			got := khPoison(p.OutLen())
-			Conv2DTranspose(p, in, kernel, bias, tc.act, got, &Workspace{})
+			Conv2DTranspose(p, in, kernel, bias, tc.act, got, &Workspace{Pool: pool})
 			khClose(t, fmt.Sprintf("%s threads=%d", tc.name, threads), got, want, 1e-4)
 		}
 	}

@@ -90,7 +90,7 @@ func ctCheck(p ConvTransposeParams, in, kernel, bias, out []float32) {
 // (pixels × KH·KW·OutC) = in_tile (pixels × C) · kernelᵀ, with the Keras
 // kernel read as a (KH·KW·OutC)×C matrix, then each column block is added
 // into its output pixel. The column buffer, from ws, stays within a fixed
-// budget. The GEMM is split across gemm.Threads() goroutines; the scatter
+// budget. The GEMM is split across the workers of ws.Par(); the scatter
 // runs on the calling goroutine.
 func Conv2DTranspose(p ConvTransposeParams, in, kernel, bias []float32, act Activation, out []float32, ws *Workspace) {
 	ctCheck(p, in, kernel, bias, out)
@@ -110,7 +110,7 @@ func Conv2DTranspose(p ConvTransposeParams, in, kernel, bias []float32, act Acti
 	col := ws.Get(tile * ncol)
 	for r0 := 0; r0 < rows; r0 += tile {
 		r1 := min(r0+tile, rows)
-		gemm.Sgemm(false, true, r1-r0, ncol, p.C, 1, in[r0*p.C:], p.C, kernel, p.C, 0, col, ncol)
+		gemm.Sgemm(ws.Par(), false, true, r1-r0, ncol, p.C, 1, in[r0*p.C:], p.C, kernel, p.C, 0, col, ncol)
 		ctCol2im(&p, col, r0, r1, oh, ow, out)
 	}
 	convAct(out, act)

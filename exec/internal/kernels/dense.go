@@ -1,9 +1,8 @@
 package kernels
 
 import (
-	"sync"
-
 	"github.com/kconv/kconv/exec/internal/gemm"
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 func denseCheck(n, in, out int, x, w, bias, y []float32) {
@@ -23,8 +22,8 @@ func denseCheck(n, in, out int, x, w, bias, y []float32) {
 // GEMV (the layer is bound by the weights' memory bandwidth, and OpenBLAS's
 // GEMM does not switch to GEMV by itself), small batches a sequence of
 // GEMMs over thin row blocks of w (see denseBlocked), larger ones a single
-// GEMM; all are split across gemm.Threads() goroutines. The bias is the GEMM's initial
-// accumulator (beta = 1). ws is unused (accepted for a uniform signature).
+// GEMM; all are split across the workers of ws.Par(). The bias is the GEMM's initial
+// accumulator (beta = 1). ws supplies the thread pool.
 func Dense(n, in, out int, x, w, bias []float32, act Activation, y []float32, ws *Workspace) {
 	denseCheck(n, in, out, x, w, bias, y)
 	if n == 0 {
@@ -38,11 +37,11 @@ func Dense(n, in, out int, x, w, bias []float32, act Activation, y []float32, ws
 	switch {
 	case n == 1:
 		// y = wᵀ·x with w row-major in×out.
-		gemm.Sgemv(true, in, out, 1, w, out, x, beta, y)
+		gemm.Sgemv(ws.Par(), true, in, out, 1, w, out, x, beta, y)
 	case n <= denseSmallBatch:
-		denseBlocked(n, in, out, x, w, beta, y)
+		denseBlocked(ws.Par(), n, in, out, x, w, beta, y)
 	default:
-		gemm.Sgemm(false, false, n, out, in, 1, x, in, w, out, beta, y, out)
+		gemm.Sgemm(ws.Par(), false, false, n, out, in, 1, x, in, w, out, beta, y, out)
 	}
 	convAct(y, act)
 }
@@ -58,12 +57,12 @@ const denseSmallBatch = 32
 // GEMMs over thin row blocks of w (kb rows, a few hundred KB, which stay in
 // cache while all n rows of x use them), each worker owning a column range
 // of w and y.
-func denseBlocked(n, in, out int, x, w []float32, beta float32, y []float32) {
+func denseBlocked(pool *par.Pool, n, in, out int, x, w []float32, beta float32, y []float32) {
 	kb := max(8, 2*n)
 	if n >= 16 {
 		kb = min(256, 4*n)
 	}
-	t := max(1, gemm.Threads())
+	t := pool.Workers()
 	chunk := ((out+t-1)/t + 15) / 16 * 16
 	cols := func(j0, j1 int) {
 		b := beta
@@ -72,16 +71,7 @@ func denseBlocked(n, in, out int, x, w []float32, beta float32, y []float32) {
 			b = 1
 		}
 	}
-	var wg sync.WaitGroup
-	for j0 := chunk; j0 < out; j0 += chunk {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cols(j0, min(j0+chunk, out))
-		}()
-	}
-	cols(0, min(chunk, out))
-	wg.Wait()
+	pool.Do(t, (out+chunk-1)/chunk, itemFunc(func(it int) { cols(it*chunk, min((it+1)*chunk, out)) }))
 }
 
 // RefDense is Dense from the definition:

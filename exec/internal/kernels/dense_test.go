@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/kconv/kconv/exec/internal/gemm"
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 func TestDenseFastVsRef(t *testing.T) {
-	defer gemm.SetThreads(0)
 	cases := []struct {
 		n, in, out int
 		bias       bool
@@ -37,9 +36,9 @@ func TestDenseFastVsRef(t *testing.T) {
 		}
 		want := RefDense(tc.n, tc.in, tc.out, x, w, bias, tc.act)
 		for _, threads := range []int{1, 2, 3} {
-			gemm.SetThreads(threads)
+			pool := par.New(threads)
 			got := khPoison(tc.n * tc.out)
-			Dense(tc.n, tc.in, tc.out, x, w, bias, tc.act, got, &Workspace{})
+			Dense(tc.n, tc.in, tc.out, x, w, bias, tc.act, got, &Workspace{Pool: pool})
 			khClose(t, fmt.Sprintf("%+v threads=%d", tc, threads), got, want, 1e-4)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 // PoolParams describes a 2-D pooling window over an NHWC tensor.
@@ -140,11 +142,12 @@ func poolSpan(start, k, lo, hi int) (int, int) {
 }
 
 // MaxPool writes the max pooling of x into dst (N×OutH×OutW×C) using at most
-// threads goroutines.
-func MaxPool(dst, x []float32, p PoolParams, threads int) {
+// the workers of pl.
+func MaxPool(dst, x []float32, p PoolParams, pl *par.Pool) {
+	threads := pl.Workers()
 	oh, ow := p.mustValid(dst, x)
 	if pool2x2Fits(&p, oh, ow) {
-		pool2x2(dst, x, &p, oh, ow, threads, true)
+		pool2x2(dst, x, &p, oh, ow, pl, true)
 		return
 	}
 	rows := p.N * oh
@@ -160,10 +163,11 @@ func MaxPool(dst, x []float32, p PoolParams, threads int) {
 
 // AvgPool writes the average pooling of x into dst; see PoolParams for the
 // divisor.
-func AvgPool(dst, x []float32, p PoolParams, threads int) {
+func AvgPool(dst, x []float32, p PoolParams, pl *par.Pool) {
+	threads := pl.Workers()
 	oh, ow := p.mustValid(dst, x)
 	if pool2x2Fits(&p, oh, ow) {
-		pool2x2(dst, x, &p, oh, ow, threads, false)
+		pool2x2(dst, x, &p, oh, ow, pl, false)
 		return
 	}
 	rows := p.N * oh

@@ -1,5 +1,7 @@
 package kernels
 
+import "github.com/kconv/kconv/exec/internal/par"
+
 // 2×2 stride-2 unpadded pooling (VGG's and most CNNs' MaxPooling2D): every
 // output pixel is the max or mean of two adjacent input pixels in each of
 // two rows, i.e. of four C-runs, two of them contiguous. One output row is
@@ -40,7 +42,7 @@ type pool2x2Run struct {
 // pool2x2Runs holds idle pool2x2Runs (see scRuns).
 var pool2x2Runs = make(chan *pool2x2Run, 8)
 
-func pool2x2(dst, x []float32, p *PoolParams, oh, ow, threads int, isMax bool) {
+func pool2x2(dst, x []float32, p *PoolParams, oh, ow int, pl *par.Pool, isMax bool) {
 	rows := p.N * oh
 	if rows == 0 || ow == 0 || p.C == 0 {
 		return
@@ -52,11 +54,11 @@ func pool2x2(dst, x []float32, p *PoolParams, oh, ow, threads int, isMax bool) {
 		r = new(pool2x2Run)
 	}
 	*r = pool2x2Run{dst: dst, x: x, p: *p, oh: oh, ow: ow, rows: rows, isMax: isMax}
-	workers := threads
+	workers := pl.Workers()
 	if p.InLen() < pool2x2SerialFloats {
 		workers = 1
 	}
-	parDo(workers, (rows+pool2x2Rows-1)/pool2x2Rows, r)
+	pl.Do(workers, (rows+pool2x2Rows-1)/pool2x2Rows, r)
 	*r = pool2x2Run{}
 	select {
 	case pool2x2Runs <- r:
@@ -64,7 +66,7 @@ func pool2x2(dst, x []float32, p *PoolParams, oh, ow, threads int, isMax bool) {
 	}
 }
 
-func (r *pool2x2Run) runItem(_, it int) {
+func (r *pool2x2Run) RunItem(_, it int) {
 	p := &r.p
 	c, wc := p.C, p.W*p.C
 	for row := it * pool2x2Rows; row < min((it+1)*pool2x2Rows, r.rows); row++ {

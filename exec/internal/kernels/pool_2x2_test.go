@@ -3,6 +3,8 @@ package kernels
 import (
 	"math"
 	"testing"
+
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 // TestPool2x2VsRef runs the 2×2 stride-2 fast path (assembly for C a
@@ -24,7 +26,7 @@ func TestPool2x2VsRef(t *testing.T) {
 		wantMax, wantAvg := RefMaxPool(x, p), RefAvgPool(x, p)
 		for _, th := range tuThreads {
 			got := tuFill(p.OutLen(), -1)
-			MaxPool(got, x, p, th)
+			MaxPool(got, x, p, par.New(th))
 			for k := range got {
 				if math.IsNaN(float64(wantMax[k])) != math.IsNaN(float64(got[k])) {
 					t.Fatalf("%v max threads=%d: [%d] = %v, want %v", d, th, k, got[k], wantMax[k])
@@ -32,7 +34,7 @@ func TestPool2x2VsRef(t *testing.T) {
 			}
 			tuClose(t, tuName("%v max threads=%d", d, th), got, wantMax, 0, 0)
 			got = tuFill(p.OutLen(), -1)
-			AvgPool(got, x, p, th)
+			AvgPool(got, x, p, par.New(th))
 			tuClose(t, tuName("%v avg threads=%d", d, th), got, wantAvg, 1e-6, 1e-7)
 		}
 	}
@@ -42,9 +44,10 @@ func TestPool2x2NoAlloc(t *testing.T) {
 	for _, c := range []int{16, 5} {
 		p := PoolParams{N: 1, H: 16, W: 16, C: c, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
 		x, dst := tuRand(1, p.InLen(), 1), make([]float32, p.OutLen())
+		p1, p2 := par.New(1), par.New(2)
 		if n := testing.AllocsPerRun(20, func() {
-			MaxPool(dst, x, p, 1)
-			AvgPool(dst, x, p, 2)
+			MaxPool(dst, x, p, p1)
+			AvgPool(dst, x, p, p2)
 		}); n != 0 {
 			t.Errorf("C=%d: 2×2 pooling allocates %v times per call", c, n)
 		}

@@ -1,6 +1,10 @@
 package kernels
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kconv/kconv/exec/internal/par"
+)
 
 // VGG16 sizes: block1 pool 224x224x64 -> 112x112x64 and block5 pool.
 func benchPool(b *testing.B, p PoolParams, avg bool, threads int) {
@@ -8,9 +12,9 @@ func benchPool(b *testing.B, p PoolParams, avg bool, threads int) {
 	b.SetBytes(int64(4 * (p.InLen() + p.OutLen())))
 	for b.Loop() {
 		if avg {
-			AvgPool(dst, x, p, threads)
+			AvgPool(dst, x, p, par.New(threads))
 		} else {
-			MaxPool(dst, x, p, threads)
+			MaxPool(dst, x, p, par.New(threads))
 		}
 	}
 }

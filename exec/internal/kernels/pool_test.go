@@ -3,6 +3,8 @@ package kernels
 import (
 	"math"
 	"testing"
+
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 // poolCases is the shared table run through both MaxPool/AvgPool and their
@@ -60,10 +62,10 @@ func TestPoolFastVsRef(t *testing.T) {
 		wantAvg := RefAvgPool(x, p)
 		for _, th := range tuThreads {
 			got := tuFill(p.OutLen(), tuPoison)
-			MaxPool(got, x, p, th)
+			MaxPool(got, x, p, par.New(th))
 			tuClose(t, tuName("%s max threads=%d", tc.name, th), got, wantMax, 0, 0)
 			got = tuFill(p.OutLen(), tuPoison)
-			AvgPool(got, x, p, th)
+			AvgPool(got, x, p, par.New(th))
 			tuClose(t, tuName("%s avg threads=%d", tc.name, th), got, wantAvg, 1e-5, 1e-6)
 		}
 	}
@@ -126,8 +128,8 @@ func TestPoolHandValues(t *testing.T) {
 				gotMax, gotAvg = RefMaxPool(tc.x, tc.p), RefAvgPool(tc.x, tc.p)
 			} else {
 				gotMax, gotAvg = make([]float32, tc.p.OutLen()), make([]float32, tc.p.OutLen())
-				MaxPool(gotMax, tc.x, tc.p, 2)
-				AvgPool(gotAvg, tc.x, tc.p, 2)
+				MaxPool(gotMax, tc.x, tc.p, par.New(2))
+				AvgPool(gotAvg, tc.x, tc.p, par.New(2))
 			}
 			tuClose(t, tuName("%s max ref=%v", tc.name, ref), gotMax, tc.max, 0, 0)
 			tuClose(t, tuName("%s avg ref=%v", tc.name, ref), gotAvg, tc.avg, 1e-6, 0)
@@ -201,9 +203,10 @@ func TestPoolNoAlloc(t *testing.T) {
 	p := PoolParams{N: 1, H: 16, W: 16, C: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
 	x, dst := tuRand(1, p.InLen(), 1), make([]float32, p.OutLen())
 	g := make([]float32, 8)
+	p1 := par.New(1)
 	if n := testing.AllocsPerRun(10, func() {
-		MaxPool(dst, x, p, 1)
-		AvgPool(dst, x, p, 1)
+		MaxPool(dst, x, p, p1)
+		AvgPool(dst, x, p, p1)
 		GlobalAvgPool(g, x, 1, 16, 16, 8, 1)
 	}); n != 0 {
 		t.Errorf("serial pooling allocates %v times per call", n)
@@ -217,5 +220,5 @@ func TestPoolPanicsOnBadLength(t *testing.T) {
 		}
 	}()
 	p := PoolParams{N: 1, H: 4, W: 4, C: 1, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
-	MaxPool(make([]float32, 3), make([]float32, 16), p, 1)
+	MaxPool(make([]float32, 3), make([]float32, 16), p, par.New(1))
 }

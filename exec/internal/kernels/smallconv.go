@@ -5,8 +5,6 @@ package kernels
 import (
 	"fmt"
 	"unsafe"
-
-	"github.com/kconv/kconv/exec/internal/gemm"
 )
 
 // SmallConv is a direct convolution over NHWC activations with an HWIO
@@ -35,7 +33,7 @@ import (
 // are fixed offsets and no pixel needs a bounds check; an unpadded
 // convolution reads its input in place. Items are whole images, or bands of
 // rows when the batch is smaller than twice the worker count; they are
-// shared among up to gemm.Threads() workers (parDo), except in calls too
+// shared among up to the workers of ws.Par(), except in calls too
 // small to pay for another core.
 //
 // Without AVX-512 (or on other architectures) the micro-kernel and the
@@ -280,7 +278,7 @@ func (s *SmallConv) run(p ConvParams, in, bias []float32, act Activation, pool i
 	if p.N == 0 || units == 0 || s.ow == 0 {
 		return
 	}
-	workers := max(1, gemm.Threads())
+	workers := ws.Par().Workers()
 	if p.FLOPs() < scSerialFLOPs {
 		workers = 1
 	}
@@ -338,7 +336,7 @@ func (s *SmallConv) run(p ConvParams, in, bias []float32, act Activation, pool i
 		rp = new(scRun)
 	}
 	*rp = r
-	parDo(workers, items, rp)
+	ws.Par().Do(workers, items, rp)
 	*rp = scRun{}
 	select {
 	case scRuns <- rp:
@@ -346,9 +344,9 @@ func (s *SmallConv) run(p ConvParams, in, bias []float32, act Activation, pool i
 	}
 }
 
-// runItem computes the conv rows of item it (image it/perImg, band
+// RunItem computes the conv rows of item it (image it/perImg, band
 // it%perImg) on worker w, and pools them when asked.
-func (r *scRun) runItem(w, it int) {
+func (r *scRun) RunItem(w, it int) {
 	s, p := r.s, &r.p
 	n, b := it/r.perImg, it%r.perImg
 	y0 := b * r.rows

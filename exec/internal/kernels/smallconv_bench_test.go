@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/kconv/kconv/exec/internal/gemm"
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 // cifarConv are the cifar_small fixture's convolutions (3×3 "same").
@@ -14,7 +14,7 @@ func cifarConv(n, hw, c, outC int) ConvParams {
 }
 
 // BenchmarkCifarLayers times the cifar_small layers one by one, with each
-// applicable kernel, at batch 1 and 64 (gemm.Threads() workers).
+// applicable kernel, at batch 1 and 64 (the pool's workers).
 func BenchmarkCifarLayers(b *testing.B) {
 	for _, n := range []int{1, 64} {
 		for _, l := range []struct{ hw, c, outC int }{{32, 3, 16}, {16, 16, 32}} {
@@ -47,7 +47,7 @@ func BenchmarkCifarLayers(b *testing.B) {
 			x, dst := khRand(1, p.InLen()), make([]float32, p.OutLen())
 			b.Run(fmt.Sprintf("b%d/maxpool%dx%dx%d", n, l.hw, l.hw, l.c), func(b *testing.B) {
 				for b.Loop() {
-					MaxPool(dst, x, p, gemm.Threads())
+					MaxPool(dst, x, p, par.New(0))
 				}
 			})
 		}
@@ -56,7 +56,7 @@ func BenchmarkCifarLayers(b *testing.B) {
 
 // BenchmarkSmallConvRule times SmallConv against the im2col Conv2D and
 // Winograd (where it applies) on shapes around SmallConvPays's boundary
-// (bias and ReLU fused; gemm.Threads() workers).
+// (bias and ReLU fused; the pool's workers).
 func BenchmarkSmallConvRule(b *testing.B) {
 	same := func(n, hw, c, oc, k, s int) ConvParams {
 		pad := k / 2

@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/kconv/kconv/exec/internal/gemm"
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 // smallConvCases are the ungrouped cases of the shared conv table plus
@@ -49,7 +49,6 @@ func smallConvCases() []convCase {
 }
 
 func TestSmallConvVsRef(t *testing.T) {
-	defer gemm.SetThreads(0)
 	kernels := []bool{true}
 	if scAVX512 {
 		kernels = []bool{false, true}
@@ -68,8 +67,8 @@ func TestSmallConvVsRef(t *testing.T) {
 			saved := scForceGo
 			scForceGo = goKernel
 			for _, threads := range []int{1, 2, 3} {
-				gemm.SetThreads(threads)
-				ws := &Workspace{}
+				pool := par.New(threads)
+				ws := &Workspace{Pool: pool}
 				for rep := range 2 { // the second run reuses the workspace
 					got := khPoison(p.OutLen())
 					sc.Conv2D(p, in, bias, tc.act, got, ws)
@@ -98,13 +97,12 @@ func TestSmallConvWinoPath(t *testing.T) {
 // TestSmallConvBigBatchParallel runs a call large enough to use every
 // worker (items are whole images) against the reference.
 func TestSmallConvBigBatchParallel(t *testing.T) {
-	defer gemm.SetThreads(0)
-	gemm.SetThreads(4)
+	pool := par.New(4)
 	p := ConvParams{N: 9, H: 32, W: 32, C: 3, OutC: 16, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
 	in, kernel, bias := khRand(1, p.InLen()), khRand(2, p.KernelLen()), khRand(3, p.OutC)
 	want := RefConv2D(p, in, kernel, bias, khReLU)
 	got := khPoison(p.OutLen())
-	NewSmallConv(kernel, p).Conv2D(p, in, bias, khReLU, got, &Workspace{})
+	NewSmallConv(kernel, p).Conv2D(p, in, bias, khReLU, got, &Workspace{Pool: pool})
 	khClose(t, "batch 9", got, want, 1e-4)
 }
 
@@ -134,7 +132,6 @@ func TestSmallConvBadArgs(t *testing.T) {
 // cases (odd output sizes drop their last row or column) and channel
 // counts that take the assembly pooling (multiples of 16) or the Go one.
 func TestSmallConvPool2x2VsRef(t *testing.T) {
-	defer gemm.SetThreads(0)
 	kernels := []bool{true}
 	if scAVX512 {
 		kernels = []bool{false, true}
@@ -162,9 +159,9 @@ func TestSmallConvPool2x2VsRef(t *testing.T) {
 				saved := scForceGo
 				scForceGo = goKernel
 				for _, threads := range []int{1, 2, 3} {
-					gemm.SetThreads(threads)
+					pool := par.New(threads)
 					got := khPoison(pp.OutLen())
-					sc.Conv2DPool2x2(p, in, bias, tc.act, isMax, got, &Workspace{})
+					sc.Conv2DPool2x2(p, in, bias, tc.act, isMax, got, &Workspace{Pool: pool})
 					khClose(t, fmt.Sprintf("%s max=%v go=%v threads=%d", tc.name, isMax, goKernel, threads), got, want, 1e-4)
 				}
 				scForceGo = saved
@@ -180,22 +177,20 @@ func TestSmallConvNoAlloc(t *testing.T) {
 	if scRace {
 		t.Skip("the race detector allocates")
 	}
-	defer gemm.SetThreads(0)
 	for _, n := range []int{1, 16} {
 		p := ConvParams{N: n, H: 32, W: 32, C: 3, OutC: 16, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
 		in, kernel, bias := khRand(1, p.InLen()), khRand(2, p.KernelLen()), khRand(3, p.OutC)
 		sc := NewSmallConv(kernel, p)
 		out, pooled := make([]float32, p.OutLen()), make([]float32, p.OutLen()/4)
-		ws := &Workspace{}
+		ws := &Workspace{Pool: par.New(1)}
 		call := func() {
 			sc.Conv2D(p, in, bias, khReLU, out, ws)
 			sc.Conv2DPool2x2(p, in, bias, khReLU, true, pooled, ws)
 		}
-		gemm.SetThreads(1)
 		if a := testing.AllocsPerRun(20, call); a != 0 {
 			t.Errorf("N=%d serial: %v allocations per call", n, a)
 		}
-		gemm.SetThreads(2)
+		ws.Pool = par.New(2)
 		if a := khMallocs(500, call); a > 0.05 {
 			t.Errorf("N=%d 2 threads: %v allocations per call", n, a)
 		}

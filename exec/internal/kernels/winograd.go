@@ -43,7 +43,7 @@ import (
 //     written straight into the NHWC output, then the activation on the
 //     tile's rows while they are in cache.
 //
-// Up to gemm.Threads() workers (the caller's goroutine and helpers, each
+// Up to the pool's workers (the caller's goroutine and helpers, each
 // calling the single-threaded GEMM, per the gemm package's threading rule)
 // run a call, in one of two plans:
 //
@@ -213,7 +213,7 @@ type winoPlan struct {
 	strips         bool // OpenBLAS: small GEMMs in column strips
 }
 
-func (w *Winograd) plan(p ConvParams) winoPlan {
+func (w *Winograd) plan(p ConvParams, workers int) winoPlan {
 	var pl winoPlan
 	pl.oh, pl.ow = p.OutH(), p.OutW()
 	pl.th, pl.tw = (pl.oh+winoTile-1)/winoTile, (pl.ow+winoTile-1)/winoTile
@@ -226,7 +226,7 @@ func (w *Winograd) plan(p ConvParams) winoPlan {
 	bt = min(pl.tiles, max(bt, 1))
 	pl.nblk = (pl.tiles + bt - 1) / bt
 	pl.bt = (pl.tiles + pl.nblk - 1) / pl.nblk
-	pl.workers = max(1, gemm.Threads())
+	pl.workers = max(1, workers)
 	if p.FLOPs() < winoSerialFLOPs {
 		pl.workers = 1
 	}
@@ -245,9 +245,10 @@ func (w *Winograd) plan(p ConvParams) winoPlan {
 	return pl
 }
 
-// WorkspaceLen reports the Workspace floats Conv2D needs for p.
-func (w *Winograd) WorkspaceLen(p ConvParams) int {
-	pl := w.plan(p)
+// WorkspaceLen reports the Workspace floats Conv2D needs for p with up to
+// workers workers.
+func (w *Winograd) WorkspaceLen(p ConvParams, workers int) int {
+	pl := w.plan(p, workers)
 	if pl.tiles == 0 {
 		return 0
 	}
@@ -274,11 +275,11 @@ func (w *Winograd) Conv2D(p ConvParams, in, bias []float32, act Activation, out 
 		convCheckLen("conv bias", bias, p.OutC)
 	}
 	p = p.norm()
-	pl := w.plan(p)
+	pl := w.plan(p, ws.Par().Workers())
 	if pl.tiles == 0 {
 		return
 	}
-	buf := ws.Get(w.WorkspaceLen(p))
+	buf := ws.Get(w.WorkspaceLen(p, ws.Par().Workers()))
 	nb := 1
 	if pl.own {
 		nb = pl.workers

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kconv/kconv/exec/internal/gemm"
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 // BenchmarkWinogradVGG16 runs each distinct VGG16 conv layer (224×224,
@@ -14,8 +14,7 @@ import (
 // GFLOP/s counted as direct convolution (2·N·H·W·OutC·9·C per call), so
 // the figures compare with BenchmarkConv2DVGG16's.
 func BenchmarkWinogradVGG16(b *testing.B) {
-	defer gemm.SetThreads(0)
-	gemm.SetThreads(2)
+	pool := par.New(2)
 	for _, l := range vggConvLayers {
 		p := vggConvParams(l.hw, l.c, l.outC)
 		b.Run(fmt.Sprintf("%dx%dx%d-%d", l.hw, l.hw, l.c, l.outC), func(b *testing.B) {
@@ -23,7 +22,7 @@ func BenchmarkWinogradVGG16(b *testing.B) {
 			w := NewWinograd(khRand(2, p.KernelLen()), p.C, p.OutC)
 			bias := khRand(3, p.OutC)
 			out := make([]float32, p.OutLen())
-			ws := &Workspace{}
+			ws := &Workspace{Pool: pool}
 			w.Conv2D(p, in, bias, khReLU, out, ws)
 			for b.Loop() {
 				w.Conv2D(p, in, bias, khReLU, out, ws)
@@ -40,8 +39,7 @@ func BenchmarkWinogradVGG16(b *testing.B) {
 // 13-layer sums of the medians, for im2col alone and for Winograd where
 // its median wins (the layer's count times the faster median).
 func BenchmarkWinogradVsIm2colVGG16(b *testing.B) {
-	defer gemm.SetThreads(0)
-	gemm.SetThreads(2)
+	pool := par.New(2)
 	var totIm2col, totBest, totWino float64
 	for _, l := range vggConvLayers {
 		p := vggConvParams(l.hw, l.c, l.outC)
@@ -52,7 +50,7 @@ func BenchmarkWinogradVsIm2colVGG16(b *testing.B) {
 			w := NewWinograd(kernel, p.C, p.OutC)
 			bias := khRand(3, p.OutC)
 			out := make([]float32, p.OutLen())
-			ws := &Workspace{}
+			ws := &Workspace{Pool: pool}
 			w.Conv2D(p, in, bias, khReLU, out, ws)
 			Conv2D(p, in, kernel, bias, khReLU, out, ws)
 			var ti, tw []float64

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kconv/kconv/exec/internal/gemm"
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 type winoCase struct {
@@ -94,7 +95,6 @@ func winoCheck(t testing.TB, what string, got, want []float32) float64 {
 }
 
 func TestWinogradVsRef(t *testing.T) {
-	defer gemm.SetThreads(0)
 	for ci, tc := range winoCases() {
 		p := tc.p
 		if !WinogradOK(p) {
@@ -112,15 +112,15 @@ func TestWinogradVsRef(t *testing.T) {
 			t.Errorf("%s: Bytes %d", tc.name, w.Bytes())
 		}
 		for _, threads := range []int{1, 2, 3} {
-			gemm.SetThreads(threads)
-			ws := &Workspace{}
+			pool := par.New(threads)
+			ws := &Workspace{Pool: pool}
 			for rep := range 2 { // the second run reuses the workspace
 				got := khPoison(p.OutLen())
 				w.Conv2D(p, in, bias, tc.act, got, ws)
 				winoCheck(t, fmt.Sprintf("%s threads=%d rep=%d", tc.name, threads, rep), got, want)
 			}
-			if ws.Cap() < w.WorkspaceLen(p) {
-				t.Errorf("%s: workspace %d < WorkspaceLen %d", tc.name, ws.Cap(), w.WorkspaceLen(p))
+			if ws.Cap() < w.WorkspaceLen(p, threads) {
+				t.Errorf("%s: workspace %d < WorkspaceLen %d", tc.name, ws.Cap(), w.WorkspaceLen(p, threads))
 			}
 		}
 		got := khPoison(p.OutLen())
@@ -135,7 +135,6 @@ func TestWinogradVsRef(t *testing.T) {
 // column strips (few tiles, many channels, OutC not a multiple of the
 // strip width).
 func TestWinogradLargeVsIm2col(t *testing.T) {
-	defer gemm.SetThreads(0)
 	var own, shared, strips bool
 	for ci, p := range []ConvParams{
 		winoConv(2, 30, 26, 96, 80, 1, 1, 1, 1),
@@ -150,13 +149,13 @@ func TestWinogradLargeVsIm2col(t *testing.T) {
 		Conv2D(p, in, kernel, bias, khReLU, want, nil)
 		w := NewWinograd(kernel, p.C, p.OutC)
 		for _, threads := range []int{1, 2, 4} {
-			gemm.SetThreads(threads)
-			pl := w.plan(p.norm())
+			pool := par.New(threads)
+			pl := w.plan(p.norm(), threads)
 			own = own || pl.own && pl.workers > 1
 			shared = shared || !pl.own && pl.workers > 1
 			strips = strips || pl.strips && pl.bt < winoStripMaxRows && pl.bt*p.OutC*p.C > winoSmallMNK
 			got := khPoison(p.OutLen())
-			w.Conv2D(p, in, bias, khReLU, got, &Workspace{})
+			w.Conv2D(p, in, bias, khReLU, got, &Workspace{Pool: pool})
 			winoCheck(t, fmt.Sprintf("%+v threads=%d", p, threads), got, want)
 		}
 	}
@@ -218,7 +217,6 @@ func TestWinogradPays(t *testing.T) {
 // channels, Glorot-uniform weights and inputs in 0..255, against the
 // float64 reference. It logs the largest error relative to max|ref|.
 func TestWinogradVGGError(t *testing.T) {
-	defer gemm.SetThreads(0)
 	if testing.Short() {
 		t.Skip("slow reference")
 	}
@@ -253,15 +251,14 @@ func TestWinogradVGGError(t *testing.T) {
 // workspace has grown (one worker), and only a constant few small objects
 // (the goroutines' shared state) with several.
 func TestWinogradAllocs(t *testing.T) {
-	defer gemm.SetThreads(0)
 	for _, p := range []ConvParams{winoConv(1, 20, 20, 16, 8, 1, 1, 1, 1), winoConv(2, 40, 40, 32, 32, 1, 1, 1, 1)} {
 		in := khRand(1, p.InLen())
 		w := NewWinograd(khRand(2, p.KernelLen()), p.C, p.OutC)
 		bias := khRand(3, p.OutC)
 		out := make([]float32, p.OutLen())
 		for _, threads := range []int{1, 2} {
-			gemm.SetThreads(threads)
-			ws := &Workspace{}
+			pool := par.New(threads)
+			ws := &Workspace{Pool: pool}
 			w.Conv2D(p, in, bias, khReLU, out, ws)
 			n := testing.AllocsPerRun(20, func() { w.Conv2D(p, in, bias, khReLU, out, ws) })
 			limit := 0.0
@@ -278,8 +275,7 @@ func TestWinogradAllocs(t *testing.T) {
 // TestWinogradConcurrent runs one Winograd from several goroutines with
 // their own workspaces (run with -race).
 func TestWinogradConcurrent(t *testing.T) {
-	defer gemm.SetThreads(0)
-	gemm.SetThreads(2)
+	pool := par.New(2)
 	p := winoConv(1, 24, 20, 24, 40, 1, 1, 1, 1)
 	kernel := khRand(2, p.KernelLen())
 	bias := khRand(3, p.OutC)
@@ -289,7 +285,7 @@ func TestWinogradConcurrent(t *testing.T) {
 		wg.Go(func() {
 			in := khRand(uint64(10+g), p.InLen())
 			want := RefConv2D(p, in, kernel, bias, khReLU)
-			ws := &Workspace{}
+			ws := &Workspace{Pool: pool}
 			for range 3 {
 				got := khPoison(p.OutLen())
 				w.Conv2D(p, in, bias, khReLU, got, ws)
