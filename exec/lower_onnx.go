@@ -32,6 +32,9 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		return true, nil
 
 	case *ir.Binary:
+		if l.channelOp(n, op) {
+			return true, nil
+		}
 		a, b := in(0), in(1)
 		o := out()
 		kop := [...]kernels.BinaryOp{kernels.OpAdd, kernels.OpSub, kernels.OpMul, kernels.OpDiv, kernels.OpMax, kernels.OpMin}[op.Op]

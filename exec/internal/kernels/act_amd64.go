@@ -13,3 +13,6 @@ var simdOff = false
 
 //go:noescape
 func dwRowAVX512(dst, src, kern, bias *float32, nx, xstep, dstep int, taps *int, ntaps, cbytes int, tailmask uint64, lo, hi float32)
+
+//go:noescape
+func chanOpAVX512(dst, x, y *float32, rows, c int, tailmask uint64, mul int)

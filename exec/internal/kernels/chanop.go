@@ -1,0 +1,62 @@
+package kernels
+
+import "fmt"
+
+// ChannelOp computes the broadcast dst = op(x, y) (op(y, x) when yFirst)
+// of an NHWC tensor x (n samples × hw pixels × c channels) with y, which
+// holds c values per sample (ystride c) or one set for every sample
+// (ystride 0): a squeeze-and-excitation channel scale (Mul) or a
+// per-sample channel shift (Add), kept in the channels-last layout the
+// convolutions use. Its reference is RefBinary over shapes (n, hw, c) and
+// (n or 1, 1, c). dst may be x. Rows are shared out on ws.Par().
+func ChannelOp(op BinaryOp, dst, x []float32, n, hw, c int, y []float32, ystride int, yFirst bool, ws *Workspace) {
+	shapeCheckLen("channel op input", x, n*hw*c)
+	shapeCheckLen("channel op output", dst, n*hw*c)
+	if ystride != 0 && ystride != c {
+		panic(fmt.Sprintf("kernels: channel op stride %d, want 0 or %d", ystride, c))
+	}
+	shapeCheckLen("channel op operand", y, max(1, n*ystride/max(c, 1))*c)
+	if n*hw*c == 0 {
+		return
+	}
+	rows := n * hw
+	f := func(r0, r1 int) {
+		for r0 < r1 {
+			s := r0 / hw
+			r := min(r1, (s+1)*hw) // rows of sample s
+			ys := y[s*ystride : s*ystride+c]
+			chanOpRows(op, dst[r0*c:r*c], x[r0*c:r*c], ys, c, yFirst)
+			r0 = r
+		}
+	}
+	pool := ws.Par()
+	if rows*c < 1<<15 || pool.Workers() == 1 {
+		f(0, rows)
+		return
+	}
+	pool.For(rows, 1, f)
+}
+
+// chanOpRows applies op over whole rows of c channels.
+func chanOpRows(op BinaryOp, dst, x, y []float32, c int, yFirst bool) {
+	if (op == OpAdd || op == OpMul) && simdAVX512() {
+		tail := uint64(0xFFFF)
+		if c%16 != 0 {
+			tail = 1<<(c%16) - 1
+		}
+		mul := 0
+		if op == OpMul {
+			mul = 1
+		}
+		chanOpAVX512(&dst[0], &x[0], &y[0], len(x)/c, c, tail, mul)
+		return
+	}
+	for r := 0; r < len(x); r += c {
+		xr, dr := x[r:r+c], dst[r:r+c]
+		if yFirst {
+			binVV(op, dr, y, xr)
+		} else {
+			binVV(op, dr, xr, y)
+		}
+	}
+}

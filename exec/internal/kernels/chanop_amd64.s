@@ -1,0 +1,56 @@
+#include "textflag.h"
+
+// func chanOpAVX512(dst, x, y *float32, rows, c int, tailmask uint64, mul int)
+// dst[r*c+k] = x[r*c+k] + y[k] (mul == 0) or x[r*c+k] * y[k] (mul != 0)
+// for r < rows, k < c; channels in blocks of 16, the last masked.
+TEXT ·chanOpAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ rows+24(FP), CX
+	MOVQ c+32(FP), R8
+	SHLQ $2, R8
+	MOVQ tailmask+40(FP), R11
+	MOVQ mul+48(FP), R12
+	MOVL $0xFFFF, R10
+
+row:
+	TESTQ CX, CX
+	JZ    done
+	MOVQ  y+16(FP), DX
+	XORQ  R9, R9
+
+blk:
+	MOVQ  R8, AX
+	SUBQ  R9, AX
+	CMPQ  AX, $64
+	JGE   full
+	KMOVW R11, K1
+	JMP   load
+
+full:
+	KMOVW R10, K1
+
+load:
+	VMOVUPS.Z (SI)(R9*1), K1, Z0
+	VMOVUPS.Z (DX)(R9*1), K1, Z1
+	TESTQ     R12, R12
+	JNZ       domul
+	VADDPS    Z1, Z0, Z0
+	JMP       store
+
+domul:
+	VMULPS Z1, Z0, Z0
+
+store:
+	VMOVUPS Z0, K1, (DI)(R9*1)
+	ADDQ    $64, R9
+	CMPQ    R9, R8
+	JLT     blk
+	ADDQ    R8, SI
+	ADDQ    R8, DI
+	DECQ    CX
+	JMP     row
+
+done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,48 @@
+package exec
+
+import (
+	"github.com/kconv/kconv/exec/internal/kernels"
+	"github.com/kconv/kconv/ir"
+)
+
+// channelOp lowers a broadcast Binary between a 4-D NCHW tensor x kept in
+// NHWC storage and a per-channel operand y of shape (N or 1, C, 1, 1) —
+// the channel scale of a squeeze-and-excitation block, Mul(x, sigmoid(…))
+// — as one channels-last step: without it, the logical-layout Binary
+// would transpose x to NCHW and its result back for the next convolution.
+// y's storage needs no conversion (with 1×1 spatial dims both layouts are
+// the same memory). It reports whether it took the node.
+func (l *lowerer) channelOp(n *ir.Node, op *ir.Binary) bool {
+	if l.p.opts.NoFuse || len(n.Inputs) != 2 {
+		return false
+	}
+	out := n.Out.Shape
+	if len(out) != 4 || out[1] < 1 || out[2] < 1 || out[3] < 1 {
+		return false
+	}
+	for xi := range 2 {
+		x, y := l.byNode[n.Inputs[xi]], l.byNode[n.Inputs[1-xi]]
+		if x == nil || y == nil || !x.nhwc || !x.shape.Equal(out) || len(y.shape) != 4 {
+			continue
+		}
+		c := out[1]
+		if y.shape[1] != c || y.shape[2] != 1 || y.shape[3] != 1 || (y.shape[0] != 1 && y.shape[0] != out[0]) {
+			continue
+		}
+		o := l.newValue(n.Name, n.Out, true)
+		l.byNode[n.Name] = o
+		kop := [...]kernels.BinaryOp{kernels.OpAdd, kernels.OpSub, kernels.OpMul, kernels.OpDiv, kernels.OpMax, kernels.OpMin}[op.Op]
+		yFirst := xi == 1
+		l.add(&step{node: n.Name, ins: []*value{x, y}, out: o, inplace: true, fn: func(a *arena, b int, ins [][]float32, dst []float32) error {
+			bn := x.batch(b)
+			stride := 0 // y shared by every sample
+			if y.batch(b) == bn {
+				stride = c
+			}
+			kernels.ChannelOp(kop, dst, ins[0], bn, out[2]*out[3], c, ins[1], stride, yFirst, &a.ws)
+			return nil
+		}})
+		return true
+	}
+	return false
+}
