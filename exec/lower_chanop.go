@@ -46,3 +46,34 @@ func (l *lowerer) channelOp(n *ir.Node, op *ir.Binary) bool {
 	}
 	return false
 }
+
+// concatNHWC lowers a 4-D Concat whose inputs are all kept in NHWC storage
+// (DenseNet's and SqueezeNet's channel concats of convolution outputs) as
+// a concat of the stored tensors on the stored axis, so that neither the
+// inputs nor the result are transposed. It reports whether it took the
+// node.
+func (l *lowerer) concatNHWC(n *ir.Node, op *ir.Concat) bool {
+	if len(n.Out.Shape) != 4 || len(n.Inputs) == 0 {
+		return false
+	}
+	vs := make([]*value, len(n.Inputs))
+	for i, name := range n.Inputs {
+		v := l.byNode[name]
+		if v == nil || !v.nhwc || v.constant != nil {
+			return false
+		}
+		vs[i] = v
+	}
+	o := l.newValue(n.Name, n.Out, true)
+	l.byNode[n.Name] = o
+	axis := physAxis(o, op.Axis)
+	l.add(&step{node: n.Name, ins: vs, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+		shapes := make([][]int, len(vs))
+		for i, v := range vs {
+			shapes[i] = v.physical(bt)
+		}
+		kernels.Concat(dst, ins, shapes, axis)
+		return nil
+	}})
+	return true
+}

@@ -72,6 +72,9 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		l.byNode[n.Name] = l.viewOf(x, n.Name, n.Out, false)
 
 	case *ir.Concat:
+		if l.concatNHWC(n, op) {
+			return true, nil
+		}
 		vs := make([]*value, len(n.Inputs))
 		for i := range vs {
 			vs[i] = in(i)
