@@ -58,11 +58,12 @@ func (l *lowerer) concatNHWC(n *ir.Node, op *ir.Concat) bool {
 	}
 	vs := make([]*value, len(n.Inputs))
 	for i, name := range n.Inputs {
-		v := l.byNode[name]
-		if v == nil || !v.nhwc || v.constant != nil {
+		if vs[i] = l.byNode[name]; vs[i] == nil {
 			return false
 		}
-		vs[i] = v
+	}
+	if !concatKeepsNHWC(vs) {
+		return false
 	}
 	o := l.newValue(n.Name, n.Out, true)
 	l.byNode[n.Name] = o
@@ -76,4 +77,17 @@ func (l *lowerer) concatNHWC(n *ir.Node, op *ir.Concat) bool {
 		return nil
 	}})
 	return true
+}
+
+// concatKeepsNHWC reports whether a concat of ins can work on their NHWC
+// storage (on the stored axis): all are 4-D and so stored. Concat is
+// layout-agnostic once the axis is mapped, so transposing every input to
+// NCHW (and, for the convolution after it, the result back) is waste.
+func concatKeepsNHWC(ins []*value) bool {
+	for _, v := range ins {
+		if len(v.shape) != 4 || !v.nhwc || v.constant != nil {
+			return false
+		}
+	}
+	return len(ins) > 0
 }

@@ -445,8 +445,10 @@ func (l *lowerer) poolInto(n *ir.Node, in *value) *step {
 
 func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {
 	in := l.spatialIn(n, op.DataFormat)
-	// Output (N, C) or (N,1,1,C)/(N,C,1,1): the same memory either way.
-	out := l.newValue(n.Name, n.Out, false)
+	// Output (N, C) or (N,1,1,C)/(N,C,1,1): the same memory either way,
+	// so a channels-first 4-D output is marked NHWC-stored: the 1×1
+	// convolutions of a squeeze-and-excitation block then take it as is.
+	out := l.newValue(n.Name, n.Out, op.DataFormat == ir.ChannelsFirst)
 	l.byNode[n.Name] = out
 	threads := l.p.threads
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
@@ -578,6 +580,9 @@ func (l *lowerer) merge(n *ir.Node, op *ir.Merge) error {
 	// Same-shape inputs can stay in the first input's storage; otherwise
 	// broadcasting works on logical shapes.
 	nhwc := same && ins[0].nhwc
+	if op.Mode == ir.MergeConcat {
+		nhwc = concatKeepsNHWC(ins)
+	}
 	for i := range ins {
 		ins[i] = l.need(ins[i], nhwc)
 	}
