@@ -541,6 +541,9 @@ func (l *lowerer) batchNorm(n *ir.Node, op *ir.BatchNorm) error {
 	if err != nil {
 		return err
 	}
+	if ok, err := l.bnAct(n, op, scale, shift); ok || err != nil {
+		return err
+	}
 	in := l.byNode[n.Inputs[0]]
 	out := l.newValue(n.Name, n.Out, in.nhwc)
 	l.byNode[n.Name] = out

@@ -16,3 +16,6 @@ func dwRowAVX512(dst, src, kern, bias *float32, nx, xstep, dstep int, taps *int,
 
 //go:noescape
 func chanOpAVX512(dst, x, y *float32, rows, c int, tailmask uint64, mul int)
+
+//go:noescape
+func chanAffineAVX512(dst, x, s, b *float32, rows, c int, tailmask uint64, lo, hi float32)

@@ -15,3 +15,7 @@ func dwRowAVX512(dst, src, kern, bias *float32, nx, xstep, dstep int, taps *int,
 func chanOpAVX512(dst, x, y *float32, rows, c int, tailmask uint64, mul int) {
 	panic("kernels: no AVX-512")
 }
+
+func chanAffineAVX512(dst, x, s, b *float32, rows, c int, tailmask uint64, lo, hi float32) {
+	panic("kernels: no AVX-512")
+}

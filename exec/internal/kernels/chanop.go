@@ -60,3 +60,61 @@ func chanOpRows(op BinaryOp, dst, x, y []float32, c int, yFirst bool) {
 		}
 	}
 }
+
+// ChannelAffineAct computes dst = act(x·scale + shift) per channel over
+// rows of c channels: an inference batch normalization on channels-last
+// data with the activation after it fused (DenseNet's pre-activation BN →
+// ReLU), out of place and on ws.Par(), where ChannelAffine is the serial
+// in-place affine alone. dst may be x. Clamp activations (ReLU, ReLU6,
+// Clip) are fused into the vector kernel's stores (an FMA: one rounding),
+// others run over each chunk after it. Its reference is
+// RefChannelAffineAct.
+func ChannelAffineAct(dst, x []float32, c int, scale, shift []float32, act Activation, ws *Workspace) {
+	if c < 1 || len(x)%c != 0 {
+		panic(fmt.Sprintf("kernels: channel affine over %d values is not whole rows of %d", len(x), c))
+	}
+	shapeCheckLen("channel affine output", dst, len(x))
+	shapeCheckLen("channel affine scale", scale, c)
+	shapeCheckLen("channel affine shift", shift, c)
+	rows := len(x) / c
+	lo, hi, fused := act.clampBounds()
+	f := func(r0, r1 int) {
+		d, s := dst[r0*c:r1*c], x[r0*c:r1*c]
+		if len(d) == 0 {
+			return
+		}
+		if simdAVX512() && fused {
+			tail := uint64(0xFFFF)
+			if c%16 != 0 {
+				tail = 1<<(c%16) - 1
+			}
+			chanAffineAVX512(&d[0], &s[0], &scale[0], &shift[0], r1-r0, c, tail, lo, hi)
+			return
+		}
+		for r := 0; r < len(s); r += c {
+			dr, sr := d[r:r+c], s[r:r+c]
+			for k := range dr {
+				dr[k] = sr[k]*scale[k] + shift[k]
+			}
+		}
+		act.ApplyFast(d)
+	}
+	pool := ws.Par()
+	if len(x) < 1<<15 || pool.Workers() == 1 {
+		f(0, rows)
+		return
+	}
+	pool.For(rows, 1, f)
+}
+
+// RefChannelAffineAct is ChannelAffineAct from the definition, the affine
+// in float64.
+func RefChannelAffineAct(x []float32, c int, scale, shift []float32, act Activation) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		k := i % c
+		out[i] = float32(float64(v)*float64(scale[k]) + float64(shift[k]))
+	}
+	act.Apply(out)
+	return out
+}

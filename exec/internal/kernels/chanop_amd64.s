@@ -54,3 +54,53 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+// func chanAffineAVX512(dst, x, s, b *float32, rows, c int, tailmask uint64, lo, hi float32)
+// dst[r*c+k] = min(max(x[r*c+k]*s[k] + b[k], lo), hi) for r < rows, k < c.
+TEXT ·chanAffineAVX512(SB), NOSPLIT, $0-64
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         rows+32(FP), CX
+	MOVQ         c+40(FP), R8
+	SHLQ         $2, R8
+	MOVQ         tailmask+48(FP), R11
+	VBROADCASTSS lo+56(FP), Z30
+	VBROADCASTSS hi+60(FP), Z31
+	MOVL         $0xFFFF, R10
+
+arow:
+	TESTQ CX, CX
+	JZ    adone
+	MOVQ  s+16(FP), DX
+	MOVQ  b+24(FP), BX
+	XORQ  R9, R9
+
+ablk:
+	MOVQ  R8, AX
+	SUBQ  R9, AX
+	CMPQ  AX, $64
+	JGE   afull
+	KMOVW R11, K1
+	JMP   aload
+
+afull:
+	KMOVW R10, K1
+
+aload:
+	VMOVUPS.Z   (SI)(R9*1), K1, Z0
+	VMOVUPS.Z   (DX)(R9*1), K1, Z1
+	VFMADD213PS (BX)(R9*1), Z1, K1, Z0
+	VMAXPS      Z0, Z30, Z0
+	VMINPS      Z0, Z31, Z0
+	VMOVUPS     Z0, K1, (DI)(R9*1)
+	ADDQ        $64, R9
+	CMPQ        R9, R8
+	JLT         ablk
+	ADDQ        R8, SI
+	ADDQ        R8, DI
+	DECQ        CX
+	JMP         arow
+
+adone:
+	VZEROUPPER
+	RET
