@@ -129,3 +129,57 @@ func (l *lowerer) bnAct(n *ir.Node, op *ir.BatchNorm, scale, shift []float32) (b
 	}})
 	return true, nil
 }
+
+// fuseResidual extends convolution n's tail t (which must end without an
+// activation) over a residual Add — the sole consumer of the tail's last
+// node, adding a value already computed, of the same shape and storage —
+// and over an element-wise activation after the Add. It returns that other
+// value (the skip connection), or nil when nothing was fused. The
+// convolution's epilogue then computes act(conv + bias + skip), saving the
+// Add's pass over the tensor (ResNet, MobileNetV2).
+func (l *lowerer) fuseResidual(n *ir.Node, t *tail, nhwc bool) *value {
+	if l.p.opts.NoFuse || !t.act.IsLinear() {
+		return nil
+	}
+	last := n
+	for _, c := range t.chain {
+		if _, ok := c.Op.(*ir.Transpose); ok {
+			nhwc = !nhwc
+		}
+		last = c
+	}
+	c := l.soleConsumer(last.Name)
+	if c == nil || len(c.Inputs) != 2 || !c.Out.Shape.Equal(last.Out.Shape) {
+		return nil
+	}
+	switch op := c.Op.(type) {
+	case *ir.Merge:
+		if op.Mode != ir.MergeAdd {
+			return nil
+		}
+	case *ir.Binary:
+		if op.Op != ir.BinaryAdd {
+			return nil
+		}
+	default:
+		return nil
+	}
+	other := c.Inputs[0]
+	if other == last.Name {
+		other = c.Inputs[1]
+	}
+	sv := l.byNode[other]
+	if other == last.Name || sv == nil || sv.constant != nil || sv.nhwc != nhwc || !sv.shape.Equal(c.Out.Shape) {
+		return nil
+	}
+	t.chain = append(t.chain, c)
+	l.fused[c.Name] = true
+	if a := l.soleConsumer(c.Name); a != nil {
+		if act, ok := a.Op.(*ir.Activation); ok && elementwise(act.Act) {
+			t.act = act.Act
+			t.chain = append(t.chain, a)
+			l.fused[a.Name] = true
+		}
+	}
+	return sv
+}

@@ -200,12 +200,17 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		return err
 	}
 	in := l.spatialIn(n, op.DataFormat)
+	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, l.padded[n.Name])
+	p1 := geom(1)
+	wino := !l.p.opts.NoWinograd && kernels.WinogradOK(p1) && kernels.WinogradPays(p1)
+	var skip *value // a residual Add's other input, added in the epilogue
+	if !wino && kernels.SmallConvPays(p1, kernels.Activation{}, false) {
+		skip = l.fuseResidual(n, &t, op.DataFormat == ir.ChannelsFirst)
+	}
 	out, final, ka, err := l.finish(n, t, op.DataFormat == ir.ChannelsFirst)
 	if err != nil {
 		return err
 	}
-	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, l.padded[n.Name])
-	p1 := geom(1)
 	// The model's kernel is not needed once packed, transformed or folded:
 	// let it go (it is read from its file again if ever needed).
 	releaseKernel := false
@@ -214,8 +219,16 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			n.Weights[0].Release()
 		}
 	}()
-	wino := !l.p.opts.NoWinograd && kernels.WinogradOK(p1) && kernels.WinogradPays(p1)
 	switch {
+	case skip != nil:
+		// The direct kernel adds the residual to each row it writes,
+		// then applies the activation after the Add.
+		sc := kernels.NewSmallConvDirect(kernel, p1)
+		releaseKernel = true
+		l.add(&step{node: n.Name, ins: []*value{in, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+			sc.Conv2DAdd(geom(in.batch(b)), ins[0], bias, ins[1], ka, o, &a.ws)
+			return nil
+		}})
 	case kernels.SmallConvPays(p1, ka, wino):
 		// Direct convolution or Winograd F(2×2, 3×3) on AVX-512, the
 		// kernel packed once here. Where Winograd F(4×4, 3×3) applies too,

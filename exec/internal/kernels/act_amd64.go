@@ -19,3 +19,6 @@ func chanOpAVX512(dst, x, y *float32, rows, c int, tailmask uint64, mul int)
 
 //go:noescape
 func chanAffineAVX512(dst, x, s, b *float32, rows, c int, tailmask uint64, lo, hi float32)
+
+//go:noescape
+func addClampAVX512(dst, a *float32, n int, lo, hi float32)

@@ -19,3 +19,5 @@ func chanOpAVX512(dst, x, y *float32, rows, c int, tailmask uint64, mul int) {
 func chanAffineAVX512(dst, x, s, b *float32, rows, c int, tailmask uint64, lo, hi float32) {
 	panic("kernels: no AVX-512")
 }
+
+func addClampAVX512(dst, a *float32, n int, lo, hi float32) { panic("kernels: no AVX-512") }

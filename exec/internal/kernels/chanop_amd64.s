@@ -104,3 +104,41 @@ aload:
 adone:
 	VZEROUPPER
 	RET
+
+// func addClampAVX512(dst, a *float32, n int, lo, hi float32)
+// dst[i] = min(max(dst[i] + a[i], lo), hi) for i < n (the last block masked).
+TEXT ·addClampAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         a+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS lo+24(FP), Z30
+	VBROADCASTSS hi+28(FP), Z31
+	MOVL         $0xFFFF, AX
+	KMOVW        AX, K1
+
+rloop:
+	CMPQ  CX, $16
+	JGE   rfull
+	TESTQ CX, CX
+	JZ    rdone
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	MOVQ  $16, CX
+
+rfull:
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMAXPS    Z0, Z30, Z0
+	VMINPS    Z0, Z31, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      $64, DI
+	ADDQ      $64, SI
+	SUBQ      $16, CX
+	JMP       rloop
+
+rdone:
+	VZEROUPPER
+	RET

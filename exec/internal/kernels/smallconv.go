@@ -194,11 +194,12 @@ type scRun struct {
 	bandLen int
 	pairs   []float32 // per worker: two conv rows (pooled calls), or Winograd's V, M and scratch
 	pairLen int
-	rows    int  // conv rows per item (even when pooled; tile rows for Winograd)
-	used    int  // conv rows computed (the last of an odd count is not, when pooled; tile rows for Winograd)
-	perImg  int  // items per image
-	relu    bool // ReLU in the micro-kernel
-	postAct bool // another activation, over each row
+	rows    int       // conv rows per item (even when pooled; tile rows for Winograd)
+	used    int       // conv rows computed (the last of an odd count is not, when pooled; tile rows for Winograd)
+	perImg  int       // items per image
+	relu    bool      // ReLU in the micro-kernel
+	postAct bool      // another activation, over each row
+	skip    []float32 // residual added to each output row before act (unpooled, direct kernel only)
 	act     Activation
 	pool    int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
 }
@@ -254,10 +255,20 @@ func (s *SmallConv) check(p ConvParams, in, bias []float32) {
 }
 
 func (s *SmallConv) run(p ConvParams, in, bias []float32, act Activation, pool int, out []float32, ws *Workspace) {
+	s.runWith(p, in, bias, nil, act, pool, out, ws)
+}
+
+// runSkip is run, unpooled, with a residual added to each output row
+// before the activation (Conv2DAdd).
+func (s *SmallConv) runSkip(p ConvParams, in, bias, skip []float32, act Activation, out []float32, ws *Workspace) {
+	s.runWith(p, in, bias, skip, act, 0, out, ws)
+}
+
+func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activation, pool int, out []float32, ws *Workspace) {
 	p = p.norm()
-	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool}
-	r.relu = act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax
-	r.postAct = !r.relu && !act.IsLinear()
+	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip}
+	r.relu = skip == nil && act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax
+	r.postAct = !r.relu && !act.IsLinear() && skip == nil
 	// The work is a number of units per image (conv rows, or tile rows
 	// for Winograd), split into items of rows units.
 	used, unit := s.oh, 1 // conv rows computed; rows per item are a multiple of unit
@@ -405,7 +416,10 @@ func (r *scRun) RunItem(w, it int) {
 				x += np
 			}
 		}
-		if r.postAct {
+		if r.skip != nil {
+			o := (n*s.oh + y) * outRow
+			residualAct(dst, r.skip[o:o+outRow], r.act)
+		} else if r.postAct {
 			convAct(dst, r.act)
 		}
 		if r.pool != 0 && y%2 == 1 {

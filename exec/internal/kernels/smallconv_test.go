@@ -211,3 +211,41 @@ func khMallocs(runs int, f func()) float64 {
 	runtime.ReadMemStats(&b)
 	return float64(b.Mallocs-a.Mallocs) / float64(runs)
 }
+
+// TestSmallConvAddVsRef runs every SmallConv case as a residual block's
+// convolution (Conv2DAdd: conv + bias + skip, then the activation)
+// against RefConv2DAdd, on every kernel family and 1-3 workers, with a
+// ReLU, a ReLU6, a swish and no activation after the addition.
+func TestSmallConvAddVsRef(t *testing.T) {
+	kernels := []bool{true}
+	if scAVX512 {
+		kernels = []bool{false, true}
+	}
+	acts := []Activation{{}, khReLU, {Kind: ActReLU, HasMax: true, MaxValue: 6}, {Kind: ActSwish}}
+	for ci, tc := range smallConvCases() {
+		p := tc.p
+		if p.OutLen() == 0 {
+			continue
+		}
+		in := khRand(uint64(ci)*3+1, p.InLen())
+		kernel := khRand(uint64(ci)*3+2, p.KernelLen())
+		skip := khRand(uint64(ci)*3+4, p.OutLen())
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*3+3, p.OutC)
+		}
+		act := acts[ci%len(acts)]
+		want := RefConv2DAdd(p, in, kernel, bias, skip, act)
+		sc := NewSmallConv(kernel, p)
+		for _, goKernel := range kernels {
+			saved, savedOff := scForceGo, simdOff
+			scForceGo, simdOff = goKernel, goKernel
+			for _, threads := range []int{1, 2, 3} {
+				got := khPoison(p.OutLen())
+				sc.Conv2DAdd(p, in, bias, skip, act, got, &Workspace{Pool: par.New(threads)})
+				khClose(t, fmt.Sprintf("%s +skip act %d go=%v threads=%d", tc.name, act.Kind, goKernel, threads), got, want, 1e-4)
+			}
+			scForceGo, simdOff = saved, savedOff
+		}
+	}
+}
