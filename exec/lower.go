@@ -314,6 +314,8 @@ func kernelAct(a ir.Act) (kernels.Activation, error) {
 		}
 	case "exponential":
 		k.Kind = kernels.ActExponential
+	case "erf":
+		k.Kind = kernels.ActErf
 	case "mish":
 		k.Kind = kernels.ActMish
 	default:

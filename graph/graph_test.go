@@ -35,7 +35,7 @@ func functional(t *testing.T) *ir.Model {
 	const df = ir.ChannelsLast
 	conv := func(filters, k int, act string) *ir.Conv2D {
 		return &ir.Conv2D{Filters: filters, Window2D: ir.Window2D{KH: k, KW: k, SH: 1, SW: 1, Padding: ir.PadSame},
-			UseBias: true, Activation: ir.Act{Name: act}, DataFormat: df}
+			UseBias: true, Activation: ir.Act{Name: ir.ActName(act)}, DataFormat: df}
 	}
 	b := ir.NewBuilder("resnet_block")
 	x := b.Input("image", ir.Shape{32, 32, 3}, df)

@@ -18,8 +18,13 @@
 // (Op.Infer) and its parameter rule (Op.Weights, which also says which
 // weights are trainable, as Keras counts them).
 //
-// A model is checked by a named pipeline of passes (see Pipeline) with an
-// invariant check between passes, in the style of the Go compiler's ssa
-// package. Builder builds models from Go code, like Keras's Sequential and
-// functional APIs.
+// Activations are typed (ActName), and one table (Activations) gives each
+// its Keras spellings, its ONNX op and Keras's defaults.
+//
+// Every IR→IR step after an importer's translation is a named Pass run by a
+// Pipeline that checks the model's invariants after each pass, in the style
+// of the Go compiler's ssa package, and records each pass's time and
+// changed-node count in Model.Passes. WriteText prints a model in a stable
+// text form, one line per node (kconv ir; the goldens in ir/golden). Builder
+// builds models from Go code, like Keras's Sequential and functional APIs.
 package ir

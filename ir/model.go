@@ -57,6 +57,15 @@ type Meta struct {
 	// Sequential is true for Keras Sequential models (summaries then omit
 	// the input layer and, in Keras 2/3 styles, the Connected-to column).
 	Sequential bool
+	// Arch says how the architecture of a weights-only file was found
+	// when the user gave none ("builtin vgg16 (fast.ai, matched 16/16
+	// weighted layers)"); "" otherwise.
+	Arch string
+	// Preprocess is the image preprocessing the architecture expects of
+	// RGB pixels in 0–255, when known: "caffe", "tf", "torch" (Keras's
+	// preprocess_input modes) or "none" (e.g. fast.ai's VGG16, whose
+	// Lambda layer preprocesses); "" when unknown.
+	Preprocess string
 }
 
 // KerasMajor returns the major Keras version (1, 2, 3) or 0 if unknown.
@@ -82,6 +91,9 @@ type Model struct {
 	// Warnings collects non-fatal findings (e.g. a Lambda whose shape is
 	// guessed).
 	Warnings []string
+	// Passes records the passes of the model's pipeline that ran, in
+	// order (see Pipeline).
+	Passes []PassStat
 }
 
 // Node returns the node named name, or nil.

@@ -19,10 +19,8 @@ type Op interface {
 
 // Act is an activation function as Keras names it, with its parameters.
 type Act struct {
-	// Name is Keras's name: linear, relu, sigmoid, tanh, softmax,
-	// log_softmax, elu, selu, softplus, softsign, hard_sigmoid, hard_swish,
-	// swish (silu), gelu, relu6, leaky_relu, exponential, mish.
-	Name string
+	// Name is Keras's name (see ActName and Activations); "" is linear.
+	Name ActName
 	// Alpha is ELU's alpha, the leaky slope of leaky_relu and ReLU, and
 	// hard_sigmoid's slope (0.2 in Keras 1/2, 1/6 in Keras 3).
 	Alpha float64
@@ -40,25 +38,17 @@ type Act struct {
 }
 
 // Linear is the identity activation.
-var Linear = Act{Name: "linear"}
+var Linear = Act{Name: ActLinear}
 
 // IsLinear reports whether a is the identity.
-func (a Act) IsLinear() bool { return a.Name == "" || a.Name == "linear" }
-
-// knownActs lists the activation names kconv implements.
-var knownActs = map[string]bool{
-	"": true, "linear": true, "relu": true, "sigmoid": true, "tanh": true, "softmax": true,
-	"log_softmax": true, "elu": true, "selu": true, "softplus": true, "softsign": true,
-	"hard_sigmoid": true, "hard_swish": true, "swish": true, "gelu": true, "relu6": true,
-	"leaky_relu": true, "exponential": true, "mish": true,
-}
+func (a Act) IsLinear() bool { return a.Name == "" || a.Name == ActLinear }
 
 // Check reports whether the activation is one kconv knows.
 func (a Act) Check() error {
-	if !knownActs[a.Name] {
+	if _, ok := a.Name.Info(); !ok {
 		return fmt.Errorf("unknown activation %q", a.Name)
 	}
-	if (a.Name == "softmax" || a.Name == "log_softmax") && a.Axis == 0 {
+	if (a.Name == ActSoftmax || a.Name == ActLogSoftmax) && a.Axis == 0 {
 		// The zero value would normalize over the batch: never what a
 		// Keras model means (its default is -1).
 		return fmt.Errorf("%s over axis 0 (the batch); Keras's default is -1", a.Name)
@@ -68,9 +58,9 @@ func (a Act) Check() error {
 
 func (a Act) String() string {
 	if a.Name == "" {
-		return "linear"
+		return string(ActLinear)
 	}
-	return a.Name
+	return string(a.Name)
 }
 
 // checkInputs verifies the input count of an op.

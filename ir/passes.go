@@ -3,14 +3,77 @@ package ir
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 )
 
-// A Pass is one named step of the model pipeline.
+// A Pass is one named IR→IR step of a model's pipeline: a check, an
+// inference or a transformation. Run returns how many nodes it changed
+// (added, removed, rewritten or retyped); a pass that only checks returns 0.
 type Pass struct {
 	Name string
-	Run  func(*Model) error
-	// After says which invariants hold once the pass has run.
+	Run  func(*Model) (changed int, err error)
+	// After is the stage the model has reached once the pass has run.
+	// Stages only grow along a pipeline: a pass after infer-shapes must
+	// leave every node typed (see InferNode).
 	After Stage
+}
+
+// PassStat records one pass that ran on a model.
+type PassStat struct {
+	Name    string
+	Time    time.Duration
+	Changed int
+}
+
+// Pipeline runs a list of named passes on a model and checks the model's
+// invariants after each one, as the Go compiler's ssa package does with its
+// pass list and check. What ran is recorded in Model.Passes.
+type Pipeline struct {
+	Passes []Pass
+	// StopAfter, when not empty, names the pass after which the pipeline
+	// stops (kconv ir --after). It must name one of Passes.
+	StopAfter string
+}
+
+// Names returns the names of the pipeline's passes in order.
+func (p Pipeline) Names() []string {
+	names := make([]string, len(p.Passes))
+	for i, q := range p.Passes {
+		names[i] = q.Name
+	}
+	return names
+}
+
+// Run checks the graph invariants, then runs each pass followed by the
+// invariant check of the furthest stage reached so far, appending a
+// PassStat per pass to m.Passes. Errors name the pass and, through
+// LayerError, the layer.
+func (p Pipeline) Run(m *Model) error {
+	if p.StopAfter != "" && !slices.Contains(p.Names(), p.StopAfter) {
+		return fmt.Errorf("no pass named %q (passes: %s)", p.StopAfter, strings.Join(p.Names(), ", "))
+	}
+	if err := CheckInvariants(m, StageGraph); err != nil {
+		return err
+	}
+	stage := StageGraph
+	for _, q := range p.Passes {
+		start := time.Now()
+		changed, err := q.Run(m)
+		if err != nil {
+			return err
+		}
+		m.Passes = append(m.Passes, PassStat{Name: q.Name, Time: time.Since(start), Changed: changed})
+		stage = max(stage, q.After)
+		if err := CheckInvariants(m, stage); err != nil {
+			return fmt.Errorf("after pass %s: %w", q.Name, err)
+		}
+		if q.Name == p.StopAfter {
+			return nil
+		}
+	}
+	return nil
 }
 
 // Stage is how far a model has come through the pipeline; each stage has
@@ -37,15 +100,19 @@ var (
 	PassWeights = Pass{Name: "check-weights", Run: checkWeights, After: StageWeighted}
 )
 
-// Prepare runs the standard pipeline on a freshly built or imported model:
-// order-nodes, infer-shapes, and check-weights when the model has weights.
-func Prepare(m *Model) error {
+// PreparePasses is the standard pipeline for a freshly built or imported
+// model: order-nodes, infer-shapes, and check-weights when the model has
+// weights (an architecture-only model has none).
+func PreparePasses(m *Model) []Pass {
 	passes := []Pass{PassOrder, PassInfer}
 	if HasWeights(m) {
 		passes = append(passes, PassWeights)
 	}
-	return RunPasses(m, passes...)
+	return passes
 }
+
+// Prepare runs PreparePasses as a Pipeline (recorded in m.Passes).
+func Prepare(m *Model) error { return Pipeline{Passes: PreparePasses(m)}.Run(m) }
 
 // HasWeights reports whether any node of m carries weights.
 func HasWeights(m *Model) bool {
@@ -57,22 +124,14 @@ func HasWeights(m *Model) bool {
 	return false
 }
 
-// RunPasses checks the graph invariants, then runs each pass followed by the
-// invariant check of the stage it reaches. Errors name the pass and, through
-// LayerError, the layer.
+// RunPasses runs passes like a Pipeline but without recording them in
+// m.Passes: importers use it for the inference their own translation needs
+// before the model's pipeline runs.
 func RunPasses(m *Model, passes ...Pass) error {
-	if err := CheckInvariants(m, StageGraph); err != nil {
-		return err
-	}
-	for _, p := range passes {
-		if err := p.Run(m); err != nil {
-			return err
-		}
-		if err := CheckInvariants(m, p.After); err != nil {
-			return fmt.Errorf("after pass %s: %w", p.Name, err)
-		}
-	}
-	return nil
+	saved := len(m.Passes)
+	err := Pipeline{Passes: passes}.Run(m)
+	m.Passes = m.Passes[:saved]
+	return err
 }
 
 // CheckInvariants verifies the invariants of stage s.
@@ -149,8 +208,9 @@ func CheckInvariants(m *Model, s Stage) error {
 }
 
 // orderNodes sorts the nodes topologically, keeping the given order where it
-// is already valid; a cycle is an error naming a layer on it.
-func orderNodes(m *Model) error {
+// is already valid; a cycle is an error naming a layer on it. It counts the
+// nodes that moved.
+func orderNodes(m *Model) (int, error) {
 	idx := m.Index()
 	const (
 		unseen = iota
@@ -181,51 +241,73 @@ func orderNodes(m *Model) error {
 	// at most thousands of layers, well within Go's growable stacks.
 	for _, n := range m.Nodes {
 		if err := visit(n); err != nil {
-			return err
+			return 0, err
+		}
+	}
+	moved := 0
+	for i, n := range out {
+		if m.Nodes[i] != n {
+			moved++
 		}
 	}
 	m.Nodes = out
-	return nil
+	return moved, nil
 }
 
-// inferShapes sets every node's output type and weight specs.
-func inferShapes(m *Model) error {
+// inferShapes sets every node's output type and weight specs. It counts the
+// nodes whose output type changed (all of them on a fresh model).
+func inferShapes(m *Model) (int, error) {
 	idx := m.Index()
+	changed := 0
 	for _, n := range m.Nodes {
-		in := make([]TensorType, len(n.Inputs))
-		for i, name := range n.Inputs {
-			in[i] = idx[name].Out
+		before := n.Out
+		if err := inferNode(idx, n); err != nil {
+			return 0, err
 		}
-		out, err := n.Op.Infer(in)
-		if err != nil {
-			return &LayerError{Layer: n.Name, Err: err}
+		if !sameType(before, n.Out) {
+			changed++
 		}
-		n.Out = out
-		if u, ok := n.Op.(*Unknown); ok {
-			_ = u
-			n.Specs = n.Specs[:0]
-			for _, w := range n.Weights {
-				n.Specs = append(n.Specs, WeightSpec{Name: w.Name, Shape: w.Shape, Trainable: true})
-			}
-		} else {
-			n.Specs = n.Op.Weights(in)
+	}
+	return changed, nil
+}
+
+// InferNode sets n's output type and weight specs from its inputs' types,
+// which must be set: passes that rewrite a node of a typed model call it.
+func (m *Model) InferNode(n *Node) error { return inferNode(m.Index(), n) }
+
+func inferNode(idx map[string]*Node, n *Node) error {
+	in := make([]TensorType, len(n.Inputs))
+	for i, name := range n.Inputs {
+		in[i] = idx[name].Out
+	}
+	out, err := n.Op.Infer(in)
+	if err != nil {
+		return &LayerError{Layer: n.Name, Err: err}
+	}
+	n.Out = out
+	if _, ok := n.Op.(*Unknown); ok {
+		n.Specs = n.Specs[:0]
+		for _, w := range n.Weights {
+			n.Specs = append(n.Specs, WeightSpec{Name: w.Name, Shape: w.Shape, Trainable: true})
 		}
-		if n.Class == "" {
-			n.Class = n.Op.Kind()
-		}
+	} else {
+		n.Specs = n.Op.Weights(in)
+	}
+	if n.Class == "" {
+		n.Class = n.Op.Kind()
 	}
 	return nil
 }
 
 // checkWeights verifies that every node carries exactly the weights its op
 // expects, with the expected shapes and float types.
-func checkWeights(m *Model) error {
+func checkWeights(m *Model) (int, error) {
 	for _, n := range m.Nodes {
 		if err := matchWeights(n); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return 0, nil
 }
 
 func matchWeights(n *Node) error {
@@ -252,4 +334,8 @@ func matchWeights(n *Node) error {
 		}
 	}
 	return nil
+}
+
+func sameType(a, b TensorType) bool {
+	return a.Layout == b.Layout && a.DType == b.DType && a.Shape.Equal(b.Shape)
 }

@@ -18,7 +18,7 @@ func conv(filters, k, stride int, pad ir.Padding, bias bool, act string) *ir.Con
 		Filters:    filters,
 		Window2D:   ir.Window2D{KH: k, KW: k, SH: stride, SW: stride, Padding: pad},
 		UseBias:    bias,
-		Activation: ir.Act{Name: act},
+		Activation: ir.Act{Name: ir.ActName(act)},
 		DataFormat: cl,
 	}
 }
@@ -102,7 +102,7 @@ func activations(t testing.TB) *ir.Model {
 	in := b.Input("input_layer_8", ir.Shape{20}, ir.LayoutNone)
 	var outs []string
 	for _, a := range []string{"linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "softsign", "hard_sigmoid", "swish", "gelu", "relu6", "leaky_relu"} {
-		outs = append(outs, b.Add("dense_"+a, &ir.Dense{Units: 6, UseBias: true, Activation: ir.Act{Name: a, Axis: -1}}, in))
+		outs = append(outs, b.Add("dense_"+a, &ir.Dense{Units: 6, UseBias: true, Activation: ir.Act{Name: ir.ActName(a), Axis: -1}}, in))
 	}
 	b.Add("concatenate_1", &ir.Merge{Mode: ir.MergeConcat, Axis: -1}, outs...)
 	return finish(t, b, false)

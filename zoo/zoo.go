@@ -1,5 +1,3 @@
-// Package zoo holds kconv's builtin architectures, so that the canonical
-// models can be summarized, run and converted without a file.
 package zoo
 
 import (
@@ -17,11 +15,18 @@ var builtins = map[string]func() (*ir.Model, error){
 	"vgg16_torchvision": VGG16Torchvision,
 }
 
-// Names lists the builtin architectures.
+// Names lists the builtin architectures: fast.ai's vgg16, torchvision's
+// VGG16 and the keras.applications models by their base names (each also
+// exists as NAME_notop, NAME_avg and NAME_max without its top, and, where
+// keras.applications had Theano files, with a "_th" suffix; see
+// ParseVariant).
 func Names() []string {
 	var ns []string
 	for n := range builtins {
 		ns = append(ns, n)
+	}
+	for _, a := range apps {
+		ns = append(ns, a.Name)
 	}
 	sort.Strings(ns)
 	return ns
@@ -29,11 +34,13 @@ func Names() []string {
 
 // Lookup returns the builtin architecture name (without weights).
 func Lookup(name string) (*ir.Model, error) {
-	f, ok := builtins[name]
-	if !ok {
-		return nil, fmt.Errorf("no builtin model %q (have %v)", name, Names())
+	if f, ok := builtins[name]; ok {
+		return f()
 	}
-	return f()
+	if a, cfg, ok := ParseVariant(name); ok {
+		return a.Build(cfg)
+	}
+	return nil, fmt.Errorf("no builtin model %q (have %v; keras.applications ones also as NAME_notop, NAME_avg, NAME_max, NAME_th)", name, Names())
 }
 
 // VGG16 is fast.ai's Keras 1 VGG16 (vgg16.py), exactly as its summary in
@@ -74,7 +81,7 @@ func VGG16() (*ir.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.Meta = ir.Meta{Format: "builtin", KerasVersion: "1.2.2", Backend: "theano", Source: "vgg16", Sequential: true}
+	m.Meta = ir.Meta{Format: "builtin", KerasVersion: "1.2.2", Backend: "theano", Source: "vgg16", Sequential: true, Preprocess: "none"}
 	return m, nil
 }
 
@@ -113,7 +120,7 @@ func VGG16Torchvision() (*ir.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.Meta = ir.Meta{Format: "builtin", Source: "vgg16_torchvision"}
+	m.Meta = ir.Meta{Format: "builtin", Source: "vgg16_torchvision", Preprocess: "torch"}
 	return m, nil
 }
 
@@ -127,23 +134,46 @@ func RandomWeights(m *ir.Model, seed uint64) {
 		n.Weights = n.Weights[:0]
 		for _, s := range n.Specs {
 			data := make([]float32, s.Shape.Elements())
-			switch s.Name {
-			case "moving_variance", "gamma":
-				for i := range data {
-					data[i] = 0.5 + r.Float32()
-				}
-			case "bias", "beta", "moving_mean":
-				for i := range data {
-					data[i] = (r.Float32()*2 - 1) * 0.1
-				}
-			default:
-				fanIn, fanOut := fans(s.Shape)
-				lim := float32(math.Sqrt(6 / float64(fanIn+fanOut)))
-				for i := range data {
-					data[i] = (r.Float32()*2 - 1) * lim
-				}
-			}
+			fill(r, s, data)
 			n.Weights = append(n.Weights, ir.ConstWeight(s.Name, s.Shape.Clone(), data))
+		}
+	}
+}
+
+// LazyRandomWeights is RandomWeights with weights generated when first
+// read (and again after a Release), each from its own stream of the seed
+// (so its values differ from RandomWeights'): writing a large model then
+// needs memory for one weight at a time.
+func LazyRandomWeights(m *ir.Model, seed uint64) {
+	for ni, n := range m.Nodes {
+		n.Weights = n.Weights[:0]
+		for wi, s := range n.Specs {
+			stream := uint64(ni)<<8 | uint64(wi)
+			n.Weights = append(n.Weights, ir.NewWeight(s.Name, s.Shape.Clone(), ir.Float32, fmt.Sprintf("random(seed %d)", seed),
+				ir.SourceFunc(func(dst []float32) error {
+					fill(rand.New(rand.NewPCG(seed, stream)), s, dst)
+					return nil
+				})))
+		}
+	}
+}
+
+// fill draws one weight's values from r.
+func fill(r *rand.Rand, s ir.WeightSpec, data []float32) {
+	switch s.Name {
+	case "moving_variance", "gamma":
+		for i := range data {
+			data[i] = 0.5 + r.Float32()
+		}
+	case "bias", "beta", "moving_mean":
+		for i := range data {
+			data[i] = (r.Float32()*2 - 1) * 0.1
+		}
+	default:
+		fanIn, fanOut := fans(s.Shape)
+		lim := float32(math.Sqrt(6 / float64(fanIn+fanOut)))
+		for i := range data {
+			data[i] = (r.Float32()*2 - 1) * lim
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -16,16 +17,20 @@ type loadFlags struct {
 	arch       string
 	lambdas    []string
 	theanoFlip string
+	// stopAfter is load.Options.StopAfter (kconv ir --after).
+	stopAfter string
+	cmd       *cobra.Command
 }
 
 func (lf *loadFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&lf.arch, "arch", "", "architecture for a weights-only file: a JSON/YAML `FILE` or a builtin name (vgg16)")
+	lf.cmd = cmd
+	cmd.Flags().StringVar(&lf.arch, "arch", "", "architecture for a weights-only file: a JSON/YAML `FILE` or a builtin name (vgg16, resnet50_notop, …); without it kconv matches the file against the builtins")
 	cmd.Flags().StringArrayVar(&lf.lambdas, "lambda", nil, "use Go implementation NAME for Lambda layer LAYER (`LAYER=NAME`; builtin: vgg_preprocess)")
 	cmd.Flags().StringVar(&lf.theanoFlip, "theano-flip", "auto", "flip Theano-era convolution kernels: auto, on or off")
 }
 
 func (lf *loadFlags) load(path string) (*ir.Model, error) {
-	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}}
+	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}, StopAfter: lf.stopAfter}
 	switch lf.theanoFlip {
 	case "auto", "on", "off":
 	default:
@@ -41,7 +46,11 @@ func (lf *loadFlags) load(path string) (*ir.Model, error) {
 		}
 		opt.Lambdas[layer] = name
 	}
-	return load.Model(path, opt)
+	m, err := load.Model(path, opt)
+	if err == nil && m.Meta.Arch != "" && lf.cmd != nil {
+		fmt.Fprintf(lf.cmd.ErrOrStderr(), "architecture: %s\n", m.Meta.Arch)
+	}
+	return m, err
 }
 
 func unwrapPath(err error) error {

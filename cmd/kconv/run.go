@@ -29,6 +29,10 @@ type inputFlags struct {
 	mean   string
 	std    string
 	bgr    bool
+	// preprocess is auto (the architecture's own, unless --scale, --mean,
+	// --std or --bgr are given) or a tensorio.Preprocessing mode.
+	preprocess string
+	changed    func(flag string) bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -52,7 +56,10 @@ func newRunCmd() *cobra.Command {
 --input takes a .npy file holding the whole input tensor in the model's own
 layout, batch included; FILE.h5:DATASET; PNG/JPEG images (repeat --input, or
 give a folder), decoded, resized bilinearly to the model's input size and laid
-out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
+out as RGB values in 0–255, then preprocessed as the architecture expects when
+kconv knows it (builtins, and weights-only files matched to one: Keras's
+"caffe", "tf" or "torch" modes; fast.ai's VGG16 preprocesses inside). Override
+with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 		Example: `  kconv run model.h5 --input x.npy --out y.npy
   kconv run vgg16.h5 --arch vgg16 --input cat.jpg --labels imagenet`,
 		Args: exactArgs(1, "one MODEL"),
@@ -67,6 +74,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 			if !ir.HasWeights(m) {
 				return fmt.Errorf("%s: the model has no weights (give a weights file, or use `kconv bench` for random weights)", args[0])
 			}
+			inf.changed = cmd.Flags().Changed
 			x, note, err := inf.tensor(m)
 			if err != nil {
 				return err
@@ -114,6 +122,7 @@ out as RGB values in 0–255 (--scale, --mean, --std, --bgr adjust that).`,
 	cmd.Flags().StringVar(&inf.mean, "mean", "", "subtract per-channel `R,G,B` means from images (after --scale)")
 	cmd.Flags().StringVar(&inf.std, "std", "", "divide images by per-channel `R,G,B` deviations (after --mean)")
 	cmd.Flags().BoolVar(&inf.bgr, "bgr", false, "give images to the model as BGR instead of RGB")
+	cmd.Flags().StringVar(&inf.preprocess, "preprocess", "auto", "image preprocessing: auto (the architecture's), none, caffe, tf or torch")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "write the first output to `Y.npy`")
 	cmd.Flags().StringVar(&outDir, "out-dir", "", "write every output to `DIR`/<output name>.npy")
 	cmd.Flags().IntVar(&top, "top", 5, "print the top `K` classes")
@@ -167,13 +176,9 @@ func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
 	if err != nil || c != 3 {
 		return nil, "", fmt.Errorf("images need a model with a (3-channel) image input; this one takes %v", want.Shape)
 	}
-	mean, err := triple(f.mean, 0)
+	norm, note, err := f.normalize(m)
 	if err != nil {
-		return nil, "", usagef("--mean: %v", err)
-	}
-	std, err := triple(f.std, 1)
-	if err != nil {
-		return nil, "", usagef("--std: %v", err)
+		return nil, "", err
 	}
 	t := ir.NewTensor(ir.Shape{len(images), 0, 0, 0}, want.Layout)
 	t.Shape = append(ir.Shape{len(images)}, want.Shape[1:]...)
@@ -184,23 +189,55 @@ func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", path, err)
 		}
-		dst := t.Data[i*per : (i+1)*per]
-		for p := 0; p < h*w; p++ {
-			for ch := 0; ch < 3; ch++ {
-				src := ch
-				if f.bgr {
-					src = 2 - ch
-				}
-				v := (float64(px[p*3+src])*f.scale - mean[ch]) / std[ch]
-				if want.Layout == ir.ChannelsFirst {
-					dst[ch*h*w+p] = float32(v)
-				} else {
-					dst[p*3+ch] = float32(v)
-				}
-			}
+		norm.Apply(px, t.Data[i*per:(i+1)*per], want.Layout == ir.ChannelsFirst)
+	}
+	return t, note, nil
+}
+
+// normalize picks the image preprocessing: --preprocess MODE, else the
+// --scale/--mean/--std/--bgr flags when any is given, else the
+// architecture's own (Meta.Preprocess), else none.
+func (f *inputFlags) normalize(m *ir.Model) (tensorio.Normalize, string, error) {
+	manual := false
+	for _, fl := range []string{"scale", "mean", "std", "bgr"} {
+		if f.changed != nil && f.changed(fl) {
+			manual = true
 		}
 	}
-	return t, "", nil
+	mode := strings.ToLower(f.preprocess)
+	if mode == "" {
+		mode = "auto"
+	}
+	if mode != "auto" {
+		if manual {
+			return tensorio.Normalize{}, "", usagef("--preprocess %s cannot be combined with --scale, --mean, --std or --bgr", f.preprocess)
+		}
+		n, err := tensorio.Preprocessing(mode)
+		if err != nil {
+			return n, "", usagef("--preprocess: %v", err)
+		}
+		return n, "", nil
+	}
+	if !manual && m.Meta.Preprocess != "" {
+		n, err := tensorio.Preprocessing(m.Meta.Preprocess)
+		if err != nil {
+			return n, "", err
+		}
+		note := ""
+		if m.Meta.Preprocess != "none" {
+			note = fmt.Sprintf("images preprocessed in %q mode, as the architecture expects (--preprocess none feeds raw 0–255 RGB)", m.Meta.Preprocess)
+		}
+		return n, note, nil
+	}
+	mean, err := triple(f.mean, 0)
+	if err != nil {
+		return tensorio.Normalize{}, "", usagef("--mean: %v", err)
+	}
+	std, err := triple(f.std, 1)
+	if err != nil {
+		return tensorio.Normalize{}, "", usagef("--std: %v", err)
+	}
+	return tensorio.Normalize{Scale: f.scale, Mean: mean, Std: std, BGR: f.bgr}, "", nil
 }
 
 func triple(s string, def float64) ([3]float64, error) {

@@ -573,24 +573,24 @@ func (b *h5build) deconv(n *ir.Node, name string, ins []string, op *ir.Conv2DTra
 // "activation" argument can state.
 func (b *h5build) actString(a ir.Act, rank int) (string, bool) {
 	switch a.Name {
-	case "", "linear":
+	case "", ir.ActLinear:
 		return "linear", true
-	case "relu":
+	case ir.ActReLU:
 		return "relu", a.Alpha == 0 && a.Threshold == 0 && !a.HasMax
-	case "sigmoid", "tanh", "selu", "softplus", "softsign", "exponential":
-		return a.Name, true
-	case "softmax":
+	case ir.ActSigmoid, ir.ActTanh, ir.ActSELU, ir.ActSoftplus, ir.ActSoftsign, ir.ActExponential:
+		return string(a.Name), true
+	case ir.ActSoftmax:
 		return "softmax", a.Axis == -1 || (rank > 1 && a.Axis == rank-1)
-	case "elu":
+	case ir.ActELU:
 		return "elu", a.Alpha == 1
-	case "hard_sigmoid":
+	case ir.ActHardSigmoid:
 		// Keras 2: clip(0.2x + 0.5, 0, 1).
 		return "hard_sigmoid", a.Alpha == 0.2 && a.Beta == 0.5
-	case "swish":
+	case ir.ActSwish:
 		return "swish", b.atLeast(3)
-	case "gelu":
+	case ir.ActGELU:
 		return "gelu", !a.Approximate && b.atLeast(4)
-	case "mish":
+	case ir.ActMish:
 		return "mish", b.atLeast(13)
 	}
 	return "", false
@@ -602,7 +602,7 @@ func actAsLayer(class string, a ir.Act) (jobj, bool) {
 	switch class {
 	case "ReLU":
 		switch a.Name {
-		case "relu":
+		case ir.ActReLU:
 			if a.Alpha < 0 || a.Threshold < 0 || (a.HasMax && a.MaxValue < 0) {
 				return nil, false
 			}
@@ -611,23 +611,23 @@ func actAsLayer(class string, a ir.Act) (jobj, bool) {
 				mv = a.MaxValue
 			}
 			return obj("max_value", mv, "negative_slope", a.Alpha, "threshold", a.Threshold), true
-		case "relu6":
+		case ir.ActReLU6:
 			return obj("max_value", 6.0, "negative_slope", 0.0, "threshold", 0.0), true
 		}
 	case "LeakyReLU":
-		if a.Name == "leaky_relu" || (a.Name == "relu" && a.Threshold == 0 && !a.HasMax) {
+		if a.Name == ir.ActLeakyReLU || (a.Name == ir.ActReLU && a.Threshold == 0 && !a.HasMax) {
 			return obj("alpha", a.Alpha), true
 		}
 	case "ELU":
-		if a.Name == "elu" {
+		if a.Name == ir.ActELU {
 			return obj("alpha", a.Alpha), true
 		}
 	case "Softmax":
-		if a.Name == "softmax" {
+		if a.Name == ir.ActSoftmax {
 			return obj("axis", a.Axis), true
 		}
 	case "ThresholdedReLU":
-		if a.Name == "relu" && a.Alpha == 0 && !a.HasMax && a.Threshold >= 0 {
+		if a.Name == ir.ActReLU && a.Alpha == 0 && !a.HasMax && a.Threshold >= 0 {
 			return obj("theta", a.Threshold), true
 		}
 	}

@@ -24,44 +24,39 @@ func (b *builder) activation(v *value, a ir.Act, out string) (*value, error) {
 		return res, nil
 	}
 	switch a.Name {
-	case "", "linear":
+	case "", ir.ActLinear:
 		// Nothing to compute: the input stands for the result.
 		return v, nil
-	case "relu":
+	case ir.ActReLU:
 		return b.relu(v, a, out)
-	case "relu6":
+	case ir.ActReLU6:
 		b.add("Clip", []string{x, b.scalar(0), b.scalar(6)}, out)
 		return res, nil
-	case "leaky_relu":
+	case ir.ActLeakyReLU:
 		return one("LeakyRelu", "alpha", a.Alpha)
-	case "sigmoid":
-		return one("Sigmoid")
-	case "tanh":
-		return one("Tanh")
-	case "elu":
+	case ir.ActSigmoid, ir.ActTanh, ir.ActSoftplus, ir.ActSoftsign, ir.ActExponential, ir.ActErf:
+		// Parameterless, with an ONNX op in every opset kconv writes:
+		// ir's activation table names it.
+		info, _ := a.Name.Info()
+		return one(info.ONNX)
+	case ir.ActELU:
 		return one("Elu", "alpha", a.Alpha)
-	case "selu":
+	case ir.ActSELU:
 		return one("Selu", "alpha", seluAlpha, "gamma", seluScale)
-	case "softplus":
-		return one("Softplus")
-	case "softsign":
-		return one("Softsign")
-	case "exponential":
-		return one("Exp")
-	case "hard_sigmoid":
+	case ir.ActHardSigmoid:
 		return one("HardSigmoid", "alpha", a.Alpha, "beta", a.Beta)
-	case "hard_swish":
+	case ir.ActHardSwish:
 		if b.opset >= 14 {
 			return one("HardSwish")
 		}
 		hs := b.step("HardSigmoid", []string{x}, out+"/hard_sigmoid", attrsOf([]any{"alpha", 1.0 / 6, "beta", 0.5})...)
 		b.add("Mul", []string{x, hs}, out)
 		return res, nil
-	case "swish":
+	case ir.ActSwish:
 		s := b.step("Sigmoid", []string{x}, out+"/sigmoid")
 		b.add("Mul", []string{x, s}, out)
 		return res, nil
-	case "mish":
+	case ir.ActMish:
 		if b.opset >= 18 {
 			return one("Mish")
 		}
@@ -69,9 +64,9 @@ func (b *builder) activation(v *value, a ir.Act, out string) (*value, error) {
 		t := b.step("Tanh", []string{sp}, out+"/tanh")
 		b.add("Mul", []string{x, t}, out)
 		return res, nil
-	case "gelu":
+	case ir.ActGELU:
 		return b.gelu(v, a, out)
-	case "softmax", "log_softmax":
+	case ir.ActSoftmax, ir.ActLogSoftmax:
 		return b.softmax(v, a, out)
 	}
 	return nil, fmt.Errorf("activation %q is not supported", a.Name)
@@ -173,7 +168,7 @@ func (b *builder) gelu(v *value, a ir.Act, out string) (*value, error) {
 func (b *builder) softmax(v *value, a ir.Act, out string) (*value, error) {
 	res := &value{name: out, shape: v.shape, layout: v.layout, moved: v.moved}
 	kind := "Softmax"
-	if a.Name == "log_softmax" {
+	if a.Name == ir.ActLogSoftmax {
 		kind = "LogSoftmax"
 	}
 	r := len(v.shape)

@@ -50,19 +50,19 @@ func (b *builder) convert(class, name string, c obj) (op ir.Op, k1 bool, err err
 	case "LeakyReLU":
 		var alpha float64
 		alpha, err = c.num(0.3, "negative_slope", "alpha")
-		op = &ir.Activation{Act: ir.Act{Name: "leaky_relu", Alpha: alpha}}
+		op = &ir.Activation{Act: ir.Act{Name: ir.ActLeakyReLU, Alpha: alpha}}
 	case "ELU":
 		var alpha float64
 		alpha, err = c.num(1, "alpha")
-		op = &ir.Activation{Act: ir.Act{Name: "elu", Alpha: alpha}}
+		op = &ir.Activation{Act: ir.Act{Name: ir.ActELU, Alpha: alpha}}
 	case "Softmax":
 		var axis int
 		axis, err = c.integer(-1, "axis")
-		op = &ir.Activation{Act: ir.Act{Name: "softmax", Axis: axis}}
+		op = &ir.Activation{Act: ir.Act{Name: ir.ActSoftmax, Axis: axis}}
 	case "ThresholdedReLU":
 		var theta float64
 		theta, err = c.num(1, "theta")
-		op = &ir.Activation{Act: ir.Act{Name: "relu", Threshold: theta}}
+		op = &ir.Activation{Act: ir.Act{Name: ir.ActReLU, Threshold: theta}}
 	case "PReLU":
 		var axes []int
 		if v, ok := c.get("shared_axes"); ok {
@@ -324,7 +324,7 @@ func relu(c obj) (ir.Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := ir.Act{Name: "relu", Alpha: slope, Threshold: th}
+	a := ir.Act{Name: ir.ActReLU, Alpha: slope, Threshold: th}
 	if v, ok := c.get("max_value"); ok {
 		mv, ok := toFloat(v)
 		if !ok {
@@ -459,31 +459,21 @@ func (b *builder) act(v any) (ir.Act, error) {
 }
 
 // actNamed maps Keras's activation names (of the config's Keras version)
-// to ir.Act.
+// to ir.Act through ir's activation table, with Keras's defaults.
 func (b *builder) actNamed(name string) (ir.Act, error) {
-	switch name {
-	case "", "linear":
+	if name == "" {
 		return ir.Linear, nil
-	case "relu", "sigmoid", "tanh", "selu", "softplus", "softsign", "exponential", "relu6", "mish", "gelu":
-		return ir.Act{Name: name}, nil
-	case "softmax", "log_softmax":
-		return ir.Act{Name: name, Axis: -1}, nil
-	case "elu":
-		return ir.Act{Name: "elu", Alpha: 1}, nil
-	case "leaky_relu":
-		return ir.Act{Name: "leaky_relu", Alpha: 0.2}, nil
-	case "swish", "silu":
-		return ir.Act{Name: "swish"}, nil
-	case "hard_swish", "hard_silu":
-		return ir.Act{Name: "hard_swish"}, nil
-	case "hard_sigmoid":
-		// Keras 1/2: clip(0.2x + 0.5); Keras 3: relu6(x+3)/6 = clip(x/6 + 0.5).
-		if b.g.major >= 3 {
-			return ir.Act{Name: name, Alpha: 1.0 / 6, Beta: 0.5}, nil
-		}
-		return ir.Act{Name: name, Alpha: 0.2, Beta: 0.5}, nil
 	}
-	return ir.Act{}, fmt.Errorf("unknown activation %q", name)
+	info, ok := ir.LookupKerasAct(name)
+	if !ok {
+		return ir.Act{}, fmt.Errorf("unknown activation %q", name)
+	}
+	a := info.Default
+	if a.Name == ir.ActHardSigmoid && b.g.major >= 3 {
+		// Keras 1/2: clip(0.2x + 0.5); Keras 3: relu6(x+3)/6 = clip(x/6 + 0.5).
+		a.Alpha = 1.0 / 6
+	}
+	return a, nil
 }
 
 // lambda reads a Lambda layer: its function is taken from Options.Lambdas

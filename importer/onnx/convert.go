@@ -36,7 +36,23 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		c.setOut(0, v)
 		return nil
 	case "Cast":
-		return c.cast()
+		to, err := c.int("to", 0)
+		if err != nil {
+			return err
+		}
+		return c.castTo(int32(to))
+	case "CastLike":
+		// Cast to the type of input 1: a constant's own type (integer
+		// tensors fold as int64), otherwise float (kconv computes floats).
+		like, err := c.need(1)
+		if err != nil {
+			return err
+		}
+		to := int32(onnxpb.TensorProto_FLOAT)
+		if like.c != nil && like.node == "" && like.c.isInt {
+			to = int32(onnxpb.TensorProto_INT64)
+		}
+		return c.castTo(to)
 	case "Shape":
 		return c.shape()
 	case "ConstantOfShape":
@@ -57,23 +73,15 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		return c.transpose()
 	case "Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Mean":
 		return c.elementwise()
-	case "Relu":
-		return c.activation(ir.Act{Name: "relu"})
-	case "Sigmoid":
-		return c.activation(ir.Act{Name: "sigmoid"})
-	case "Tanh":
-		return c.activation(ir.Act{Name: "tanh"})
-	case "Softplus":
-		return c.activation(ir.Act{Name: "softplus"})
-	case "Softsign":
-		return c.activation(ir.Act{Name: "softsign"})
-	case "HardSwish":
-		return c.activation(ir.Act{Name: "hard_swish"})
+	case "Relu", "Sigmoid", "Tanh", "Softplus", "Softsign", "HardSwish", "Exp", "Erf", "Mish":
+		// Attribute-less ops: ir's activation table maps them.
+		a, _ := ir.LookupONNXAct(c.op)
+		return c.activation(ir.Act{Name: a.Name})
 	case "Swish":
 		if a, err := c.float("alpha", 1); err != nil || a != 1 {
 			return fmtErr(err, "Swish with alpha %g is not supported", a)
 		}
-		return c.activation(ir.Act{Name: "swish"})
+		return c.activation(ir.Act{Name: ir.ActSwish})
 	case "ThresholdedRelu":
 		a, err := c.float("alpha", 1)
 		if err != nil {
@@ -81,19 +89,19 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		}
 		// x where x > alpha, else 0: Keras's ThresholdedReLU (relu with
 		// threshold alpha, any sign).
-		return c.activation(ir.Act{Name: "relu", Threshold: a})
+		return c.activation(ir.Act{Name: ir.ActReLU, Threshold: a})
 	case "LeakyRelu":
 		a, err := c.float("alpha", 0.01)
 		if err != nil {
 			return err
 		}
-		return c.activation(ir.Act{Name: "leaky_relu", Alpha: a})
+		return c.activation(ir.Act{Name: ir.ActLeakyReLU, Alpha: a})
 	case "Elu":
 		a, err := c.float("alpha", 1)
 		if err != nil {
 			return err
 		}
-		return c.activation(ir.Act{Name: "elu", Alpha: a})
+		return c.activation(ir.Act{Name: ir.ActELU, Alpha: a})
 	case "Selu":
 		return c.selu()
 	case "HardSigmoid":
@@ -105,7 +113,7 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		if err != nil {
 			return err
 		}
-		return c.activation(ir.Act{Name: "hard_sigmoid", Alpha: a, Beta: b})
+		return c.activation(ir.Act{Name: ir.ActHardSigmoid, Alpha: a, Beta: b})
 	case "Gelu":
 		s, err := c.str("approximate", "none")
 		if err != nil {
@@ -114,7 +122,7 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		if s != "none" && s != "tanh" {
 			return fmt.Errorf("unknown approximate %q", s)
 		}
-		return c.activation(ir.Act{Name: "gelu", Approximate: s == "tanh"})
+		return c.activation(ir.Act{Name: ir.ActGELU, Approximate: s == "tanh"})
 	case "Softmax", "LogSoftmax":
 		return c.softmax()
 	case "PRelu":
@@ -191,25 +199,23 @@ func (c *nctx) constant() error {
 	return fmt.Errorf("constant has no value")
 }
 
-func (c *nctx) cast() error {
-	to, err := c.int("to", 0)
-	if err != nil {
-		return err
-	}
+// castTo converts input 0 to ONNX data type to: constants are converted,
+// computed tensors pass through when to is a float type.
+func (c *nctx) castTo(to int32) error {
 	v, err := c.need(0)
 	if err != nil {
 		return err
 	}
 	if v.c != nil && v.node == "" {
-		t, err := castTensor(v.c, int32(to))
+		t, err := castTensor(v.c, to)
 		if err != nil {
 			return err
 		}
 		c.setOut(0, &val{c: t})
 		return nil
 	}
-	if !isFloatType(int32(to)) {
-		return fmt.Errorf("cast of a computed tensor to %s is not supported", dtypeName(int32(to)))
+	if !isFloatType(to) {
+		return fmt.Errorf("cast of a computed tensor to %s is not supported", dtypeName(to))
 	}
 	c.setOut(0, v)
 	return nil
@@ -997,14 +1003,14 @@ func (c *nctx) selu() error {
 		return err
 	}
 	if math.Abs(a-seluAlpha) < 1e-6 && math.Abs(g-seluGamma) < 1e-6 {
-		return c.activation(ir.Act{Name: "selu"})
+		return c.activation(ir.Act{Name: ir.ActSELU})
 	}
 	// selu(x) = gamma · elu_alpha(x).
 	x, _, err := c.act(0)
 	if err != nil {
 		return err
 	}
-	e, _, err := c.emit("elu", &ir.Activation{Act: ir.Act{Name: "elu", Alpha: a}}, []string{x})
+	e, _, err := c.emit("elu", &ir.Activation{Act: ir.Act{Name: ir.ActELU, Alpha: a}}, []string{x})
 	if err != nil {
 		return err
 	}
@@ -1020,9 +1026,9 @@ func (c *nctx) softmax() error {
 	if err != nil {
 		return err
 	}
-	name := "softmax"
+	name := ir.ActSoftmax
 	if c.op == "LogSoftmax" {
-		name = "log_softmax"
+		name = ir.ActLogSoftmax
 	}
 	r := len(t.Shape)
 	if c.im.opset >= 13 {
@@ -1094,7 +1100,7 @@ func (c *nctx) softmax() error {
 	if err != nil {
 		return err
 	}
-	s, _, err := c.emit(name, &ir.Activation{Act: ir.Act{Name: name, Axis: -1}}, []string{f})
+	s, _, err := c.emit(string(name), &ir.Activation{Act: ir.Act{Name: name, Axis: -1}}, []string{f})
 	if err != nil {
 		return err
 	}
@@ -1185,11 +1191,11 @@ func (c *nctx) clip() error {
 	}
 	switch {
 	case lo == 0 && math.IsInf(hi, 1):
-		return c.activation(ir.Act{Name: "relu"})
+		return c.activation(ir.Act{Name: ir.ActReLU})
 	case lo == 0 && hi == 6:
-		return c.activation(ir.Act{Name: "relu6"})
+		return c.activation(ir.Act{Name: ir.ActReLU6})
 	case lo == 0 && hi > 0:
-		return c.activation(ir.Act{Name: "relu", HasMax: true, MaxValue: hi})
+		return c.activation(ir.Act{Name: ir.ActReLU, HasMax: true, MaxValue: hi})
 	}
 	x, _, err := c.act(0)
 	if err != nil {

@@ -33,6 +33,10 @@ type Options struct {
 	// node tests, for example, pass Reshape's target shape and Conv's
 	// kernel as inputs.
 	Constants map[string]*ir.Tensor
+	// StopAfter, when not empty, stops the import pipeline (see Passes)
+	// after the pass of that name, leaving the model as that pass left it
+	// (kconv ir --after). The model may then not be ready to run.
+	StopAfter string
 }
 
 // ErrNotConstant is wrapped by import errors about an op input that must be
@@ -178,7 +182,7 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 	if err := im.graph(g); err != nil {
 		return nil, err
 	}
-	if err := ir.Prepare(im.m); err != nil {
+	if err := (ir.Pipeline{Passes: Passes(im.m), StopAfter: opts.StopAfter}).Run(im.m); err != nil {
 		return nil, err
 	}
 	return im.m, nil
@@ -278,8 +282,6 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 		}
 		im.m.Outputs = append(im.m.Outputs, name)
 	}
-	im.foldDenseBias()
-	im.prune()
 	return nil
 }
 
@@ -589,92 +591,4 @@ func (im *importer) nodeOf(name string, v *val) (string, error) {
 		return v.node, nil
 	}
 	return im.constNode(name, v.c)
-}
-
-// foldDenseBias merges a Binary Add of a constant vector into the Dense node
-// (from MatMul or Gemm) it follows, when that Dense has no bias and no other
-// consumer.
-func (im *importer) foldDenseBias() {
-	idx := im.m.Index()
-	consumers := map[string]int{}
-	for _, n := range im.m.Nodes {
-		for _, in := range n.Inputs {
-			consumers[in]++
-		}
-	}
-	for _, o := range im.m.Outputs {
-		consumers[o]++
-	}
-	for _, n := range im.m.Nodes {
-		b, ok := n.Op.(*ir.Binary)
-		if !ok || b.Op != ir.BinaryAdd || len(n.Inputs) != 2 {
-			continue
-		}
-		for side := 0; side < 2; side++ {
-			d, c := idx[n.Inputs[side]], idx[n.Inputs[1-side]]
-			dense, ok := d.Op.(*ir.Dense)
-			if !ok || dense.UseBias || consumers[d.Name] != 1 || !dense.Activation.IsLinear() {
-				continue
-			}
-			k, ok := c.Op.(*ir.Constant)
-			if !ok || len(c.Weights) != 1 {
-				continue
-			}
-			dt := im.types[d.Name]
-			// The constant must broadcast along the last axis only and
-			// not raise the rank: shape (…1, Units) of rank <= Dense's.
-			if len(k.Shape) > len(dt.Shape) || k.Shape[len(k.Shape)-1] != dense.Units || ir.Shape(k.Shape).Elements() != int64(dense.Units) {
-				continue
-			}
-			w := c.Weights[0]
-			d.Weights = append(d.Weights, ir.NewWeight("bias", ir.Shape{dense.Units}, w.DType, w.Origin, ir.SourceFunc(func(dst []float32) error {
-				v, err := w.Data()
-				if err != nil {
-					return err
-				}
-				copy(dst, v)
-				return nil
-			})))
-			dense.UseBias = true
-			// n becomes the Dense node: it takes d's place under n's name.
-			n.Op, n.Inputs, n.Weights = dense, d.Inputs, d.Weights
-			if n.Class == "Add" {
-				n.Class = d.Class
-			}
-			d.Inputs = nil
-			consumers[d.Name] = 0
-			break
-		}
-	}
-}
-
-// prune removes nodes no output depends on (inputs stay).
-func (im *importer) prune() {
-	idx := im.m.Index()
-	live := map[string]bool{}
-	var mark func(name string)
-	mark = func(name string) {
-		if live[name] {
-			return
-		}
-		live[name] = true
-		if n := idx[name]; n != nil {
-			for _, in := range n.Inputs {
-				mark(in)
-			}
-		}
-	}
-	for _, o := range im.m.Outputs {
-		mark(o)
-	}
-	for _, in := range im.m.Inputs {
-		live[in] = true
-	}
-	kept := im.m.Nodes[:0]
-	for _, n := range im.m.Nodes {
-		if live[n.Name] {
-			kept = append(kept, n)
-		}
-	}
-	im.m.Nodes = kept
 }

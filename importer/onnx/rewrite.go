@@ -4,13 +4,14 @@ import (
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
 )
 
-// rewrite replaces exporters' decompositions of activations that kconv has
-// as one op:
+// rewrite replaces an exporter's decomposition of softsign, which kconv
+// has as one op, before translation:
 //
 //	Div(x, Add(Abs(x), 1))  → Softsign(x)   (PyTorch's Softsign, Keras's softsign)
-//	Mul(x, Sigmoid(x))      → Swish(x)      (SiLU, Keras's swish)
 //
-// Only when the intermediate values have no other use.
+// only when the intermediate values have no other use. It works on the
+// protobuf nodes because Abs has no IR op; idioms made of ops the IR has are
+// IR passes (see Passes: fuse-swish).
 func (im *importer) rewrite(nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 	producer := map[string]*onnxpb.NodeProto{}
 	consts := map[string]*onnxpb.NodeProto{}
@@ -77,16 +78,6 @@ func (im *importer) rewrite(nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 			}
 			drop[add], drop[abs] = true, true
 			repl[n] = &onnxpb.NodeProto{Name: n.Name, OpType: ptr("Softsign"), Input: []string{in[0]}, Output: n.GetOutput()}
-		case "Mul":
-			for side := 0; side < 2; side++ {
-				sig := of(in[1-side], "Sigmoid")
-				if sig == nil || len(sig.GetInput()) != 1 || sig.GetInput()[0] != in[side] {
-					continue
-				}
-				drop[sig] = true
-				repl[n] = &onnxpb.NodeProto{Name: n.Name, OpType: ptr("Swish"), Input: []string{in[side]}, Output: n.GetOutput()}
-				break
-			}
 		}
 	}
 	if len(repl) == 0 {

@@ -103,6 +103,7 @@ func actCases() []actCase {
 				return 0.5 * x * (1 + math.Tanh(0.7978845608028654*(x+0.044715*x*x*x)))
 			}, [][2]float32{{1, 0.8411919906082768}, {0, 0}}},
 		{"exponential", Activation{Kind: ActExponential}, math.Exp, [][2]float32{{0, 1}, {1, math.E}}},
+		{"erf", Activation{Kind: ActErf}, math.Erf, [][2]float32{{0, 0}, {1, 0.8427007929497149}, {-2, -0.9953222650189527}}},
 		{"clip", Activation{Kind: ActClip, Min: -1, Max: 2}, func(x float64) float64 { return clip(x, -1, 2) },
 			[][2]float32{{-5, -1}, {0.5, 0.5}, {3, 2}}},
 		{"mish", Activation{Kind: ActMish}, func(x float64) float64 { return x * math.Tanh(softplus(x)) },

@@ -24,6 +24,7 @@ const (
 	ActExponential                // e^x
 	ActClip                       // clip(x, Min, Max)
 	ActMish                       // x*tanh(softplus(x))
+	ActErf                        // erf(x) (ONNX Erf: exported GELUs)
 )
 
 // Activation is an element-wise function with its parameters. The zero value
@@ -134,6 +135,10 @@ func (a Activation) Apply(x []float32) {
 	case ActExponential:
 		for i, v := range x {
 			x[i] = float32(math.Exp(float64(v)))
+		}
+	case ActErf:
+		for i, v := range x {
+			x[i] = float32(math.Erf(float64(v)))
 		}
 	case ActClip:
 		// ONNX: min(max(x, Min), Max), so Max wins when Min > Max.

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/kconv/kconv/exec"
@@ -28,34 +27,20 @@ const (
 	atol = 1e-7
 )
 
-// execBugs are cases exec computes wrongly today (as of this writing),
-// with the reason. They are skipped only while they fail, so a fix in exec
-// turns them on without a change here.
-var execBugs = map[string]string{
-	"onnx-node/test_averagepool_2d_dilations":             "exec's pooling ignores dilations",
-	"onnx-node/test_maxpool_2d_dilations":                 "exec's pooling ignores dilations",
-	"onnx-pytorch/test_MaxPool2d_stride_padding_dilation": "exec's pooling ignores dilations",
-	"onnx-node/test_gemm_default_scalar_bias":             "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_AvgPool2d":                         "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_AvgPool2d_stride":                  "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d":                            "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d_depthwise":                  "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d_depthwise_padded":           "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d_depthwise_strided":          "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d_depthwise_with_multiplier":  "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d_dilated":                    "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d_groups":                     "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d_groups_thnn":                "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d_no_bias":                    "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d_padding":                    "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Conv2d_strided":                    "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Linear":                            "exec runs a static batch > 1 as batch 1",
-	"onnx-pytorch/test_Linear_no_bias":                    "exec runs a static batch > 1 as batch 1",
-}
+// execBugs are cases exec computes wrongly today, with the reason, and
+// cannotRun the cases whose model exec cannot run yet (an op it does not
+// lower), with the reason. Both lists are expectations: a listed case that
+// passes fails the test (remove it), and so does a failure not listed, so
+// the lists cannot go stale. Both are empty today: every importable case
+// runs and matches its reference.
+var (
+	execBugs  = map[string]string{}
+	cannotRun = map[string]string{}
+)
 
-// TestConformance runs every importable case. A case whose model exec
-// cannot run yet (an op it does not lower) is skipped with exec's message,
-// naming the op, so that it turns on by itself once exec has the op.
+// TestConformance runs every importable case (the ones the importer
+// refuses are TestImportCases's, with their own strict table) and compares
+// its outputs with the reference.
 func TestConformance(t *testing.T) {
 	cases, missing := onnxtest.Cases("..")
 	for _, s := range missing {
@@ -64,28 +49,43 @@ func TestConformance(t *testing.T) {
 	if len(cases) == 0 {
 		t.Skip("no ONNX test cases found")
 	}
-	var ran, skippedExec int
+	var ran, expected int
+	seen := map[string]bool{}
 	for _, c := range cases {
+		seen[c.ID()] = true
 		t.Run(c.ID(), func(t *testing.T) {
 			im, err := c.Import()
 			if err != nil {
 				t.Skipf("not imported (see TestImportCases): %v", err)
 			}
 			err = run(c, im)
-			if err != nil && strings.Contains(err.Error(), "cannot run") {
-				skippedExec++
-				t.Skipf("exec: %v", err)
+			why, bug := execBugs[c.ID()]
+			if !bug {
+				why, bug = cannotRun[c.ID()]
 			}
-			if why, ok := execBugs[c.ID()]; ok && err != nil {
-				t.Skipf("known exec bug: %s (%v)", why, err)
-			}
-			if err != nil {
+			switch {
+			case bug && err == nil:
+				t.Fatalf("listed as failing (%s) but passes: remove it from execBugs/cannotRun", why)
+			case bug:
+				expected++
+				t.Logf("expected failure: %s (%v)", why, err)
+			case err != nil:
 				t.Fatal(err)
+			default:
+				ran++
 			}
-			ran++
 		})
 	}
-	t.Logf("%d cases ran, %d skipped for ops exec does not run yet", ran, skippedExec)
+	t.Logf("%d cases ran and matched, %d expected failures (execBugs, cannotRun)", ran, expected)
+	if len(missing) == 0 {
+		for _, list := range []map[string]string{execBugs, cannotRun} {
+			for id := range list {
+				if !seen[id] {
+					t.Errorf("%s is listed but is not a case", id)
+				}
+			}
+		}
+	}
 }
 
 // run compiles and runs a case and compares its outputs.

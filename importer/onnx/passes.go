@@ -1,0 +1,70 @@
+package onnx
+
+import "github.com/kconv/kconv/ir"
+
+// Passes is the ONNX import pipeline that runs on the model the node
+// translation produced:
+//
+//	order-nodes, infer-shapes   type every node (ir)
+//	fuse-swish                  x * Sigmoid(x) → Swish(x)   (this package)
+//	fold-dense-bias             MatMul + Add → Dense with bias (ir)
+//	prune-dead                  drop what no output needs (ir)
+//	check-weights               when the model has weights (ir)
+//
+// What stays inside the translation, on protobuf values, not as IR passes:
+// constant folding of shape arithmetic (Shape, Gather, Concat, Cast, … on
+// constants: those values never become IR nodes), the Softsign idiom
+// Div(x, Add(Abs(x), 1)) (Abs has no IR op, so the idiom must be found
+// before translation; see rewrite) and Resize's scale/size resolution.
+func Passes(m *ir.Model) []ir.Pass {
+	passes := []ir.Pass{ir.PassOrder, ir.PassInfer, PassFuseSwish, ir.PassFoldDenseBias, ir.PassPruneDead}
+	if ir.HasWeights(m) {
+		passes = append(passes, ir.PassWeights)
+	}
+	return passes
+}
+
+// PassFuseSwish replaces Mul(x, Sigmoid(x)) — how exporters write SiLU,
+// Keras's swish — with one Swish activation under the Mul's name, when the
+// sigmoid has no other use. The node's class becomes "Swish", the ONNX op
+// it stands for; the sigmoid is left to prune-dead.
+var PassFuseSwish = ir.Pass{Name: "fuse-swish", Run: fuseSwish, After: ir.StageTyped}
+
+func fuseSwish(m *ir.Model) (int, error) {
+	idx := m.Index()
+	uses := m.Consumers()
+	changed := 0
+	for _, n := range m.Nodes {
+		if !isMul(n.Op) || len(n.Inputs) != 2 {
+			continue
+		}
+		for side := 0; side < 2; side++ {
+			x, s := n.Inputs[side], idx[n.Inputs[1-side]]
+			a, ok := s.Op.(*ir.Activation)
+			if !ok || a.Act != (ir.Act{Name: ir.ActSigmoid}) || len(s.Inputs) != 1 || s.Inputs[0] != x || uses[s.Name] != 1 {
+				continue
+			}
+			n.Op, n.Inputs, n.Class = &ir.Activation{Act: ir.Act{Name: ir.ActSwish}}, []string{x}, "Swish"
+			if err := m.InferNode(n); err != nil {
+				return changed, err
+			}
+			uses[s.Name] = 0
+			changed++
+			break
+		}
+	}
+	return changed, nil
+}
+
+// isMul reports whether op multiplies two tensors element-wise (the
+// translation makes ONNX's Mul a Multiply merge when the shapes are equal,
+// a broadcasting Binary otherwise).
+func isMul(op ir.Op) bool {
+	switch o := op.(type) {
+	case *ir.Merge:
+		return o.Mode == ir.MergeMultiply
+	case *ir.Binary:
+		return o.Op == ir.BinaryMul
+	}
+	return false
+}
