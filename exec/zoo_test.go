@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -97,7 +98,7 @@ func BenchmarkZoo(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			p, err := exec.Compile(m, exec.Options{Threads: 2})
+			p, err := exec.Compile(m, exec.Options{Threads: zooThreads()})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -116,4 +117,12 @@ func BenchmarkZoo(b *testing.B) {
 			}
 		})
 	}
+}
+
+// zooThreads is BenchmarkZoo's thread budget: KCONV_ZOO_THREADS, else 2.
+func zooThreads() int {
+	if n, err := strconv.Atoi(os.Getenv("KCONV_ZOO_THREADS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
 }
