@@ -172,7 +172,7 @@ func TestActivationSpecialValues(t *testing.T) {
 			t.Error("unknown kind did not panic")
 		}
 	}()
-	(Activation{Kind: ActMish + 1}).Apply([]float32{1})
+	(Activation{Kind: ActErf + 1}).Apply([]float32{1})
 }
 
 // TestActivationReLUEdges pins generalized-ReLU edge cases against Keras's
