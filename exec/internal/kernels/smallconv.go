@@ -200,6 +200,7 @@ type scRun struct {
 	relu    bool      // ReLU in the micro-kernel
 	postAct bool      // another activation, over each row
 	skip    []float32 // residual added to each output row before act (unpooled, direct kernel only)
+	groups  int       // items per band: output-channel block groups (unpooled, direct kernel only)
 	act     Activation
 	pool    int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
 }
@@ -312,6 +313,14 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 	}
 	perImg = (units + rows - 1) / rows
 	items := p.N * perImg
+	// Batch 1 on a small map (7 or 14 rows on 2 workers) leaves a worker
+	// idle for the last band: split each band's output channels too, so
+	// that the items divide evenly.
+	r.groups = 1
+	if !wino && pool == 0 && workers > 1 && len(s.blocks) > 1 && items%workers != 0 {
+		r.groups = min(len(s.blocks), workers)
+	}
+	items *= r.groups
 	workers = min(workers, items)
 
 	bandLen, pairLen := 0, 0
@@ -359,6 +368,9 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 // it%perImg) on worker w, and pools them when asked.
 func (r *scRun) RunItem(w, it int) {
 	s, p := r.s, &r.p
+	g := it % r.groups // channel-block group
+	it /= r.groups
+	b0, b1 := g*len(s.blocks)/r.groups, (g+1)*len(s.blocks)/r.groups
 	n, b := it/r.perImg, it%r.perImg
 	y0 := b * r.rows
 	y1 := min(y0+r.rows, r.used)
@@ -404,7 +416,7 @@ func (r *scRun) RunItem(w, it int) {
 		} else {
 			dst = r.out[(n*s.oh+y)*outRow : (n*s.oh+y+1)*outRow]
 		}
-		for bi := range s.blocks {
+		for bi := b0; bi < b1; bi++ {
 			blk := &s.blocks[bi]
 			// Calls of (nearly) equal width: 32 pixels go as 16+16,
 			// not 24+8.
@@ -416,10 +428,24 @@ func (r *scRun) RunItem(w, it int) {
 				x += np
 			}
 		}
-		if r.skip != nil {
-			o := (n*s.oh + y) * outRow
+		switch o := (n*s.oh + y) * outRow; {
+		case r.groups > 1 && (r.skip != nil || r.postAct):
+			// This item wrote channels [oc0, oc1) of each pixel.
+			oc0, oc1 := s.blocks[b0].oc0, p.OutC
+			if b1 < len(s.blocks) {
+				oc1 = s.blocks[b1].oc0
+			}
+			for x := range s.ow {
+				seg := dst[x*p.OutC+oc0 : x*p.OutC+oc1]
+				if r.skip != nil {
+					residualAct(seg, r.skip[o+x*p.OutC+oc0:o+x*p.OutC+oc1], r.act)
+				} else {
+					convAct(seg, r.act)
+				}
+			}
+		case r.skip != nil:
 			residualAct(dst, r.skip[o:o+outRow], r.act)
-		} else if r.postAct {
+		case r.postAct:
 			convAct(dst, r.act)
 		}
 		if r.pool != 0 && y%2 == 1 {

@@ -44,6 +44,10 @@ func smallConvCases() []convCase {
 		convCase{"wino tiny", same(2, 1, 3, 16, 16), true, Activation{}},
 		convCase{"wino long rows", same(1, 6, 61, 16, 32), true, khReLU},
 		convCase{"wino elu goes direct", same(1, 6, 6, 16, 16), true, khELU},
+		// Batch 1 on small maps: bands split into channel-block groups.
+		convCase{"1x1 7x7 relu6 channel groups", ConvParams{N: 1, H: 7, W: 7, C: 640, OutC: 100, KH: 1, KW: 1}, true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 6}},
+		convCase{"3x3 14x14 swish channel groups", same(1, 14, 14, 24, 72), true, Activation{Kind: ActSwish}},
+		convCase{"1x1 7x7 linear channel groups", ConvParams{N: 1, H: 7, W: 7, C: 640, OutC: 96, KH: 1, KW: 1}, false, Activation{}},
 	)
 	return cs
 }
