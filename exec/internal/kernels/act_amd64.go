@@ -22,3 +22,6 @@ func chanAffineAVX512(dst, x, s, b *float32, rows, c int, tailmask uint64, lo, h
 
 //go:noescape
 func addClampAVX512(dst, a *float32, n int, lo, hi float32)
+
+//go:noescape
+func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64)

@@ -118,3 +118,17 @@ func RefChannelAffineAct(x []float32, c int, scale, shift []float32, act Activat
 	act.Apply(out)
 	return out
 }
+
+// gapTile is the average branch of globalPoolTiles on AVX-512: o[k] is
+// the mean over hw pixels (rows of c floats from x) of channel k, summed
+// in float64 in pixel order like the Go loop, so the results are
+// identical.
+func gapTile(o, x []float32, hw, c int) {
+	n := len(o)
+	_ = x[(hw-1)*c+n-1] // bounds: the last value read
+	tail := uint64(0xFF)
+	if n%8 != 0 {
+		tail = 1<<(n%8) - 1
+	}
+	gapAVX512(&o[0], &x[0], hw, c, n, tail, 1/float64(hw))
+}

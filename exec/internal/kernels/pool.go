@@ -306,6 +306,10 @@ func globalPoolTiles(dst, x []float32, hw, c, tiles int, isMax bool, lo, hi int)
 		c1 := min(c0+poolTile, c)
 		img := x[b*hw*c : (b+1)*hw*c]
 		o := dst[b*c+c0 : b*c+c1]
+		if !isMax && hw > 0 && simdAVX512() {
+			gapTile(o, img[c0:], hw, c)
+			continue
+		}
 		if isMax {
 			for j := range o {
 				o[j] = float32(math.Inf(-1))

@@ -171,18 +171,25 @@ func TestPoolSizes(t *testing.T) {
 }
 
 func TestGlobalPool(t *testing.T) {
-	for i, d := range [][4]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 7, 7, 512}, {3, 4, 4, 65}, {2, 14, 14, 130}, {1, 0, 3, 4}} {
+	for i, d := range [][4]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 7, 7, 512}, {3, 4, 4, 65}, {2, 14, 14, 130}, {1, 0, 3, 4}, {1, 9, 11, 40}, {2, 5, 3, 97}} {
 		n, h, w, c := d[0], d[1], d[2], d[3]
 		x := tuRand(uint64(100+i), n*h*w*c, 5)
 		wantA, wantM := RefGlobalAvgPool(x, n, h, w, c), RefGlobalMaxPool(x, n, h, w, c)
-		for _, th := range tuThreads {
-			got := tuFill(n*c, tuPoison)
-			GlobalAvgPool(got, x, n, h, w, c, th)
-			tuClose(t, tuName("gap %v threads=%d", d, th), got, wantA, 1e-6, 1e-7)
-			got = tuFill(n*c, tuPoison)
-			GlobalMaxPool(got, x, n, h, w, c, th)
-			tuClose(t, tuName("gmp %v threads=%d", d, th), got, wantM, 0, 0)
-		}
+		var goA []float32 // the Go family's average: the vector kernel must match it exactly
+		forEachFamily(t, func(fam string) {
+			for _, th := range tuThreads {
+				got := tuFill(n*c, tuPoison)
+				GlobalAvgPool(got, x, n, h, w, c, th)
+				tuClose(t, tuName("%s gap %v threads=%d", fam, d, th), got, wantA, 1e-6, 1e-7)
+				if goA == nil {
+					goA = got
+				}
+				tuClose(t, tuName("%s gap %v threads=%d vs go", fam, d, th), got, goA, 0, 0)
+				got = tuFill(n*c, tuPoison)
+				GlobalMaxPool(got, x, n, h, w, c, th)
+				tuClose(t, tuName("%s gmp %v threads=%d", fam, d, th), got, wantM, 0, 0)
+			}
+		})
 	}
 	// Hand: N=2, 2x1 spatial, 2 channels.
 	x := []float32{1, 10, 3, -10, -1, 0, -5, 4}
