@@ -25,3 +25,7 @@ func addClampAVX512(dst, a *float32, n int, lo, hi float32) { panic("kernels: no
 func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64) {
 	panic("kernels: no AVX-512")
 }
+
+func maxRowAVX512(dst, src *float32, nx, xstep, dstep int, taps *int, ntaps, cbytes int, tailmask uint64) {
+	panic("kernels: no AVX-512")
+}

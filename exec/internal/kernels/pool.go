@@ -183,6 +183,10 @@ func AvgPool(dst, x []float32, p PoolParams, pl *par.Pool) {
 
 // maxPoolRows computes output rows [lo, hi) of the flattened N×OutH range.
 func maxPoolRows(dst, x []float32, p *PoolParams, oh, ow, lo, hi int) {
+	if maxPoolFastOK(p) {
+		maxPoolRowsFast(dst, x, p, oh, ow, lo, hi)
+		return
+	}
 	C, W := p.C, p.W
 	negInf := float32(math.Inf(-1))
 	for r := lo; r < hi; r++ {
