@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/kconv/kconv/exec/internal/par"
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/ir"
 )
 
@@ -27,6 +28,11 @@ type Options struct {
 	// without the transformed kernel copies (F(4×4,3×3) keeps 4× a 3×3
 	// kernel, F(2×2,3×3) 16/9×).
 	NoWinograd bool
+	// MemoryBudget bounds, in bytes, the weights plus the buffers of a run
+	// (0: half of the machine's memory, see internal/memory). Compile
+	// refuses a model whose layers or weights exceed it and a run refuses a
+	// batch size that would, each naming the size it would need.
+	MemoryBudget int64
 }
 
 // Program is a compiled model. Its Run methods are safe for concurrent use.
@@ -43,6 +49,9 @@ type Program struct {
 	slots   [][]*value        // the values sharing each arena slot
 	maxIns  int               // the most inputs of any step
 
+	budget      int64 // Options.MemoryBudget resolved
+	weightBytes int64 // float32 bytes of all weights
+
 	mu     sync.Mutex
 	arenas map[int]*sync.Pool // batch size → pool of *arena
 }
@@ -58,6 +67,10 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 		t = runtime.NumCPU()
 	}
 	p := &Program{model: m, opts: opts, threads: t, pool: par.New(t), kept: map[string]*value{}, arenas: map[int]*sync.Pool{}}
+	p.budget = memory.Resolve(opts.MemoryBudget)
+	if err := p.checkModel(m); err != nil {
+		return nil, err
+	}
 	if err := p.lower(); err != nil {
 		return nil, err
 	}
@@ -189,7 +202,10 @@ func (p *Program) exec(ctx context.Context, inputs []*ir.Tensor) (*arena, int, e
 	if batch < 0 {
 		batch = 1 // every input has a static batch
 	}
-	a := p.getArena(batch)
+	a, err := p.getArena(batch)
+	if err != nil {
+		return nil, 0, err
+	}
 	for i, v := range p.inputs {
 		copy(a.buf(v, batch), inputs[i].Data)
 	}
@@ -206,10 +222,16 @@ func (p *Program) exec(ctx context.Context, inputs []*ir.Tensor) (*arena, int, e
 	return a, batch, nil
 }
 
-func (p *Program) getArena(batch int) *arena {
+// getArena returns an arena for batch, checking the first time a batch
+// size is seen that its buffers fit in the memory budget.
+func (p *Program) getArena(batch int) (*arena, error) {
 	p.mu.Lock()
 	pool := p.arenas[batch]
 	if pool == nil {
+		if err := p.CheckBatch(batch); err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
 		pool = &sync.Pool{New: func() any {
 			a := newArena(p.slots, batch, p.maxIns)
 			a.ws.Pool = p.pool
@@ -218,7 +240,7 @@ func (p *Program) getArena(batch int) *arena {
 		p.arenas[batch] = pool
 	}
 	p.mu.Unlock()
-	return pool.Get().(*arena)
+	return pool.Get().(*arena), nil
 }
 
 func (p *Program) putArena(batch int, a *arena) {

@@ -66,6 +66,9 @@ func (l *lowerer) node(n *ir.Node) error {
 	case *ir.Unknown:
 		return fmt.Errorf("kconv cannot run layer class %s (it is listed in summaries only)", op.ClassName)
 	}
+	if ok, err := l.seqNode(n); ok || err != nil {
+		return err
+	}
 	if ok, err := l.onnxNode(n); ok || err != nil {
 		return err
 	}

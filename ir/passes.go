@@ -177,9 +177,8 @@ func CheckInvariants(m *Model, s Stage) error {
 			return layerErr(n.Name, "has no output type")
 		}
 	}
-	if len(m.Inputs) == 0 {
-		return errors.New("model has no inputs")
-	}
+	// A model without inputs (an ONNX graph of constants) is valid: it
+	// computes the same outputs on every run.
 	for _, name := range m.Inputs {
 		i, ok := pos[name]
 		if !ok {

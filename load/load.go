@@ -8,6 +8,7 @@ import (
 
 	"github.com/kconv/kconv/importer/keras"
 	"github.com/kconv/kconv/importer/onnx"
+	"github.com/kconv/kconv/internal/regfile"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/zoo"
 )
@@ -31,6 +32,9 @@ type Options struct {
 	// (they transform nothing), so their model is the same after each of
 	// their passes: there the name is only checked.
 	StopAfter string
+	// MemoryBudget bounds, in bytes, what an ONNX import may build (see
+	// onnx.Options.MemoryBudget); 0 means the default.
+	MemoryBudget int64
 }
 
 // Model loads path. A path that names no file but a builtin architecture
@@ -66,7 +70,7 @@ func model(path string, opt Options) (*ir.Model, error) {
 		return nil, fmt.Errorf("%s: %w", path, cleanErr(err))
 	}
 	if isONNX(path) {
-		return onnx.LoadWith(path, onnx.Options{StopAfter: opt.StopAfter})
+		return onnx.LoadWith(path, onnx.Options{StopAfter: opt.StopAfter, MemoryBudget: opt.MemoryBudget})
 	}
 	kopt := keras.Options{
 		Arch:        opt.Arch,
@@ -147,7 +151,7 @@ func isONNX(path string) bool {
 	if strings.EqualFold(filepath.Ext(path), ".onnx") {
 		return true
 	}
-	f, err := os.Open(path)
+	f, _, err := regfile.Open(path)
 	if err != nil {
 		return false
 	}

@@ -62,8 +62,11 @@ gets seeded random weights.`,
 		Example: `  kconv bench vgg16 --batch 1 --threads 2 --runs 10`,
 		Args:    exactArgs(1, "one MODEL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if batch < 1 || runs < 1 || warmup < 0 {
-				return usagef("--batch and --runs must be positive, --warmup not negative")
+			if err := checkFlags(positive("batch", batch), positive("runs", runs), notNegative("warmup", warmup), threadsOK(threads)); err != nil {
+				return err
+			}
+			if err := lf.parseBudget(); err != nil {
+				return err
 			}
 			t0 := time.Now()
 			m, err := lf.load(args[0])
@@ -73,14 +76,18 @@ gets seeded random weights.`,
 			if !ir.HasWeights(m) || randomWeights {
 				zoo.RandomWeights(m, seed)
 			}
-			if err := loadWeights(cmd, m); err != nil {
+			if err := loadWeights(cmd, m, lf.budget); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			load := time.Since(t0)
 			t1 := time.Now()
-			p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd})
+			p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd, MemoryBudget: lf.budget})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			// Checked before the random inputs are made.
+			if err := p.CheckBatch(batch); err != nil {
+				return fmt.Errorf("%s: --batch %d: %w", args[0], batch, err)
 			}
 			compile := time.Since(t1)
 			inputs := randomInputs(m, batch, seed)

@@ -98,7 +98,7 @@ A builtin architecture has no weights: give --random-weights (seeded by
 			case !ir.HasWeights(m) && hasWeightSpecs(m):
 				return fmt.Errorf("%s: the model has no weights: give a weights file (with --arch for weights-only files) or --random-weights to convert it with seeded random ones", in)
 			}
-			if err := loadWeights(cmd, m); err != nil {
+			if err := loadWeights(cmd, m, lf.budget); err != nil {
 				return fmt.Errorf("%s: %w", in, err)
 			}
 			write := func() error { return onnxexport.Write(m, out, opts) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/load"
 )
@@ -20,6 +21,10 @@ type loadFlags struct {
 	// stopAfter is load.Options.StopAfter (kconv ir --after).
 	stopAfter string
 	cmd       *cobra.Command
+	// memBudget is --memory-budget as given; budget is it parsed (0: the
+	// default), set by load.
+	memBudget string
+	budget    int64
 }
 
 func (lf *loadFlags) register(cmd *cobra.Command) {
@@ -27,10 +32,27 @@ func (lf *loadFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&lf.arch, "arch", "", "architecture for a weights-only file: a JSON/YAML `FILE` or a builtin name (vgg16, resnet50_notop, …); without it kconv matches the file against the builtins")
 	cmd.Flags().StringArrayVar(&lf.lambdas, "lambda", nil, "use Go implementation NAME for Lambda layer LAYER (`LAYER=NAME`; builtin: vgg_preprocess)")
 	cmd.Flags().StringVar(&lf.theanoFlip, "theano-flip", "auto", "flip Theano-era convolution kernels: auto, on or off")
+	cmd.Flags().StringVar(&lf.memBudget, "memory-budget", "", "most memory for weights and buffers, e.g. 2G (default: half the machine's RAM)")
+}
+
+// parseBudget sets lf.budget from --memory-budget.
+func (lf *loadFlags) parseBudget() error {
+	if lf.memBudget == "" {
+		return nil
+	}
+	b, err := memory.ParseSize(lf.memBudget)
+	if err != nil {
+		return usagef("--memory-budget: %v", err)
+	}
+	lf.budget = b
+	return nil
 }
 
 func (lf *loadFlags) load(path string) (*ir.Model, error) {
-	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}, StopAfter: lf.stopAfter}
+	if err := lf.parseBudget(); err != nil {
+		return nil, err
+	}
+	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}, StopAfter: lf.stopAfter, MemoryBudget: lf.budget}
 	switch lf.theanoFlip {
 	case "auto", "on", "off":
 	default:

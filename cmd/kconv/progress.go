@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/kconv/kconv/exec"
 	"github.com/kconv/kconv/ir"
 )
 
@@ -39,7 +40,11 @@ func isTerminal(w io.Writer) bool {
 }
 
 // loadWeights reads every weight of m with a progress bar.
-func loadWeights(cmd *cobra.Command, m *ir.Model) error {
+func loadWeights(cmd *cobra.Command, m *ir.Model, budget int64) error {
+	// Checked from the declared shapes before any weight is read.
+	if err := exec.CheckWeights(m, budget); err != nil {
+		return err
+	}
 	bar := progressBar(cmd, m.WeightBytes(), "loading weights", true)
 	defer bar.Finish()
 	return m.LoadWeightsProgress(func(done int64) { bar.Set64(done) })

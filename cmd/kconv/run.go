@@ -15,6 +15,7 @@ import (
 	"github.com/kconv/kconv/exec"
 	"github.com/kconv/kconv/internal/atomicfile"
 	"github.com/kconv/kconv/internal/h5"
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/internal/tensorio"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/labels"
@@ -33,6 +34,7 @@ type inputFlags struct {
 	// --std or --bgr are given) or a tensorio.Preprocessing mode.
 	preprocess string
 	changed    func(flag string) bool
+	budget     int64 // --memory-budget (0: the default)
 }
 
 func newRunCmd() *cobra.Command {
@@ -67,14 +69,21 @@ with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 			if len(inf.inputs) == 0 {
 				return usagef("run needs --input")
 			}
+			if err := checkFlags(positive("top", top), threadsOK(threads), finite("scale", inf.scale)); err != nil {
+				return err
+			}
+			if err := lf.parseBudget(); err != nil {
+				return err
+			}
 			m, err := lf.load(args[0])
 			if err != nil {
 				return err
 			}
-			if !ir.HasWeights(m) {
+			if !ir.HasWeights(m) && hasWeightSpecs(m) {
 				return fmt.Errorf("%s: the model has no weights (give a weights file, or use `kconv bench` for random weights)", args[0])
 			}
 			inf.changed = cmd.Flags().Changed
+			inf.budget = lf.budget
 			x, note, err := inf.tensor(m)
 			if err != nil {
 				return err
@@ -82,10 +91,10 @@ with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 			if note != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "kconv: note: %s\n", note)
 			}
-			if err := loadWeights(cmd, m); err != nil {
+			if err := loadWeights(cmd, m, lf.budget); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd})
+			p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd, MemoryBudget: lf.budget})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -93,7 +102,7 @@ with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			if out != "" {
+			if out != "" && out != "-" {
 				if err := writeNPY(out, outs[0], force); err != nil {
 					return err
 				}
@@ -109,6 +118,14 @@ with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 					}
 				}
 			}
+			if out == "-" {
+				// The .npy goes to standard output, so the predictions
+				// are not printed there.
+				if err := tensorio.EncodeNPY(cmd.OutOrStdout(), outs[0].Shape, outs[0].Data); err != nil {
+					return fmt.Errorf("standard output: %w", err)
+				}
+				return nil
+			}
 			names, err := loadLabels(labelsF)
 			if err != nil {
 				return err
@@ -123,7 +140,7 @@ with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 	cmd.Flags().StringVar(&inf.std, "std", "", "divide images by per-channel `R,G,B` deviations (after --mean)")
 	cmd.Flags().BoolVar(&inf.bgr, "bgr", false, "give images to the model as BGR instead of RGB")
 	cmd.Flags().StringVar(&inf.preprocess, "preprocess", "auto", "image preprocessing: auto (the architecture's), none, caffe, tf or torch")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "write the first output to `Y.npy`")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "write the first output to `Y.npy` (- for standard output)")
 	cmd.Flags().StringVar(&outDir, "out-dir", "", "write every output to `DIR`/<output name>.npy")
 	cmd.Flags().IntVar(&top, "top", 5, "print the top `K` classes")
 	cmd.Flags().StringVar(&labelsF, "labels", "", "class names: imagenet (builtin) or a `FILE` with one name per line")
@@ -145,7 +162,7 @@ func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
 	if len(f.inputs) == 1 && strings.HasSuffix(strings.ToLower(first), ".npy") {
 		shape, data, note, err := tensorio.ReadNPY(first)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", first, err)
+			return nil, "", fmt.Errorf("%s: %w", first, unwrapPath(err))
 		}
 		if err := checkShape(first, shape, want.Shape); err != nil {
 			return nil, "", err
@@ -156,7 +173,7 @@ func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
 		return &ir.Tensor{Shape: shape, Layout: want.Layout, Data: data}, note, nil
 	}
 	if file, ds, ok := strings.Cut(first, ".h5:"); ok && len(f.inputs) == 1 {
-		return readH5Input(file+".h5", ds, want)
+		return readH5Input(file+".h5", ds, want, memory.Resolve(f.budget))
 	}
 	var images []string
 	for _, in := range f.inputs {
@@ -182,12 +199,19 @@ func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
 	}
 	t := ir.NewTensor(ir.Shape{len(images), 0, 0, 0}, want.Layout)
 	t.Shape = append(ir.Shape{len(images)}, want.Shape[1:]...)
-	t.Data = make([]float32, t.Shape.Elements())
+	n, err := ir.CheckedElements(t.Shape)
+	if err != nil {
+		return nil, "", fmt.Errorf("%d images: %v", len(images), err)
+	}
+	if b, ok := memory.Bytes(n, 4); !ok || b > memory.Resolve(f.budget) {
+		return nil, "", fmt.Errorf("%d images of shape %v need %s, over the memory budget of %s (--memory-budget)", len(images), want.Shape[1:], memory.Size(b), memory.Size(memory.Resolve(f.budget)))
+	}
+	t.Data = make([]float32, n)
 	per := h * w * 3
 	for i, path := range images {
 		px, err := tensorio.ReadImage(path, h, w)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", path, err)
+			return nil, "", fmt.Errorf("%s: %w", path, unwrapPath(err))
 		}
 		norm.Apply(px, t.Data[i*per:(i+1)*per], want.Layout == ir.ChannelsFirst)
 	}
@@ -278,7 +302,7 @@ func checkShape(file string, got []int, want ir.Shape) error {
 	return nil
 }
 
-func readH5Input(file, ds string, want ir.TensorType) (*ir.Tensor, string, error) {
+func readH5Input(file, ds string, want ir.TensorType, budget int64) (*ir.Tensor, string, error) {
 	f, err := h5.Open(file)
 	if err != nil {
 		return nil, "", err
@@ -290,6 +314,9 @@ func readH5Input(file, ds string, want ir.TensorType) (*ir.Tensor, string, error
 	}
 	if err := checkShape(file+":"+ds, d.Shape(), want.Shape); err != nil {
 		return nil, "", err
+	}
+	if b, ok := memory.Bytes(int64(d.Len()), 4); !ok || b > budget {
+		return nil, "", fmt.Errorf("%s:%s: %d values need %s, over the memory budget of %s (--memory-budget)", file, ds, d.Len(), memory.Size(b), memory.Size(budget))
 	}
 	t := &ir.Tensor{Shape: d.Shape(), Layout: want.Layout, Data: make([]float32, d.Len())}
 	if err := d.ReadFloat32(t.Data); err != nil {

@@ -37,11 +37,14 @@ layer out of tolerance (|got-want| <= atol + rtol*|want|).`,
 			if (io == "") == (input == "" || expect == "") {
 				return usagef("verify needs either --io REF.io.h5 or both --input X.npy and --expect Y.npy")
 			}
+			if err := checkFlags(threadsOK(threads), finiteNotNegative("rtol", rtol), finiteNotNegative("atol", atol)); err != nil {
+				return err
+			}
 			m, err := lf.load(args[0])
 			if err != nil {
 				return err
 			}
-			if err := loadWeights(cmd, m); err != nil {
+			if err := loadWeights(cmd, m, lf.budget); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			var ref *refcheck.Reference
@@ -65,7 +68,7 @@ layer out of tolerance (|got-want| <= atol + rtol*|want|).`,
 			if err := checkShape(io+input, ref.Input.Shape, m.InputTypes()[0].Shape); err != nil {
 				return err
 			}
-			rows, err := refcheck.Run(context.Background(), m, ref, exec.Options{Threads: threads}, rtol, atol)
+			rows, err := refcheck.Run(context.Background(), m, ref, exec.Options{Threads: threads, MemoryBudget: lf.budget}, rtol, atol)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}

@@ -167,8 +167,10 @@ func (b *builder) node(n *ir.Node) error {
 		return fmt.Errorf("%s is not a layer kconv knows; it cannot be exported to ONNX", op.ClassName)
 	default:
 		var ok bool
-		if v, ok, err = b.onnxNode(n); !ok {
-			return fmt.Errorf("%s is not supported by the ONNX exporter", n.Op.Kind())
+		if v, ok, err = b.seqNode(n); !ok {
+			if v, ok, err = b.onnxNode(n); !ok {
+				return fmt.Errorf("%s is not supported by the ONNX exporter", n.Op.Kind())
+			}
 		}
 	}
 	if err != nil {

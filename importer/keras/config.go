@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -34,6 +35,19 @@ func parseText(data []byte) (obj, error) {
 	}
 	if bytes.IndexByte(trimmed, 0) >= 0 {
 		return nil, errors.New("not a Keras model file (binary data that is neither HDF5 nor a .keras zip)")
+	}
+	if !utf8.Valid(trimmed) {
+		// JSON decoding would silently turn the bad bytes into U+FFFD,
+		// so names would differ from what Keras (which refuses) sees.
+		i := 0
+		for i < len(trimmed) {
+			r, n := utf8.DecodeRune(trimmed[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			i += n
+		}
+		return nil, fmt.Errorf("architecture is not valid UTF-8 (byte %d)", i)
 	}
 	var v any
 	if trimmed[0] == '{' || trimmed[0] == '[' {

@@ -450,7 +450,7 @@ func callInputs(call any) ([]tensorRef, error) {
 			}
 		}
 		walk(o["args"])
-		return out, nil
+		return append(out, kwargTensors(o["kwargs"])...), nil
 	}
 	var out []tensorRef
 	for _, e := range asList(call) {
@@ -459,6 +459,9 @@ func callInputs(call any) ([]tensorRef, error) {
 			return nil, fmt.Errorf("bad inbound node %s", show(e))
 		}
 		out = append(out, r)
+		if l := asList(e); len(l) > 3 {
+			out = append(out, kwargTensors(l[3])...)
+		}
 	}
 	return out, nil
 }

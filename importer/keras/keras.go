@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kconv/kconv/internal/h5"
+	"github.com/kconv/kconv/internal/regfile"
 	"github.com/kconv/kconv/ir"
 )
 
@@ -134,7 +135,7 @@ var hdf5Signature = []byte("\x89HDF\r\n\x1a\n")
 // offset 0 or after a user block at 512, 1024, …), a zip header, or else
 // text.
 func sniff(path string) (fileKind, error) {
-	f, err := os.Open(path)
+	f, st, err := regfile.Open(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -143,13 +144,6 @@ func sniff(path string) (fileKind, error) {
 		return 0, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	if st.IsDir() {
-		return 0, errors.New("is a directory, not a model file")
-	}
 	if st.Size() == 0 {
 		return 0, errors.New("empty file")
 	}
@@ -171,7 +165,7 @@ func sniff(path string) (fileKind, error) {
 
 // readText reads a whole text file of at most maxConfigSize bytes.
 func readText(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, _, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -528,6 +522,7 @@ func loadH5(path string, opts Options, flip string) (*ir.Model, error) {
 		return nil, err
 	}
 	st.pending = at.n
+	m.Warnings = append(m.Warnings, at.warn...)
 	return m, nil
 }
 

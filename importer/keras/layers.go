@@ -18,6 +18,9 @@ var k1Classes = map[string]bool{
 // layer follows Keras 1 conventions (config keys, kernel layouts).
 func (b *builder) convert(class, name string, c obj) (op ir.Op, k1 bool, err error) {
 	k1 = b.g.major == 1 || k1Classes[class] || c.has("dim_ordering", "nb_filter", "border_mode", "output_dim")
+	if err := validateAttrs(c); err != nil {
+		return nil, k1, err
+	}
 	switch class {
 	case "Conv2D", "Convolution2D", "AtrousConvolution2D":
 		op, err = b.conv2D(c)
@@ -114,8 +117,11 @@ func (b *builder) convert(class, name string, c obj) (op ir.Op, k1 bool, err err
 	case "Lambda":
 		op, err = b.lambda(c, name)
 	default:
-		b.warnf("layer '%s': class %s is not supported; kept as an unknown layer with its stored weights (it cannot run)", name, class)
-		op = &ir.Unknown{ClassName: class}
+		var ok bool
+		if op, ok, err = b.seqLayer(class, name, c); !ok {
+			b.warnf("layer '%s': class %s is not supported; kept as an unknown layer with its stored weights (it cannot run)", name, class)
+			op = &ir.Unknown{ClassName: class}
+		}
 	}
 	if err != nil {
 		return nil, k1, err

@@ -53,8 +53,15 @@ func dtypeOf(class string, size int) ir.DType {
 			return ir.Int8
 		}
 		return ir.Int64
+	case "enum":
+		if size == 1 {
+			return ir.Bool // h5py's bool
+		}
+		return ir.Int64
+	case "string":
+		return ir.String
 	}
-	return ir.String
+	return ir.String // compound, opaque, …: not numbers either way
 }
 
 func readFileWeight(g *h5.Group, name string) (fileWeight, error) {
@@ -273,12 +280,22 @@ type attacher struct {
 	flip  bool // apply the Theano kernel flip to convolution kernels
 	n     int  // weights attached
 	paths []string
+	warn  []string // findings for the model's warnings
 }
 
 // set gives nr the weights fws (in the layer's Keras order), converting
 // Keras 1 kernel layouts and flipping Theano kernels.
 func (a *attacher) set(nr *nodeRec, fws []fileWeight) {
 	n := nr.node
+	if sw, ok, err := a.seqWeights(nr, fws); ok && err == nil {
+		n.Weights = sw
+		for _, c := range nr.copies {
+			c.Weights = sw
+		}
+		return
+	} else if err != nil {
+		a.warn = append(a.warn, err.Error())
+	}
 	ws := make([]*ir.Weight, len(fws))
 	for i, fw := range fws {
 		var x xform

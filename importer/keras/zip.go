@@ -2,6 +2,7 @@ package keras
 
 import (
 	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,12 +26,51 @@ type kerasZip struct {
 	*zip.ReadCloser
 }
 
+// Limits of the compression-ratio check: a member inflating to more than
+// bombMinBytes and more than bombRatio times its compressed size is
+// refused. Deflate cannot exceed about 1032:1, so over 1000:1 means the
+// member is (almost) all one repeated byte: no real config or weights.
+const (
+	bombMinBytes = 16 << 20
+	bombRatio    = 1000
+)
+
 func openZip(path string) (*kerasZip, error) {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, fmt.Errorf("not a valid .keras zip: %v", err)
 	}
+	if err := checkMembers(zr.File); err != nil {
+		zr.Close()
+		return nil, err
+	}
 	return &kerasZip{zr}, nil
+}
+
+// checkMembers refuses archives that different readers would read
+// differently, or that would make kconv inflate far more than the file
+// holds, before any member is read:
+//
+//   - a name appearing twice (kconv would read the first, Python's zipfile
+//     and so Keras the last);
+//   - an encrypted member (Go's zip reader would hand over ciphertext);
+//   - a member whose stated size is over 1000 times its compressed size
+//     and over 16 MiB (a decompression bomb).
+func checkMembers(files []*zip.File) error {
+	seen := make(map[string]bool, len(files))
+	for _, f := range files {
+		if seen[f.Name] {
+			return fmt.Errorf("the .keras zip holds %q twice: refusing an archive that readers disagree on", f.Name)
+		}
+		seen[f.Name] = true
+		if f.Flags&0x1 != 0 {
+			return fmt.Errorf("%s: encrypted zip members are not supported", f.Name)
+		}
+		if f.UncompressedSize64 > bombMinBytes && f.UncompressedSize64/bombRatio > f.CompressedSize64 {
+			return fmt.Errorf("%s: inflates %d bytes from %d (over %d:1): refusing a decompression bomb", f.Name, f.UncompressedSize64, f.CompressedSize64, bombRatio)
+		}
+	}
+	return nil
 }
 
 func (z *kerasZip) member(name string) *zip.File {
@@ -108,6 +148,9 @@ func (z *kerasZip) extractWeights() (string, error) {
 	if f.UncompressedSize64 > maxWeightsSize {
 		return "", fmt.Errorf("%s is %d bytes, more than the %d kconv accepts", weightsMember, f.UncompressedSize64, uint64(maxWeightsSize))
 	}
+	if err := checkSignature(f); err != nil {
+		return "", err
+	}
 	rc, err := f.Open()
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", weightsMember, err)
@@ -129,6 +172,23 @@ func (z *kerasZip) extractWeights() (string, error) {
 		return "", fmt.Errorf("%s: %v", weightsMember, err)
 	}
 	return tmp.Name(), nil
+}
+
+// checkSignature inflates only the first bytes of the weights member and
+// refuses it unless it starts with the HDF5 signature (Keras writes no user
+// block), so a member that is not HDF5 is refused before gigabytes are
+// inflated to disk.
+func checkSignature(f *zip.File) error {
+	rc, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("%s: %v", weightsMember, err)
+	}
+	defer rc.Close()
+	var head [8]byte
+	if _, err := io.ReadFull(rc, head[:]); err != nil || !bytes.Equal(head[:], hdf5Signature) {
+		return fmt.Errorf("%s: not an HDF5 file", weightsMember)
+	}
+	return nil
 }
 
 // loadZip loads a .keras zip. The weights file inside is extracted to a

@@ -87,7 +87,6 @@ var skipped = map[string]skipCase{
 	"onnx-node/test_maxpool_3d_dilations_use_ref_impl_large":                                  {"3-D pooling: ir has 1-D/2-D windows only", "3-D (rank-5) inputs are not supported"},
 	"onnx-node/test_matmul_1d_1d":                                                             {"rank-0 result: ir tensors have at least one axis", "matmul of two vectors gives a scalar"},
 	"onnx-node/test_shape_start_greater_than_end":                                             {"empty result: ir tensors are never empty", "is empty (shape [0])"},
-	"onnx-node/test_constant":                                                                 {"graph without inputs: an ir.Model needs one", "model has no inputs"},
 }
 
 // TestImportCases imports every case: ir.Prepare must succeed and the

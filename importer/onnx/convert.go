@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/ir"
 )
 
@@ -153,6 +154,8 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		return c.pad()
 	case "Resize", "Upsample":
 		return c.resize()
+	case "RNN", "LSTM", "GRU":
+		return c.recurrent()
 	}
 	return errUnsupported
 }
@@ -277,9 +280,6 @@ func (c *nctx) constantOfShape() error {
 	if err != nil {
 		return err
 	}
-	if n > maxFold {
-		return fmt.Errorf("constant of shape %v is too large", dims)
-	}
 	fill := floatTensor([]int{1}, []float32{0})
 	if a := c.attrs["value"]; a != nil && a.GetT() != nil {
 		if fill, err = c.im.initTensor(a.GetT()); err != nil {
@@ -288,6 +288,15 @@ func (c *nctx) constantOfShape() error {
 		if fill.n() != 1 {
 			return fmt.Errorf("value must have one element, has shape %v", fill.shape)
 		}
+	}
+	// The constant becomes a weight (a VGG classifier built this way holds
+	// 411 MB): it is bounded by the memory budget.
+	elem := 4
+	if fill.isInt {
+		elem = 8
+	}
+	if b, ok := memory.Bytes(n, elem); !ok || b > c.im.budget {
+		return fmt.Errorf("constant of shape %v needs %s, over the memory budget of %s (set with --memory-budget or Options.MemoryBudget)", dims, memory.Size(b), memory.Size(c.im.budget))
 	}
 	out := &tensor{shape: dims, isInt: fill.isInt, origin: "constant " + c.name}
 	if fill.isInt {
@@ -363,7 +372,7 @@ func (c *nctx) gather() error {
 		ind[k] = int(x)
 	}
 	if data.c != nil && data.node == "" {
-		t, err := foldGather(data.c, axis, ind, it.shape)
+		t, err := foldGather(data.c, axis, ind, it.shape, c.im.budget)
 		if err != nil {
 			return err
 		}
@@ -444,7 +453,7 @@ func (c *nctx) slice() error {
 		op.Steps = append(op.Steps, v[2])
 	}
 	if data.c != nil && data.node == "" {
-		t, err := foldSlice(data.c, op)
+		t, err := foldSlice(data.c, op, c.im.budget)
 		if err != nil {
 			return err
 		}
@@ -494,7 +503,7 @@ func (c *nctx) concat() error {
 		for i, v := range vals {
 			ts[i] = v.c
 		}
-		t, err := foldConcat(ts, axis)
+		t, err := foldConcat(ts, axis, c.im.budget)
 		if err != nil {
 			return err
 		}
@@ -805,7 +814,7 @@ func (c *nctx) transpose() error {
 		}
 	}
 	if data.c != nil && data.node == "" {
-		t, err := foldTranspose(data.c, perm)
+		t, err := foldTranspose(data.c, perm, c.im.budget)
 		if err != nil {
 			return err
 		}
@@ -922,14 +931,14 @@ func (c *nctx) elementwise() error {
 		}
 		acc := vals[0].c
 		for _, v := range vals[1:] {
-			t, err := foldBinary(opName, acc, v.c)
+			t, err := foldBinary(opName, acc, v.c, c.im.budget)
 			if err != nil {
 				return err
 			}
 			acc = t
 		}
 		if c.op == "Mean" {
-			t, err := foldBinary("Div", acc, floatTensor(nil, []float32{float32(n)}))
+			t, err := foldBinary("Div", acc, floatTensor(nil, []float32{float32(n)}), c.im.budget)
 			if err != nil {
 				return err
 			}

@@ -4,11 +4,25 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/ir"
 )
 
-// maxFold bounds the size of tensors computed at import time.
-const maxFold = 1 << 24
+// foldSize returns the element count of a tensor of the given shape that
+// folding would build, or an error when the count overflows or the tensor
+// (at 8 bytes an element, int64 being the widest held) would exceed budget
+// bytes: the memory budget bounds what an import computes, not a fixed
+// count (issue 12: real models fold VGG-sized weights).
+func foldSize(shape []int, budget int64) (int, error) {
+	e, err := ir.CheckedElements(ir.Shape(shape))
+	if err != nil {
+		return 0, fmt.Errorf("folded tensor of shape %v: %v", shape, err)
+	}
+	if b, ok := memory.Bytes(e, 8); !ok || b > budget {
+		return 0, fmt.Errorf("folded tensor of shape %v needs %s, over the memory budget of %s (set with --memory-budget or Options.MemoryBudget)", shape, memory.Size(b), memory.Size(budget))
+	}
+	return int(e), nil
+}
 
 // tensor is a value known at import time: an initializer, a Constant, a
 // bound input or the result of folding. Integer and bool tensors are held as
@@ -152,7 +166,7 @@ func strides(shape []int) []int {
 
 // gatherIdx builds a tensor by mapping every output index to a source
 // index: src(outIndex) returns the flat input index.
-func remap(t *tensor, outShape []int, src func(idx []int) int) (*tensor, error) {
+func remap(t *tensor, outShape []int, budget int64, src func(idx []int) int) (*tensor, error) {
 	var fv []float32
 	var iv []int64
 	var bv []bool
@@ -165,12 +179,9 @@ func remap(t *tensor, outShape []int, src func(idx []int) int) (*tensor, error) 
 	if err != nil {
 		return nil, err
 	}
-	n := 1
-	for _, d := range outShape {
-		n *= d
-	}
-	if n > maxFold {
-		return nil, fmt.Errorf("folded tensor of shape %v is too large", outShape)
+	n, err := foldSize(outShape, budget)
+	if err != nil {
+		return nil, err
 	}
 	out := &tensor{shape: outShape, isInt: t.isInt}
 	if t.isInt {
@@ -217,7 +228,7 @@ func (t *tensor) reshaped(shape []int) (*tensor, error) {
 	return &c, nil
 }
 
-func foldTranspose(t *tensor, perm []int) (*tensor, error) {
+func foldTranspose(t *tensor, perm []int, budget int64) (*tensor, error) {
 	if len(perm) != len(t.shape) {
 		return nil, fmt.Errorf("permutation %v does not fit %v", perm, t.shape)
 	}
@@ -226,7 +237,7 @@ func foldTranspose(t *tensor, perm []int) (*tensor, error) {
 		out[i] = t.shape[p]
 	}
 	st := strides(t.shape)
-	return remap(t, out, func(idx []int) int {
+	return remap(t, out, budget, func(idx []int) int {
 		j := 0
 		for i, p := range perm {
 			j += idx[i] * st[p]
@@ -235,7 +246,7 @@ func foldTranspose(t *tensor, perm []int) (*tensor, error) {
 	})
 }
 
-func foldSlice(t *tensor, op *ir.Slice) (*tensor, error) {
+func foldSlice(t *tensor, op *ir.Slice, budget int64) (*tensor, error) {
 	res, err := op.Resolve(ir.Shape(t.shape))
 	if err != nil {
 		return nil, err
@@ -245,7 +256,7 @@ func foldSlice(t *tensor, op *ir.Slice) (*tensor, error) {
 		out[i] = r.Count
 	}
 	st := strides(t.shape)
-	return remap(t, out, func(idx []int) int {
+	return remap(t, out, budget, func(idx []int) int {
 		j := 0
 		for i, r := range res {
 			j += (r.Start + idx[i]*r.Step) * st[i]
@@ -254,12 +265,12 @@ func foldSlice(t *tensor, op *ir.Slice) (*tensor, error) {
 	})
 }
 
-func foldGather(t *tensor, axis int, ind []int, indShape []int) (*tensor, error) {
+func foldGather(t *tensor, axis int, ind []int, indShape []int, budget int64) (*tensor, error) {
 	out := append(append(slices.Clone(t.shape[:axis]), indShape...), t.shape[axis+1:]...)
 	st := strides(t.shape)
 	r := len(indShape)
 	ist := strides(indShape)
-	return remap(t, out, func(idx []int) int {
+	return remap(t, out, budget, func(idx []int) int {
 		j := 0
 		for i := 0; i < axis; i++ {
 			j += idx[i] * st[i]
@@ -276,7 +287,7 @@ func foldGather(t *tensor, axis int, ind []int, indShape []int) (*tensor, error)
 	})
 }
 
-func foldConcat(ts []*tensor, axis int) (*tensor, error) {
+func foldConcat(ts []*tensor, axis int, budget int64) (*tensor, error) {
 	r := len(ts[0].shape)
 	isInt := true
 	for _, t := range ts {
@@ -300,12 +311,9 @@ func foldConcat(ts []*tensor, axis int) (*tensor, error) {
 		}
 		out[axis] += t.shape[axis]
 	}
-	total := 1
-	for _, d := range out {
-		total *= d
-	}
-	if total > maxFold {
-		return nil, fmt.Errorf("folded tensor of shape %v is too large", out)
+	_, err := foldSize(out, budget)
+	if err != nil {
+		return nil, err
 	}
 	res := &tensor{shape: out, isInt: isInt}
 	outer := 1
@@ -349,18 +357,15 @@ func foldConcat(ts []*tensor, axis int) (*tensor, error) {
 }
 
 // foldBinary computes a op b with broadcasting.
-func foldBinary(op string, a, b *tensor) (*tensor, error) {
+func foldBinary(op string, a, b *tensor, budget int64) (*tensor, error) {
 	shape, err := ir.BroadcastStrict(ir.Shape(a.shape), ir.Shape(b.shape))
 	if err != nil {
 		return nil, err
 	}
 	out := []int(shape)
-	n := 1
-	for _, d := range out {
-		n *= d
-	}
-	if n > maxFold {
-		return nil, fmt.Errorf("folded tensor of shape %v is too large", out)
+	n, err := foldSize(out, budget)
+	if err != nil {
+		return nil, err
 	}
 	ai := bcastIndex(a.shape, out)
 	bi := bcastIndex(b.shape, out)

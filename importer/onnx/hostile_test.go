@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
@@ -115,6 +116,29 @@ func TestHostile(t *testing.T) {
 			w.ExternalData = []*onnxpb.StringStringEntryProto{{Key: proto.String("location"), Value: proto.String("w.bin")}}
 			return b.bytes(t)
 		}, []string{"initializer 'w'", "external data \"w.bin\""}},
+		{"external data is a FIFO", func(t *testing.T, dir string) []byte {
+			if err := syscall.Mkfifo(filepath.Join(dir, "w.bin"), 0o644); err != nil {
+				t.Skip("no FIFOs:", err)
+			}
+			return externalW(t, "w.bin")
+		}, []string{"initializer 'w'", "external data \"w.bin\"", "not a regular file"}},
+		{"external data is a directory", func(t *testing.T, dir string) []byte {
+			os.Mkdir(filepath.Join(dir, "w.bin"), 0o755)
+			return externalW(t, "w.bin")
+		}, []string{"initializer 'w'", "not a regular file"}},
+		{"external data is a symlink to a device", func(t *testing.T, dir string) []byte {
+			if err := os.Symlink("/dev/zero", filepath.Join(dir, "w.bin")); err != nil {
+				t.Skip("no symlinks:", err)
+			}
+			return externalW(t, "w.bin")
+		}, []string{"initializer 'w'", "external data \"w.bin\""}},
+		{"external data is a symlink inside the folder", func(t *testing.T, dir string) []byte {
+			os.WriteFile(filepath.Join(dir, "real.bin"), make([]byte, 216), 0o644)
+			if err := os.Symlink("real.bin", filepath.Join(dir, "w.bin")); err != nil {
+				t.Skip("no symlinks:", err)
+			}
+			return externalW(t, "w.bin")
+		}, []string{"initializer 'w'", "symbolic link"}},
 		{"external data too short", func(t *testing.T, dir string) []byte {
 			os.WriteFile(filepath.Join(dir, "w.bin"), make([]byte, 100), 0o644)
 			b := convModel()
@@ -183,6 +207,16 @@ func TestHostile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// externalW is convModel with the weight 'w' in the external file loc.
+func externalW(t *testing.T, loc string) []byte {
+	b := convModel()
+	w := b.g.Initializer[0]
+	w.RawData = nil
+	w.DataLocation = onnxpb.TensorProto_EXTERNAL.Enum()
+	w.ExternalData = []*onnxpb.StringStringEntryProto{{Key: proto.String("location"), Value: proto.String(loc)}}
+	return b.bytes(t)
 }
 
 // TestMissingFile names the file.

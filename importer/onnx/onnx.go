@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/ir"
 	"google.golang.org/protobuf/proto"
 )
@@ -37,6 +38,10 @@ type Options struct {
 	// after the pass of that name, leaving the model as that pass left it
 	// (kconv ir --after). The model may then not be ready to run.
 	StopAfter string
+	// MemoryBudget bounds, in bytes, the constants the import builds
+	// (ConstantOfShape); 0 means the default, half of the machine's memory
+	// (see internal/memory).
+	MemoryBudget int64
 }
 
 // ErrNotConstant is wrapped by import errors about an op input that must be
@@ -149,6 +154,7 @@ type importer struct {
 	consts map[*tensor]string       // materialized Constant nodes
 	anchor string
 	inits  map[string]*tensor
+	budget int64 // opts.MemoryBudget resolved
 }
 
 // decode imports a ModelProto stripped of its raw_data (see strip).
@@ -170,6 +176,7 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 		uses:   map[string]int{},
 		consts: map[*tensor]string{},
 		inits:  map[string]*tensor{},
+		budget: memory.Resolve(opts.MemoryBudget),
 	}
 	name := g.GetName()
 	if name == "" {
@@ -263,6 +270,7 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 		im.uses[o.GetName()]++
 	}
 	nodes = im.rewrite(nodes)
+	nodes = im.batchFirstRecurrent(nodes)
 	for _, n := range nodes {
 		if err := im.node(n); err != nil {
 			return fmt.Errorf("node '%s' (op %s): %w", nodeName(n), opName(n), err)

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/regfile"
 	"github.com/kconv/kconv/ir"
 	"google.golang.org/protobuf/proto"
 )
@@ -232,18 +233,11 @@ func (t *tdata) checkExternal(dir string, want int64) error {
 	t.length = want
 	t.dir = dir
 	t.raw, t.what = true, fmt.Sprintf("external data %q", t.location)
-	f, err := t.openExternal()
+	f, st, err := t.openExternal()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("external data %q: %v", t.location, err)
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("external data %q is not a regular file", t.location)
-	}
 	if t.offset > st.Size() || st.Size()-t.offset < want {
 		return fmt.Errorf("external data %q has %d bytes, the tensor needs %d at offset %d", t.location, st.Size(), want, t.offset)
 	}
@@ -251,18 +245,21 @@ func (t *tdata) checkExternal(dir string, want int64) error {
 }
 
 // openExternal opens the external file through an os.Root on the model's
-// folder, so that neither ".." nor a symbolic link can lead outside it.
-func (t *tdata) openExternal() (*os.File, error) {
+// folder, so that neither ".." nor a symbolic link can lead outside it,
+// and only if it is a regular file: a FIFO, device or directory is refused
+// without being opened for reading (see package regfile), and so is a
+// symbolic link as the file itself.
+func (t *tdata) openExternal() (*os.File, os.FileInfo, error) {
 	root, err := os.OpenRoot(t.dir)
 	if err != nil {
-		return nil, fmt.Errorf("external data %q: %v", t.location, cleanPathErr(err))
+		return nil, nil, fmt.Errorf("external data %q: %v", t.location, cleanPathErr(err))
 	}
 	defer root.Close()
-	f, err := root.Open(filepath.FromSlash(t.location))
+	f, st, err := regfile.OpenIn(root, filepath.FromSlash(t.location))
 	if err != nil {
-		return nil, fmt.Errorf("external data %q: %v", t.location, cleanPathErr(err))
+		return nil, nil, fmt.Errorf("external data %q: %v", t.location, cleanPathErr(err))
 	}
-	return f, nil
+	return f, st, nil
 }
 
 func cleanPathErr(err error) error {
@@ -288,7 +285,7 @@ func (t *tdata) open() (io.ReaderAt, func(), error) {
 	if t.location == "" {
 		return t.r, func() {}, nil
 	}
-	f, err := t.openExternal()
+	f, _, err := t.openExternal()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -568,18 +565,9 @@ const maxFileSize = 2 << 30
 
 // openFile opens a regular file of at most maxFileSize bytes.
 func openFile(path string) (*os.File, int64, error) {
-	f, err := os.Open(path)
+	f, st, err := regfile.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %v", path, cleanPathErr(err))
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("%s: %v", path, cleanPathErr(err))
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, fmt.Errorf("%s: not a regular file", path)
 	}
 	if st.Size() > maxFileSize {
 		f.Close()

@@ -2,8 +2,10 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -32,5 +34,61 @@ func TestWrite(t *testing.T) {
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 1 {
 		t.Fatalf("temporary files left behind: %v", ents)
+	}
+}
+
+// TestRace starts many writers creating the same new file at once, without
+// force: exactly one must win and every other must get ErrExists, each
+// round, and no temporary file may be left.
+func TestRace(t *testing.T) {
+	dir := t.TempDir()
+	for round := 0; round < 50; round++ {
+		dst := filepath.Join(dir, fmt.Sprintf("out%d.bin", round))
+		const writers = 8
+		errs := make(chan error, writers)
+		start := make(chan struct{})
+		for i := 0; i < writers; i++ {
+			go func(i int) {
+				<-start
+				errs <- WriteBytes(dst, false, []byte{byte(i)})
+			}(i)
+		}
+		close(start)
+		wins := 0
+		for i := 0; i < writers; i++ {
+			err := <-errs
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, ErrExists):
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d writers won", round, wins)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 50 {
+		t.Fatalf("%d entries, want 50 (temporary files left?)", len(ents))
+	}
+}
+
+// TestErrorsNameDestination: errors name the user's path, not the hidden
+// temporary file.
+func TestErrorsNameDestination(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "out.npy")
+	err := Write(dst, false, func(tmp string) error {
+		_, err := os.Open(tmp + ".missing")
+		if pe, ok := err.(*os.PathError); ok {
+			pe.Path = tmp
+		}
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), dst) || strings.Contains(err.Error(), ".tmp-") {
+		t.Fatalf("error %v, want it to name %s and not the temporary file", err, dst)
+	}
+	if err := WriteBytes(filepath.Join(t.TempDir(), "no", "such", "dir", "x"), false, nil); err == nil || strings.Contains(err.Error(), ".tmp-") {
+		t.Fatalf("error %v names the temporary file", err)
 	}
 }

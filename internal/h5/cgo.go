@@ -53,6 +53,12 @@ func init() {
 // ErrNotFound is wrapped by the errors for missing objects and attributes.
 var ErrNotFound = errors.New("not found")
 
+// ErrRefused is wrapped by the errors for objects kconv refuses to read
+// because reading them would read outside the file (external storage,
+// external links, virtual datasets), follow a soft link, or allocate far
+// more than the file stores (a "shape bomb").
+var ErrRefused = errors.New("refused")
+
 // newError returns an error naming the file and object. Callers hold mu.
 func newError(file, obj, format string, args ...any) error {
 	return fmt.Errorf("h5: %s: %s: %w", file, obj, fmt.Errorf(format, args...))
@@ -151,6 +157,8 @@ func typeClass(tid C.hid_t) string {
 		return "integer"
 	case C.H5T_STRING:
 		return "string"
+	case C.H5T_ENUM:
+		return "enum" // h5py stores numpy bool as an int8 enum
 	default:
 		return "other"
 	}

@@ -47,9 +47,15 @@
 //
 // # Untrusted input
 //
-// Open checks for the HDF5 signature before libhdf5 sees the file, and
-// Dataset checks that an uncompressed dataset fits in the file before
-// reporting its shape, so a truncated or forged file gives an error rather
-// than a huge allocation. libhdf5 itself is not hardened against every
-// malicious file.
+// kconv reads only the files the user named. Open checks that the path is
+// a regular file (never opening a FIFO or device for reading) carrying the
+// HDF5 signature before libhdf5 sees it. Every link along an object's path
+// is checked before it is followed: soft, external and user-defined links
+// are refused. Group.Dataset refuses virtual datasets, datasets with
+// external storage (H5Pset_external: data in /etc/passwd, /dev/zero, a
+// sibling file) and "shape bombs" (over 4 GiB declared and over 1000 times
+// the bytes stored, Keras 3's rule), and checks that an uncompressed
+// dataset fits in the file, all before reporting its shape or reading it.
+// These errors wrap ErrRefused and name the file and the dataset. libhdf5
+// itself is not hardened against every malicious file.
 package h5 // import "github.com/kconv/kconv/internal/h5"

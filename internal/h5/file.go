@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
+	"github.com/kconv/kconv/internal/regfile"
 	"gonum.org/v1/hdf5"
 )
 
@@ -58,18 +58,14 @@ func checkSignature(path string) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("h5: %s: %s", path, fmt.Sprintf(format, args...))
 	}
-	fd, err := os.Open(path)
+	fd, st, err := regfile.Open(path)
 	if err != nil {
+		if errors.Is(err, regfile.ErrNotRegular) {
+			return fail("not a regular file")
+		}
 		return fmt.Errorf("h5: %w", err)
 	}
 	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return fmt.Errorf("h5: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return fail("not a regular file")
-	}
 	buf := make([]byte, len(signature))
 	for off := int64(0); off+int64(len(buf)) <= st.Size(); {
 		if _, err := fd.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {

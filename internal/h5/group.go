@@ -3,6 +3,8 @@ package h5
 // #include "shim.h"
 import "C"
 
+import "fmt"
+
 // Group is a group of an open File.
 type Group struct {
 	f    *File
@@ -15,24 +17,32 @@ const (
 	kindGroup
 	kindDataset
 	kindOther
-	kindBroken // the links exist but the object cannot be opened
+	kindBroken    // the links exist but the object cannot be opened
+	kindForbidden // a link on the path is not a hard link (see linkKind)
 )
 
-// kind reports what the absolute path p names. Every link along p is
-// checked in turn, so a missing part anywhere gives kindNone rather than an
-// error. After kindBroken, the libhdf5 error stack holds the reason.
-// Callers hold mu.
-func (f *File) kind(p string) int {
+// kind reports what the absolute path p names, and for kindForbidden why.
+// Every link along p is checked in turn, so a missing part anywhere gives
+// kindNone rather than an error. After kindBroken, the libhdf5 error stack
+// holds the reason. Callers hold mu.
+func (f *File) kind(p string) (int, string) {
 	if f.f == nil {
-		return kindNone
+		return kindNone, ""
 	}
 	return linkKind(f.id, p)
 }
 
 // linkKind is File.kind for the file fid.
-func linkKind(fid C.hid_t, p string) int {
+//
+// It checks the type of each link along p before following it, and stops
+// at the first link that is not a hard link: a soft link may point
+// anywhere in the file (and build cycles), an external link opens another
+// file, and a user-defined link runs code nobody reviewed. Keras' own
+// files only ever use hard links, so kconv refuses the others (as Keras 3
+// does) rather than read something other than the file the user named.
+func linkKind(fid C.hid_t, p string) (int, string) {
 	if p == "/" {
-		return kindGroup
+		return kindGroup, ""
 	}
 	for i := 1; i <= len(p); i++ {
 		if i < len(p) && p[i] != '/' {
@@ -40,25 +50,38 @@ func linkKind(fid C.hid_t, p string) int {
 		}
 		cs := cstr(p[:i])
 		ok := C.H5Lexists(fid, cs, C.H5P_DEFAULT)
+		var lt C.int = C.H5L_TYPE_HARD
+		if ok > 0 {
+			lt = C.kc_link_type(fid, cs)
+		}
 		free(cs)
 		if ok <= 0 {
-			return kindNone
+			return kindNone, ""
+		}
+		switch lt {
+		case C.H5L_TYPE_HARD:
+		case C.H5L_TYPE_SOFT:
+			return kindForbidden, p[:i] + " is a soft link; kconv follows only hard links"
+		case C.H5L_TYPE_EXTERNAL:
+			return kindForbidden, p[:i] + " is an external link to another file; kconv reads only the file named"
+		default:
+			return kindForbidden, fmt.Sprintf("%s is a link of type %d; kconv follows only hard links", p[:i], int(lt))
 		}
 	}
 	cs := cstr(p)
 	defer free(cs)
 	o := C.H5Oopen(fid, cs, C.H5P_DEFAULT)
 	if o < 0 {
-		return kindBroken // e.g. a dangling soft link; the error stack is kept
+		return kindBroken, "" // the error stack is kept
 	}
 	defer C.H5Oclose(o)
 	switch C.H5Iget_type(o) {
 	case C.H5I_GROUP:
-		return kindGroup
+		return kindGroup, ""
 	case C.H5I_DATASET:
-		return kindDataset
+		return kindDataset, ""
 	default:
-		return kindOther
+		return kindOther, ""
 	}
 }
 
@@ -72,22 +95,29 @@ func (g *Group) File() *File { return g.f }
 func (g *Group) Has(rel string) bool {
 	lock()
 	defer unlock()
-	k := g.f.kind(objPath(g.path, rel))
+	k, _ := g.f.kind(objPath(g.path, rel))
 	return k != kindNone && k != kindBroken
 }
 
-// IsGroup reports whether rel, a path relative to g, names a group.
+// IsGroup reports whether rel, a path relative to g, names a group. It
+// also reports true for a path through a link kconv refuses to follow
+// (what it leads to is unknown), so that callers go on to Group, which
+// returns the refusal, rather than treat the object as absent.
 func (g *Group) IsGroup(rel string) bool {
 	lock()
 	defer unlock()
-	return g.f.kind(objPath(g.path, rel)) == kindGroup
+	k, _ := g.f.kind(objPath(g.path, rel))
+	return k == kindGroup || k == kindForbidden
 }
 
-// IsDataset reports whether rel, a path relative to g, names a dataset.
+// IsDataset reports whether rel, a path relative to g, names a dataset. Like
+// IsGroup, it reports true for a path through a refused link, so that
+// Dataset reports the refusal.
 func (g *Group) IsDataset(rel string) bool {
 	lock()
 	defer unlock()
-	return g.f.kind(objPath(g.path, rel)) == kindDataset
+	k, _ := g.f.kind(objPath(g.path, rel))
+	return k == kindDataset || k == kindForbidden
 }
 
 // Group returns the group at rel, a path relative to g.
@@ -98,11 +128,13 @@ func (g *Group) Group(rel string) (*Group, error) {
 	if err := g.f.check(p); err != nil {
 		return nil, err
 	}
-	switch g.f.kind(p) {
+	switch k, why := g.f.kind(p); k {
 	case kindGroup:
 		return &Group{f: g.f, path: p}, nil
 	case kindNone:
 		return nil, newError(g.f.path, p, "group %w", ErrNotFound)
+	case kindForbidden:
+		return nil, newError(g.f.path, p, "%w: %s", ErrRefused, why)
 	case kindBroken:
 		return nil, libError(g.f.path, p, "cannot open object")
 	default:

@@ -233,3 +233,123 @@ void kc_free_vlen_strings(char **s, size_t n) {
 		}
 	}
 }
+
+int kc_link_type(hid_t loc, const char *path) {
+	H5L_info_t info;
+	if (H5Lget_info(loc, path, &info, H5P_DEFAULT) < 0) {
+		return -1;
+	}
+	return (int)info.type;
+}
+
+herr_t kc_dataset_storage(hid_t dset, int *layout, int *nexternal, hsize_t *stored) {
+	hid_t p = H5Dget_create_plist(dset);
+	if (p < 0) {
+		return -1;
+	}
+	H5D_layout_t l = H5Pget_layout(p);
+	int n = H5Pget_external_count(p);
+	if (l < 0 || n < 0) {
+		KC_KEEP_ERRORS(H5Pclose(p));
+		return -1;
+	}
+	H5Pclose(p);
+	*layout = (int)l;
+	*nexternal = n;
+	*stored = H5Dget_storage_size(dset);
+	return 0;
+}
+
+// kc_make_dataset creates a float32 dataset at path with the creation
+// property list dcpl and closes it.
+static herr_t kc_make_dataset(hid_t loc, const char *path, int rank, const hsize_t *dims, hid_t dcpl) {
+	hid_t s = H5Screate_simple(rank, dims, NULL);
+	if (s < 0) {
+		return -1;
+	}
+	hid_t lp = kc_lcpl();
+	if (lp < 0) {
+		KC_KEEP_ERRORS(H5Sclose(s));
+		return -1;
+	}
+	hid_t d = H5Dcreate2(loc, path, H5T_IEEE_F32LE, s, lp, dcpl, H5P_DEFAULT);
+	KC_KEEP_ERRORS(H5Pclose(lp); H5Sclose(s));
+	if (d < 0) {
+		return -1;
+	}
+	return H5Dclose(d);
+}
+
+herr_t kc_write_external(hid_t loc, const char *path, int rank, const hsize_t *dims,
+                         const char *ext, hsize_t size) {
+	hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+	if (p < 0) {
+		return -1;
+	}
+	herr_t st = H5Pset_external(p, ext, 0, size);
+	if (st >= 0) {
+		st = kc_make_dataset(loc, path, rank, dims, p);
+	}
+	KC_KEEP_ERRORS(H5Pclose(p));
+	return st;
+}
+
+herr_t kc_write_virtual(hid_t loc, const char *path, int rank, const hsize_t *dims,
+                        const char *srcfile, const char *src) {
+	hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+	if (p < 0) {
+		return -1;
+	}
+	hid_t s = H5Screate_simple(rank, dims, NULL);
+	if (s < 0) {
+		KC_KEEP_ERRORS(H5Pclose(p));
+		return -1;
+	}
+	herr_t st = H5Pset_virtual(p, s, srcfile, src, s);
+	if (st >= 0) {
+		st = kc_make_dataset(loc, path, rank, dims, p);
+	}
+	KC_KEEP_ERRORS(H5Sclose(s); H5Pclose(p));
+	return st;
+}
+
+herr_t kc_write_unallocated(hid_t loc, const char *path, int rank, const hsize_t *dims) {
+	hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+	if (p < 0) {
+		return -1;
+	}
+	hsize_t chunk[H5S_MAX_RANK];
+	for (int i = 0; i < rank; i++) {
+		chunk[i] = dims[i] < 64 ? dims[i] : 64;
+		if (chunk[i] == 0) {
+			chunk[i] = 1;
+		}
+	}
+	herr_t st = H5Pset_chunk(p, rank, chunk);
+	if (st >= 0) {
+		st = kc_make_dataset(loc, path, rank, dims, p);
+	}
+	KC_KEEP_ERRORS(H5Pclose(p));
+	return st;
+}
+
+herr_t kc_write_bool(hid_t loc, const char *path, int rank, const hsize_t *dims) {
+	hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
+	if (t < 0) {
+		return -1;
+	}
+	signed char f = 0, tr = 1;
+	herr_t st = H5Tenum_insert(t, "FALSE", &f);
+	if (st >= 0) {
+		st = H5Tenum_insert(t, "TRUE", &tr);
+	}
+	hid_t s = -1, lp = -1, d = -1;
+	if (st >= 0) {
+		s = H5Screate_simple(rank, dims, NULL);
+		lp = kc_lcpl();
+		d = (s < 0 || lp < 0) ? -1 : H5Dcreate2(loc, path, t, s, lp, H5P_DEFAULT, H5P_DEFAULT);
+		st = d < 0 ? -1 : 0;
+	}
+	KC_KEEP_ERRORS(if (d >= 0) H5Dclose(d); if (lp >= 0) H5Pclose(lp); if (s >= 0) H5Sclose(s); H5Tclose(t));
+	return st;
+}

@@ -53,6 +53,37 @@ herr_t kc_write_dataset(hid_t loc, const char *path, hid_t ftype, int rank,
 // value) or -1.
 int kc_dataset_layout(hid_t dset);
 
+// kc_link_type returns the type of the link at path (an H5L_type_t value:
+// H5L_TYPE_HARD, H5L_TYPE_SOFT, H5L_TYPE_EXTERNAL or a user-defined type)
+// without following it, or -1. Intermediate links of path are followed, so
+// callers check them first.
+int kc_link_type(hid_t loc, const char *path);
+
+// kc_dataset_storage reports where the data of an open dataset lives: its
+// layout (H5D_layout_t), its number of external storage files and the bytes
+// it stores in the file. It returns -1 on failure.
+herr_t kc_dataset_storage(hid_t dset, int *layout, int *nexternal, hsize_t *stored);
+
+// kc_write_external creates a float32 dataset at path whose data is stored
+// in the external file ext (from byte 0, size bytes). For tests of hostile
+// files only.
+herr_t kc_write_external(hid_t loc, const char *path, int rank, const hsize_t *dims,
+                         const char *ext, hsize_t size);
+
+// kc_write_virtual creates a float32 virtual dataset at path mapping all of
+// the dataset src of the file srcfile. For tests of hostile files only.
+herr_t kc_write_virtual(hid_t loc, const char *path, int rank, const hsize_t *dims,
+                        const char *srcfile, const char *src);
+
+// kc_write_unallocated creates a chunked float32 dataset at path and writes
+// nothing to it, so it stores (almost) no bytes whatever its shape. For
+// tests of hostile files only.
+herr_t kc_write_unallocated(hid_t loc, const char *path, int rank, const hsize_t *dims);
+
+// kc_write_bool creates a dataset at path of h5py's bool type (an int8
+// enum FALSE=0, TRUE=1), not written (all fill values). For tests only.
+herr_t kc_write_bool(hid_t loc, const char *path, int rank, const hsize_t *dims);
+
 // kc_free_vlen_strings frees the n strings of a variable-length string
 // read buffer.
 void kc_free_vlen_strings(char **s, size_t n);

@@ -88,7 +88,7 @@ func (g *WGroup) CreateGroup(rel string) (*WGroup, error) {
 	if err := g.w.check(p); err != nil {
 		return nil, err
 	}
-	switch linkKind(g.w.id, p) {
+	switch k, _ := linkKind(g.w.id, p); k {
 	case kindGroup:
 		return &WGroup{w: g.w, path: p}, nil
 	case kindNone:
@@ -176,7 +176,7 @@ func (g *WGroup) writeDataset(p string, ftype C.hid_t, dims []C.hsize_t, mtype C
 	if ftype < 0 || mtype < 0 {
 		return libError(g.w.path, p, "cannot make datatype")
 	}
-	if linkKind(g.w.id, p) != kindNone {
+	if k, _ := linkKind(g.w.id, p); k != kindNone {
 		return newError(g.w.path, p, "already exists")
 	}
 	cp := cstr(p)

@@ -44,6 +44,9 @@ func ReadIO(path string) (*Reference, error) {
 		}
 		return t, nil
 	}
+	if !root.Has("input") && root.IsGroup("inputs") {
+		return readDL4J(root)
+	}
 	ref := &Reference{Layers: map[string]*ir.Tensor{}}
 	if ref.Input, err = read("input"); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kconv/kconv/internal/regfile"
 	"golang.org/x/image/draw"
 )
 
@@ -48,7 +49,7 @@ func ListImages(dir string) ([]string, error) {
 // ReadImage decodes a PNG or JPEG file, resizes it bilinearly to h×w and
 // returns its pixels as RGB float32 values in 0–255, in (h, w, 3) order.
 func ReadImage(path string, h, w int) ([]float32, error) {
-	f, err := os.Open(path)
+	f, _, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"codeberg.org/sbinet/npyio"
+	"github.com/kconv/kconv/internal/regfile"
 )
 
 // maxElements bounds what a .npy header may claim before any allocation.
@@ -29,26 +30,32 @@ func ReadNPY(path string) (shape []int, data []float32, note string, err error) 
 			shape, data, note, err = nil, nil, "", fmt.Errorf("not a valid NumPy .npy file (%v)", r)
 		}
 	}()
-	f, err := os.Open(path)
+	f, st, err := regfile.Open(path)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	v3, err := checkNPYHeader(f, st.Size())
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if err := checkNPYHeader(f, st.Size()); err != nil {
-		return nil, nil, "", err
+	var src io.Reader = bufio.NewReader(f)
+	if v3 {
+		// Format 3.0 is 2.0 with a UTF-8 header (numpy uses it only when a
+		// structured dtype's field names need it); npyio knows 1.0 and
+		// 2.0, so it is shown a 2.0 header.
+		var pre [8]byte
+		if _, err := io.ReadFull(src, pre[:]); err != nil {
+			return nil, nil, "", err
+		}
+		pre[6] = 2
+		src = io.MultiReader(bytes.NewReader(pre[:]), src)
 	}
-	r, err := npyio.NewReader(bufio.NewReader(f))
+	r, err := npyio.NewReader(src)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("not a NumPy .npy file: %w", err)
 	}
 	h := r.Header
-	if h.Descr.Fortran {
-		return nil, nil, "", errors.New("Fortran-ordered arrays are not supported (save with np.ascontiguousarray)")
-	}
 	n := int64(1)
 	for _, d := range h.Descr.Shape {
 		if d < 0 {
@@ -73,7 +80,43 @@ func ReadNPY(path string) (shape []int, data []float32, note string, err error) 
 	if typ != "f4" {
 		note = fmt.Sprintf("converted %s to float32", h.Descr.Type)
 	}
+	if h.Descr.Fortran {
+		data = fortranToC(data, h.Descr.Shape)
+	}
 	return append([]int(nil), h.Descr.Shape...), data, note, nil
+}
+
+// fortranToC returns the column-major (Fortran-ordered) array src of the
+// given shape in row-major (C) order: element (i0, …, ik) sits at
+// i0 + d0·(i1 + d1·(…)) in src and at ((i0·d1 + i1)·d2 + …) in the result.
+func fortranToC(src []float32, shape []int) []float32 {
+	if len(shape) < 2 {
+		return src
+	}
+	dst := make([]float32, len(src))
+	// fstride[a] is axis a's stride in src.
+	fstride := make([]int, len(shape))
+	s := 1
+	for a := range shape {
+		fstride[a] = s
+		s *= shape[a]
+	}
+	idx := make([]int, len(shape))
+	off := 0 // src offset of idx
+	for i := range dst {
+		dst[i] = src[off]
+		// Advance idx in C order (last axis fastest).
+		for a := len(shape) - 1; a >= 0; a-- {
+			idx[a]++
+			off += fstride[a]
+			if idx[a] < shape[a] {
+				break
+			}
+			off -= idx[a] * fstride[a]
+			idx[a] = 0
+		}
+	}
+	return dst
 }
 
 // npyTypes are the element types ReadNPY accepts: their size in the file
@@ -172,12 +215,12 @@ func EncodeNPY(w io.Writer, shape []int, data []float32) error {
 }
 
 // checkNPYHeader verifies the magic string, version and header length of a
-// .npy file before the library parses it.
-func checkNPYHeader(f *os.File, fileSize int64) error {
+// .npy file before the library parses it, and reports format 3.0.
+func checkNPYHeader(f *os.File, fileSize int64) (v3 bool, err error) {
 	var pre [12]byte
 	n, _ := f.ReadAt(pre[:], 0)
 	if n < 10 || string(pre[:6]) != "\x93NUMPY" {
-		return errors.New("not a NumPy .npy file (bad magic)")
+		return false, errors.New("not a NumPy .npy file (bad magic)")
 	}
 	var hlen int64
 	switch pre[6] {
@@ -185,24 +228,24 @@ func checkNPYHeader(f *os.File, fileSize int64) error {
 		hlen = int64(binary.LittleEndian.Uint16(pre[8:10])) + 10
 	case 2, 3:
 		if n < 12 {
-			return errors.New("not a NumPy .npy file (truncated header)")
+			return false, errors.New("not a NumPy .npy file (truncated header)")
 		}
 		hlen = int64(binary.LittleEndian.Uint32(pre[8:12])) + 12
 	default:
-		return fmt.Errorf("unsupported .npy version %d", pre[6])
+		return false, fmt.Errorf("unsupported .npy version %d", pre[6])
 	}
 	if hlen > fileSize || hlen > 1<<20 {
-		return errors.New("not a NumPy .npy file (truncated header)")
+		return false, errors.New("not a NumPy .npy file (truncated header)")
 	}
 	hdr := make([]byte, hlen)
 	if _, err := f.ReadAt(hdr, 0); err != nil {
-		return err
+		return false, err
 	}
 	h := string(hdr)
 	for _, key := range []string{"'descr'", "'fortran_order'", "'shape'", "{", "}"} {
 		if !strings.Contains(h, key) {
-			return fmt.Errorf("not a NumPy .npy file (header lacks %s)", key)
+			return false, fmt.Errorf("not a NumPy .npy file (header lacks %s)", key)
 		}
 	}
-	return nil
+	return pre[6] == 3, nil
 }

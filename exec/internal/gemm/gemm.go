@@ -6,7 +6,9 @@ import (
 	"github.com/kconv/kconv/exec/internal/par"
 )
 
-// Name reports the backend linked into this build: "openblas" or "purego".
+// Name reports the kernel family in use: "avx512", "avx2", "neon" or
+// "generic" ("openblas" in builds with the openblas tag), chosen at init
+// from the CPU or $KCONV_CPU (see the package doc).
 func Name() string { return backendName }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
@@ -21,7 +23,11 @@ func Sgemm(pl *par.Pool, transA, transB bool, m, n, k int, alpha float32, a []fl
 	t := pl.Workers()
 	// Below ~4 MFLOP per worker the goroutine hand-off costs more than it gains.
 	if t > 1 && int64(m)*int64(n)*int64(k) >= int64(t)*2<<20 {
-		if m >= 4*t || m >= n {
+		// Split the larger of A's rows and B's columns: each worker packs
+		// the part of op(B) it uses, so a row split packs all of B once
+		// per worker (op(A) is read in place). Column blocks are multiples
+		// of 32 (the widest micro-kernel's width).
+		if m >= n || n < 64*t {
 			pl.For(m, 4, func(i0, i1 int) {
 				var aa []float32
 				if transA {
@@ -32,7 +38,7 @@ func Sgemm(pl *par.Pool, transA, transB bool, m, n, k int, alpha float32, a []fl
 				sgemm(transA, transB, i1-i0, n, k, alpha, aa, lda, b, ldb, beta, c[i0*ldc:], ldc)
 			})
 		} else {
-			pl.For(n, 16, func(j0, j1 int) {
+			pl.For(n, 32, func(j0, j1 int) {
 				var bb []float32
 				if transB {
 					bb = b[j0*ldb:]

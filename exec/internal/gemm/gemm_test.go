@@ -2,10 +2,14 @@ package gemm
 
 import (
 	"fmt"
-	"github.com/kconv/kconv/exec/internal/par"
 	"math"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 // naiveGemm is the reference: C = alpha*op(A)*op(B) + beta*C, from the
@@ -96,6 +100,12 @@ func gemmCases() []gemmCase {
 		{1, 1, 1}, {1, 7, 5}, {1, 4096, 300}, {5, 1, 9}, {3, 5, 7}, {4, 4, 4}, {8, 8, 8},
 		{17, 13, 11}, {33, 65, 129}, {64, 64, 64}, {130, 70, 300}, {257, 31, 3},
 		{2, 300, 1}, {300, 2, 513}, {200, 300, 260}, {12544, 64, 27}, {0, 5, 3}, {5, 0, 3}, {5, 6, 0},
+		// Several k slices and column blocks, tile edges on both sides.
+		{29, 1100, 700}, {43, 96, 1030}, {14, 32, 4}, {6, 16, 9}, {28, 64, 5},
+		// Last panels of exactly and under half the widest kernel width.
+		{28, 48, 70}, {30, 80, 33}, {12, 24, 17},
+		// Last row tiles of exactly and under half the tallest kernel.
+		{49, 64, 100}, {21, 40, 30}, {45, 96, 20},
 	}
 	for si, s := range shapes {
 		for _, ta := range []bool{false, true} {
@@ -119,6 +129,41 @@ func gemmCases() []gemmCase {
 
 type gemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
+// familyGemm is family f's Sgemm with the wrapper's argument checks.
+func familyGemm(f *family) gemmFunc {
+	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		if !trivialGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+			f.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}
+	}
+}
+
+// packedGemm packs B for family f (PackB) and multiplies with SgemmPacked
+// (pl non-nil) or SgemmPackedSerial.
+func packedGemm(f *family, pl *par.Pool) gemmFunc {
+	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		pb := packBFor(f, transB, k, n, b, ldb)
+		if pl != nil {
+			SgemmPacked(pl, transA, m, alpha, a, lda, pb, beta, c, ldc)
+		} else {
+			SgemmPackedSerial(transA, m, alpha, a, lda, pb, beta, c, ldc)
+		}
+	}
+}
+
+type gemvFunc func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
+
+func familyGemv(f *family) gemvFunc {
+	return func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+		if !trivialGemv(trans, m, n, alpha, a, lda, x, beta, y) {
+			f.sgemv(trans, m, n, alpha, a, lda, x, beta, y)
+		}
+	}
+}
+
+// TestSgemm runs the shared table against the naive reference for the
+// dispatched entry points and for every family this machine can run,
+// each called directly.
 func TestSgemm(t *testing.T) {
 	impls := map[string]func(pl *par.Pool) gemmFunc{
 		"Sgemm": func(pl *par.Pool) gemmFunc {
@@ -129,6 +174,11 @@ func TestSgemm(t *testing.T) {
 		"SgemmSerial": func(*par.Pool) gemmFunc { return SgemmSerial },
 		"GoSgemm":     func(*par.Pool) gemmFunc { return GoSgemm },
 	}
+	for _, f := range families {
+		impls["family/"+f.name] = func(*par.Pool) gemmFunc { return familyGemm(f) }
+		impls["packed/"+f.name] = func(*par.Pool) gemmFunc { return packedGemm(f, nil) }
+	}
+	impls["SgemmPacked"] = func(pl *par.Pool) gemmFunc { return packedGemm(active, pl) }
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range gemmCases() {
 		ar, ac := tc.m, tc.k
@@ -153,6 +203,14 @@ func TestSgemm(t *testing.T) {
 		for _, threads := range []int{1, 2, 3} {
 			pl := par.New(threads)
 			for name, mk := range impls {
+				if threads > 1 && name != "Sgemm" && name != "SgemmPacked" {
+					continue
+				}
+				// Under -race the large products skip the pure-Go code
+				// (tested without -race), which would take over a minute.
+				if raceEnabled && tc.m*tc.n*tc.k > 1<<20 && (name == "GoSgemm" || strings.HasSuffix(name, "/generic")) {
+					continue
+				}
 				f := mk(pl)
 				got := append([]float32(nil), c0...)
 				f(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
@@ -172,7 +230,6 @@ func TestSgemm(t *testing.T) {
 }
 
 func TestSgemv(t *testing.T) {
-	type gemvFunc func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
 	impls := map[string]func(pl *par.Pool) gemvFunc{
 		"Sgemv": func(pl *par.Pool) gemvFunc {
 			return func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
@@ -182,8 +239,11 @@ func TestSgemv(t *testing.T) {
 		"SgemvSerial": func(*par.Pool) gemvFunc { return SgemvSerial },
 		"GoSgemv":     func(*par.Pool) gemvFunc { return GoSgemv },
 	}
+	for _, f := range families {
+		impls["family/"+f.name] = func(*par.Pool) gemvFunc { return familyGemv(f) }
+	}
 	r := rand.New(rand.NewPCG(3, 4))
-	shapes := [][2]int{{1, 1}, {1, 9}, {9, 1}, {3, 5}, {7, 13}, {64, 64}, {1000, 33}, {33, 1000}, {2048, 1031}, {0, 4}, {4, 0}}
+	shapes := [][2]int{{1, 1}, {1, 9}, {9, 1}, {3, 5}, {7, 13}, {64, 64}, {1000, 33}, {33, 1000}, {2048, 1031}, {0, 4}, {4, 0}, {5, 64}, {64, 5}, {7, 95}, {95, 7}, {130, 257}}
 	for si, s := range shapes {
 		for _, trans := range []bool{false, true} {
 			m, n := s[0], s[1]
@@ -237,11 +297,51 @@ func TestShortSlicePanics(t *testing.T) {
 	mustPanic("bad lda", func() { Sgemm(nil, false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2) })
 	mustPanic("short x", func() { Sgemv(nil, false, 2, 3, 1, a, 3, b[:2], 0, c) })
 	mustPanic("short y", func() { Sgemv(nil, true, 2, 3, 1, a, 3, b, 0, c[:2]) })
+	mustPanic("short packed b", func() { PackB(false, 3, 3, b[:5], 3) })
+	pb := PackB(false, 2, 2, b, 2)
+	mustPanic("short a, packed b", func() { SgemmPackedSerial(false, 3, 1, a[:5], 2, pb, 0, b, 2) })
+	mustPanic("short c, packed b", func() { SgemmPacked(nil, false, 3, 1, a, 2, pb, 0, c, 2) })
 }
 
 func TestName(t *testing.T) {
-	if n := Name(); n != "openblas" && n != "purego" {
-		t.Fatalf("Name() = %q", n)
+	var names []string
+	for _, f := range families {
+		names = append(names, f.name)
 	}
-	t.Logf("backend %s", Name())
+	if Name() != active.name {
+		t.Fatalf("Name() = %q, active family %q", Name(), active.name)
+	}
+	if want := os.Getenv(cpuEnv); want != "" && want != Name() {
+		t.Fatalf("%s=%s but Name() = %q (families %v)", cpuEnv, want, Name(), names)
+	}
+	t.Logf("family %s of %v", Name(), names)
+}
+
+func TestPickFamily(t *testing.T) {
+	fs := []*family{{name: "a"}, {name: "b"}}
+	var warn strings.Builder
+	if f := pickFamily(fs, "", &warn); f.name != "a" {
+		t.Errorf("default: %s", f.name)
+	}
+	if f := pickFamily(fs, "b", &warn); f.name != "b" {
+		t.Errorf("b: %s", f.name)
+	}
+	if warn.Len() != 0 {
+		t.Errorf("warned for a known family: %q", warn.String())
+	}
+	if f := pickFamily(fs, "zz", &warn); f.name != "a" || !strings.Contains(warn.String(), `KCONV_CPU="zz"`) {
+		t.Errorf("unknown: %s, warning %q", f.name, warn.String())
+	}
+}
+
+func TestPeakGFLOPS(t *testing.T) {
+	p := PeakGFLOPS(5 * time.Millisecond)
+	hasAsm := false
+	for _, f := range families {
+		hasAsm = hasAsm || f.peak != nil
+	}
+	if hasAsm != (p > 0) || p < 0 || math.IsInf(p, 0) || math.IsNaN(p) {
+		t.Fatalf("PeakGFLOPS = %v with families %v", p, families)
+	}
+	t.Logf("FMA peak %.0f GFLOP/s per core", p)
 }

@@ -1,3 +1,5 @@
+//go:build openblas && cgo
+
 package gemm
 
 import (

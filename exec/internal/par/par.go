@@ -184,8 +184,12 @@ func (p *Pool) startHelpers(n int) {
 }
 
 func (p *Pool) helper() {
+	// One timer for the helper's life: a timer per idle period would
+	// allocate whenever the helper's polling outlasts helperSpin.
+	idle := time.NewTimer(idleExit)
+	idle.Stop()
 	for {
-		t, ok := p.nextToken()
+		t, ok := p.nextToken(idle)
 		if !ok {
 			return
 		}
@@ -196,7 +200,7 @@ func (p *Pool) helper() {
 // nextToken waits for a token: for helperSpin polling, yielding the P
 // between polls, then blocked for up to idleExit; it reports false when
 // the helper has exited (its count already released).
-func (p *Pool) nextToken() (token, bool) {
+func (p *Pool) nextToken(idle *time.Timer) (token, bool) {
 	select {
 	case t := <-p.tokens:
 		return t, true
@@ -211,12 +215,12 @@ func (p *Pool) nextToken() (token, bool) {
 		}
 		runtime.Gosched()
 	}
-	timer := time.NewTimer(idleExit)
-	defer timer.Stop()
+	idle.Reset(idleExit)
 	select {
 	case t := <-p.tokens:
+		idle.Stop()
 		return t, true
-	case <-timer.C:
+	case <-idle.C:
 		p.mu.Lock()
 		p.helpers--
 		p.mu.Unlock()

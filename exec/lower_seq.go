@@ -1,0 +1,406 @@
+package exec
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/kconv/kconv/exec/internal/kernels"
+	"github.com/kconv/kconv/ir"
+)
+
+// seqNode lowers the sequence ops; ok is false for other ops.
+func (l *lowerer) seqNode(n *ir.Node) (ok bool, err error) {
+	switch op := n.Op.(type) {
+	case *ir.Conv1D:
+		return true, l.conv1D(n, op)
+	case *ir.Pool1D:
+		return true, l.pool1D(n, op)
+	case *ir.GlobalPool1D:
+		return true, l.globalPool1D(n, op)
+	case *ir.Embedding:
+		return true, l.embedding(n, op)
+	case *ir.RepeatVector:
+		return true, l.repeatVector(n, op)
+	case *ir.Masking:
+		return true, l.masking(n, op)
+	case *ir.Recurrent:
+		return true, l.recurrent(n, op)
+	case *ir.LayerNormalization:
+		return true, l.layerNorm(n, op)
+	case *ir.Attention:
+		return true, l.attention(n, op)
+	case *ir.MultiHeadAttention:
+		return true, l.mha(n, op)
+	}
+	return false, nil
+}
+
+// seqKnown refuses sequences whose length is only known at run time.
+func seqKnown(s ir.Shape) error {
+	for _, d := range s[1:] {
+		if d < 0 {
+			return fmt.Errorf("input %v has a variable length; kconv runs sequences of a fixed length only", s)
+		}
+	}
+	return nil
+}
+
+// as2D returns the shape of a rank-3 sequence shape as an H=1 image in
+// data format df: (N, 1, L, C) or (N, C, 1, L).
+func as2D(s ir.Shape, df ir.Layout) ir.Shape {
+	if df == ir.ChannelsFirst {
+		return ir.Shape{s[0], s[1], 1, s[2]}
+	}
+	return ir.Shape{s[0], 1, s[1], s[2]}
+}
+
+// via2D lowers a 1-D window op as the 2-D op op2 over an H=1 view of its
+// input (no copy for channels_last), so that Conv1D and 1-D pooling run
+// on the 2-D kernels. lower2D is the lowerer's method for op2.
+func (l *lowerer) via2D(n *ir.Node, df ir.Layout, op2 ir.Op, ws []*ir.Weight, specs []ir.WeightSpec, lower2D func(*ir.Node) error) error {
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	if err := seqKnown(in.shape); err != nil {
+		return err
+	}
+	inName := n.Name + "/as2d_input"
+	l.byNode[inName] = l.viewOf(in, inName, ir.TensorType{Shape: as2D(in.shape, df), Layout: df}, false)
+	n2 := &ir.Node{Name: n.Name + "/as2d", Class: op2.Kind(), Op: op2, Inputs: []string{inName}, Weights: ws, Specs: specs,
+		Out: ir.TensorType{Shape: as2D(n.Out.Shape, df), Layout: df}}
+	if err := lower2D(n2); err != nil {
+		return err
+	}
+	out := l.need(l.byNode[n2.Name], false)
+	l.byNode[n.Name] = l.viewOf(out, n.Name, n.Out, false)
+	return nil
+}
+
+func (l *lowerer) conv1D(n *ir.Node, op *ir.Conv1D) error {
+	if len(n.Weights) != len(n.Specs) || len(n.Specs) == 0 {
+		return fmt.Errorf("has %d weights, expected %d (was the model loaded with its weights?)", len(n.Weights), len(n.Specs))
+	}
+	k := n.Specs[0].Shape
+	kd, err := n.Weights[0].Data()
+	if err != nil {
+		return fmt.Errorf("weight %s: %w", n.Weights[0].Name, err)
+	}
+	ks := ir.Shape{1, k[0], k[1], k[2]}
+	ws := append([]*ir.Weight{ir.ConstWeight("kernel", ks, kd)}, n.Weights[1:]...)
+	specs := append([]ir.WeightSpec{{Name: "kernel", Shape: ks, Trainable: true}}, n.Specs[1:]...)
+	op2 := &ir.Conv2D{Filters: op.Filters, Window2D: op.Window1D.Window2D(), UseBias: op.UseBias, Activation: op.Activation, DataFormat: op.DataFormat}
+	return l.via2D(n, op.DataFormat, op2, ws, specs, func(n2 *ir.Node) error { return l.conv(n2, op2) })
+}
+
+func (l *lowerer) pool1D(n *ir.Node, op *ir.Pool1D) error {
+	op2 := &ir.Pool2D{Max: op.Max, Window2D: op.Window1D.Window2D(), DataFormat: op.DataFormat}
+	return l.via2D(n, op.DataFormat, op2, nil, nil, func(n2 *ir.Node) error { return l.pool(n2, op2) })
+}
+
+func (l *lowerer) globalPool1D(n *ir.Node, op *ir.GlobalPool1D) error {
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	if err := seqKnown(in.shape); err != nil {
+		return err
+	}
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	threads := l.p.threads
+	cf := op.DataFormat == ir.ChannelsFirst
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		s := in.dims(b)
+		if !cf {
+			if op.Max {
+				kernels.GlobalMaxPool(o, ins[0], s[0], 1, s[1], s[2], threads)
+			} else {
+				kernels.GlobalAvgPool(o, ins[0], s[0], 1, s[1], s[2], threads)
+			}
+			return nil
+		}
+		// (N, C, L): reduce each row.
+		steps := s[2]
+		for r := 0; r < s[0]*s[1]; r++ {
+			row := ins[0][r*steps : (r+1)*steps]
+			if op.Max {
+				m := float32(math.Inf(-1))
+				for _, v := range row {
+					m = max(m, v)
+				}
+				o[r] = m
+				continue
+			}
+			var sum float64
+			for _, v := range row {
+				sum += float64(v)
+			}
+			o[r] = float32(sum / float64(steps))
+		}
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) embedding(n *ir.Node, op *ir.Embedding) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	table, d := ws[0], op.OutputDim
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		for i, v := range ins[0] {
+			idx := int(v)
+			if float32(idx) != v || idx < 0 || idx >= op.InputDim {
+				return fmt.Errorf("input value %v is not an index below input_dim %d", v, op.InputDim)
+			}
+			copy(o[i*d:(i+1)*d], table[idx*d:(idx+1)*d])
+		}
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) repeatVector(n *ir.Node, op *ir.RepeatVector) error {
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	f := in.per
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		for s := 0; s < in.batch(b); s++ {
+			row := ins[0][s*f : (s+1)*f]
+			for r := 0; r < op.N; r++ {
+				copy(o[(s*op.N+r)*f:], row)
+			}
+		}
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) masking(n *ir.Node, op *ir.Masking) error {
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	if err := seqKnown(in.shape); err != nil {
+		return err
+	}
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	f := in.shape[2]
+	mv := float32(op.Value)
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		copy(o, ins[0])
+		for r := 0; r*f < len(o); r++ {
+			if maskedStep(ins[0][r*f:(r+1)*f], mv) {
+				clear(o[r*f : (r+1)*f])
+			}
+		}
+		return nil
+	}})
+	return nil
+}
+
+// maskedStep reports whether every feature of a step equals the mask value.
+func maskedStep(feat []float32, mv float32) bool {
+	for _, v := range feat {
+		if v != mv {
+			return false
+		}
+	}
+	return true
+}
+
+// maskOf finds the mask a recurrent layer reading node name receives, as
+// Keras propagates it: from a Masking layer (steps whose features all
+// equal its value) or an Embedding with mask_zero (index 0), through
+// Dropout, Activation and sequence-returning recurrent layers. It returns
+// the value the mask is computed from and a function filling mask (N×T,
+// 1 = keep) from it; src is nil when no mask applies.
+func (l *lowerer) maskOf(name string) (src *value, fill func(mask, data []float32, t int)) {
+	for depth := 0; depth < 64; depth++ {
+		nd := l.idx[name]
+		if nd == nil || len(nd.Inputs) != 1 {
+			return nil, nil
+		}
+		switch op := nd.Op.(type) {
+		case *ir.Masking:
+			src := l.need(l.byNode[nd.Inputs[0]], false)
+			f, mv := src.shape[2], float32(op.Value)
+			return src, func(mask, data []float32, _ int) {
+				for r := range mask {
+					mask[r] = 1
+					if maskedStep(data[r*f:(r+1)*f], mv) {
+						mask[r] = 0
+					}
+				}
+			}
+		case *ir.Embedding:
+			if !op.MaskZero {
+				return nil, nil
+			}
+			return l.need(l.byNode[nd.Inputs[0]], false), func(mask, data []float32, _ int) {
+				for r := range mask {
+					mask[r] = 1
+					if data[r] == 0 {
+						mask[r] = 0
+					}
+				}
+			}
+		case *ir.Recurrent:
+			if !op.ReturnSequences {
+				return nil, nil
+			}
+		case *ir.Dropout, *ir.Activation:
+		default:
+			return nil, nil
+		}
+		name = nd.Inputs[0]
+	}
+	return nil, nil
+}
+
+func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	if err := seqKnown(in.shape); err != nil {
+		return err
+	}
+	act, err := kernelAct(op.Activation)
+	if err != nil {
+		return err
+	}
+	ract, err := kernelAct(op.RecurrentActivation)
+	if err != nil {
+		return err
+	}
+	cell := map[string]kernels.RNNCell{ir.CellSimpleRNN: kernels.CellSimple, ir.CellLSTM: kernels.CellLSTM, ir.CellGRU: kernels.CellGRU}[op.Cell]
+	dirW := func(w [][]float32) kernels.RNNWeights {
+		rw := kernels.RNNWeights{Kernel: w[0], Recurrent: w[1]}
+		if op.UseBias {
+			rw.Bias = w[2]
+		}
+		return rw
+	}
+	per := len(ws)
+	if op.Bidirectional {
+		per /= 2
+	}
+	fw := dirW(ws[:per])
+	var bw kernels.RNNWeights
+	var merge kernels.BiMerge
+	if op.Bidirectional {
+		bw = dirW(ws[per:])
+		merge = map[ir.BiMerge]kernels.BiMerge{"concat": kernels.BiConcat, "sum": kernels.BiSum, "mul": kernels.BiMul, "ave": kernels.BiAve}[op.Merge]
+	}
+	steps, feat := in.shape[1], in.shape[2]
+	ins := []*value{in}
+	msrc, fill := l.maskOf(n.Inputs[0])
+	if msrc != nil {
+		ins = append(ins, msrc)
+	}
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, xs [][]float32, o []float32) error {
+		p := kernels.RNNParams{Cell: cell, N: in.batch(b), T: steps, In: feat, U: op.Units, Act: act, RecAct: ract,
+			ResetAfter: op.ResetAfter, Backwards: op.GoBackwards, Sequences: op.ReturnSequences, ReverseOutputs: op.TimeOrder}
+		var mask []float32
+		if fill != nil {
+			mask = make([]float32, p.N*p.T)
+			fill(mask, xs[1], p.T)
+		}
+		if op.Bidirectional {
+			kernels.BiRNN(p, xs[0], fw, bw, merge, mask, o, &a.ws)
+		} else {
+			kernels.RNN(p, xs[0], fw, mask, o, op.Units, &a.ws)
+		}
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) layerNorm(n *ir.Node, op *ir.LayerNormalization) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	var gamma, beta []float32
+	if op.Scale {
+		gamma, ws = ws[0], ws[1:]
+	}
+	if op.Center {
+		beta = ws[0]
+	}
+	in := l.need(l.byNode[n.Inputs[0]], false)
+	if err := seqKnown(in.shape); err != nil {
+		return err
+	}
+	size := int(ir.Shape(in.shape[len(in.shape)-len(op.Axes):]).Elements())
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	eps := float32(op.Epsilon)
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		kernels.LayerNorm(o, ins[0], size, gamma, beta, eps)
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) attention(n *ir.Node, op *ir.Attention) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	scale := float32(1)
+	if op.UseScale {
+		scale = ws[0][0]
+	}
+	ins := make([]*value, len(n.Inputs))
+	for i, name := range n.Inputs {
+		ins[i] = l.need(l.byNode[name], false)
+	}
+	if len(ins) == 2 {
+		ins = append(ins, ins[1]) // key = value
+	}
+	q, v := ins[0].shape, ins[1].shape
+	tq, d, tv, dv := q[1], q[2], v[1], v[2]
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, xs [][]float32, o []float32) error {
+		kernels.Attention(xs[0], xs[2], xs[1], o, ins[0].batch(b), tq, tv, d, dv, scale, &a.ws)
+		return nil
+	}})
+	return nil
+}
+
+func (l *lowerer) mha(n *ir.Node, op *ir.MultiHeadAttention) error {
+	ws, err := weights(n)
+	if err != nil {
+		return err
+	}
+	var w kernels.MHAWeights
+	dst := []*[]float32{&w.Wq, &w.Bq, &w.Wk, &w.Bk, &w.Wv, &w.Bv, &w.Wo, &w.Bo}
+	if !op.UseBias {
+		dst = []*[]float32{&w.Wq, &w.Wk, &w.Wv, &w.Wo}
+	}
+	for i, d := range dst {
+		*d = ws[i]
+	}
+	ins := make([]*value, len(n.Inputs))
+	for i, name := range n.Inputs {
+		ins[i] = l.need(l.byNode[name], false)
+	}
+	if len(ins) == 2 {
+		ins = append(ins, ins[1]) // key = value
+	}
+	p := kernels.MHAParams{Tq: ins[0].shape[1], Tv: ins[1].shape[1], Dq: ins[0].shape[2], Dk: ins[2].shape[2], Dv: ins[1].shape[2],
+		H: op.Heads, K: op.KeyDim, V: op.ValueDim, Do: n.Out.Shape[2]}
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, xs [][]float32, o []float32) error {
+		q := p
+		q.N = ins[0].batch(b)
+		kernels.MHA(q, xs[0], xs[2], xs[1], o, w, &a.ws)
+		return nil
+	}})
+	return nil
+}

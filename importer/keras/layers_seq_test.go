@@ -1,0 +1,148 @@
+package keras
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// seqArch parses a one-layer Sequential config over input (steps, 2).
+func seqArch(version, layer string) (*ir.Model, error) {
+	cfg := fmt.Sprintf(`{"class_name": "Sequential", "keras_version": %q, "config": [
+	 {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [null, 5, 2]}}, %s]}`, version, layer)
+	return ParseConfig([]byte(cfg), "seq.json", Options{})
+}
+
+// TestSeqLayerConfigs checks config reading against Keras's parameter
+// counts and defaults (GRU: 3·(n² + n·m + n), plus 3n with reset_after).
+func TestSeqLayerConfigs(t *testing.T) {
+	cases := []struct {
+		name, version, layer string
+		params               int64
+		out                  ir.Shape
+		check                func(op ir.Op) error
+	}{
+		{"gru_k2_default_reset_before", "2.2.4", `{"class_name": "GRU", "config": {"name": "g", "units": 3}}`, 54, ir.Shape{-1, 3},
+			func(op ir.Op) error {
+				r := op.(*ir.Recurrent)
+				if r.ResetAfter || r.RecurrentActivation.Name != "hard_sigmoid" || r.RecurrentActivation.Alpha != 0.2 {
+					return fmt.Errorf("Keras 2 defaults: %+v", r)
+				}
+				return nil
+			}},
+		{"gru_k3_default_reset_after", "3.5.0", `{"class_name": "GRU", "config": {"name": "g", "units": 3, "return_sequences": true}}`, 63, ir.Shape{-1, 5, 3},
+			func(op ir.Op) error {
+				r := op.(*ir.Recurrent)
+				if !r.ResetAfter || r.RecurrentActivation.Name != "sigmoid" {
+					return fmt.Errorf("Keras 3 defaults: %+v", r)
+				}
+				return nil
+			}},
+		{"gru_k1", "1.2.2", `{"class_name": "GRU", "config": {"name": "g", "output_dim": 3, "inner_activation": "sigmoid"}}`, 54, ir.Shape{-1, 3}, nil},
+		{"lstm_keras3_hard_sigmoid", "3.5.0", `{"class_name": "LSTM", "config": {"name": "l", "units": 4, "recurrent_activation": "hard_sigmoid"}}`, 4 * (16 + 8 + 4), ir.Shape{-1, 4},
+			func(op ir.Op) error {
+				if a := op.(*ir.Recurrent).RecurrentActivation; a.Alpha != 1.0/6 {
+					return fmt.Errorf("Keras 3 hard_sigmoid slope %v", a.Alpha)
+				}
+				return nil
+			}},
+		{"simple_rnn_no_bias", "2.2.4", `{"class_name": "SimpleRNN", "config": {"name": "s", "units": 4, "use_bias": false, "go_backwards": true}}`, 8 + 16, ir.Shape{-1, 4}, nil},
+		{"bidirectional_sum", "2.2.4", `{"class_name": "Bidirectional", "config": {"name": "b", "merge_mode": "sum", "layer": {"class_name": "LSTM", "config": {"name": "l", "units": 3, "return_sequences": true}}}}`, 2 * 4 * (6 + 9 + 3), ir.Shape{-1, 5, 3}, nil},
+		{"bidirectional_concat", "2.2.4", `{"class_name": "Bidirectional", "config": {"name": "b", "layer": {"class_name": "GRU", "config": {"name": "g", "units": 3}}}}`, 2 * 54, ir.Shape{-1, 6}, nil},
+		{"time_distributed_dense", "2.2.4", `{"class_name": "TimeDistributed", "config": {"name": "td", "layer": {"class_name": "Dense", "config": {"name": "d", "units": 7}}}}`, 2*7 + 7, ir.Shape{-1, 5, 7}, nil},
+		{"conv1d_causal", "2.2.4", `{"class_name": "Conv1D", "config": {"name": "c", "filters": 4, "kernel_size": [3], "dilation_rate": [2], "padding": "causal"}}`, 3*2*4 + 4, ir.Shape{-1, 5, 4}, nil},
+		{"conv1d_k1", "1.2.2", `{"class_name": "Convolution1D", "config": {"name": "c", "nb_filter": 4, "filter_length": 2, "subsample_length": 2, "border_mode": "valid"}}`, 2*2*4 + 4, ir.Shape{-1, 2, 4}, nil},
+		{"maxpool1d_k1", "1.2.2", `{"class_name": "MaxPooling1D", "config": {"name": "p", "pool_length": 2, "stride": null}}`, 0, ir.Shape{-1, 2, 2}, nil},
+		{"avgpool1d_same", "2.2.4", `{"class_name": "AveragePooling1D", "config": {"name": "p", "pool_size": [2], "strides": [2], "padding": "same"}}`, 0, ir.Shape{-1, 3, 2}, nil},
+		{"global_max_pool1d", "2.2.4", `{"class_name": "GlobalMaxPooling1D", "config": {"name": "p"}}`, 0, ir.Shape{-1, 2}, nil},
+		{"layer_norm", "2.4.0", `{"class_name": "LayerNormalization", "config": {"name": "n", "axis": [-1], "epsilon": 1e-6}}`, 4, ir.Shape{-1, 5, 2}, nil},
+		{"layer_norm_two_axes_no_center", "3.5.0", `{"class_name": "LayerNormalization", "config": {"name": "n", "axis": [1, 2], "center": false}}`, 10, ir.Shape{-1, 5, 2}, nil},
+		{"masking", "2.2.4", `{"class_name": "Masking", "config": {"name": "m", "mask_value": 2.0}}`, 0, ir.Shape{-1, 5, 2}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := seqArch(c.version, c.layer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := m.Nodes[len(m.Nodes)-1]
+			if tr, nt := m.Params(); tr+nt != c.params {
+				t.Errorf("params %d, Keras counts %d", tr+nt, c.params)
+			}
+			if !n.Out.Shape.Equal(c.out) {
+				t.Errorf("output %v, want %v", n.Out.Shape, c.out)
+			}
+			if c.check != nil {
+				if err := c.check(n.Op); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// TestSeqLayerRefusals: what kconv cannot run fails cleanly, naming the
+// layer.
+func TestSeqLayerRefusals(t *testing.T) {
+	for _, c := range []struct{ layer, want string }{
+		{`{"class_name": "LSTM", "config": {"name": "l", "units": 3, "stateful": true}}`, "stateful"},
+		{`{"class_name": "LSTM", "config": {"name": "l", "units": 3, "return_state": true}}`, "return_state"},
+		{`{"class_name": "Bidirectional", "config": {"name": "l", "merge_mode": null, "layer": {"class_name": "LSTM", "config": {"name": "x", "units": 3}}}}`, "merge_mode"},
+		{`{"class_name": "Conv1D", "config": {"name": "l", "filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}}`, "dilation"},
+		{`{"class_name": "Conv1D", "config": {"name": "l", "filters": 2, "kernel_size": 3, "padding": "full"}}`, "padding"},
+		{`{"class_name": "LayerNormalization", "config": {"name": "l", "axis": 1}}`, "trailing"},
+		{`{"class_name": "LayerNormalization", "config": {"name": "l", "rms_scaling": true}}`, "rms_scaling"},
+	} {
+		_, err := seqArch("2.2.4", c.layer)
+		if err == nil || !strings.Contains(err.Error(), "layer 'l'") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one naming layer 'l' and %q", c.layer, err, c.want)
+		}
+	}
+}
+
+// TestAttentionConfig reads a functional Attention([query, value, key])
+// with use_scale (one parameter, as Keras counts it).
+func TestAttentionConfig(t *testing.T) {
+	cfg := `{"class_name": "Model", "keras_version": "2.4.0", "config": {"name": "m", "layers": [
+	 {"name": "q", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 4, 3], "name": "q"}, "inbound_nodes": []},
+	 {"name": "v", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 6, 2], "name": "v"}, "inbound_nodes": []},
+	 {"name": "k", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 6, 3], "name": "k"}, "inbound_nodes": []},
+	 {"name": "att", "class_name": "Attention", "config": {"name": "att", "use_scale": true, "causal": false},
+	  "inbound_nodes": [[["q", 0, 0, {}], ["v", 0, 0, {}], ["k", 0, 0, {}]]]}],
+	 "input_layers": [["q", 0, 0], ["v", 0, 0], ["k", 0, 0]], "output_layers": [["att", 0, 0]]}}`
+	m, err := ParseConfig([]byte(cfg), "att.json", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := m.Node("att")
+	if tr, _ := m.Params(); tr != 1 || !n.Out.Shape.Equal(ir.Shape{-1, 4, 2}) {
+		t.Errorf("params %d, output %v; want 1 and (None, 4, 2)", tr, n.Out.Shape)
+	}
+	bad := strings.Replace(cfg, `"causal": false`, `"causal": true`, 1)
+	if _, err := ParseConfig([]byte(bad), "att.json", Options{}); err == nil || !strings.Contains(err.Error(), "causal") {
+		t.Errorf("causal attention: %v", err)
+	}
+}
+
+// TestMultiHeadAttentionConfig reads tf.keras's MultiHeadAttention(query,
+// value=...) (value passed by keyword) with Keras's parameter count.
+func TestMultiHeadAttentionConfig(t *testing.T) {
+	cfg := `{"class_name": "Functional", "keras_version": "2.9.0", "config": {"name": "m", "layers": [
+	 {"name": "q", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 4, 5], "name": "q"}, "inbound_nodes": []},
+	 {"name": "v", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 6, 7], "name": "v"}, "inbound_nodes": []},
+	 {"name": "mha", "class_name": "MultiHeadAttention", "config": {"name": "mha", "num_heads": 2, "key_dim": 3, "value_dim": null,
+	   "use_bias": true, "output_shape": null, "attention_axes": [1], "dropout": 0.0},
+	  "inbound_nodes": [[["q", 0, 0, {"value": ["v", 0, 0]}]]]}],
+	 "input_layers": [["q", 0, 0], ["v", 0, 0]], "output_layers": [["mha", 0, 0]]}}`
+	m, err := ParseConfig([]byte(cfg), "mha.json", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := m.Node("mha")
+	// query 5·2·3+6, key 7·2·3+6, value 7·2·3+6, output 2·3·5+5.
+	if tr, _ := m.Params(); tr != 167 || !n.Out.Shape.Equal(ir.Shape{-1, 4, 5}) || len(n.Inputs) != 2 {
+		t.Errorf("params %d, output %v, inputs %v; want 167, (None, 4, 5), [q v]", tr, n.Out.Shape, n.Inputs)
+	}
+}

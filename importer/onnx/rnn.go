@@ -1,0 +1,410 @@
+package onnx
+
+import (
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/ir"
+)
+
+// batchFirstRecurrent rewrites time-major RNN/LSTM/GRU nodes wrapped in
+// transposes into their batch-first form (layout = 1), since kconv keeps
+// the batch on axis 0:
+//
+//	Transpose(x, 1,0,2) → LSTM → Y   → Transpose(2,0,1,3)   becomes   LSTM(x, layout=1) → Y
+//	                            Y_h → Transpose(1,0,2)                               → Y_h
+//
+// (the form kconv's exporter writes). Only when the transposes' outputs
+// have no other use and Y_c is unused; other recurrent nodes are left for
+// recurrent to refuse.
+func (im *importer) batchFirstRecurrent(nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
+	producer := map[string]*onnxpb.NodeProto{}
+	consumers := map[string][]*onnxpb.NodeProto{}
+	for _, n := range nodes {
+		for _, o := range n.GetOutput() {
+			producer[o] = n
+		}
+		for _, in := range n.GetInput() {
+			consumers[in] = append(consumers[in], n)
+		}
+	}
+	isPerm := func(n *onnxpb.NodeProto, perm ...int64) bool {
+		if n == nil || n.GetOpType() != "Transpose" || n.GetDomain() != "" {
+			return false
+		}
+		for _, a := range n.GetAttribute() {
+			if a.GetName() == "perm" {
+				p := a.GetInts()
+				if len(p) != len(perm) {
+					return false
+				}
+				for i := range p {
+					if p[i] != perm[i] {
+						return false
+					}
+				}
+				return true
+			}
+		}
+		return false
+	}
+	// soleTranspose returns the only consumer of value name if it is a
+	// Transpose with perm.
+	soleTranspose := func(name string, perm ...int64) *onnxpb.NodeProto {
+		cs := consumers[name]
+		if len(cs) != 1 || im.uses[name] != 1 || !isPerm(cs[0], perm...) {
+			return nil
+		}
+		return cs[0]
+	}
+	drop := map[*onnxpb.NodeProto]bool{}
+	repl := map[*onnxpb.NodeProto]*onnxpb.NodeProto{}
+	for _, n := range nodes {
+		switch n.GetOpType() {
+		case "RNN", "LSTM", "GRU":
+		default:
+			continue
+		}
+		if n.GetDomain() != "" || layoutOf(n) != 0 || len(n.GetInput()) == 0 {
+			continue
+		}
+		outs := append(n.GetOutput(), "", "", "")[:3]
+		if outs[2] != "" && im.uses[outs[2]] > 0 {
+			continue
+		}
+		xt := producer[n.GetInput()[0]]
+		if !isPerm(xt, 1, 0, 2) || im.uses[n.GetInput()[0]] != 1 {
+			continue
+		}
+		var yt, yht *onnxpb.NodeProto
+		if outs[0] != "" && im.uses[outs[0]] > 0 {
+			if yt = soleTranspose(outs[0], 2, 0, 1, 3); yt == nil {
+				continue
+			}
+		}
+		if outs[1] != "" && im.uses[outs[1]] > 0 {
+			if yht = soleTranspose(outs[1], 1, 0, 2); yht == nil {
+				continue
+			}
+		}
+		nn := proto.Clone(n).(*onnxpb.NodeProto)
+		nn.Input[0] = xt.GetInput()[0]
+		newOuts := []string{"", ""}
+		if yt != nil {
+			newOuts[0] = yt.GetOutput()[0]
+		}
+		if yht != nil {
+			newOuts[1] = yht.GetOutput()[0]
+		}
+		nn.Output = newOuts
+		nn.Attribute = append(nn.Attribute, &onnxpb.AttributeProto{Name: proto.String("layout"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1)})
+		repl[n] = nn
+		drop[xt] = true
+		if yt != nil {
+			drop[yt] = true
+		}
+		if yht != nil {
+			drop[yht] = true
+		}
+	}
+	if len(repl) == 0 {
+		return nodes
+	}
+	out := make([]*onnxpb.NodeProto, 0, len(nodes))
+	for _, n := range nodes {
+		switch {
+		case drop[n]:
+		case repl[n] != nil:
+			out = append(out, repl[n])
+		default:
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func layoutOf(n *onnxpb.NodeProto) int64 {
+	for _, a := range n.GetAttribute() {
+		if a.GetName() == "layout" {
+			return a.GetI()
+		}
+	}
+	return 0
+}
+
+// recurrent imports batch-first (layout = 1) ONNX RNN, LSTM and GRU as
+// ir.Recurrent: Y (N, T, D, H) is a sequence-returning layer split into
+// directions, Y_h (N, D, H) a last-step one. W, R and B become Keras's
+// kernel, recurrent_kernel and bias (LSTM gates reordered; W and R biases
+// summed, except for a GRU with linear_before_reset, whose two biases
+// Keras keeps apart). Time-major nodes that batchFirstRecurrent could not
+// rewrite, sequence_lens, initial states, peepholes, clip, input_forget and
+// Y_c are refused.
+func (c *nctx) recurrent() error {
+	cell := map[string]string{"RNN": ir.CellSimpleRNN, "LSTM": ir.CellLSTM, "GRU": ir.CellGRU}[c.op]
+	if l, err := c.int("layout", 0); err != nil || l != 1 {
+		return fmt.Errorf("time-major %s (layout 0) is supported only between Transposes that make it batch-first (kconv keeps the batch on axis 0)", c.op)
+	}
+	for i, what := range map[int]string{4: "sequence_lens", 5: "initial_h", 6: "initial_c", 7: "peepholes (P)"} {
+		if c.in(i) != nil {
+			return fmt.Errorf("%s %s is not supported", c.op, what)
+		}
+	}
+	if c.outUsed(2) {
+		return fmt.Errorf("%s output Y_c is not supported", c.op)
+	}
+	if _, ok := c.attrs["clip"]; ok {
+		return fmt.Errorf("%s clip is not supported", c.op)
+	}
+	if f, err := c.int("input_forget", 0); err != nil || f != 0 {
+		return fmt.Errorf("%s input_forget is not supported", c.op)
+	}
+	hidden, err := c.int("hidden_size", 0)
+	if err != nil {
+		return err
+	}
+	dir, err := c.str("direction", "forward")
+	if err != nil {
+		return err
+	}
+	dirs := 1
+	if dir == "bidirectional" {
+		dirs = 2
+	} else if dir != "forward" && dir != "reverse" {
+		return fmt.Errorf("direction %q is not understood", dir)
+	}
+	lbr, err := c.int("linear_before_reset", 0)
+	if err != nil {
+		return err
+	}
+	op := &ir.Recurrent{Cell: cell, Units: int(hidden), UseBias: true, ResetAfter: cell == ir.CellGRU && lbr != 0,
+		Bidirectional: dirs == 2, Merge: "concat", GoBackwards: dir == "reverse"}
+	if err := c.rnnActs(op, dirs); err != nil {
+		return err
+	}
+	x, xt, err := c.act(0)
+	if err != nil {
+		return err
+	}
+	if len(xt.Shape) != 3 || xt.Shape[1] < 1 || xt.Shape[2] < 1 {
+		return fmt.Errorf("input X %v is not (batch, steps, features) with known steps and features", xt.Shape)
+	}
+	steps, feat := xt.Shape[1], xt.Shape[2]
+	ws, err := c.rnnWeights(op, dirs, feat)
+	if err != nil {
+		return err
+	}
+	u := op.Units
+	if c.outUsed(0) {
+		seq := *op
+		seq.ReturnSequences, seq.TimeOrder = true, op.GoBackwards
+		y, _, err := c.emit("", &seq, []string{x}, ws...)
+		if err != nil {
+			return err
+		}
+		name, t, err := c.emit("directions", &ir.Reshape{Target: ir.Shape{steps, dirs, u}}, []string{y})
+		if err != nil {
+			return err
+		}
+		c.setOut(0, &val{node: name, t: t})
+	}
+	if c.outUsed(1) {
+		last := *op
+		h, _, err := c.emit("last", &last, []string{x}, ws...)
+		if err != nil {
+			return err
+		}
+		name, t, err := c.emit("Y_h", &ir.Reshape{Target: ir.Shape{dirs, u}}, []string{h})
+		if err != nil {
+			return err
+		}
+		c.setOut(1, &val{node: name, t: t})
+	}
+	return nil
+}
+
+// rnnActs reads the activations attribute: one for the gates (f) and one
+// for the candidate and output (g, h), the same in both directions.
+func (c *nctx) rnnActs(op *ir.Recurrent, dirs int) error {
+	per := map[string]int{ir.CellSimpleRNN: 1, ir.CellLSTM: 3, ir.CellGRU: 2}[op.Cell]
+	names := []string{"Sigmoid", "Tanh", "Tanh"}[:per]
+	if op.Cell == ir.CellSimpleRNN {
+		names = []string{"Tanh"}
+	}
+	a, err := c.attr("activations", onnxpb.AttributeProto_STRINGS)
+	if err != nil {
+		return err
+	}
+	if a != nil {
+		var got []string
+		for _, s := range a.GetStrings() {
+			got = append(got, string(s))
+		}
+		if len(got) != per*dirs {
+			return fmt.Errorf("%d activations, expected %d", len(got), per*dirs)
+		}
+		names = got
+	} else {
+		for d := 1; d < dirs; d++ {
+			names = append(names, names[:per]...)
+		}
+	}
+	alphas, _, err := c.floats("activation_alpha")
+	if err != nil {
+		return err
+	}
+	betas, _, err := c.floats("activation_beta")
+	if err != nil {
+		return err
+	}
+	var acts []ir.Act
+	for _, nm := range names {
+		a, err := onnxRNNAct(nm, &alphas, &betas)
+		if err != nil {
+			return err
+		}
+		acts = append(acts, a)
+	}
+	for d := 1; d < dirs; d++ {
+		for i := 0; i < per; i++ {
+			if acts[d*per+i] != acts[i] {
+				return fmt.Errorf("directions with different activations are not supported")
+			}
+		}
+	}
+	if op.Cell == ir.CellSimpleRNN {
+		op.Activation, op.RecurrentActivation = acts[0], ir.Linear
+		return nil
+	}
+	if op.Cell == ir.CellLSTM && acts[1] != acts[2] {
+		return fmt.Errorf("LSTM with different cell (g) and output (h) activations is not supported")
+	}
+	op.RecurrentActivation, op.Activation = acts[0], acts[1]
+	return nil
+}
+
+// onnxRNNAct maps an ONNX recurrent activation, taking its alpha and beta
+// from the lists (in order, for the activations that have them).
+func onnxRNNAct(name string, alphas, betas *[]float32) (ir.Act, error) {
+	take := func(l *[]float32, def float32) float64 {
+		if len(*l) == 0 {
+			return float64(def)
+		}
+		v := (*l)[0]
+		*l = (*l)[1:]
+		return float64(v)
+	}
+	switch strings.ToLower(name) {
+	case "sigmoid":
+		return ir.Act{Name: "sigmoid"}, nil
+	case "tanh":
+		return ir.Act{Name: "tanh"}, nil
+	case "relu":
+		return ir.Act{Name: "relu"}, nil
+	case "softsign":
+		return ir.Act{Name: "softsign"}, nil
+	case "softplus":
+		return ir.Act{Name: "softplus"}, nil
+	case "hardsigmoid":
+		return ir.Act{Name: "hard_sigmoid", Alpha: take(alphas, 0.2), Beta: take(betas, 0.5)}, nil
+	case "elu":
+		return ir.Act{Name: "elu", Alpha: take(alphas, 1)}, nil
+	case "affine":
+		if a, b := take(alphas, 1), take(betas, 0); a == 1 && b == 0 {
+			return ir.Linear, nil
+		}
+	}
+	return ir.Act{}, fmt.Errorf("recurrent activation %s is not supported", name)
+}
+
+// rnnWeights converts W (D, G·H, F), R (D, G·H, H) and B (D, 2·G·H) to
+// the Keras weights of op.
+func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error) {
+	u, g := op.Units, op.Gates()
+	// keras[o] is the Keras gate of ONNX gate block o (LSTM: ONNX i, o, f,
+	// c; Keras i, f, c, o).
+	keras := map[string][]int{ir.CellLSTM: {0, 3, 1, 2}, ir.CellGRU: {0, 1, 2}, ir.CellSimpleRNN: {0}}[op.Cell]
+	w, err := c.constIn(1, "W")
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.constIn(2, "R")
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.constIn(3, "B")
+	if err != nil {
+		return nil, err
+	}
+	if w == nil || r == nil {
+		return nil, fmt.Errorf("W and R are required")
+	}
+	for _, t := range []struct {
+		t    *tensor
+		what string
+		want ir.Shape
+	}{{w, "W", ir.Shape{dirs, g * u, feat}}, {r, "R", ir.Shape{dirs, g * u, u}}, {b, "B", ir.Shape{dirs, 2 * g * u}}} {
+		if t.t != nil && !ir.Shape(t.t.shape).Equal(t.want) {
+			return nil, fmt.Errorf("%s has shape %v, expected %v", t.what, t.t.shape, t.want)
+		}
+	}
+	matrix := func(t *tensor, d, rows int, name string) *ir.Weight {
+		return ir.NewWeight(name, ir.Shape{rows, g * u}, ir.Float32, t.origin, ir.SourceFunc(func(dst []float32) error {
+			f, err := t.floats()
+			if err != nil {
+				return err
+			}
+			base := d * g * u * rows
+			for o, kg := range keras {
+				for j := 0; j < u; j++ {
+					for k := 0; k < rows; k++ {
+						dst[k*g*u+kg*u+j] = f[base+(o*u+j)*rows+k]
+					}
+				}
+			}
+			return nil
+		}))
+	}
+	var ws []*ir.Weight
+	for d := 0; d < dirs; d++ {
+		prefix := ""
+		if dirs == 2 {
+			prefix = []string{"forward_", "backward_"}[d]
+		}
+		ws = append(ws, matrix(w, d, feat, prefix+"kernel"), matrix(r, d, u, prefix+"recurrent_kernel"))
+		shape := ir.Shape{g * u}
+		if op.ResetAfter {
+			shape = ir.Shape{2, g * u}
+		}
+		dd, sep, origin := d, op.ResetAfter, c.name
+		if b != nil {
+			origin = b.origin
+		}
+		ws = append(ws, ir.NewWeight(prefix+"bias", shape, ir.Float32, origin, ir.SourceFunc(func(dst []float32) error {
+			clear(dst)
+			if b == nil {
+				return nil
+			}
+			f, err := b.floats()
+			if err != nil {
+				return err
+			}
+			base := dd * 2 * g * u
+			for o, kg := range keras {
+				for j := 0; j < u; j++ {
+					wb, rb := f[base+o*u+j], f[base+g*u+o*u+j]
+					if sep {
+						dst[kg*u+j], dst[g*u+kg*u+j] = wb, rb
+					} else {
+						dst[kg*u+j] = wb + rb
+					}
+				}
+			}
+			return nil
+		})))
+	}
+	return ws, nil
+}

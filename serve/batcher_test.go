@@ -1,0 +1,146 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// closeTensor fails unless got is within float32 noise of want: merged
+// batches may take other kernel paths than single requests.
+func closeTensor(t testing.TB, what string, got, want *ir.Tensor) {
+	t.Helper()
+	if !got.Shape.Equal(want.Shape) || len(got.Data) != len(want.Data) {
+		t.Fatalf("%s: shape %v (%d values), want %v (%d)", what, got.Shape, len(got.Data), want.Shape, len(want.Data))
+	}
+	for i := range got.Data {
+		if d := math.Abs(float64(got.Data[i] - want.Data[i])); d > 1e-5+1e-5*math.Abs(float64(want.Data[i])) {
+			t.Fatalf("%s: value %d is %v, want %v", what, i, got.Data[i], want.Data[i])
+		}
+	}
+}
+
+// TestBatcherMergesAndSplits queues jobs of several sizes without workers,
+// then forms and runs batches by hand: merged results must equal each job
+// run alone, and a job that would overflow MaxBatch waits for the next
+// batch.
+func TestBatcherMergesAndSplits(t *testing.T) {
+	for _, name := range []string{"cnn", "two"} {
+		t.Run(name, func(t *testing.T) {
+			p := cnnProgram(t)
+			if name == "two" {
+				p = twoProgram(t)
+			}
+			e, err := newEntry(Model{Name: name, Program: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sizes []int
+			b := newBatcher(e, Config{MaxQueue: 8, MaxBatch: 8}, func(n int) { sizes = append(sizes, n) })
+			r := rand.New(rand.NewPCG(9, 9))
+			var jobs []*job
+			var want [][]*ir.Tensor
+			for _, n := range []int{3, 2, 4, 1} {
+				var ins []*ir.Tensor
+				for _, spec := range e.inputs {
+					shape := spec.shape.Clone()
+					shape[0] = n
+					ins = append(ins, randTensor(r, shape, spec.layout))
+				}
+				j := &job{ctx: context.Background(), inputs: ins, rows: n, done: make(chan jobResult, 1)}
+				if err := b.submit(j); err != nil {
+					t.Fatal(err)
+				}
+				jobs = append(jobs, j)
+				want = append(want, reference(t, p, ins...))
+			}
+			first := <-b.queue
+			batch, rows, carry := b.collect([]*job{first}, first.rows)
+			if len(batch) != 2 || rows != 5 || carry != jobs[2] {
+				t.Fatalf("first batch: %d jobs, %d rows, carry %v; want 2 jobs, 5 rows, the 4-row job carried", len(batch), rows, carry)
+			}
+			b.run(batch, rows)
+			batch, rows, carry = b.collect([]*job{carry}, carry.rows)
+			if len(batch) != 2 || rows != 5 || carry != nil {
+				t.Fatalf("second batch: %d jobs, %d rows, carry %v; want 2 jobs, 5 rows", len(batch), rows, carry)
+			}
+			b.run(batch, rows)
+			for i, j := range jobs {
+				res := <-j.done
+				if res.err != nil {
+					t.Fatal(res.err)
+				}
+				for o := range res.outputs {
+					closeTensor(t, fmt.Sprintf("job %d output %d", i, o), res.outputs[o], want[i][o])
+				}
+			}
+			if fmt.Sprint(sizes) != "[5 5]" {
+				t.Errorf("batch sizes %v, want [5 5]", sizes)
+			}
+			b.close()
+		})
+	}
+}
+
+func TestBatcherQueueBound(t *testing.T) {
+	e, err := newEntry(Model{Name: "two", Program: twoProgram(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBatcher(e, Config{MaxQueue: 2, MaxBatch: 4}, func(int) {})
+	mk := func() *job {
+		return &job{ctx: context.Background(), rows: 1, done: make(chan jobResult, 1)}
+	}
+	j1, j2 := mk(), mk()
+	if b.submit(j1) != nil || b.submit(j2) != nil {
+		t.Fatal("a queue of 2 refused 2 jobs")
+	}
+	if err := b.submit(mk()); err != errQueueFull {
+		t.Fatalf("third job: %v, want errQueueFull", err)
+	}
+	if b.depth() != 2 {
+		t.Fatalf("depth %d, want 2", b.depth())
+	}
+	b.close()
+	for _, j := range []*job{j1, j2} {
+		if res := <-j.done; res.err == nil {
+			t.Error("a job queued at close got no error")
+		}
+	}
+	if b.submit(mk()) == nil {
+		t.Error("submit after close succeeded")
+	}
+}
+
+// TestConcurrentClients sends requests of mixed sizes, protocols and
+// models from many goroutines through real HTTP with batching on; every
+// answer must equal the model run alone on that request.
+func TestConcurrentClients(t *testing.T) {
+	s, hs := testServer(t, Config{MaxBatch: 8, BatchTimeout: 2e6, MaxQueue: 256})
+	const clients, each = 12, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*each)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c), 77))
+			for i := range each {
+				if err := oneRequest(t, s, hs.URL, r, (c+i)%3); err != nil {
+					errs <- fmt.Errorf("client %d request %d: %w", c, i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,278 @@
+package serve
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// datatype is an Open Inference Protocol tensor datatype.
+type datatype struct {
+	name    string
+	size    int     // bytes per element in binary form
+	integer bool    // JSON values must be whole numbers
+	min     float64 // range of integer types
+	max     float64
+	decode  func(b []byte) float32 // one little-endian element
+}
+
+var datatypes = map[string]*datatype{
+	"FP32":   {name: "FP32", size: 4, decode: func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }},
+	"FP64":   {name: "FP64", size: 8, decode: func(b []byte) float32 { return float32(math.Float64frombits(binary.LittleEndian.Uint64(b))) }},
+	"FP16":   {name: "FP16", size: 2, decode: func(b []byte) float32 { return halfToFloat(binary.LittleEndian.Uint16(b)) }},
+	"INT8":   {name: "INT8", size: 1, integer: true, min: math.MinInt8, max: math.MaxInt8, decode: func(b []byte) float32 { return float32(int8(b[0])) }},
+	"INT16":  {name: "INT16", size: 2, integer: true, min: math.MinInt16, max: math.MaxInt16, decode: func(b []byte) float32 { return float32(int16(binary.LittleEndian.Uint16(b))) }},
+	"INT32":  {name: "INT32", size: 4, integer: true, min: math.MinInt32, max: math.MaxInt32, decode: func(b []byte) float32 { return float32(int32(binary.LittleEndian.Uint32(b))) }},
+	"INT64":  {name: "INT64", size: 8, integer: true, min: math.MinInt64, max: math.MaxInt64, decode: func(b []byte) float32 { return float32(int64(binary.LittleEndian.Uint64(b))) }},
+	"UINT8":  {name: "UINT8", size: 1, integer: true, min: 0, max: math.MaxUint8, decode: func(b []byte) float32 { return float32(b[0]) }},
+	"UINT16": {name: "UINT16", size: 2, integer: true, min: 0, max: math.MaxUint16, decode: func(b []byte) float32 { return float32(binary.LittleEndian.Uint16(b)) }},
+	"UINT32": {name: "UINT32", size: 4, integer: true, min: 0, max: math.MaxUint32, decode: func(b []byte) float32 { return float32(binary.LittleEndian.Uint32(b)) }},
+	"UINT64": {name: "UINT64", size: 8, integer: true, min: 0, max: math.MaxUint64, decode: func(b []byte) float32 { return float32(binary.LittleEndian.Uint64(b)) }},
+}
+
+// lookupDatatype returns the datatype named name, or an error saying which
+// datatypes a model input accepts.
+func lookupDatatype(name string) (*datatype, error) {
+	if dt := datatypes[name]; dt != nil {
+		return dt, nil
+	}
+	return nil, fmt.Errorf("datatype %q, model expects FP32 (or another numeric type: INT8…INT64, UINT8…UINT64, FP16, FP64)", name)
+}
+
+// halfToFloat converts an IEEE 754 binary16 value.
+func halfToFloat(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	frac := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf, NaN
+		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
+	case exp == 0:
+		if frac == 0 {
+			return math.Float32frombits(sign)
+		}
+		// subnormal: frac × 2^-24
+		f := float32(frac) * (1.0 / (1 << 24))
+		if sign != 0 {
+			f = -f
+		}
+		return f
+	}
+	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
+}
+
+// decodeBinary converts n little-endian elements of dt.
+func decodeBinary(dt *datatype, b []byte) []float32 {
+	n := len(b) / dt.size
+	out := make([]float32, n)
+	if dt.name == "FP32" {
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		return out
+	}
+	for i := range out {
+		out[i] = dt.decode(b[i*dt.size:])
+	}
+	return out
+}
+
+// encodeFP32 appends data as little-endian float32.
+func encodeFP32(dst []byte, data []float32) []byte {
+	for _, v := range data {
+		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(v))
+	}
+	return dst
+}
+
+// errArray describes a malformed JSON number array.
+var errArray = errors.New("not a JSON array of numbers")
+
+// maxDepth bounds the nesting of JSON arrays (tensors have far fewer axes).
+const maxDepth = 32
+
+// arrayParser reads JSON arrays of numbers, nested to any depth, into a flat
+// row-major float32 slice, recording the nested shape. Values are checked
+// against dt (whole numbers within range for integer types, finite and in
+// float32 range for float types).
+type arrayParser struct {
+	b     []byte
+	i     int
+	dt    *datatype
+	data  []float32
+	shape []int // length at each depth; -1 until the first array at that depth closes
+	leaf  int   // depth of the numbers; -1 until the first number
+}
+
+// parseArray parses raw (a JSON value) into values and their nested shape.
+// A bare number gives shape []. capHint preallocates the result.
+func parseArray(raw []byte, dt *datatype, capHint int) ([]float32, []int, error) {
+	p := &arrayParser{b: raw, dt: dt, leaf: -1, data: make([]float32, 0, capHint)}
+	p.ws()
+	if err := p.value(0); err != nil {
+		return nil, nil, err
+	}
+	p.ws()
+	if p.i != len(p.b) {
+		return nil, nil, fmt.Errorf("unexpected %q after the array", p.b[p.i])
+	}
+	return p.data, p.shape, nil
+}
+
+func (p *arrayParser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *arrayParser) value(depth int) error {
+	if p.i >= len(p.b) {
+		return errors.New("unexpected end of the array")
+	}
+	if p.b[p.i] != '[' {
+		if p.leaf >= 0 && p.leaf != depth {
+			return errors.New("ragged nested array (numbers at different depths)")
+		}
+		p.leaf = depth
+		return p.number()
+	}
+	if depth >= maxDepth {
+		return fmt.Errorf("arrays nested deeper than %d", maxDepth)
+	}
+	if p.leaf >= 0 && depth >= p.leaf {
+		return errors.New("ragged nested array (numbers at different depths)")
+	}
+	p.i++
+	if len(p.shape) <= depth {
+		p.shape = append(p.shape, -1)
+	}
+	n := 0
+	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+	} else {
+		for {
+			p.ws()
+			if err := p.value(depth + 1); err != nil {
+				return err
+			}
+			n++
+			p.ws()
+			if p.i >= len(p.b) {
+				return errors.New("unexpected end of the array")
+			}
+			c := p.b[p.i]
+			p.i++
+			if c == ']' {
+				break
+			}
+			if c != ',' {
+				return fmt.Errorf("unexpected %q in the array", c)
+			}
+		}
+	}
+	if n == 0 && p.leaf < 0 {
+		// an empty array: its elements' depth is depth+1 (numbers)
+		p.leaf = depth + 1
+	}
+	if p.shape[depth] < 0 {
+		p.shape[depth] = n
+	} else if p.shape[depth] != n {
+		return fmt.Errorf("ragged nested array (lengths %d and %d at depth %d)", p.shape[depth], n, depth)
+	}
+	return nil
+}
+
+func (p *arrayParser) number() error {
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+			p.i++
+			continue
+		}
+		break
+	}
+	if start == p.i {
+		end := min(start+10, len(p.b))
+		return fmt.Errorf("expected a number, got %q", p.b[start:end])
+	}
+	tok := string(p.b[start:p.i])
+	if tok[0] == '+' || (len(tok) > 1 && tok[0] == '0' && tok[1] != '.' && tok[1] != 'e' && tok[1] != 'E') {
+		return fmt.Errorf("invalid JSON number %q", tok)
+	}
+	if p.dt.integer {
+		f, err := strconv.ParseFloat(tok, 64)
+		if err != nil || f != math.Trunc(f) || f < p.dt.min || f > p.dt.max {
+			return fmt.Errorf("value %s is not a %s", tok, p.dt.name)
+		}
+		p.data = append(p.data, float32(f))
+		return nil
+	}
+	bits := 64
+	if p.dt.name != "FP64" {
+		bits = 32
+	}
+	f, err := strconv.ParseFloat(tok, bits)
+	if err != nil {
+		return fmt.Errorf("value %s is not a %s", tok, p.dt.name)
+	}
+	if bits == 64 && math.Abs(f) > math.MaxFloat32 {
+		return fmt.Errorf("value %s is out of float32 range", tok)
+	}
+	if p.dt.name == "FP16" && math.Abs(f) > 65504 {
+		return fmt.Errorf("value %s is not a FP16", tok)
+	}
+	p.data = append(p.data, float32(f))
+	return nil
+}
+
+// appendFloats appends data as a flat JSON array; NaN and ±Inf become null.
+func appendFloats(dst []byte, data []float32) []byte {
+	dst = append(dst, '[')
+	for i, v := range data {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendFloat(dst, v)
+	}
+	return append(dst, ']')
+}
+
+func appendFloat(dst []byte, v float32) []byte {
+	f := float64(v)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, 32)
+}
+
+// appendNested appends data as JSON arrays nested by shape (row-major); a
+// rank-0 shape gives a bare number.
+func appendNested(dst []byte, data []float32, shape []int) []byte {
+	if len(shape) == 0 {
+		return appendFloat(dst, data[0])
+	}
+	if len(shape) == 1 {
+		return appendFloats(dst, data[:shape[0]])
+	}
+	stride := 1
+	for _, d := range shape[1:] {
+		stride *= d
+	}
+	dst = append(dst, '[')
+	for i := 0; i < shape[0]; i++ {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendNested(dst, data[i*stride:(i+1)*stride], shape[1:])
+	}
+	return append(dst, ']')
+}
