@@ -59,6 +59,6 @@ func forEachFamily(t *testing.T, f func(fam string)) {
 	if simdAVX512() {
 		f("avx512")
 	} else {
-		t.Log("no AVX-512 on this CPU: only the Go family tested")
+		t.Log("AVX-512 kernels off (not on this CPU, or KCONV_CPU names another family): only the Go family tested")
 	}
 }
