@@ -28,10 +28,12 @@ func newConvertCmd() *cobra.Command {
 		randomWeights bool
 		seed          uint64
 		force         bool
+		kerasMajor    int
+		channelsFirst bool
 	)
 	cmd := &cobra.Command{
 		Use:   "convert IN OUT",
-		Short: "Convert a model to another format (OUT's extension picks it: .onnx, .h5)",
+		Short: "Convert a model to another format (OUT's extension picks it: .onnx, .keras, .h5)",
 		Long: `Convert the model IN (any file kconv reads, or a builtin such as vgg16) to the
 format OUT's extension names:
 
@@ -40,16 +42,27 @@ format OUT's extension names:
           input as NHWC (add --input-nchw to take NCHW) and gives its outputs
           in the Keras layout. The batch dimension is dynamic ("N") unless
           --batch fixes it (a static one, as in many ONNX files, stays).
-  .h5     Keras 2 (tf.keras) full model (model_config and weights), as
-          model.save("x.h5") writes it. Every layer must have a Keras
-          equivalent: an ONNX model becomes a Keras model of the same layout
-          (NCHW models become channels_first ones), and ONNX ops without a
-          Keras layer are an error naming the node. --opset, --batch and
-          --input-nchw do not apply.
+  .keras  Keras 3 archive (config.json, metadata.json, model.weights.h5), as
+          Keras 3.16's model.save("x.keras") writes it. An NCHW model (ONNX
+          from PyTorch) becomes channels_last: it takes NHWC images, as
+          TensorFlow, TFLite and TF.js need (--channels-first keeps NCHW).
+  .h5     Keras full model (model_config and model_weights), as
+          model.save("x.h5") writes it: Keras 2 (tf.keras 2.11) by default,
+          Keras 3's legacy h5 with --keras 3 (channels_last as for .keras).
+          A Keras 2 file keeps an NCHW model channels_first.
+
+Every layer must have a Keras equivalent; ONNX ops without a Keras layer are
+an error naming the node. Max pooling with explicit or ceil-mode padding is
+written as ZeroPadding2D + MaxPooling2D when its input is provably
+non-negative (after a ReLU), where that is exact. --opset, --batch and
+--input-nchw apply to .onnx only; --keras and --channels-first to Keras
+output only.
 
 A builtin architecture has no weights: give --random-weights (seeded by
 --seed) to convert it with random ones. OUT is never replaced without --force.`,
 		Example: `  kconv convert model.h5 model.onnx
+  kconv convert resnet50.onnx resnet50.keras
+  kconv convert resnet50.onnx resnet50.h5 --keras 3
   kconv convert model.onnx model.h5
   kconv convert vgg16 vgg16.onnx --random-weights --opset 17
   kconv convert weights.h5 model.onnx --arch vgg16 --batch 1`,
@@ -59,16 +72,30 @@ A builtin architecture has no weights: give --random-weights (seeded by
 			format := strings.ToLower(filepath.Ext(out))
 			switch format {
 			case ".onnx":
-			case ".h5":
+				for _, f := range []string{"keras", "channels-first"} {
+					if cmd.Flags().Changed(f) {
+						return usagef("--%s applies to Keras output (.keras, .h5), not %s", f, format)
+					}
+				}
+			case ".h5", ".keras":
 				for _, f := range []string{"opset", "batch", "input-nchw"} {
 					if cmd.Flags().Changed(f) {
 						return usagef("--%s applies to .onnx output, not %s", f, format)
 					}
 				}
-			case ".keras":
-				return fmt.Errorf("%s: writing Keras 3 .keras files is not available yet (kconv writes .onnx and Keras 2 .h5)", out)
+				if !cmd.Flags().Changed("keras") {
+					kerasMajor = map[string]int{".h5": 2, ".keras": 3}[format]
+				}
+				switch {
+				case kerasMajor != 2 && kerasMajor != 3:
+					return usagef("--keras %d: kconv writes Keras 2 and 3 files", kerasMajor)
+				case format == ".keras" && kerasMajor != 3:
+					return usagef("--keras %d: .keras files are Keras 3", kerasMajor)
+				case kerasMajor == 2 && channelsFirst:
+					return usagef("--channels-first applies to Keras 3 output (Keras 2 files keep the model's layout)")
+				}
 			default:
-				return usagef("OUT %s: unknown format %q (want .onnx or .h5)", out, filepath.Ext(out))
+				return usagef("OUT %s: unknown format %q (want .onnx, .keras or .h5)", out, filepath.Ext(out))
 			}
 			opts := onnxexport.Options{Opset: opset, InputNCHW: inputNCHW, Force: force}
 			if opset != 0 && (opset < onnxexport.MinOpset || opset > onnxexport.MaxOpset) {
@@ -102,7 +129,13 @@ A builtin architecture has no weights: give --random-weights (seeded by
 				return fmt.Errorf("%s: %w", in, err)
 			}
 			write := func() error { return onnxexport.Write(m, out, opts) }
-			if format == ".h5" {
+			k3 := kerasexport.K3Options{Force: force, ChannelsFirst: channelsFirst}
+			switch {
+			case format == ".keras":
+				write = func() error { return kerasexport.WriteKeras3(m, out, k3) }
+			case format == ".h5" && kerasMajor == 3:
+				write = func() error { return kerasexport.WriteKeras3H5(m, out, k3) }
+			case format == ".h5":
 				write = func() error { return kerasexport.WriteH5Model(m, out, kerasexport.H5Options{Force: force}) }
 			}
 			if err := write(); err != nil {
@@ -122,6 +155,8 @@ A builtin architecture has no weights: give --random-weights (seeded by
 	cmd.Flags().BoolVar(&randomWeights, "random-weights", false, "use seeded random weights (for builtins and architecture-only files)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed for --random-weights")
 	cmd.Flags().BoolVar(&force, "force", false, "replace an existing OUT")
+	cmd.Flags().IntVar(&kerasMajor, "keras", 0, "Keras major `version` of .h5 output: 2 (default) or 3 (.keras is always 3)")
+	cmd.Flags().BoolVar(&channelsFirst, "channels-first", false, "Keras 3 output: keep an NCHW model channels_first instead of making it channels_last")
 	return cmd
 }
 

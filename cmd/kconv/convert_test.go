@@ -127,7 +127,11 @@ func TestConvertErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"convert", "vgg16", filepath.Join(dir, "v.onnx")}, 1, "--random-weights"},
-		{[]string{"convert", in, filepath.Join(dir, "m.keras")}, 1, "not available yet"},
+		{[]string{"convert", in, filepath.Join(dir, "m.keras"), "--keras", "2"}, 2, ".keras files are Keras 3"},
+		{[]string{"convert", in, filepath.Join(dir, "m.h5"), "--keras", "4"}, 2, "kconv writes Keras 2 and 3"},
+		{[]string{"convert", in, filepath.Join(dir, "m.h5"), "--channels-first"}, 2, "--channels-first applies to Keras 3 output"},
+		{[]string{"convert", in, filepath.Join(dir, "m.onnx"), "--channels-first"}, 2, "--channels-first applies to Keras output"},
+		{[]string{"convert", filepath.Join(onnxTD, "test_ConstantPad2d", "model.onnx"), filepath.Join(dir, "m.keras")}, 1, "op Pad has no Keras layer"},
 		{[]string{"convert", in, filepath.Join(dir, "m.h5"), "--opset", "13"}, 2, "--opset applies to .onnx output"},
 		{[]string{"convert", in, filepath.Join(dir, "m.h5"), "--input-nchw"}, 2, "--input-nchw applies to .onnx output"},
 		{[]string{"convert", filepath.Join(onnxTD, "test_ConstantPad2d", "model.onnx"), filepath.Join(dir, "m.h5")}, 1, "op Pad has no Keras layer"},
@@ -169,5 +173,83 @@ func TestConvertBuiltinRandom(t *testing.T) {
 	}
 	if st.Size() < 138357544*4 {
 		t.Errorf("%s has %d bytes, less than VGG16's weights", out, st.Size())
+	}
+}
+
+// toNHWC returns an NCHW tensor's values laid out NHWC (other ranks as
+// they are).
+func toNHWC(x *ir.Tensor) *ir.Tensor {
+	if len(x.Shape) != 4 {
+		return x
+	}
+	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	out := ir.NewTensor(ir.Shape{n, h, w, c}, ir.ChannelsLast)
+	for a := 0; a < n; a++ {
+		for ch := 0; ch < c; ch++ {
+			for y := 0; y < h; y++ {
+				for z := 0; z < w; z++ {
+					out.Data[((a*h+y)*w+z)*c+ch] = x.Data[((a*c+ch)*h+y)*w+z]
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestConvertONNXToKeras3 converts PyTorch ONNX exports to .keras and
+// Keras 3 .h5, channels_last by default (NHWC input, NHWC image outputs)
+// and channels_first with --channels-first; each file read back computes
+// what the ONNX model does.
+func TestConvertONNXToKeras3(t *testing.T) {
+	for _, name := range []string{"test_Conv2d_strided", "test_BatchNorm2d_eval", "test_MaxPool2d", "test_ConvTranspose2d"} {
+		in := filepath.Join(onnxTD, name, "model.onnx")
+		if !fileExists(in) {
+			continue
+		}
+		for _, c := range []struct {
+			out   string
+			flags []string
+			cl    bool
+		}{{"m.keras", nil, true}, {"m.h5", []string{"--keras", "3"}, true}, {"m.keras", []string{"--channels-first"}, false}} {
+			t.Run(name+"/"+c.out+strings.Join(c.flags, ""), func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), c.out)
+				code, stdout, stderr := kconv(t, append([]string{"convert", in, out}, c.flags...)...)
+				if code != 0 {
+					t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+				}
+				m, err := onnximport.Load(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				back, err := kimport.Load(out, kimport.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				x := ir.NewTensor(m.InputTypes()[0].Shape.Clone(), m.InputTypes()[0].Layout)
+				if x.Shape[0] < 0 {
+					x = ir.NewTensor(append(ir.Shape{2}, x.Shape[1:]...), x.Layout)
+				}
+				for i := range x.Data {
+					x.Data[i] = float32(i%17)/8 - 1
+				}
+				want := runModel(t, m, x)
+				bx := x
+				if c.cl {
+					bx, want = toNHWC(x), toNHWC(want)
+					if l := back.InputTypes()[0].Layout; l != ir.ChannelsLast {
+						t.Errorf("input layout %s, want channels_last", l)
+					}
+				}
+				got := runModel(t, back, bx)
+				if !want.Shape.Equal(got.Shape) {
+					t.Fatalf("shape %v, want %v", got.Shape, want.Shape)
+				}
+				for i := range want.Data {
+					if d := got.Data[i] - want.Data[i]; d > 1e-5 || d < -1e-5 {
+						t.Fatalf("output[%d] = %g, want %g", i, got.Data[i], want.Data[i])
+					}
+				}
+			})
+		}
 	}
 }

@@ -1,4 +1,10 @@
-// Package keras writes models in Keras's HDF5 layouts.
+// Package keras writes models in Keras's file formats.
+//
+// WriteKeras3 writes a Keras 3 .keras archive and WriteKeras3H5 Keras 3's
+// legacy full-model .h5, following what Keras 3.16 writes group by group
+// and key by key (checked against Keras's own files in
+// ../shared/fixtures/keras3). An NCHW model (ONNX from PyTorch) is made
+// channels_last first (ChannelsLast) unless K3Options.ChannelsFirst.
 //
 // WriteKeras1Weights writes a weights-only file exactly as Keras 1.x
 // save_weights did (the layout of fast.ai's vgg16.h5): root attribute
@@ -48,8 +54,13 @@
 // pooling), LRN, Gemm or MatMul of computed operands, Binary Div or Max/Min
 // with a Constant, Slice in other forms, Transpose or ReshapeTo moving
 // dimension 0 have no Keras layer. So do activations Keras 2 lacks
-// (log_softmax, Keras 3's hard_sigmoid) and geometry it refuses (dilated
-// strided convolutions, explicit pooling padding other than "same").
+// (log_softmax, Keras 3's and PyTorch's hard_sigmoid) and geometry it
+// refuses (dilated strided convolutions). Max pooling with explicit or
+// ceil-mode padding becomes ZeroPadding2D + MaxPooling2D when its input is
+// provably non-negative (after a ReLU, ReLU6, sigmoid, …), where a zero
+// pad gives ONNX's -inf-padded result; otherwise it is an error. A Slice
+// of an image's channels (ShuffleNet's split) becomes a 1x1 Conv2D
+// selecting them.
 //
 // Converted and checked (read back by importer/keras, identical outputs in
 // exec): ONNX's PyTorch-exported conv, depthwise and grouped conv,

@@ -21,6 +21,9 @@ type H5Options struct {
 	// model_weights attribute keras_version); it also selects the config
 	// keys that version knows. Default "2.11.0".
 	KerasVersion string
+	// keras3 builds the layers of a Keras 3 file (WriteKeras3,
+	// WriteKeras3H5): Keras 3 activation names, weight names without ":0".
+	keras3 bool
 }
 
 // DefaultH5KerasVersion is the keras_version WriteH5Model writes by default.
@@ -41,9 +44,12 @@ const DefaultH5KerasVersion = "2.11.0"
 //   - padding Keras cannot state ("valid" and "same" only) becomes a
 //     ZeroPadding2D "<layer>_pad" before a convolution or an average
 //     pooling that counts the padding (ONNX count_include_pad); explicit
-//     padding of max pooling and of other average pooling is written only
-//     when it equals Keras's "same" for the input size, else it is an
-//     error, as is a ceil_mode that changes the output size;
+//     padding of other pooling is "same" when it equals Keras's "same"
+//     for the input size; else, for max pooling of a provably
+//     non-negative input (after a ReLU), a ZeroPadding2D "<layer>_pad"
+//     (zeros stand exactly for ONNX's -inf padding there), which also
+//     completes the last window of a ceil_mode that changes the output
+//     size; other explicit or ceil-mode pooling padding is an error;
 //   - an activation that a layer's "activation" argument cannot name in
 //     Keras 2 (relu with parameters, relu6, leaky_relu, elu with
 //     alpha != 1, softmax on another axis) becomes a separate ReLU,
@@ -79,9 +85,10 @@ func WriteH5Model(m *ir.Model, path string, opts H5Options) error {
 // H5LayerNames returns the Keras layer name WriteH5Model gives each node of
 // m. Names already valid (letters, digits, '_', '.', '-', starting with a
 // letter or digit) and unique are kept; in others every other character
-// becomes '_' (so "block1/conv:0" becomes "block1_conv_0"), a name that
-// does not start with a letter or digit gets the prefix "layer_", and a
-// name taken already gets a suffix "_1", "_2", …
+// becomes '_' (so "block1/conv:0" becomes "block1_conv_0", and PyTorch's
+// "/layer1/layer1.0/conv1/Conv" "layer1_layer1.0_conv1_Conv": leading
+// characters that are not letters or digits are dropped), a name left
+// empty becomes "layer", and a name taken already gets a suffix "_1", "_2", …
 func H5LayerNames(m *ir.Model) map[string]string {
 	names, _ := assignNames(m.Nodes)
 	return names
@@ -93,11 +100,9 @@ var reBadName = regexp.MustCompile(`[^A-Za-z0-9_.\-]`)
 // that is also a plain HDF5 link name).
 func cleanName(s string) string {
 	s = reBadName.ReplaceAllString(s, "_")
+	s = strings.TrimLeftFunc(s, func(c rune) bool { return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') })
 	if s == "" {
 		return "layer"
-	}
-	if c := s[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-		s = "layer_" + s
 	}
 	return s
 }
@@ -152,6 +157,7 @@ type klayer struct {
 	cfg     jobj
 	inputs  []string // Keras names of the layers whose output it takes
 	weights []kweight
+	shape   ir.Shape // output shape (Keras 3 files; see k3Shapes)
 }
 
 // h5build translates a model to Keras layers.
@@ -170,6 +176,10 @@ type h5build struct {
 	// vgg maps a Slice written as Lambda vgg_preprocess to its input.
 	absorbed map[string]bool
 	vgg      map[string]string
+	// k3 selects Keras 3's forms (H5Options.keras3).
+	k3 bool
+	// nonneg memoizes nonNegative.
+	nonneg map[string]bool
 }
 
 func parseKerasVersion(v string) (major, minor int, err error) {
@@ -204,12 +214,15 @@ func buildH5(m *ir.Model, opts H5Options) (*h5build, error) {
 		return nil, fmt.Errorf("model is not prepared (run ir.Prepare): %w", err)
 	}
 	b := &h5build{m: m, version: opts.KerasVersion, idx: m.Index(), out: map[string]string{},
-		absorbed: map[string]bool{}, vgg: map[string]string{}}
+		absorbed: map[string]bool{}, vgg: map[string]string{}, nonneg: map[string]bool{}}
 	if b.version == "" {
 		b.version = DefaultH5KerasVersion
 	}
 	var err error
-	if b.major, b.minor, err = parseKerasVersion(b.version); err != nil {
+	if opts.keras3 {
+		// Keras 3 has every feature the Keras 2 minor versions gate.
+		b.k3, b.version, b.major, b.minor = true, Keras3Version, 2, 1<<30
+	} else if b.major, b.minor, err = parseKerasVersion(b.version); err != nil {
 		return nil, err
 	}
 	b.tf = strings.Contains(b.version, "-tf")
@@ -483,7 +496,11 @@ func (b *h5build) write(tmp string) (err error) {
 		wn := make([]string, len(l.weights))
 		for i, w := range l.weights {
 			wn[i] = w.name
-			if err := lg.WriteFloat32(w.name, w.shape, w.data); err != nil {
+			if b.k3 {
+				// Keras 3: "conv2d/kernel".
+				wn[i] = strings.TrimSuffix(w.name, ":0")
+			}
+			if err := lg.WriteFloat32(wn[i], w.shape, w.data); err != nil {
 				return fmt.Errorf("layer '%s': %w", l.name, err)
 			}
 		}

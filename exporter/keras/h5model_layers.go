@@ -105,7 +105,13 @@ const (
 // window maps a window op's geometry to Keras's padding ("valid" or
 // "same") and, when needed, explicit pads (top, bottom, left, right) for a
 // ZeroPadding2D layer before it.
-func (b *h5build) window(n *ir.Node, win ir.Window2D, df ir.Layout, kind windowKind) (string, *[4]int, error) {
+//
+// zeroPadOK says that a zero padding is exact for this max pooling (its
+// input is provably non-negative, see nonNegative): explicit padding and
+// a ceil_mode that adds an output row or column then become a
+// ZeroPadding2D (the ceil mode as extra bottom and right padding that
+// completes the last window). Without it they are errors saying why.
+func (b *h5build) window(n *ir.Node, win ir.Window2D, df ir.Layout, kind windowKind, zeroPadOK bool) (string, *[4]int, error) {
 	h, w := b.inSize(n, df)
 	known := h >= 0 && w >= 0
 	if win.DH > 1 || win.DW > 1 {
@@ -122,10 +128,21 @@ func (b *h5build) window(n *ir.Node, win ir.Window2D, df ir.Layout, kind windowK
 		if !known {
 			return "", nil, layerErr(n, "ceil_mode needs a known input size to be written for Keras 2")
 		}
-		oh, ow, _, err1 := win.Resolve(h, w)
+		oh, ow, cp, err1 := win.Resolve(h, w)
 		fh, fw, _, err2 := floor.Resolve(h, w)
-		if err1 != nil || err2 != nil || oh != fh || ow != fw {
-			return "", nil, layerErr(n, "ceil_mode changes the output size (%dx%d instead of %dx%d): Keras 2 has no ceil mode", oh, ow, fh, fw)
+		if err1 != nil || err2 != nil {
+			return "", nil, layerErr(n, "ceil_mode: window does not fit the input")
+		}
+		if oh != fh || ow != fw {
+			if kind != winPool || !zeroPadOK {
+				return "", nil, layerErr(n, "ceil_mode changes the output size (%dx%d instead of %dx%d): Keras has no ceil mode, and extra zero padding is exact only for max pooling of a non-negative input (after a ReLU)", oh, ow, fh, fw)
+			}
+			// The last window, completed by zero padding at the bottom
+			// and right, gives the ceil-mode row and column.
+			dh, dw := max(win.DH, 1), max(win.DW, 1)
+			cp[1] += max(0, (oh-1)*win.SH+(win.KH-1)*dh+1-(h+cp[0]+cp[1]))
+			cp[3] += max(0, (ow-1)*win.SW+(win.KW-1)*dw+1-(w+cp[2]+cp[3]))
+			return "valid", &cp, nil
 		}
 		win = floor
 	}
@@ -158,15 +175,18 @@ func (b *h5build) window(n *ir.Node, win ir.Window2D, df ir.Layout, kind windowK
 		return "valid", nil, nil
 	}
 	if kind != winAvgIncl && known {
-		// Keras's "same" when it pads exactly so for this input size.
+		// Keras's "same" when it pads exactly so for this input size; for
+		// a convolution only with stride 1, where "same" pads the same
+		// for every input size (a Keras model runs on other sizes too).
 		same := win
 		same.Padding = ir.PadSame
-		if _, _, sp, err := same.Resolve(h, w); err == nil && sp == pads && (kind == winPool || win.Padding == ir.PadSameLower) {
+		stride1 := kind == winConv && win.SH == 1 && win.SW == 1
+		if _, _, sp, err := same.Resolve(h, w); err == nil && sp == pads && (kind == winPool || stride1 || win.Padding == ir.PadSameLower) {
 			return "same", nil, nil
 		}
 	}
-	if kind == winPool {
-		return "", nil, layerErr(n, "pooling with padding %v has no Keras 2 equivalent (Keras pads max and average pooling only as \"same\", and a ZeroPadding2D would change the result)", pads)
+	if kind == winPool && !zeroPadOK {
+		return "", nil, layerErr(n, "pooling with padding %v has no Keras equivalent (Keras pads max and average pooling only as \"same\"; a ZeroPadding2D is exact only before max pooling of a non-negative input, such as a ReLU's output)", pads)
 	}
 	return "valid", &pads, nil
 }
@@ -256,7 +276,8 @@ func (b *h5build) node(n *ir.Node) error {
 		if !op.Max && op.CountIncludePad {
 			kind = winAvgIncl
 		}
-		pad, pre, werr := b.window(n, op.Window2D, op.DataFormat, kind)
+		zeroPadOK := op.Max && b.nonNegative(n.Inputs[0], b.nonneg)
+		pad, pre, werr := b.window(n, op.Window2D, op.DataFormat, kind, zeroPadOK)
 		if werr != nil {
 			return werr
 		}
@@ -441,7 +462,7 @@ func (b *h5build) layer(name string) *klayer {
 // layers (kernel "depthwise") have no kernel_* keys.
 func (b *h5build) conv(n *ir.Node, name string, ins []string, class string, win ir.Window2D, df ir.Layout, a ir.Act,
 	first, mid func(*jobj) error, useBias bool, kernel string) (string, error) {
-	pad, pre, err := b.window(n, win, df, winConv)
+	pad, pre, err := b.window(n, win, df, winConv, false)
 	if err != nil {
 		return "", err
 	}
@@ -572,6 +593,9 @@ func (b *h5build) deconv(n *ir.Node, name string, ins []string, op *ir.Conv2DTra
 // actString returns the Keras 2 name of an activation that a layer's
 // "activation" argument can state.
 func (b *h5build) actString(a ir.Act, rank int) (string, bool) {
+	if b.k3 {
+		return k3ActString(a, rank)
+	}
 	switch a.Name {
 	case "", ir.ActLinear:
 		return "linear", true
@@ -653,12 +677,19 @@ func (b *h5build) actLayerConfig(class string, a ir.Act, rank int) (string, jobj
 			return c, f, nil
 		}
 	}
+	if b.k3 {
+		return "", nil, fmt.Errorf("activation %s has no Keras 3 equivalent", describeAct3(a))
+	}
 	return "", nil, fmt.Errorf("activation %s has no Keras %s equivalent", describeAct(a), b.version)
 }
 
 func describeAct(a ir.Act) string {
 	switch a.Name {
 	case "hard_sigmoid":
+		if a.Alpha != 0.2 || a.Beta != 0.5 {
+			// PyTorch's and Keras 3's x/6 + 1/2.
+			return fmt.Sprintf("hard_sigmoid (%gx%+g; Keras 2's is 0.2x+0.5, write a Keras 3 .keras file)", a.Alpha, a.Beta)
+		}
 		return fmt.Sprintf("hard_sigmoid (%gx%+g)", a.Alpha, a.Beta)
 	case "gelu":
 		if a.Approximate {

@@ -379,7 +379,10 @@ func (b *h5build) binary(n *ir.Node, name string, op *ir.Binary, ins []string) (
 // Cropping2D.
 func (b *h5build) crop(n *ir.Node, name string, op *ir.Slice, ins []string) (string, error) {
 	t := b.idx[n.Inputs[0]].Out
-	fail := layerErr(n, "op Slice has no Keras layer (only a step-1 slice of an image's height and width is: Cropping2D)")
+	fail := layerErr(n, "op Slice has no Keras layer (only a step-1 slice of an image's height and width is: Cropping2D, or of its channels: a 1x1 Conv2D)")
+	if len(t.Shape) == 4 && t.Layout == ir.LayoutNone {
+		t.Layout = b.imageLayout()
+	}
 	if len(t.Shape) != 4 || t.Layout == ir.LayoutNone {
 		return "", fail
 	}
@@ -391,6 +394,9 @@ func (b *h5build) crop(n *ir.Node, name string, op *ir.Slice, ins []string) (str
 	if t.Layout == ir.ChannelsFirst {
 		h = 2
 	}
+	if out, ok := b.channelSlice(n, name, t, res, ins); ok {
+		return out, nil
+	}
 	for i, r := range res {
 		whole := r.Start == 0 && r.Step == 1 && r.Count == t.Shape[i]
 		if !whole && (i != h && i != h+1 || r.Step != 1) {
@@ -401,4 +407,54 @@ func (b *h5build) crop(n *ir.Node, name string, op *ir.Slice, ins []string) (str
 	cfg := base(name)
 	cfg.add("cropping", [][]int{pair(crop[0], crop[1]), pair(crop[2], crop[3])}, "data_format", dataFormat(t.Layout))
 	return b.add("Cropping2D", name, cfg, ins, nil), nil
+}
+
+// imageLayout is the layout of the model's rank-4 inputs, which rank-4
+// tensors without a layout of their own (after a Reshape) keep: an ONNX
+// model exported from PyTorch is NCHW throughout. LayoutNone when the
+// model has no rank-4 input.
+func (b *h5build) imageLayout() ir.Layout {
+	for _, in := range b.m.Inputs {
+		if t := b.idx[in].Out; len(t.Shape) == 4 {
+			return t.Layout
+		}
+	}
+	return ir.LayoutNone
+}
+
+// channelSlice writes a step-1 Slice of an image's channels only (ShuffleNet's
+// channel split) as a 1x1 Conv2D without bias whose kernel selects the
+// channels: each output is 1·x plus 0·(the others), exactly x for finite
+// inputs. ok is false for other slices.
+func (b *h5build) channelSlice(n *ir.Node, name string, t ir.TensorType, res []ir.SliceAxis, ins []string) (string, bool) {
+	ch := 3
+	if t.Layout == ir.ChannelsFirst {
+		ch = 1
+	}
+	for i, r := range res {
+		whole := r.Start == 0 && r.Step == 1 && r.Count == t.Shape[i]
+		if i == ch && (whole || r.Step != 1 || r.Count < 1) || i != ch && !whole {
+			return "", false
+		}
+	}
+	c, k, start := t.Shape[ch], res[ch].Count, res[ch].Start
+	if c < 1 {
+		return "", false
+	}
+	kernel := make([]float32, c*k)
+	for j := 0; j < k; j++ {
+		kernel[(start+j)*k+j] = 1
+	}
+	ws := []kweight{{name: name + "/kernel:0", shape: []int{1, 1, c, k}, data: kernel}}
+	cfg := base(name)
+	cfg.add("filters", k, "kernel_size", pair(1, 1), "strides", pair(1, 1), "padding", "valid", "data_format", dataFormat(t.Layout),
+		"dilation_rate", pair(1, 1))
+	if b.atLeast(3) {
+		cfg.add("groups", 1)
+	}
+	cfg.add("activation", "linear", "use_bias", false,
+		"kernel_initializer", initializer("GlorotUniform"), "bias_initializer", initializer("Zeros"),
+		"kernel_regularizer", nil, "bias_regularizer", nil, "activity_regularizer", nil,
+		"kernel_constraint", nil, "bias_constraint", nil)
+	return b.add("Conv2D", name, cfg, ins, ws), true
 }

@@ -22,7 +22,7 @@ var h5Refused = map[string]string{
 	"onnx-pytorch/test_log_softmax_dim3":    "activation log_softmax has no Keras 2.11.0 equivalent",
 	"onnx-pytorch/test_log_softmax_lastdim": "activation log_softmax has no Keras 2.11.0 equivalent",
 	// Keras 3's hard_sigmoid (x/6 + 1/2), which Keras 2 lacks.
-	"keras3/activations": "activation hard_sigmoid (0.1666666716337204x+0.5) has no Keras 2.11.0 equivalent",
+	"keras3/activations": "activation hard_sigmoid (0.1666666716337204x+0.5; Keras 2's is 0.2x+0.5, write a Keras 3 .keras file) has no Keras 2.11.0 equivalent",
 }
 
 // sharedKeras3 is the shared fixture folder beside the repository.

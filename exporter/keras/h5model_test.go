@@ -333,7 +333,7 @@ func TestH5ModelErrors(t *testing.T) {
 		{"onnx-reduce", build(func(b *ir.Builder) { b.Add("r", &ir.ReduceMean{Axes: []int{3}, KeepDims: true}) }), "layer 'r': op ReduceMean has no Keras layer"},
 		{"onnx-pad", build(func(b *ir.Builder) { b.Add("p", &ir.Pad{Pads: []int{0, 1, 1, 0, 0, 1, 1, 0}, Mode: "reflect"}) }), "layer 'p': op Pad has no Keras layer"},
 		{"onnx-slice", build(func(b *ir.Builder) {
-			b.Add("s", &ir.Slice{Axes: []int{3}, Starts: []int{0}, Ends: []int{2}, Steps: []int{1}})
+			b.Add("s", &ir.Slice{Axes: []int{3}, Starts: []int{0}, Ends: []int{3}, Steps: []int{2}})
 		}), "layer 's': op Slice has no Keras layer"},
 		{"const-merge", build(func(b *ir.Builder) {
 			b.Add("k", &ir.Constant{Shape: ir.Shape{8, 8, 3}}, "in")

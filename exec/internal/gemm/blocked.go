@@ -50,9 +50,12 @@ type blockBufs struct{ a, b, t []float32 }
 
 var blockPool = sync.Pool{New: func() any { return new(blockBufs) }}
 
+// grow returns s, or a new slice, with room for n floats after
+// aligned64: 16 floats of slack so the data can start on a 64-byte line.
+// (A pooled buffer whose capacity covered n but not the slack used to be
+// reused, and aligning it left fewer than n floats.)
 func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		// 16 floats of slack so the slice can start on a 64-byte line.
+	if cap(s) < n+16 {
 		s = make([]float32, n+16)
 	}
 	return s[:cap(s)]
