@@ -34,11 +34,13 @@ export NODE_PATH=${KCONV_ORT_MODULES:-$PWD/bench/ort/node_modules}
 token() { grep -o "$1=[0-9.]*" | head -1 | cut -d= -f2; }
 med() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-declare -a km kmin kr kl om omin or ol
+declare -a km kmin kr kl kg kp om omin or ol
 for ((r = 0; r < rounds; r++)); do
 	out=$("$bin" bench "$model" --batch "$batch" --threads "$threads" --runs "$runs" --warmup 1 -q)
 	km+=("$(token median_ms <<<"$out")"); kmin+=("$(token min_ms <<<"$out")")
 	kr+=("$(token peak_rss_mb <<<"$out")"); kl+=("$(token first_result_ms <<<"$out")")
+	kg+=("$(token gflop_per_s <<<"$out")"); kp+=("$(token peak_share <<<"$out")")
+	gflop=$(token gflop_per_image <<<"$out")
 	out=$(node bench/ort/run.js bench "$model" --batch "$batch" --threads "$threads" --runs "$runs" --warmup 1)
 	om+=("$(token median_ms <<<"$out")"); omin+=("$(token min_ms <<<"$out")")
 	or+=("$(token peak_rss_mb <<<"$out")"); ol+=("$(token session_ms <<<"$out")")
@@ -53,3 +55,8 @@ printf '%-8s %10.3f %10.3f %12s %14s\n' ort "$o" "$(printf '%s\n' "${omin[@]}" |
 	"$(printf '%s\n' "${or[@]}" | med)" "$(printf '%s\n' "${ol[@]}" | med)"
 awk -v k="$k" -v o="$o" 'BEGIN {printf "ratio kconv/ort (median) = %.2f\n", k/o}'
 echo "(kconv load_ms: file open to first result; ORT load_ms: session creation)"
+# One machine-readable line (bench/zoo.sh reads it).
+printf 'summary model=%s batch=%s gflop_per_image=%s kconv_ms=%s ort_ms=%s kconv_gflop_per_s=%s kconv_peak_share=%s kconv_rss_mb=%s ort_rss_mb=%s kconv_load_ms=%s ort_load_ms=%s\n' \
+	"$(basename "$model" .onnx)" "$batch" "$gflop" "$k" "$o" "$(printf '%s\n' "${kg[@]}" | med)" \
+	"$(printf '%s\n' "${kp[@]}" | med)" "$(printf '%s\n' "${kr[@]}" | med)" "$(printf '%s\n' "${or[@]}" | med)" \
+	"$(printf '%s\n' "${kl[@]}" | med)" "$(printf '%s\n' "${ol[@]}" | med)"

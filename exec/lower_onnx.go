@@ -32,6 +32,9 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		return true, nil
 
 	case *ir.Binary:
+		if l.channelOp(n, op) {
+			return true, nil
+		}
 		a, b := in(0), in(1)
 		o := out()
 		kop := [...]kernels.BinaryOp{kernels.OpAdd, kernels.OpSub, kernels.OpMul, kernels.OpDiv, kernels.OpMax, kernels.OpMin}[op.Op]
@@ -69,6 +72,9 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		l.byNode[n.Name] = l.viewOf(x, n.Name, n.Out, false)
 
 	case *ir.Concat:
+		if l.concatNHWC(n, op) {
+			return true, nil
+		}
 		vs := make([]*value, len(n.Inputs))
 		for i := range vs {
 			vs[i] = in(i)
@@ -191,7 +197,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		act := kernels.Activation{Kind: kernels.ActClip, Min: float32(op.Min), Max: float32(op.Max)}
 		l.add(&step{node: n.Name, ins: []*value{src}, out: o, inplace: true, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
 			copy(dst, ins[0])
-			act.Apply(dst)
+			act.ApplyFast(dst)
 			return nil
 		}})
 

@@ -203,12 +203,17 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		return err
 	}
 	in := l.spatialIn(n, op.DataFormat)
+	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, l.padded[n.Name])
+	p1 := geom(1)
+	wino := !l.p.opts.NoWinograd && kernels.WinogradOK(p1) && kernels.WinogradPays(p1)
+	var skip *value // a residual Add's other input, added in the epilogue
+	if !wino && kernels.SmallConvPays(p1, kernels.Activation{}, false) {
+		skip = l.fuseResidual(n, &t, op.DataFormat == ir.ChannelsFirst)
+	}
 	out, final, ka, err := l.finish(n, t, op.DataFormat == ir.ChannelsFirst)
 	if err != nil {
 		return err
 	}
-	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, l.padded[n.Name])
-	p1 := geom(1)
 	// The model's kernel is not needed once packed, transformed or folded:
 	// let it go (it is read from its file again if ever needed).
 	releaseKernel := false
@@ -217,8 +222,16 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			n.Weights[0].Release()
 		}
 	}()
-	wino := !l.p.opts.NoWinograd && kernels.WinogradOK(p1) && kernels.WinogradPays(p1)
 	switch {
+	case skip != nil:
+		// The direct kernel adds the residual to each row it writes,
+		// then applies the activation after the Add.
+		sc := kernels.NewSmallConvDirect(kernel, p1)
+		releaseKernel = true
+		l.add(&step{node: n.Name, ins: []*value{in, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+			sc.Conv2DAdd(geom(in.batch(b)), ins[0], bias, ins[1], ka, o, &a.ws)
+			return nil
+		}})
 	case kernels.SmallConvPays(p1, ka, wino):
 		// Direct convolution or Winograd F(2×2, 3×3) on AVX-512, the
 		// kernel packed once here. Where Winograd F(4×4, 3×3) applies too,
@@ -448,8 +461,10 @@ func (l *lowerer) poolInto(n *ir.Node, in *value) *step {
 
 func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {
 	in := l.spatialIn(n, op.DataFormat)
-	// Output (N, C) or (N,1,1,C)/(N,C,1,1): the same memory either way.
-	out := l.newValue(n.Name, n.Out, false)
+	// Output (N, C) or (N,1,1,C)/(N,C,1,1): the same memory either way,
+	// so a channels-first 4-D output is marked NHWC-stored: the 1×1
+	// convolutions of a squeeze-and-excitation block then take it as is.
+	out := l.newValue(n.Name, n.Out, op.DataFormat == ir.ChannelsFirst)
 	l.byNode[n.Name] = out
 	threads := l.p.threads
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
@@ -513,7 +528,7 @@ func (l *lowerer) activation(n *ir.Node, act ir.Act) error {
 	}
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		copy(o, ins[0])
-		ka.Apply(o)
+		ka.ApplyFast(o)
 		return nil
 	}})
 	return nil
@@ -540,6 +555,9 @@ func (l *lowerer) prelu(n *ir.Node, op *ir.PReLU) error {
 func (l *lowerer) batchNorm(n *ir.Node, op *ir.BatchNorm) error {
 	scale, shift, err := bnAffine(n)
 	if err != nil {
+		return err
+	}
+	if ok, err := l.bnAct(n, op, scale, shift); ok || err != nil {
 		return err
 	}
 	in := l.byNode[n.Inputs[0]]
@@ -581,6 +599,9 @@ func (l *lowerer) merge(n *ir.Node, op *ir.Merge) error {
 	// Same-shape inputs can stay in the first input's storage; otherwise
 	// broadcasting works on logical shapes.
 	nhwc := same && ins[0].nhwc
+	if op.Mode == ir.MergeConcat {
+		nhwc = concatKeepsNHWC(ins)
+	}
 	for i := range ins {
 		ins[i] = l.need(ins[i], nhwc)
 	}

@@ -18,6 +18,55 @@
 // (Op.Infer) and its parameter rule (Op.Weights, which also says which
 // weights are trainable, as Keras counts them).
 //
+// # The op table
+//
+// AllOps is the table of every op kind (a Kind value; Pool2D, Merge,
+// Binary, Dropout and Recurrent each give several): a small Example per
+// kind, the Keras class names importer/keras reads into it and the class
+// exporter/keras writes, the ONNX op types importer/onnx translates into
+// it, and the capabilities (exec, Keras export, ONNX export, ONNX read
+// back) it lacks, each with the reason. The attributes, the shape rule and
+// the parameter rule stay the op's own fields and methods. The code that
+// maps ops stays in the packages that own it; the test in ir/optable checks
+// the table against that code, tries every capability of every op, and
+// fails on a gap without a mark as on a mark that is no longer true.
+//
+// # One name per concept
+//
+// Some concepts have two ops because Keras and ONNX state them with
+// different facts; each pair has one rule for which op an importer makes:
+//
+//   - Merge vs Binary: Merge is Keras's merge layers (Add ... Concatenate),
+//     n-ary over computed tensors of one shape; importer/onnx makes a Merge
+//     from Add/Sub/Mul/Max/Min/Mean/Sum of such tensors and a Binary (a
+//     chain of them for n-ary ops) when an operand is a Constant, shapes
+//     broadcast, or the op is Div. exporter/keras writes a Binary Add/Sub/Mul with a
+//     per-channel constant as a BatchNormalization, so folding Binary into
+//     Merge would lose that.
+//   - Permute vs Transpose: Permute keeps the batch axis first (Keras's
+//     dims count from 1; importer/keras makes it); Transpose is any ONNX
+//     permutation, batch axis included (importer/onnx makes it). exec runs
+//     NCHW<->NHWC Transposes as storage views; exporter/keras writes a
+//     batch-preserving Transpose as Permute.
+//   - Reshape vs ReshapeTo: Reshape keeps the batch axis dynamic and infers
+//     one -1 (Keras); ReshapeTo is a static shape, batch included, as ONNX's
+//     folded shape arithmetic gives it.
+//   - ZeroPadding2D vs Pad: ZeroPadding2D is zero padding of an image's
+//     height and width (what convolutions absorb); Pad is any axes, modes
+//     and values (ONNX). importer/onnx makes ZeroPadding2D when a Pad is
+//     one.
+//   - Concatenate (Merge) vs Concat: Concat is ONNX's, with a resolved
+//     non-negative axis and constant operands allowed.
+//   - Dense vs Gemm vs MatMul: Dense is x·W+b with constant weights; ONNX
+//     Gemm and MatMul with a constant right operand become Dense (and a
+//     following constant Add its bias, pass fold-dense-bias). Gemm and
+//     MatMul remain only for two computed operands (attention-style
+//     products), which no Keras layer writes.
+//
+// Unifying these would change what summaries print and what exporter/keras
+// writes for models that import today; the op table marks which of each
+// pair exports where.
+//
 // Activations are typed (ActName), and one table (Activations) gives each
 // its Keras spellings, its ONNX op and Keras's defaults.
 //

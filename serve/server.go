@@ -212,9 +212,6 @@ func (s *Server) recovered(h http.Handler) http.Handler {
 	})
 }
 
-// modelKey carries the resolved model through a request's context.
-type modelKey struct{}
-
 // modelHandler resolves the model named in the path (404 if unknown) and
 // calls h with it.
 func (s *Server) modelHandler(protocol string, h func(w http.ResponseWriter, r *http.Request, e *entry)) http.Handler {

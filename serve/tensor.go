@@ -92,9 +92,6 @@ func encodeFP32(dst []byte, data []float32) []byte {
 	return dst
 }
 
-// errArray describes a malformed JSON number array.
-var errArray = errors.New("not a JSON array of numbers")
-
 // maxDepth bounds the nesting of JSON arrays (tensors have far fewer axes).
 const maxDepth = 32
 

@@ -449,10 +449,10 @@ func inceptionV3(n *net, cfg AppConfig) {
 	avg := func(x string) string { return n.pool("", false, 3, 1, true, x) }
 	x := cb(n.last, 32, 3, 3, 2, true)
 	x = cb(x, 32, 3, 3, 1, true)
-	x = cb(x, 64, 3, 3, 1, false)
+	cb(x, 64, 3, 3, 1, false) // n.last: the pool reads it
 	x = n.pool("", true, 3, 2, false)
 	x = cb(x, 80, 1, 1, 1, true)
-	x = cb(x, 192, 3, 3, 1, true)
+	cb(x, 192, 3, 3, 1, true) // n.last: the pool reads it
 	x = n.pool("", true, 3, 2, false)
 	// mixed 0, 1, 2: 35 × 35 × 256/288
 	for i, pf := range []int{32, 64, 64} {

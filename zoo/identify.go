@@ -293,8 +293,6 @@ type view struct {
 	renames        map[string]string // builtin layer → file layer name
 }
 
-func (v view) full(total int) bool { return v.matched == total && v.diff == "" }
-
 func (v view) better(o view) bool {
 	if v.diff == "" != (o.diff == "") {
 		return v.diff == ""

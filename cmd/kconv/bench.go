@@ -21,10 +21,6 @@ import (
 
 func init() { extraCommands = append(extraCommands, newBenchCmd) }
 
-// peakPerCore is this project's reference machine's FP32 peak per core
-// (AMD Zen 4, AVX-512): about 117 GFLOP/s.
-const peakPerCore = 117e9
-
 type benchResult struct {
 	Model      string  `json:"model"`
 	Batch      int     `json:"batch"`
@@ -39,7 +35,11 @@ type benchResult struct {
 	GFLOP      float64 `json:"gflop_per_image"`
 	GFLOPS     float64 `json:"gflop_per_s"`
 	PeakShare  float64 `json:"peak_share"`
-	PeakRSSMB  float64 `json:"peak_rss_mb"`
+	// Family is the GEMM kernel family; PeakPerCore the measured FMA peak
+	// of one core in GFLOP/s (PeakShare = GFLOPS / (PeakPerCore·Threads)).
+	Family      string  `json:"kernel_family"`
+	PeakPerCore float64 `json:"core_peak_gflop_per_s"`
+	PeakRSSMB   float64 `json:"peak_rss_mb"`
 }
 
 func newBenchCmd() *cobra.Command {
@@ -125,7 +125,13 @@ gets seeded random weights.`,
 				GFLOPS:     flop * float64(batch) / (med / 1000) / 1e9,
 				PeakRSSMB:  peakRSSMB(),
 			}
-			r.PeakShare = r.GFLOPS * 1e9 / (peakPerCore * float64(p.Threads()))
+			// The share of this machine's measured FMA peak (per core,
+			// times the threads used), never a reference CPU's.
+			r.Family = exec.KernelFamily()
+			r.PeakPerCore = exec.PeakGFLOPS(200 * time.Millisecond)
+			if r.PeakPerCore > 0 {
+				r.PeakShare = r.GFLOPS / (r.PeakPerCore * float64(p.Threads()))
+			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
@@ -136,6 +142,7 @@ gets seeded random weights.`,
 			fmt.Fprintf(out, "load_ms=%.1f compile_ms=%.1f first_result_ms=%.1f\n", r.LoadMS, r.CompileMS, r.FirstMS)
 			fmt.Fprintf(out, "median_ms=%.2f min_ms=%.2f images_per_s=%.2f\n", r.MedianMS, r.MinMS, r.ImagesPerS)
 			fmt.Fprintf(out, "gflop_per_image=%.2f gflop_per_s=%.1f peak_share=%.0f%% peak_rss_mb=%.0f\n", r.GFLOP, r.GFLOPS, 100*r.PeakShare, r.PeakRSSMB)
+			fmt.Fprintf(out, "kernel_family=%s core_peak_gflop_per_s=%.0f (measured)\n", r.Family, r.PeakPerCore)
 			return nil
 		},
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/kconv/kconv/exec"
 	kimport "github.com/kconv/kconv/importer/keras"
 	onnximport "github.com/kconv/kconv/importer/onnx"
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
 )
 

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/internal/tensorio"
 	"google.golang.org/protobuf/proto"
 )

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,9 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kconv/kconv/exec"
+	"github.com/kconv/kconv/feed"
 	"github.com/kconv/kconv/internal/atomicfile"
-	"github.com/kconv/kconv/internal/h5"
-	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/internal/tensorio"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/labels"
@@ -31,7 +31,7 @@ type inputFlags struct {
 	std    string
 	bgr    bool
 	// preprocess is auto (the architecture's own, unless --scale, --mean,
-	// --std or --bgr are given) or a tensorio.Preprocessing mode.
+	// --std or --bgr are given) or a feed.Preprocessing mode.
 	preprocess string
 	changed    func(flag string) bool
 	budget     int64 // --memory-budget (0: the default)
@@ -151,77 +151,32 @@ with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 	return cmd
 }
 
-// tensor builds the model's input from the --input flags.
+// tensor builds the model's input from the --input flags (package input
+// does the decoding; this picks the preprocessing from the flags).
 func (f *inputFlags) tensor(m *ir.Model) (*ir.Tensor, string, error) {
-	ins := m.InputTypes()
-	if len(ins) != 1 {
-		return nil, "", fmt.Errorf("model has %d inputs; kconv run feeds single-input models", len(ins))
-	}
-	want := ins[0]
-	first := f.inputs[0]
-	if len(f.inputs) == 1 && strings.HasSuffix(strings.ToLower(first), ".npy") {
-		shape, data, note, err := tensorio.ReadNPY(first)
+	opts := feed.Options{MemoryBudget: f.budget}
+	note := ""
+	if !feed.IsTensorFile(f.inputs) {
+		norm, n, err := f.normalize(m)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", first, unwrapPath(err))
-		}
-		if err := checkShape(first, shape, want.Shape); err != nil {
 			return nil, "", err
 		}
-		if note != "" {
-			note = first + ": " + note
-		}
-		return &ir.Tensor{Shape: shape, Layout: want.Layout, Data: data}, note, nil
+		opts.Normalize, note = &norm, n
 	}
-	if file, ds, ok := strings.Cut(first, ".h5:"); ok && len(f.inputs) == 1 {
-		return readH5Input(file+".h5", ds, want, memory.Resolve(f.budget))
+	x, readNote, err := feed.Read(m, f.inputs, opts)
+	if errors.Is(err, feed.ErrNotInput) {
+		return nil, "", usagef("--input %v", err)
 	}
-	var images []string
-	for _, in := range f.inputs {
-		if st, err := os.Stat(in); err == nil && st.IsDir() {
-			l, err := tensorio.ListImages(in)
-			if err != nil {
-				return nil, "", err
-			}
-			images = append(images, l...)
-		} else if tensorio.IsImage(in) {
-			images = append(images, in)
-		} else {
-			return nil, "", usagef("--input %s: not a .npy file, FILE.h5:DATASET, image or folder", in)
-		}
+	if readNote != "" {
+		note = readNote
 	}
-	c, h, w, err := want.Spatial()
-	if err != nil || c != 3 {
-		return nil, "", fmt.Errorf("images need a model with a (3-channel) image input; this one takes %v", want.Shape)
-	}
-	norm, note, err := f.normalize(m)
-	if err != nil {
-		return nil, "", err
-	}
-	t := ir.NewTensor(ir.Shape{len(images), 0, 0, 0}, want.Layout)
-	t.Shape = append(ir.Shape{len(images)}, want.Shape[1:]...)
-	n, err := ir.CheckedElements(t.Shape)
-	if err != nil {
-		return nil, "", fmt.Errorf("%d images: %v", len(images), err)
-	}
-	if b, ok := memory.Bytes(n, 4); !ok || b > memory.Resolve(f.budget) {
-		return nil, "", fmt.Errorf("%d images of shape %v need %s, over the memory budget of %s (--memory-budget)", len(images), want.Shape[1:], memory.Size(b), memory.Size(memory.Resolve(f.budget)))
-	}
-	t.Data = make([]float32, n)
-	per := h * w * 3
-	for i, path := range images {
-		px, err := tensorio.ReadImage(path, h, w)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", path, unwrapPath(err))
-		}
-		norm.Apply(px, t.Data[i*per:(i+1)*per], want.Layout == ir.ChannelsFirst)
-	}
-	return t, note, nil
+	return x, note, err
 }
 
 // normalize picks the image preprocessing: --preprocess MODE, else the
 // --scale/--mean/--std/--bgr flags when any is given, else the
 // architecture's own (Meta.Preprocess), else none.
-func (f *inputFlags) normalize(m *ir.Model) (tensorio.Normalize, string, error) {
+func (f *inputFlags) normalize(m *ir.Model) (feed.Normalize, string, error) {
 	manual := false
 	for _, fl := range []string{"scale", "mean", "std", "bgr"} {
 		if f.changed != nil && f.changed(fl) {
@@ -234,34 +189,26 @@ func (f *inputFlags) normalize(m *ir.Model) (tensorio.Normalize, string, error) 
 	}
 	if mode != "auto" {
 		if manual {
-			return tensorio.Normalize{}, "", usagef("--preprocess %s cannot be combined with --scale, --mean, --std or --bgr", f.preprocess)
+			return feed.Normalize{}, "", usagef("--preprocess %s cannot be combined with --scale, --mean, --std or --bgr", f.preprocess)
 		}
-		n, err := tensorio.Preprocessing(mode)
+		n, err := feed.Preprocessing(mode)
 		if err != nil {
 			return n, "", usagef("--preprocess: %v", err)
 		}
 		return n, "", nil
 	}
 	if !manual && m.Meta.Preprocess != "" {
-		n, err := tensorio.Preprocessing(m.Meta.Preprocess)
-		if err != nil {
-			return n, "", err
-		}
-		note := ""
-		if m.Meta.Preprocess != "none" {
-			note = fmt.Sprintf("images preprocessed in %q mode, as the architecture expects (--preprocess none feeds raw 0–255 RGB)", m.Meta.Preprocess)
-		}
-		return n, note, nil
+		return feed.ForModel(m)
 	}
 	mean, err := triple(f.mean, 0)
 	if err != nil {
-		return tensorio.Normalize{}, "", usagef("--mean: %v", err)
+		return feed.Normalize{}, "", usagef("--mean: %v", err)
 	}
 	std, err := triple(f.std, 1)
 	if err != nil {
-		return tensorio.Normalize{}, "", usagef("--std: %v", err)
+		return feed.Normalize{}, "", usagef("--std: %v", err)
 	}
-	return tensorio.Normalize{Scale: f.scale, Mean: mean, Std: std, BGR: f.bgr}, "", nil
+	return feed.Normalize{Scale: f.scale, Mean: mean, Std: std, BGR: f.bgr}, "", nil
 }
 
 func triple(s string, def float64) ([3]float64, error) {
@@ -287,42 +234,6 @@ func triple(s string, def float64) ([3]float64, error) {
 		return out, fmt.Errorf("zero deviation in %q", s)
 	}
 	return out, nil
-}
-
-func checkShape(file string, got []int, want ir.Shape) error {
-	ok := len(got) == len(want)
-	for i := 0; ok && i < len(got); i++ {
-		if want[i] >= 0 && got[i] != want[i] || got[i] < 1 {
-			ok = false
-		}
-	}
-	if !ok {
-		return fmt.Errorf("%s: input has shape %v, the model expects %v (batch first, in the model's own layout)", file, got, want)
-	}
-	return nil
-}
-
-func readH5Input(file, ds string, want ir.TensorType, budget int64) (*ir.Tensor, string, error) {
-	f, err := h5.Open(file)
-	if err != nil {
-		return nil, "", err
-	}
-	defer f.Close()
-	d, err := f.Root().Dataset(ds)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := checkShape(file+":"+ds, d.Shape(), want.Shape); err != nil {
-		return nil, "", err
-	}
-	if b, ok := memory.Bytes(int64(d.Len()), 4); !ok || b > budget {
-		return nil, "", fmt.Errorf("%s:%s: %d values need %s, over the memory budget of %s (--memory-budget)", file, ds, d.Len(), memory.Size(b), memory.Size(budget))
-	}
-	t := &ir.Tensor{Shape: d.Shape(), Layout: want.Layout, Data: make([]float32, d.Len())}
-	if err := d.ReadFloat32(t.Data); err != nil {
-		return nil, "", err
-	}
-	return t, "", nil
 }
 
 func writeNPY(path string, t *ir.Tensor, force bool) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kconv/kconv/exec"
+	"github.com/kconv/kconv/feed"
 	"github.com/kconv/kconv/internal/refcheck"
 	"github.com/kconv/kconv/internal/tensorio"
 	"github.com/kconv/kconv/ir"
@@ -65,7 +66,7 @@ layer out of tolerance (|got-want| <= atol + rtol*|want|).`,
 				}
 				ref.Output = &ir.Tensor{Shape: s, Data: d}
 			}
-			if err := checkShape(io+input, ref.Input.Shape, m.InputTypes()[0].Shape); err != nil {
+			if err := feed.CheckShape(io+input, ref.Input.Shape, m.InputTypes()[0].Shape); err != nil {
 				return err
 			}
 			rows, err := refcheck.Run(context.Background(), m, ref, exec.Options{Threads: threads, MemoryBudget: lf.budget}, rtol, atol)

@@ -43,10 +43,13 @@
 //     tensor and a Constant that varies along one axis at most (a bias, a
 //     per-channel scale, a mean) → BatchNormalization on that axis whose
 //     moving statistics make it that exact arithmetic (see bnEpsilon);
-//   - Slice with step 1 on an image's height and width → Cropping2D; Sub of
-//     the VGG mean then a Slice reversing the channels (how PyTorch and
-//     tf2onnx export fast.ai's vgg_preprocess Lambda) → Lambda
-//     vgg_preprocess.
+//   - Slice with step 1 on an image's height and width → Cropping2D.
+//
+// The exporter translates the IR alone and recognises no source idioms:
+// the Sub of the VGG mean and channel-reversing Slice that PyTorch and
+// tf2onnx make of fast.ai's vgg_preprocess reach it as a Lambda
+// vgg_preprocess, folded by ir.PassFoldVGGPreprocess in importer/onnx's
+// pipeline (the ir.AllOps table lists what each op is written as).
 //
 // Constant nodes are not layers: a Constant feeding a merge or any other
 // layer, or being a model output, is an error. Pad (other than the

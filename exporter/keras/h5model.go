@@ -172,10 +172,6 @@ type h5build struct {
 	out          map[string]string // node → Keras layer giving its output
 	layers       []*klayer
 	modelConfig  string
-	// absorbed nodes are written as part of a later layer (see planONNX);
-	// vgg maps a Slice written as Lambda vgg_preprocess to its input.
-	absorbed map[string]bool
-	vgg      map[string]string
 	// k3 selects Keras 3's forms (H5Options.keras3).
 	k3 bool
 	// nonneg memoizes nonNegative.
@@ -214,7 +210,7 @@ func buildH5(m *ir.Model, opts H5Options) (*h5build, error) {
 		return nil, fmt.Errorf("model is not prepared (run ir.Prepare): %w", err)
 	}
 	b := &h5build{m: m, version: opts.KerasVersion, idx: m.Index(), out: map[string]string{},
-		absorbed: map[string]bool{}, vgg: map[string]string{}, nonneg: map[string]bool{}}
+		nonneg: map[string]bool{}}
 	if b.version == "" {
 		b.version = DefaultH5KerasVersion
 	}
@@ -244,15 +240,6 @@ func buildH5(m *ir.Model, opts H5Options) (*h5build, error) {
 	for _, o := range m.Outputs {
 		visit(o)
 	}
-	consumers := map[string][]string{}
-	for _, n := range m.Nodes {
-		if live[n.Name] {
-			for _, in := range n.Inputs {
-				consumers[in] = append(consumers[in], n.Name)
-			}
-		}
-	}
-	b.planONNX(consumers)
 	isInput := map[string]bool{}
 	for _, in := range m.Inputs {
 		isInput[in] = true

@@ -193,9 +193,6 @@ func (b *h5build) window(n *ir.Node, win ir.Window2D, df ir.Layout, kind windowK
 
 // node converts one node.
 func (b *h5build) node(n *ir.Node) error {
-	if b.absorbed[n.Name] {
-		return nil
-	}
 	switch n.Op.(type) {
 	case *ir.Constant, *ir.Binary, *ir.Gemm, *ir.MatMul:
 		// They take Constants in (h5model_onnx.go).

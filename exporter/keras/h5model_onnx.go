@@ -2,7 +2,6 @@ package keras
 
 import (
 	"math"
-	"slices"
 
 	"github.com/kconv/kconv/ir"
 )
@@ -25,10 +24,12 @@ import (
 //   - Binary of two computed tensors (Add, Sub, Mul, Max, Min) → the merge
 //     layer, which broadcasts as Binary does;
 //   - Concat of computed tensors on an axis >= 1 → Concatenate;
-//   - Slice with step 1 on the spatial axes of an image → Cropping2D;
-//   - Sub of the VGG mean [123.68, 116.779, 103.939] on the channel axis
-//     followed by a Slice reversing that axis (PyTorch's or tf2onnx's
-//     export of fast.ai's vgg_preprocess) → Lambda vgg_preprocess.
+//   - Slice with step 1 on the spatial axes of an image → Cropping2D.
+//
+// The exporter translates the IR it is given and recognises no idioms of a
+// source format: the VGG preprocessing that PyTorch and tf2onnx export as a
+// Sub and a Slice reaches it as a Lambda (pass ir.PassFoldVGGPreprocess, in
+// importer/onnx's pipeline).
 //
 // Constant nodes are no layers: they are taken in by the layer they feed
 // (above), and a Constant feeding anything else (a merge, a convolution, …)
@@ -37,61 +38,6 @@ import (
 // bnEpsilon is the BatchNormalization epsilon of Binary layers: a power of
 // two, so that (1-ε)+ε is exactly 1 in float32 and float64.
 const bnEpsilon = 1.0 / 1024
-
-// planONNX finds the node pairs written as one layer (the VGG
-// preprocessing) before the layers are made.
-func (b *h5build) planONNX(consumers map[string][]string) {
-	for _, n := range b.m.Nodes {
-		sl, ok := n.Op.(*ir.Slice)
-		if !ok || len(n.Inputs) != 1 {
-			continue
-		}
-		sub := b.idx[n.Inputs[0]]
-		bin, ok := sub.Op.(*ir.Binary)
-		if !ok || bin.Op != ir.BinarySub || len(consumers[sub.Name]) != 1 || slices.Contains(b.m.Outputs, sub.Name) {
-			continue
-		}
-		x, k := b.idx[sub.Inputs[0]], b.idx[sub.Inputs[1]]
-		if _, ok := k.Op.(*ir.Constant); !ok {
-			continue
-		}
-		if _, ok := x.Op.(*ir.Constant); ok {
-			continue
-		}
-		t := x.Out
-		if len(t.Shape) != 4 || t.Layout == ir.LayoutNone {
-			continue
-		}
-		ch := 3
-		if t.Layout == ir.ChannelsFirst {
-			ch = 1
-		}
-		if t.Shape[ch] != 3 || !isVGGMean(k, ch, len(t.Shape)) {
-			continue
-		}
-		res, err := sl.Resolve(t.Shape)
-		if err != nil || len(sl.Axes) != 1 || sl.Axes[0] != ch || res[ch] != (ir.SliceAxis{Start: 2, Step: -1, Count: 3}) {
-			continue
-		}
-		b.absorbed[sub.Name] = true
-		b.vgg[n.Name] = x.Name
-	}
-}
-
-// isVGGMean reports whether the Constant node k holds ir.VGGMean along axis
-// ch of a rank-r operand, and nothing else varies.
-func isVGGMean(k *ir.Node, ch, r int) bool {
-	c := k.Op.(*ir.Constant)
-	ax, ok := varyingAxis(c.Shape, r)
-	if !ok || ax != ch || len(k.Weights) != 1 {
-		return false
-	}
-	d, err := k.Weights[0].Data()
-	if err != nil || len(d) != 3 {
-		return false
-	}
-	return d[0] == ir.VGGMean[0] && d[1] == ir.VGGMean[1] && d[2] == ir.VGGMean[2]
-}
 
 // varyingAxis returns the axis (of a rank-r operand it broadcasts against)
 // along which a constant of shape s varies: -1 when it is a scalar, false
@@ -209,12 +155,6 @@ func (b *h5build) onnxNode(n *ir.Node, name string, ins []string) (out string, o
 		return b.add("Concatenate", name, cfg, ins, nil), true, nil
 
 	case *ir.Slice:
-		if x, ok := b.vgg[n.Name]; ok {
-			cfg := base(name)
-			cfg.add("function", "vgg_preprocess", "function_type", "function", "module", lambdaModule,
-				"output_shape", nil, "output_shape_type", "raw", "output_shape_module", nil, "arguments", map[string]any{})
-			return b.add("Lambda", name, cfg, []string{b.out[x]}, nil), true, nil
-		}
 		out, err := b.crop(n, name, op, ins)
 		return out, true, err
 	}

@@ -138,6 +138,14 @@ func TestH5ModelONNXOps(t *testing.T) {
 	zoo.RandomWeights(m, 8)
 	// The VGG mean, as an export of vgg_preprocess holds it.
 	m.Node("mean").Weights[0] = ir.ConstWeight("value", ir.Shape{3, 1, 1}, ir.VGGMean[:])
+	// importer/onnx's pipeline folds the idiom into a Lambda; the exporter
+	// recognises no idioms itself.
+	if err := ir.RunPasses(m, ir.PassFoldVGGPreprocess); err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := m.Node("flip").Op.(*ir.Lambda); !ok || l.Function != "vgg_preprocess" {
+		t.Fatalf("fold-vgg-preprocess left flip as %v", m.Node("flip").Op)
+	}
 	back := writeRead(t, m)
 	want := map[string]string{
 		"flip": "Lambda", "crop": "Cropping2D", "to_nhwc": "Permute", "add_bias": "BatchNormalization",

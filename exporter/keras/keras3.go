@@ -80,6 +80,7 @@ func WriteKeras3(m *ir.Model, path string, opts K3Options) error {
 		// the time of saving; MS-DOS times only, no extra fields.
 		put := func(name string, when time.Time, r io.Reader) error {
 			fh := &zip.FileHeader{Name: name, Method: zip.Store}
+			//lint:ignore SA1019 Modified would add an extended-timestamp extra field, which Keras's zips lack
 			fh.ModifiedDate, fh.ModifiedTime = dosDateTime(when)
 			w, err := zw.CreateHeader(fh)
 			if err != nil {

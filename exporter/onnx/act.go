@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
 )
 

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
 	"github.com/kconv/kconv/internal/atomicfile"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
 )
 

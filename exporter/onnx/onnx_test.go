@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	onnxexport "github.com/kconv/kconv/exporter/onnx"
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
 	"github.com/kconv/kconv/internal/atomicfile"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
 )
 

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	onnximport "github.com/kconv/kconv/importer/onnx"
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
 )
 

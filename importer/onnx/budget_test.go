@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"google.golang.org/protobuf/proto"
 )
 

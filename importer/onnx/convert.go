@@ -5,8 +5,8 @@ import (
 	"math"
 	"slices"
 
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
 	"github.com/kconv/kconv/internal/memory"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
 )
 

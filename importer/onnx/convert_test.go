@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
 	"google.golang.org/protobuf/proto"
 )

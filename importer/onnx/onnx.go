@@ -11,8 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
 	"github.com/kconv/kconv/internal/memory"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
 	"google.golang.org/protobuf/proto"
 )

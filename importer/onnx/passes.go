@@ -7,6 +7,7 @@ import "github.com/kconv/kconv/ir"
 //
 //	order-nodes, infer-shapes   type every node (ir)
 //	fuse-swish                  x * Sigmoid(x) → Swish(x)   (this package)
+//	fold-vgg-preprocess         Slice(Sub(x, VGG mean)) → Lambda vgg_preprocess (ir)
 //	fold-dense-bias             MatMul + Add → Dense with bias (ir)
 //	prune-dead                  drop what no output needs (ir)
 //	check-weights               when the model has weights (ir)
@@ -17,7 +18,7 @@ import "github.com/kconv/kconv/ir"
 // Div(x, Add(Abs(x), 1)) (Abs has no IR op, so the idiom must be found
 // before translation; see rewrite) and Resize's scale/size resolution.
 func Passes(m *ir.Model) []ir.Pass {
-	passes := []ir.Pass{ir.PassOrder, ir.PassInfer, PassFuseSwish, ir.PassFoldDenseBias, ir.PassPruneDead}
+	passes := []ir.Pass{ir.PassOrder, ir.PassInfer, PassFuseSwish, ir.PassFoldVGGPreprocess, ir.PassFoldDenseBias, ir.PassPruneDead}
 	if ir.HasWeights(m) {
 		passes = append(passes, ir.PassWeights)
 	}

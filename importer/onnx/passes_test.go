@@ -47,7 +47,7 @@ func TestPipelineFusesSwishAndDenseBias(t *testing.T) {
 	for _, p := range m.Passes {
 		order = append(order, p.Name)
 	}
-	if want := []string{"order-nodes", "infer-shapes", "fuse-swish", "fold-dense-bias", "prune-dead", "check-weights"}; !slices.Equal(order, want) {
+	if want := []string{"order-nodes", "infer-shapes", "fuse-swish", "fold-vgg-preprocess", "fold-dense-bias", "prune-dead", "check-weights"}; !slices.Equal(order, want) {
 		t.Errorf("passes %v, want %v", order, want)
 	}
 	st := passStats(m)

@@ -1,7 +1,7 @@
 package onnx
 
 import (
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/onnxpb"
 )
 
 // rewrite replaces an exporter's decomposition of softsign, which kconv

@@ -1,5 +1,6 @@
-// Package tensorio reads and writes tensors in the files users hand to
-// kconv: NumPy .npy files, images, and HDF5 datasets.
+// Package tensorio reads and writes the tensor files kconv handles: NumPy
+// .npy files, and PNG/JPEG images as RGB pixels (package feed builds model
+// inputs from them).
 package tensorio
 
 import (

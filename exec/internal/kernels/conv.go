@@ -218,7 +218,7 @@ func convAct(y []float32, act Activation) {
 		convReLUBits(y)
 		return
 	}
-	act.Apply(y)
+	act.ApplyFast(y)
 }
 
 func convReLUBits(y []float32) {

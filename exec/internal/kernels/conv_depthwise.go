@@ -29,6 +29,10 @@ func dwCheck(p ConvParams, in, kernel, bias, out []float32) {
 func DepthwiseConv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []float32, ws *Workspace) {
 	dwCheck(p, in, kernel, bias, out)
 	p = p.norm()
+	if dwFastOK(&p) {
+		dwFast(p, in, kernel, bias, act, out, ws)
+		return
+	}
 	oh, ow := p.OutH(), p.OutW()
 	rows := p.N * oh
 	if rows == 0 || ow == 0 {

@@ -173,6 +173,18 @@ func TestDepthwiseConv2DFastVsRef(t *testing.T) {
 		{"s3 dil 2", ConvParams{N: 1, H: 10, W: 11, C: 2, OutC: 2, KH: 3, KW: 3, StrideH: 3, StrideW: 3, DilH: 2, DilW: 2, PadTop: 1, PadBottom: 2, PadLeft: 1, PadRight: 2}, true, khELU},
 		{"big", ConvParams{N: 2, H: 30, W: 29, C: 16, OutC: 16, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
 		{"empty output", ConvParams{N: 1, H: 2, W: 2, C: 3, OutC: 3, KH: 3, KW: 3}, true, Activation{}},
+		// The shapes of MobileNet/EfficientNet blocks, for the vector kernel:
+		// channels in full and partial 16-blocks, every fusable activation.
+		{"3x3 s1 relu6 c32", ConvParams{N: 1, H: 14, W: 13, C: 32, OutC: 32, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 6}},
+		{"3x3 s2 relu6 c24 no bias", ConvParams{N: 2, H: 15, W: 16, C: 24, OutC: 24, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, false, Activation{Kind: ActReLU, HasMax: true, MaxValue: 6}},
+		{"5x5 s1 swish c40", ConvParams{N: 1, H: 11, W: 12, C: 40, OutC: 40, KH: 5, KW: 5, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2}, true, Activation{Kind: ActSwish}},
+		{"5x5 s2 sigmoid c7", ConvParams{N: 1, H: 13, W: 9, C: 7, OutC: 7, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2}, true, Activation{Kind: ActSigmoid}},
+		{"3x3 s1 hard swish c17", ConvParams{N: 2, H: 6, W: 21, C: 17, OutC: 17, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActHardSwish}},
+		{"3x3 s2 asym pads relu c48", ConvParams{N: 1, H: 10, W: 10, C: 48, OutC: 48, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadBottom: 1, PadRight: 1}, true, khReLU},
+		{"3x3 s1 clip c16 one column", ConvParams{N: 1, H: 5, W: 1, C: 16, OutC: 16, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActClip, Min: -0.5, Max: 0.5}},
+		{"7x7 s1 linear c1", ConvParams{N: 1, H: 9, W: 10, C: 1, OutC: 1, KH: 7, KW: 7, PadTop: 3, PadBottom: 3, PadLeft: 3, PadRight: 3}, true, Activation{}},
+		{"3x3 huge pads", ConvParams{N: 1, H: 2, W: 2, C: 16, OutC: 16, KH: 3, KW: 3, PadTop: 4, PadBottom: 4, PadLeft: 4, PadRight: 4}, true, khReLU},
+		{"3x3 big relu6 c96", ConvParams{N: 1, H: 56, W: 56, C: 96, OutC: 96, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 6}},
 	}
 	for ci, tc := range cases {
 		p := tc.p
@@ -183,12 +195,13 @@ func TestDepthwiseConv2DFastVsRef(t *testing.T) {
 			bias = khRand(uint64(ci)*3+103, p.OutC)
 		}
 		want := RefDepthwiseConv2D(p, in, kernel, bias, tc.act)
-		for _, threads := range []int{1, 2, 3} {
-			pool := par.New(threads)
-			got := khPoison(p.OutLen())
-			DepthwiseConv2D(p, in, kernel, bias, tc.act, got, &Workspace{Pool: pool})
-			khClose(t, fmt.Sprintf("%s threads=%d", tc.name, threads), got, want, 1e-4)
-		}
+		forEachFamily(t, func(fam string) {
+			for _, threads := range []int{1, 2, 3} {
+				got := khPoison(p.OutLen())
+				DepthwiseConv2D(p, in, kernel, bias, tc.act, got, &Workspace{Pool: par.New(threads)})
+				khClose(t, fmt.Sprintf("%s %s threads=%d", tc.name, fam, threads), got, want, 1e-4)
+			}
+		})
 	}
 }
 

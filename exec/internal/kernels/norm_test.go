@@ -3,6 +3,8 @@ package kernels
 import (
 	"math"
 	"testing"
+
+	"github.com/kconv/kconv/exec/internal/par"
 )
 
 func TestBNScaleShift(t *testing.T) {
@@ -169,4 +171,28 @@ func TestReduceMeanFastVsRef(t *testing.T) {
 	if _, err := ReduceShape([]int{2, 3}, []int{2}, true); err == nil {
 		t.Error("out of range axis accepted")
 	}
+}
+
+// TestChannelAffineActVsRef checks the fused BN + activation against its
+// reference for clamp and non-clamp activations, channel counts on and off
+// the vector width, 1-3 workers, every kernel family and in place.
+func TestChannelAffineActVsRef(t *testing.T) {
+	acts := []Activation{{}, {Kind: ActReLU}, {Kind: ActReLU, HasMax: true, MaxValue: 6}, {Kind: ActSwish}, {Kind: ActELU, Alpha: 1}}
+	forEachFamily(t, func(fam string) {
+		for i, dims := range [][2]int{{1, 1}, {10, 3}, {7, 64}, {100, 17}, {3000, 48}} {
+			rows, c := dims[0], dims[1]
+			x, s, b := tuRand(uint64(i), rows*c, 3), tuRand(uint64(i+10), c, 2), tuRand(uint64(i+20), c, 2)
+			for _, act := range acts {
+				want := RefChannelAffineAct(x, c, s, b, act)
+				for _, th := range []int{1, 2, 3} {
+					got := tuFill(len(x), tuPoison)
+					ChannelAffineAct(got, x, c, s, b, act, &Workspace{Pool: par.New(th)})
+					tuClose(t, tuName("%s %v act %d threads %d", fam, dims, act.Kind, th), got, want, 1e-5, 1e-6)
+				}
+				inpl := append([]float32(nil), x...)
+				ChannelAffineAct(inpl, inpl, c, s, b, act, &Workspace{Pool: par.New(2)})
+				tuClose(t, tuName("%s %v act %d in place", fam, dims, act.Kind), inpl, want, 1e-5, 1e-6)
+			}
+		}
+	})
 }

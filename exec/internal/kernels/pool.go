@@ -183,6 +183,10 @@ func AvgPool(dst, x []float32, p PoolParams, pl *par.Pool) {
 
 // maxPoolRows computes output rows [lo, hi) of the flattened N×OutH range.
 func maxPoolRows(dst, x []float32, p *PoolParams, oh, ow, lo, hi int) {
+	if maxPoolFastOK(p) {
+		maxPoolRowsFast(dst, x, p, oh, ow, lo, hi)
+		return
+	}
 	C, W := p.C, p.W
 	negInf := float32(math.Inf(-1))
 	for r := lo; r < hi; r++ {
@@ -306,6 +310,10 @@ func globalPoolTiles(dst, x []float32, hw, c, tiles int, isMax bool, lo, hi int)
 		c1 := min(c0+poolTile, c)
 		img := x[b*hw*c : (b+1)*hw*c]
 		o := dst[b*c+c0 : b*c+c1]
+		if !isMax && hw > 0 && simdAVX512() {
+			gapTile(o, img[c0:], hw, c)
+			continue
+		}
 		if isMax {
 			for j := range o {
 				o[j] = float32(math.Inf(-1))

@@ -48,6 +48,11 @@ func poolCases() []struct {
 		{"C=1-big", PoolParams{N: 1, H: 40, W: 40, C: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}},
 		{"parallel", PoolParams{N: 2, H: 32, W: 30, C: 64, KH: 2, KW: 2, StrideH: 2, StrideW: 2}},
 		{"empty-batch", PoolParams{N: 0, H: 4, W: 4, C: 3, KH: 2, KW: 2, StrideH: 2, StrideW: 2}},
+		// SqueezeNet's 3×3 stride-2 ceil-mode pooling, channels on and off
+		// the vector width.
+		{"squeezenet ceil c64", ceil(1, 13, 13, 64, 3, 3, 2, 0, false)},
+		{"ceil c40 pad", ceil(2, 12, 11, 40, 3, 3, 2, 1, false)},
+		{"5x5 s1 c19", same(1, 9, 10, 19, 5, 1)},
 	}
 }
 
@@ -58,16 +63,21 @@ func TestPoolFastVsRef(t *testing.T) {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		x := tuRand(uint64(i)+1, p.InLen(), 3)
+		if len(x) > 5 { // NaN propagates through max pooling
+			x[len(x)/2] = float32(math.NaN())
+		}
 		wantMax := RefMaxPool(x, p)
 		wantAvg := RefAvgPool(x, p)
-		for _, th := range tuThreads {
-			got := tuFill(p.OutLen(), tuPoison)
-			MaxPool(got, x, p, par.New(th))
-			tuClose(t, tuName("%s max threads=%d", tc.name, th), got, wantMax, 0, 0)
-			got = tuFill(p.OutLen(), tuPoison)
-			AvgPool(got, x, p, par.New(th))
-			tuClose(t, tuName("%s avg threads=%d", tc.name, th), got, wantAvg, 1e-5, 1e-6)
-		}
+		forEachFamily(t, func(fam string) {
+			for _, th := range tuThreads {
+				got := tuFill(p.OutLen(), tuPoison)
+				MaxPool(got, x, p, par.New(th))
+				tuClose(t, tuName("%s %s max threads=%d", fam, tc.name, th), got, wantMax, 0, 0)
+				got = tuFill(p.OutLen(), tuPoison)
+				AvgPool(got, x, p, par.New(th))
+				tuClose(t, tuName("%s %s avg threads=%d", fam, tc.name, th), got, wantAvg, 1e-5, 1e-6)
+			}
+		})
 	}
 }
 
@@ -171,18 +181,25 @@ func TestPoolSizes(t *testing.T) {
 }
 
 func TestGlobalPool(t *testing.T) {
-	for i, d := range [][4]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 7, 7, 512}, {3, 4, 4, 65}, {2, 14, 14, 130}, {1, 0, 3, 4}} {
+	for i, d := range [][4]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 7, 7, 512}, {3, 4, 4, 65}, {2, 14, 14, 130}, {1, 0, 3, 4}, {1, 9, 11, 40}, {2, 5, 3, 97}} {
 		n, h, w, c := d[0], d[1], d[2], d[3]
 		x := tuRand(uint64(100+i), n*h*w*c, 5)
 		wantA, wantM := RefGlobalAvgPool(x, n, h, w, c), RefGlobalMaxPool(x, n, h, w, c)
-		for _, th := range tuThreads {
-			got := tuFill(n*c, tuPoison)
-			GlobalAvgPool(got, x, n, h, w, c, th)
-			tuClose(t, tuName("gap %v threads=%d", d, th), got, wantA, 1e-6, 1e-7)
-			got = tuFill(n*c, tuPoison)
-			GlobalMaxPool(got, x, n, h, w, c, th)
-			tuClose(t, tuName("gmp %v threads=%d", d, th), got, wantM, 0, 0)
-		}
+		var goA []float32 // the Go family's average: the vector kernel must match it exactly
+		forEachFamily(t, func(fam string) {
+			for _, th := range tuThreads {
+				got := tuFill(n*c, tuPoison)
+				GlobalAvgPool(got, x, n, h, w, c, th)
+				tuClose(t, tuName("%s gap %v threads=%d", fam, d, th), got, wantA, 1e-6, 1e-7)
+				if goA == nil {
+					goA = got
+				}
+				tuClose(t, tuName("%s gap %v threads=%d vs go", fam, d, th), got, goA, 0, 0)
+				got = tuFill(n*c, tuPoison)
+				GlobalMaxPool(got, x, n, h, w, c, th)
+				tuClose(t, tuName("%s gmp %v threads=%d", fam, d, th), got, wantM, 0, 0)
+			}
+		})
 	}
 	// Hand: N=2, 2x1 spatial, 2 channels.
 	x := []float32{1, 10, 3, -10, -1, 0, -5, 4}

@@ -194,11 +194,13 @@ type scRun struct {
 	bandLen int
 	pairs   []float32 // per worker: two conv rows (pooled calls), or Winograd's V, M and scratch
 	pairLen int
-	rows    int  // conv rows per item (even when pooled; tile rows for Winograd)
-	used    int  // conv rows computed (the last of an odd count is not, when pooled; tile rows for Winograd)
-	perImg  int  // items per image
-	relu    bool // ReLU in the micro-kernel
-	postAct bool // another activation, over each row
+	rows    int       // conv rows per item (even when pooled; tile rows for Winograd)
+	used    int       // conv rows computed (the last of an odd count is not, when pooled; tile rows for Winograd)
+	perImg  int       // items per image
+	relu    bool      // ReLU in the micro-kernel
+	postAct bool      // another activation, over each row
+	skip    []float32 // residual added to each output row before act (unpooled, direct kernel only)
+	groups  int       // items per band: output-channel block groups (unpooled, direct kernel only)
 	act     Activation
 	pool    int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
 }
@@ -254,10 +256,20 @@ func (s *SmallConv) check(p ConvParams, in, bias []float32) {
 }
 
 func (s *SmallConv) run(p ConvParams, in, bias []float32, act Activation, pool int, out []float32, ws *Workspace) {
+	s.runWith(p, in, bias, nil, act, pool, out, ws)
+}
+
+// runSkip is run, unpooled, with a residual added to each output row
+// before the activation (Conv2DAdd).
+func (s *SmallConv) runSkip(p ConvParams, in, bias, skip []float32, act Activation, out []float32, ws *Workspace) {
+	s.runWith(p, in, bias, skip, act, 0, out, ws)
+}
+
+func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activation, pool int, out []float32, ws *Workspace) {
 	p = p.norm()
-	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool}
-	r.relu = act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax
-	r.postAct = !r.relu && !act.IsLinear()
+	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip}
+	r.relu = skip == nil && act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax
+	r.postAct = !r.relu && !act.IsLinear() && skip == nil
 	// The work is a number of units per image (conv rows, or tile rows
 	// for Winograd), split into items of rows units.
 	used, unit := s.oh, 1 // conv rows computed; rows per item are a multiple of unit
@@ -301,6 +313,14 @@ func (s *SmallConv) run(p ConvParams, in, bias []float32, act Activation, pool i
 	}
 	perImg = (units + rows - 1) / rows
 	items := p.N * perImg
+	// Batch 1 on a small map (7 or 14 rows on 2 workers) leaves a worker
+	// idle for the last band: split each band's output channels too, so
+	// that the items divide evenly.
+	r.groups = 1
+	if !wino && pool == 0 && workers > 1 && len(s.blocks) > 1 && items%workers != 0 {
+		r.groups = min(len(s.blocks), workers)
+	}
+	items *= r.groups
 	workers = min(workers, items)
 
 	bandLen, pairLen := 0, 0
@@ -348,6 +368,9 @@ func (s *SmallConv) run(p ConvParams, in, bias []float32, act Activation, pool i
 // it%perImg) on worker w, and pools them when asked.
 func (r *scRun) RunItem(w, it int) {
 	s, p := r.s, &r.p
+	g := it % r.groups // channel-block group
+	it /= r.groups
+	b0, b1 := g*len(s.blocks)/r.groups, (g+1)*len(s.blocks)/r.groups
 	n, b := it/r.perImg, it%r.perImg
 	y0 := b * r.rows
 	y1 := min(y0+r.rows, r.used)
@@ -393,7 +416,7 @@ func (r *scRun) RunItem(w, it int) {
 		} else {
 			dst = r.out[(n*s.oh+y)*outRow : (n*s.oh+y+1)*outRow]
 		}
-		for bi := range s.blocks {
+		for bi := b0; bi < b1; bi++ {
 			blk := &s.blocks[bi]
 			// Calls of (nearly) equal width: 32 pixels go as 16+16,
 			// not 24+8.
@@ -405,7 +428,24 @@ func (r *scRun) RunItem(w, it int) {
 				x += np
 			}
 		}
-		if r.postAct {
+		switch o := (n*s.oh + y) * outRow; {
+		case r.groups > 1 && (r.skip != nil || r.postAct):
+			// This item wrote channels [oc0, oc1) of each pixel.
+			oc0, oc1 := s.blocks[b0].oc0, p.OutC
+			if b1 < len(s.blocks) {
+				oc1 = s.blocks[b1].oc0
+			}
+			for x := range s.ow {
+				seg := dst[x*p.OutC+oc0 : x*p.OutC+oc1]
+				if r.skip != nil {
+					residualAct(seg, r.skip[o+x*p.OutC+oc0:o+x*p.OutC+oc1], r.act)
+				} else {
+					convAct(seg, r.act)
+				}
+			}
+		case r.skip != nil:
+			residualAct(dst, r.skip[o:o+outRow], r.act)
+		case r.postAct:
 			convAct(dst, r.act)
 		}
 		if r.pool != 0 && y%2 == 1 {

@@ -1,6 +1,9 @@
 package kernels
 
-// scAVX512 reports AVX-512F with the ZMM state enabled by the OS.
+import "os"
+
+// scAVX512 reports AVX-512F with the ZMM state enabled by the OS, and
+// KCONV_CPU unset or "avx512".
 var scAVX512 = func() bool {
 	_, _, c, _ := scCPUID(1, 0)
 	if c&(1<<27) == 0 { // OSXSAVE
@@ -10,7 +13,7 @@ var scAVX512 = func() bool {
 		return false
 	}
 	_, b, _, _ := scCPUID(7, 0)
-	return b&(1<<16) != 0 // AVX512F
+	return b&(1<<16) != 0 && cpuAllows("avx512") // AVX512F
 }()
 
 // scForceGo makes scKern run the Go micro-kernel (tests).
@@ -37,4 +40,13 @@ func scKern(nv, np int, src *float32, pix uintptr, taps []int, w, bias, dst *flo
 		rl = 1
 	}
 	scKernels[nv][np](src, pix, &taps[0], len(taps), w, bias, dst, dpix, mask, rl)
+}
+
+// cpuAllows reports whether $KCONV_CPU (the gemm package's override of the
+// kernel family, read once at init) leaves the family named fam on: unset
+// or naming fam. KCONV_CPU=avx2 or generic thus turns every AVX-512 kernel
+// of this package off, as it does the GEMM's.
+func cpuAllows(fam string) bool {
+	v := os.Getenv("KCONV_CPU")
+	return v == "" || v == fam
 }

@@ -44,6 +44,10 @@ func smallConvCases() []convCase {
 		convCase{"wino tiny", same(2, 1, 3, 16, 16), true, Activation{}},
 		convCase{"wino long rows", same(1, 6, 61, 16, 32), true, khReLU},
 		convCase{"wino elu goes direct", same(1, 6, 6, 16, 16), true, khELU},
+		// Batch 1 on small maps: bands split into channel-block groups.
+		convCase{"1x1 7x7 relu6 channel groups", ConvParams{N: 1, H: 7, W: 7, C: 640, OutC: 100, KH: 1, KW: 1}, true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 6}},
+		convCase{"3x3 14x14 swish channel groups", same(1, 14, 14, 24, 72), true, Activation{Kind: ActSwish}},
+		convCase{"1x1 7x7 linear channel groups", ConvParams{N: 1, H: 7, W: 7, C: 640, OutC: 96, KH: 1, KW: 1}, false, Activation{}},
 	)
 	return cs
 }
@@ -210,4 +214,42 @@ func khMallocs(runs int, f func()) float64 {
 	}
 	runtime.ReadMemStats(&b)
 	return float64(b.Mallocs-a.Mallocs) / float64(runs)
+}
+
+// TestSmallConvAddVsRef runs every SmallConv case as a residual block's
+// convolution (Conv2DAdd: conv + bias + skip, then the activation)
+// against RefConv2DAdd, on every kernel family and 1-3 workers, with a
+// ReLU, a ReLU6, a swish and no activation after the addition.
+func TestSmallConvAddVsRef(t *testing.T) {
+	kernels := []bool{true}
+	if scAVX512 {
+		kernels = []bool{false, true}
+	}
+	acts := []Activation{{}, khReLU, {Kind: ActReLU, HasMax: true, MaxValue: 6}, {Kind: ActSwish}}
+	for ci, tc := range smallConvCases() {
+		p := tc.p
+		if p.OutLen() == 0 {
+			continue
+		}
+		in := khRand(uint64(ci)*3+1, p.InLen())
+		kernel := khRand(uint64(ci)*3+2, p.KernelLen())
+		skip := khRand(uint64(ci)*3+4, p.OutLen())
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*3+3, p.OutC)
+		}
+		act := acts[ci%len(acts)]
+		want := RefConv2DAdd(p, in, kernel, bias, skip, act)
+		sc := NewSmallConv(kernel, p)
+		for _, goKernel := range kernels {
+			saved, savedOff := scForceGo, simdOff
+			scForceGo, simdOff = goKernel, goKernel
+			for _, threads := range []int{1, 2, 3} {
+				got := khPoison(p.OutLen())
+				sc.Conv2DAdd(p, in, bias, skip, act, got, &Workspace{Pool: par.New(threads)})
+				khClose(t, fmt.Sprintf("%s +skip act %d go=%v threads=%d", tc.name, act.Kind, goKernel, threads), got, want, 1e-4)
+			}
+			scForceGo, simdOff = saved, savedOff
+		}
+	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/kconv/kconv/exec"
 	"github.com/kconv/kconv/importer/onnx"
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
 )
 

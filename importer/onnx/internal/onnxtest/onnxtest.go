@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/kconv/kconv/importer/onnx"
-	"github.com/kconv/kconv/importer/onnx/onnxpb"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
 	"google.golang.org/protobuf/proto"
 )

@@ -1,4 +1,4 @@
-package tensorio
+package feed
 
 import (
 	"math"

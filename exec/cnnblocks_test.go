@@ -1,0 +1,97 @@
+package exec
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/kconv/kconv/ir"
+	"github.com/kconv/kconv/zoo"
+)
+
+// blocksCNN is a toy channels-first (ONNX-layout) network with one of each
+// modern CNN block: an inverted residual with a squeeze-and-excitation
+// (depthwise 3×3 + swish, global pool → 1×1 swish → 1×1 sigmoid → channel
+// scale, linear 1×1 projection, residual Add → ReLU), a DenseNet-style
+// concat → BN → ReLU → 1×1, and a strided 5×5 depthwise with hard swish.
+func blocksCNN(t testing.TB) *ir.Model {
+	t.Helper()
+	df := ir.ChannelsFirst
+	b := ir.NewBuilder("blocks_cnn")
+	b.Input("in", ir.Shape{8, 10, 9}, df)
+	win := func(k, s int) ir.Window2D { return ir.Window2D{KH: k, KW: k, SH: s, SW: s, Padding: ir.PadSame} }
+	conv := func(name string, f, k int, act string, in ...string) string {
+		return b.Add(name, &ir.Conv2D{Filters: f, Window2D: win(k, 1), UseBias: true, Activation: ir.Act{Name: ir.ActName(act)}, DataFormat: df}, in...)
+	}
+	c1 := conv("c1", 16, 3, "relu6")
+	dw := b.Add("dw", &ir.DepthwiseConv2D{Multiplier: 1, Window2D: win(3, 1), UseBias: true, Activation: ir.Act{Name: "swish"}, DataFormat: df}, c1)
+	gp := b.Add("gp", &ir.GlobalPool2D{KeepDims: true, DataFormat: df}, dw)
+	se1 := conv("se1", 4, 1, "swish", gp)
+	se2 := conv("se2", 16, 1, "sigmoid", se1)
+	sc := b.Add("scale", &ir.Binary{Op: ir.BinaryMul}, dw, se2)
+	pj := conv("proj", 16, 1, "linear", sc)
+	add := b.Add("add", &ir.Merge{Mode: ir.MergeAdd}, pj, c1)
+	r := b.Add("relu", &ir.Activation{Act: ir.Act{Name: "relu"}}, add)
+	cat := b.Add("cat", &ir.Merge{Mode: ir.MergeConcat, Axis: 1}, r, c1)
+	bn := b.Add("bn", &ir.BatchNorm{Axis: 1, Epsilon: 1e-3, Center: true, Scale: true}, cat)
+	br := b.Add("bnrelu", &ir.Activation{Act: ir.Act{Name: "relu"}}, bn)
+	c3 := conv("c3", 8, 1, "relu", br)
+	dw2 := b.Add("dw2", &ir.DepthwiseConv2D{Multiplier: 1, Window2D: win(5, 2), UseBias: true, Activation: ir.Act{Name: "hard_swish"}, DataFormat: df}, c3)
+	g := b.Add("gap", &ir.GlobalPool2D{DataFormat: df}, dw2)
+	b.Add("dense", &ir.Dense{Units: 5, UseBias: true}, g)
+	m, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoo.RandomWeights(m, 11)
+	return m
+}
+
+// TestCNNBlocksFusedVsUnfused: the block lowerings (channel scale, NHWC
+// concat, BN + activation, residual Add in the convolution's epilogue)
+// give the unfused program's outputs, and take their nodes: no layout
+// conversion but the input's, no step of its own for the fused Add and
+// activations.
+func TestCNNBlocksFusedVsUnfused(t *testing.T) {
+	m := blocksCNN(t)
+	p, err := Compile(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Compile(m, Options{NoFuse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conversions, own := 0, map[string]bool{}
+	for _, s := range p.steps {
+		own[s.node] = true
+		if len(s.ins) == 1 && len(s.out.shape) == 4 && s.ins[0].nhwc != s.out.nhwc && s.ins[0].name == s.out.name {
+			conversions++
+		}
+	}
+	if conversions != 1 {
+		t.Errorf("%d layout conversions, want 1 (the input's)", conversions)
+	}
+	if own["bnrelu"] || own["relu"] && hasSmallConv(p) {
+		t.Errorf("activation after BN or after the residual Add has its own step")
+	}
+	if hasSmallConv(p) && own["add"] {
+		t.Errorf("residual Add has its own step")
+	}
+	for _, n := range []int{1, 3} {
+		x := fastInput(m, n)
+		got, err := p.Run(context.Background(), []*ir.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := ref.Run(context.Background(), []*ir.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range exp[0].Data {
+			if d := math.Abs(float64(got[0].Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) || math.IsNaN(float64(got[0].Data[i])) {
+				t.Fatalf("batch %d: output[%d] = %v, unfused %v", n, i, got[0].Data[i], v)
+			}
+		}
+	}
+}

@@ -1,0 +1,110 @@
+#include "textflag.h"
+
+// Element-wise activations in place over AVX-512 vectors (act_fast.go).
+// kind: 0 clamp to [lo, hi] (ReLU, ReLU6, Clip; NaN stays NaN),
+// 1 sigmoid, 2 swish (x·sigmoid(x)), 3 hard swish (x·clamp(x/6+½, 0, 1)).
+// e^t: t clamped to [-88, 88], n = round(t·log2 e), r = t - n·ln 2 (in two
+// parts), a degree-7 polynomial in r, scaled by 2^n with VSCALEFPS.
+
+// EXP(X): X = e^X; clobbers Z1-Z3.
+#define EXP(X) \
+	VMINPS       X, Z27, X   \
+	VMAXPS       X, Z26, X   \
+	VMULPS       Z16, X, Z1  \
+	VRNDSCALEPS  $0, Z1, Z1  \
+	VMOVAPS      X, Z2       \
+	VFNMADD231PS Z17, Z1, Z2 \
+	VFNMADD231PS Z18, Z1, Z2 \
+	VMOVAPS      Z19, Z3     \
+	VFMADD213PS  Z20, Z2, Z3 \
+	VFMADD213PS  Z21, Z2, Z3 \
+	VFMADD213PS  Z22, Z2, Z3 \
+	VFMADD213PS  Z23, Z2, Z3 \
+	VFMADD213PS  Z24, Z2, Z3 \
+	VMULPS       Z2, Z2, X   \
+	VFMADD213PS  Z2, X, Z3   \
+	VADDPS       Z25, Z3, Z3 \
+	VSCALEFPS    Z1, Z3, X
+
+#define BCAST(bits, Z) \
+	MOVL         bits, AX \
+	VPBROADCASTD AX, Z
+
+// func actAVX512(x *float32, n int, kind int, lo, hi float32)
+TEXT ·actAVX512(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), DI
+	MOVQ         n+8(FP), CX
+	MOVQ         kind+16(FP), DX
+	VBROADCASTSS lo+24(FP), Z30
+	VBROADCASTSS hi+28(FP), Z31
+	BCAST($0x3fb8aa3b, Z16) // log2 e
+	BCAST($0x3f318000, Z17) // ln 2, high part
+	BCAST($0xb95e8083, Z18) // ln 2, low part
+	BCAST($0x39506967, Z19) // polynomial, highest degree first
+	BCAST($0x3ab743ce, Z20)
+	BCAST($0x3c088908, Z21)
+	BCAST($0x3d2aa9c1, Z22)
+	BCAST($0x3e2aaaaa, Z23)
+	BCAST($0x3f000000, Z24)
+	BCAST($0x3f800000, Z25) // 1
+	BCAST($0xc2b00000, Z26) // -88
+	BCAST($0x42b00000, Z27) // 88
+	BCAST($0x3e2aaaab, Z28) // 1/6
+	BCAST($0x3f000000, Z29) // 1/2
+	VPXORD       Z15, Z15, Z15
+	MOVL         $0xFFFF, AX
+	KMOVW        AX, K1
+
+loop:
+	CMPQ  CX, $16
+	JGE   full
+	TESTQ CX, CX
+	JZ    done
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	MOVQ  $16, CX
+
+full:
+	VMOVUPS.Z (DI), K1, Z0
+	CMPQ      DX, $1
+	JEQ       sigmoid
+	CMPQ      DX, $2
+	JEQ       swish
+	CMPQ      DX, $3
+	JEQ       hswish
+	VMAXPS    Z0, Z30, Z0
+	VMINPS    Z0, Z31, Z0
+	JMP       store
+
+sigmoid:
+	VSUBPS Z0, Z15, Z4
+	EXP(Z4)
+	VADDPS Z25, Z4, Z4
+	VDIVPS Z4, Z25, Z0
+	JMP    store
+
+swish:
+	VSUBPS Z0, Z15, Z4
+	EXP(Z4)
+	VADDPS Z25, Z4, Z4
+	VDIVPS Z4, Z0, Z0
+	JMP    store
+
+hswish:
+	VMOVAPS     Z0, Z4
+	VFMADD213PS Z29, Z28, Z4
+	VMAXPS      Z15, Z4, Z4
+	VMINPS      Z25, Z4, Z4
+	VMULPS      Z4, Z0, Z0
+
+store:
+	VMOVUPS Z0, K1, (DI)
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET

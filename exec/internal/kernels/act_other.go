@@ -1,0 +1,31 @@
+//go:build !amd64
+
+package kernels
+
+func actAVX512(x *float32, n int, kind int, lo, hi float32) { panic("kernels: no AVX-512") }
+
+func simdAVX512() bool { return false }
+
+var simdOff = false
+
+func dwRowAVX512(dst, src, kern, bias *float32, nx, xstep, dstep int, taps *int, ntaps, cbytes int, tailmask uint64, lo, hi float32) {
+	panic("kernels: no AVX-512")
+}
+
+func chanOpAVX512(dst, x, y *float32, rows, c int, tailmask uint64, mul int) {
+	panic("kernels: no AVX-512")
+}
+
+func chanAffineAVX512(dst, x, s, b *float32, rows, c int, tailmask uint64, lo, hi float32) {
+	panic("kernels: no AVX-512")
+}
+
+func addClampAVX512(dst, a *float32, n int, lo, hi float32) { panic("kernels: no AVX-512") }
+
+func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64) {
+	panic("kernels: no AVX-512")
+}
+
+func maxRowAVX512(dst, src *float32, nx, xstep, dstep int, taps *int, ntaps, cbytes int, tailmask uint64) {
+	panic("kernels: no AVX-512")
+}

@@ -1,0 +1,44 @@
+package kernels
+
+// residualAct sets dst = act(dst + skip): the epilogue of a convolution
+// whose output feeds a residual Add (ResNet, MobileNetV2), run on each
+// output row while it is in cache. Clamp activations are fused into the
+// vector add; others run after it.
+func residualAct(dst, skip []float32, act Activation) {
+	if len(dst) == 0 {
+		return
+	}
+	skip = skip[:len(dst)]
+	if lo, hi, ok := act.clampBounds(); ok && simdAVX512() {
+		addClampAVX512(&dst[0], &skip[0], len(dst), lo, hi)
+		return
+	}
+	for i, v := range skip {
+		dst[i] += v
+	}
+	act.ApplyFast(dst)
+}
+
+// Conv2DAdd computes out = act(conv(in, kernel) + bias + skip), skip being
+// an NHWC tensor of out's size (the other input of a residual Add): the
+// addition and the activation run on each output row right after the
+// micro-kernel writes it, instead of in a separate pass over the tensor.
+// It always runs the direct kernel (the Winograd path has no such
+// epilogue). skip must not overlap out.
+func (s *SmallConv) Conv2DAdd(p ConvParams, in, bias, skip []float32, act Activation, out []float32, ws *Workspace) {
+	s.check(p, in, bias)
+	convCheckLen("conv output", out, p.N*s.oh*s.ow*p.OutC)
+	convCheckLen("conv residual", skip, len(out))
+	s.runSkip(p, in, bias, skip, act, out, ws)
+}
+
+// RefConv2DAdd is Conv2DAdd from the definitions: the reference
+// convolution without activation, the addition, then act.
+func RefConv2DAdd(p ConvParams, in, kernel, bias, skip []float32, act Activation) []float32 {
+	out := RefConv2D(p, in, kernel, bias, Activation{})
+	for i := range out {
+		out[i] += skip[i]
+	}
+	act.Apply(out)
+	return out
+}

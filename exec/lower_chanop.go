@@ -1,0 +1,185 @@
+package exec
+
+import (
+	"github.com/kconv/kconv/exec/internal/kernels"
+	"github.com/kconv/kconv/ir"
+)
+
+// channelOp lowers a broadcast Binary between a 4-D NCHW tensor x kept in
+// NHWC storage and a per-channel operand y of shape (N or 1, C, 1, 1) —
+// the channel scale of a squeeze-and-excitation block, Mul(x, sigmoid(…))
+// — as one channels-last step: without it, the logical-layout Binary
+// would transpose x to NCHW and its result back for the next convolution.
+// y's storage needs no conversion (with 1×1 spatial dims both layouts are
+// the same memory). It reports whether it took the node.
+func (l *lowerer) channelOp(n *ir.Node, op *ir.Binary) bool {
+	if l.p.opts.NoFuse || len(n.Inputs) != 2 {
+		return false
+	}
+	out := n.Out.Shape
+	if len(out) != 4 || out[1] < 1 || out[2] < 1 || out[3] < 1 {
+		return false
+	}
+	for xi := range 2 {
+		x, y := l.byNode[n.Inputs[xi]], l.byNode[n.Inputs[1-xi]]
+		if x == nil || y == nil || !x.nhwc || !x.shape.Equal(out) || len(y.shape) != 4 {
+			continue
+		}
+		c := out[1]
+		if y.shape[1] != c || y.shape[2] != 1 || y.shape[3] != 1 || (y.shape[0] != 1 && y.shape[0] != out[0]) {
+			continue
+		}
+		o := l.newValue(n.Name, n.Out, true)
+		l.byNode[n.Name] = o
+		kop := [...]kernels.BinaryOp{kernels.OpAdd, kernels.OpSub, kernels.OpMul, kernels.OpDiv, kernels.OpMax, kernels.OpMin}[op.Op]
+		yFirst := xi == 1
+		l.add(&step{node: n.Name, ins: []*value{x, y}, out: o, inplace: true, fn: func(a *arena, b int, ins [][]float32, dst []float32) error {
+			bn := x.batch(b)
+			stride := 0 // y shared by every sample
+			if y.batch(b) == bn {
+				stride = c
+			}
+			kernels.ChannelOp(kop, dst, ins[0], bn, out[2]*out[3], c, ins[1], stride, yFirst, &a.ws)
+			return nil
+		}})
+		return true
+	}
+	return false
+}
+
+// concatNHWC lowers a 4-D Concat whose inputs are all kept in NHWC storage
+// (DenseNet's and SqueezeNet's channel concats of convolution outputs) as
+// a concat of the stored tensors on the stored axis, so that neither the
+// inputs nor the result are transposed. It reports whether it took the
+// node.
+func (l *lowerer) concatNHWC(n *ir.Node, op *ir.Concat) bool {
+	if len(n.Out.Shape) != 4 || len(n.Inputs) == 0 {
+		return false
+	}
+	vs := make([]*value, len(n.Inputs))
+	for i, name := range n.Inputs {
+		if vs[i] = l.byNode[name]; vs[i] == nil {
+			return false
+		}
+	}
+	if !concatKeepsNHWC(vs) {
+		return false
+	}
+	o := l.newValue(n.Name, n.Out, true)
+	l.byNode[n.Name] = o
+	axis := physAxis(o, op.Axis)
+	l.add(&step{node: n.Name, ins: vs, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+		shapes := make([][]int, len(vs))
+		for i, v := range vs {
+			shapes[i] = v.physical(bt)
+		}
+		kernels.Concat(dst, ins, shapes, axis)
+		return nil
+	}})
+	return true
+}
+
+// concatKeepsNHWC reports whether a concat of ins can work on their NHWC
+// storage (on the stored axis): all are 4-D and so stored. Concat is
+// layout-agnostic once the axis is mapped, so transposing every input to
+// NCHW (and, for the convolution after it, the result back) is waste.
+func concatKeepsNHWC(ins []*value) bool {
+	for _, v := range ins {
+		if len(v.shape) != 4 || !v.nhwc || v.constant != nil {
+			return false
+		}
+	}
+	return len(ins) > 0
+}
+
+// bnAct lowers an inference batch normalization whose channel axis is the
+// stored last axis (NCHW kept in NHWC storage, or channels-last data) as
+// one vector step, with the element-wise activation after it fused when
+// nothing else reads the normalized value (DenseNet's BN → ReLU before
+// each convolution). It reports whether it took the node.
+func (l *lowerer) bnAct(n *ir.Node, op *ir.BatchNorm, scale, shift []float32) (bool, error) {
+	in := l.byNode[n.Inputs[0]]
+	r := len(in.shape)
+	if r < 2 || physAxis(in, op.ResolvedAxis(r)) != r-1 || in.constant != nil {
+		return false, nil
+	}
+	c := in.shape[op.ResolvedAxis(r)]
+	if c != len(scale) {
+		return false, nil
+	}
+	out := l.newValue(n.Name, n.Out, in.nhwc)
+	l.byNode[n.Name] = out
+	final := out
+	var ka kernels.Activation
+	if a := l.soleConsumer(n.Name); a != nil {
+		if act, ok := a.Op.(*ir.Activation); ok && elementwise(act.Act) {
+			k, err := kernelAct(act.Act)
+			if err != nil {
+				return true, err
+			}
+			ka = k
+			l.fused[a.Name] = true
+			final = l.viewOf(out, a.Name, a.Out, in.nhwc)
+			l.byNode[a.Name] = final
+		}
+	}
+	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		kernels.ChannelAffineAct(o, ins[0], c, scale, shift, ka, &a.ws)
+		return nil
+	}})
+	return true, nil
+}
+
+// fuseResidual extends convolution n's tail t (which must end without an
+// activation) over a residual Add — the sole consumer of the tail's last
+// node, adding a value already computed, of the same shape and storage —
+// and over an element-wise activation after the Add. It returns that other
+// value (the skip connection), or nil when nothing was fused. The
+// convolution's epilogue then computes act(conv + bias + skip), saving the
+// Add's pass over the tensor (ResNet, MobileNetV2).
+func (l *lowerer) fuseResidual(n *ir.Node, t *tail, nhwc bool) *value {
+	if l.p.opts.NoFuse || !t.act.IsLinear() {
+		return nil
+	}
+	last := n
+	for _, c := range t.chain {
+		if _, ok := c.Op.(*ir.Transpose); ok {
+			nhwc = !nhwc
+		}
+		last = c
+	}
+	c := l.soleConsumer(last.Name)
+	if c == nil || len(c.Inputs) != 2 || !c.Out.Shape.Equal(last.Out.Shape) {
+		return nil
+	}
+	switch op := c.Op.(type) {
+	case *ir.Merge:
+		if op.Mode != ir.MergeAdd {
+			return nil
+		}
+	case *ir.Binary:
+		if op.Op != ir.BinaryAdd {
+			return nil
+		}
+	default:
+		return nil
+	}
+	other := c.Inputs[0]
+	if other == last.Name {
+		other = c.Inputs[1]
+	}
+	sv := l.byNode[other]
+	if other == last.Name || sv == nil || sv.constant != nil || sv.nhwc != nhwc || !sv.shape.Equal(c.Out.Shape) {
+		return nil
+	}
+	t.chain = append(t.chain, c)
+	l.fused[c.Name] = true
+	if a := l.soleConsumer(c.Name); a != nil {
+		if act, ok := a.Op.(*ir.Activation); ok && elementwise(act.Act) {
+			t.act = act.Act
+			t.chain = append(t.chain, a)
+			l.fused[a.Name] = true
+		}
+	}
+	return sv
+}
