@@ -1,6 +1,8 @@
 package onnx
 
 import (
+	"slices"
+
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
 )
 
@@ -13,6 +15,9 @@ import (
 // protobuf nodes because Abs has no IR op; idioms made of ops the IR has are
 // IR passes (see Passes: fuse-swish).
 func (im *importer) rewrite(nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
+	if !slices.ContainsFunc(nodes, func(n *onnxpb.NodeProto) bool { return n.GetOpType() == "Div" }) {
+		return nodes // no producer map for a graph without Div
+	}
 	producer := map[string]*onnxpb.NodeProto{}
 	consts := map[string]*onnxpb.NodeProto{}
 	for _, n := range nodes {
