@@ -305,8 +305,8 @@ func renderKeras3(w *bufio.Writer, m *ir.Model, lineLength int) error {
 		line(l)
 	}
 	line(boxLine(widths, "┡", "━", "╇", "┩"))
-	rs := rows(m)
-	for i, r := range rs {
+	nrows := rowCount(m)
+	for i, r := range rows(m) {
 		cells := []string{r.name + " (" + r.class + ")", keras3Shape(r.shape), commas(r.params())}
 		if !seq {
 			conn := strings.Join(r.conns, ", ")
@@ -318,7 +318,7 @@ func renderKeras3(w *bufio.Writer, m *ir.Model, lineLength int) error {
 		for _, l := range tableRow(cells, widths, right, "│") {
 			line(l)
 		}
-		if i < len(rs)-1 {
+		if i < nrows-1 {
 			line(boxLine(widths, "├", "─", "┼", "┤"))
 		}
 	}
