@@ -2,8 +2,10 @@ package onnx
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -22,7 +24,9 @@ var scaleShape = []int64{1, 4}
 // x. kind "chain" is x → Relu → Relu → … (each node's output t<i> feeds the
 // next); kind "dag" alternates Relu and Add, each Add summing the previous
 // value and the one before it (a wide DAG where values have two consumers);
-// kind "swish" repeats Mul(x, Sigmoid(x)), which the importer fuses. Nodes
+// kind "swish" repeats Mul(x, Sigmoid(x)), which the importer fuses; kind
+// "samename" is the chain with every node named "relu" (ONNX does not
+// require unique node names: the importer must make them unique). Nodes
 // have no names (the importer names them after their outputs), as a 26-byte
 // node of a 10^6-node, 26 MB file has.
 func writeScaleGraph(w io.Writer, n int, kind string) error {
@@ -36,6 +40,10 @@ func writeScaleGraph(w io.Writer, n int, kind string) error {
 	var buf []byte
 	node := func(op string, out string, ins ...string) {
 		var b []byte
+		if kind == "samename" {
+			b = protowire.AppendTag(b, 3, protowire.BytesType) // name
+			b = protowire.AppendString(b, "relu")
+		}
 		for _, in := range ins {
 			b = protowire.AppendTag(b, 1, protowire.BytesType)
 			b = protowire.AppendString(b, in)
@@ -90,7 +98,7 @@ func writeScaleGraph(w io.Writer, n int, kind string) error {
 		last := -1
 		for i := 0; i < n; i++ {
 			switch kind {
-			case "chain":
+			case "chain", "samename":
 				node("Relu", val(i), val(i-1))
 			case "dag":
 				if i%2 == 0 {
@@ -177,10 +185,10 @@ func TestWriteScaleGraph(t *testing.T) {
 	}
 }
 
-// BenchmarkScaleImport imports a generated 10^5-node chain per iteration
-// and reports the time and bytes allocated per node.
+// BenchmarkScaleImport imports a generated 10^5-node graph of each kind per
+// iteration and reports the time and bytes allocated per node.
 func BenchmarkScaleImport(b *testing.B) {
-	for _, kind := range []string{"chain", "dag", "swish"} {
+	for _, kind := range []string{"chain", "dag", "swish", "samename"} {
 		b.Run(kind, func(b *testing.B) {
 			const n = 100000
 			var bb bytesBuffer
@@ -188,6 +196,8 @@ func BenchmarkScaleImport(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := Decode([]byte(bb), ""); err != nil {
@@ -195,6 +205,8 @@ func BenchmarkScaleImport(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/node")
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/n, "B/node")
 		})
 	}
 }
@@ -202,3 +214,43 @@ func BenchmarkScaleImport(b *testing.B) {
 type bytesBuffer []byte
 
 func (b *bytesBuffer) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
+
+// allocsPerNode imports a generated graph of n nodes and returns the heap
+// allocations and bytes allocated per node.
+func allocsPerNode(t *testing.T, n int, kind string) (allocs, alloced float64) {
+	var b bytes.Buffer
+	if err := writeScaleGraph(&b, n, kind); err != nil {
+		t.Fatal(err)
+	}
+	data := b.Bytes()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m, err := Decode(data, "")
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatalf("%s of %d nodes: %v", kind, n, err)
+	}
+	if len(m.Nodes) < n/2 {
+		t.Fatalf("%s of %d nodes: imported %d nodes", kind, n, len(m.Nodes))
+	}
+	return float64(after.Mallocs-before.Mallocs) / float64(n), float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
+}
+
+// TestScaleLinear fails when importing (translation, shape inference and
+// the import passes) costs superlinear work, without timing anything: the
+// allocations per node of a 10× larger graph must stay within a generous
+// factor of a small one's. A quadratic step (a full-graph index per
+// rewritten node, name uniquing that probes every earlier suffix) makes
+// them grow about 10×.
+func TestScaleLinear(t *testing.T) {
+	const small, large, factor = 2000, 20000, 2.0
+	for _, kind := range []string{"chain", "dag", "swish", "samename"} {
+		a1, b1 := allocsPerNode(t, small, kind)
+		a2, b2 := allocsPerNode(t, large, kind)
+		t.Logf("%s: %.1f → %.1f allocs/node, %.0f → %.0f bytes/node", kind, a1, a2, b1, b2)
+		if a2 > factor*a1 || b2 > factor*b1 {
+			t.Errorf("%s: allocations per node grow from %.1f (%.0f B) at %d nodes to %.1f (%.0f B) at %d: superlinear import", kind, a1, b1, small, a2, b2, large)
+		}
+	}
+}
