@@ -194,10 +194,16 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 	if err := im.graph(g); err != nil {
 		return nil, err
 	}
-	if err := (ir.Pipeline{Passes: Passes(im.m), StopAfter: opts.StopAfter}).Run(im.m); err != nil {
+	// The translation's maps (several entries per ONNX value) and the
+	// decoded protobuf are garbage from here on: dropping the references
+	// lets the collector free them before the passes build their indexes.
+	m := im.m
+	im, g = nil, nil
+	mp.Reset()
+	if err := (ir.Pipeline{Passes: Passes(m), StopAfter: opts.StopAfter}).Run(m); err != nil {
 		return nil, err
 	}
-	return im.m, nil
+	return m, nil
 }
 
 func (im *importer) warn(format string, args ...any) {
