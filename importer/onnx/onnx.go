@@ -148,7 +148,7 @@ type importer struct {
 	m      *ir.Model
 	vals   map[string]*val
 	types  map[string]ir.TensorType // ir node → output type
-	nodes  map[string]*ir.Node      // ir nodes by name
+	nodes  map[string]*ir.Node      // the Transpose ir nodes by name (transpose folds pairs); only those: a map of every node costs tens of MB on huge graphs
 	used   map[string]bool          // ir node names
 	next   map[string]int           // fresh: the next suffix to try per base name
 	uses   map[string]int           // ONNX value → number of consumers
@@ -175,7 +175,7 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 		dir: dir, mf: mf, opts: opts,
 		vals:   make(map[string]*val, nv),
 		types:  make(map[string]ir.TensorType, nv),
-		nodes:  make(map[string]*ir.Node, nv),
+		nodes:  map[string]*ir.Node{},
 		used:   make(map[string]bool, nv),
 		next:   map[string]int{},
 		uses:   make(map[string]int, nv),
