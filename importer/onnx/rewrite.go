@@ -1,8 +1,6 @@
 package onnx
 
 import (
-	"slices"
-
 	"github.com/kconv/kconv/importer/onnx/onnxpb"
 )
 
@@ -15,7 +13,11 @@ import (
 // protobuf nodes because Abs has no IR op; idioms made of ops the IR has are
 // IR passes (see Passes: fuse-swish).
 func (im *importer) rewrite(nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
-	if !slices.ContainsFunc(nodes, func(n *onnxpb.NodeProto) bool { return n.GetOpType() == "Div" }) {
+	hasDiv := false
+	for _, n := range nodes {
+		hasDiv = hasDiv || n.GetOpType() == "Div"
+	}
+	if !hasDiv {
 		return nodes // no producer map for a graph without Div
 	}
 	producer := map[string]*onnxpb.NodeProto{}
