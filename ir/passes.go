@@ -47,7 +47,8 @@ func (p Pipeline) Names() []string {
 }
 
 // Run checks the graph invariants, then runs each pass followed by the
-// invariant check of the furthest stage reached so far, appending a
+// invariant check of the furthest stage reached so far (skipped after a
+// pass that reports no change and reaches no new stage), appending a
 // PassStat per pass to m.Passes. Errors name the pass and, through
 // LayerError, the layer.
 func (p Pipeline) Run(m *Model) error {
@@ -65,9 +66,14 @@ func (p Pipeline) Run(m *Model) error {
 			return err
 		}
 		m.Passes = append(m.Passes, PassStat{Name: q.Name, Time: time.Since(start), Changed: changed})
-		stage = max(stage, q.After)
-		if err := CheckInvariants(m, stage); err != nil {
-			return fmt.Errorf("after pass %s: %w", q.Name, err)
+		// A pass that changed nothing and reached no new stage left a
+		// model that was already checked: checking it again would only
+		// cost a full-graph map per pass (seconds on a million nodes).
+		if changed > 0 || q.After > stage {
+			stage = max(stage, q.After)
+			if err := CheckInvariants(m, stage); err != nil {
+				return fmt.Errorf("after pass %s: %w", q.Name, err)
+			}
 		}
 		if q.Name == p.StopAfter {
 			return nil
@@ -208,39 +214,63 @@ func CheckInvariants(m *Model, s Stage) error {
 
 // orderNodes sorts the nodes topologically, keeping the given order where it
 // is already valid; a cycle is an error naming a layer on it. It counts the
-// nodes that moved.
+// nodes that moved. It is linear in nodes plus edges: one name→position
+// map, an explicit stack instead of recursion (a chain of a million layers
+// would otherwise need a goroutine stack of hundreds of megabytes), and no
+// copy at all when the order is already valid.
 func orderNodes(m *Model) (int, error) {
-	idx := m.Index()
+	pos := make(map[string]int, len(m.Nodes))
+	for i, n := range m.Nodes {
+		pos[n.Name] = i
+	}
+	ordered := true
+	for i, n := range m.Nodes {
+		for _, in := range n.Inputs {
+			if j, ok := pos[in]; !ok || j >= i {
+				ordered = false
+			}
+		}
+	}
+	if ordered {
+		return 0, nil
+	}
 	const (
 		unseen = iota
 		active
 		done
 	)
-	state := make(map[string]int, len(m.Nodes))
+	state := make([]uint8, len(m.Nodes))
 	out := make([]*Node, 0, len(m.Nodes))
-	var visit func(n *Node) error
-	visit = func(n *Node) error {
-		switch state[n.Name] {
-		case done:
-			return nil
-		case active:
-			return layerErr(n.Name, "is part of a cycle")
+	// frame is a node being visited and the next of its inputs to visit.
+	type frame struct{ i, next int }
+	var stack []frame
+	for root := range m.Nodes {
+		if state[root] != unseen {
+			continue
 		}
-		state[n.Name] = active
-		for _, in := range n.Inputs {
-			if err := visit(idx[in]); err != nil {
-				return err
+		state[root] = active
+		stack = append(stack[:0], frame{i: root})
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			n := m.Nodes[f.i]
+			if f.next == len(n.Inputs) {
+				state[f.i] = done
+				out = append(out, n)
+				stack = stack[:len(stack)-1]
+				continue
 			}
-		}
-		state[n.Name] = done
-		out = append(out, n)
-		return nil
-	}
-	// Iterative deepening would avoid recursion depth issues; models have
-	// at most thousands of layers, well within Go's growable stacks.
-	for _, n := range m.Nodes {
-		if err := visit(n); err != nil {
-			return 0, err
+			j, ok := pos[n.Inputs[f.next]]
+			f.next++
+			if !ok {
+				continue // CheckInvariants names the undefined input
+			}
+			switch state[j] {
+			case active:
+				return 0, layerErr(m.Nodes[j].Name, "is part of a cycle")
+			case unseen:
+				state[j] = active
+				stack = append(stack, frame{i: j})
+			}
 		}
 	}
 	moved := 0
@@ -258,9 +288,11 @@ func orderNodes(m *Model) (int, error) {
 func inferShapes(m *Model) (int, error) {
 	idx := m.Index()
 	changed := 0
+	var in []TensorType // reused: ops read their input types, never keep them
 	for _, n := range m.Nodes {
 		before := n.Out
-		if err := inferNode(idx, n); err != nil {
+		var err error
+		if in, err = inferNodeIn(idx, n, in); err != nil {
 			return 0, err
 		}
 		if !sameType(before, n.Out) {
@@ -272,16 +304,29 @@ func inferShapes(m *Model) (int, error) {
 
 // InferNode sets n's output type and weight specs from its inputs' types,
 // which must be set: passes that rewrite a node of a typed model call it.
+// It indexes the whole model: a pass that retypes many nodes calls
+// InferNodeIndexed with one Index instead.
 func (m *Model) InferNode(n *Node) error { return inferNode(m.Index(), n) }
 
+// InferNodeIndexed is InferNode with idx, m.Index() of the node's model,
+// made once by the caller (the nodes' names must not have changed since).
+func InferNodeIndexed(idx map[string]*Node, n *Node) error { return inferNode(idx, n) }
+
 func inferNode(idx map[string]*Node, n *Node) error {
-	in := make([]TensorType, len(n.Inputs))
-	for i, name := range n.Inputs {
-		in[i] = idx[name].Out
+	_, err := inferNodeIn(idx, n, nil)
+	return err
+}
+
+// inferNodeIn is inferNode with a scratch slice for the input types, which
+// it returns (grown) for the next call.
+func inferNodeIn(idx map[string]*Node, n *Node, in []TensorType) ([]TensorType, error) {
+	in = in[:0]
+	for _, name := range n.Inputs {
+		in = append(in, idx[name].Out)
 	}
 	out, err := n.Op.Infer(in)
 	if err != nil {
-		return &LayerError{Layer: n.Name, Err: err}
+		return in, &LayerError{Layer: n.Name, Err: err}
 	}
 	n.Out = out
 	if _, ok := n.Op.(*Unknown); ok {
@@ -295,7 +340,7 @@ func inferNode(idx map[string]*Node, n *Node) error {
 	if n.Class == "" {
 		n.Class = n.Op.Kind()
 	}
-	return nil
+	return in, nil
 }
 
 // checkWeights verifies that every node carries exactly the weights its op

@@ -1,5 +1,7 @@
 package ir
 
+import "slices"
+
 // Transformation passes: IR→IR rewrites that importers put in their
 // pipelines. Each keeps the model typed (it calls InferNode on the nodes it
 // rewrites) and leaves nodes it makes unused to prune-dead.
@@ -35,6 +37,9 @@ func (m *Model) Consumers() map[string]int {
 // Add's name (the Dense node is left unused). The node keeps the Dense's
 // class when its own class was the Add's.
 func foldDenseBias(m *Model) (int, error) {
+	if !slices.ContainsFunc(m.Nodes, func(n *Node) bool { _, ok := n.Op.(*Binary); return ok }) {
+		return 0, nil // no full-graph index for a model without Binary
+	}
 	idx := m.Index()
 	consumers := m.Consumers()
 	changed := 0
@@ -89,21 +94,27 @@ func foldDenseBias(m *Model) (int, error) {
 // them.
 func pruneDead(m *Model) (int, error) {
 	idx := m.Index()
-	live := map[string]bool{}
-	var mark func(name string)
-	mark = func(name string) {
-		if live[name] {
-			return
+	live := make(map[string]bool, len(m.Nodes))
+	// An explicit stack, not recursion: a chain of a million layers would
+	// need a goroutine stack of hundreds of megabytes.
+	var stack []string
+	mark := func(name string) {
+		if !live[name] {
+			live[name] = true
+			stack = append(stack, name)
 		}
-		live[name] = true
+	}
+	for _, o := range m.Outputs {
+		mark(o)
+	}
+	for len(stack) > 0 {
+		name := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
 		if n := idx[name]; n != nil {
 			for _, in := range n.Inputs {
 				mark(in)
 			}
 		}
-	}
-	for _, o := range m.Outputs {
-		mark(o)
 	}
 	for _, in := range m.Inputs {
 		live[in] = true

@@ -58,12 +58,12 @@ func renderKeras1(w *bufio.Writer, m *ir.Model, lineLength int) error {
 	if err := checkPositions(pos); err != nil {
 		return err
 	}
-	rs := rows(m)
+	nrows := rowCount(m)
 	line := func(s string) { w.WriteString(s); w.WriteByte('\n') }
 	line(strings.Repeat("_", lineLength))
 	line(textRow([]string{"Layer (type)", "Output Shape", "Param #", "Connected to"}, pos))
 	line(strings.Repeat("=", lineLength))
-	for i, r := range rs {
+	for i, r := range rows(m) {
 		first := ""
 		if len(r.conns) > 0 {
 			first = r.conns[0]
@@ -72,7 +72,7 @@ func renderKeras1(w *bufio.Writer, m *ir.Model, lineLength int) error {
 		for _, c := range r.conns[min(1, len(r.conns)):] {
 			line(textRow([]string{"", "", "", c}, pos))
 		}
-		if i == len(rs)-1 {
+		if i == nrows-1 {
 			line(strings.Repeat("=", lineLength))
 		} else {
 			line(strings.Repeat("_", lineLength))
@@ -104,13 +104,13 @@ func renderKeras2(w *bufio.Writer, m *ir.Model, lineLength int) error {
 	if err := checkPositions(pos); err != nil {
 		return err
 	}
-	rs := rows(m)
+	nrows := rowCount(m)
 	line := func(s string) { w.WriteString(s); w.WriteByte('\n') }
 	line(`Model: "` + m.Name + `"`)
 	line(strings.Repeat("_", lineLength))
 	line(textRow(header, pos))
 	line(strings.Repeat("=", lineLength))
-	for i, r := range rs {
+	for i, r := range rows(m) {
 		fields := []string{r.name + " (" + r.class + ")", tupleShape(r.shape), strconv.FormatInt(r.params(), 10)}
 		if seq {
 			line(textRow(fields, pos))
@@ -124,7 +124,7 @@ func renderKeras2(w *bufio.Writer, m *ir.Model, lineLength int) error {
 				line(textRow([]string{"", "", "", c}, pos))
 			}
 		}
-		if i == len(rs)-1 {
+		if i == nrows-1 {
 			line(strings.Repeat("=", lineLength))
 		} else {
 			line(strings.Repeat("_", lineLength))

@@ -142,6 +142,19 @@ func ceilDiv(a, b int) int {
 // wrapped at spaces, a word longer than the width goes on a line of its own
 // and is cut to width-1 characters plus "…".
 func wrapCell(text string, width int, right bool) []string {
+	if len(text) <= width && printableASCII(text) {
+		// Fits on one line (the words' lengths sum to at most width, so
+		// nothing breaks): the common case, without the rune and word
+		// slices, which a summary of a million layers would make per cell.
+		if right {
+			text = strings.TrimRight(text, " ")
+		}
+		pad := strings.Repeat(" ", width-len(text))
+		if right {
+			return []string{pad + text}
+		}
+		return []string{text + pad}
+	}
 	rs := []rune(text)
 	var breaks []int
 	offset := 0
@@ -188,6 +201,17 @@ func wrapCell(text string, width int, right bool) []string {
 		}
 	}
 	return lines
+}
+
+// printableASCII reports whether s holds only the bytes ' ' to '~' (so one
+// rune per byte, and ' ' the only space).
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // splitWords returns the [start, end) spans of the matches of rich's word
@@ -305,8 +329,8 @@ func renderKeras3(w *bufio.Writer, m *ir.Model, lineLength int) error {
 		line(l)
 	}
 	line(boxLine(widths, "┡", "━", "╇", "┩"))
-	rs := rows(m)
-	for i, r := range rs {
+	nrows := rowCount(m)
+	for i, r := range rows(m) {
 		cells := []string{r.name + " (" + r.class + ")", keras3Shape(r.shape), commas(r.params())}
 		if !seq {
 			conn := strings.Join(r.conns, ", ")
@@ -318,7 +342,7 @@ func renderKeras3(w *bufio.Writer, m *ir.Model, lineLength int) error {
 		for _, l := range tableRow(cells, widths, right, "│") {
 			line(l)
 		}
-		if i < len(rs)-1 {
+		if i < nrows-1 {
 			line(boxLine(widths, "├", "─", "┼", "┤"))
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"strings"
 
@@ -137,24 +138,61 @@ func nodeClass(n *ir.Node) string {
 	return ""
 }
 
-// rows returns the layers a summary of m shows: every node, except the
-// InputLayers of a Sequential model.
-func rows(m *ir.Model) []layerRow { return nodeRows(m, m.Meta.Sequential) }
+// rows yields, one at a time, the layers a summary of m shows (with their
+// position): every node, except the InputLayers of a Sequential model. A
+// summary of a million-layer model thus holds one row, not a million, and
+// streams its text out through the caller's buffered writer.
+func rows(m *ir.Model) iter.Seq2[int, layerRow] {
+	return func(yield func(int, layerRow) bool) {
+		i := 0
+		for _, n := range m.Nodes {
+			if m.Meta.Sequential && isInput(n) {
+				continue
+			}
+			if !yield(i, newRow(n)) {
+				return
+			}
+			i++
+		}
+	}
+}
+
+// rowCount returns the number of rows rows yields.
+func rowCount(m *ir.Model) int {
+	k := len(m.Nodes)
+	if m.Meta.Sequential {
+		for _, n := range m.Nodes {
+			if isInput(n) {
+				k--
+			}
+		}
+	}
+	return k
+}
+
+// newRow returns n's summary row (without normShape, which only checks need).
+func newRow(n *ir.Node) layerRow {
+	t, nt := n.Params()
+	r := layerRow{node: n, name: n.Name, class: nodeClass(n), shape: n.Out.Shape, trainable: t, nonTrainable: nt}
+	if len(n.Inputs) > 0 {
+		r.conns = make([]string, len(n.Inputs))
+		for i, in := range n.Inputs {
+			r.conns[i] = in + "[0][0]"
+		}
+	}
+	return r
+}
 
 // nodeRows returns m's nodes as summary rows, without the InputLayers if
-// hideInputs.
+// hideInputs, with their normShape (for Check).
 func nodeRows(m *ir.Model, hideInputs bool) []layerRow {
-	var rs []layerRow
+	rs := make([]layerRow, 0, len(m.Nodes))
 	for _, n := range m.Nodes {
 		if hideInputs && isInput(n) {
 			continue
 		}
-		t, nt := n.Params()
-		r := layerRow{node: n, name: n.Name, class: nodeClass(n), shape: n.Out.Shape, trainable: t, nonTrainable: nt}
+		r := newRow(n)
 		r.normShape = NormalizeShape(tupleShape(r.shape))
-		for _, in := range n.Inputs {
-			r.conns = append(r.conns, in+"[0][0]")
-		}
 		rs = append(rs, r)
 	}
 	return rs
@@ -168,7 +206,7 @@ func sequentialLike(m *ir.Model) bool {
 		return true
 	}
 	inputs := 0
-	consumers := map[string]int{}
+	consumers := make(map[string]int, len(m.Nodes))
 	for _, n := range m.Nodes {
 		if isInput(n) {
 			inputs++

@@ -202,7 +202,9 @@ func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Wei
 	}
 	node := &ir.Node{Name: name, Class: class, Op: op, Inputs: inputs, Weights: weights}
 	c.im.m.Nodes = append(c.im.m.Nodes, node)
-	c.im.nodes[name] = node
+	if _, ok := op.(*ir.Transpose); ok {
+		c.im.nodes[name] = node // see importer.nodes
+	}
 	c.im.types[name] = t
 	return name, t, nil
 }

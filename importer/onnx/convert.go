@@ -12,8 +12,11 @@ import (
 
 // node converts one ONNX node.
 func (im *importer) node(n *onnxpb.NodeProto) error {
-	c := &nctx{im: im, n: n, op: n.GetOpType(), attrs: map[string]*onnxpb.AttributeProto{}}
+	c := &nctx{im: im, n: n, op: n.GetOpType()}
 	c.name = nodeName(n)
+	if len(n.GetAttribute()) > 0 { // no map for the many nodes without attributes
+		c.attrs = make(map[string]*onnxpb.AttributeProto, len(n.GetAttribute()))
+	}
 	for _, a := range n.GetAttribute() {
 		if a.GetRefAttrName() != "" {
 			return fmt.Errorf("attribute %s refers to a function attribute", a.GetName())

@@ -148,8 +148,9 @@ type importer struct {
 	m      *ir.Model
 	vals   map[string]*val
 	types  map[string]ir.TensorType // ir node → output type
-	nodes  map[string]*ir.Node      // ir nodes by name
+	nodes  map[string]*ir.Node      // the Transpose ir nodes by name (transpose folds pairs); only those: a map of every node costs tens of MB on huge graphs
 	used   map[string]bool          // ir node names
+	next   map[string]int           // fresh: the next suffix to try per base name
 	uses   map[string]int           // ONNX value → number of consumers
 	consts map[*tensor]string       // materialized Constant nodes
 	anchor string
@@ -167,15 +168,19 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 	if g == nil {
 		return nil, fmt.Errorf("not an ONNX model: no graph")
 	}
+	// The maps are sized for the graph at once: growing a map of a
+	// million names rehashes it about twenty times.
+	nv := len(g.GetNode()) + len(g.GetInput()) + len(g.GetInitializer())
 	im := &importer{
 		dir: dir, mf: mf, opts: opts,
-		vals:   map[string]*val{},
-		types:  map[string]ir.TensorType{},
+		vals:   make(map[string]*val, nv),
+		types:  make(map[string]ir.TensorType, nv),
 		nodes:  map[string]*ir.Node{},
-		used:   map[string]bool{},
-		uses:   map[string]int{},
+		used:   make(map[string]bool, nv),
+		next:   map[string]int{},
+		uses:   make(map[string]int, nv),
 		consts: map[*tensor]string{},
-		inits:  map[string]*tensor{},
+		inits:  make(map[string]*tensor, len(g.GetInitializer())),
 		budget: memory.Resolve(opts.MemoryBudget),
 	}
 	name := g.GetName()
@@ -189,10 +194,16 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 	if err := im.graph(g); err != nil {
 		return nil, err
 	}
-	if err := (ir.Pipeline{Passes: Passes(im.m), StopAfter: opts.StopAfter}).Run(im.m); err != nil {
+	// The translation's maps (several entries per ONNX value) and the
+	// decoded protobuf are garbage from here on: dropping the references
+	// lets the collector free them before the passes build their indexes.
+	m := im.m
+	im, g = nil, nil
+	mp.Reset()
+	if err := (ir.Pipeline{Passes: Passes(m), StopAfter: opts.StopAfter}).Run(m); err != nil {
 		return nil, err
 	}
-	return im.m, nil
+	return m, nil
 }
 
 func (im *importer) warn(format string, args ...any) {
@@ -475,8 +486,18 @@ func (im *importer) fresh(base string) string {
 		base = "node"
 	}
 	name := base
-	for k := 1; im.used[name]; k++ {
-		name = fmt.Sprintf("%s_%d", base, k)
+	if im.used[name] {
+		// Suffixes resume where the last name from base stopped, so n
+		// nodes sharing one name cost n lookups, not n²/2.
+		k := max(im.next[base], 1)
+		for {
+			name = base + "_" + strconv.Itoa(k)
+			if !im.used[name] {
+				break
+			}
+			k++
+		}
+		im.next[base] = k + 1
 	}
 	im.used[name] = true
 	return name
@@ -487,7 +508,7 @@ func (im *importer) fresh(base string) string {
 // twice.
 func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
 	nodes := g.GetNode()
-	producer := map[string]int{}
+	producer := make(map[string]int, len(nodes))
 	for i, n := range nodes {
 		for _, o := range n.GetOutput() {
 			if o == "" {
@@ -509,36 +530,55 @@ func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
 			}
 		}
 	}
+	ordered := true
+	for i, n := range nodes {
+		for _, in := range n.GetInput() {
+			if j, ok := producer[in]; ok && j >= i {
+				ordered = false
+			}
+		}
+	}
+	if ordered {
+		return nodes, nil
+	}
 	const (
 		unseen = iota
 		active
 		done
 	)
-	state := make([]int, len(nodes))
+	state := make([]uint8, len(nodes))
 	out := make([]*onnxpb.NodeProto, 0, len(nodes))
-	var visit func(i int) error
-	visit = func(i int) error {
-		switch state[i] {
-		case done:
-			return nil
-		case active:
-			return fmt.Errorf("node '%s' (op %s) is part of a cycle", nodeName(nodes[i]), opName(nodes[i]))
+	// An explicit stack, not recursion: a chain of a million nodes would
+	// need a goroutine stack of hundreds of megabytes.
+	type frame struct{ i, next int }
+	var stack []frame
+	for root := range nodes {
+		if state[root] != unseen {
+			continue
 		}
-		state[i] = active
-		for _, in := range nodes[i].GetInput() {
-			if j, ok := producer[in]; ok {
-				if err := visit(j); err != nil {
-					return err
-				}
+		state[root] = active
+		stack = append(stack[:0], frame{i: root})
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			ins := nodes[f.i].GetInput()
+			if f.next == len(ins) {
+				state[f.i] = done
+				out = append(out, nodes[f.i])
+				stack = stack[:len(stack)-1]
+				continue
 			}
-		}
-		state[i] = done
-		out = append(out, nodes[i])
-		return nil
-	}
-	for i := range nodes {
-		if err := visit(i); err != nil {
-			return nil, err
+			j, ok := producer[ins[f.next]]
+			f.next++
+			if !ok {
+				continue
+			}
+			switch state[j] {
+			case active:
+				return nil, fmt.Errorf("node '%s' (op %s) is part of a cycle", nodeName(nodes[j]), opName(nodes[j]))
+			case unseen:
+				state[j] = active
+				stack = append(stack, frame{i: j})
+			}
 		}
 	}
 	return out, nil

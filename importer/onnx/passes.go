@@ -1,6 +1,10 @@
 package onnx
 
-import "github.com/kconv/kconv/ir"
+import (
+	"slices"
+
+	"github.com/kconv/kconv/ir"
+)
 
 // Passes is the ONNX import pipeline that runs on the model the node
 // translation produced:
@@ -32,6 +36,9 @@ func Passes(m *ir.Model) []ir.Pass {
 var PassFuseSwish = ir.Pass{Name: "fuse-swish", Run: fuseSwish, After: ir.StageTyped}
 
 func fuseSwish(m *ir.Model) (int, error) {
+	if !slices.ContainsFunc(m.Nodes, func(n *ir.Node) bool { return isMul(n.Op) }) {
+		return 0, nil // no full-graph index for a model without Mul
+	}
 	idx := m.Index()
 	uses := m.Consumers()
 	changed := 0
@@ -46,7 +53,7 @@ func fuseSwish(m *ir.Model) (int, error) {
 				continue
 			}
 			n.Op, n.Inputs, n.Class = &ir.Activation{Act: ir.Act{Name: ir.ActSwish}}, []string{x}, "Swish"
-			if err := m.InferNode(n); err != nil {
+			if err := ir.InferNodeIndexed(idx, n); err != nil {
 				return changed, err
 			}
 			uses[s.Name] = 0

@@ -13,6 +13,13 @@ import (
 // protobuf nodes because Abs has no IR op; idioms made of ops the IR has are
 // IR passes (see Passes: fuse-swish).
 func (im *importer) rewrite(nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
+	hasDiv := false
+	for _, n := range nodes {
+		hasDiv = hasDiv || n.GetOpType() == "Div"
+	}
+	if !hasDiv {
+		return nodes // no producer map for a graph without Div
+	}
 	producer := map[string]*onnxpb.NodeProto{}
 	consts := map[string]*onnxpb.NodeProto{}
 	for _, n := range nodes {

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -21,6 +22,15 @@ import (
 // have no other use and Y_c is unused; other recurrent nodes are left for
 // recurrent to refuse.
 func (im *importer) batchFirstRecurrent(nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
+	if !slices.ContainsFunc(nodes, func(n *onnxpb.NodeProto) bool {
+		switch n.GetOpType() {
+		case "RNN", "LSTM", "GRU":
+			return true
+		}
+		return false
+	}) {
+		return nodes // no producer/consumer maps for a graph without recurrences
+	}
 	producer := map[string]*onnxpb.NodeProto{}
 	consumers := map[string][]*onnxpb.NodeProto{}
 	for _, n := range nodes {

@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -124,13 +125,23 @@ func (s *stripper) message(out, b []byte, off int64, k wireKind) ([]byte, error)
 				out = append(out, field...)
 				break
 			}
+			// The child is rewritten in place after room for the
+			// longest length prefix, then moved down over the unused
+			// room: one copy of a graph of a million nodes, not a
+			// buffer of its own grown by doubling and then copied.
 			v, _ := protowire.ConsumeBytes(b[n:])
-			sub, err := s.message(nil, v, off+int64(n+m-len(v)), child)
+			out = protowire.AppendTag(out, num, protowire.BytesType)
+			lp := len(out)
+			out = append(out, make([]byte, binary.MaxVarintLen64)...)
+			var err error
+			out, err = s.message(out, v, off+int64(n+m-len(v)), child)
 			if err != nil {
 				return nil, err
 			}
-			out = protowire.AppendTag(out, num, protowire.BytesType)
-			out = protowire.AppendBytes(out, sub)
+			body := len(out) - lp - binary.MaxVarintLen64
+			k := len(protowire.AppendVarint(out[:lp], uint64(body))) - lp
+			copy(out[lp+k:], out[lp+binary.MaxVarintLen64:])
+			out = out[:lp+k+body]
 		}
 		b = b[n+m:]
 		off += int64(n + m)
