@@ -128,10 +128,14 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		return c.expand()
 	case "Range":
 		return c.rangeOp()
-	case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual":
+	case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor":
 		return c.compare()
 	case "Where":
 		return c.where()
+	case "ScatterND":
+		return c.scatterND()
+	case "Not":
+		return c.not()
 	case "Mod":
 		return c.mod()
 	case "Sqrt", "Reciprocal", "Neg", "Abs", "Log":

@@ -240,6 +240,12 @@ func (c *nctx) compare() error {
 			r = p <= q
 		case "GreaterOrEqual":
 			r = p >= q
+		case "And":
+			r = p != 0 && q != 0
+		case "Or":
+			r = p != 0 || q != 0
+		case "Xor":
+			r = (p != 0) != (q != 0)
 		}
 		if r {
 			res[k] = 1
@@ -360,4 +366,109 @@ func shapeElems(s []int) int {
 		n *= d
 	}
 	return n
+}
+
+// scatterND folds ScatterND of constants (reduction "none"): a copy of data
+// with the slices that indices' last axis addresses replaced by updates.
+// Swin's shifted-window mask is built so.
+func (c *nctx) scatterND() error {
+	if r, err := c.str("reduction", "none"); err != nil || r != "none" {
+		return fmtErr(err, "reduction %q is not supported", r)
+	}
+	var ts [3]*tensor
+	for i := range ts {
+		v, err := c.need(i)
+		if err != nil {
+			return err
+		}
+		if v.c == nil || v.node != "" {
+			return fmt.Errorf("ScatterND of a computed tensor is not supported (only of constants)")
+		}
+		ts[i] = v.c
+	}
+	data, idx, upd := ts[0], ts[1], ts[2]
+	if !idx.isInt || len(idx.shape) < 1 {
+		return fmt.Errorf("indices must be an integer tensor")
+	}
+	k := idx.shape[len(idx.shape)-1]
+	if k > len(data.shape) {
+		return fmt.Errorf("indices address %d axes of a rank-%d tensor", k, len(data.shape))
+	}
+	slice := shapeElems(data.shape[k:])
+	count := shapeElems(idx.shape[:len(idx.shape)-1])
+	if upd.n() != count*slice {
+		return fmt.Errorf("updates have %d values, want %d", upd.n(), count*slice)
+	}
+	ix, err := idx.intsNoSym("the indices")
+	if err != nil {
+		return err
+	}
+	dv, uv := numbers(data), numbers(upd)
+	if dv == nil || uv == nil {
+		return fmt.Errorf("operand holds the dynamic batch size")
+	}
+	n := data.n()
+	vals := make([]float64, n)
+	for i := range vals {
+		vals[i] = dv(i)
+	}
+	st := strides(data.shape)
+	for j := 0; j < count; j++ {
+		off := 0
+		for a := 0; a < k; a++ {
+			p := ix[j*k+a]
+			if p < 0 {
+				p += int64(data.shape[a])
+			}
+			if p < 0 || p >= int64(data.shape[a]) {
+				return fmt.Errorf("index %d out of range for axis %d of size %d", ix[j*k+a], a, data.shape[a])
+			}
+			off += int(p) * st[a]
+		}
+		for e := 0; e < slice; e++ {
+			vals[off+e] = uv(j*slice + e)
+		}
+	}
+	var t *tensor
+	if data.isInt {
+		res := make([]int64, n)
+		for i, v := range vals {
+			res[i] = int64(v)
+		}
+		t = intTensor(data.shape, res)
+	} else {
+		res := make([]float32, n)
+		for i, v := range vals {
+			res[i] = float32(v)
+		}
+		t = floatTensor(data.shape, res)
+	}
+	t.origin = "folded " + c.name
+	c.setOut(0, &val{c: t})
+	return nil
+}
+
+// not folds Not of a constant 0/1 tensor.
+func (c *nctx) not() error {
+	v, err := c.need(0)
+	if err != nil {
+		return err
+	}
+	if v.c == nil || v.node != "" {
+		return fmt.Errorf("Not of a computed tensor is not supported (only of constants)")
+	}
+	x := numbers(v.c)
+	if x == nil {
+		return fmt.Errorf("operand holds the dynamic batch size")
+	}
+	res := make([]int64, v.c.n())
+	for k := range res {
+		if x(k) == 0 {
+			res[k] = 1
+		}
+	}
+	t := intTensor(v.c.shape, res)
+	t.origin = "folded " + c.name
+	c.setOut(0, &val{c: t})
+	return nil
 }
