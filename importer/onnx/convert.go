@@ -136,6 +136,8 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		return c.scatterND()
 	case "Not":
 		return c.not()
+	case "Einsum":
+		return c.einsum()
 	case "Mod":
 		return c.mod()
 	case "Sqrt", "Reciprocal", "Neg", "Abs", "Log":

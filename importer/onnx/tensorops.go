@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/kconv/kconv/ir"
 )
@@ -471,4 +472,60 @@ func (c *nctx) not() error {
 	t.origin = "folded " + c.name
 	c.setOut(0, &val{c: t})
 	return nil
+}
+
+// einsum imports the Einsum equations that are a batched matrix product:
+// "P ik, P kj -> P ij" or "P ik, P jk -> P ij" with the same batch letters
+// P on all three (MaxViT's attention: "bghid,bghjd->bghij" and
+// "bghij,bghjd->bghid"). The second operand is transposed where needed,
+// then multiplied as MatMul. Other equations are refused.
+func (c *nctx) einsum() error {
+	eq, err := c.str("equation", "")
+	if err != nil {
+		return err
+	}
+	eq = strings.ReplaceAll(eq, " ", "")
+	bad := fmt.Errorf("Einsum equation %q is not supported (only batched matrix products)", eq)
+	lhs, out, ok := strings.Cut(eq, "->")
+	ops := strings.Split(lhs, ",")
+	if !ok || len(ops) != 2 || c.nin() != 2 {
+		return bad
+	}
+	a, b := ops[0], ops[1]
+	r := len(out)
+	if r < 2 || len(a) != r || len(b) != r || a[:r-2] != b[:r-2] || a[:r-2] != out[:r-2] {
+		return bad
+	}
+	i, k := a[r-2], a[r-1]
+	oi, oj := out[r-2], out[r-1]
+	if oi != i || oj == k || oj == i || k == i {
+		return bad
+	}
+	var transB bool
+	switch {
+	case b[r-2] == k && b[r-1] == oj:
+	case b[r-1] == k && b[r-2] == oj:
+		transB = true
+	default:
+		return bad
+	}
+	x, _, err := c.act(0)
+	if err != nil {
+		return err
+	}
+	y, _, err := c.act(1)
+	if err != nil {
+		return err
+	}
+	if transB {
+		perm := make([]int, r)
+		for d := range perm {
+			perm[d] = d
+		}
+		perm[r-2], perm[r-1] = r-1, r-2
+		if y, _, err = c.emit("transpose_b", &ir.Transpose{Perm: perm}, []string{y}); err != nil {
+			return err
+		}
+	}
+	return c.emitOut(&ir.MatMul{}, []string{x, y})
 }
