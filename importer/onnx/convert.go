@@ -138,6 +138,8 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		return c.not()
 	case "Einsum":
 		return c.einsum()
+	case "LayerNormalization":
+		return c.layerNorm()
 	case "Mod":
 		return c.mod()
 	case "Sqrt", "Reciprocal", "Neg", "Abs", "Log":

@@ -85,13 +85,17 @@ func (c *nctx) expand() error {
 	if err != nil {
 		return err
 	}
-	if st == nil || !st.isInt {
-		return fmt.Errorf("input 1 (the target shape) must be an integer constant")
+	if st == nil || !st.isInt || len(st.shape) != 1 {
+		return fmt.Errorf("input 1 (the target shape) must be a 1-D integer constant")
+	}
+	dims, marks, err := st.symInts()
+	if err != nil {
+		return err
 	}
 	in := shapeOf(v)
-	target := make(ir.Shape, st.n())
+	target := make(ir.Shape, len(dims))
 	for k := range target {
-		if st.batch != nil && st.batch[k] {
+		if marks != nil && marks[k] {
 			// The batch size, standing for the input's own dynamic
 			// dimension 0: only where that dimension lands.
 			if k != len(target)-len(in) {
@@ -100,10 +104,10 @@ func (c *nctx) expand() error {
 			target[k] = ir.Batch
 			continue
 		}
-		if st.i[k] < 0 {
-			return fmt.Errorf("bad target shape %v", st.i)
+		if dims[k] < 0 || dims[k] > maxElements {
+			return fmt.Errorf("bad target shape %v", dims)
 		}
-		target[k] = int(st.i[k])
+		target[k] = int(dims[k])
 	}
 	if v.c != nil && v.node == "" {
 		out, err := ir.BroadcastStrict(ir.Shape(v.c.shape), target)
@@ -528,4 +532,63 @@ func (c *nctx) einsum() error {
 		}
 	}
 	return c.emitOut(&ir.MatMul{}, []string{x, y})
+}
+
+// layerNorm imports LayerNormalization (opset 17) as ir.LayerNormalization
+// over axes axis..rank-1, with constant Scale and optional constant B of
+// the normalized axes' shape (or as many values). The Mean and InvStdDev
+// outputs are refused when used.
+func (c *nctx) layerNorm() error {
+	x, t, err := c.act(0)
+	if err != nil {
+		return err
+	}
+	if c.outUsed(1) || c.outUsed(2) {
+		return fmt.Errorf("the Mean and InvStdDev outputs are not supported")
+	}
+	r := len(t.Shape)
+	ax, err := c.int("axis", -1)
+	if err != nil {
+		return err
+	}
+	axis, err := normAxis(ax, r)
+	if err != nil {
+		return err
+	}
+	if axis == 0 {
+		return fmt.Errorf("normalizing over the batch axis is not supported")
+	}
+	eps, err := c.float("epsilon", 1e-5)
+	if err != nil {
+		return err
+	}
+	axes := make([]int, r-axis)
+	for i := range axes {
+		axes[i] = axis + i
+	}
+	norm := t.Shape[axis:].Clone()
+	op := &ir.LayerNormalization{Axes: axes, Epsilon: eps, Scale: true}
+	scale, err := c.constIn(1, "the scale")
+	if err != nil {
+		return err
+	}
+	if scale == nil {
+		return fmt.Errorf("input 1 (the scale) is missing")
+	}
+	if scale.n() != int(norm.Elements()) {
+		return fmt.Errorf("scale has %d values for normalized shape %v", scale.n(), norm)
+	}
+	ws := []*ir.Weight{weight("gamma", norm, scale, 0, nil)}
+	bias, err := c.constIn(2, "the bias")
+	if err != nil {
+		return err
+	}
+	if bias != nil {
+		if bias.n() != int(norm.Elements()) {
+			return fmt.Errorf("bias has %d values for normalized shape %v", bias.n(), norm)
+		}
+		op.Center = true
+		ws = append(ws, weight("beta", norm.Clone(), bias, 0, nil))
+	}
+	return c.emitOut(op, []string{x}, ws...)
 }
