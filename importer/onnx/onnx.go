@@ -193,6 +193,9 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 		return nil, err
 	}
 	if err := im.graph(g); err != nil {
+		if e := err.Error(); opts.Batch == 0 && (strings.Contains(e, "dynamic batch") || strings.Contains(e, "batch axis")) {
+			err = fmt.Errorf("%w (graphs that fold the batch into other axes, like torchvision's Swin and ViT, import at a fixed batch: onnx.Options.Batch)", err)
+		}
 		return nil, err
 	}
 	if err := (ir.Pipeline{Passes: Passes(im.m), StopAfter: opts.StopAfter}).Run(im.m); err != nil {

@@ -228,7 +228,7 @@ func (c *nctx) compare() error {
 	}
 	x, y := numbers(a), numbers(b)
 	if x == nil || y == nil {
-		return fmt.Errorf("operand holds the dynamic batch size")
+		return fmt.Errorf("the operand depends on the dynamic batch size")
 	}
 	res := make([]int64, shapeElems(out))
 	for k := range res {
@@ -290,7 +290,7 @@ func (c *nctx) where() error {
 	}
 	cond, x, y := numbers(vs[0]), numbers(vs[1]), numbers(vs[2])
 	if cond == nil || x == nil || y == nil {
-		return fmt.Errorf("operand holds the dynamic batch size")
+		return fmt.Errorf("the operand depends on the dynamic batch size")
 	}
 	ci, xi, yi := bcastIndex(vs[0].shape, out), bcastIndex(vs[1].shape, out), bcastIndex(vs[2].shape, out)
 	pick := func(k int) float64 {
@@ -410,7 +410,7 @@ func (c *nctx) scatterND() error {
 	}
 	dv, uv := numbers(data), numbers(upd)
 	if dv == nil || uv == nil {
-		return fmt.Errorf("operand holds the dynamic batch size")
+		return fmt.Errorf("the operand depends on the dynamic batch size")
 	}
 	n := data.n()
 	vals := make([]float64, n)
@@ -464,7 +464,7 @@ func (c *nctx) not() error {
 	}
 	x := numbers(v.c)
 	if x == nil {
-		return fmt.Errorf("operand holds the dynamic batch size")
+		return fmt.Errorf("the operand depends on the dynamic batch size")
 	}
 	res := make([]int64, v.c.n())
 	for k := range res {
