@@ -23,6 +23,7 @@ const (
 
 var unaryNames = [...]string{"Sqrt", "Reciprocal", "Neg", "Abs", "Log"}
 
+// String returns the ONNX op name of u.
 func (u UnaryOp) String() string {
 	if int(u) < len(unaryNames) {
 		return unaryNames[u]

@@ -17,6 +17,7 @@ const (
 	UnaryLog
 )
 
+// String returns the name of op (ONNX's).
 func (op UnaryOp) String() string {
 	if n := [...]string{"Sqrt", "Reciprocal", "Neg", "Abs", "Log"}; int(op) < len(n) {
 		return n[op]
