@@ -37,7 +37,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		}
 		a, b := in(0), in(1)
 		o := out()
-		kop := [...]kernels.BinaryOp{kernels.OpAdd, kernels.OpSub, kernels.OpMul, kernels.OpDiv, kernels.OpMax, kernels.OpMin}[op.Op]
+		kop := [...]kernels.BinaryOp{kernels.OpAdd, kernels.OpSub, kernels.OpMul, kernels.OpDiv, kernels.OpMax, kernels.OpMin, kernels.OpPow}[op.Op]
 		l.add(&step{node: n.Name, ins: []*value{a, b}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
 			kernels.Binary(kop, dst, ins[0], a.dims(bt), ins[1], b.dims(bt), threads)
 			return nil

@@ -69,6 +69,9 @@ func (l *lowerer) node(n *ir.Node) error {
 	if ok, err := l.seqNode(n); ok || err != nil {
 		return err
 	}
+	if ok, err := l.genericNode(n); ok || err != nil {
+		return err
+	}
 	if ok, err := l.onnxNode(n); ok || err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func (o *Constant) Weights([]TensorType) []WeightSpec {
 type BinaryOp uint8
 
 // Binary functions: a+b, a-b, a*b, a/b (IEEE float division), max(a,b),
-// min(a,b).
+// min(a,b), a^b (ONNX Pow: math.Pow in float64, rounded to float32).
 const (
 	BinaryAdd BinaryOp = iota
 	BinarySub
@@ -52,9 +52,10 @@ const (
 	BinaryDiv
 	BinaryMax
 	BinaryMin
+	BinaryPow
 )
 
-var binaryNames = [...]string{"Add", "Sub", "Mul", "Div", "Max", "Min"}
+var binaryNames = [...]string{"Add", "Sub", "Mul", "Div", "Max", "Min", "Pow"}
 
 func (b BinaryOp) String() string {
 	if int(b) < len(binaryNames) {

@@ -190,19 +190,27 @@ func AllOps() []OpInfo {
 		{Kind: "Attention", Example: ex(&Attention{}, seq(2, 4), seq(3, 4)),
 			KerasClasses: []string{"Attention"}, KerasExport: "Attention"},
 		{Kind: "LayerNormalization", Example: ex(&LayerNormalization{Axes: []int{-1}, Epsilon: 1e-3, Center: true, Scale: true}, seq(2, 4)),
-			KerasClasses: []string{"LayerNormalization"}, KerasExport: "LayerNormalization"},
+			KerasClasses: []string{"LayerNormalization"}, KerasExport: "LayerNormalization", ONNX: []string{"LayerNormalization"}},
 		{Kind: "MultiHeadAttention", Example: ex(&MultiHeadAttention{Heads: 2, KeyDim: 2, ValueDim: 2, UseBias: true}, seq(2, 4), seq(3, 4)),
 			KerasClasses: []string{"MultiHeadAttention"}, KerasExport: "MultiHeadAttention"},
 		{Kind: "Constant", Example: func() OpExample { return OpExample{Op: &Constant{Shape: Shape{1, 3}}} },
 			ONNX: []string{"Constant", "ConstantOfShape"}, Notes: "also every initializer used as a computed input"},
 	}...)
-	for b := BinaryAdd; b <= BinaryMin; b++ {
+	for b := BinaryAdd; b <= BinaryPow; b++ {
 		on := b.String()
 		t = append(t, OpInfo{Kind: (&Binary{Op: b}).Kind(), Example: func() OpExample {
 			return OpExample{Op: &Binary{Op: b}, Inputs: []TensorType{vec(3)}, Consts: []Shape{{1, 3}}}
 		}, ONNX: []string{on}, KerasExport: "BatchNormalization",
 			Notes: "an operand is a Constant (or the shapes broadcast); exporter/keras writes a per-channel Add, Sub or Mul as a BatchNormalization"})
 	}
+	for u := UnarySqrt; int(u) < len(unaryNames); u++ {
+		t = append(t, OpInfo{Kind: (&Unary{Op: u}).Kind(), Example: func() OpExample {
+			return OpExample{Op: &Unary{Op: u}, Inputs: []TensorType{vec(3)}}
+		}, ONNX: []string{u.String()}, Notes: "ONNX arithmetic no framework calls an activation (transformer graphs: LayerNorm, GELU pieces)"})
+	}
+	t = append(t, OpInfo{Kind: "Expand", Example: func() OpExample {
+		return OpExample{Op: &Expand{Shape: Shape{2, 3}}, Inputs: []TensorType{{Shape: Shape{1, 3}}}}
+	}, ONNX: []string{"Expand"}})
 	t = append(t, []OpInfo{
 		{Kind: "Transpose", Example: ex(&Transpose{Perm: []int{0, 2, 1}}, seq(2, 3)), ONNX: []string{"Transpose"}, KerasExport: "Permute",
 			Notes: "exporter/keras writes a batch-preserving one as Permute"},
@@ -290,6 +298,13 @@ var unsupported = map[string]map[Capability]string{
 	"BinaryDiv":              {CapKerasExport: "with a Constant operand it has no exact Keras layer (Add, Sub and Mul become a BatchNormalization)"},
 	"BinaryMax":              {CapKerasExport: "with a Constant operand it has no exact Keras layer (Add, Sub and Mul become a BatchNormalization)"},
 	"BinaryMin":              {CapKerasExport: "with a Constant operand it has no exact Keras layer (Add, Sub and Mul become a BatchNormalization)"},
+	"BinaryPow":              {CapKerasExport: noKerasLayer},
+	"UnarySqrt":              {CapKerasExport: noKerasLayer},
+	"UnaryReciprocal":        {CapKerasExport: noKerasLayer},
+	"UnaryNeg":               {CapKerasExport: noKerasLayer},
+	"UnaryAbs":               {CapKerasExport: noKerasLayer},
+	"UnaryLog":               {CapKerasExport: noKerasLayer},
+	"Expand":                 {CapKerasExport: noKerasLayer},
 	"Pad":                    {CapKerasExport: noKerasLayer + " (zero padding of an image's height and width is ZeroPadding2D)"},
 	"Gather":                 {CapKerasExport: noKerasLayer},
 	"ReduceMean":             {CapKerasExport: noKerasLayer + " (a mean over an image's height and width is GlobalAveragePooling2D)"},
@@ -310,8 +325,7 @@ var unsupported = map[string]map[Capability]string{
 	"Attention":              {CapKerasExport: noKerasSeq},
 	"MultiHeadAttention":     {CapKerasExport: noKerasSeq},
 	"LayerNormalization": {
-		CapKerasExport:  noKerasSeq,
-		CapONNXReadBack: "exporter/onnx writes it with Sqrt, which importer/onnx does not read",
+		CapKerasExport: noKerasSeq,
 	},
 	"Embedding": {
 		CapKerasExport:  noKerasSeq,

@@ -35,6 +35,9 @@ type Options struct {
 	// MemoryBudget bounds, in bytes, what an ONNX import may build (see
 	// onnx.Options.MemoryBudget); 0 means the default.
 	MemoryBudget int64
+	// Batch fixes an ONNX model's dynamic batch size (see
+	// onnx.Options.Batch); 0 keeps it dynamic.
+	Batch int
 }
 
 // Model loads path. A path that names no file but a builtin architecture
@@ -70,7 +73,7 @@ func model(path string, opt Options) (*ir.Model, error) {
 		return nil, fmt.Errorf("%s: %w", path, cleanErr(err))
 	}
 	if isONNX(path) {
-		return onnx.LoadWith(path, onnx.Options{StopAfter: opt.StopAfter, MemoryBudget: opt.MemoryBudget})
+		return onnx.LoadWith(path, onnx.Options{StopAfter: opt.StopAfter, MemoryBudget: opt.MemoryBudget, Batch: opt.Batch})
 	}
 	kopt := keras.Options{
 		Arch:        opt.Arch,

@@ -169,6 +169,9 @@ func (b *builder) node(n *ir.Node) error {
 		var ok bool
 		if v, ok, err = b.seqNode(n); !ok {
 			if v, ok, err = b.onnxNode(n); !ok {
+				v, ok, err = b.tensorNode(n)
+			}
+			if !ok {
 				return fmt.Errorf("%s is not supported by the ONNX exporter", n.Op.Kind())
 			}
 		}

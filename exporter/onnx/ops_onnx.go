@@ -13,7 +13,7 @@ import (
 // order (ONNX's own axes for imported models), so their inputs are taken in
 // logical storage and their results are stored so.
 
-var binaryOpTypes = [...]string{ir.BinaryAdd: "Add", ir.BinarySub: "Sub", ir.BinaryMul: "Mul", ir.BinaryDiv: "Div", ir.BinaryMax: "Max", ir.BinaryMin: "Min"}
+var binaryOpTypes = [...]string{ir.BinaryAdd: "Add", ir.BinarySub: "Sub", ir.BinaryMul: "Mul", ir.BinaryDiv: "Div", ir.BinaryMax: "Max", ir.BinaryMin: "Min", ir.BinaryPow: "Pow"}
 
 // onnxNode translates a general op; ok is false for other ops.
 func (b *builder) onnxNode(n *ir.Node) (v *value, ok bool, err error) {

@@ -75,7 +75,7 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		return c.flatten()
 	case "Transpose":
 		return c.transpose()
-	case "Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Mean":
+	case "Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Mean", "Pow":
 		return c.elementwise()
 	case "Relu", "Sigmoid", "Tanh", "Softplus", "Softsign", "HardSwish", "Exp", "Erf", "Mish":
 		// Attribute-less ops: ir's activation table maps them.
@@ -127,6 +127,26 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 			return fmt.Errorf("unknown approximate %q", s)
 		}
 		return c.activation(ir.Act{Name: ir.ActGELU, Approximate: s == "tanh"})
+	case "Expand":
+		return c.expand()
+	case "Range":
+		return c.rangeOp()
+	case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor":
+		return c.compare()
+	case "Where":
+		return c.where()
+	case "ScatterND":
+		return c.scatterND()
+	case "Not":
+		return c.not()
+	case "Einsum":
+		return c.einsum()
+	case "LayerNormalization":
+		return c.layerNorm()
+	case "Mod":
+		return c.mod()
+	case "Sqrt", "Reciprocal", "Neg", "Abs", "Log":
+		return c.unary()
 	case "Softmax", "LogSoftmax":
 		return c.softmax()
 	case "PRelu":
@@ -864,6 +884,7 @@ func (c *nctx) transpose() error {
 var binaryOps = map[string]ir.BinaryOp{
 	"Add": ir.BinaryAdd, "Sub": ir.BinarySub, "Mul": ir.BinaryMul, "Div": ir.BinaryDiv,
 	"Sum": ir.BinaryAdd, "Mean": ir.BinaryAdd, "Max": ir.BinaryMax, "Min": ir.BinaryMin,
+	"Pow": ir.BinaryPow,
 }
 
 var mergeModes = map[string]ir.MergeMode{
@@ -1236,7 +1257,9 @@ func (c *nctx) dropout() error {
 		if t, err := c.constIn(2, "training_mode"); err != nil {
 			return err
 		} else if t != nil {
-			if m, err := t.scalar(); err != nil || m != 0 {
+			// Training mode with ratio 0 is the identity (torchvision's
+			// Swin exports its attention dropout so).
+			if m, err := t.scalar(); err != nil || (m != 0 && rate != 0) {
 				return fmtErr(err, "training mode is not supported")
 			}
 		}

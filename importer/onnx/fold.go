@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/kconv/kconv/internal/memory"
@@ -397,6 +398,14 @@ func foldBinary(op string, a, b *tensor, budget int64) (*tensor, error) {
 				res[k] = max(p, q)
 			case "Min":
 				res[k] = min(p, q)
+			case "Mod", "Fmod": // Mod: the divisor's sign (Python); Fmod: the dividend's (C)
+				if q == 0 {
+					return nil, fmt.Errorf("integer modulo by zero")
+				}
+				res[k] = p % q
+				if op == "Mod" && res[k] != 0 && (res[k] < 0) != (q < 0) {
+					res[k] += q
+				}
 			default:
 				return nil, fmt.Errorf("cannot fold %s", op)
 			}
@@ -427,6 +436,10 @@ func foldBinary(op string, a, b *tensor, budget int64) (*tensor, error) {
 			res[k] = max(p, q)
 		case "Min":
 			res[k] = min(p, q)
+		case "Pow":
+			res[k] = float32(math.Pow(float64(p), float64(q)))
+		case "Fmod":
+			res[k] = float32(math.Mod(float64(p), float64(q)))
 		default:
 			return nil, fmt.Errorf("cannot fold %s", op)
 		}

@@ -42,6 +42,12 @@ type Options struct {
 	// (ConstantOfShape); 0 means the default, half of the machine's memory
 	// (see internal/memory).
 	MemoryBudget int64
+	// Batch, when positive, fixes a symbolic dimension 0 of every float
+	// model input to this size; the model then runs at that batch only.
+	// Graphs that fold the batch into other axes import only so:
+	// torchvision's Swin reshapes (B, H, W, C) into (B·windows, 49, C) and
+	// MaxViT permutes the batch away from axis 0.
+	Batch int
 }
 
 // ErrNotConstant is wrapped by import errors about an op input that must be
@@ -192,6 +198,9 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 		return nil, err
 	}
 	if err := im.graph(g); err != nil {
+		if e := err.Error(); opts.Batch == 0 && (strings.Contains(e, "dynamic batch") || strings.Contains(e, "batch axis")) {
+			err = fmt.Errorf("%w (graphs that fold the batch into other axes, like torchvision's Swin and ViT, import at a fixed batch: onnx.Options.Batch)", err)
+		}
 		return nil, err
 	}
 	// The translation's maps (several entries per ONNX value) and the
@@ -388,6 +397,8 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 				return fmt.Errorf("input '%s': dimension %d is 0", name, i)
 			}
 			shape = append(shape, int(v))
+		case i == 0 && im.opts.Batch > 0:
+			shape = append(shape, im.opts.Batch)
 		case i == 0:
 			shape = append(shape, ir.Batch)
 		default:

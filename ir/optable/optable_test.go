@@ -188,6 +188,12 @@ var onnxFolded = map[string]string{
 	"Sum":     "n-ary Add: Merge Add",
 	"Squeeze": "ReshapeTo or folded", "Unsqueeze": "ReshapeTo or folded",
 	"Identity": "dropped",
+	// Folded when every input is a constant (Swin's shifted-window mask);
+	// a computed input is refused naming the node.
+	"Range": "folded", "Mod": "folded", "Fmod": "folded", "ScatterND": "folded", "Where": "folded",
+	"Equal": "folded", "Less": "folded", "LessOrEqual": "folded", "Greater": "folded", "GreaterOrEqual": "folded",
+	"Not": "folded", "And": "folded", "Or": "folded", "Xor": "folded",
+	"Einsum": "batched matrix products only: Transpose + MatMul",
 }
 
 // The table's Keras class names are exactly what importer/keras's layer
