@@ -126,9 +126,7 @@ func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 	if rows == 0 {
 		return
 	}
-	g := p.Groups
-	cg, ocg := p.C/g, p.OutC/g
-	kdim := p.KH * p.KW * cg
+	kdim := p.KH * p.KW * (p.C / p.Groups)
 	direct := p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.PadTop == 0 && p.PadBottom == 0 && p.PadLeft == 0 && p.PadRight == 0
 
@@ -153,46 +151,72 @@ func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 	if !direct {
 		col = ws.Get(workers * tile * kdim)
 	}
-	run := func(w int, next *atomic.Int64) {
-		var buf []float32
-		if !direct {
-			buf = col[w*tile*kdim : (w+1)*tile*kdim]
-		}
-		for {
-			t := int(next.Add(1)) - 1
-			if t >= ntiles {
-				return
-			}
-			r0 := t * tile
-			r1 := min(r0+tile, rows)
-			m := r1 - r0
-			y := out[r0*p.OutC : r1*p.OutC]
-			var beta float32
-			if bias != nil {
-				convBiasFill(y, p.OutC, bias)
-				beta = 1
-			}
-			for gi := range g {
-				var a []float32
-				var lda int
-				if direct {
-					a, lda = in[r0*p.C+gi*cg:], p.C
-				} else {
-					convIm2col(&p, in, r0, r1, gi*cg, cg, oh, ow, buf)
-					a, lda = buf, kdim
-				}
-				gemm.SgemmSerial(false, false, m, ocg, kdim, 1, a, lda,
-					kernel[gi*ocg:], p.OutC, beta, y[gi*ocg:], p.OutC)
-			}
-			convAct(y, act)
-		}
-	}
-	var next atomic.Int64
 	if workers == 1 {
-		run(0, &next)
+		for t := range ntiles {
+			r0 := t * tile
+			convTile(&p, in, kernel, bias, out, col, act, r0, min(r0+tile, rows), oh, ow, direct)
+		}
 		return
 	}
-	ws.Par().Do(workers, workers, workerFunc(func(w int) { run(w, &next) }))
+	r := &convRun{p: p, in: in, kernel: kernel, bias: bias, out: out, col: col, act: act,
+		oh: oh, ow: ow, rows: rows, tile: tile, ntiles: ntiles, direct: direct}
+	ws.Par().Do(workers, workers, r)
+}
+
+// convRun is the state of one parallel im2col Conv2D call, shared by its
+// workers (the serial path calls convTile directly and allocates nothing).
+type convRun struct {
+	p                          ConvParams
+	in, kernel, bias, out, col []float32
+	act                        Activation
+	oh, ow, rows, tile, ntiles int
+	direct                     bool
+	next                       atomic.Int64
+}
+
+// RunItem is worker item's share: tiles taken from the shared counter until
+// none is left, im2col'ed into the item's own column buffer.
+func (r *convRun) RunItem(_, item int) {
+	var buf []float32
+	if !r.direct {
+		kdim := r.p.KH * r.p.KW * (r.p.C / r.p.Groups)
+		buf = r.col[item*r.tile*kdim : (item+1)*r.tile*kdim]
+	}
+	for {
+		t := int(r.next.Add(1)) - 1
+		if t >= r.ntiles {
+			return
+		}
+		r0 := t * r.tile
+		convTile(&r.p, r.in, r.kernel, r.bias, r.out, buf, r.act, r0, min(r0+r.tile, r.rows), r.oh, r.ow, r.direct)
+	}
+}
+
+// convTile computes output rows [r0, r1) (flat over N×OH×OW): bias, one
+// GEMM per group (im2col'ed into buf unless direct), then the activation.
+func convTile(p *ConvParams, in, kernel, bias, out, buf []float32, act Activation, r0, r1, oh, ow int, direct bool) {
+	cg, ocg := p.C/p.Groups, p.OutC/p.Groups
+	kdim := p.KH * p.KW * cg
+	m := r1 - r0
+	y := out[r0*p.OutC : r1*p.OutC]
+	var beta float32
+	if bias != nil {
+		convBiasFill(y, p.OutC, bias)
+		beta = 1
+	}
+	for gi := range p.Groups {
+		var a []float32
+		var lda int
+		if direct {
+			a, lda = in[r0*p.C+gi*cg:], p.C
+		} else {
+			convIm2col(p, in, r0, r1, gi*cg, cg, oh, ow, buf)
+			a, lda = buf, kdim
+		}
+		gemm.SgemmSerial(false, false, m, ocg, kdim, 1, a, lda,
+			kernel[gi*ocg:], p.OutC, beta, y[gi*ocg:], p.OutC)
+	}
+	convAct(y, act)
 }
 
 // convBiasFill sets every c-wide row of y to bias, so the GEMM can
