@@ -62,7 +62,6 @@ var (
 // reimportGaps are the seqModels that importer/onnx cannot read back yet,
 // with the op it lacks.
 var reimportGaps = map[string]string{
-	"layernorm_lstm": "unsupported op", // Sqrt (opset < 17), LayerNormalization (17)
 	"gmp_repeat_gru": "(op Tile): unsupported op",
 }
 
