@@ -28,17 +28,7 @@ func readDL4J(root *h5.Group) (*Reference, error) {
 		}
 		return m[key], nil
 	}
-	read := func(p string) (*ir.Tensor, error) {
-		d, err := root.Dataset(p)
-		if err != nil {
-			return nil, err
-		}
-		t := &ir.Tensor{Shape: d.Shape(), Data: make([]float32, d.Len())}
-		if err := d.ReadFloat32(t.Data); err != nil {
-			return nil, err
-		}
-		return t, nil
-	}
+	read := func(p string) (*ir.Tensor, error) { return readTensor(root, p) }
 	ins, err := names("inputs", "inputs")
 	if err != nil {
 		return nil, err
@@ -60,23 +50,8 @@ func readDL4J(root *h5.Group) (*Reference, error) {
 	if ref.Output, err = read("predictions/" + outs[0]); err != nil {
 		return nil, err
 	}
-	if root.IsGroup("activations") {
-		g, err := root.Group("activations")
-		if err != nil {
-			return nil, err
-		}
-		kids, err := g.Children()
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range kids {
-			t, err := read("activations/" + n)
-			if err != nil {
-				return nil, err
-			}
-			ref.Layers[n] = t
-			ref.Order = append(ref.Order, n)
-		}
+	if err := readLayers(root, "activations", ref); err != nil {
+		return nil, err
 	}
 	return ref, nil
 }

@@ -33,17 +33,7 @@ func ReadIO(path string) (*Reference, error) {
 	}
 	defer f.Close()
 	root := f.Root()
-	read := func(p string) (*ir.Tensor, error) {
-		d, err := root.Dataset(p)
-		if err != nil {
-			return nil, err
-		}
-		t := &ir.Tensor{Shape: d.Shape(), Data: make([]float32, d.Len())}
-		if err := d.ReadFloat32(t.Data); err != nil {
-			return nil, err
-		}
-		return t, nil
-	}
+	read := func(p string) (*ir.Tensor, error) { return readTensor(root, p) }
 	if !root.Has("input") && root.IsGroup("inputs") {
 		return readDL4J(root)
 	}
@@ -56,25 +46,48 @@ func ReadIO(path string) (*Reference, error) {
 			return nil, err
 		}
 	}
-	if root.IsGroup("layers") {
-		g, err := root.Group("layers")
-		if err != nil {
-			return nil, err
-		}
-		names, err := g.Children()
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range names {
-			t, err := read("layers/" + n)
-			if err != nil {
-				return nil, err
-			}
-			ref.Layers[n] = t
-			ref.Order = append(ref.Order, n)
-		}
+	if err := readLayers(root, "layers", ref); err != nil {
+		return nil, err
 	}
 	return ref, nil
+}
+
+// readTensor reads dataset p of root as a float32 tensor.
+func readTensor(root *h5.Group, p string) (*ir.Tensor, error) {
+	d, err := root.Dataset(p)
+	if err != nil {
+		return nil, err
+	}
+	t := &ir.Tensor{Shape: d.Shape(), Data: make([]float32, d.Len())}
+	if err := d.ReadFloat32(t.Data); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// readLayers adds every dataset of root's group dir (when there is one) to
+// ref's layers, in file order.
+func readLayers(root *h5.Group, dir string, ref *Reference) error {
+	if !root.IsGroup(dir) {
+		return nil
+	}
+	g, err := root.Group(dir)
+	if err != nil {
+		return err
+	}
+	names, err := g.Children()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		t, err := readTensor(root, dir+"/"+n)
+		if err != nil {
+			return err
+		}
+		ref.Layers[n] = t
+		ref.Order = append(ref.Order, n)
+	}
+	return nil
 }
 
 // Row is the comparison of one layer (or the final output).
