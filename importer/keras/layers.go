@@ -351,15 +351,7 @@ func (b *builder) batchNorm(c obj, name string) (ir.Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	eps, err := c.num(1e-3, "epsilon")
-	if err != nil {
-		return nil, err
-	}
-	center, err := c.boolean(true, "center")
-	if err != nil {
-		return nil, err
-	}
-	scale, err := c.boolean(true, "scale")
+	eps, center, scale, err := normConfig(c)
 	if err != nil {
 		return nil, err
 	}
@@ -554,4 +546,17 @@ func findLambda(fn any) string {
 		}
 	}
 	return best
+}
+
+// normConfig reads the settings BatchNormalization and LayerNormalization
+// share: epsilon (default 1e-3), center and scale (default true).
+func normConfig(c obj) (eps float64, center, scale bool, err error) {
+	if eps, err = c.num(1e-3, "epsilon"); err != nil {
+		return
+	}
+	if center, err = c.boolean(true, "center"); err != nil {
+		return
+	}
+	scale, err = c.boolean(true, "scale")
+	return
 }

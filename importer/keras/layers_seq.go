@@ -275,15 +275,7 @@ func layerNorm(c obj) (ir.Op, error) {
 		}
 		axes = a
 	}
-	eps, err := c.num(1e-3, "epsilon")
-	if err != nil {
-		return nil, err
-	}
-	center, err := c.boolean(true, "center")
-	if err != nil {
-		return nil, err
-	}
-	scale, err := c.boolean(true, "scale")
+	eps, center, scale, err := normConfig(c)
 	if err != nil {
 		return nil, err
 	}
