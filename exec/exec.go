@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/kconv/kconv/exec/internal/par"
 	"github.com/kconv/kconv/internal/memory"
@@ -168,6 +169,12 @@ func (p *Program) run(ctx context.Context, inputs []*ir.Tensor, names []string) 
 // exec checks the inputs and runs every step; the caller reads the results
 // out of the returned arena, then puts it back (putArena).
 func (p *Program) exec(ctx context.Context, inputs []*ir.Tensor) (*arena, int, error) {
+	return p.execTimed(ctx, inputs, nil, nil)
+}
+
+// execTimed is exec adding each step's wall time to times[i] and the
+// calling thread's CPU time to cpu[i] when they are not nil.
+func (p *Program) execTimed(ctx context.Context, inputs []*ir.Tensor, times, cpu []time.Duration) (*arena, int, error) {
 	if len(inputs) != len(p.inputs) {
 		return nil, 0, fmt.Errorf("model takes %d input(s), got %d", len(p.inputs), len(inputs))
 	}
@@ -209,12 +216,22 @@ func (p *Program) exec(ctx context.Context, inputs []*ir.Tensor) (*arena, int, e
 	for i, v := range p.inputs {
 		copy(a.buf(v, batch), inputs[i].Data)
 	}
-	for _, s := range p.steps {
+	for i, s := range p.steps {
 		if err := ctx.Err(); err != nil {
 			p.putArena(batch, a)
 			return nil, 0, err
 		}
-		if err := s.run(a, batch); err != nil {
+		var t0 time.Time
+		var c0 time.Duration
+		if times != nil {
+			t0, c0 = time.Now(), threadCPU()
+		}
+		err := s.run(a, batch)
+		if times != nil {
+			times[i] += time.Since(t0)
+			cpu[i] += threadCPU() - c0
+		}
+		if err != nil {
 			p.putArena(batch, a)
 			return nil, 0, fmt.Errorf("layer '%s': %w", s.node, err)
 		}

@@ -18,6 +18,7 @@ type lowerer struct {
 	keep      map[string]bool
 	fused     map[string]bool   // nodes absorbed into another node's step
 	padded    map[string][4]int // convolutions that absorbed a ZeroPadding2D
+	cur       string            // the kind of the node being lowered (step.kind's default)
 }
 
 func (p *Program) lower() error {
@@ -52,6 +53,7 @@ func (p *Program) lower() error {
 		if l.fused[n.Name] {
 			continue
 		}
+		l.cur = n.Op.Kind()
 		if err := l.node(n); err != nil {
 			return &ir.LayerError{Layer: n.Name, Err: err}
 		}
@@ -85,7 +87,12 @@ func (l *lowerer) viewOf(v *value, name string, t ir.TensorType, nhwc bool) *val
 	return w
 }
 
-func (l *lowerer) add(s *step) { l.p.steps = append(l.p.steps, s) }
+func (l *lowerer) add(s *step) {
+	if s.kind == "" {
+		s.kind = l.cur
+	}
+	l.p.steps = append(l.p.steps, s)
+}
 
 // need returns v in the requested storage, adding a conversion if needed.
 func (l *lowerer) need(v *value, nhwc bool) *value {
@@ -97,7 +104,7 @@ func (l *lowerer) need(v *value, nhwc bool) *value {
 	}
 	c := l.newValue(v.name, ir.TensorType{Shape: v.shape, Layout: v.layout}, nhwc)
 	toNHWC := nhwc
-	l.add(&step{node: v.name, ins: []*value{v}, out: c, fn: func(a *arena, n int, ins [][]float32, out []float32) error {
+	l.add(&step{node: v.name, kind: "layout", ins: []*value{v}, out: c, fn: func(a *arena, n int, ins [][]float32, out []float32) error {
 		s := v.dims(n)
 		if toNHWC {
 			nchwToNHWC(out, ins[0], s[0], s[1], s[2], s[3])

@@ -79,6 +79,7 @@ func (v *value) physical(n int) []int {
 // step computes one value from others.
 type step struct {
 	node    string
+	kind    string // what computes it, for profiles: the op's kind, or op/kernel
 	ins     []*value
 	out     *value
 	inplace bool // the output may take the first input's buffer if it dies here

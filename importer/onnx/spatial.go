@@ -213,32 +213,57 @@ func (c *nctx) conv() error {
 		// ONNX (C*mult, 1, kh, kw), out channel c*mult+j → (kh, kw, C, mult).
 		// Both are m-contiguous: (kh, kw, C, mult) is (kh, kw, C*mult).
 		k := weight("depthwise_kernel", ir.Shape{kh, kw, cin, mult}, w, kh*kw, func(src []float32, o0 int, dst []float32) {
-			rows := len(src) / (kh * kw)
-			for p := 0; p < kh*kw; p++ {
-				d := dst[p*m+o0:][:rows]
-				for r := range d {
-					d[r] = src[r*kh*kw+p]
-				}
-			}
+			transposeRows(dst, src, kh*kw, m, o0, func(q int) int { return q })
 		})
 		op := &ir.DepthwiseConv2D{Multiplier: mult, Window2D: win, UseBias: bias != nil, DataFormat: ir.ChannelsFirst}
 		return c.spatialOut(r, op, x, nonNil(k, bias)...)
 	}
 	// ONNX (M, C/g, kh, kw) → (kh, kw, C/g, M).
-	k := weight("kernel", ir.Shape{kh, kw, cg, m}, w, cg*kh*kw, func(src []float32, o0 int, dst []float32) {
-		n := cg * kh * kw
-		rows := len(src) / n
-		for i := 0; i < cg; i++ {
-			for p := 0; p < kh*kw; p++ {
-				d := dst[(p*cg+i)*m+o0:][:rows]
-				for r := range d {
-					d[r] = src[r*n+i*kh*kw+p]
-				}
-			}
-		}
+	khw := kh * kw
+	k := weight("kernel", ir.Shape{kh, kw, cg, m}, w, cg*khw, func(src []float32, o0 int, dst []float32) {
+		// Column q = i·kh·kw + p of an ONNX row is row p·cg + i of HWIO.
+		transposeRows(dst, src, cg*khw, m, o0, func(q int) int { return q%khw*cg + q/khw })
 	})
 	op := &ir.Conv2D{Filters: m, Window2D: win, Groups: int(group), UseBias: bias != nil, DataFormat: ir.ChannelsFirst}
 	return c.spatialOut(r, op, x, nonNil(k, bias)...)
+}
+
+// transposeRows writes the rows of src (each n values: output channels
+// o0, o0+1, … of a kernel) as columns of dst, whose rows are m wide: value
+// q of src row r goes to dst[row(q)·m + o0 + r]. It transposes src into a
+// scratch buffer in 16×16 tiles, then copies each scratch row to its destination row whole. Done
+// directly, the writes of consecutive q land a destination row apart (row
+// is a permutation: kh·kw·C of a 3×3 kernel's rows): one cache miss per
+// value, ~5 ns each, a quarter of a second for ResNet50's kernels.
+func transposeRows(dst, src []float32, n, m, o0 int, row func(q int) int) {
+	rows := len(src) / n
+	if rows == 0 {
+		return
+	}
+	tmp := make([]float32, n*rows) // tmp[q·rows + r] = src[r·n + q]
+	const tile = 16
+	var t [tile][tile]float32
+	for r0 := 0; r0 < rows; r0 += tile {
+		nr := min(tile, rows-r0)
+		for q0 := 0; q0 < n; q0 += tile {
+			nq := min(tile, n-q0)
+			// Through a local tile: at power-of-two strides the 16 source
+			// and 16 scratch lines map to a couple of L1 sets, and
+			// interleaving them evicts each line before its next value.
+			for r := range nr {
+				copy(t[r][:nq], src[(r0+r)*n+q0:])
+			}
+			for q := range nq {
+				d := tmp[(q0+q)*rows+r0:][:nr]
+				for r := range d {
+					d[r] = t[r][q]
+				}
+			}
+		}
+	}
+	for q := range n {
+		copy(dst[row(q)*m+o0:][:rows], tmp[q*rows:])
+	}
 }
 
 func nonNil(ws ...*ir.Weight) []*ir.Weight {

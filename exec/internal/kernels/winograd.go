@@ -188,12 +188,15 @@ func NewWinograd(kernel []float32, c, outC int) *Winograd {
 }
 
 // winoG sets dst[·][col] = G·(g0, g1, g2).
+// (Multiplications by the reciprocals: the transform of a large layer's
+// kernel ran ~10 divisions per value and dominated model compile time.)
 func winoG(g0, g1, g2 float64, dst *[winoIn][3]float64, col int) {
-	dst[0][col] = g0 / 4
-	dst[1][col] = -(g0 + g1 + g2) / 6
-	dst[2][col] = -(g0 - g1 + g2) / 6
-	dst[3][col] = g0/24 + g1/12 + g2/6
-	dst[4][col] = g0/24 - g1/12 + g2/6
+	const sixth, twelfth, twentyfourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
+	dst[0][col] = g0 * 0.25
+	dst[1][col] = -(g0 + g1 + g2) * sixth
+	dst[2][col] = -(g0 - g1 + g2) * sixth
+	dst[3][col] = g0*twentyfourth + g1*twelfth + g2*sixth
+	dst[4][col] = g0*twentyfourth - g1*twelfth + g2*sixth
 	dst[5][col] = g2
 }
 
