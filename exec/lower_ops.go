@@ -253,7 +253,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		// pays for the transform when compiled.
 		var wg func() *kernels.Winograd
 		if wino && !kernels.SmallConvPays(geom(1<<20), ka, true) {
-			wg = sync.OnceValue(func() *kernels.Winograd { return kernels.NewWinograd(sc.Kernel(), p1.C, op.Filters) })
+			wg = sync.OnceValue(func() *kernels.Winograd { return kernels.NewWinogradFrom(sc) })
 		}
 		s := &step{node: n.Name, kind: "Conv2D/direct", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			if p := geom(in.batch(b)); wg == nil || kernels.SmallConvPays(p, ka, true) {

@@ -124,8 +124,15 @@ func SmallConvPays(p ConvParams, act Activation, winograd bool) bool {
 		return true
 	}
 	tiles := q.N * ((q.OutH() + winoTile - 1) / winoTile) * ((q.OutW() + winoTile - 1) / winoTile)
-	return tiles*(q.C+q.OutC) < 10000
+	return tiles*(q.C+q.OutC) < 10000 || tiles < scWinoMinTiles
 }
+
+// scWinoMinTiles: below this many 4×4 output tiles per call, SmallConv keeps
+// a layer from Winograd F(4×4, 3×3), whose transformed kernel takes 4× the
+// kernel's memory: at ResNet50's 7×7×512 layers and batch 8 (32 tiles, a
+// quarter of each tile wasted on the 7×7 map) that held 113 of the 150 MB
+// Winograd added to the process for ~3% of the model's time.
+const scWinoMinTiles = 64
 
 // NewSmallConv packs the HWIO kernel of p for SmallConv.Conv2D. Only the
 // geometry of p matters (its N is ignored).
@@ -185,23 +192,6 @@ func newSmallConv(kernel []float32, p ConvParams, allowWino bool) *SmallConv {
 		s.wino = newSCWino(kernel, p, s.oh, s.ow, s.wp)
 	}
 	return s
-}
-
-// Kernel returns the HWIO kernel s was made from, unpacked from its blocks
-// (for building another kernel's form later without keeping the model's
-// copy).
-func (s *SmallConv) Kernel() []float32 {
-	p := s.p
-	k := make([]float32, p.KernelLen())
-	ntaps := len(s.taps)
-	for _, b := range s.blocks {
-		width := 16 * b.nv
-		n := min(width, p.OutC-b.oc0)
-		for t := range ntaps {
-			copy(k[t*p.OutC+b.oc0:t*p.OutC+b.oc0+n], b.w[t*width:])
-		}
-	}
-	return k
 }
 
 // scRun is one call, shared by its workers (pooled: no allocation).

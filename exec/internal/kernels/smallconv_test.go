@@ -282,21 +282,3 @@ func TestSmallConvAddVsRef(t *testing.T) {
 		}
 	}
 }
-
-// TestSmallConvKernel checks that the packed kernel unpacks to the HWIO
-// kernel it was made from (the lazy Winograd is built from it).
-func TestSmallConvKernel(t *testing.T) {
-	for _, p := range []ConvParams{
-		{N: 1, H: 5, W: 5, C: 3, OutC: 70, KH: 3, KW: 3},
-		{N: 1, H: 5, W: 5, C: 16, OutC: 32, KH: 1, KW: 1},
-		{N: 1, H: 9, W: 9, C: 32, OutC: 17, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
-	} {
-		k := khRand(7, p.KernelLen())
-		got := NewSmallConv(k, p).Kernel()
-		for i := range k {
-			if got[i] != k[i] {
-				t.Fatalf("%+v: element %d is %v, want %v", p, i, got[i], k[i])
-			}
-		}
-	}
-}

@@ -162,14 +162,45 @@ func NewWinograd(kernel []float32, c, outC int) *Winograd {
 		panic(fmt.Sprintf("kernels: bad Winograd channels %d→%d", c, outC))
 	}
 	convCheckLen("Winograd kernel", kernel, 9*c*outC)
+	return newWinograd(c, outC, func(ci int, g9 []float32) {
+		for t := range 9 {
+			copy(g9[t*outC:(t+1)*outC], kernel[(t*c+ci)*outC:])
+		}
+	})
+}
+
+// NewWinogradFrom is NewWinograd for the kernel sc was made from (3×3,
+// stride 1, one group), read from sc's packed blocks one input channel at
+// a time: no second copy of the whole kernel.
+func NewWinogradFrom(sc *SmallConv) *Winograd {
+	p := sc.p
+	if !WinogradOK(p) {
+		panic(fmt.Sprintf("kernels: Winograd cannot run %+v", p))
+	}
+	return newWinograd(p.C, p.OutC, func(ci int, g9 []float32) {
+		for _, b := range sc.blocks {
+			width := 16 * b.nv
+			n := min(width, p.OutC-b.oc0)
+			for t := range 9 {
+				copy(g9[t*p.OutC+b.oc0:t*p.OutC+b.oc0+n], b.w[(t*p.C+ci)*width:])
+			}
+		}
+	})
+}
+
+// newWinograd transforms the kernel whose input channel ci's 3×3×outC taps
+// (HWIO order, [kh·3+kw][o]) channel(ci, g9) writes into g9.
+func newWinograd(c, outC int, channel func(ci int, g9 []float32)) *Winograd {
 	u := make([]float32, winoXi*c*outC)
+	g9 := make([]float32, 9*outC)
 	var g [3][3]float64
 	var gg [winoIn][3]float64 // G g
 	for ci := range c {
+		channel(ci, g9)
 		for o := range outC {
 			for kh := range 3 {
 				for kw := range 3 {
-					g[kh][kw] = float64(kernel[((kh*3+kw)*c+ci)*outC+o])
+					g[kh][kw] = float64(g9[(kh*3+kw)*outC+o])
 				}
 			}
 			for kw := range 3 {
