@@ -3,6 +3,7 @@ package keras
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/kconv/kconv/ir"
@@ -228,6 +229,32 @@ func (b *builder) recurrent(class, name string, c obj) (*ir.Recurrent, error) {
 	return op, nil
 }
 
+// mirrorLayer reports whether Bidirectional's backward_layer bl is the copy
+// of its layer fw that Keras makes when given none: the same class and
+// config but for its name and the opposite go_backwards. Keras 3 writes
+// that copy into every Bidirectional's config.
+func mirrorLayer(fw, bl obj) bool {
+	if fw.str("class_name") != bl.str("class_name") {
+		return false
+	}
+	fc, bc := innerConfig(fw), innerConfig(bl)
+	fb, _ := fc.boolean(false, "go_backwards")
+	bb, err := bc.boolean(false, "go_backwards")
+	if err != nil || fb == bb {
+		return false
+	}
+	strip := func(c obj) obj {
+		o := obj{}
+		for k, v := range c {
+			if k != "name" && k != "go_backwards" {
+				o[k] = v
+			}
+		}
+		return o
+	}
+	return reflect.DeepEqual(strip(fc), strip(bc))
+}
+
 // bidirectional reads Bidirectional(layer, merge_mode).
 func (b *builder) bidirectional(name string, c obj) (ir.Op, error) {
 	inner := asObj(c["layer"])
@@ -240,7 +267,7 @@ func (b *builder) bidirectional(name string, c obj) (ir.Op, error) {
 	default:
 		return nil, fmt.Errorf("Bidirectional(%s) is not supported", cls)
 	}
-	if _, ok := c.get("backward_layer"); ok && c["backward_layer"] != nil {
+	if bl := asObj(c["backward_layer"]); bl != nil && !mirrorLayer(inner, bl) {
 		return nil, errors.New("Bidirectional with a separate backward_layer is not supported")
 	}
 	op, err := b.recurrent(cls, name, innerConfig(inner))
