@@ -2,20 +2,20 @@ package onnx_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-
-	"context"
 
 	"github.com/kconv/kconv/exec"
 	onnxexport "github.com/kconv/kconv/exporter/onnx"
 	onnximport "github.com/kconv/kconv/importer/onnx"
 	"github.com/kconv/kconv/internal/tensorio"
 	"github.com/kconv/kconv/ir"
+	"github.com/kconv/kconv/load"
+	"github.com/kconv/kconv/zoo"
 )
 
 // ortAllJS feeds every input of a model (files in the session's input
@@ -183,4 +183,40 @@ func fill(x *ir.Tensor, seed uint64) {
 	copy(x.Data, r.Data)
 }
 
-var _ = strings.Contains
+// TestRecurrentStatesKerasORT converts the encoder-decoder Keras configs
+// of importer/keras's tests (tf.keras 2 and Keras 3 forms: LSTM states
+// feeding another LSTM, a Bidirectional GRU's states, a Dense on one),
+// with seeded weights, to ONNX: ONNX Runtime gives every output kconv
+// gives, and the file reads back to ONNX Runtime's outputs.
+func TestRecurrentStatesKerasORT(t *testing.T) {
+	ortModules(t)
+	for _, v := range []string{"k2", "k3"} {
+		t.Run(v, func(t *testing.T) {
+			m, err := load.Model(filepath.Join("..", "..", "importer", "keras", "testdata", "rnn_state_"+v+".json"), load.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			zoo.RandomWeights(m, 9)
+			var xs []*ir.Tensor
+			for k, it := range m.InputTypes() {
+				x := ir.NewTensor(append(ir.Shape{2}, it.Shape[1:]...), it.Layout)
+				fill(x, uint64(k+1))
+				xs = append(xs, x)
+			}
+			want := runKconvAll(t, m, xs)
+			path := export(t, m, onnxexport.Options{})
+			got := runORTAll(t, path, xs, len(m.Outputs))
+			for k := range want {
+				compare(t, fmt.Sprintf("ONNX Runtime output %d (%s)", k, m.Outputs[k]), got[k], want[k])
+			}
+			back, err := onnximport.Load(path)
+			if err != nil {
+				t.Fatalf("re-import: %v", err)
+			}
+			again := runKconvAll(t, back, xs)
+			for k := range got {
+				compare(t, fmt.Sprintf("re-imported output %d vs ONNX Runtime", k), again[k], got[k])
+			}
+		})
+	}
+}
