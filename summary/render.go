@@ -116,7 +116,7 @@ type layerRow struct {
 	name, class  string
 	shape        ir.Shape
 	more         []ir.Shape // further outputs (return_state), printed as Keras prints a list of shapes
-	normShape    string // NormalizeShape of the shape, for checks
+	normShape    string     // NormalizeShape of the shape, for checks
 	trainable    int64
 	nonTrainable int64
 	conns        []string // "name[0][0]" per input
