@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kconv/kconv/exec"
@@ -91,4 +92,85 @@ func TestRecurrentStatesHand(t *testing.T) {
 	if _, err := exec.Compile(m, exec.Options{Threads: 1}); err != nil {
 		t.Errorf("second compile: %v", err)
 	}
+}
+
+// TestVariableLength: a model whose input is (None, None, 3) (the
+// keras-seq file 22, copied into importer/keras/testdata) compiles once
+// and runs at every sequence length its inputs have, each length giving
+// what a model fixed to that length gives, from one Program used by
+// several goroutines at once.
+func TestVariableLength(t *testing.T) {
+	path := filepath.Join("..", "importer", "keras", "testdata", "seq22_tfk_bilstm_repeatvector_varlen.h5")
+	m, err := load.Model(path, load.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := exec.Compile(m, exec.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lengths := []int{1, 4, 9, 4}
+	got := make([][]*ir.Tensor, len(lengths))
+	errs := make([]error, len(lengths))
+	inputs := make([]*ir.Tensor, len(lengths))
+	done := make(chan int)
+	for i, T := range lengths {
+		x := ir.NewTensor(ir.Shape{2, T, 3}, ir.LayoutNone)
+		for k := range x.Data {
+			x.Data[k] = float32(math.Sin(float64(k)*0.37 + float64(T)))
+		}
+		inputs[i] = x
+		go func() {
+			got[i], errs[i] = p.Run(context.Background(), []*ir.Tensor{x})
+			done <- i
+		}()
+	}
+	for range lengths {
+		<-done
+	}
+	for i, T := range lengths {
+		if errs[i] != nil {
+			t.Fatalf("length %d: %v", T, errs[i])
+		}
+		fixed := fixedLength(t, m, T)
+		fp, err := exec.Compile(fixed, exec.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fp.Run(context.Background(), []*ir.Tensor{inputs[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got[i][0].Shape.Equal(want[0].Shape) || !equalF(got[i][0].Data, want[0].Data) {
+			t.Errorf("length %d: %v %v, fixed-length model gives %v %v", T, got[i][0].Shape, got[i][0].Data[:4], want[0].Shape, want[0].Data[:4])
+		}
+	}
+	if equalF(got[0][0].Data, got[1][0].Data) {
+		t.Errorf("lengths 1 and 4 give the same output")
+	}
+	// A bad length or feature count is a clean error naming the input.
+	if _, err := p.Run(context.Background(), []*ir.Tensor{ir.NewTensor(ir.Shape{1, 4, 2}, ir.LayoutNone)}); err == nil || !strings.Contains(err.Error(), m.Inputs[0]) {
+		t.Errorf("4 features: %v", err)
+	}
+}
+
+// fixedLength returns a copy of m whose (batch, steps, features) input has
+// T steps.
+func fixedLength(t *testing.T, m *ir.Model, T int) *ir.Model {
+	t.Helper()
+	c := *m
+	c.Nodes = nil
+	for _, n := range m.Nodes {
+		nn := *n
+		if in, ok := n.Op.(*ir.Input); ok {
+			s := in.Type.Shape.Clone()
+			s[1] = T
+			nn.Op = &ir.Input{Type: ir.TensorType{Shape: s, Layout: in.Type.Layout}}
+		}
+		c.Nodes = append(c.Nodes, &nn)
+	}
+	if err := ir.RunPasses(&c, ir.PassInfer); err != nil {
+		t.Fatal(err)
+	}
+	return &c
 }

@@ -220,3 +220,43 @@ func TestRecurrentStatesKerasORT(t *testing.T) {
 		})
 	}
 }
+
+// TestVariableLengthORT: the variable-length keras-seq file 22 ((None,
+// None, 3) input, two Bidirectional LSTMs around a RepeatVector), run by
+// one kconv Program at several lengths, matches ONNX Runtime running the
+// model exported at each length.
+func TestVariableLengthORT(t *testing.T) {
+	ortModules(t)
+	path := filepath.Join("..", "..", "importer", "keras", "testdata", "seq22_tfk_bilstm_repeatvector_varlen.h5")
+	m, err := load.Model(path, load.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := exec.Compile(m, exec.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, T := range []int{1, 3, 10} {
+		x := ir.NewTensor(ir.Shape{2, T, 3}, ir.LayoutNone)
+		fill(x, uint64(T))
+		got, err := p.Run(context.Background(), []*ir.Tensor{x})
+		if err != nil {
+			t.Fatalf("length %d: %v", T, err)
+		}
+		fixed := *m
+		fixed.Name = fmt.Sprintf("varlen_%d", T)
+		fixed.Nodes = nil
+		for _, n := range m.Nodes {
+			nn := *n
+			if in, ok := n.Op.(*ir.Input); ok {
+				nn.Op = &ir.Input{Type: ir.TensorType{Shape: ir.Shape{-1, T, 3}, Layout: in.Type.Layout}}
+			}
+			fixed.Nodes = append(fixed.Nodes, &nn)
+		}
+		if err := ir.RunPasses(&fixed, ir.PassInfer); err != nil {
+			t.Fatal(err)
+		}
+		want := runORT(t, export(t, &fixed, onnxexport.Options{}), x)
+		compare(t, fmt.Sprintf("length %d: kconv's variable-length run vs ONNX Runtime", T), got[0], want)
+	}
+}
