@@ -224,7 +224,8 @@ func TestRecurrentStatesKerasORT(t *testing.T) {
 // TestVariableLengthORT: the variable-length keras-seq file 22 ((None,
 // None, 3) input, two Bidirectional LSTMs around a RepeatVector), run by
 // one kconv Program at several lengths, matches ONNX Runtime running the
-// model exported at each length.
+// model exported at each length and the model exported with its dynamic
+// length.
 func TestVariableLengthORT(t *testing.T) {
 	ortModules(t)
 	path := filepath.Join("..", "..", "importer", "keras", "testdata", "seq22_tfk_bilstm_repeatvector_varlen.h5")
@@ -236,6 +237,8 @@ func TestVariableLengthORT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Exported as is, the ONNX file has a dynamic time axis too.
+	dyn := export(t, m, onnxexport.Options{})
 	for _, T := range []int{1, 3, 10} {
 		x := ir.NewTensor(ir.Shape{2, T, 3}, ir.LayoutNone)
 		fill(x, uint64(T))
@@ -258,5 +261,6 @@ func TestVariableLengthORT(t *testing.T) {
 		}
 		want := runORT(t, export(t, &fixed, onnxexport.Options{}), x)
 		compare(t, fmt.Sprintf("length %d: kconv's variable-length run vs ONNX Runtime", T), got[0], want)
+		compare(t, fmt.Sprintf("length %d: kconv's variable-length run vs ONNX Runtime on the dynamic-length export", T), got[0], runORT(t, dyn, x))
 	}
 }
