@@ -1,6 +1,9 @@
 package keras
 
 import (
+	"path/filepath"
+
+	"github.com/kconv/kconv/internal/h5"
 	"os"
 
 	"fmt"
@@ -222,5 +225,74 @@ func TestRecurrentStateRefusals(t *testing.T) {
 	 "input_layers": [["x", 0, 0], ["h", 0, 0]], "output_layers": [["lstm", 0, 0]]}}`
 	if _, err := ParseConfig([]byte(cfg), "m.json", Options{}); err == nil || !strings.Contains(err.Error(), "lstm") || !strings.Contains(err.Error(), "initial state") {
 		t.Errorf("LSTM with one initial state: %v", err)
+	}
+}
+
+// TestKeras3RecurrentWeights reads a Keras 3 .weights.h5 laid out as
+// Keras 3 saves recurrent layers (the variables in the cell sublayer:
+// layers/lstm/cell/vars/0..2; a Bidirectional's in
+// layers/bidirectional/forward_layer/cell/vars and backward_layer/…, the
+// layers' own vars groups empty) with the Keras 3 encoder-decoder config:
+// every weight comes from its own dataset, forward before backward.
+func TestKeras3RecurrentWeights(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rnn.weights.h5")
+	w, err := h5.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each dataset holds its own index in every element.
+	type ds struct {
+		group string
+		shape []int
+	}
+	sets := []ds{
+		{"layers/lstm/cell", []int{4, 12}}, {"layers/lstm/cell", []int{3, 12}}, {"layers/lstm/cell", []int{12}},
+		{"layers/lstm_1/cell", []int{2, 12}}, {"layers/lstm_1/cell", []int{3, 12}}, {"layers/lstm_1/cell", []int{12}},
+		{"layers/bidirectional/forward_layer/cell", []int{3, 6}}, {"layers/bidirectional/forward_layer/cell", []int{2, 6}}, {"layers/bidirectional/forward_layer/cell", []int{2, 6}},
+		{"layers/bidirectional/backward_layer/cell", []int{3, 6}}, {"layers/bidirectional/backward_layer/cell", []int{2, 6}}, {"layers/bidirectional/backward_layer/cell", []int{2, 6}},
+		{"layers/dense", []int{2, 2}}, {"layers/dense", []int{2}},
+	}
+	for _, g := range []string{"layers/lstm/vars", "layers/lstm_1/vars", "layers/bidirectional/vars", "layers/bidirectional/forward_layer/vars", "layers/bidirectional/backward_layer/vars"} {
+		if _, err := w.CreateGroup(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := map[string]int{}
+	for i, s := range sets {
+		n := 1
+		for _, d := range s.shape {
+			n *= d
+		}
+		data := make([]float32, n)
+		for k := range data {
+			data[k] = float32(i)
+		}
+		if err := w.WriteFloat32(fmt.Sprintf("%s/vars/%d", s.group, count[s.group]), s.shape, data); err != nil {
+			t.Fatal(err)
+		}
+		count[s.group]++
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(path, Options{Arch: "testdata/rnn_state_k3.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for _, name := range []string{"encoder", "decoder", "bidirectional", "dense"} {
+		for _, wt := range m.Node(name).Weights {
+			d, err := wt.Data()
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, wt.Name, err)
+			}
+			if d[0] != float32(i) || len(d) != int(wt.Shape.Elements()) {
+				t.Errorf("%s %s holds dataset %v, want %d", name, wt.Name, d[0], i)
+			}
+			i++
+		}
+	}
+	if i != len(sets) {
+		t.Errorf("%d weights, want %d", i, len(sets))
 	}
 }
