@@ -336,10 +336,12 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 			mask = make([]float32, p.N*p.T)
 			fill(mask, xs[maskAt], p.T)
 		}
-		// States per direction, in Keras's order (h, then c).
-		sts := make([]*kernels.RNNState, 0, 2)
+		// States per direction, in Keras's order (h, then c); none (and
+		// nothing allocated) for a layer without initial or returned
+		// states.
+		var sts [2]*kernels.RNNState
 		nu := p.N * p.U
-		for d := 0; d < nst/perDir; d++ {
+		for d := 0; d < nst/perDir && (initial || op.ReturnState); d++ {
 			st := &kernels.RNNState{}
 			for k := 0; k < perDir; k++ {
 				i := d*perDir + k
@@ -357,7 +359,7 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 					st.C0, st.C = init, final
 				}
 			}
-			sts = append(sts, st)
+			sts[d] = st
 		}
 		y := o[:p.N*outPer]
 		if op.Bidirectional {
