@@ -226,7 +226,8 @@ func (c *nctx) recurrent() error {
 		return err
 	}
 	u := op.Units
-	if c.in(5) != nil || c.outUsed(2) {
+	if c.in(5) != nil || c.outUsed(2) || (c.outUsed(0) && c.outUsed(1)) {
+		// One recurrence for all outputs.
 		return c.recurrentStates(op, x, steps, dirs, ws)
 	}
 	if c.outUsed(0) {
@@ -257,8 +258,8 @@ func (c *nctx) recurrent() error {
 	return nil
 }
 
-// recurrentStates imports a recurrent node with initial states or a used
-// Y_c: one Recurrent node (with its initial states as inputs, returning
+// recurrentStates imports a recurrent node with initial states, a used
+// Y_c, or both Y and Y_h used: one Recurrent node (with its initial states as inputs, returning
 // its states), Y from its output and Y_h, Y_c (N, D, H) concatenated from
 // its RecurrentState nodes.
 func (c *nctx) recurrentStates(op *ir.Recurrent, x string, steps, dirs int, ws []*ir.Weight) error {
