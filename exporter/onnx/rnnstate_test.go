@@ -185,12 +185,14 @@ func fill(x *ir.Tensor, seed uint64) {
 
 // TestRecurrentStatesKerasORT converts the encoder-decoder Keras configs
 // of importer/keras's tests (tf.keras 2 and Keras 3 forms: LSTM states
-// feeding another LSTM, a Bidirectional GRU's states, a Dense on one),
+// feeding another LSTM, a Bidirectional GRU's states, a Dense on one; and
+// a Bidirectional LSTM's four states starting another Bidirectional, a
+// shared GRU whose second call starts from its first call's state),
 // with seeded weights, to ONNX: ONNX Runtime gives every output kconv
 // gives, and the file reads back to ONNX Runtime's outputs.
 func TestRecurrentStatesKerasORT(t *testing.T) {
 	ortModules(t)
-	for _, v := range []string{"k2", "k3"} {
+	for _, v := range []string{"k2", "k3", "bi_k2"} {
 		t.Run(v, func(t *testing.T) {
 			m, err := load.Model(filepath.Join("..", "..", "importer", "keras", "testdata", "rnn_state_"+v+".json"), load.Options{})
 			if err != nil {
