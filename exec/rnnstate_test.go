@@ -11,6 +11,7 @@ import (
 	"github.com/kconv/kconv/exec"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/load"
+	"github.com/kconv/kconv/zoo"
 )
 
 // TestRecurrentStatesHand runs a tf.keras 2 functional config whose
@@ -173,4 +174,49 @@ func fixedLength(t *testing.T, m *ir.Model, T int) *ir.Model {
 		t.Fatal(err)
 	}
 	return &c
+}
+
+// TestVariableImageSize: unknown dimensions after the batch need not be
+// sequence lengths: a fully convolutional model over (None, None, 3)
+// images runs at each image size to what the model fixed to that size
+// gives.
+func TestVariableImageSize(t *testing.T) {
+	build := func(h, w int) *ir.Model {
+		b := ir.NewBuilder("fully_conv")
+		b.Input("x", ir.Shape{h, w, 3}, ir.ChannelsLast)
+		b.Add("conv", &ir.Conv2D{Filters: 4, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 2, SW: 2, DH: 1, DW: 1, Padding: ir.PadSame}, UseBias: true,
+			Activation: ir.Act{Name: "relu"}, DataFormat: ir.ChannelsLast})
+		b.Add("gap", &ir.GlobalPool2D{DataFormat: ir.ChannelsLast})
+		m, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		zoo.RandomWeights(m, 1)
+		return m
+	}
+	p, err := exec.Compile(build(-1, -1), exec.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range [][2]int{{5, 6}, {9, 4}, {5, 6}} {
+		x := ir.NewTensor(ir.Shape{2, s[0], s[1], 3}, ir.ChannelsLast)
+		for i := range x.Data {
+			x.Data[i] = float32(math.Cos(float64(i) * 0.21))
+		}
+		got, err := p.Run(context.Background(), []*ir.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fp, err := exec.Compile(build(s[0], s[1]), exec.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fp.Run(context.Background(), []*ir.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equalF(got[0].Data, want[0].Data) {
+			t.Errorf("size %v: %v, fixed-size model gives %v", s, got[0].Data, want[0].Data)
+		}
+	}
 }

@@ -20,7 +20,9 @@ const maxLengths = 16
 // met at run time: the model with those dimensions fixed is re-typed and
 // compiled like any other, sharing the parent's thread pool and weights.
 // Dimensions are fixed per run, so a run's buffers are exactly its
-// sizes; a new length costs one compile.
+// sizes; a new length costs one compile, and each kept shape holds its
+// own compile-time kernel copies (packed or Winograd-transformed
+// convolution kernels; recurrent layers use the weights as read).
 type specializer struct {
 	model *ir.Model
 	opts  Options
