@@ -56,11 +56,23 @@ type Program struct {
 
 	mu     sync.Mutex
 	arenas map[int]*sync.Pool // batch size → pool of *arena
+
+	// spec, for a model with unknown input dimensions after the batch
+	// (variable-length sequences), compiles it per set of input
+	// dimensions at run time (varlen.go); such a Program has no steps.
+	spec *specializer
 }
 
 // Compile lowers m into a Program. m must have been prepared (ir.Prepare)
-// and carry its weights; weights are read here, once.
+// and carry its weights; weights are read here, once. A model whose inputs
+// have unknown dimensions after the batch (variable-length sequences) is
+// compiled at run time for each input shape it meets (see specializer).
 func Compile(m *ir.Model, opts Options) (*Program, error) {
+	return compile(m, opts, nil)
+}
+
+// compile is Compile with the thread pool given (nil: a new one).
+func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	if err := ir.CheckInvariants(m, ir.StageTyped); err != nil {
 		return nil, err
 	}
@@ -68,8 +80,18 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	if t <= 0 {
 		t = runtime.NumCPU()
 	}
-	p := &Program{model: m, opts: opts, threads: t, pool: par.New(t), kept: map[string]*value{}, arenas: map[int]*sync.Pool{}}
+	if pool == nil {
+		pool = par.New(t)
+	}
+	p := &Program{model: m, opts: opts, threads: t, pool: pool, kept: map[string]*value{}, arenas: map[int]*sync.Pool{}}
 	p.budget = memory.Resolve(opts.MemoryBudget)
+	if varDims(m) {
+		if err := p.checkWeights(m); err != nil {
+			return nil, err
+		}
+		p.spec = &specializer{model: m, opts: opts, pool: pool, progs: map[string]*Program{}}
+		return p, nil
+	}
 	if err := p.checkModel(m); err != nil {
 		return nil, err
 	}
@@ -116,6 +138,13 @@ func (p *Program) Run(ctx context.Context, inputs []*ir.Tensor) ([]*ir.Tensor, e
 // allocates nothing in steady state, except in kernels that start
 // goroutines (the im2col and Winograd convolutions and large GEMMs).
 func (p *Program) RunInto(ctx context.Context, inputs, outputs []*ir.Tensor) error {
+	if p.spec != nil {
+		c, err := p.spec.program(inputs)
+		if err != nil {
+			return err
+		}
+		return c.RunInto(ctx, inputs, outputs)
+	}
 	if len(outputs) != len(p.outputs) {
 		return fmt.Errorf("model has %d output(s), got %d tensors", len(p.outputs), len(outputs))
 	}
@@ -142,6 +171,13 @@ func (p *Program) RunInto(ctx context.Context, inputs, outputs []*ir.Tensor) err
 // nodes (which must have been kept with Options.Keep or KeepAll), in their
 // logical (Keras) layout.
 func (p *Program) RunNodes(ctx context.Context, inputs []*ir.Tensor, names []string) ([]*ir.Tensor, map[string]*ir.Tensor, error) {
+	if p.spec != nil {
+		res, err := p.runSpecialized(ctx, inputs, names)
+		if err != nil {
+			return nil, nil, err
+		}
+		return res.outputs, res.nodes, nil
+	}
 	for _, n := range names {
 		if p.kept[n] == nil {
 			return nil, nil, fmt.Errorf("layer '%s' was not kept at compile time", n)
@@ -160,6 +196,9 @@ type result struct {
 }
 
 func (p *Program) run(ctx context.Context, inputs []*ir.Tensor, names []string) (*result, error) {
+	if p.spec != nil {
+		return p.runSpecialized(ctx, inputs, names)
+	}
 	a, batch, err := p.exec(ctx, inputs)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,13 @@ type StepTime struct {
 // each step's wall time summed over the runs, in execution order. Steps
 // are what lowering made of the nodes: fused nodes have none of their own.
 func (p *Program) Profile(ctx context.Context, inputs []*ir.Tensor, runs int) ([]StepTime, error) {
+	if p.spec != nil { // variable lengths: profile the Program for these inputs
+		c, err := p.spec.program(inputs)
+		if err != nil {
+			return nil, err
+		}
+		return c.Profile(ctx, inputs, runs)
+	}
 	// With one thread, keep the profile on one OS thread so that CPU times
 	// are its own. (Not with more: a goroutine locked to its thread makes
 	// every yield to a pool helper hand the P between threads, which
