@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ func newBenchCmd() *cobra.Command {
 		noWinograd            bool
 		seed                  uint64
 		profile               int
+		cpuProfile            string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench MODEL",
@@ -71,6 +73,17 @@ gets seeded random weights.`,
 			}
 			if err := lf.parseBudget(); err != nil {
 				return err
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			t0 := time.Now()
 			m, err := lf.load(args[0])
@@ -166,6 +179,7 @@ gets seeded random weights.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
 	cmd.Flags().BoolVar(&randomWeights, "random-weights", false, "replace the model's weights with seeded random ones")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed for inputs and weights")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of load, compile and runs to `FILE` (go tool pprof)")
 	cmd.Flags().IntVar(&profile, "profile", 0, "after timing, profile the steps and print the N slowest (0: no profile)")
 	return cmd
 }
