@@ -213,7 +213,7 @@ func (c *nctx) conv() error {
 		// ONNX (C*mult, 1, kh, kw), out channel c*mult+j → (kh, kw, C, mult).
 		// Both are m-contiguous: (kh, kw, C, mult) is (kh, kw, C*mult).
 		k := weight("depthwise_kernel", ir.Shape{kh, kw, cin, mult}, w, kh*kw, func(src []float32, o0 int, dst []float32) {
-			transposeRows(dst, src, kh*kw, m, o0, func(q int) int { return q })
+			transposeRows(dst, src, kh*kw, m, o0, func(t int) int { return t })
 		})
 		op := &ir.DepthwiseConv2D{Multiplier: mult, Window2D: win, UseBias: bias != nil, DataFormat: ir.ChannelsFirst}
 		return c.spatialOut(r, op, x, nonNil(k, bias)...)
@@ -221,48 +221,34 @@ func (c *nctx) conv() error {
 	// ONNX (M, C/g, kh, kw) → (kh, kw, C/g, M).
 	khw := kh * kw
 	k := weight("kernel", ir.Shape{kh, kw, cg, m}, w, cg*khw, func(src []float32, o0 int, dst []float32) {
-		// Column q = i·kh·kw + p of an ONNX row is row p·cg + i of HWIO.
-		transposeRows(dst, src, cg*khw, m, o0, func(q int) int { return q%khw*cg + q/khw })
+		// Row t = p·cg + i of HWIO is column i·kh·kw + p of an ONNX row.
+		transposeRows(dst, src, cg*khw, m, o0, func(t int) int { return t%cg*khw + t/cg })
 	})
 	op := &ir.Conv2D{Filters: m, Window2D: win, Groups: int(group), UseBias: bias != nil, DataFormat: ir.ChannelsFirst}
 	return c.spatialOut(r, op, x, nonNil(k, bias)...)
 }
 
 // transposeRows writes the rows of src (each n values: output channels
-// o0, o0+1, … of a kernel) as columns of dst, whose rows are m wide: value
-// q of src row r goes to dst[row(q)·m + o0 + r]. It transposes src into a
-// scratch buffer in 16×16 tiles, then copies each scratch row to its destination row whole. Done
-// directly, the writes of consecutive q land a destination row apart (row
-// is a permutation: kh·kw·C of a 3×3 kernel's rows): one cache miss per
-// value, ~5 ns each, a quarter of a second for ResNet50's kernels.
-func transposeRows(dst, src []float32, n, m, o0 int, row func(q int) int) {
+// o0, o0+1, … of a kernel) as columns of dst, whose rows are m wide: row t
+// of dst takes value col(t) of each src row, at o0 + r for src row r. It
+// goes through dst in order, 16 src rows at a time, so that the writes
+// stream (16 values per dst row, rows in order) and the 16 src rows being
+// read stay in cache while every column is taken from them; no scratch
+// buffer. (A column-by-column loop over src missed cache on every write:
+// col is a permutation, kh·kw·C of a 3×3 kernel's rows.)
+func transposeRows(dst, src []float32, n, m, o0 int, col func(t int) int) {
 	rows := len(src) / n
-	if rows == 0 {
-		return
-	}
-	tmp := make([]float32, n*rows) // tmp[q·rows + r] = src[r·n + q]
 	const tile = 16
-	var t [tile][tile]float32
 	for r0 := 0; r0 < rows; r0 += tile {
-		nr := min(tile, rows-r0)
-		for q0 := 0; q0 < n; q0 += tile {
-			nq := min(tile, n-q0)
-			// Through a local tile: at power-of-two strides the 16 source
-			// and 16 scratch lines map to a couple of L1 sets, and
-			// interleaving them evicts each line before its next value.
-			for r := range nr {
-				copy(t[r][:nq], src[(r0+r)*n+q0:])
-			}
-			for q := range nq {
-				d := tmp[(q0+q)*rows+r0:][:nr]
-				for r := range d {
-					d[r] = t[r][q]
-				}
+		s := src[r0*n : min(r0+tile, rows)*n]
+		nr := len(s) / n
+		for t := range n {
+			q := col(t)
+			d := dst[t*m+o0+r0:][:nr]
+			for r := range d {
+				d[r] = s[r*n+q]
 			}
 		}
-	}
-	for q := range n {
-		copy(dst[row(q)*m+o0:][:rows], tmp[q*rows:])
 	}
 }
 
