@@ -124,15 +124,19 @@ func SmallConvPays(p ConvParams, act Activation, winograd bool) bool {
 		return true
 	}
 	tiles := q.N * ((q.OutH() + winoTile - 1) / winoTile) * ((q.OutW() + winoTile - 1) / winoTile)
-	return tiles*(q.C+q.OutC) < 10000 || tiles < scWinoMinTiles
+	th, tw := (q.OutH()+winoTile-1)/winoTile, (q.OutW()+winoTile-1)/winoTile
+	cover := float64(q.OutH()*q.OutW()) / float64(th*tw*winoTile*winoTile)
+	return tiles*(q.C+q.OutC) < 10000 || cover < scWinoMinCover
 }
 
-// scWinoMinTiles: below this many 4×4 output tiles per call, SmallConv keeps
-// a layer from Winograd F(4×4, 3×3), whose transformed kernel takes 4× the
-// kernel's memory: at ResNet50's 7×7×512 layers and batch 8 (32 tiles, a
-// quarter of each tile wasted on the 7×7 map) that held 113 of the 150 MB
-// Winograd added to the process for ~3% of the model's time.
-const scWinoMinTiles = 64
+// scWinoMinCover: SmallConv keeps a layer from Winograd F(4×4, 3×3) when
+// the 4×4 output tiles cover the map with more than a fifth of their
+// outputs wasted (a 7×7 map takes 2×2 tiles: 64 outputs for 49). There the
+// transform saves little (7²×512→512: the direct kernel won at batch 1, F4
+// by ~20% at batch 8) and its kernel takes 4× the memory: at ResNet50's
+// 7×7×512 layers and batch 8, 113 of the 150 MB Winograd added to the
+// process.
+const scWinoMinCover = 0.8
 
 // NewSmallConv packs the HWIO kernel of p for SmallConv.Conv2D. Only the
 // geometry of p matters (its N is ignored).
