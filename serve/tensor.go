@@ -72,6 +72,11 @@ func decodeBinary(dt *datatype, b []byte) []float32 {
 // decodeBinaryInto converts the little-endian elements of dt in b into out
 // (len(out) == len(b)/dt.size) and returns out.
 func decodeBinaryInto(out []float32, dt *datatype, b []byte) []float32 {
+	if dt.name == "FP32" && littleEndian {
+		// The wire format is the memory format: one copy.
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), 4*len(out)), b)
+		return out
+	}
 	if dt.name == "FP32" {
 		for i := range out {
 			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
@@ -86,11 +91,19 @@ func decodeBinaryInto(out []float32, dt *datatype, b []byte) []float32 {
 
 // encodeFP32 appends data as little-endian float32.
 func encodeFP32(dst []byte, data []float32) []byte {
+	if littleEndian {
+		return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), 4*len(data))...)
+	}
 	for _, v := range data {
 		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(v))
 	}
 	return dst
 }
+
+// littleEndian reports whether float32s are stored as the binary tensor
+// data extension sends them (little-endian), so that FP32 tensors convert
+// by copying bytes.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // maxDepth bounds the nesting of JSON arrays (tensors have far fewer axes).
 const maxDepth = 32

@@ -237,13 +237,17 @@ func parseV2(headerLen string, body []byte, e *entry) (*v2Request, []*ir.Tensor,
 	}
 	var req v2Request
 	var cut [][]byte
-	if len(jsonPart) >= cutDataMin {
-		if rest, data, ok := cutData(jsonPart); ok {
-			jsonPart, cut = rest, data
+	if fast, ok := decodeV2Fast(jsonPart); ok {
+		req = *fast
+	} else {
+		if len(jsonPart) >= cutDataMin {
+			if rest, data, ok := cutData(jsonPart); ok {
+				jsonPart, cut = rest, data
+			}
 		}
-	}
-	if err := json.Unmarshal(jsonPart, &req); err != nil {
-		return nil, nil, 0, badRequest("malformed inference request: %v", err)
+		if err := json.Unmarshal(jsonPart, &req); err != nil {
+			return nil, nil, 0, badRequest("malformed inference request: %v", err)
+		}
 	}
 	for k := range req.Inputs {
 		if k < len(cut) && cut[k] != nil {

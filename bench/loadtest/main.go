@@ -32,6 +32,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -61,6 +62,9 @@ type options struct {
 	binary              bool
 	half                bool
 	null                bool
+	floors              bool
+	floorRows           int
+	stdClient           bool
 	threads             int
 	cfg                 serve.Config
 }
@@ -76,6 +80,9 @@ func main() {
 	flag.IntVar(&o.rows, "rows", 1, "rows (batch size) per request")
 	flag.Float64Var(&o.rate, "rate", 0, "requests per second in all, open loop (0: closed loop, as fast as answered)")
 	flag.BoolVar(&o.half, "half", false, "after the closed-loop run, run open loop at half the throughput it measured (the latency floor: p99 ≤ 3× p50)")
+	flag.BoolVar(&o.floors, "floors", false, "in-process server: run every floor of issue 13 in turn (1 row/request binary, 1 row JSON, --floor-rows rows binary, each closed loop for --duration, then open loop at half the first one's saturation) and print a summary")
+	flag.IntVar(&o.floorRows, "floor-rows", 0, "--floors: rows per request of the multi-row run (default --max-batch)")
+	flag.BoolVar(&o.stdClient, "std-client", false, "send with net/http's client instead of the lean HTTP/1.1 client (see client.go)")
 	flag.BoolVar(&o.null, "null", false, "in-process server: answer infer without running the model (measures HTTP and the machine alone)")
 	flag.BoolVar(&o.binary, "binary", true, "send and receive tensors with the binary data extension (false: JSON)")
 	flag.IntVar(&o.threads, "threads", 0, "threads per model run (in-process server)")
@@ -85,7 +92,17 @@ func main() {
 	flag.IntVar(&o.cfg.Workers, "workers", 1, "in-process server: batches run at once")
 	flag.DurationVar(&o.cfg.Timeout, "timeout", 30*time.Second, "in-process server: per-request deadline")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load run (client and in-process server) to FILE")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the whole run (client and in-process server) to FILE")
 	flag.Parse()
+	if *memprofile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			if f, err := os.Create(*memprofile); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -172,14 +189,11 @@ func run(o options) error {
 	if o.name == "" {
 		return errors.New("--url needs --name")
 	}
-	body, header, err := request(base, o)
-	if err != nil {
-		return err
-	}
-	target := base + "/v2/models/" + o.name + "/infer"
-	var before map[int]int
-	if srv != nil {
-		before = batchSizes(srv)
+	if o.floors {
+		if prog == nil || o.null {
+			return errors.New("--floors needs an in-process server (--model, without --null)")
+		}
+		return floors(base, srv, prog, o)
 	}
 	// Program.Run at --max-batch is timed before the load too: the machine
 	// is shared, and its speed before and after brackets the run.
@@ -187,31 +201,132 @@ func run(o options) error {
 	if prog != nil && !o.null {
 		pre = runRate(prog, o.cfg.MaxBatch)
 	}
-	st := drive(target, body, header, o)
-	st.print(o)
-	if srv != nil {
-		hist := histDelta(batchSizes(srv), before)
-		printHist(hist)
-		if prog != nil {
-			inProcess(prog, o, st, hist, pre)
-		}
+	res, err := measure(base, srv, prog, o, pre)
+	if err != nil {
+		return err
 	}
-	errs, lost := st.errors, st.lost
+	errs, lost := res.st.errors, res.st.lost
 	if o.half && o.rate == 0 {
 		// Half the saturation rate just measured, open loop.
-		o.rate = float64(st.ok) / st.elapsed.Seconds() / 2
+		o.rate = res.reqRate / 2
 		fmt.Printf("\nopen loop at half the saturation rate (%.0f req/s):\n", o.rate)
-		if srv != nil {
-			before = batchSizes(srv)
+		res2, err := measure(base, srv, nil, o, 0)
+		if err != nil {
+			return err
 		}
-		st2 := drive(target, body, header, o)
-		st2.print(o)
-		if srv != nil {
-			printHist(histDelta(batchSizes(srv), before))
-		}
-		fmt.Printf("p99/p50 at half saturation: %.2f\n", float64(pct(st2.lat, 0.99))/float64(max(pct(st2.lat, 0.5), 1)))
-		errs, lost = errs+st2.errors, lost+st2.lost
+		fmt.Printf("p99/p50 at half saturation: %.2f\n", res2.tail)
+		errs, lost = errs+res2.st.errors, lost+res2.st.lost
 	}
+	if errs > 0 || lost > 0 {
+		return fmt.Errorf("%d errors, %d lost requests", errs, lost)
+	}
+	return nil
+}
+
+// result is one measured run.
+type result struct {
+	label    string
+	st       *stats
+	reqRate  float64 // requests/s answered
+	rowRate  float64 // rows/s answered
+	meanRows float64 // rows per model run the server formed (0: unknown)
+	formed   float64 // in-process Program.Run rows/s on the batches formed (0: not timed)
+	ratio    float64 // rowRate / formed
+	tail     float64 // p99 / p50
+}
+
+// measure drives one run with o's rows, format and rate and, for an
+// in-process server, reads the batches it formed and (prog != nil) times
+// Program.Run on them.
+func measure(base string, srv *serve.Server, prog *exec.Program, o options, pre float64) (*result, error) {
+	body, header, err := request(base, o)
+	if err != nil {
+		return nil, err
+	}
+	var before map[int]int
+	if srv != nil {
+		before = batchSizes(srv)
+	}
+	st := drive(base, "/v2/models/"+o.name+"/infer", body, header, o)
+	st.print(o)
+	r := &result{st: st}
+	s := st.elapsed.Seconds()
+	r.reqRate = float64(st.ok) / s
+	r.rowRate = float64(st.ok*o.rows) / s
+	r.tail = float64(pct(st.lat, 0.99)) / float64(max(pct(st.lat, 0.5), 1))
+	if srv != nil {
+		hist := histDelta(batchSizes(srv), before)
+		r.meanRows = printHist(hist)
+		if prog != nil {
+			r.formed = inProcess(prog, o, r.rowRate, hist, pre)
+			if r.formed > 0 {
+				r.ratio = r.rowRate / r.formed
+			}
+		}
+	}
+	return r, nil
+}
+
+// floors runs every floor of issue 13 against the in-process server and
+// prints a summary: the throughput floor (served rows/s ≥ 0.9× in-process
+// Program.Run rows/s on the batches the server formed) for 1-row binary,
+// 1-row JSON and multi-row binary requests, each closed loop; the latency
+// floor (p99 ≤ 3× p50) open loop at half the 1-row binary run's
+// saturation throughput; and 0 errors, 0 lost requests in all of them.
+func floors(base string, srv *serve.Server, prog *exec.Program, o options) error {
+	rows := o.floorRows
+	if rows <= 0 {
+		rows = o.cfg.MaxBatch
+	}
+	pre := runRate(prog, o.cfg.MaxBatch)
+	fmt.Printf("in-process Program.Run at batch %d before the load: %.1f rows/s\n", o.cfg.MaxBatch, pre)
+	runs := []struct {
+		label  string
+		rows   int
+		binary bool
+	}{
+		{"1 row/request, binary", 1, true},
+		{"1 row/request, JSON", 1, false},
+		{fmt.Sprintf("%d rows/request, binary", rows), rows, true},
+	}
+	var results []*result
+	for _, c := range runs {
+		oc := o
+		oc.rows, oc.binary, oc.rate = c.rows, c.binary, 0
+		fmt.Printf("\n== %s, closed loop ==\n", c.label)
+		r, err := measure(base, srv, prog, oc, pre)
+		if err != nil {
+			return err
+		}
+		r.label = c.label
+		results = append(results, r)
+	}
+	oh := o
+	oh.rows, oh.binary = 1, true
+	oh.rate = results[0].reqRate / 2
+	fmt.Printf("\n== 1 row/request, binary, open loop at half the saturation rate (%.0f req/s) ==\n", oh.rate)
+	half, err := measure(base, srv, nil, oh, 0)
+	if err != nil {
+		return err
+	}
+	half.label = fmt.Sprintf("1 row/request, binary, open loop at %.0f req/s", oh.rate)
+
+	fmt.Printf("\n== floors (issue 13) ==\n")
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT MET"
+	}
+	errs, lost := half.st.errors, half.st.lost
+	for _, r := range results {
+		errs, lost = errs+r.st.errors, lost+r.st.lost
+		fmt.Printf("throughput, %-26s %8.1f rows/s served, %8.1f rows/s in-process on the batches formed (mean %.1f rows): %.2f× (floor 0.9): %s\n",
+			r.label+":", r.rowRate, r.formed, r.meanRows, r.ratio, verdict(r.ratio >= 0.9))
+	}
+	fmt.Printf("latency, %s: p50 %.2f ms, p99 %.2f ms: p99/p50 %.2f (floor 3): %s\n",
+		half.label, ms(pct(half.st.lat, 0.5)), ms(pct(half.st.lat, 0.99)), half.tail, verdict(half.tail <= 3))
+	fmt.Printf("errors and lost requests, every run: %d errors, %d lost, %d arrivals dropped: %s\n", errs, lost, half.st.dropped, verdict(errs == 0 && lost == 0 && half.st.dropped == 0))
 	if errs > 0 || lost > 0 {
 		return fmt.Errorf("%d errors, %d lost requests", errs, lost)
 	}
@@ -308,10 +423,7 @@ type stats struct {
 
 // drive runs the clients until the duration passes or the request count is
 // reached.
-func drive(target string, body []byte, header http.Header, o options) *stats {
-	tr := &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}
-	client := &http.Client{Transport: tr, Timeout: time.Minute}
-	defer tr.CloseIdleConnections()
+func drive(base, path string, body []byte, header http.Header, o options) *stats {
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
 	var (
@@ -319,15 +431,59 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 		st    = &stats{codes: map[string]int{}}
 		count int
 	)
+	// Each client sends with its own connection.
+	timeout := o.cfg.Timeout + 10*time.Second
+	var send func(client int) (string, error)
+	if o.stdClient {
+		tr := &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}
+		client := &http.Client{Transport: tr, Timeout: timeout}
+		defer tr.CloseIdleConnections()
+		send = func(int) (string, error) {
+			req, _ := http.NewRequest("POST", base+path, bytes.NewReader(body))
+			req.Header = header.Clone()
+			res, err := client.Do(req)
+			if err != nil {
+				return "", err
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			return strconv.Itoa(res.StatusCode), nil
+		}
+	} else {
+		u, _ := url.Parse(base)
+		h := map[string]string{}
+		for k := range header {
+			h[k] = header.Get(k)
+		}
+		raw := rawRequest(u.Host, path, h, body)
+		conns := make([]rawConn, o.clients)
+		for i := range conns {
+			conns[i].addr = u.Host
+		}
+		defer func() {
+			for i := range conns {
+				conns[i].close()
+			}
+		}()
+		send = func(client int) (string, error) {
+			code, err := conns[client].do(raw, timeout)
+			if err != nil {
+				return "", err
+			}
+			return strconv.Itoa(code), nil
+		}
+	}
 
-	// Open loop: a ticker schedules arrivals at the rate; a free client
-	// takes each one and its latency counts from the scheduled arrival
-	// (no coordinated omission). An arrival that finds all clients busy
-	// is counted as dropped: the server is saturated at that rate.
+	// Open loop: arrivals are scheduled at the rate into a queue that a
+	// free client takes from; each request's latency counts from its
+	// scheduled arrival, so time spent waiting for a free client (the
+	// server was slow) counts too (no coordinated omission). The queue
+	// holds far more than half a saturated second of arrivals; one that
+	// finds it full is counted as dropped.
 	var tokens chan time.Time
 	var dropped int
 	if o.rate > 0 {
-		tokens = make(chan time.Time, o.clients)
+		tokens = make(chan time.Time, 1<<16)
 		go func() {
 			// Arrival k is due at start + k/rate; a late wake-up (the
 			// machine is shared) emits every arrival due by then, each with
@@ -335,13 +491,16 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 			// would drop the ticks a slow receiver misses).
 			interval := time.Duration(float64(time.Second) / o.rate)
 			t0 := time.Now()
+			timer := time.NewTimer(time.Hour)
+			defer timer.Stop()
 			for k := 1; ; k++ {
 				due := t0.Add(time.Duration(k) * interval)
 				if d := time.Until(due); d > 0 {
+					timer.Reset(d)
 					select {
 					case <-ctx.Done():
 						return
-					case <-time.After(d):
+					case <-timer.C:
 					}
 				} else if ctx.Err() != nil {
 					return
@@ -368,7 +527,7 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range o.clients {
+	for c := range o.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -384,19 +543,12 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 				if !take() {
 					return
 				}
-				req, _ := http.NewRequest("POST", target, bytes.NewReader(body))
-				req.Header = header.Clone()
 				if t0.IsZero() {
 					t0 = time.Now()
 				}
-				res, err := client.Do(req)
-				var code string
+				code, err := send(c)
 				if err != nil {
 					code = "transport error"
-				} else {
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					code = strconv.Itoa(res.StatusCode)
 				}
 				d := time.Since(t0)
 				mu.Lock()
@@ -460,7 +612,7 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 // served throughput relative to in-process Run doing the same batches:
 // Σ runs·rows / Σ runs·time(rows). Sizes are timed in turns (round robin)
 // for about 4 s so that a change in the machine's load hits them alike.
-func inProcess(p *exec.Program, o options, st *stats, hist map[int]int, pre float64) {
+func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre float64) float64 {
 	sizes := []int{}
 	for b := range hist {
 		sizes = append(sizes, b)
@@ -487,7 +639,7 @@ func inProcess(p *exec.Program, o options, st *stats, hist map[int]int, pre floa
 		}
 		if _, err := p.Run(ctx, ins); err != nil { // warm up
 			fmt.Printf("in-process Run at batch %d: %v\n", rows, err)
-			return
+			return 0
 		}
 		inputs[rows] = ins
 	}
@@ -501,7 +653,7 @@ func inProcess(p *exec.Program, o options, st *stats, hist map[int]int, pre floa
 			t0 := time.Now()
 			if _, err := p.Run(ctx, inputs[rows]); err != nil {
 				fmt.Printf("in-process Run: %v\n", err)
-				return
+				return 0
 			}
 			times[rows] = append(times[rows], time.Since(t0))
 		}
@@ -515,22 +667,23 @@ func inProcess(p *exec.Program, o options, st *stats, hist map[int]int, pre floa
 		rows += float64(n * b)
 		secs += float64(n) * median(times[b])
 	}
-	served := float64(st.ok*o.rows) / st.elapsed.Seconds()
 	mb := o.cfg.MaxBatch
 	atMax := float64(mb) / median(times[mb])
 	fmt.Printf("in-process Program.Run at batch %d: %.1f rows/s (served/that: %.2f)\n", mb, atMax, served/atMax)
 	if pre > 0 {
 		fmt.Printf("  before the load: %.1f rows/s (served/that: %.2f)\n", pre, served/pre)
 	}
-	if secs > 0 {
-		formed := rows / secs
-		fmt.Printf("in-process Program.Run on the batches the server formed: %.1f rows/s; served/in-process: %.2f", formed, served/formed)
-		if pre > 0 {
-			// The same batches at the machine's speed before the load.
-			fmt.Printf(" (%.2f at the speed measured before the load)", served/(formed*pre/atMax))
-		}
-		fmt.Println()
+	if secs <= 0 {
+		return 0
 	}
+	formed := rows / secs
+	fmt.Printf("in-process Program.Run on the batches the server formed: %.1f rows/s; served/in-process: %.2f", formed, served/formed)
+	if pre > 0 {
+		// The same batches at the machine's speed before the load.
+		fmt.Printf(" (%.2f at the speed measured before the load)", served/(formed*pre/atMax))
+	}
+	fmt.Println()
+	return formed
 }
 
 // batchSizes returns the server's batch-size histogram: runs by rows
@@ -568,8 +721,8 @@ func histDelta(after, before map[int]int) map[int]int {
 	return out
 }
 
-// printHist prints runs by batch size and the mean rows per run.
-func printHist(hist map[int]int) {
+// printHist prints runs by batch size and returns the mean rows per run.
+func printHist(hist map[int]int) float64 {
 	var sizes []int
 	runs, rows := 0, 0
 	for b, n := range hist {
@@ -578,7 +731,7 @@ func printHist(hist map[int]int) {
 		rows += n * b
 	}
 	if runs == 0 {
-		return
+		return 0
 	}
 	sort.Ints(sizes)
 	var parts []string
@@ -586,6 +739,7 @@ func printHist(hist map[int]int) {
 		parts = append(parts, fmt.Sprintf("%d:%d", b, hist[b]))
 	}
 	fmt.Printf("batches: %d runs, %.1f rows per run on average; rows:runs %s\n", runs, float64(rows)/float64(runs), strings.Join(parts, " "))
+	return float64(rows) / float64(runs)
 }
 
 // nullInfer answers POST …/infer by reading the body and sending a fixed
