@@ -134,6 +134,7 @@ func run(o options) error {
 	base := o.target
 	var prog *exec.Program
 	var srv *serve.Server
+	var timer *serverTimer
 	if base == "" {
 		if o.model == "" {
 			return errors.New("give --model FILE (served in this process) or --url of a running server")
@@ -161,22 +162,22 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
+		// The Server's handler behind a plain http.Server (Serve adds only
+		// timeouts and draining), timed per infer request: the server-side
+		// latency, from the handler's start to its return, beside the
+		// client's.
+		h := s.Handler()
 		if o.null {
-			// The same HTTP server, but infer answers at once without the
-			// model: the HTTP ceiling and the machine's latency tail.
-			hs := &http.Server{Handler: nullInfer(s.Handler())}
-			go func() {
-				<-ctx.Done()
-				hs.Close()
-			}()
-			go func() { hs.Serve(ln); done <- nil }()
-		} else {
-			go func() { done <- s.Serve(ctx, ln) }()
+			// Infer answers at once without the model: the HTTP ceiling and
+			// the machine's latency tail.
+			h = nullInfer(h)
 		}
+		timer = &serverTimer{}
+		hs := &http.Server{Handler: timer.wrap(h)}
+		done := make(chan struct{})
+		go func() { hs.Serve(ln); close(done) }()
 		defer func() {
-			cancel()
+			hs.Close()
 			<-done
 			s.Close()
 		}()
@@ -193,7 +194,7 @@ func run(o options) error {
 		if prog == nil || o.null {
 			return errors.New("--floors needs an in-process server (--model, without --null)")
 		}
-		return floors(base, srv, prog, o)
+		return floors(&target{base, srv, timer}, prog, o)
 	}
 	// Program.Run at --max-batch is timed before the load too: the machine
 	// is shared, and its speed before and after brackets the run.
@@ -201,7 +202,7 @@ func run(o options) error {
 	if prog != nil && !o.null {
 		pre = runRate(prog, o.cfg.MaxBatch)
 	}
-	res, err := measure(base, srv, prog, o, pre)
+	res, err := measure(&target{base, srv, timer}, prog, o, pre)
 	if err != nil {
 		return err
 	}
@@ -210,7 +211,7 @@ func run(o options) error {
 		// Half the saturation rate just measured, open loop.
 		o.rate = res.reqRate / 2
 		fmt.Printf("\nopen loop at half the saturation rate (%.0f req/s):\n", o.rate)
-		res2, err := measure(base, srv, nil, o, 0)
+		res2, err := measure(&target{base, srv, timer}, nil, o, 0)
 		if err != nil {
 			return err
 		}
@@ -238,7 +239,16 @@ type result struct {
 // measure drives one run with o's rows, format and rate and, for an
 // in-process server, reads the batches it formed and (prog != nil) times
 // Program.Run on them.
-func measure(base string, srv *serve.Server, prog *exec.Program, o options, pre float64) (*result, error) {
+// target is the server under load: its URL and, when it runs in this
+// process, the Server and its handler's timer.
+type target struct {
+	base  string
+	srv   *serve.Server
+	timer *serverTimer
+}
+
+func measure(t *target, prog *exec.Program, o options, pre float64) (*result, error) {
+	base, srv := t.base, t.srv
 	body, header, err := request(base, o)
 	if err != nil {
 		return nil, err
@@ -247,8 +257,17 @@ func measure(base string, srv *serve.Server, prog *exec.Program, o options, pre 
 	if srv != nil {
 		before = batchSizes(srv)
 	}
+	if t.timer != nil {
+		t.timer.reset()
+	}
 	st := drive(base, "/v2/models/"+o.name+"/infer", body, header, o)
 	st.print(o)
+	if t.timer != nil {
+		r := t.timer.take()
+		sort.Slice(r, func(i, j int) bool { return r[i] < r[j] })
+		fmt.Printf("server-side latency (handler start to return, %d requests): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+			len(r), ms(pct(r, 0.5)), ms(pct(r, 0.9)), ms(pct(r, 0.99)), ms(pct(r, 1)))
+	}
 	r := &result{st: st}
 	s := st.elapsed.Seconds()
 	r.reqRate = float64(st.ok) / s
@@ -273,7 +292,7 @@ func measure(base string, srv *serve.Server, prog *exec.Program, o options, pre 
 // 1-row JSON and multi-row binary requests, each closed loop; the latency
 // floor (p99 ≤ 3× p50) open loop at half the 1-row binary run's
 // saturation throughput; and 0 errors, 0 lost requests in all of them.
-func floors(base string, srv *serve.Server, prog *exec.Program, o options) error {
+func floors(t *target, prog *exec.Program, o options) error {
 	rows := o.floorRows
 	if rows <= 0 {
 		rows = o.cfg.MaxBatch
@@ -294,7 +313,7 @@ func floors(base string, srv *serve.Server, prog *exec.Program, o options) error
 		oc := o
 		oc.rows, oc.binary, oc.rate = c.rows, c.binary, 0
 		fmt.Printf("\n== %s, closed loop ==\n", c.label)
-		r, err := measure(base, srv, prog, oc, pre)
+		r, err := measure(t, prog, oc, pre)
 		if err != nil {
 			return err
 		}
@@ -305,7 +324,7 @@ func floors(base string, srv *serve.Server, prog *exec.Program, o options) error
 	oh.rows, oh.binary = 1, true
 	oh.rate = results[0].reqRate / 2
 	fmt.Printf("\n== 1 row/request, binary, open loop at half the saturation rate (%.0f req/s) ==\n", oh.rate)
-	half, err := measure(base, srv, nil, oh, 0)
+	half, err := measure(t, nil, oh, 0)
 	if err != nil {
 		return err
 	}
@@ -740,6 +759,41 @@ func printHist(hist map[int]int) float64 {
 	}
 	fmt.Printf("batches: %d runs, %.1f rows per run on average; rows:runs %s\n", runs, float64(rows)/float64(runs), strings.Join(parts, " "))
 	return float64(rows) / float64(runs)
+}
+
+// serverTimer records the duration of every infer request the in-process
+// server handles.
+type serverTimer struct {
+	mu  sync.Mutex
+	lat []time.Duration
+}
+
+func (t *serverTimer) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/infer") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		t0 := time.Now()
+		h.ServeHTTP(w, r)
+		d := time.Since(t0)
+		t.mu.Lock()
+		t.lat = append(t.lat, d)
+		t.mu.Unlock()
+	})
+}
+
+func (t *serverTimer) reset() {
+	t.mu.Lock()
+	t.lat = t.lat[:0]
+	t.mu.Unlock()
+}
+
+// take returns the durations recorded since reset.
+func (t *serverTimer) take() []time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]time.Duration(nil), t.lat...)
 }
 
 // nullInfer answers POST …/infer by reading the body and sending a fixed
