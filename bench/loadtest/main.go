@@ -38,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/kconv/kconv/exec"
@@ -226,14 +227,19 @@ func run(o options) error {
 
 // result is one measured run.
 type result struct {
-	label    string
-	st       *stats
-	reqRate  float64 // requests/s answered
-	rowRate  float64 // rows/s answered
-	meanRows float64 // rows per model run the server formed (0: unknown)
-	formed   float64 // in-process Program.Run rows/s on the batches formed (0: not timed)
-	ratio    float64 // rowRate / formed
-	tail     float64 // p99 / p50
+	label     string
+	st        *stats
+	reqRate   float64       // requests/s answered
+	rowRate   float64       // rows/s answered
+	meanRows  float64       // rows per model run the server formed (0: unknown)
+	formed    float64       // in-process Program.Run rows/s on the batches formed (0: not timed)
+	ratio     float64       // rowRate / formed
+	rowsCPU   float64       // rows answered per CPU-second of this process (server and client)
+	formedCPU float64       // in-process rows per CPU-second on the batches formed
+	cpuRatio  float64       // rowsCPU / formedCPU
+	tail      float64       // p99 / p50
+	srv50     time.Duration // server-side latency percentiles (0: unknown)
+	srv99     time.Duration
 }
 
 // measure drives one run with o's rows, format and rate and, for an
@@ -257,29 +263,39 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 	if srv != nil {
 		before = batchSizes(srv)
 	}
+	var srv50, srv99 time.Duration
 	if t.timer != nil {
 		t.timer.reset()
 	}
 	st := drive(base, "/v2/models/"+o.name+"/infer", body, header, o)
 	st.print(o)
 	if t.timer != nil {
-		r := t.timer.take()
-		sort.Slice(r, func(i, j int) bool { return r[i] < r[j] })
+		lat := t.timer.take()
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		fmt.Printf("server-side latency (handler start to return, %d requests): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-			len(r), ms(pct(r, 0.5)), ms(pct(r, 0.9)), ms(pct(r, 0.99)), ms(pct(r, 1)))
+			len(lat), ms(pct(lat, 0.5)), ms(pct(lat, 0.9)), ms(pct(lat, 0.99)), ms(pct(lat, 1)))
+		srv50, srv99 = pct(lat, 0.5), pct(lat, 0.99)
 	}
-	r := &result{st: st}
+	r := &result{st: st, srv50: srv50, srv99: srv99}
 	s := st.elapsed.Seconds()
 	r.reqRate = float64(st.ok) / s
 	r.rowRate = float64(st.ok*o.rows) / s
+	if st.cpu > 0 {
+		r.rowsCPU = float64(st.ok*o.rows) / st.cpu.Seconds()
+		fmt.Printf("CPU: %.2f cores of this process on average (server and client)\n", st.cpu.Seconds()/s)
+	}
 	r.tail = float64(pct(st.lat, 0.99)) / float64(max(pct(st.lat, 0.5), 1))
 	if srv != nil {
 		hist := histDelta(batchSizes(srv), before)
 		r.meanRows = printHist(hist)
 		if prog != nil {
-			r.formed = inProcess(prog, o, r.rowRate, hist, pre)
+			r.formed, r.formedCPU = inProcess(prog, o, r.rowRate, hist, pre)
 			if r.formed > 0 {
 				r.ratio = r.rowRate / r.formed
+			}
+			if r.formedCPU > 0 && r.rowsCPU > 0 {
+				r.cpuRatio = r.rowsCPU / r.formedCPU
+				fmt.Printf("rows per CPU-second: served %.1f (server and client), %.2f of in-process\n", r.rowsCPU, r.cpuRatio)
 			}
 		}
 	}
@@ -342,9 +358,11 @@ func floors(t *target, prog *exec.Program, o options) error {
 		errs, lost = errs+r.st.errors, lost+r.st.lost
 		fmt.Printf("throughput, %-26s %8.1f rows/s served, %8.1f rows/s in-process on the batches formed (mean %.1f rows): %.2f× (floor 0.9): %s\n",
 			r.label+":", r.rowRate, r.formed, r.meanRows, r.ratio, verdict(r.ratio >= 0.9))
+		fmt.Printf("  per CPU-second (load-independent): %.1f rows served (server and client), %.1f in-process: %.2f×\n", r.rowsCPU, r.formedCPU, r.cpuRatio)
 	}
-	fmt.Printf("latency, %s: p50 %.2f ms, p99 %.2f ms: p99/p50 %.2f (floor 3): %s\n",
+	fmt.Printf("latency, %s: p50 %.2f ms, p99 %.2f ms from the scheduled send: p99/p50 %.2f (floor 3): %s\n",
 		half.label, ms(pct(half.st.lat, 0.5)), ms(pct(half.st.lat, 0.99)), half.tail, verdict(half.tail <= 3))
+	fmt.Printf("  server side of the same requests (handler start to return): p50 %.3f ms, p99 %.3f ms\n", ms(half.srv50), ms(half.srv99))
 	fmt.Printf("errors and lost requests, every run: %d errors, %d lost, %d arrivals dropped: %s\n", errs, lost, half.st.dropped, verdict(errs == 0 && lost == 0 && half.st.dropped == 0))
 	if errs > 0 || lost > 0 {
 		return fmt.Errorf("%d errors, %d lost requests", errs, lost)
@@ -438,6 +456,7 @@ type stats struct {
 	codes                  map[string]int
 	lat                    []time.Duration
 	elapsed                time.Duration
+	cpu                    time.Duration // this process's CPU time during the run (server and client)
 }
 
 // drive runs the clients until the duration passes or the request count is
@@ -544,7 +563,7 @@ func drive(base, path string, body []byte, header http.Header, o options) *stats
 		st.sent++
 		return true
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	var wg sync.WaitGroup
 	for c := range o.clients {
 		wg.Add(1)
@@ -583,7 +602,7 @@ func drive(base, path string, body []byte, header http.Header, o options) *stats
 		}()
 	}
 	wg.Wait()
-	st.elapsed = time.Since(start)
+	st.elapsed, st.cpu = time.Since(start), cpuTime()-cpu0
 	st.lost = st.sent - st.ok - st.errors
 	mu.Lock()
 	st.dropped = dropped
@@ -626,12 +645,24 @@ func (st *stats) print(o options) {
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
+// cpuTime is the CPU time (user and system, every thread) this process has
+// used. The machine may be shared: rows per CPU-second compare the served
+// and in-process runs by the work they cost, whatever share of the cores
+// the process got.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // inProcess times Program.Run in this process at each batch size the
 // server formed (hist: runs by rows) and at --max-batch, and prints the
 // served throughput relative to in-process Run doing the same batches:
 // Σ runs·rows / Σ runs·time(rows). Sizes are timed in turns (round robin)
 // for about 4 s so that a change in the machine's load hits them alike.
-func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre float64) float64 {
+func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre float64) (formed, formedCPU float64) {
 	sizes := []int{}
 	for b := range hist {
 		sizes = append(sizes, b)
@@ -658,33 +689,36 @@ func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre
 		}
 		if _, err := p.Run(ctx, ins); err != nil { // warm up
 			fmt.Printf("in-process Run at batch %d: %v\n", rows, err)
-			return 0
+			return 0, 0
 		}
 		inputs[rows] = ins
 	}
 	times := map[int][]time.Duration{}
+	cpu := map[int]time.Duration{} // CPU time of all runs of a size
 	start := time.Now()
 	for round := 0; round < 3 || time.Since(start) < 4*time.Second; round++ {
 		if round >= 1000 {
 			break
 		}
 		for _, rows := range sizes {
-			t0 := time.Now()
+			t0, c0 := time.Now(), cpuTime()
 			if _, err := p.Run(ctx, inputs[rows]); err != nil {
 				fmt.Printf("in-process Run: %v\n", err)
-				return 0
+				return 0, 0
 			}
 			times[rows] = append(times[rows], time.Since(t0))
+			cpu[rows] += cpuTime() - c0
 		}
 	}
 	median := func(d []time.Duration) float64 {
 		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 		return d[len(d)/2].Seconds()
 	}
-	var rows, secs float64
+	var rows, secs, cpuSecs float64
 	for b, n := range hist {
 		rows += float64(n * b)
 		secs += float64(n) * median(times[b])
+		cpuSecs += float64(n) * cpu[b].Seconds() / float64(len(times[b]))
 	}
 	mb := o.cfg.MaxBatch
 	atMax := float64(mb) / median(times[mb])
@@ -693,16 +727,20 @@ func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre
 		fmt.Printf("  before the load: %.1f rows/s (served/that: %.2f)\n", pre, served/pre)
 	}
 	if secs <= 0 {
-		return 0
+		return 0, 0
 	}
-	formed := rows / secs
+	formed = rows / secs
 	fmt.Printf("in-process Program.Run on the batches the server formed: %.1f rows/s; served/in-process: %.2f", formed, served/formed)
 	if pre > 0 {
 		// The same batches at the machine's speed before the load.
 		fmt.Printf(" (%.2f at the speed measured before the load)", served/(formed*pre/atMax))
 	}
 	fmt.Println()
-	return formed
+	if cpuSecs > 0 {
+		formedCPU = rows / cpuSecs
+		fmt.Printf("rows per CPU-second: in-process on the batches formed %.1f\n", formedCPU)
+	}
+	return formed, formedCPU
 }
 
 // batchSizes returns the server's batch-size histogram: runs by rows
