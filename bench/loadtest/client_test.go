@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,10 +28,16 @@ func TestRawConn(t *testing.T) {
 		if n == 3 {
 			w.Header().Set("Connection", "close")
 		}
+		body = []byte(strings.Repeat("x", 20000)) // larger than the reader's buffer
+		if n != 6 {
+			// kconv serve always sends a Content-Length; response 6 is
+			// chunked, which the client must refuse, not misread.
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		}
 		if n == 4 {
 			w.WriteHeader(http.StatusTooManyRequests)
 		}
-		w.Write([]byte(strings.Repeat("x", 20000))) // larger than the reader's buffer
+		w.Write(body)
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -52,5 +59,8 @@ func TestRawConn(t *testing.T) {
 	}
 	if n := conns.Load(); n != 2 {
 		t.Fatalf("%d connections, want 2 (one closed by the server after request 3)", n)
+	}
+	if _, err := rc.do(req, 5*time.Second); err != errNoLength {
+		t.Fatalf("chunked response: %v, want %v", err, errNoLength)
 	}
 }
