@@ -82,6 +82,12 @@ func boolParam(params map[string]json.RawMessage, key, where string) (bool, erro
 	if !ok {
 		return false, nil
 	}
+	switch string(raw) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
 	var v bool
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return false, badRequest("%s: parameter %s must be a boolean, got %s", where, key, raw)
@@ -202,9 +208,19 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, e *entry) {
 	writeBody(w, http.StatusOK, "application/octet-stream", js)
 }
 
+// appendString appends s as a JSON string, as encoding/json writes it.
 func appendString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s)
-	return append(dst, b...)
+	for i := 0; i < len(s); i++ {
+		// Bytes encoding/json escapes (HTML-safe) or that need a UTF-8
+		// check take its path; names are almost always plain ASCII.
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 func names(ts []tensorSpec) string {
@@ -274,8 +290,13 @@ func parseV2(headerLen string, body []byte, e *entry) (*v2Request, []*ir.Tensor,
 		spec := e.inputs[k]
 		var data []float32
 		if raw, ok := in.Parameters["binary_data_size"]; ok {
-			var size int64
-			if err := json.Unmarshal(raw, &size); err != nil || size < 0 {
+			size, err := strconv.ParseInt(string(raw), 10, 64)
+			if err != nil {
+				// raw is valid JSON: what strconv refuses (a fraction,
+				// an exponent, a string) encoding/json refuses too.
+				err = json.Unmarshal(raw, &size)
+			}
+			if err != nil || size < 0 {
 				return nil, nil, 0, badRequest("input '%s': binary_data_size must be a non-negative integer, got %s", in.Name, raw)
 			}
 			if len(in.Data) > 0 && string(in.Data) != "null" {

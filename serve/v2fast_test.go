@@ -90,3 +90,13 @@ func FuzzDecodeV2Fast(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) { checkV2Fast(t, doc) })
 }
+
+// appendString writes what encoding/json writes for every string.
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"", "cifar_small", "input_layer_2", "a/b:c", "quote\"", "back\\slash", "<html>&", "tab\t", "ünï", "\xff", "\u2028"} {
+		want, _ := json.Marshal(s)
+		if got := appendString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Errorf("%q: %s, want %s", s, got[1:], want)
+		}
+	}
+}
