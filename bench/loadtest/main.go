@@ -81,7 +81,7 @@ func main() {
 	flag.IntVar(&o.rows, "rows", 1, "rows (batch size) per request")
 	flag.Float64Var(&o.rate, "rate", 0, "requests per second in all, open loop (0: closed loop, as fast as answered)")
 	flag.BoolVar(&o.half, "half", false, "after the closed-loop run, run open loop at half the throughput it measured (the latency floor: p99 ≤ 3× p50)")
-	flag.BoolVar(&o.floors, "floors", false, "in-process server: run every floor of issue 13 in turn (1 row/request binary, 1 row JSON, --floor-rows rows binary, each closed loop for --duration, then open loop at half the first one's saturation) and print a summary")
+	flag.BoolVar(&o.floors, "floors", false, "in-process server: run every floor of issue 13 in turn (1 row/request binary closed loop, then open loop at half its throughput; 1 row JSON and --floor-rows rows binary, closed loop; each for --duration) and print a summary")
 	flag.IntVar(&o.floorRows, "floor-rows", 0, "--floors: rows per request of the multi-row run (default --max-batch)")
 	flag.BoolVar(&o.stdClient, "std-client", false, "send with net/http's client instead of the lean HTTP/1.1 client (see client.go)")
 	flag.BoolVar(&o.null, "null", false, "in-process server: answer infer without running the model (measures HTTP and the machine alone)")
@@ -307,7 +307,8 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 // Program.Run rows/s on the batches the server formed) for 1-row binary,
 // 1-row JSON and multi-row binary requests, each closed loop; the latency
 // floor (p99 ≤ 3× p50) open loop at half the 1-row binary run's
-// saturation throughput; and 0 errors, 0 lost requests in all of them.
+// saturation throughput, right after that run; and 0 errors, 0 lost
+// requests in all of them.
 func floors(t *target, prog *exec.Program, o options) error {
 	rows := o.floorRows
 	if rows <= 0 {
@@ -325,26 +326,31 @@ func floors(t *target, prog *exec.Program, o options) error {
 		{fmt.Sprintf("%d rows/request, binary", rows), rows, true},
 	}
 	var results []*result
-	for _, c := range runs {
+	var half *result
+	for i, c := range runs {
 		oc := o
 		oc.rows, oc.binary, oc.rate = c.rows, c.binary, 0
-		fmt.Printf("\n== %s, closed loop ==\n", c.label)
+		fmt.Printf("\n== %s, closed loop (load average %s) ==\n", c.label, loadAverage())
 		r, err := measure(t, prog, oc, pre)
 		if err != nil {
 			return err
 		}
 		r.label = c.label
 		results = append(results, r)
+		if i > 0 {
+			continue
+		}
+		// Half saturation right after the saturation run, before the
+		// machine's speed (shared) drifts further.
+		oh := oc
+		oh.rate = r.reqRate / 2
+		fmt.Printf("\n== %s, open loop at half the saturation rate (%.0f req/s) (load average %s) ==\n", c.label, oh.rate, loadAverage())
+		if half, err = measure(t, nil, oh, 0); err != nil {
+			return err
+		}
+		half.label = fmt.Sprintf("%s, open loop at %.0f req/s", c.label, oh.rate)
 	}
-	oh := o
-	oh.rows, oh.binary = 1, true
-	oh.rate = results[0].reqRate / 2
-	fmt.Printf("\n== 1 row/request, binary, open loop at half the saturation rate (%.0f req/s) ==\n", oh.rate)
-	half, err := measure(t, nil, oh, 0)
-	if err != nil {
-		return err
-	}
-	half.label = fmt.Sprintf("1 row/request, binary, open loop at %.0f req/s", oh.rate)
+	fmt.Printf("\nload average at the end: %s\n", loadAverage())
 
 	fmt.Printf("\n== floors (issue 13) ==\n")
 	verdict := func(ok bool) string {
@@ -644,6 +650,20 @@ func (st *stats) print(o options) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages (Linux),
+// printed because the machine may be shared.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
 
 // cpuTime is the CPU time (user and system, every thread) this process has
 // used. The machine may be shared: rows per CPU-second compare the served
