@@ -364,7 +364,7 @@ func floors(t *target, prog *exec.Program, o options) error {
 		errs, lost = errs+r.st.errors, lost+r.st.lost
 		fmt.Printf("throughput, %-26s %8.1f rows/s served, %8.1f rows/s in-process on the batches formed (mean %.1f rows): %.2f× (floor 0.9): %s\n",
 			r.label+":", r.rowRate, r.formed, r.meanRows, r.ratio, verdict(r.ratio >= 0.9))
-		fmt.Printf("  per CPU-second (load-independent): %.1f rows served (server and client), %.1f in-process: %.2f×\n", r.rowsCPU, r.formedCPU, r.cpuRatio)
+		fmt.Printf("  per CPU-second (less sensitive to a shared machine): %.1f rows served (server and client), %.1f in-process: %.2f×\n", r.rowsCPU, r.formedCPU, r.cpuRatio)
 	}
 	fmt.Printf("latency, %s: p50 %.2f ms, p99 %.2f ms from the scheduled send: p99/p50 %.2f (floor 3): %s\n",
 		half.label, ms(pct(half.st.lat, 0.5)), ms(pct(half.st.lat, 0.99)), half.tail, verdict(half.tail <= 3))
