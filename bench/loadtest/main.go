@@ -1,19 +1,25 @@
 // Command loadtest measures kconv serve on loopback: N concurrent clients
 // send KServe v2 inference requests for D seconds (or until a request
-// count), then it prints throughput, latency percentiles, errors and lost
-// requests. It stops by itself and talks only to 127.0.0.1.
+// count), then it prints throughput, latency percentiles (the client's and
+// the in-process server's own), errors and lost requests. It stops by
+// itself and talks only to loopback addresses.
 //
 // By default it serves MODEL itself, in this process, on 127.0.0.1:0 with
-// the given batching options, and also times Program.Run in-process at
-// --max-batch rows for comparison. With --url it loads a running server
-// instead (loopback addresses only).
+// the given batching options, and times Program.Run in the same process on
+// the batch sizes the server formed, for comparison (rows/s and rows per
+// CPU-second). With --url it loads a running server instead.
 //
-//	go run ./bench/loadtest --model importer/keras/testdata/cifar_small.keras --clients 32 --duration 30s --max-batch 32
+// --floors runs every floor of issue 13 in turn and prints a summary (see
+// floors and docs/serving.md, "Load test"):
+//
+//	go run ./bench/loadtest --model importer/keras/testdata/cifar_small.keras --floors --duration 30s --max-batch 32
+//	go run ./bench/loadtest --model importer/keras/testdata/cifar_small.keras --clients 32 --duration 30s --max-batch 32 --half
 //	go run ./bench/loadtest --url http://127.0.0.1:8080 --name cifar_small --clients 32 --duration 10s
 //
 // --rate R sends R requests per second in all (open loop) instead of each
 // client sending its next request as soon as the last is answered; use it
-// to measure latency below saturation.
+// to measure latency below saturation. Requests go through a lean HTTP/1.1
+// client (client.go); --std-client uses net/http's.
 package main
 
 import (
