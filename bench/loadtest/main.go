@@ -288,7 +288,11 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 	r.rowRate = float64(st.ok*o.rows) / s
 	if st.cpu > 0 {
 		r.rowsCPU = float64(st.ok*o.rows) / st.cpu.Seconds()
-		fmt.Printf("CPU: %.2f cores of this process on average (server and client)\n", st.cpu.Seconds()/s)
+		who := "server and client"
+		if srv == nil {
+			who = "the client only: the server runs elsewhere"
+		}
+		fmt.Printf("CPU: %.2f cores of this process on average (%s)\n", st.cpu.Seconds()/s, who)
 	}
 	r.tail = float64(pct(st.lat, 0.99)) / float64(max(pct(st.lat, 0.5), 1))
 	if srv != nil {
