@@ -38,6 +38,12 @@
 //     dynamic; New refuses models with other unknown dimensions.
 //   - TF Serving's {"b64": …} binary values are not accepted (models take
 //     numbers); use the v2 binary extension for bulk data.
+//   - Fast paths never change what a request means: the v2 request header
+//     (decodeV2Fast), JSON data arrays (cutData, parseArray) and FP32
+//     numbers (parseFloat32Fast) are read without encoding/json or strconv
+//     only in forms where the result is provably theirs, and fall back to
+//     them otherwise; tests and fuzz targets compare each with its
+//     reference.
 //   - exec keeps an arena pool per batch size, so merged batches of many
 //     different sizes hold more memory until the pools are collected;
 //     --max-batch bounds how many sizes there can be.

@@ -196,6 +196,15 @@ func (g *grpcService) ModelInfer(ctx context.Context, r *inferencepb.ModelInferR
 	if err != nil {
 		return nil, grpcError(err)
 	}
+	// The job was answered: the input buffers go back to the pool unless
+	// an output (which the response may hold) aliases one.
+	defer func() {
+		for _, t := range inputs {
+			if !aliased(t.Data, outs) {
+				e.bufs.putFloats(t.Data)
+			}
+		}
+	}()
 	raw := len(r.RawInputContents) > 0
 	res := &inferencepb.ModelInferResponse{ModelName: e.name, ModelVersion: "1", Id: r.Id}
 	for _, i := range which {
@@ -239,9 +248,9 @@ func grpcInputs(r *inferencepb.ModelInferRequest, e *entry) ([]*ir.Tensor, int, 
 			if want := elements * dt.size; len(raw[i]) != want {
 				return nil, 0, badRequest("input '%s': %d raw bytes, but shape %v of %s takes %d", in.Name, len(raw[i]), in.Shape, dt.name, want)
 			}
-			data = decodeBinary(dt, raw[i])
+			data = decodeBinaryInto(e.bufs.getFloats(elements), dt, raw[i])
 		} else {
-			data, err = contentValues(in.Contents, dt, elements)
+			data, err = contentValues(in.Contents, dt, elements, e.bufs.getFloats)
 			if err != nil {
 				return nil, 0, badRequest("input '%s': %v", in.Name, err)
 			}
@@ -255,8 +264,8 @@ func grpcInputs(r *inferencepb.ModelInferRequest, e *entry) ([]*ir.Tensor, int, 
 }
 
 // contentValues converts typed contents of datatype dt (elements values)
-// to float32, checking integer ranges.
-func contentValues(c *inferencepb.InferTensorContents, dt *datatype, elements int) ([]float32, error) {
+// to float32, checking integer ranges, into a slice from alloc.
+func contentValues(c *inferencepb.InferTensorContents, dt *datatype, elements int, alloc func(n int) []float32) ([]float32, error) {
 	if c == nil {
 		return nil, errors.New("no contents (give contents or raw_input_contents)")
 	}
@@ -281,7 +290,7 @@ func contentValues(c *inferencepb.InferTensorContents, dt *datatype, elements in
 	if n != elements {
 		return nil, fmt.Errorf("%d %s values for %d elements", n, dt.name, elements)
 	}
-	out := make([]float32, n)
+	out := alloc(n)
 	for i := range out {
 		v := at(i)
 		if dt.integer && (v < dt.min || v > dt.max) {

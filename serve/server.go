@@ -378,13 +378,23 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	}
 	if err != nil {
 		s.bufs.putBytes(b)
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", limit)}
-		}
-		return nil, badRequest("reading the request body: %v", err)
+		return nil, bodyError(err)
 	}
 	return b, nil
+}
+
+// bodyError is the answer to an error reading a request body: 413 past
+// the size limit, else 400 (a body shorter than its declared length, a
+// client gone).
+func bodyError(err error) error {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", mb.Limit)}
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return badRequest("reading the request body: %v", err)
 }
 
 // run queues checked inputs (rows rows each) for e and waits for the

@@ -72,6 +72,11 @@ func decodeBinary(dt *datatype, b []byte) []float32 {
 // decodeBinaryInto converts the little-endian elements of dt in b into out
 // (len(out) == len(b)/dt.size) and returns out.
 func decodeBinaryInto(out []float32, dt *datatype, b []byte) []float32 {
+	if dt.name == "FP32" && littleEndian {
+		// The wire format is the memory format: one copy.
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), 4*len(out)), b)
+		return out
+	}
 	if dt.name == "FP32" {
 		for i := range out {
 			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
@@ -86,11 +91,19 @@ func decodeBinaryInto(out []float32, dt *datatype, b []byte) []float32 {
 
 // encodeFP32 appends data as little-endian float32.
 func encodeFP32(dst []byte, data []float32) []byte {
+	if littleEndian {
+		return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), 4*len(data))...)
+	}
 	for _, v := range data {
 		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(v))
 	}
 	return dst
 }
+
+// littleEndian reports whether float32s are stored as the binary tensor
+// data extension sends them (little-endian), so that FP32 tensors convert
+// by copying bytes.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // maxDepth bounds the nesting of JSON arrays (tensors have far fewer axes).
 const maxDepth = 32
@@ -220,6 +233,12 @@ func (p *arrayParser) number() error {
 		p.data = append(p.data, float32(f))
 		return nil
 	}
+	if p.dt.name == "FP32" {
+		if f, ok := parseFloat32Fast(tok); ok {
+			p.data = append(p.data, f)
+			return nil
+		}
+	}
 	bits := 64
 	if p.dt.name != "FP64" {
 		bits = 32
@@ -317,4 +336,95 @@ func jsonNumber(tok string) bool {
 		}
 	}
 	return i == len(tok)
+}
+
+// pow10f64 are the powers of ten a float64 holds exactly.
+var pow10f64 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseFloat32Fast converts a valid JSON number to the nearest float32, as
+// strconv.ParseFloat(tok, 32) does, for the common short forms: at most 15
+// significant digits and a decimal exponent within ±22, so that the
+// decimal's mantissa and power of ten are exact float64s and one float64
+// multiplication or division rounds it correctly (Clinger's fast path).
+// Rounding that float64 to float32 gives the float32 nearest the decimal
+// unless the float64 falls exactly on a midpoint between two float32s, or
+// outside float32's normal range: then, as for every other form, ok is
+// false and the caller uses strconv. TestParseFloat32Fast checks it
+// against strconv bit for bit.
+func parseFloat32Fast(tok string) (f float32, ok bool) {
+	i := 0
+	neg := false
+	if i < len(tok) && tok[i] == '-' {
+		neg = true
+		i++
+	}
+	var mant uint64
+	digits, exp := 0, 0
+	for ; i < len(tok) && tok[i] >= '0' && tok[i] <= '9'; i++ {
+		if mant == 0 && tok[i] == '0' {
+			continue
+		}
+		mant = mant*10 + uint64(tok[i]-'0')
+		digits++
+	}
+	if i < len(tok) && tok[i] == '.' {
+		for i++; i < len(tok) && tok[i] >= '0' && tok[i] <= '9'; i++ {
+			exp--
+			if mant == 0 && tok[i] == '0' {
+				continue
+			}
+			mant = mant*10 + uint64(tok[i]-'0')
+			digits++
+		}
+	}
+	if digits > 15 {
+		return 0, false
+	}
+	if i < len(tok) && (tok[i] == 'e' || tok[i] == 'E') {
+		i++
+		eneg := false
+		if tok[i] == '+' || tok[i] == '-' {
+			eneg = tok[i] == '-'
+			i++
+		}
+		e := 0
+		for ; i < len(tok); i++ {
+			e = e*10 + int(tok[i]-'0')
+			if e > 1000 {
+				return 0, false
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if i != len(tok) {
+		return 0, false
+	}
+	var v float64
+	switch {
+	case mant == 0:
+		v = 0
+	case exp >= 0 && exp < len(pow10f64):
+		v = float64(mant) * pow10f64[exp]
+	case exp < 0 && -exp < len(pow10f64):
+		v = float64(mant) / pow10f64[-exp]
+	default:
+		return 0, false
+	}
+	if v != 0 {
+		if v < 0x1p-126 || v > math.MaxFloat32 {
+			return 0, false
+		}
+		// A float32 midpoint has a 1 followed by 28 zero bits below
+		// float32's 23-bit fraction in float64's 52-bit one.
+		if math.Float64bits(v)&(1<<29-1) == 1<<28 {
+			return 0, false
+		}
+	}
+	if neg {
+		v = -v
+	}
+	return float32(v), true
 }

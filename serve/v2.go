@@ -3,8 +3,10 @@ package serve
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
+	"unsafe"
 
 	"github.com/kconv/kconv/ir"
 )
@@ -82,6 +84,12 @@ func boolParam(params map[string]json.RawMessage, key, where string) (bool, erro
 	if !ok {
 		return false, nil
 	}
+	switch string(raw) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
 	var v bool
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return false, badRequest("%s: parameter %s must be a boolean, got %s", where, key, raw)
@@ -90,13 +98,25 @@ func boolParam(params map[string]json.RawMessage, key, where string) (bool, erro
 }
 
 func (s *Server) infer(w http.ResponseWriter, r *http.Request, e *entry) {
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.writeErr(w, err)
-		return
+	var (
+		req    *v2Request
+		inputs []*ir.Tensor
+		rows   int
+		err    error
+	)
+	if hl := r.Header.Get(headerLength); hl != "" && r.ContentLength > 0 && r.ContentLength <= s.cfg.MaxBodyBytes {
+		// Binary tensors of a body of known length are read from the
+		// connection straight into the input buffers.
+		req, inputs, rows, err = s.parseV2Stream(w, r, hl, e)
+	} else {
+		var body []byte
+		if body, err = s.readBody(w, r); err != nil {
+			s.writeErr(w, err)
+			return
+		}
+		req, inputs, rows, err = parseV2(hl, body, e)
+		s.bufs.putBytes(body) // parseV2 keeps no reference to it
 	}
-	req, inputs, rows, err := parseV2(r.Header.Get(headerLength), body, e)
-	s.bufs.putBytes(body) // parseV2 keeps no reference to it
 	if err != nil {
 		s.writeErr(w, err)
 		return
@@ -202,9 +222,19 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, e *entry) {
 	writeBody(w, http.StatusOK, "application/octet-stream", js)
 }
 
+// appendString appends s as a JSON string, as encoding/json writes it.
 func appendString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s)
-	return append(dst, b...)
+	for i := 0; i < len(s); i++ {
+		// Bytes encoding/json escapes (HTML-safe) or that need a UTF-8
+		// check take its path; names are almost always plain ASCII.
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 func names(ts []tensorSpec) string {
@@ -229,21 +259,41 @@ const cutDataMin = 4096
 func parseV2(headerLen string, body []byte, e *entry) (*v2Request, []*ir.Tensor, int, error) {
 	jsonPart, binPart := body, []byte(nil)
 	if headerLen != "" {
-		n, err := strconv.ParseInt(headerLen, 10, 64)
-		if err != nil || n <= 0 || n > int64(len(body)) {
-			return nil, nil, 0, badRequest("%s %q: must be a length between 1 and the body's %d bytes", headerLength, headerLen, len(body))
+		n, err := jsonLength(headerLen, int64(len(body)))
+		if err != nil {
+			return nil, nil, 0, err
 		}
 		jsonPart, binPart = body[:n], body[n:]
 	}
+	return parseV2Parts(jsonPart, &bytesSource{b: binPart}, e)
+}
+
+// jsonLength reads the binary extension's header: the length of the JSON
+// part of a body of bodyLen bytes.
+func jsonLength(headerLen string, bodyLen int64) (int64, error) {
+	n, err := strconv.ParseInt(headerLen, 10, 64)
+	if err != nil || n <= 0 || n > bodyLen {
+		return 0, badRequest("%s %q: must be a length between 1 and the body's %d bytes", headerLength, headerLen, bodyLen)
+	}
+	return n, nil
+}
+
+// parseV2Parts is parseV2 on the JSON part of a request and its binary
+// part, read from bin in the inputs' order.
+func parseV2Parts(jsonPart []byte, bin binarySource, e *entry) (*v2Request, []*ir.Tensor, int, error) {
 	var req v2Request
 	var cut [][]byte
-	if len(jsonPart) >= cutDataMin {
-		if rest, data, ok := cutData(jsonPart); ok {
-			jsonPart, cut = rest, data
+	if fast, ok := decodeV2Fast(jsonPart); ok {
+		req = *fast
+	} else {
+		if len(jsonPart) >= cutDataMin {
+			if rest, data, ok := cutData(jsonPart); ok {
+				jsonPart, cut = rest, data
+			}
 		}
-	}
-	if err := json.Unmarshal(jsonPart, &req); err != nil {
-		return nil, nil, 0, badRequest("malformed inference request: %v", err)
+		if err := json.Unmarshal(jsonPart, &req); err != nil {
+			return nil, nil, 0, badRequest("malformed inference request: %v", err)
+		}
 	}
 	for k := range req.Inputs {
 		if k < len(cut) && cut[k] != nil {
@@ -261,7 +311,6 @@ func parseV2(headerLen string, body []byte, e *entry) (*v2Request, []*ir.Tensor,
 	}
 	inputs := make([]*ir.Tensor, len(e.inputs))
 	rows := -1
-	off := 0
 	for _, in := range req.Inputs {
 		k, dt, elements, err := e.checkInput(in.Name, in.Datatype, in.Shape, inputs, &rows)
 		if err != nil {
@@ -270,8 +319,13 @@ func parseV2(headerLen string, body []byte, e *entry) (*v2Request, []*ir.Tensor,
 		spec := e.inputs[k]
 		var data []float32
 		if raw, ok := in.Parameters["binary_data_size"]; ok {
-			var size int64
-			if err := json.Unmarshal(raw, &size); err != nil || size < 0 {
+			size, err := strconv.ParseInt(string(raw), 10, 64)
+			if err != nil {
+				// raw is valid JSON: what strconv refuses (a fraction,
+				// an exponent, a string) encoding/json refuses too.
+				err = json.Unmarshal(raw, &size)
+			}
+			if err != nil || size < 0 {
 				return nil, nil, 0, badRequest("input '%s': binary_data_size must be a non-negative integer, got %s", in.Name, raw)
 			}
 			if len(in.Data) > 0 && string(in.Data) != "null" {
@@ -280,11 +334,13 @@ func parseV2(headerLen string, body []byte, e *entry) (*v2Request, []*ir.Tensor,
 			if want := int64(elements) * int64(dt.size); size != want {
 				return nil, nil, 0, badRequest("input '%s': binary_data_size %d, but shape %v of %s takes %d bytes", in.Name, size, in.Shape, dt.name, want)
 			}
-			if int64(len(binPart)-off) < size {
-				return nil, nil, 0, badRequest("input '%s': binary data truncated: %d bytes wanted, %d left in the body", in.Name, size, len(binPart)-off)
+			if left := bin.left(); left < size {
+				return nil, nil, 0, badRequest("input '%s': binary data truncated: %d bytes wanted, %d left in the body", in.Name, size, left)
 			}
-			data = decodeBinaryInto(e.bufs.getFloats(elements), dt, binPart[off:off+int(size)])
-			off += int(size)
+			data = e.bufs.getFloats(elements)
+			if err := bin.fill(data, dt, int(size)); err != nil {
+				return nil, nil, 0, err
+			}
 		} else {
 			if len(in.Data) == 0 || string(in.Data) == "null" {
 				return nil, nil, 0, badRequest("input '%s': no data (give \"data\" or the binary_data_size parameter)", in.Name)
@@ -308,8 +364,8 @@ func parseV2(headerLen string, body []byte, e *entry) (*v2Request, []*ir.Tensor,
 	if err := e.allInputs(inputs); err != nil {
 		return nil, nil, 0, err
 	}
-	if off != len(binPart) {
-		return nil, nil, 0, badRequest("%d bytes of binary data follow the inputs' binary data", len(binPart)-off)
+	if left := bin.left(); left != 0 {
+		return nil, nil, 0, badRequest("%d bytes of binary data follow the inputs' binary data", left)
 	}
 	return &req, inputs, max(rows, 1), nil
 }
@@ -365,4 +421,69 @@ func (e *entry) allInputs(inputs []*ir.Tensor) error {
 		}
 	}
 	return nil
+}
+
+// binarySource is the binary part of a v2 request: its bytes left, and
+// fill, which converts the next size bytes (elements of dt) into out.
+type binarySource interface {
+	left() int64
+	fill(out []float32, dt *datatype, size int) error
+}
+
+// bytesSource is a binary part read into memory.
+type bytesSource struct{ b []byte }
+
+func (s *bytesSource) left() int64 { return int64(len(s.b)) }
+
+func (s *bytesSource) fill(out []float32, dt *datatype, size int) error {
+	decodeBinaryInto(out, dt, s.b[:size])
+	s.b = s.b[size:]
+	return nil
+}
+
+// readerSource is a binary part still on the connection, of a known
+// length. FP32 tensors are read straight into their buffer on
+// little-endian machines (the wire format is the memory format); other
+// datatypes go through a pooled byte buffer.
+type readerSource struct {
+	r    io.Reader
+	n    int64
+	bufs *bufPool
+}
+
+func (s *readerSource) left() int64 { return s.n }
+
+func (s *readerSource) fill(out []float32, dt *datatype, size int) error {
+	var err error
+	if dt.name == "FP32" && littleEndian {
+		_, err = io.ReadFull(s.r, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), size))
+	} else {
+		b := s.bufs.getBytes(size)[:size]
+		if _, err = io.ReadFull(s.r, b); err == nil {
+			decodeBinaryInto(out, dt, b)
+		}
+		s.bufs.putBytes(b)
+	}
+	if err != nil {
+		return bodyError(err)
+	}
+	s.n -= int64(size)
+	return nil
+}
+
+// parseV2Stream is parseV2 for a binary-extension request whose body has
+// a known length within the limit: the JSON part is read into a pooled
+// buffer, and the tensors' bytes from the connection into the inputs.
+func (s *Server) parseV2Stream(w http.ResponseWriter, r *http.Request, headerLen string, e *entry) (*v2Request, []*ir.Tensor, int, error) {
+	n, err := jsonLength(headerLen, r.ContentLength)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	js := s.bufs.getBytes(int(n))[:n]
+	defer s.bufs.putBytes(js) // parseV2Parts keeps no reference to it
+	if _, err := io.ReadFull(body, js); err != nil {
+		return nil, nil, 0, bodyError(err)
+	}
+	return parseV2Parts(js, &readerSource{r: body, n: r.ContentLength - n, bufs: &e.bufs}, e)
 }

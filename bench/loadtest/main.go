@@ -1,19 +1,25 @@
 // Command loadtest measures kconv serve on loopback: N concurrent clients
 // send KServe v2 inference requests for D seconds (or until a request
-// count), then it prints throughput, latency percentiles, errors and lost
-// requests. It stops by itself and talks only to 127.0.0.1.
+// count), then it prints throughput, latency percentiles (the client's and
+// the in-process server's own), errors and lost requests. It stops by
+// itself and talks only to loopback addresses.
 //
 // By default it serves MODEL itself, in this process, on 127.0.0.1:0 with
-// the given batching options, and also times Program.Run in-process at
-// --max-batch rows for comparison. With --url it loads a running server
-// instead (loopback addresses only).
+// the given batching options, and times Program.Run in the same process on
+// the batch sizes the server formed, for comparison (rows/s and rows per
+// CPU-second). With --url it loads a running server instead.
 //
-//	go run ./bench/loadtest --model importer/keras/testdata/cifar_small.keras --clients 32 --duration 30s --max-batch 32
+// --floors runs every floor of issue 13 in turn and prints a summary (see
+// floors and docs/serving.md, "Load test"):
+//
+//	go run ./bench/loadtest --model importer/keras/testdata/cifar_small.keras --floors --duration 30s --max-batch 32
+//	go run ./bench/loadtest --model importer/keras/testdata/cifar_small.keras --clients 32 --duration 30s --max-batch 32 --half
 //	go run ./bench/loadtest --url http://127.0.0.1:8080 --name cifar_small --clients 32 --duration 10s
 //
 // --rate R sends R requests per second in all (open loop) instead of each
 // client sending its next request as soon as the last is answered; use it
-// to measure latency below saturation.
+// to measure latency below saturation. Requests go through a lean HTTP/1.1
+// client (client.go); --std-client uses net/http's.
 package main
 
 import (
@@ -32,11 +38,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/kconv/kconv/exec"
@@ -61,6 +69,9 @@ type options struct {
 	binary              bool
 	half                bool
 	null                bool
+	floors              bool
+	floorRows           int
+	stdClient           bool
 	threads             int
 	cfg                 serve.Config
 }
@@ -76,6 +87,9 @@ func main() {
 	flag.IntVar(&o.rows, "rows", 1, "rows (batch size) per request")
 	flag.Float64Var(&o.rate, "rate", 0, "requests per second in all, open loop (0: closed loop, as fast as answered)")
 	flag.BoolVar(&o.half, "half", false, "after the closed-loop run, run open loop at half the throughput it measured (the latency floor: p99 ≤ 3× p50)")
+	flag.BoolVar(&o.floors, "floors", false, "in-process server: run every floor of issue 13 in turn (1 row/request binary closed loop, then open loop at half its throughput; 1 row JSON and --floor-rows rows binary, closed loop; each for --duration) and print a summary")
+	flag.IntVar(&o.floorRows, "floor-rows", 0, "--floors: rows per request of the multi-row run (default --max-batch)")
+	flag.BoolVar(&o.stdClient, "std-client", false, "send with net/http's client instead of the lean HTTP/1.1 client (see client.go)")
 	flag.BoolVar(&o.null, "null", false, "in-process server: answer infer without running the model (measures HTTP and the machine alone)")
 	flag.BoolVar(&o.binary, "binary", true, "send and receive tensors with the binary data extension (false: JSON)")
 	flag.IntVar(&o.threads, "threads", 0, "threads per model run (in-process server)")
@@ -85,7 +99,17 @@ func main() {
 	flag.IntVar(&o.cfg.Workers, "workers", 1, "in-process server: batches run at once")
 	flag.DurationVar(&o.cfg.Timeout, "timeout", 30*time.Second, "in-process server: per-request deadline")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load run (client and in-process server) to FILE")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the whole run (client and in-process server) to FILE")
 	flag.Parse()
+	if *memprofile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			if f, err := os.Create(*memprofile); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -117,6 +141,7 @@ func run(o options) error {
 	base := o.target
 	var prog *exec.Program
 	var srv *serve.Server
+	var timer *serverTimer
 	if base == "" {
 		if o.model == "" {
 			return errors.New("give --model FILE (served in this process) or --url of a running server")
@@ -144,22 +169,22 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
+		// The Server's handler behind a plain http.Server (Serve adds only
+		// timeouts and draining), timed per infer request: the server-side
+		// latency, from the handler's start to its return, beside the
+		// client's.
+		h := s.Handler()
 		if o.null {
-			// The same HTTP server, but infer answers at once without the
-			// model: the HTTP ceiling and the machine's latency tail.
-			hs := &http.Server{Handler: nullInfer(s.Handler())}
-			go func() {
-				<-ctx.Done()
-				hs.Close()
-			}()
-			go func() { hs.Serve(ln); done <- nil }()
-		} else {
-			go func() { done <- s.Serve(ctx, ln) }()
+			// Infer answers at once without the model: the HTTP ceiling and
+			// the machine's latency tail.
+			h = nullInfer(h)
 		}
+		timer = &serverTimer{}
+		hs := &http.Server{Handler: timer.wrap(h)}
+		done := make(chan struct{})
+		go func() { hs.Serve(ln); close(done) }()
 		defer func() {
-			cancel()
+			hs.Close()
 			<-done
 			s.Close()
 		}()
@@ -172,14 +197,11 @@ func run(o options) error {
 	if o.name == "" {
 		return errors.New("--url needs --name")
 	}
-	body, header, err := request(base, o)
-	if err != nil {
-		return err
-	}
-	target := base + "/v2/models/" + o.name + "/infer"
-	var before map[int]int
-	if srv != nil {
-		before = batchSizes(srv)
+	if o.floors {
+		if prog == nil || o.null {
+			return errors.New("--floors needs an in-process server (--model, without --null)")
+		}
+		return floors(&target{base, srv, timer}, prog, o)
 	}
 	// Program.Run at --max-batch is timed before the load too: the machine
 	// is shared, and its speed before and after brackets the run.
@@ -187,31 +209,177 @@ func run(o options) error {
 	if prog != nil && !o.null {
 		pre = runRate(prog, o.cfg.MaxBatch)
 	}
-	st := drive(target, body, header, o)
-	st.print(o)
-	if srv != nil {
-		hist := histDelta(batchSizes(srv), before)
-		printHist(hist)
-		if prog != nil {
-			inProcess(prog, o, st, hist, pre)
-		}
+	res, err := measure(&target{base, srv, timer}, prog, o, pre)
+	if err != nil {
+		return err
 	}
-	errs, lost := st.errors, st.lost
+	errs, lost := res.st.errors, res.st.lost
 	if o.half && o.rate == 0 {
 		// Half the saturation rate just measured, open loop.
-		o.rate = float64(st.ok) / st.elapsed.Seconds() / 2
+		o.rate = res.reqRate / 2
 		fmt.Printf("\nopen loop at half the saturation rate (%.0f req/s):\n", o.rate)
-		if srv != nil {
-			before = batchSizes(srv)
+		res2, err := measure(&target{base, srv, timer}, nil, o, 0)
+		if err != nil {
+			return err
 		}
-		st2 := drive(target, body, header, o)
-		st2.print(o)
-		if srv != nil {
-			printHist(histDelta(batchSizes(srv), before))
-		}
-		fmt.Printf("p99/p50 at half saturation: %.2f\n", float64(pct(st2.lat, 0.99))/float64(max(pct(st2.lat, 0.5), 1)))
-		errs, lost = errs+st2.errors, lost+st2.lost
+		fmt.Printf("p99/p50 at half saturation: %.2f\n", res2.tail)
+		errs, lost = errs+res2.st.errors, lost+res2.st.lost
 	}
+	if errs > 0 || lost > 0 {
+		return fmt.Errorf("%d errors, %d lost requests", errs, lost)
+	}
+	return nil
+}
+
+// result is one measured run.
+type result struct {
+	label     string
+	st        *stats
+	reqRate   float64       // requests/s answered
+	rowRate   float64       // rows/s answered
+	meanRows  float64       // rows per model run the server formed (0: unknown)
+	formed    float64       // in-process Program.Run rows/s on the batches formed (0: not timed)
+	ratio     float64       // rowRate / formed
+	rowsCPU   float64       // rows answered per CPU-second of this process (server and client)
+	formedCPU float64       // in-process rows per CPU-second on the batches formed
+	cpuRatio  float64       // rowsCPU / formedCPU
+	tail      float64       // p99 / p50
+	srv50     time.Duration // server-side latency percentiles (0: unknown)
+	srv99     time.Duration
+}
+
+// measure drives one run with o's rows, format and rate and, for an
+// in-process server, reads the batches it formed and (prog != nil) times
+// Program.Run on them.
+// target is the server under load: its URL and, when it runs in this
+// process, the Server and its handler's timer.
+type target struct {
+	base  string
+	srv   *serve.Server
+	timer *serverTimer
+}
+
+func measure(t *target, prog *exec.Program, o options, pre float64) (*result, error) {
+	base, srv := t.base, t.srv
+	body, header, err := request(base, o)
+	if err != nil {
+		return nil, err
+	}
+	var before map[int]int
+	if srv != nil {
+		before = batchSizes(srv)
+	}
+	var srv50, srv99 time.Duration
+	if t.timer != nil {
+		t.timer.reset()
+	}
+	st := drive(base, "/v2/models/"+o.name+"/infer", body, header, o)
+	st.print(o)
+	if t.timer != nil {
+		lat := t.timer.take()
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		fmt.Printf("server-side latency (handler start to return, %d requests): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+			len(lat), ms(pct(lat, 0.5)), ms(pct(lat, 0.9)), ms(pct(lat, 0.99)), ms(pct(lat, 1)))
+		srv50, srv99 = pct(lat, 0.5), pct(lat, 0.99)
+	}
+	r := &result{st: st, srv50: srv50, srv99: srv99}
+	s := st.elapsed.Seconds()
+	r.reqRate = float64(st.ok) / s
+	r.rowRate = float64(st.ok*o.rows) / s
+	if st.cpu > 0 {
+		r.rowsCPU = float64(st.ok*o.rows) / st.cpu.Seconds()
+		who := "server and client"
+		if srv == nil {
+			who = "the client only: the server runs elsewhere"
+		}
+		fmt.Printf("CPU: %.2f cores of this process on average (%s)\n", st.cpu.Seconds()/s, who)
+	}
+	r.tail = float64(pct(st.lat, 0.99)) / float64(max(pct(st.lat, 0.5), 1))
+	if srv != nil {
+		hist := histDelta(batchSizes(srv), before)
+		r.meanRows = printHist(hist)
+		if prog != nil {
+			r.formed, r.formedCPU = inProcess(prog, o, r.rowRate, hist, pre)
+			if r.formed > 0 {
+				r.ratio = r.rowRate / r.formed
+			}
+			if r.formedCPU > 0 && r.rowsCPU > 0 {
+				r.cpuRatio = r.rowsCPU / r.formedCPU
+				fmt.Printf("rows per CPU-second: served %.1f (server and client), %.2f of in-process\n", r.rowsCPU, r.cpuRatio)
+			}
+		}
+	}
+	return r, nil
+}
+
+// floors runs every floor of issue 13 against the in-process server and
+// prints a summary: the throughput floor (served rows/s ≥ 0.9× in-process
+// Program.Run rows/s on the batches the server formed) for 1-row binary,
+// 1-row JSON and multi-row binary requests, each closed loop; the latency
+// floor (p99 ≤ 3× p50) open loop at half the 1-row binary run's
+// saturation throughput, right after that run; and 0 errors, 0 lost
+// requests in all of them.
+func floors(t *target, prog *exec.Program, o options) error {
+	rows := o.floorRows
+	if rows <= 0 {
+		rows = o.cfg.MaxBatch
+	}
+	pre := runRate(prog, o.cfg.MaxBatch)
+	fmt.Printf("in-process Program.Run at batch %d before the load: %.1f rows/s\n", o.cfg.MaxBatch, pre)
+	runs := []struct {
+		label  string
+		rows   int
+		binary bool
+	}{
+		{"1 row/request, binary", 1, true},
+		{"1 row/request, JSON", 1, false},
+		{fmt.Sprintf("%d rows/request, binary", rows), rows, true},
+	}
+	var results []*result
+	var half *result
+	for i, c := range runs {
+		oc := o
+		oc.rows, oc.binary, oc.rate = c.rows, c.binary, 0
+		fmt.Printf("\n== %s, closed loop (load average %s) ==\n", c.label, loadAverage())
+		r, err := measure(t, prog, oc, pre)
+		if err != nil {
+			return err
+		}
+		r.label = c.label
+		results = append(results, r)
+		if i > 0 {
+			continue
+		}
+		// Half saturation right after the saturation run, before the
+		// machine's speed (shared) drifts further.
+		oh := oc
+		oh.rate = r.reqRate / 2
+		fmt.Printf("\n== %s, open loop at half the saturation rate (%.0f req/s) (load average %s) ==\n", c.label, oh.rate, loadAverage())
+		if half, err = measure(t, nil, oh, 0); err != nil {
+			return err
+		}
+		half.label = fmt.Sprintf("%s, open loop at %.0f req/s", c.label, oh.rate)
+	}
+	fmt.Printf("\nload average at the end: %s\n", loadAverage())
+
+	fmt.Printf("\n== floors (issue 13) ==\n")
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT MET"
+	}
+	errs, lost := half.st.errors, half.st.lost
+	for _, r := range results {
+		errs, lost = errs+r.st.errors, lost+r.st.lost
+		fmt.Printf("throughput, %-26s %8.1f rows/s served, %8.1f rows/s in-process on the batches formed (mean %.1f rows): %.2f× (floor 0.9): %s\n",
+			r.label+":", r.rowRate, r.formed, r.meanRows, r.ratio, verdict(r.ratio >= 0.9))
+		fmt.Printf("  per CPU-second (less sensitive to a shared machine): %.1f rows served (server and client), %.1f in-process: %.2f×\n", r.rowsCPU, r.formedCPU, r.cpuRatio)
+	}
+	fmt.Printf("latency, %s: p50 %.2f ms, p99 %.2f ms from the scheduled send: p99/p50 %.2f (floor 3): %s\n",
+		half.label, ms(pct(half.st.lat, 0.5)), ms(pct(half.st.lat, 0.99)), half.tail, verdict(half.tail <= 3))
+	fmt.Printf("  server side of the same requests (handler start to return): p50 %.3f ms, p99 %.3f ms\n", ms(half.srv50), ms(half.srv99))
+	fmt.Printf("errors and lost requests, every run: %d errors, %d lost, %d arrivals dropped: %s\n", errs, lost, half.st.dropped, verdict(errs == 0 && lost == 0 && half.st.dropped == 0))
 	if errs > 0 || lost > 0 {
 		return fmt.Errorf("%d errors, %d lost requests", errs, lost)
 	}
@@ -304,14 +472,12 @@ type stats struct {
 	codes                  map[string]int
 	lat                    []time.Duration
 	elapsed                time.Duration
+	cpu                    time.Duration // this process's CPU time during the run (server and client)
 }
 
 // drive runs the clients until the duration passes or the request count is
 // reached.
-func drive(target string, body []byte, header http.Header, o options) *stats {
-	tr := &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}
-	client := &http.Client{Transport: tr, Timeout: time.Minute}
-	defer tr.CloseIdleConnections()
+func drive(base, path string, body []byte, header http.Header, o options) *stats {
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
 	var (
@@ -319,15 +485,59 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 		st    = &stats{codes: map[string]int{}}
 		count int
 	)
+	// Each client sends with its own connection.
+	timeout := o.cfg.Timeout + 10*time.Second
+	var send func(client int) (string, error)
+	if o.stdClient {
+		tr := &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}
+		client := &http.Client{Transport: tr, Timeout: timeout}
+		defer tr.CloseIdleConnections()
+		send = func(int) (string, error) {
+			req, _ := http.NewRequest("POST", base+path, bytes.NewReader(body))
+			req.Header = header.Clone()
+			res, err := client.Do(req)
+			if err != nil {
+				return "", err
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			return strconv.Itoa(res.StatusCode), nil
+		}
+	} else {
+		u, _ := url.Parse(base)
+		h := map[string]string{}
+		for k := range header {
+			h[k] = header.Get(k)
+		}
+		raw := rawRequest(u.Host, path, h, body)
+		conns := make([]rawConn, o.clients)
+		for i := range conns {
+			conns[i].addr = u.Host
+		}
+		defer func() {
+			for i := range conns {
+				conns[i].close()
+			}
+		}()
+		send = func(client int) (string, error) {
+			code, err := conns[client].do(raw, timeout)
+			if err != nil {
+				return "", err
+			}
+			return strconv.Itoa(code), nil
+		}
+	}
 
-	// Open loop: a ticker schedules arrivals at the rate; a free client
-	// takes each one and its latency counts from the scheduled arrival
-	// (no coordinated omission). An arrival that finds all clients busy
-	// is counted as dropped: the server is saturated at that rate.
+	// Open loop: arrivals are scheduled at the rate into a queue that a
+	// free client takes from; each request's latency counts from its
+	// scheduled arrival, so time spent waiting for a free client (the
+	// server was slow) counts too (no coordinated omission). The queue
+	// holds far more than half a saturated second of arrivals; one that
+	// finds it full is counted as dropped.
 	var tokens chan time.Time
 	var dropped int
 	if o.rate > 0 {
-		tokens = make(chan time.Time, o.clients)
+		tokens = make(chan time.Time, 1<<16)
 		go func() {
 			// Arrival k is due at start + k/rate; a late wake-up (the
 			// machine is shared) emits every arrival due by then, each with
@@ -335,13 +545,16 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 			// would drop the ticks a slow receiver misses).
 			interval := time.Duration(float64(time.Second) / o.rate)
 			t0 := time.Now()
+			timer := time.NewTimer(time.Hour)
+			defer timer.Stop()
 			for k := 1; ; k++ {
 				due := t0.Add(time.Duration(k) * interval)
 				if d := time.Until(due); d > 0 {
+					timer.Reset(d)
 					select {
 					case <-ctx.Done():
 						return
-					case <-time.After(d):
+					case <-timer.C:
 					}
 				} else if ctx.Err() != nil {
 					return
@@ -366,9 +579,9 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 		st.sent++
 		return true
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	var wg sync.WaitGroup
-	for range o.clients {
+	for c := range o.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -384,19 +597,12 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 				if !take() {
 					return
 				}
-				req, _ := http.NewRequest("POST", target, bytes.NewReader(body))
-				req.Header = header.Clone()
 				if t0.IsZero() {
 					t0 = time.Now()
 				}
-				res, err := client.Do(req)
-				var code string
+				code, err := send(c)
 				if err != nil {
 					code = "transport error"
-				} else {
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					code = strconv.Itoa(res.StatusCode)
 				}
 				d := time.Since(t0)
 				mu.Lock()
@@ -412,7 +618,7 @@ func drive(target string, body []byte, header http.Header, o options) *stats {
 		}()
 	}
 	wg.Wait()
-	st.elapsed = time.Since(start)
+	st.elapsed, st.cpu = time.Since(start), cpuTime()-cpu0
 	st.lost = st.sent - st.ok - st.errors
 	mu.Lock()
 	st.dropped = dropped
@@ -455,12 +661,38 @@ func (st *stats) print(o options) {
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
+// loadAverage is the machine's 1, 5 and 15 minute load averages (Linux),
+// printed because the machine may be shared.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// cpuTime is the CPU time (user and system, every thread) this process has
+// used. The machine may be shared: rows per CPU-second compare the served
+// and in-process runs by the work they cost, whatever share of the cores
+// the process got.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // inProcess times Program.Run in this process at each batch size the
 // server formed (hist: runs by rows) and at --max-batch, and prints the
 // served throughput relative to in-process Run doing the same batches:
 // Σ runs·rows / Σ runs·time(rows). Sizes are timed in turns (round robin)
 // for about 4 s so that a change in the machine's load hits them alike.
-func inProcess(p *exec.Program, o options, st *stats, hist map[int]int, pre float64) {
+func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre float64) (formed, formedCPU float64) {
 	sizes := []int{}
 	for b := range hist {
 		sizes = append(sizes, b)
@@ -487,50 +719,58 @@ func inProcess(p *exec.Program, o options, st *stats, hist map[int]int, pre floa
 		}
 		if _, err := p.Run(ctx, ins); err != nil { // warm up
 			fmt.Printf("in-process Run at batch %d: %v\n", rows, err)
-			return
+			return 0, 0
 		}
 		inputs[rows] = ins
 	}
 	times := map[int][]time.Duration{}
+	cpu := map[int]time.Duration{} // CPU time of all runs of a size
 	start := time.Now()
 	for round := 0; round < 3 || time.Since(start) < 4*time.Second; round++ {
 		if round >= 1000 {
 			break
 		}
 		for _, rows := range sizes {
-			t0 := time.Now()
+			t0, c0 := time.Now(), cpuTime()
 			if _, err := p.Run(ctx, inputs[rows]); err != nil {
 				fmt.Printf("in-process Run: %v\n", err)
-				return
+				return 0, 0
 			}
 			times[rows] = append(times[rows], time.Since(t0))
+			cpu[rows] += cpuTime() - c0
 		}
 	}
 	median := func(d []time.Duration) float64 {
 		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 		return d[len(d)/2].Seconds()
 	}
-	var rows, secs float64
+	var rows, secs, cpuSecs float64
 	for b, n := range hist {
 		rows += float64(n * b)
 		secs += float64(n) * median(times[b])
+		cpuSecs += float64(n) * cpu[b].Seconds() / float64(len(times[b]))
 	}
-	served := float64(st.ok*o.rows) / st.elapsed.Seconds()
 	mb := o.cfg.MaxBatch
 	atMax := float64(mb) / median(times[mb])
 	fmt.Printf("in-process Program.Run at batch %d: %.1f rows/s (served/that: %.2f)\n", mb, atMax, served/atMax)
 	if pre > 0 {
 		fmt.Printf("  before the load: %.1f rows/s (served/that: %.2f)\n", pre, served/pre)
 	}
-	if secs > 0 {
-		formed := rows / secs
-		fmt.Printf("in-process Program.Run on the batches the server formed: %.1f rows/s; served/in-process: %.2f", formed, served/formed)
-		if pre > 0 {
-			// The same batches at the machine's speed before the load.
-			fmt.Printf(" (%.2f at the speed measured before the load)", served/(formed*pre/atMax))
-		}
-		fmt.Println()
+	if secs <= 0 {
+		return 0, 0
 	}
+	formed = rows / secs
+	fmt.Printf("in-process Program.Run on the batches the server formed: %.1f rows/s; served/in-process: %.2f", formed, served/formed)
+	if pre > 0 {
+		// The same batches at the machine's speed before the load.
+		fmt.Printf(" (%.2f at the speed measured before the load)", served/(formed*pre/atMax))
+	}
+	fmt.Println()
+	if cpuSecs > 0 {
+		formedCPU = rows / cpuSecs
+		fmt.Printf("rows per CPU-second: in-process on the batches formed %.1f\n", formedCPU)
+	}
+	return formed, formedCPU
 }
 
 // batchSizes returns the server's batch-size histogram: runs by rows
@@ -568,8 +808,8 @@ func histDelta(after, before map[int]int) map[int]int {
 	return out
 }
 
-// printHist prints runs by batch size and the mean rows per run.
-func printHist(hist map[int]int) {
+// printHist prints runs by batch size and returns the mean rows per run.
+func printHist(hist map[int]int) float64 {
 	var sizes []int
 	runs, rows := 0, 0
 	for b, n := range hist {
@@ -578,7 +818,7 @@ func printHist(hist map[int]int) {
 		rows += n * b
 	}
 	if runs == 0 {
-		return
+		return 0
 	}
 	sort.Ints(sizes)
 	var parts []string
@@ -586,6 +826,42 @@ func printHist(hist map[int]int) {
 		parts = append(parts, fmt.Sprintf("%d:%d", b, hist[b]))
 	}
 	fmt.Printf("batches: %d runs, %.1f rows per run on average; rows:runs %s\n", runs, float64(rows)/float64(runs), strings.Join(parts, " "))
+	return float64(rows) / float64(runs)
+}
+
+// serverTimer records the duration of every infer request the in-process
+// server handles.
+type serverTimer struct {
+	mu  sync.Mutex
+	lat []time.Duration
+}
+
+func (t *serverTimer) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/infer") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		t0 := time.Now()
+		h.ServeHTTP(w, r)
+		d := time.Since(t0)
+		t.mu.Lock()
+		t.lat = append(t.lat, d)
+		t.mu.Unlock()
+	})
+}
+
+func (t *serverTimer) reset() {
+	t.mu.Lock()
+	t.lat = t.lat[:0]
+	t.mu.Unlock()
+}
+
+// take returns the durations recorded since reset.
+func (t *serverTimer) take() []time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]time.Duration(nil), t.lat...)
 }
 
 // nullInfer answers POST …/infer by reading the body and sending a fixed
