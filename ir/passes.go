@@ -18,6 +18,54 @@ type Pass struct {
 	// Stages only grow along a pipeline: a pass after infer-shapes must
 	// leave every node typed (see InferNode).
 	After Stage
+
+	// indexed, when set, is Run for a Pipeline: it uses the pipeline's
+	// graph index instead of building its own and reports whether it left
+	// the graph's structure (see graphIndex) as it was.
+	indexed func(m *Model, gi *graphIndex) (changed int, keptGraph bool, err error)
+}
+
+// graphIndex is what the invariant check learns of a model's structure —
+// its node names, their order and inputs, the model's inputs and outputs —
+// kept by a Pipeline for the passes after it while none of them changes
+// that structure. On a huge graph this map is most of a pass's cost: one
+// per pipeline instead of one per pass and per check.
+type graphIndex struct {
+	pos     map[string]int // node name → position in m.Nodes
+	ordered bool           // every node comes after its inputs
+}
+
+// node returns the node named name (nil when there is none).
+func (gi *graphIndex) node(m *Model, name string) *Node {
+	if i, ok := gi.pos[name]; ok {
+		return m.Nodes[i]
+	}
+	return nil
+}
+
+// positions indexes m's nodes by name (the last of equal names wins).
+func positions(m *Model) *graphIndex {
+	gi := &graphIndex{pos: make(map[string]int, len(m.Nodes)), ordered: true}
+	for i, n := range m.Nodes {
+		gi.pos[n.Name] = i
+	}
+	for i, n := range m.Nodes {
+		for _, in := range n.Inputs {
+			if j, ok := gi.pos[in]; !ok || j >= i {
+				gi.ordered = false
+			}
+		}
+	}
+	return gi
+}
+
+// indexedRun is a Pass's Run made of its indexed form: it indexes the
+// model itself.
+func indexedRun(f func(*Model, *graphIndex) (int, bool, error)) func(*Model) (int, error) {
+	return func(m *Model) (int, error) {
+		changed, _, err := f(m, positions(m))
+		return changed, err
+	}
 }
 
 // PassStat records one pass that ran on a model.
@@ -55,23 +103,39 @@ func (p Pipeline) Run(m *Model) error {
 	if p.StopAfter != "" && !slices.Contains(p.Names(), p.StopAfter) {
 		return fmt.Errorf("no pass named %q (passes: %s)", p.StopAfter, strings.Join(p.Names(), ", "))
 	}
-	if err := CheckInvariants(m, StageGraph); err != nil {
+	gi, err := checkInvariants(m, StageGraph, nil)
+	if err != nil {
 		return err
 	}
 	stage := StageGraph
 	for _, q := range p.Passes {
 		start := time.Now()
-		changed, err := q.Run(m)
+		var changed int
+		kept := false
+		if q.indexed != nil {
+			if gi == nil {
+				gi = positions(m)
+			}
+			changed, kept, err = q.indexed(m, gi)
+		} else {
+			changed, err = q.Run(m)
+			kept = changed == 0
+		}
 		if err != nil {
 			return err
+		}
+		if !kept {
+			gi = nil
 		}
 		m.Passes = append(m.Passes, PassStat{Name: q.Name, Time: time.Since(start), Changed: changed})
 		// A pass that changed nothing and reached no new stage left a
 		// model that was already checked: checking it again would only
 		// cost a full-graph map per pass (seconds on a million nodes).
+		// One that kept the graph's structure needs only the new stage's
+		// checks.
 		if changed > 0 || q.After > stage {
 			stage = max(stage, q.After)
-			if err := CheckInvariants(m, stage); err != nil {
+			if gi, err = checkInvariants(m, stage, gi); err != nil {
 				return fmt.Errorf("after pass %s: %w", q.Name, err)
 			}
 		}
@@ -101,8 +165,8 @@ const (
 
 // Passes.
 var (
-	PassOrder   = Pass{Name: "order-nodes", Run: orderNodes, After: StageOrdered}
-	PassInfer   = Pass{Name: "infer-shapes", Run: inferShapes, After: StageTyped}
+	PassOrder   = Pass{Name: "order-nodes", Run: indexedRun(orderNodes), After: StageOrdered, indexed: orderNodes}
+	PassInfer   = Pass{Name: "infer-shapes", Run: indexedRun(inferShapes), After: StageTyped, indexed: inferShapes}
 	PassWeights = Pass{Name: "check-weights", Run: checkWeights, After: StageWeighted}
 )
 
@@ -142,45 +206,61 @@ func RunPasses(m *Model, passes ...Pass) error {
 
 // CheckInvariants verifies the invariants of stage s.
 func CheckInvariants(m *Model, s Stage) error {
+	_, err := checkInvariants(m, s, nil)
+	return err
+}
+
+// checkInvariants verifies the invariants of stage s and returns the graph
+// index it made. Given gi, the index of an earlier check of a model whose
+// structure no pass has changed since, it checks only what stage s adds to
+// the structure's invariants (order, types, weights).
+func checkInvariants(m *Model, s Stage, gi *graphIndex) (*graphIndex, error) {
+	if gi != nil && (s < StageOrdered || gi.ordered) {
+		if err := checkStage(m, s); err != nil {
+			return nil, err
+		}
+		return gi, nil
+	}
 	if len(m.Nodes) == 0 {
-		return errors.New("model has no layers")
+		return nil, errors.New("model has no layers")
 	}
 	pos := make(map[string]int, len(m.Nodes))
 	for i, n := range m.Nodes {
 		if n.Name == "" {
-			return fmt.Errorf("layer %d has no name", i)
+			return nil, fmt.Errorf("layer %d has no name", i)
 		}
 		if n.Op == nil {
-			return layerErr(n.Name, "has no op")
+			return nil, layerErr(n.Name, "has no op")
 		}
 		if _, dup := pos[n.Name]; dup {
-			return layerErr(n.Name, "name is used twice")
+			return nil, layerErr(n.Name, "name is used twice")
 		}
 		pos[n.Name] = i
 	}
+	gi = &graphIndex{pos: pos, ordered: true}
 	for i, n := range m.Nodes {
 		_, isInput := n.Op.(*Input)
 		if isInput && len(n.Inputs) > 0 {
-			return layerErr(n.Name, "input layer has inputs")
+			return nil, layerErr(n.Name, "input layer has inputs")
 		}
 		if !isInput && len(n.Inputs) == 0 {
 			switch n.Op.(type) {
 			case *Unknown, *Constant:
 			default:
-				return layerErr(n.Name, "has no inputs")
+				return nil, layerErr(n.Name, "has no inputs")
 			}
 		}
 		for _, in := range n.Inputs {
 			j, ok := pos[in]
 			if !ok {
-				return layerErr(n.Name, "input '%s' is not a layer of the model", in)
+				return nil, layerErr(n.Name, "input '%s' is not a layer of the model", in)
 			}
-			if s >= StageOrdered && j >= i {
-				return layerErr(n.Name, "comes before its input '%s'", in)
+			if j >= i {
+				if s >= StageOrdered {
+					return nil, layerErr(n.Name, "comes before its input '%s'", in)
+				}
+				gi.ordered = false
 			}
-		}
-		if s >= StageTyped && len(n.Out.Shape) == 0 {
-			return layerErr(n.Name, "has no output type")
 		}
 	}
 	// A model without inputs (an ONNX graph of constants) is valid: it
@@ -188,18 +268,34 @@ func CheckInvariants(m *Model, s Stage) error {
 	for _, name := range m.Inputs {
 		i, ok := pos[name]
 		if !ok {
-			return fmt.Errorf("model input '%s' is not a layer", name)
+			return nil, fmt.Errorf("model input '%s' is not a layer", name)
 		}
 		if _, ok := m.Nodes[i].Op.(*Input); !ok {
-			return layerErr(name, "is a model input but not an Input layer")
+			return nil, layerErr(name, "is a model input but not an Input layer")
 		}
 	}
 	if len(m.Outputs) == 0 {
-		return errors.New("model has no outputs")
+		return nil, errors.New("model has no outputs")
 	}
 	for _, name := range m.Outputs {
 		if _, ok := pos[name]; !ok {
-			return fmt.Errorf("model output '%s' is not a layer", name)
+			return nil, fmt.Errorf("model output '%s' is not a layer", name)
+		}
+	}
+	if err := checkStage(m, s); err != nil {
+		return nil, err
+	}
+	return gi, nil
+}
+
+// checkStage verifies what stages past StageOrdered add: output types and
+// weights.
+func checkStage(m *Model, s Stage) error {
+	if s >= StageTyped {
+		for _, n := range m.Nodes {
+			if len(n.Out.Shape) == 0 {
+				return layerErr(n.Name, "has no output type")
+			}
 		}
 	}
 	if s >= StageWeighted {
@@ -217,23 +313,13 @@ func CheckInvariants(m *Model, s Stage) error {
 // nodes that moved. It is linear in nodes plus edges: one name→position
 // map, an explicit stack instead of recursion (a chain of a million layers
 // would otherwise need a goroutine stack of hundreds of megabytes), and no
-// copy at all when the order is already valid.
-func orderNodes(m *Model) (int, error) {
-	pos := make(map[string]int, len(m.Nodes))
-	for i, n := range m.Nodes {
-		pos[n.Name] = i
+// copy at all when the order is already valid (as gi, the graph's index,
+// tells).
+func orderNodes(m *Model, gi *graphIndex) (int, bool, error) {
+	if gi.ordered {
+		return 0, true, nil
 	}
-	ordered := true
-	for i, n := range m.Nodes {
-		for _, in := range n.Inputs {
-			if j, ok := pos[in]; !ok || j >= i {
-				ordered = false
-			}
-		}
-	}
-	if ordered {
-		return 0, nil
-	}
+	pos := gi.pos
 	const (
 		unseen = iota
 		active
@@ -266,7 +352,7 @@ func orderNodes(m *Model) (int, error) {
 			}
 			switch state[j] {
 			case active:
-				return 0, layerErr(m.Nodes[j].Name, "is part of a cycle")
+				return 0, false, layerErr(m.Nodes[j].Name, "is part of a cycle")
 			case unseen:
 				state[j] = active
 				stack = append(stack, frame{i: j})
@@ -280,26 +366,27 @@ func orderNodes(m *Model) (int, error) {
 		}
 	}
 	m.Nodes = out
-	return moved, nil
+	return moved, moved == 0, nil
 }
 
 // inferShapes sets every node's output type and weight specs. It counts the
-// nodes whose output type changed (all of them on a fresh model).
-func inferShapes(m *Model) (int, error) {
-	idx := m.Index()
+// nodes whose output type changed (all of them on a fresh model); the
+// graph's structure stays as it is.
+func inferShapes(m *Model, gi *graphIndex) (int, bool, error) {
 	changed := 0
+	lookup := func(name string) *Node { return gi.node(m, name) }
 	var in []TensorType // reused: ops read their input types, never keep them
 	for _, n := range m.Nodes {
 		before := n.Out
 		var err error
-		if in, err = inferNodeIn(idx, n, in); err != nil {
-			return 0, err
+		if in, err = inferNodeIn(lookup, n, in); err != nil {
+			return 0, true, err
 		}
 		if !sameType(before, n.Out) {
 			changed++
 		}
 	}
-	return changed, nil
+	return changed, true, nil
 }
 
 // InferNode sets n's output type and weight specs from its inputs' types,
@@ -313,16 +400,20 @@ func (m *Model) InferNode(n *Node) error { return inferNode(m.Index(), n) }
 func InferNodeIndexed(idx map[string]*Node, n *Node) error { return inferNode(idx, n) }
 
 func inferNode(idx map[string]*Node, n *Node) error {
-	_, err := inferNodeIn(idx, n, nil)
+	_, err := inferNodeIn(func(name string) *Node { return idx[name] }, n, nil)
 	return err
 }
 
-// inferNodeIn is inferNode with a scratch slice for the input types, which
-// it returns (grown) for the next call.
-func inferNodeIn(idx map[string]*Node, n *Node, in []TensorType) ([]TensorType, error) {
+// inferNodeIn is inferNode with the nodes looked up by node and a scratch
+// slice for the input types, which it returns (grown) for the next call.
+func inferNodeIn(node func(string) *Node, n *Node, in []TensorType) ([]TensorType, error) {
 	in = in[:0]
 	for _, name := range n.Inputs {
-		in = append(in, idx[name].Out)
+		x := node(name)
+		if x == nil {
+			return in, layerErr(n.Name, "input '%s' is not a layer of the model", name)
+		}
+		in = append(in, x.Out)
 	}
 	out, err := n.Op.Infer(in)
 	if err != nil {
