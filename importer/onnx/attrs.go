@@ -112,7 +112,7 @@ func (c *nctx) in(i int) *val {
 	if i >= len(ins) || ins[i] == "" {
 		return nil
 	}
-	return c.im.vals[ins[i]]
+	return c.im.value(ins[i])
 }
 
 func (c *nctx) inName(i int) string {
@@ -155,7 +155,7 @@ func (c *nctx) act(i int) (string, ir.TensorType, error) {
 	if err != nil {
 		return "", ir.TensorType{}, err
 	}
-	return name, c.im.types[name], nil
+	return name, c.im.irType(name), nil
 }
 
 // shapeOf returns the shape of a value (dynamic batch as -1).
@@ -170,14 +170,14 @@ func shapeOf(v *val) ir.Shape {
 func (c *nctx) setOut(i int, v *val) {
 	outs := c.n.GetOutput()
 	if i < len(outs) && outs[i] != "" {
-		c.im.vals[outs[i]] = v
+		c.im.setValue(outs[i], v)
 	}
 }
 
 // outUsed reports whether output i is consumed or a graph output.
 func (c *nctx) outUsed(i int) bool {
 	outs := c.n.GetOutput()
-	return i < len(outs) && outs[i] != "" && c.im.uses[outs[i]] > 0
+	return i < len(outs) && outs[i] != "" && c.im.useCount(outs[i]) > 0
 }
 
 // emit adds an ir node: the node's main one (suffix "") or a helper. It
@@ -185,7 +185,7 @@ func (c *nctx) outUsed(i int) bool {
 func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Weight) (string, ir.TensorType, error) {
 	in := make([]ir.TensorType, len(inputs))
 	for i, name := range inputs {
-		in[i] = c.im.types[name]
+		in[i] = c.im.irType(name)
 	}
 	t, err := op.Infer(in)
 	if err != nil {
@@ -205,7 +205,7 @@ func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Wei
 	if _, ok := op.(*ir.Transpose); ok {
 		c.im.nodes[name] = node // see importer.nodes
 	}
-	c.im.types[name] = t
+	c.im.setIRType(name, t)
 	return name, t, nil
 }
 

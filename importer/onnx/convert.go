@@ -870,7 +870,7 @@ func (c *nctx) transpose() error {
 			}
 			src := prev.Inputs[0]
 			if identity {
-				c.setOut(0, &val{node: src, t: c.im.types[src]})
+				c.setOut(0, &val{node: src, t: c.im.irType(src)})
 				return nil
 			}
 			perm, x = comp, src
@@ -1006,7 +1006,7 @@ func (c *nctx) elementwise() error {
 		}
 		return c.emitOut(&ir.Binary{Op: ir.BinaryMul}, []string{acc, k})
 	}
-	c.setOut(0, &val{node: acc, t: c.im.types[acc]})
+	c.setOut(0, &val{node: acc, t: c.im.irType(acc)})
 	return nil
 }
 

@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -152,13 +153,9 @@ type importer struct {
 	opset  int64
 	opts   Options
 	m      *ir.Model
-	vals   map[string]*val
-	types  map[string]ir.TensorType // ir node → output type
-	nodes  map[string]*ir.Node      // the Transpose ir nodes by name (transpose folds pairs); only those: a map of every node costs tens of MB on huge graphs
-	used   map[string]bool          // ir node names
-	next   map[string]int           // fresh: the next suffix to try per base name
-	uses   map[string]int           // ONNX value → number of consumers
-	consts map[*tensor]string       // materialized Constant nodes
+	names  names               // ONNX values and ir node names (see names.go)
+	nodes  map[string]*ir.Node // the Transpose ir nodes by name (transpose folds pairs); only those: a map of every node costs tens of MB on huge graphs
+	consts map[*tensor]string  // materialized Constant nodes
 	anchor string
 	inits  map[string]*tensor
 	budget int64 // opts.MemoryBudget resolved
@@ -179,12 +176,8 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 	nv := len(g.GetNode()) + len(g.GetInput()) + len(g.GetInitializer())
 	im := &importer{
 		dir: dir, mf: mf, opts: opts,
-		vals:   make(map[string]*val, nv),
-		types:  make(map[string]ir.TensorType, nv),
+		names:  newNames(nv),
 		nodes:  map[string]*ir.Node{},
-		used:   make(map[string]bool, nv),
-		next:   map[string]int{},
-		uses:   make(map[string]int, nv),
 		consts: map[*tensor]string{},
 		inits:  make(map[string]*tensor, len(g.GetInitializer())),
 		budget: memory.Resolve(opts.MemoryBudget),
@@ -260,7 +253,7 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 		if name == "" {
 			return fmt.Errorf("an initializer has no name")
 		}
-		if im.vals[name] != nil {
+		if im.value(name) != nil {
 			return fmt.Errorf("initializer '%s' is defined twice", name)
 		}
 		t, err := im.initTensor(tp)
@@ -268,7 +261,7 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 			return fmt.Errorf("initializer '%s': %w", name, err)
 		}
 		im.inits[name] = t
-		im.vals[name] = &val{c: t}
+		im.setValue(name, &val{c: t})
 	}
 	for _, vi := range g.GetInput() {
 		if err := im.input(vi, g); err != nil {
@@ -279,28 +272,26 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range nodes {
-		for _, in := range n.GetInput() {
-			if in != "" {
-				im.uses[in]++
-			}
-		}
-	}
 	for _, o := range g.GetOutput() {
-		im.uses[o.GetName()]++
+		im.addUses(o.GetName(), 1)
 	}
 	nodes = im.rewrite(nodes)
 	nodes = im.batchFirstRecurrent(nodes)
-	for _, n := range nodes {
+	// Each node is dropped once translated, so that the collector can
+	// free the protobuf nodes as the ir nodes are made: on a huge graph
+	// the two together would double the import's peak memory.
+	g.Node = nil
+	for i, n := range nodes {
 		if err := im.node(n); err != nil {
 			return fmt.Errorf("node '%s' (op %s): %w", nodeName(n), opName(n), err)
 		}
+		nodes[i] = nil
 	}
 	if len(g.GetOutput()) == 0 {
 		return fmt.Errorf("the graph has no outputs")
 	}
 	for _, o := range g.GetOutput() {
-		v := im.vals[o.GetName()]
+		v := im.value(o.GetName())
 		if v == nil {
 			return fmt.Errorf("graph output '%s' is not computed by any node", o.GetName())
 		}
@@ -354,7 +345,7 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 	if _, ok := im.inits[name]; ok {
 		return nil
 	}
-	if im.vals[name] != nil {
+	if im.value(name) != nil {
 		return fmt.Errorf("input '%s' is declared twice", name)
 	}
 	tt := vi.GetType().GetTensorType()
@@ -375,7 +366,7 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 				t.i[k] = int64(v)
 			}
 		}
-		im.vals[name] = &val{c: t}
+		im.setValue(name, &val{c: t})
 		return nil
 	}
 	if !isFloatType(tt.GetElemType()) {
@@ -427,8 +418,8 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 	}
 	im.m.Nodes = append(im.m.Nodes, &ir.Node{Name: name, Class: "InputLayer", Op: &ir.Input{Type: t}})
 	im.m.Inputs = append(im.m.Inputs, name)
-	im.types[name] = t
-	im.vals[name] = &val{node: name, t: t}
+	im.setIRType(name, t)
+	im.setValue(name, &val{node: name, t: t})
 	if im.anchor == "" {
 		im.anchor = name
 	}
@@ -482,69 +473,38 @@ func channelsLastInput(name string, g *onnxpb.GraphProto) bool {
 	return seen
 }
 
-// unique reserves an ir node name.
-func (im *importer) unique(name string) error {
-	if im.used[name] {
-		return fmt.Errorf("name '%s' is used twice", name)
-	}
-	im.used[name] = true
-	return nil
-}
-
-// fresh returns an unused ir node name based on base.
-func (im *importer) fresh(base string) string {
-	if base == "" {
-		base = "node"
-	}
-	name := base
-	if im.used[name] {
-		// Suffixes resume where the last name from base stopped, so n
-		// nodes sharing one name cost n lookups, not n²/2.
-		k := max(im.next[base], 1)
-		for {
-			name = base + "_" + strconv.Itoa(k)
-			if !im.used[name] {
-				break
-			}
-			k++
-		}
-		im.next[base] = k + 1
-	}
-	im.used[name] = true
-	return name
-}
-
 // order sorts the nodes topologically (keeping the file's order where it is
-// valid) and checks that every input is defined and no value is defined
-// twice.
+// valid), checks that every input is defined and no value is defined
+// twice, and counts each value's consumers.
 func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
 	nodes := g.GetNode()
-	producer := make(map[string]int, len(nodes))
+	if len(nodes) > math.MaxInt32 {
+		return nil, fmt.Errorf("the graph has %d nodes", len(nodes))
+	}
 	for i, n := range nodes {
 		for _, o := range n.GetOutput() {
 			if o == "" {
 				continue
 			}
-			if _, dup := producer[o]; dup || im.vals[o] != nil {
+			if r := im.names.add(o); r.prod >= 0 || r.v != nil {
 				return nil, fmt.Errorf("node '%s' (op %s): output '%s' is already defined", nodeName(n), opName(n), o)
-			}
-			producer[o] = i
-		}
-	}
-	for _, n := range nodes {
-		for _, in := range n.GetInput() {
-			if in == "" {
-				continue
-			}
-			if _, ok := producer[in]; !ok && im.vals[in] == nil {
-				return nil, fmt.Errorf("node '%s' (op %s): input '%s' is not defined", nodeName(n), opName(n), in)
+			} else {
+				r.prod = int32(i)
 			}
 		}
 	}
 	ordered := true
 	for i, n := range nodes {
 		for _, in := range n.GetInput() {
-			if j, ok := producer[in]; ok && j >= i {
+			if in == "" {
+				continue
+			}
+			r := im.names.lookup(in)
+			if r == nil || (r.prod < 0 && r.v == nil) {
+				return nil, fmt.Errorf("node '%s' (op %s): input '%s' is not defined", nodeName(n), opName(n), in)
+			}
+			r.uses++
+			if int(r.prod) >= i {
 				ordered = false
 			}
 		}
@@ -578,11 +538,12 @@ func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			j, ok := producer[ins[f.next]]
+			r := im.names.lookup(ins[f.next])
 			f.next++
-			if !ok {
+			if r == nil || r.prod < 0 {
 				continue
 			}
+			j := int(r.prod)
 			switch state[j] {
 			case active:
 				return nil, fmt.Errorf("node '%s' (op %s) is part of a cycle", nodeName(nodes[j]), opName(nodes[j]))
@@ -638,7 +599,7 @@ func (im *importer) constNode(base string, t *tensor) (string, error) {
 		n.Inputs = []string{im.anchor}
 	}
 	im.m.Nodes = append(im.m.Nodes, n)
-	im.types[name] = ir.TensorType{Shape: shape}
+	im.setIRType(name, ir.TensorType{Shape: shape})
 	im.consts[t] = name
 	return name, nil
 }

@@ -65,7 +65,7 @@ func (im *importer) batchFirstRecurrent(nodes []*onnxpb.NodeProto) []*onnxpb.Nod
 	// Transpose with perm.
 	soleTranspose := func(name string, perm ...int64) *onnxpb.NodeProto {
 		cs := consumers[name]
-		if len(cs) != 1 || im.uses[name] != 1 || !isPerm(cs[0], perm...) {
+		if len(cs) != 1 || im.useCount(name) != 1 || !isPerm(cs[0], perm...) {
 			return nil
 		}
 		return cs[0]
@@ -82,20 +82,20 @@ func (im *importer) batchFirstRecurrent(nodes []*onnxpb.NodeProto) []*onnxpb.Nod
 			continue
 		}
 		outs := append(n.GetOutput(), "", "", "")[:3]
-		if outs[2] != "" && im.uses[outs[2]] > 0 {
+		if outs[2] != "" && im.useCount(outs[2]) > 0 {
 			continue
 		}
 		xt := producer[n.GetInput()[0]]
-		if !isPerm(xt, 1, 0, 2) || im.uses[n.GetInput()[0]] != 1 {
+		if !isPerm(xt, 1, 0, 2) || im.useCount(n.GetInput()[0]) != 1 {
 			continue
 		}
 		var yt, yht *onnxpb.NodeProto
-		if outs[0] != "" && im.uses[outs[0]] > 0 {
+		if outs[0] != "" && im.useCount(outs[0]) > 0 {
 			if yt = soleTranspose(outs[0], 2, 0, 1, 3); yt == nil {
 				continue
 			}
 		}
-		if outs[1] != "" && im.uses[outs[1]] > 0 {
+		if outs[1] != "" && im.useCount(outs[1]) > 0 {
 			if yht = soleTranspose(outs[1], 1, 0, 2); yht == nil {
 				continue
 			}

@@ -1,0 +1,123 @@
+package onnx
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// The importer's names — the ONNX values (what each one is, which node
+// computes it, how many nodes consume it) and the ir nodes it has made
+// (their types) — live in one table: one map from name to a record, since
+// an ir node is mostly named after the ONNX value it computes. On a graph
+// of a million nodes each name-keyed map costs about a second and a hundred
+// megabytes; a map per concept (values, consumers, producers, ir names, ir
+// types) made the translation spend most of its time in them.
+
+// nameRec is what the importer knows of one name.
+type nameRec struct {
+	v    *val          // the ONNX value of that name, once defined
+	t    ir.TensorType // the type of the ir node of that name, once emitted
+	prod int32         // the index of the ONNX node computing the value, -1 if none
+	uses int32         // the ONNX value's consumers (graph outputs count once)
+	ir   bool          // an ir node has this name
+}
+
+// names is the importer's name table.
+type names struct {
+	ids  map[string]int32
+	recs []nameRec
+	next map[string]int // fresh: the next suffix to try per base name
+}
+
+func newNames(n int) names {
+	return names{ids: make(map[string]int32, n), recs: make([]nameRec, 0, n), next: map[string]int{}}
+}
+
+// lookup returns name's record, nil when the name is unknown. The pointer
+// is valid until the next add.
+func (t *names) lookup(name string) *nameRec {
+	if i, ok := t.ids[name]; ok {
+		return &t.recs[i]
+	}
+	return nil
+}
+
+// add returns name's record, making an empty one for a new name. The
+// pointer is valid until the next add.
+func (t *names) add(name string) *nameRec {
+	i, ok := t.ids[name]
+	if !ok {
+		i = int32(len(t.recs))
+		t.ids[name] = i
+		t.recs = append(t.recs, nameRec{prod: -1})
+	}
+	return &t.recs[i]
+}
+
+// value returns the ONNX value name, nil when it is not defined (yet).
+func (im *importer) value(name string) *val {
+	if r := im.names.lookup(name); r != nil {
+		return r.v
+	}
+	return nil
+}
+
+// setValue defines the ONNX value name.
+func (im *importer) setValue(name string, v *val) { im.names.add(name).v = v }
+
+// useCount returns the number of consumers of the ONNX value name.
+func (im *importer) useCount(name string) int {
+	if r := im.names.lookup(name); r != nil {
+		return int(r.uses)
+	}
+	return 0
+}
+
+// addUses adds d consumers to the ONNX value name.
+func (im *importer) addUses(name string, d int) { im.names.add(name).uses += int32(d) }
+
+// irType returns the type of the ir node name.
+func (im *importer) irType(name string) ir.TensorType {
+	if r := im.names.lookup(name); r != nil {
+		return r.t
+	}
+	return ir.TensorType{}
+}
+
+// setIRType records the type of the ir node name.
+func (im *importer) setIRType(name string, t ir.TensorType) { im.names.add(name).t = t }
+
+// unique reserves an ir node name.
+func (im *importer) unique(name string) error {
+	r := im.names.add(name)
+	if r.ir {
+		return fmt.Errorf("name '%s' is used twice", name)
+	}
+	r.ir = true
+	return nil
+}
+
+// fresh returns an unused ir node name based on base.
+func (im *importer) fresh(base string) string {
+	if base == "" {
+		base = "node"
+	}
+	if r := im.names.add(base); !r.ir {
+		r.ir = true
+		return base
+	}
+	// Suffixes resume where the last name from base stopped, so n nodes
+	// sharing one name cost n lookups, not n²/2.
+	k := max(im.names.next[base], 1)
+	for {
+		name := base + "_" + strconv.Itoa(k)
+		if r := im.names.add(name); !r.ir {
+			r.ir = true
+			im.names.next[base] = k + 1
+			return name
+		}
+		k++
+	}
+}
