@@ -3,6 +3,7 @@ package ir
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -33,31 +34,56 @@ type Pass struct {
 type graphIndex struct {
 	pos     map[string]int // node name → position in m.Nodes
 	ordered bool           // every node comes after its inputs
+	// in[off[i]:off[i+1]] are the positions of node i's inputs (-1: not
+	// a node of the model), so that the passes follow edges without a
+	// lookup by name.
+	in  []int32
+	off []int32
 }
 
-// node returns the node named name (nil when there is none).
-func (gi *graphIndex) node(m *Model, name string) *Node {
-	if i, ok := gi.pos[name]; ok {
-		return m.Nodes[i]
-	}
-	return nil
-}
+// inputs returns the positions of the inputs of node i.
+func (gi *graphIndex) inputs(i int) []int32 { return gi.in[gi.off[i]:gi.off[i+1]] }
 
 // positions indexes m's nodes by name (the last of equal names wins).
 func positions(m *Model) *graphIndex {
-	gi := &graphIndex{pos: make(map[string]int, len(m.Nodes)), ordered: true}
+	gi := newGraphIndex(m)
 	for i, n := range m.Nodes {
 		gi.pos[n.Name] = i
 	}
 	for i, n := range m.Nodes {
 		for _, in := range n.Inputs {
-			if j, ok := gi.pos[in]; !ok || j >= i {
-				gi.ordered = false
+			j, ok := gi.pos[in]
+			if !ok {
+				j = -1
 			}
+			gi.addInput(i, j)
 		}
+		gi.endNode(i)
 	}
 	return gi
 }
+
+// newGraphIndex returns an empty index sized for m.
+func newGraphIndex(m *Model) *graphIndex {
+	edges := 0
+	for _, n := range m.Nodes {
+		edges += len(n.Inputs)
+	}
+	gi := &graphIndex{pos: make(map[string]int, len(m.Nodes)), ordered: true, in: make([]int32, 0, edges), off: make([]int32, len(m.Nodes)+1)}
+	return gi
+}
+
+// addInput records the next input of node i, at position j (-1: none).
+// Nodes add their inputs in order, then call endNode.
+func (gi *graphIndex) addInput(i, j int) {
+	if j < 0 || j >= i {
+		gi.ordered = false
+	}
+	gi.in = append(gi.in, int32(j))
+}
+
+// endNode closes the inputs of node i.
+func (gi *graphIndex) endNode(i int) { gi.off[i+1] = int32(len(gi.in)) }
 
 // indexedRun is a Pass's Run made of its indexed form: it indexes the
 // model itself.
@@ -224,7 +250,11 @@ func checkInvariants(m *Model, s Stage, gi *graphIndex) (*graphIndex, error) {
 	if len(m.Nodes) == 0 {
 		return nil, errors.New("model has no layers")
 	}
-	pos := make(map[string]int, len(m.Nodes))
+	if len(m.Nodes) > math.MaxInt32 {
+		return nil, fmt.Errorf("model has %d layers", len(m.Nodes))
+	}
+	gi = newGraphIndex(m)
+	pos := gi.pos
 	for i, n := range m.Nodes {
 		if n.Name == "" {
 			return nil, fmt.Errorf("layer %d has no name", i)
@@ -232,12 +262,12 @@ func checkInvariants(m *Model, s Stage, gi *graphIndex) (*graphIndex, error) {
 		if n.Op == nil {
 			return nil, layerErr(n.Name, "has no op")
 		}
-		if _, dup := pos[n.Name]; dup {
+		// One map operation per node: a name seen before leaves the
+		// map's size as it was.
+		if pos[n.Name] = i; len(pos) != i+1 {
 			return nil, layerErr(n.Name, "name is used twice")
 		}
-		pos[n.Name] = i
 	}
-	gi = &graphIndex{pos: pos, ordered: true}
 	for i, n := range m.Nodes {
 		_, isInput := n.Op.(*Input)
 		if isInput && len(n.Inputs) > 0 {
@@ -255,13 +285,12 @@ func checkInvariants(m *Model, s Stage, gi *graphIndex) (*graphIndex, error) {
 			if !ok {
 				return nil, layerErr(n.Name, "input '%s' is not a layer of the model", in)
 			}
-			if j >= i {
-				if s >= StageOrdered {
-					return nil, layerErr(n.Name, "comes before its input '%s'", in)
-				}
-				gi.ordered = false
+			if j >= i && s >= StageOrdered {
+				return nil, layerErr(n.Name, "comes before its input '%s'", in)
 			}
+			gi.addInput(i, j)
 		}
+		gi.endNode(i)
 	}
 	// A model without inputs (an ONNX graph of constants) is valid: it
 	// computes the same outputs on every run.
@@ -319,7 +348,6 @@ func orderNodes(m *Model, gi *graphIndex) (int, bool, error) {
 	if gi.ordered {
 		return 0, true, nil
 	}
-	pos := gi.pos
 	const (
 		unseen = iota
 		active
@@ -338,16 +366,16 @@ func orderNodes(m *Model, gi *graphIndex) (int, bool, error) {
 		stack = append(stack[:0], frame{i: root})
 		for len(stack) > 0 {
 			f := &stack[len(stack)-1]
-			n := m.Nodes[f.i]
-			if f.next == len(n.Inputs) {
+			n, ins := m.Nodes[f.i], gi.inputs(f.i)
+			if f.next == len(ins) {
 				state[f.i] = done
 				out = append(out, n)
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			j, ok := pos[n.Inputs[f.next]]
+			j := int(ins[f.next])
 			f.next++
-			if !ok {
+			if j < 0 {
 				continue // CheckInvariants names the undefined input
 			}
 			switch state[j] {
@@ -374,12 +402,17 @@ func orderNodes(m *Model, gi *graphIndex) (int, bool, error) {
 // graph's structure stays as it is.
 func inferShapes(m *Model, gi *graphIndex) (int, bool, error) {
 	changed := 0
-	lookup := func(name string) *Node { return gi.node(m, name) }
 	var in []TensorType // reused: ops read their input types, never keep them
-	for _, n := range m.Nodes {
+	for i, n := range m.Nodes {
 		before := n.Out
-		var err error
-		if in, err = inferNodeIn(lookup, n, in); err != nil {
+		in = in[:0]
+		for k, j := range gi.inputs(i) {
+			if j < 0 {
+				return 0, true, layerErr(n.Name, "input '%s' is not a layer of the model", n.Inputs[k])
+			}
+			in = append(in, m.Nodes[j].Out)
+		}
+		if err := inferWith(n, in); err != nil {
 			return 0, true, err
 		}
 		if !sameType(before, n.Out) {
@@ -400,24 +433,22 @@ func (m *Model) InferNode(n *Node) error { return inferNode(m.Index(), n) }
 func InferNodeIndexed(idx map[string]*Node, n *Node) error { return inferNode(idx, n) }
 
 func inferNode(idx map[string]*Node, n *Node) error {
-	_, err := inferNodeIn(func(name string) *Node { return idx[name] }, n, nil)
-	return err
+	in := make([]TensorType, len(n.Inputs))
+	for i, name := range n.Inputs {
+		x := idx[name]
+		if x == nil {
+			return layerErr(n.Name, "input '%s' is not a layer of the model", name)
+		}
+		in[i] = x.Out
+	}
+	return inferWith(n, in)
 }
 
-// inferNodeIn is inferNode with the nodes looked up by node and a scratch
-// slice for the input types, which it returns (grown) for the next call.
-func inferNodeIn(node func(string) *Node, n *Node, in []TensorType) ([]TensorType, error) {
-	in = in[:0]
-	for _, name := range n.Inputs {
-		x := node(name)
-		if x == nil {
-			return in, layerErr(n.Name, "input '%s' is not a layer of the model", name)
-		}
-		in = append(in, x.Out)
-	}
+// inferWith sets n's output type and weight specs given its input types.
+func inferWith(n *Node, in []TensorType) error {
 	out, err := n.Op.Infer(in)
 	if err != nil {
-		return in, &LayerError{Layer: n.Name, Err: err}
+		return &LayerError{Layer: n.Name, Err: err}
 	}
 	n.Out = out
 	if _, ok := n.Op.(*Unknown); ok {
@@ -431,7 +462,7 @@ func inferNodeIn(node func(string) *Node, n *Node, in []TensorType) ([]TensorTyp
 	if n.Class == "" {
 		n.Class = n.Op.Kind()
 	}
-	return in, nil
+	return nil
 }
 
 // checkWeights verifies that every node carries exactly the weights its op

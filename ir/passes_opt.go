@@ -97,20 +97,22 @@ func pruneDead(m *Model, gi *graphIndex) (int, bool, error) {
 	// An explicit stack, not recursion: a chain of a million layers would
 	// need a goroutine stack of hundreds of megabytes.
 	var stack []int
-	mark := func(name string) {
-		if i, ok := gi.pos[name]; ok && !live[i] {
+	mark := func(i int) {
+		if i >= 0 && !live[i] {
 			live[i] = true
 			stack = append(stack, i)
 		}
 	}
 	for _, o := range m.Outputs {
-		mark(o)
+		if i, ok := gi.pos[o]; ok {
+			mark(i)
+		}
 	}
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, in := range m.Nodes[i].Inputs {
-			mark(in)
+		for _, j := range gi.inputs(i) {
+			mark(int(j))
 		}
 	}
 	for _, in := range m.Inputs {

@@ -205,6 +205,16 @@ func sequentialLike(m *ir.Model) bool {
 	if m.Meta.Sequential {
 		return true
 	}
+	// The common chain, each layer fed by the one before it, needs no
+	// map of consumers.
+	chain := len(m.Nodes) > 0 && isInput(m.Nodes[0])
+	for i := 1; chain && i < len(m.Nodes); i++ {
+		n := m.Nodes[i]
+		chain = !isInput(n) && len(n.Inputs) == 1 && n.Inputs[0] == m.Nodes[i-1].Name
+	}
+	if chain {
+		return true
+	}
 	inputs := 0
 	consumers := make(map[string]int, len(m.Nodes))
 	for _, n := range m.Nodes {

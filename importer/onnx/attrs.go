@@ -183,10 +183,13 @@ func (c *nctx) outUsed(i int) bool {
 // emit adds an ir node: the node's main one (suffix "") or a helper. It
 // infers the output type at once, so errors name this ONNX node.
 func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Weight) (string, ir.TensorType, error) {
-	in := make([]ir.TensorType, len(inputs))
-	for i, name := range inputs {
-		in[i] = c.im.irType(name)
+	// Ops read their input types, never keep them: one slice serves
+	// every node.
+	in := c.im.inTypes[:0]
+	for _, name := range inputs {
+		in = append(in, c.im.irType(name))
 	}
+	c.im.inTypes = in
 	t, err := op.Infer(in)
 	if err != nil {
 		return "", ir.TensorType{}, err
@@ -195,7 +198,7 @@ func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Wei
 	if suffix != "" {
 		base += "/" + suffix
 	}
-	name := c.im.fresh(base)
+	name, rec := c.im.freshRec(base)
 	class := c.op
 	if suffix != "" {
 		class = op.Kind()
@@ -205,7 +208,7 @@ func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Wei
 	if _, ok := op.(*ir.Transpose); ok {
 		c.im.nodes[name] = node // see importer.nodes
 	}
-	c.im.setIRType(name, t)
+	rec.t = t // no add since freshRec: rec is valid
 	return name, t, nil
 }
 

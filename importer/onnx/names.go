@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/kconv/kconv/ir"
@@ -56,6 +57,28 @@ func (t *names) add(name string) *nameRec {
 	return &t.recs[i]
 }
 
+// addNew makes a record for name and returns it, or returns nil when the
+// name is known. It costs one map operation where add costs two (a lookup,
+// then an insert): order registers every node's outputs so.
+func (t *names) addNew(name string) *nameRec {
+	i := int32(len(t.recs))
+	if t.ids[name] = i; len(t.ids) == len(t.recs) {
+		// The name was known: the assignment replaced its index, which is
+		// the one no name maps to now (a full scan, on this error path
+		// only).
+		held := make([]bool, len(t.recs))
+		for _, j := range t.ids {
+			if j < i {
+				held[j] = true
+			}
+		}
+		t.ids[name] = int32(slices.Index(held, false))
+		return nil
+	}
+	t.recs = append(t.recs, nameRec{prod: -1})
+	return &t.recs[i]
+}
+
 // value returns the ONNX value name, nil when it is not defined (yet).
 func (im *importer) value(name string) *val {
 	if r := im.names.lookup(name); r != nil {
@@ -101,12 +124,19 @@ func (im *importer) unique(name string) error {
 
 // fresh returns an unused ir node name based on base.
 func (im *importer) fresh(base string) string {
+	name, _ := im.freshRec(base)
+	return name
+}
+
+// freshRec is fresh, also returning the name's record (valid until the
+// next add).
+func (im *importer) freshRec(base string) (string, *nameRec) {
 	if base == "" {
 		base = "node"
 	}
 	if r := im.names.add(base); !r.ir {
 		r.ir = true
-		return base
+		return base, r
 	}
 	// Suffixes resume where the last name from base stopped, so n nodes
 	// sharing one name cost n lookups, not n²/2.
@@ -116,7 +146,7 @@ func (im *importer) fresh(base string) string {
 		if r := im.names.add(name); !r.ir {
 			r.ir = true
 			im.names.next[base] = k + 1
-			return name
+			return name, r
 		}
 		k++
 	}

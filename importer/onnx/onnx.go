@@ -156,9 +156,11 @@ type importer struct {
 	names  names               // ONNX values and ir node names (see names.go)
 	nodes  map[string]*ir.Node // the Transpose ir nodes by name (transpose folds pairs); only those: a map of every node costs tens of MB on huge graphs
 	consts map[*tensor]string  // materialized Constant nodes
-	anchor string
-	inits  map[string]*tensor
-	budget int64 // opts.MemoryBudget resolved
+	// inTypes is emit's scratch slice of input types.
+	inTypes []ir.TensorType
+	anchor  string
+	inits   map[string]*tensor
+	budget  int64 // opts.MemoryBudget resolved
 }
 
 // decode imports a ModelProto stripped of its raw_data (see strip).
@@ -486,11 +488,13 @@ func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
 			if o == "" {
 				continue
 			}
-			if r := im.names.add(o); r.prod >= 0 || r.v != nil {
+			// Before order, the table holds only values (initializers,
+			// inputs, outputs): a known name is defined twice.
+			r := im.names.addNew(o)
+			if r == nil {
 				return nil, fmt.Errorf("node '%s' (op %s): output '%s' is already defined", nodeName(n), opName(n), o)
-			} else {
-				r.prod = int32(i)
 			}
+			r.prod = int32(i)
 		}
 	}
 	ordered := true
