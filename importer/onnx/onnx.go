@@ -165,13 +165,27 @@ type importer struct {
 
 // decode imports a ModelProto stripped of its raw_data (see strip).
 func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, error) {
+	// The nodes are decoded apart from the rest (see nodes.go).
+	rest, raw, err := splitNodes(data)
+	if err != nil {
+		return nil, fmt.Errorf("not an ONNX model: %v", err)
+	}
 	var mp onnxpb.ModelProto
-	if err := proto.Unmarshal(data, &mp); err != nil {
+	if err := proto.Unmarshal(rest, &mp); err != nil {
 		return nil, fmt.Errorf("not an ONNX model: %v", err)
 	}
 	g := mp.GetGraph()
 	if g == nil {
 		return nil, fmt.Errorf("not an ONNX model: no graph")
+	}
+	if len(raw) > 0 {
+		var d nodeDecoder
+		g.Node = make([]*onnxpb.NodeProto, len(raw))
+		for i, b := range raw {
+			if g.Node[i], err = d.decode(b); err != nil {
+				return nil, fmt.Errorf("not an ONNX model: %v", err)
+			}
+		}
 	}
 	// The maps are sized for the graph at once: growing a map of a
 	// million names rehashes it about twenty times.
