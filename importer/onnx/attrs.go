@@ -16,6 +16,7 @@ type nctx struct {
 	name  string // ir name of the node's main output
 	op    string
 	attrs map[string]*onnxpb.AttributeProto
+	out0  int32 // the name record of output 0, named name; -1 when unknown
 }
 
 var errUnsupported = errors.New("unsupported op")
@@ -169,7 +170,10 @@ func shapeOf(v *val) ir.Shape {
 // setOut defines output i.
 func (c *nctx) setOut(i int, v *val) {
 	outs := c.n.GetOutput()
-	if i < len(outs) && outs[i] != "" {
+	switch {
+	case i == 0 && c.out0 >= 0:
+		c.im.names.recs[c.out0].v = v
+	case i < len(outs) && outs[i] != "":
 		c.im.setValue(outs[i], v)
 	}
 }
@@ -198,7 +202,11 @@ func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Wei
 	if suffix != "" {
 		base += "/" + suffix
 	}
-	name, rec := c.im.freshRec(base)
+	hint := int32(-1)
+	if suffix == "" {
+		hint = c.out0
+	}
+	name, rec := c.im.freshRec(base, hint)
 	class := c.op
 	if suffix != "" {
 		class = op.Kind()

@@ -57,10 +57,10 @@ func (t *names) add(name string) *nameRec {
 	return &t.recs[i]
 }
 
-// addNew makes a record for name and returns it, or returns nil when the
-// name is known. It costs one map operation where add costs two (a lookup,
+// addNew makes a record for name and returns its index, or returns -1 when
+// the name is known. It costs one map operation where add costs two (a lookup,
 // then an insert): order registers every node's outputs so.
-func (t *names) addNew(name string) *nameRec {
+func (t *names) addNew(name string) int32 {
 	i := int32(len(t.recs))
 	if t.ids[name] = i; len(t.ids) == len(t.recs) {
 		// The name was known: the assignment replaced its index, which is
@@ -73,10 +73,10 @@ func (t *names) addNew(name string) *nameRec {
 			}
 		}
 		t.ids[name] = int32(slices.Index(held, false))
-		return nil
+		return -1
 	}
 	t.recs = append(t.recs, nameRec{prod: -1})
-	return &t.recs[i]
+	return i
 }
 
 // value returns the ONNX value name, nil when it is not defined (yet).
@@ -124,17 +124,23 @@ func (im *importer) unique(name string) error {
 
 // fresh returns an unused ir node name based on base.
 func (im *importer) fresh(base string) string {
-	name, _ := im.freshRec(base)
+	name, _ := im.freshRec(base, -1)
 	return name
 }
 
 // freshRec is fresh, also returning the name's record (valid until the
-// next add).
-func (im *importer) freshRec(base string) (string, *nameRec) {
+// next add). hint, when not -1, is the index of base's record.
+func (im *importer) freshRec(base string, hint int32) (string, *nameRec) {
 	if base == "" {
 		base = "node"
 	}
-	if r := im.names.add(base); !r.ir {
+	r := (*nameRec)(nil)
+	if hint >= 0 {
+		r = &im.names.recs[hint]
+	} else {
+		r = im.names.add(base)
+	}
+	if !r.ir {
 		r.ir = true
 		return base, r
 	}

@@ -2,18 +2,18 @@ package onnx
 
 import "testing"
 
-// addNew on a known name returns nil and leaves every name's record as it
+// addNew on a known name returns -1 and leaves every name's record as it
 // was.
 func TestNamesAddNew(t *testing.T) {
 	tab := newNames(0)
 	for i, name := range []string{"a", "b", "c"} {
 		r := tab.addNew(name)
-		if r == nil {
-			t.Fatalf("%s: new name refused", name)
+		if r != int32(i) {
+			t.Fatalf("%s: new name got record %d", name, r)
 		}
-		r.uses = int32(10 + i)
+		tab.recs[r].uses = int32(10 + i)
 	}
-	if tab.addNew("b") != nil {
+	if tab.addNew("b") != -1 {
 		t.Fatal("known name b accepted")
 	}
 	for i, name := range []string{"a", "b", "c"} {

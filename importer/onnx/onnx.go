@@ -284,10 +284,11 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 			return err
 		}
 	}
-	nodes, err := im.order(g)
+	nodes, outs, err := im.order(g)
 	if err != nil {
 		return err
 	}
+	ordered := nodes
 	for _, o := range g.GetOutput() {
 		im.addUses(o.GetName(), 1)
 	}
@@ -298,7 +299,14 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 	// the two together would double the import's peak memory.
 	g.Node = nil
 	for i, n := range nodes {
-		if err := im.node(n); err != nil {
+		// The record of the node's first output, found by order, saves
+		// the translation a lookup by name (the first touch of that
+		// name's entry since order: a cache miss on a huge graph).
+		hint := int32(-1)
+		if outs != nil && i < len(ordered) && ordered[i] == n {
+			hint = outs[i]
+		}
+		if err := im.node(n, hint); err != nil {
 			return fmt.Errorf("node '%s' (op %s): %w", nodeName(n), opName(n), err)
 		}
 		nodes[i] = nil
@@ -491,24 +499,31 @@ func channelsLastInput(name string, g *onnxpb.GraphProto) bool {
 
 // order sorts the nodes topologically (keeping the file's order where it is
 // valid), checks that every input is defined and no value is defined
-// twice, and counts each value's consumers.
-func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
+// twice, and counts each value's consumers. When the file's order is kept
+// it also returns, per node, the name record of its first output (-1 when
+// it is empty).
+func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, []int32, error) {
 	nodes := g.GetNode()
 	if len(nodes) > math.MaxInt32 {
-		return nil, fmt.Errorf("the graph has %d nodes", len(nodes))
+		return nil, nil, fmt.Errorf("the graph has %d nodes", len(nodes))
 	}
+	first := make([]int32, len(nodes))
 	for i, n := range nodes {
-		for _, o := range n.GetOutput() {
+		first[i] = -1
+		for k, o := range n.GetOutput() {
 			if o == "" {
 				continue
 			}
 			// Before order, the table holds only values (initializers,
 			// inputs, outputs): a known name is defined twice.
 			r := im.names.addNew(o)
-			if r == nil {
-				return nil, fmt.Errorf("node '%s' (op %s): output '%s' is already defined", nodeName(n), opName(n), o)
+			if r < 0 {
+				return nil, nil, fmt.Errorf("node '%s' (op %s): output '%s' is already defined", nodeName(n), opName(n), o)
 			}
-			r.prod = int32(i)
+			im.names.recs[r].prod = int32(i)
+			if k == 0 {
+				first[i] = r
+			}
 		}
 	}
 	ordered := true
@@ -519,7 +534,7 @@ func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
 			}
 			r := im.names.lookup(in)
 			if r == nil || (r.prod < 0 && r.v == nil) {
-				return nil, fmt.Errorf("node '%s' (op %s): input '%s' is not defined", nodeName(n), opName(n), in)
+				return nil, nil, fmt.Errorf("node '%s' (op %s): input '%s' is not defined", nodeName(n), opName(n), in)
 			}
 			r.uses++
 			if int(r.prod) >= i {
@@ -528,7 +543,7 @@ func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
 		}
 	}
 	if ordered {
-		return nodes, nil
+		return nodes, first, nil
 	}
 	const (
 		unseen = iota
@@ -564,14 +579,14 @@ func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
 			j := int(r.prod)
 			switch state[j] {
 			case active:
-				return nil, fmt.Errorf("node '%s' (op %s) is part of a cycle", nodeName(nodes[j]), opName(nodes[j]))
+				return nil, nil, fmt.Errorf("node '%s' (op %s) is part of a cycle", nodeName(nodes[j]), opName(nodes[j]))
 			case unseen:
 				state[j] = active
 				stack = append(stack, frame{i: j})
 			}
 		}
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 // constantsNeedAnchor reports whether ir's invariant check still requires

@@ -121,7 +121,9 @@ func (s *stripper) message(out, b []byte, off int64, k wireKind) ([]byte, error)
 			s.refs = append(s.refs, ref)
 		default:
 			child := wireChild(k, num)
-			if child < 0 {
+			if child < 0 || (child == kNode && !hasAttribute(b[n:n+m])) {
+				// Nothing to strip inside: copied as it is (a node
+				// without attributes, most of a huge graph's).
 				out = append(out, field...)
 				break
 			}
@@ -147,6 +149,28 @@ func (s *stripper) message(out, b []byte, off int64, k wireKind) ([]byte, error)
 		off += int64(n + m)
 	}
 	return out, nil
+}
+
+// hasAttribute reports whether the serialized NodeProto field value (with
+// its length prefix) has an attribute field, or is malformed (left to
+// message to report).
+func hasAttribute(lv []byte) bool {
+	b, n := protowire.ConsumeBytes(lv)
+	if n < 0 {
+		return true
+	}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || num == fNodeAttr {
+			return true
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return true
+		}
+		b = b[n+m:]
+	}
+	return false
 }
 
 // rawIndex returns the record index a stripped TensorProto's marker holds:
