@@ -16,7 +16,8 @@ type nctx struct {
 	name  string // ir name of the node's main output
 	op    string
 	attrs map[string]*onnxpb.AttributeProto
-	out0  int32 // the name record of output 0, named name; -1 when unknown
+	out0  int32   // the name record of output 0, named name; -1 when unknown
+	ins   []int32 // the name records of the inputs (-1: empty), when known
 }
 
 var errUnsupported = errors.New("unsupported op")
@@ -113,6 +114,9 @@ func (c *nctx) in(i int) *val {
 	if i >= len(ins) || ins[i] == "" {
 		return nil
 	}
+	if i < len(c.ins) {
+		return c.im.names.recs[c.ins[i]].v
+	}
 	return c.im.value(ins[i])
 }
 
@@ -156,7 +160,13 @@ func (c *nctx) act(i int) (string, ir.TensorType, error) {
 	if err != nil {
 		return "", ir.TensorType{}, err
 	}
-	return name, c.im.irType(name), nil
+	t := v.t
+	if v.node == "" {
+		t = c.im.irType(name)
+	}
+	// emit, which most likely comes next, finds the type here.
+	c.im.lastName, c.im.lastType = name, t
+	return name, t, nil
 }
 
 // shapeOf returns the shape of a value (dynamic batch as -1).
@@ -191,7 +201,11 @@ func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Wei
 	// every node.
 	in := c.im.inTypes[:0]
 	for _, name := range inputs {
-		in = append(in, c.im.irType(name))
+		if name == c.im.lastName {
+			in = append(in, c.im.lastType)
+		} else {
+			in = append(in, c.im.irType(name))
+		}
 	}
 	c.im.inTypes = in
 	t, err := op.Infer(in)

@@ -10,13 +10,16 @@ import (
 	"github.com/kconv/kconv/ir"
 )
 
-// node converts one ONNX node. out0 is the name record of its first
-// output, -1 when unknown.
-func (im *importer) node(n *onnxpb.NodeProto, out0 int32) error {
+// node converts one ONNX node, given the name records of its values when
+// known.
+func (im *importer) node(n *onnxpb.NodeProto, h nodeHint) error {
 	c := &nctx{im: im, n: n, op: n.GetOpType(), out0: -1}
 	c.name = nodeName(n)
-	if out0 >= 0 && c.name == n.GetOutput()[0] {
-		c.out0 = out0
+	if h.known {
+		c.ins = h.ins
+		if h.out0 >= 0 && c.name == n.GetOutput()[0] {
+			c.out0 = h.out0
+		}
 	}
 	if len(n.GetAttribute()) > 0 { // no map for the many nodes without attributes
 		c.attrs = make(map[string]*onnxpb.AttributeProto, len(n.GetAttribute()))

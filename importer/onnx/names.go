@@ -79,6 +79,27 @@ func (t *names) addNew(name string) int32 {
 	return i
 }
 
+// nodeHints are the name records of the nodes' values, found by order in
+// one pass over the graph, so that the translation reaches a node's values
+// without a lookup by name (on a huge graph the first touch of a name's
+// map entry since order is a cache miss).
+type nodeHints struct {
+	first []int32 // per node: the record of output 0, -1 if none
+	ins   []int32 // ins[off[i]:off[i+1]]: the records of node i's inputs (-1: empty)
+	off   []int32
+}
+
+// nodeHint is one node's nodeHints (the zero value: none known).
+type nodeHint struct {
+	known bool
+	out0  int32
+	ins   []int32
+}
+
+func (h *nodeHints) node(i int) nodeHint {
+	return nodeHint{known: true, out0: h.first[i], ins: h.ins[h.off[i]:h.off[i+1]]}
+}
+
 // value returns the ONNX value name, nil when it is not defined (yet).
 func (im *importer) value(name string) *val {
 	if r := im.names.lookup(name); r != nil {

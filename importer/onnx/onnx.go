@@ -142,8 +142,8 @@ func oneLine(s string) string {
 // val is an ONNX value (a tensor name) during import: a computed tensor
 // (node != "") and/or a constant (c != nil).
 type val struct {
-	node string // ir node computing it
-	t    ir.TensorType
+	node string        // ir node computing it
+	t    ir.TensorType // that node's type (when node != "")
 	c    *tensor
 }
 
@@ -158,9 +158,12 @@ type importer struct {
 	consts map[*tensor]string  // materialized Constant nodes
 	// inTypes is emit's scratch slice of input types.
 	inTypes []ir.TensorType
-	anchor  string
-	inits   map[string]*tensor
-	budget  int64 // opts.MemoryBudget resolved
+	// lastName is the ir node act last returned, of type lastType.
+	lastName string
+	lastType ir.TensorType
+	anchor   string
+	inits    map[string]*tensor
+	budget   int64 // opts.MemoryBudget resolved
 }
 
 // decode imports a ModelProto stripped of its raw_data (see strip).
@@ -284,7 +287,7 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 			return err
 		}
 	}
-	nodes, outs, err := im.order(g)
+	nodes, hints, err := im.order(g)
 	if err != nil {
 		return err
 	}
@@ -302,11 +305,11 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 		// The record of the node's first output, found by order, saves
 		// the translation a lookup by name (the first touch of that
 		// name's entry since order: a cache miss on a huge graph).
-		hint := int32(-1)
-		if outs != nil && i < len(ordered) && ordered[i] == n {
-			hint = outs[i]
+		var h nodeHint
+		if hints != nil && i < len(ordered) && ordered[i] == n {
+			h = hints.node(i)
 		}
-		if err := im.node(n, hint); err != nil {
+		if err := im.node(n, h); err != nil {
 			return fmt.Errorf("node '%s' (op %s): %w", nodeName(n), opName(n), err)
 		}
 		nodes[i] = nil
@@ -500,14 +503,15 @@ func channelsLastInput(name string, g *onnxpb.GraphProto) bool {
 // order sorts the nodes topologically (keeping the file's order where it is
 // valid), checks that every input is defined and no value is defined
 // twice, and counts each value's consumers. When the file's order is kept
-// it also returns, per node, the name record of its first output (-1 when
-// it is empty).
-func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, []int32, error) {
+// it also returns the name records of the nodes' inputs and first outputs.
+func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, *nodeHints, error) {
 	nodes := g.GetNode()
 	if len(nodes) > math.MaxInt32 {
 		return nil, nil, fmt.Errorf("the graph has %d nodes", len(nodes))
 	}
 	first := make([]int32, len(nodes))
+	off := make([]int32, len(nodes)+1)
+	var ins []int32
 	for i, n := range nodes {
 		first[i] = -1
 		for k, o := range n.GetOutput() {
@@ -530,9 +534,15 @@ func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, []int32, e
 	for i, n := range nodes {
 		for _, in := range n.GetInput() {
 			if in == "" {
+				ins = append(ins, -1)
 				continue
 			}
-			r := im.names.lookup(in)
+			id, ok := im.names.ids[in]
+			ins = append(ins, id)
+			var r *nameRec
+			if ok {
+				r = &im.names.recs[id]
+			}
 			if r == nil || (r.prod < 0 && r.v == nil) {
 				return nil, nil, fmt.Errorf("node '%s' (op %s): input '%s' is not defined", nodeName(n), opName(n), in)
 			}
@@ -541,9 +551,10 @@ func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, []int32, e
 				ordered = false
 			}
 		}
+		off[i+1] = int32(len(ins))
 	}
 	if ordered {
-		return nodes, first, nil
+		return nodes, &nodeHints{first: first, ins: ins, off: off}, nil
 	}
 	const (
 		unseen = iota
