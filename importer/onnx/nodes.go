@@ -46,6 +46,10 @@ func splitNodes(b []byte) (rest []byte, nodes [][]byte, err error) {
 			continue
 		}
 		g, _ := protowire.ConsumeBytes(b[n:])
+		if nodes == nil {
+			// Sized at once: a million nodes would grow it twenty times.
+			nodes = make([][]byte, 0, countNodes(g))
+		}
 		var graph []byte
 		for len(g) > 0 {
 			gnum, gtyp, k := protowire.ConsumeTag(g)
@@ -69,6 +73,27 @@ func splitNodes(b []byte) (rest []byte, nodes [][]byte, err error) {
 		b = b[n+m:]
 	}
 	return rest, nodes, nil
+}
+
+// countNodes returns the number of node fields of the GraphProto g (as far
+// as it is well formed).
+func countNodes(g []byte) int {
+	k := 0
+	for len(g) > 0 {
+		num, typ, n := protowire.ConsumeTag(g)
+		if n < 0 {
+			break
+		}
+		m := protowire.ConsumeFieldValue(num, typ, g[n:])
+		if m < 0 {
+			break
+		}
+		if num == fGraphNode && typ == protowire.BytesType {
+			k++
+		}
+		g = g[n+m:]
+	}
+	return k
 }
 
 // nodeDecoder decodes NodeProtos, sharing the op type and domain strings

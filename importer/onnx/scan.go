@@ -84,9 +84,16 @@ type stripper struct {
 // protobuf's rule: the last marker, like the last raw_data, wins.
 func strip(b []byte, inlineAll bool) ([]byte, []rawRef, error) {
 	s := &stripper{inlineAll: inlineAll}
-	out, err := s.message(make([]byte, 0, 64<<10), b, 0, kModel)
+	// The copy is at most as long as b, and as long when the model has
+	// no weights (a huge graph of small nodes): sized so, up to 64 MiB,
+	// it does not grow by doubling. A copy much shorter than its buffer
+	// (a model of large weights) is moved to one of its own size.
+	out, err := s.message(make([]byte, 0, min(len(b), 64<<20)), b, 0, kModel)
 	if err != nil {
 		return nil, nil, err
+	}
+	if cap(out) > 2*len(out)+64<<10 {
+		out = append([]byte(nil), out...)
 	}
 	return out, s.refs, nil
 }
