@@ -378,7 +378,7 @@ func renderKeras3(w *bufio.Writer, m *ir.Model, lineLength int) error {
 	for i, r := range rows(m) {
 		cells := []string{r.name + " (" + r.class + ")", keras3Shape(r.shape), commas(r.params())}
 		if !seq {
-			conn := strings.Join(r.conns, ", ")
+			conn := strings.Join(r.conns(), ", ")
 			if conn == "" {
 				conn = "-"
 			}

@@ -118,7 +118,19 @@ type layerRow struct {
 	normShape    string // NormalizeShape of the shape, for checks
 	trainable    int64
 	nonTrainable int64
-	conns        []string // "name[0][0]" per input
+}
+
+// conns returns "name[0][0]" per input of the row's layer (made when asked:
+// a sequential summary of a million layers needs none).
+func (r layerRow) conns() []string {
+	if r.node == nil || len(r.node.Inputs) == 0 {
+		return nil
+	}
+	conns := make([]string, len(r.node.Inputs))
+	for i, in := range r.node.Inputs {
+		conns[i] = in + "[0][0]"
+	}
+	return conns
 }
 
 func (r layerRow) params() int64 { return r.trainable + r.nonTrainable }
@@ -173,14 +185,7 @@ func rowCount(m *ir.Model) int {
 // newRow returns n's summary row (without normShape, which only checks need).
 func newRow(n *ir.Node) layerRow {
 	t, nt := n.Params()
-	r := layerRow{node: n, name: n.Name, class: nodeClass(n), shape: n.Out.Shape, trainable: t, nonTrainable: nt}
-	if len(n.Inputs) > 0 {
-		r.conns = make([]string, len(n.Inputs))
-		for i, in := range n.Inputs {
-			r.conns[i] = in + "[0][0]"
-		}
-	}
-	return r
+	return layerRow{node: n, name: n.Name, class: nodeClass(n), shape: n.Out.Shape, trainable: t, nonTrainable: nt}
 }
 
 // nodeRows returns m's nodes as summary rows, without the InputLayers if
