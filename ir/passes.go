@@ -444,6 +444,10 @@ func inferNode(idx map[string]*Node, n *Node) error {
 	return inferWith(n, in)
 }
 
+// InferNodeWith is InferNode given the types of n's inputs, for a pass that
+// knows them without a name → node index.
+func InferNodeWith(n *Node, in []TensorType) error { return inferWith(n, in) }
+
 // inferWith sets n's output type and weight specs given its input types.
 func inferWith(n *Node, in []TensorType) error {
 	out, err := n.Op.Infer(in)
