@@ -13,7 +13,7 @@ var (
 	PassFoldDenseBias = Pass{Name: "fold-dense-bias", Run: foldDenseBias, After: StageTyped}
 	// PassPruneDead removes the nodes no model output depends on (model
 	// inputs stay).
-	PassPruneDead = Pass{Name: "prune-dead", Run: pruneDead, After: StageTyped}
+	PassPruneDead = Pass{Name: "prune-dead", Run: indexedRun(pruneDead), After: StageTyped, indexed: pruneDead}
 )
 
 // Consumers returns how many times each node's output is used: as an input
@@ -92,41 +92,42 @@ func foldDenseBias(m *Model) (int, error) {
 
 // pruneDead removes nodes no output depends on (inputs stay) and counts
 // them.
-func pruneDead(m *Model) (int, error) {
-	idx := m.Index()
-	live := make(map[string]bool, len(m.Nodes))
+func pruneDead(m *Model, gi *graphIndex) (int, bool, error) {
+	live := make([]bool, len(m.Nodes))
 	// An explicit stack, not recursion: a chain of a million layers would
 	// need a goroutine stack of hundreds of megabytes.
-	var stack []string
-	mark := func(name string) {
-		if !live[name] {
-			live[name] = true
-			stack = append(stack, name)
+	var stack []int
+	mark := func(i int) {
+		if i >= 0 && !live[i] {
+			live[i] = true
+			stack = append(stack, i)
 		}
 	}
 	for _, o := range m.Outputs {
-		mark(o)
+		if i, ok := gi.pos[o]; ok {
+			mark(i)
+		}
 	}
 	for len(stack) > 0 {
-		name := stack[len(stack)-1]
+		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if n := idx[name]; n != nil {
-			for _, in := range n.Inputs {
-				mark(in)
-			}
+		for _, j := range gi.inputs(i) {
+			mark(int(j))
 		}
 	}
 	for _, in := range m.Inputs {
-		live[in] = true
+		if i, ok := gi.pos[in]; ok {
+			live[i] = true
+		}
 	}
 	kept := m.Nodes[:0]
-	for _, n := range m.Nodes {
-		if live[n.Name] {
+	for i, n := range m.Nodes {
+		if live[i] {
 			kept = append(kept, n)
 		}
 	}
 	removed := len(m.Nodes) - len(kept)
 	clear(m.Nodes[len(kept):])
 	m.Nodes = kept
-	return removed, nil
+	return removed, removed == 0, nil
 }

@@ -1,5 +1,7 @@
 package ir
 
+import "slices"
+
 // PassFoldVGGPreprocess rewrites Slice(Sub(x, mean)) — the VGG mean
 // subtracted on the channel axis of an image, then the channels reversed,
 // which is how PyTorch and tf2onnx export fast.ai's vgg_preprocess Lambda —
@@ -11,6 +13,9 @@ package ir
 var PassFoldVGGPreprocess = Pass{Name: "fold-vgg-preprocess", Run: foldVGGPreprocess, After: StageTyped}
 
 func foldVGGPreprocess(m *Model) (int, error) {
+	if !slices.ContainsFunc(m.Nodes, func(n *Node) bool { _, ok := n.Op.(*Slice); return ok }) {
+		return 0, nil // no full-graph index for a model without Slice
+	}
 	idx := m.Index()
 	consumers := m.Consumers()
 	outputs := map[string]bool{}

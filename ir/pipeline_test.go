@@ -59,3 +59,60 @@ func TestPipelineChecksAfterEachPass(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// The passes that share a Pipeline's graph index give what they give run
+// one at a time (each indexing the model itself), and a pass that changes
+// the graph's structure makes the next check index it again.
+func TestPipelineSharedIndex(t *testing.T) {
+	// in → a → c, in → b → c (b after c in the file), "dead" unused.
+	diamond := func() *ir.Model {
+		relu := func(name string, in ...string) *ir.Node {
+			if len(in) == 2 {
+				return &ir.Node{Name: name, Op: &ir.Merge{Mode: ir.MergeAdd}, Inputs: in}
+			}
+			return &ir.Node{Name: name, Op: &ir.Activation{Act: ir.Act{Name: "relu"}}, Inputs: in}
+		}
+		return &ir.Model{Name: "m", Inputs: []string{"in"}, Outputs: []string{"c"}, Nodes: []*ir.Node{
+			{Name: "in", Op: &ir.Input{Type: ir.TensorType{Shape: ir.Shape{-1, 4}}}},
+			relu("a", "in"), relu("c", "a", "b"), relu("dead", "c"), relu("b", "in"),
+		}}
+	}
+	names := func(m *ir.Model) string {
+		var s []string
+		for _, n := range m.Nodes {
+			s = append(s, n.Name+n.Out.Shape.String())
+		}
+		return strings.Join(s, " ")
+	}
+	piped := diamond()
+	if err := (ir.Pipeline{Passes: []ir.Pass{ir.PassOrder, ir.PassInfer, ir.PassPruneDead}}).Run(piped); err != nil {
+		t.Fatal(err)
+	}
+	alone := diamond()
+	for _, q := range []ir.Pass{ir.PassOrder, ir.PassInfer, ir.PassPruneDead} {
+		if _, err := q.Run(alone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names(piped) != names(alone) || strings.Contains(names(piped), "dead") {
+		t.Errorf("pipeline: %s\none pass at a time: %s", names(piped), names(alone))
+	}
+
+	// A pass that renames a node (and says so) is followed by a check
+	// that indexes the model again: the stale index would accept it.
+	rename := ir.Pass{Name: "rename", After: ir.StageTyped, Run: func(m *ir.Model) (int, error) {
+		m.Nodes[1].Name = "zzz"
+		return 1, nil
+	}}
+	err := ir.Pipeline{Passes: []ir.Pass{ir.PassOrder, ir.PassInfer, rename, ir.PassPruneDead}}.Run(diamond())
+	if err == nil || !strings.Contains(err.Error(), "after pass rename") {
+		t.Errorf("renamed input: got %v", err)
+	}
+
+	cycle := diamond()
+	cycle.Nodes[1].Inputs = []string{"c"}
+	err = ir.Pipeline{Passes: []ir.Pass{ir.PassOrder}}.Run(cycle)
+	if err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("cycle: got %v", err)
+	}
+}

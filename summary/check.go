@@ -146,9 +146,9 @@ func Check(m *ir.Model, ref *Reference) []Diff {
 				d.Row, d.Layer = p.i+1, r.name
 				diffs = append(diffs, d)
 			}
-			if ref.HasConnections && !inputsMatch(r.conns, l.Inputs, rename) {
+			if ref.HasConnections && !inputsMatch(r.conns(), l.Inputs, rename) {
 				diffs = append(diffs, Diff{Row: p.i + 1, Layer: r.name, Field: FieldInputs,
-					Got: listOrNone(r.conns), Want: listOrNone(l.Inputs)})
+					Got: listOrNone(r.conns()), Want: listOrNone(l.Inputs)})
 			}
 		}
 	}

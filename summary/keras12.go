@@ -64,12 +64,12 @@ func renderKeras1(w *bufio.Writer, m *ir.Model, lineLength int) error {
 	line(textRow([]string{"Layer (type)", "Output Shape", "Param #", "Connected to"}, pos))
 	line(strings.Repeat("=", lineLength))
 	for i, r := range rows(m) {
-		first := ""
-		if len(r.conns) > 0 {
-			first = r.conns[0]
+		first, conns := "", r.conns()
+		if len(conns) > 0 {
+			first = conns[0]
 		}
 		line(textRow([]string{r.name + " (" + r.class + ")", r.shapeText(tupleShape), strconv.FormatInt(r.params(), 10), first}, pos))
-		for _, c := range r.conns[min(1, len(r.conns)):] {
+		for _, c := range conns[min(1, len(conns)):] {
 			line(textRow([]string{"", "", "", c}, pos))
 		}
 		if i == nrows-1 {
@@ -115,12 +115,12 @@ func renderKeras2(w *bufio.Writer, m *ir.Model, lineLength int) error {
 		if seq {
 			line(textRow(fields, pos))
 		} else {
-			first := ""
-			if len(r.conns) > 0 {
-				first = r.conns[0]
+			first, conns := "", r.conns()
+			if len(conns) > 0 {
+				first = conns[0]
 			}
 			line(textRow(append(fields, first), pos))
-			for _, c := range r.conns[min(1, len(r.conns)):] {
+			for _, c := range conns[min(1, len(conns)):] {
 				line(textRow([]string{"", "", "", c}, pos))
 			}
 		}

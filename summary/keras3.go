@@ -290,6 +290,50 @@ func tableRow(cells []string, widths []int, right []bool, vertical string) []str
 	return out
 }
 
+// writeRow writes tableRow's lines to w. A row whose cells all fit on one
+// line (the common case) is written straight to w: a summary of a million
+// layers then makes no strings per row beyond its cells.
+func writeRow(w *bufio.Writer, cells []string, widths []int, right []bool, vertical string) {
+	for i, c := range cells {
+		if len(c) > widths[i]-2 || !printableASCII(c) {
+			for _, l := range tableRow(cells, widths, right, vertical) {
+				w.WriteString(l)
+				w.WriteByte('\n')
+			}
+			return
+		}
+	}
+	w.WriteString(vertical)
+	for i, c := range cells {
+		if i > 0 {
+			w.WriteString(vertical)
+		}
+		w.WriteByte(' ')
+		// As wrapCell lays out a cell that fits.
+		if right[i] {
+			c = strings.TrimRight(c, " ")
+			writeSpaces(w, widths[i]-2-len(c))
+			w.WriteString(c)
+		} else {
+			w.WriteString(c)
+			writeSpaces(w, widths[i]-2-len(c))
+		}
+		w.WriteByte(' ')
+	}
+	w.WriteString(vertical)
+	w.WriteByte('\n')
+}
+
+// writeSpaces writes n spaces to w.
+func writeSpaces(w *bufio.Writer, n int) {
+	const spaces = "                                                                "
+	for n > 0 {
+		k := min(n, len(spaces))
+		w.WriteString(spaces[:k])
+		n -= k
+	}
+}
+
 // memorySize formats a byte count as Keras 3's readable_memory_size.
 func memorySize(bytes float64) string {
 	units := []string{"B", "KB", "MB", "GB", "TB", "PB"}
@@ -330,20 +374,19 @@ func renderKeras3(w *bufio.Writer, m *ir.Model, lineLength int) error {
 	}
 	line(boxLine(widths, "┡", "━", "╇", "┩"))
 	nrows := rowCount(m)
+	sep := boxLine(widths, "├", "─", "┼", "┤")
 	for i, r := range rows(m) {
 		cells := []string{r.name + " (" + r.class + ")", r.shapeText(keras3Shape), commas(r.params())}
 		if !seq {
-			conn := strings.Join(r.conns, ", ")
+			conn := strings.Join(r.conns(), ", ")
 			if conn == "" {
 				conn = "-"
 			}
 			cells = append(cells, conn)
 		}
-		for _, l := range tableRow(cells, widths, right, "│") {
-			line(l)
-		}
+		writeRow(w, cells, widths, right, "│")
 		if i < nrows-1 {
-			line(boxLine(widths, "├", "─", "┼", "┤"))
+			line(sep)
 		}
 	}
 	line(boxLine(widths, "└", "─", "┴", "┘"))

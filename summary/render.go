@@ -119,7 +119,25 @@ type layerRow struct {
 	normShape    string     // NormalizeShape of the shape, for checks
 	trainable    int64
 	nonTrainable int64
-	conns        []string // "name[0][0]" per input
+	states       map[string]string // stateRefs of the model (nil: none)
+}
+
+// conns returns "name[0][0]" per input of the row's layer, or the state
+// output's "layer[0][k]" (made when asked: a sequential summary of a
+// million layers needs none).
+func (r layerRow) conns() []string {
+	if r.node == nil || len(r.node.Inputs) == 0 {
+		return nil
+	}
+	conns := make([]string, len(r.node.Inputs))
+	for i, in := range r.node.Inputs {
+		if c, ok := r.states[in]; ok {
+			conns[i] = c
+			continue
+		}
+		conns[i] = in + "[0][0]"
+	}
+	return conns
 }
 
 func (r layerRow) params() int64 { return r.trainable + r.nonTrainable }
@@ -197,20 +215,10 @@ func stateRefs(m *ir.Model) map[string]string {
 // need); st is stateRefs of the model.
 func newRow(n *ir.Node, st map[string]string) layerRow {
 	t, nt := n.Params()
-	r := layerRow{node: n, name: n.Name, class: nodeClass(n), shape: n.Out.Shape, trainable: t, nonTrainable: nt}
+	r := layerRow{node: n, name: n.Name, class: nodeClass(n), shape: n.Out.Shape, trainable: t, nonTrainable: nt, states: st}
 	if rec, ok := n.Op.(*ir.Recurrent); ok && rec.ReturnState && len(n.Out.Shape) > 0 {
 		for range rec.States() {
 			r.more = append(r.more, ir.Shape{n.Out.Shape[0], rec.Units})
-		}
-	}
-	if len(n.Inputs) > 0 {
-		r.conns = make([]string, len(n.Inputs))
-		for i, in := range n.Inputs {
-			if c, ok := st[in]; ok {
-				r.conns[i] = c
-				continue
-			}
-			r.conns[i] = in + "[0][0]"
 		}
 	}
 	return r
@@ -251,6 +259,16 @@ func nodeRows(m *ir.Model, hideInputs bool) []layerRow {
 // input, every other layer fed by exactly one layer, no layer feeding two).
 func sequentialLike(m *ir.Model) bool {
 	if m.Meta.Sequential {
+		return true
+	}
+	// The common chain, each layer fed by the one before it, needs no
+	// map of consumers.
+	chain := len(m.Nodes) > 0 && isInput(m.Nodes[0])
+	for i := 1; chain && i < len(m.Nodes); i++ {
+		n := m.Nodes[i]
+		chain = !isInput(n) && len(n.Inputs) == 1 && n.Inputs[0] == m.Nodes[i-1].Name
+	}
+	if chain {
 		return true
 	}
 	inputs := 0

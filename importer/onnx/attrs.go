@@ -16,6 +16,8 @@ type nctx struct {
 	name  string // ir name of the node's main output
 	op    string
 	attrs map[string]*onnxpb.AttributeProto
+	out0  int32   // the name record of output 0, named name; -1 when unknown
+	ins   []int32 // the name records of the inputs (-1: empty), when known
 }
 
 var errUnsupported = errors.New("unsupported op")
@@ -112,7 +114,10 @@ func (c *nctx) in(i int) *val {
 	if i >= len(ins) || ins[i] == "" {
 		return nil
 	}
-	return c.im.vals[ins[i]]
+	if i < len(c.ins) {
+		return c.im.names.recs[c.ins[i]].v
+	}
+	return c.im.value(ins[i])
 }
 
 func (c *nctx) inName(i int) string {
@@ -155,7 +160,13 @@ func (c *nctx) act(i int) (string, ir.TensorType, error) {
 	if err != nil {
 		return "", ir.TensorType{}, err
 	}
-	return name, c.im.types[name], nil
+	t := v.t
+	if v.node == "" {
+		t = c.im.irType(name)
+	}
+	// emit, which most likely comes next, finds the type here.
+	c.im.lastName, c.im.lastType = name, t
+	return name, t, nil
 }
 
 // shapeOf returns the shape of a value (dynamic batch as -1).
@@ -169,24 +180,34 @@ func shapeOf(v *val) ir.Shape {
 // setOut defines output i.
 func (c *nctx) setOut(i int, v *val) {
 	outs := c.n.GetOutput()
-	if i < len(outs) && outs[i] != "" {
-		c.im.vals[outs[i]] = v
+	switch {
+	case i == 0 && c.out0 >= 0:
+		c.im.names.recs[c.out0].v = v
+	case i < len(outs) && outs[i] != "":
+		c.im.setValue(outs[i], v)
 	}
 }
 
 // outUsed reports whether output i is consumed or a graph output.
 func (c *nctx) outUsed(i int) bool {
 	outs := c.n.GetOutput()
-	return i < len(outs) && outs[i] != "" && c.im.uses[outs[i]] > 0
+	return i < len(outs) && outs[i] != "" && c.im.useCount(outs[i]) > 0
 }
 
 // emit adds an ir node: the node's main one (suffix "") or a helper. It
 // infers the output type at once, so errors name this ONNX node.
 func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Weight) (string, ir.TensorType, error) {
-	in := make([]ir.TensorType, len(inputs))
-	for i, name := range inputs {
-		in[i] = c.im.types[name]
+	// Ops read their input types, never keep them: one slice serves
+	// every node.
+	in := c.im.inTypes[:0]
+	for _, name := range inputs {
+		if name == c.im.lastName {
+			in = append(in, c.im.lastType)
+		} else {
+			in = append(in, c.im.irType(name))
+		}
 	}
+	c.im.inTypes = in
 	t, err := op.Infer(in)
 	if err != nil {
 		return "", ir.TensorType{}, err
@@ -195,7 +216,11 @@ func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Wei
 	if suffix != "" {
 		base += "/" + suffix
 	}
-	name := c.im.fresh(base)
+	hint := int32(-1)
+	if suffix == "" {
+		hint = c.out0
+	}
+	name, rec := c.im.freshRec(base, hint)
 	class := c.op
 	if suffix != "" {
 		class = op.Kind()
@@ -205,7 +230,7 @@ func (c *nctx) emit(suffix string, op ir.Op, inputs []string, weights ...*ir.Wei
 	if _, ok := op.(*ir.Transpose); ok {
 		c.im.nodes[name] = node // see importer.nodes
 	}
-	c.im.types[name] = t
+	rec.t = t // no add since freshRec: rec is valid
 	return name, t, nil
 }
 

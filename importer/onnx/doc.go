@@ -82,4 +82,18 @@
 // the node (with its op) or initializer:
 //
 //	model.onnx: node 'conv_3' (op Foo): unsupported op
+//
+// # Files
+//
+// Reading: onnx.go (the API, the graph walk: inputs, order, Constant
+// nodes), scan.go (raw_data stripped at the scan), nodes.go (nodes split
+// off and decoded), names.go (the table of value and node names),
+// tensor.go (TensorProto data, external data). Idiom rewriting before
+// translation: rewrite.go (Softsign), rnn.go (batch-first recurrences).
+// Node translation: convert.go (the op dispatch), attrs.go (a node's
+// attributes, inputs and outputs), constants.go (constants and shape
+// arithmetic), reshape.go, elementwise.go, norm.go, matmul.go, pad.go,
+// spatial.go (Conv, ConvTranspose, pooling), resize.go, rnn.go,
+// tensorops.go (the transformer ops). Constant folding: fold.go. The IR
+// passes after translation, pruning included: passes.go.
 package onnx

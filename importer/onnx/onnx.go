@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -141,8 +142,8 @@ func oneLine(s string) string {
 // val is an ONNX value (a tensor name) during import: a computed tensor
 // (node != "") and/or a constant (c != nil).
 type val struct {
-	node string // ir node computing it
-	t    ir.TensorType
+	node string        // ir node computing it
+	t    ir.TensorType // that node's type (when node != "")
 	c    *tensor
 }
 
@@ -152,39 +153,50 @@ type importer struct {
 	opset  int64
 	opts   Options
 	m      *ir.Model
-	vals   map[string]*val
-	types  map[string]ir.TensorType // ir node → output type
-	nodes  map[string]*ir.Node      // the Transpose ir nodes by name (transpose folds pairs); only those: a map of every node costs tens of MB on huge graphs
-	used   map[string]bool          // ir node names
-	next   map[string]int           // fresh: the next suffix to try per base name
-	uses   map[string]int           // ONNX value → number of consumers
-	consts map[*tensor]string       // materialized Constant nodes
-	anchor string
-	inits  map[string]*tensor
-	budget int64 // opts.MemoryBudget resolved
+	names  names               // ONNX values and ir node names (see names.go)
+	nodes  map[string]*ir.Node // the Transpose ir nodes by name (transpose folds pairs); only those: a map of every node costs tens of MB on huge graphs
+	consts map[*tensor]string  // materialized Constant nodes
+	// inTypes is emit's scratch slice of input types.
+	inTypes []ir.TensorType
+	// lastName is the ir node act last returned, of type lastType.
+	lastName string
+	lastType ir.TensorType
+	anchor   string
+	inits    map[string]*tensor
+	budget   int64 // opts.MemoryBudget resolved
 }
 
 // decode imports a ModelProto stripped of its raw_data (see strip).
 func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, error) {
+	// The nodes are decoded apart from the rest (see nodes.go).
+	rest, raw, err := splitNodes(data)
+	if err != nil {
+		return nil, fmt.Errorf("not an ONNX model: %v", err)
+	}
 	var mp onnxpb.ModelProto
-	if err := proto.Unmarshal(data, &mp); err != nil {
+	if err := proto.Unmarshal(rest, &mp); err != nil {
 		return nil, fmt.Errorf("not an ONNX model: %v", err)
 	}
 	g := mp.GetGraph()
 	if g == nil {
 		return nil, fmt.Errorf("not an ONNX model: no graph")
 	}
+	if len(raw) > 0 {
+		var d nodeDecoder
+		g.Node = make([]*onnxpb.NodeProto, len(raw))
+		for i, b := range raw {
+			if g.Node[i], err = d.decode(b); err != nil {
+				return nil, fmt.Errorf("not an ONNX model: %v", err)
+			}
+		}
+	}
 	// The maps are sized for the graph at once: growing a map of a
 	// million names rehashes it about twenty times.
 	nv := len(g.GetNode()) + len(g.GetInput()) + len(g.GetInitializer())
 	im := &importer{
 		dir: dir, mf: mf, opts: opts,
-		vals:   make(map[string]*val, nv),
-		types:  make(map[string]ir.TensorType, nv),
+		names:  newNames(nv),
 		nodes:  map[string]*ir.Node{},
-		used:   make(map[string]bool, nv),
-		next:   map[string]int{},
-		uses:   make(map[string]int, nv),
 		consts: map[*tensor]string{},
 		inits:  make(map[string]*tensor, len(g.GetInitializer())),
 		budget: memory.Resolve(opts.MemoryBudget),
@@ -260,7 +272,7 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 		if name == "" {
 			return fmt.Errorf("an initializer has no name")
 		}
-		if im.vals[name] != nil {
+		if im.value(name) != nil {
 			return fmt.Errorf("initializer '%s' is defined twice", name)
 		}
 		t, err := im.initTensor(tp)
@@ -268,39 +280,45 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 			return fmt.Errorf("initializer '%s': %w", name, err)
 		}
 		im.inits[name] = t
-		im.vals[name] = &val{c: t}
+		im.setValue(name, &val{c: t})
 	}
 	for _, vi := range g.GetInput() {
 		if err := im.input(vi, g); err != nil {
 			return err
 		}
 	}
-	nodes, err := im.order(g)
+	nodes, hints, err := im.order(g)
 	if err != nil {
 		return err
 	}
-	for _, n := range nodes {
-		for _, in := range n.GetInput() {
-			if in != "" {
-				im.uses[in]++
-			}
-		}
-	}
+	ordered := nodes
 	for _, o := range g.GetOutput() {
-		im.uses[o.GetName()]++
+		im.addUses(o.GetName(), 1)
 	}
 	nodes = im.rewrite(nodes)
 	nodes = im.batchFirstRecurrent(nodes)
-	for _, n := range nodes {
-		if err := im.node(n); err != nil {
+	// Each node is dropped once translated, so that the collector can
+	// free the protobuf nodes as the ir nodes are made: on a huge graph
+	// the two together would double the import's peak memory.
+	g.Node = nil
+	for i, n := range nodes {
+		// The record of the node's first output, found by order, saves
+		// the translation a lookup by name (the first touch of that
+		// name's entry since order: a cache miss on a huge graph).
+		var h nodeHint
+		if hints != nil && i < len(ordered) && ordered[i] == n {
+			h = hints.node(i)
+		}
+		if err := im.node(n, h); err != nil {
 			return fmt.Errorf("node '%s' (op %s): %w", nodeName(n), opName(n), err)
 		}
+		nodes[i] = nil
 	}
 	if len(g.GetOutput()) == 0 {
 		return fmt.Errorf("the graph has no outputs")
 	}
 	for _, o := range g.GetOutput() {
-		v := im.vals[o.GetName()]
+		v := im.value(o.GetName())
 		if v == nil {
 			return fmt.Errorf("graph output '%s' is not computed by any node", o.GetName())
 		}
@@ -354,7 +372,7 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 	if _, ok := im.inits[name]; ok {
 		return nil
 	}
-	if im.vals[name] != nil {
+	if im.value(name) != nil {
 		return fmt.Errorf("input '%s' is declared twice", name)
 	}
 	tt := vi.GetType().GetTensorType()
@@ -375,7 +393,7 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 				t.i[k] = int64(v)
 			}
 		}
-		im.vals[name] = &val{c: t}
+		im.setValue(name, &val{c: t})
 		return nil
 	}
 	if !isFloatType(tt.GetElemType()) {
@@ -427,8 +445,8 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 	}
 	im.m.Nodes = append(im.m.Nodes, &ir.Node{Name: name, Class: "InputLayer", Op: &ir.Input{Type: t}})
 	im.m.Inputs = append(im.m.Inputs, name)
-	im.types[name] = t
-	im.vals[name] = &val{node: name, t: t}
+	im.setIRType(name, t)
+	im.setValue(name, &val{node: name, t: t})
 	if im.anchor == "" {
 		im.anchor = name
 	}
@@ -482,75 +500,61 @@ func channelsLastInput(name string, g *onnxpb.GraphProto) bool {
 	return seen
 }
 
-// unique reserves an ir node name.
-func (im *importer) unique(name string) error {
-	if im.used[name] {
-		return fmt.Errorf("name '%s' is used twice", name)
-	}
-	im.used[name] = true
-	return nil
-}
-
-// fresh returns an unused ir node name based on base.
-func (im *importer) fresh(base string) string {
-	if base == "" {
-		base = "node"
-	}
-	name := base
-	if im.used[name] {
-		// Suffixes resume where the last name from base stopped, so n
-		// nodes sharing one name cost n lookups, not n²/2.
-		k := max(im.next[base], 1)
-		for {
-			name = base + "_" + strconv.Itoa(k)
-			if !im.used[name] {
-				break
-			}
-			k++
-		}
-		im.next[base] = k + 1
-	}
-	im.used[name] = true
-	return name
-}
-
 // order sorts the nodes topologically (keeping the file's order where it is
-// valid) and checks that every input is defined and no value is defined
-// twice.
-func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
+// valid), checks that every input is defined and no value is defined
+// twice, and counts each value's consumers. When the file's order is kept
+// it also returns the name records of the nodes' inputs and first outputs.
+func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, *nodeHints, error) {
 	nodes := g.GetNode()
-	producer := make(map[string]int, len(nodes))
+	if len(nodes) > math.MaxInt32 {
+		return nil, nil, fmt.Errorf("the graph has %d nodes", len(nodes))
+	}
+	first := make([]int32, len(nodes))
+	off := make([]int32, len(nodes)+1)
+	var ins []int32
 	for i, n := range nodes {
-		for _, o := range n.GetOutput() {
+		first[i] = -1
+		for k, o := range n.GetOutput() {
 			if o == "" {
 				continue
 			}
-			if _, dup := producer[o]; dup || im.vals[o] != nil {
-				return nil, fmt.Errorf("node '%s' (op %s): output '%s' is already defined", nodeName(n), opName(n), o)
+			// Before order, the table holds only values (initializers,
+			// inputs, outputs): a known name is defined twice.
+			r := im.names.addNew(o)
+			if r < 0 {
+				return nil, nil, fmt.Errorf("node '%s' (op %s): output '%s' is already defined", nodeName(n), opName(n), o)
 			}
-			producer[o] = i
-		}
-	}
-	for _, n := range nodes {
-		for _, in := range n.GetInput() {
-			if in == "" {
-				continue
-			}
-			if _, ok := producer[in]; !ok && im.vals[in] == nil {
-				return nil, fmt.Errorf("node '%s' (op %s): input '%s' is not defined", nodeName(n), opName(n), in)
+			im.names.recs[r].prod = int32(i)
+			if k == 0 {
+				first[i] = r
 			}
 		}
 	}
 	ordered := true
 	for i, n := range nodes {
 		for _, in := range n.GetInput() {
-			if j, ok := producer[in]; ok && j >= i {
+			if in == "" {
+				ins = append(ins, -1)
+				continue
+			}
+			id, ok := im.names.ids[in]
+			ins = append(ins, id)
+			var r *nameRec
+			if ok {
+				r = &im.names.recs[id]
+			}
+			if r == nil || (r.prod < 0 && r.v == nil) {
+				return nil, nil, fmt.Errorf("node '%s' (op %s): input '%s' is not defined", nodeName(n), opName(n), in)
+			}
+			r.uses++
+			if int(r.prod) >= i {
 				ordered = false
 			}
 		}
+		off[i+1] = int32(len(ins))
 	}
 	if ordered {
-		return nodes, nil
+		return nodes, &nodeHints{first: first, ins: ins, off: off}, nil
 	}
 	const (
 		unseen = iota
@@ -578,21 +582,22 @@ func (im *importer) order(g *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			j, ok := producer[ins[f.next]]
+			r := im.names.lookup(ins[f.next])
 			f.next++
-			if !ok {
+			if r == nil || r.prod < 0 {
 				continue
 			}
+			j := int(r.prod)
 			switch state[j] {
 			case active:
-				return nil, fmt.Errorf("node '%s' (op %s) is part of a cycle", nodeName(nodes[j]), opName(nodes[j]))
+				return nil, nil, fmt.Errorf("node '%s' (op %s) is part of a cycle", nodeName(nodes[j]), opName(nodes[j]))
 			case unseen:
 				state[j] = active
 				stack = append(stack, frame{i: j})
 			}
 		}
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 // constantsNeedAnchor reports whether ir's invariant check still requires
@@ -638,7 +643,7 @@ func (im *importer) constNode(base string, t *tensor) (string, error) {
 		n.Inputs = []string{im.anchor}
 	}
 	im.m.Nodes = append(im.m.Nodes, n)
-	im.types[name] = ir.TensorType{Shape: shape}
+	im.setIRType(name, ir.TensorType{Shape: shape})
 	im.consts[t] = name
 	return name, nil
 }

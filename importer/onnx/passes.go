@@ -39,24 +39,50 @@ func fuseSwish(m *ir.Model) (int, error) {
 	if !slices.ContainsFunc(m.Nodes, func(n *ir.Node) bool { return isMul(n.Op) }) {
 		return 0, nil // no full-graph index for a model without Mul
 	}
-	idx := m.Index()
-	uses := m.Consumers()
+	// One map (name → position) and a count per position: a map of
+	// nodes and a map of consumers cost a hundred megabytes on a graph of
+	// a million nodes.
+	pos := make(map[string]int, len(m.Nodes))
+	for i, n := range m.Nodes {
+		pos[n.Name] = i
+	}
+	uses := make([]int32, len(m.Nodes))
+	for _, n := range m.Nodes {
+		for _, in := range n.Inputs {
+			if j, ok := pos[in]; ok {
+				uses[j]++
+			}
+		}
+	}
+	for _, o := range m.Outputs {
+		if j, ok := pos[o]; ok {
+			uses[j]++
+		}
+	}
 	changed := 0
 	for _, n := range m.Nodes {
 		if !isMul(n.Op) || len(n.Inputs) != 2 {
 			continue
 		}
 		for side := 0; side < 2; side++ {
-			x, s := n.Inputs[side], idx[n.Inputs[1-side]]
+			j, ok := pos[n.Inputs[1-side]]
+			if !ok {
+				continue
+			}
+			x, s := n.Inputs[side], m.Nodes[j]
 			a, ok := s.Op.(*ir.Activation)
-			if !ok || a.Act != (ir.Act{Name: ir.ActSigmoid}) || len(s.Inputs) != 1 || s.Inputs[0] != x || uses[s.Name] != 1 {
+			if !ok || a.Act != (ir.Act{Name: ir.ActSigmoid}) || len(s.Inputs) != 1 || s.Inputs[0] != x || uses[j] != 1 {
+				continue
+			}
+			xi, ok := pos[x] // the Swish's one input
+			if !ok {
 				continue
 			}
 			n.Op, n.Inputs, n.Class = &ir.Activation{Act: ir.Act{Name: ir.ActSwish}}, []string{x}, "Swish"
-			if err := ir.InferNodeIndexed(idx, n); err != nil {
+			if err := ir.InferNodeWith(n, []ir.TensorType{m.Nodes[xi].Out}); err != nil {
 				return changed, err
 			}
-			uses[s.Name] = 0
+			uses[j] = 0
 			changed++
 			break
 		}

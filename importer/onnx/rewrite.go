@@ -30,7 +30,7 @@ func (im *importer) rewrite(nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 			consts[n.GetOutput()[0]] = n
 		}
 	}
-	single := func(name string) bool { return im.uses[name] == 1 }
+	single := func(name string) bool { return im.useCount(name) == 1 }
 	isOne := func(name string) bool {
 		if t := im.inits[name]; t != nil {
 			v, err := t.scalar()
@@ -95,7 +95,7 @@ func (im *importer) rewrite(nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 		switch {
 		case drop[n]:
 			for _, i := range n.GetInput() {
-				im.uses[i]--
+				im.addUses(i, -1)
 			}
 		case repl[n] != nil:
 			out = append(out, repl[n])

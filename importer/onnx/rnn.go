@@ -67,7 +67,7 @@ func (im *importer) batchFirstRecurrent(nodes []*onnxpb.NodeProto) []*onnxpb.Nod
 	// Transpose with perm.
 	soleTranspose := func(name string, perm ...int64) *onnxpb.NodeProto {
 		cs := consumers[name]
-		if len(cs) != 1 || im.uses[name] != 1 || !isPerm(cs[0], perm...) {
+		if len(cs) != 1 || im.useCount(name) != 1 || !isPerm(cs[0], perm...) {
 			return nil
 		}
 		return cs[0]
@@ -85,7 +85,7 @@ func (im *importer) batchFirstRecurrent(nodes []*onnxpb.NodeProto) []*onnxpb.Nod
 		}
 		outs := append(n.GetOutput(), "", "", "")[:3]
 		xt := producer[n.GetInput()[0]]
-		if !isPerm(xt, 1, 0, 2) || im.uses[n.GetInput()[0]] != 1 {
+		if !isPerm(xt, 1, 0, 2) || im.useCount(n.GetInput()[0]) != 1 {
 			continue
 		}
 		// Initial states (inputs 5, 6) made batch-first by a transpose.
@@ -94,7 +94,7 @@ func (im *importer) batchFirstRecurrent(nodes []*onnxpb.NodeProto) []*onnxpb.Nod
 		ok := true
 		for k := range st {
 			if name := ins[5+k]; name != "" {
-				if st[k] = producer[name]; !isPerm(st[k], 1, 0, 2) || im.uses[name] != 1 {
+				if st[k] = producer[name]; !isPerm(st[k], 1, 0, 2) || im.useCount(name) != 1 {
 					ok = false
 				}
 			}
@@ -102,7 +102,7 @@ func (im *importer) batchFirstRecurrent(nodes []*onnxpb.NodeProto) []*onnxpb.Nod
 		// Outputs Y, Y_h, Y_c, each read through its transpose alone.
 		var ot [3]*onnxpb.NodeProto
 		for k, perm := range [][]int64{{2, 0, 1, 3}, {1, 0, 2}, {1, 0, 2}} {
-			if outs[k] != "" && im.uses[outs[k]] > 0 {
+			if outs[k] != "" && im.useCount(outs[k]) > 0 {
 				if ot[k] = soleTranspose(outs[k], perm...); ot[k] == nil {
 					ok = false
 				}
@@ -326,7 +326,7 @@ func (c *nctx) recurrentStates(op *ir.Recurrent, x string, steps, dirs int, ws [
 			}
 			dirParts = append(dirParts, r)
 		}
-		name, t := dirParts[0], c.im.types[dirParts[0]]
+		name, t := dirParts[0], c.im.irType(dirParts[0])
 		if dirs == 2 {
 			if name, t, err = c.emit([]string{"Y_h", "Y_c"}[k], &ir.Concat{Axis: 1}, dirParts); err != nil {
 				return err

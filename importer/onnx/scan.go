@@ -84,9 +84,16 @@ type stripper struct {
 // protobuf's rule: the last marker, like the last raw_data, wins.
 func strip(b []byte, inlineAll bool) ([]byte, []rawRef, error) {
 	s := &stripper{inlineAll: inlineAll}
-	out, err := s.message(make([]byte, 0, 64<<10), b, 0, kModel)
+	// The copy is at most as long as b, and as long when the model has
+	// no weights (a huge graph of small nodes): sized so, up to 64 MiB,
+	// it does not grow by doubling. A copy much shorter than its buffer
+	// (a model of large weights) is moved to one of its own size.
+	out, err := s.message(make([]byte, 0, min(len(b), 64<<20)), b, 0, kModel)
 	if err != nil {
 		return nil, nil, err
+	}
+	if cap(out) > 2*len(out)+64<<10 {
+		out = append([]byte(nil), out...)
 	}
 	return out, s.refs, nil
 }
@@ -121,7 +128,9 @@ func (s *stripper) message(out, b []byte, off int64, k wireKind) ([]byte, error)
 			s.refs = append(s.refs, ref)
 		default:
 			child := wireChild(k, num)
-			if child < 0 {
+			if child < 0 || (child == kNode && !hasAttribute(b[n:n+m])) {
+				// Nothing to strip inside: copied as it is (a node
+				// without attributes, most of a huge graph's).
 				out = append(out, field...)
 				break
 			}
@@ -147,6 +156,28 @@ func (s *stripper) message(out, b []byte, off int64, k wireKind) ([]byte, error)
 		off += int64(n + m)
 	}
 	return out, nil
+}
+
+// hasAttribute reports whether the serialized NodeProto field value (with
+// its length prefix) has an attribute field, or is malformed (left to
+// message to report).
+func hasAttribute(lv []byte) bool {
+	b, n := protowire.ConsumeBytes(lv)
+	if n < 0 {
+		return true
+	}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || num == fNodeAttr {
+			return true
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return true
+		}
+		b = b[n+m:]
+	}
+	return false
 }
 
 // rawIndex returns the record index a stripped TensorProto's marker holds:

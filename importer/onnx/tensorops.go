@@ -513,25 +513,7 @@ func (c *nctx) einsum() error {
 	default:
 		return bad
 	}
-	x, _, err := c.act(0)
-	if err != nil {
-		return err
-	}
-	y, _, err := c.act(1)
-	if err != nil {
-		return err
-	}
-	if transB {
-		perm := make([]int, r)
-		for d := range perm {
-			perm[d] = d
-		}
-		perm[r-2], perm[r-1] = r-1, r-2
-		if y, _, err = c.emit("transpose_b", &ir.Transpose{Perm: perm}, []string{y}); err != nil {
-			return err
-		}
-	}
-	return c.emitOut(&ir.MatMul{}, []string{x, y})
+	return c.batchedMatMul(transB, r)
 }
 
 // layerNorm imports LayerNormalization (opset 17) as ir.LayerNormalization

@@ -1,0 +1,437 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/kconv/kconv/internal/memory"
+	"github.com/kconv/kconv/ir"
+)
+
+// Constants and shape arithmetic: Constant, Cast, Shape, ConstantOfShape,
+// Gather, Slice, Concat, Squeeze and Unsqueeze. On constants (shape
+// operands, mostly) they fold at import (see fold.go) and never become ir
+// nodes; on computed tensors they become ir ops.
+
+func (c *nctx) constant() error {
+	for name, a := range c.attrs {
+		var t *tensor
+		var err error
+		switch name {
+		case "value":
+			t, err = c.im.initTensor(a.GetT())
+			if a.GetT() == nil {
+				err = fmt.Errorf("value is not a tensor")
+			}
+		case "value_float":
+			t = floatTensor(nil, []float32{a.GetF()})
+		case "value_floats":
+			t = floatTensor([]int{len(a.GetFloats())}, a.GetFloats())
+		case "value_int":
+			t = intTensor(nil, []int64{a.GetI()})
+		case "value_ints":
+			t = intTensor([]int{len(a.GetInts())}, a.GetInts())
+		default:
+			return fmt.Errorf("constant attribute %s is not supported", name)
+		}
+		if err != nil {
+			return err
+		}
+		if t.origin == "" {
+			t.origin = "constant " + c.name
+		}
+		c.setOut(0, &val{c: t})
+		return nil
+	}
+	return fmt.Errorf("constant has no value")
+}
+
+// castTo converts input 0 to ONNX data type to: constants are converted,
+// computed tensors pass through when to is a float type.
+func (c *nctx) castTo(to int32) error {
+	v, err := c.need(0)
+	if err != nil {
+		return err
+	}
+	if v.c != nil && v.node == "" {
+		t, err := castTensor(v.c, to)
+		if err != nil {
+			return err
+		}
+		c.setOut(0, &val{c: t})
+		return nil
+	}
+	if !isFloatType(to) {
+		return fmt.Errorf("cast of a computed tensor to %s is not supported", dtypeName(to))
+	}
+	c.setOut(0, v)
+	return nil
+}
+
+func (c *nctx) shape() error {
+	v, err := c.need(0)
+	if err != nil {
+		return err
+	}
+	s := shapeOf(v)
+	r := int64(len(s))
+	start, err := c.int("start", 0)
+	if err != nil {
+		return err
+	}
+	end, err := c.int("end", r)
+	if err != nil {
+		return err
+	}
+	if start < 0 {
+		start += r
+	}
+	if end < 0 {
+		end += r
+	}
+	start = min(max(start, 0), r)
+	end = min(max(end, 0), r)
+	var out []int64
+	var batch []bool
+	for i := start; i < end; i++ {
+		if s[i] < 0 {
+			if batch == nil {
+				batch = make([]bool, end-start)
+			}
+			batch[i-start] = true
+		}
+		out = append(out, max(int64(s[i]), 0))
+	}
+	t := intTensor([]int{len(out)}, out)
+	t.batch = batch
+	c.setOut(0, &val{c: t})
+	return nil
+}
+
+func (c *nctx) constantOfShape() error {
+	st, err := c.constIn(0, "the shape")
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return fmt.Errorf("input 0 is missing")
+	}
+	dims64, err := st.intsNoSym("the shape")
+	if err != nil {
+		return err
+	}
+	dims, n, err := checkDims(dims64)
+	if err != nil {
+		return err
+	}
+	fill := floatTensor([]int{1}, []float32{0})
+	if a := c.attrs["value"]; a != nil && a.GetT() != nil {
+		if fill, err = c.im.initTensor(a.GetT()); err != nil {
+			return err
+		}
+		if fill.n() != 1 {
+			return fmt.Errorf("value must have one element, has shape %v", fill.shape)
+		}
+	}
+	// The constant becomes a weight (a VGG classifier built this way holds
+	// 411 MB): it is bounded by the memory budget.
+	elem := 4
+	if fill.isInt {
+		elem = 8
+	}
+	if b, ok := memory.Bytes(n, elem); !ok || b > c.im.budget {
+		return fmt.Errorf("constant of shape %v needs %s, over the memory budget of %s (set with --memory-budget or Options.MemoryBudget)", dims, memory.Size(b), memory.Size(c.im.budget))
+	}
+	out := &tensor{shape: dims, isInt: fill.isInt, origin: "constant " + c.name}
+	if fill.isInt {
+		v, err := fill.ints()
+		if err != nil {
+			return err
+		}
+		out.i = make([]int64, n)
+		for k := range out.i {
+			out.i[k] = v[0]
+		}
+	} else {
+		v, err := fill.floats()
+		if err != nil {
+			return err
+		}
+		out.f = make([]float32, n)
+		for k := range out.f {
+			out.f[k] = v[0]
+		}
+	}
+	c.setOut(0, &val{c: out})
+	return nil
+}
+
+// normAxis resolves a possibly negative axis for rank r.
+func normAxis(a int64, r int) (int, error) {
+	if a < 0 {
+		a += int64(r)
+	}
+	if a < 0 || a >= int64(r) {
+		return 0, fmt.Errorf("axis %d out of range for rank %d", a, r)
+	}
+	return int(a), nil
+}
+
+func (c *nctx) gather() error {
+	data, err := c.need(0)
+	if err != nil {
+		return err
+	}
+	it, err := c.constIn(1, "the indices")
+	if err != nil {
+		return err
+	}
+	if it == nil {
+		return fmt.Errorf("input 1 is missing")
+	}
+	s := shapeOf(data)
+	a, err := c.int("axis", 0)
+	if err != nil {
+		return err
+	}
+	axis, err := normAxis(a, len(s))
+	if err != nil {
+		return err
+	}
+	if s[axis] < 0 {
+		return fmt.Errorf("cannot gather on the dynamic batch axis")
+	}
+	raw, err := it.intsNoSym("the indices")
+	if err != nil {
+		return err
+	}
+	ind := make([]int, len(raw))
+	for k, x := range raw {
+		if x < 0 {
+			x += int64(s[axis])
+		}
+		if x < 0 || x >= int64(s[axis]) {
+			return fmt.Errorf("index %d out of range for axis %d of %v", raw[k], axis, s)
+		}
+		ind[k] = int(x)
+	}
+	if data.c != nil && data.node == "" {
+		t, err := foldGather(data.c, axis, ind, it.shape, c.im.budget)
+		if err != nil {
+			return err
+		}
+		c.setOut(0, &val{c: t})
+		return nil
+	}
+	x, _, err := c.act(0)
+	if err != nil {
+		return err
+	}
+	return c.emitOut(&ir.Gather{Axis: axis, Indices: ind, IndicesShape: ir.Shape(slices.Clone(it.shape))}, []string{x})
+}
+
+// listInput reads an int list given as attribute (before opset `since`) or
+// as input i.
+func (c *nctx) listInput(attr string, i int, since int64, what string) ([]int64, bool, error) {
+	if c.im.opset < since {
+		return c.ints(attr)
+	}
+	t, err := c.constIn(i, what)
+	if t == nil || err != nil {
+		return nil, false, err
+	}
+	v, err := t.intsNoSym(what)
+	return v, true, err
+}
+
+func (c *nctx) slice() error {
+	data, err := c.need(0)
+	if err != nil {
+		return err
+	}
+	s := shapeOf(data)
+	var starts, ends, axes, steps []int64
+	var ok bool
+	if starts, ok, err = c.listInput("starts", 1, 10, "the starts"); err != nil || !ok {
+		return fmtErr(err, "starts are missing")
+	}
+	if ends, ok, err = c.listInput("ends", 2, 10, "the ends"); err != nil || !ok {
+		return fmtErr(err, "ends are missing")
+	}
+	if axes, ok, err = c.listInput("axes", 3, 10, "the axes"); err != nil {
+		return err
+	} else if !ok {
+		for k := range starts {
+			axes = append(axes, int64(k))
+		}
+	}
+	if c.im.opset >= 10 {
+		if steps, _, err = c.listInput("steps", 4, 10, "the steps"); err != nil {
+			return err
+		}
+	}
+	if steps == nil {
+		for range starts {
+			steps = append(steps, 1)
+		}
+	}
+	if len(ends) != len(starts) || len(axes) != len(starts) || len(steps) != len(starts) {
+		return fmt.Errorf("slice has %d starts, %d ends, %d axes and %d steps", len(starts), len(ends), len(axes), len(steps))
+	}
+	op := &ir.Slice{}
+	for k := range starts {
+		ax, err := normAxis(axes[k], len(s))
+		if err != nil {
+			return err
+		}
+		v, err := toInts([]int64{starts[k], ends[k], steps[k]}, "the slice")
+		if err != nil {
+			return err
+		}
+		if s[ax] < 0 && v[0] == 0 && v[2] == 1 && v[1] >= math.MaxInt32 {
+			continue // the whole dynamic batch axis
+		}
+		op.Axes = append(op.Axes, ax)
+		op.Starts = append(op.Starts, v[0])
+		op.Ends = append(op.Ends, v[1])
+		op.Steps = append(op.Steps, v[2])
+	}
+	if data.c != nil && data.node == "" {
+		t, err := foldSlice(data.c, op, c.im.budget)
+		if err != nil {
+			return err
+		}
+		c.setOut(0, &val{c: t})
+		return nil
+	}
+	x, _, err := c.act(0)
+	if err != nil {
+		return err
+	}
+	return c.emitOut(op, []string{x})
+}
+
+func (c *nctx) concat() error {
+	n := c.nin()
+	if n == 0 {
+		return fmt.Errorf("concat has no inputs")
+	}
+	var vals []*val
+	allConst, anyConst := true, false
+	for i := 0; i < n; i++ {
+		v, err := c.need(i)
+		if err != nil {
+			return err
+		}
+		if v.c != nil && v.node == "" {
+			anyConst = true
+		} else {
+			allConst = false
+		}
+		vals = append(vals, v)
+	}
+	if c.attrs["axis"] == nil && c.im.opset >= 4 {
+		return fmt.Errorf("axis is missing")
+	}
+	a, err := c.int("axis", 1) // opsets < 4: 1 by default
+	if err != nil {
+		return err
+	}
+	r := len(shapeOf(vals[0]))
+	axis, err := normAxis(a, r)
+	if err != nil {
+		return err
+	}
+	if allConst {
+		ts := make([]*tensor, n)
+		for i, v := range vals {
+			ts[i] = v.c
+		}
+		t, err := foldConcat(ts, axis, c.im.budget)
+		if err != nil {
+			return err
+		}
+		c.setOut(0, &val{c: t})
+		return nil
+	}
+	var ins []string
+	for i := range vals {
+		x, _, err := c.act(i)
+		if err != nil {
+			return err
+		}
+		ins = append(ins, x)
+	}
+	if n == 1 {
+		c.setOut(0, vals[0])
+		return nil
+	}
+	if !anyConst && axis >= 1 {
+		return c.emitOut(&ir.Merge{Mode: ir.MergeConcat, Axis: axis}, ins)
+	}
+	return c.emitOut(&ir.Concat{Axis: axis}, ins)
+}
+
+func (c *nctx) squeeze(unsqueeze bool) error {
+	data, err := c.need(0)
+	if err != nil {
+		return err
+	}
+	s := shapeOf(data)
+	axes, ok, err := c.listInput("axes", 1, 13, "the axes")
+	if err != nil {
+		return err
+	}
+	var out []int
+	if unsqueeze {
+		if !ok {
+			return fmt.Errorf("axes are missing")
+		}
+		r := len(s) + len(axes)
+		ins := make([]bool, r)
+		for _, a := range axes {
+			ax, err := normAxis(a, r)
+			if err != nil {
+				return err
+			}
+			if ins[ax] {
+				return fmt.Errorf("axis %d given twice", ax)
+			}
+			ins[ax] = true
+		}
+		k := 0
+		for i := 0; i < r; i++ {
+			if ins[i] {
+				out = append(out, 1)
+			} else {
+				out = append(out, s[k])
+				k++
+			}
+		}
+	} else {
+		drop := make([]bool, len(s))
+		if ok {
+			for _, a := range axes {
+				ax, err := normAxis(a, len(s))
+				if err != nil {
+					return err
+				}
+				if s[ax] != 1 {
+					return fmt.Errorf("cannot squeeze axis %d of %v", ax, s)
+				}
+				drop[ax] = true
+			}
+		} else {
+			for i, d := range s {
+				drop[i] = d == 1
+			}
+		}
+		for i, d := range s {
+			if !drop[i] {
+				out = append(out, d)
+			}
+		}
+	}
+	return c.reshapeVal(data, out)
+}
