@@ -37,7 +37,8 @@ type Options struct {
 
 // Program is a compiled model. Its Run methods are safe for concurrent use.
 type Program struct {
-	model   *ir.Model
+	model   *ir.Model // as given to Compile
+	lowered *ir.Model // model after Optimize (model itself when nothing fuses)
 	opts    Options
 	threads int
 	pool    *par.Pool // the thread budget, shared by every run of this Program
@@ -57,7 +58,10 @@ type Program struct {
 }
 
 // Compile lowers m into a Program. m must have been prepared (ir.Prepare)
-// and carry its weights; weights are read here, once.
+// and carry its weights; weights are read here, once. Unless opts.NoFuse
+// or KeepAll, m is first optimized (see Optimize: the fusions are IR
+// passes, and the lowering reads their decisions from the IR); m itself
+// is not changed.
 func Compile(m *ir.Model, opts Options) (*Program, error) {
 	if err := ir.CheckInvariants(m, ir.StageTyped); err != nil {
 		return nil, err
@@ -71,6 +75,22 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	if err := p.checkModel(m); err != nil {
 		return nil, err
 	}
+	p.lowered = m
+	if !opts.NoFuse && !opts.KeepAll {
+		idx := map[string]*ir.Node{}
+		if len(opts.Keep) > 0 {
+			idx = m.Index()
+		}
+		for _, k := range opts.Keep {
+			if idx[k] == nil {
+				return nil, fmt.Errorf("keep: no layer '%s'", k)
+			}
+		}
+		var err error
+		if p.lowered, err = Optimize(m, opts, ""); err != nil {
+			return nil, err
+		}
+	}
 	if err := p.lower(); err != nil {
 		return nil, err
 	}
@@ -81,7 +101,7 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	return p, nil
 }
 
-// Model returns the compiled model.
+// Model returns the compiled model as given to Compile (before Optimize).
 func (p *Program) Model() *ir.Model { return p.model }
 
 // Threads returns the worker budget.

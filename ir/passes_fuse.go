@@ -1,0 +1,378 @@
+package ir
+
+import "slices"
+
+// Fusion passes: the optimizing pipeline exec compiles with (and kconv ir
+// prints). Each folds a node into the convolution or dense node before it
+// and records it in the op (Fusion, or the op's Activation attribute), so
+// that exec's lowering only reads decisions. They run on a copy of an
+// imported model (exec.Optimize), never in an importer's pipeline:
+// summaries and exporters see the model as its source describes it.
+//
+// Nothing fuses into or across a node the caller keeps observable (keep,
+// plus the model's outputs): a node is folded into its producer only when
+// the producer has that one use and is not kept. The fused node takes the
+// name of the last node of its chain, which may be kept (its output is the
+// fused node's output). Each pass removes the nodes it folded; counts are
+// the fused nodes it rewrote.
+
+// Fusion pass names, in pipeline order.
+const (
+	PassNameFusePad        = "fuse-pad"
+	PassNameFoldBatchNorm  = "fold-batchnorm"
+	PassNameFoldChannelAdd = "fold-channel-add"
+	PassNameFuseResidual   = "fuse-residual"
+	PassNameFuseActivation = "fuse-activation"
+)
+
+// FusePasses returns the fusion passes for a model whose nodes named in
+// keep (and its outputs) must stay observable, in order: fuse-pad (a
+// ZeroPadding2D into the Conv2D or DepthwiseConv2D after it),
+// fold-batchnorm (a BatchNormalization on the output channels into the
+// convolution or dense before it), fold-channel-add (an Add of a
+// per-channel constant into the same), fuse-residual (an Add of another
+// computed value of the same shape into the Conv2D before it) and
+// fuse-activation (an element-wise activation, or a softmax on the last
+// axis of a channels-last output, into the op before it).
+func FusePasses(keep map[string]bool) []Pass {
+	run := func(f func(*fuser) (int, error)) func(*Model) (int, error) {
+		return func(m *Model) (int, error) {
+			fu := newFuser(m, keep)
+			n, err := f(fu)
+			fu.sweep()
+			return n, err
+		}
+	}
+	return []Pass{
+		{Name: PassNameFusePad, Run: run((*fuser).pads), After: StageTyped},
+		{Name: PassNameFoldBatchNorm, Run: run((*fuser).batchNorms), After: StageTyped},
+		{Name: PassNameFoldChannelAdd, Run: run((*fuser).channelAdds), After: StageTyped},
+		{Name: PassNameFuseResidual, Run: run((*fuser).residuals), After: StageTyped},
+		{Name: PassNameFuseActivation, Run: run((*fuser).activations), After: StageTyped},
+	}
+}
+
+// fuser is one fusion pass's view of a model.
+type fuser struct {
+	m    *Model
+	keep map[string]bool
+	idx  map[string]*Node
+	uses map[string]int // inputs of live nodes and model outputs
+	pos  map[string]int
+	dead map[string]bool
+}
+
+func newFuser(m *Model, keep map[string]bool) *fuser {
+	fu := &fuser{m: m, keep: keep, idx: m.Index(), uses: m.Consumers(), pos: make(map[string]int, len(m.Nodes)), dead: map[string]bool{}}
+	for i, n := range m.Nodes {
+		fu.pos[n.Name] = i
+	}
+	return fu
+}
+
+// foldable reports whether node name can be folded into its one consumer:
+// it has that one use and is neither kept nor a model output.
+func (fu *fuser) foldable(name string) bool {
+	if fu.keep[name] || slices.Contains(fu.m.Outputs, name) {
+		return false
+	}
+	return fu.uses[name] == 1
+}
+
+// remove marks node p, now folded, for removal and releases its inputs'
+// uses.
+func (fu *fuser) remove(p *Node) {
+	fu.dead[p.Name] = true
+	fu.uses[p.Name] = 0
+}
+
+// sweep drops the removed nodes from the model.
+func (fu *fuser) sweep() {
+	if !slices.ContainsFunc(fu.m.Nodes, func(n *Node) bool { return fu.dead[n.Name] }) {
+		return
+	}
+	kept := fu.m.Nodes[:0]
+	for _, n := range fu.m.Nodes {
+		if !fu.dead[n.Name] {
+			kept = append(kept, n)
+		}
+	}
+	clear(fu.m.Nodes[len(kept):])
+	fu.m.Nodes = kept
+}
+
+// fusable returns a copy of p's op with a copied Fusion, its Fusion, its
+// activation and the channel axis of its output, when p is a node the
+// fusions may extend: a convolution or dense node.
+func fusable(p *Node) (op Op, f *Fusion, act Act, ch int, ok bool) {
+	r := len(p.Out.Shape)
+	switch o := p.Op.(type) {
+	case *Conv2D:
+		c := *o
+		c.Fused = o.Fused.clone()
+		return &c, c.Fused, o.Activation, channelAxis(o.DataFormat), r == 4
+	case *DepthwiseConv2D:
+		c := *o
+		c.Fused = o.Fused.clone()
+		return &c, c.Fused, o.Activation, channelAxis(o.DataFormat), r == 4
+	case *SeparableConv2D:
+		c := *o
+		c.Fused = o.Fused.clone()
+		return &c, c.Fused, o.Activation, channelAxis(o.DataFormat), r == 4
+	case *Dense:
+		c := *o
+		c.Fused = o.Fused.clone()
+		return &c, c.Fused, o.Activation, r - 1, r >= 2
+	}
+	return nil, nil, Act{}, 0, false
+}
+
+// absorb rewrites node c (which consumed p) into op, the fused copy of p's
+// op with fusion f: c takes p's inputs (then extra), p's weights (then
+// extraW) and p's class, and p is removed.
+func (fu *fuser) absorb(c, p *Node, op Op, f *Fusion, extra []string, extraW []*Weight) error {
+	if f != nil {
+		if len(f.Nodes) == 0 {
+			f.Nodes = []string{p.Name}
+		}
+		f.Nodes = append(f.Nodes, c.Name)
+	}
+	c.Op = op
+	c.Inputs = append(slices.Clone(p.Inputs), extra...)
+	c.Weights = append(slices.Clone(p.Weights), extraW...)
+	c.Class = p.Class
+	fu.remove(p)
+	return fu.infer(c)
+}
+
+func (fu *fuser) infer(n *Node) error { return inferNode(fu.idx, n) }
+
+// pads folds a ZeroPadding2D into the Conv2D or DepthwiseConv2D (of the
+// same data format) that is its one consumer.
+func (fu *fuser) pads() (int, error) {
+	return fu.eachNode(func(c *Node) (bool, error) {
+		if len(c.Inputs) != 1 {
+			return false, nil
+		}
+		p := fu.idx[c.Inputs[0]]
+		zp, ok := p.Op.(*ZeroPadding2D)
+		if !ok || !fu.foldable(p.Name) {
+			return false, nil
+		}
+		var f *Fusion
+		switch o := c.Op.(type) {
+		case *Conv2D:
+			if o.DataFormat != zp.DataFormat || o.Fused.PadsOrZero() != [4]int{} {
+				return false, nil
+			}
+			op := *o
+			op.Fused = o.Fused.clone()
+			f = op.Fused
+			c.Op = &op
+		case *DepthwiseConv2D:
+			if o.DataFormat != zp.DataFormat || o.Fused.PadsOrZero() != [4]int{} {
+				return false, nil
+			}
+			op := *o
+			op.Fused = o.Fused.clone()
+			f = op.Fused
+			c.Op = &op
+		default:
+			return false, nil
+		}
+		f.Pads = zp.Pads
+		if len(f.Nodes) == 0 {
+			f.Nodes = []string{c.Name}
+		}
+		f.Nodes = append([]string{p.Name}, f.Nodes...)
+		c.Inputs = slices.Clone(p.Inputs)
+		fu.remove(p)
+		return true, fu.infer(c)
+	})
+}
+
+// eachNode calls try on every live node in order and counts the rewrites.
+func (fu *fuser) eachNode(try func(c *Node) (bool, error)) (int, error) {
+	changed := 0
+	for _, c := range fu.m.Nodes {
+		if fu.dead[c.Name] {
+			continue
+		}
+		ok, err := try(c)
+		if err != nil {
+			return changed, err
+		}
+		if ok {
+			changed++
+		}
+	}
+	return changed, nil
+}
+
+// plainTail reports whether fusion f and activation act leave the output
+// open for more folding: a linear activation and no residual yet.
+func plainTail(f *Fusion, act Act) bool { return act.IsLinear() && f.Residual == "" }
+
+// batchNorms folds a BatchNormalization on the output channels into the
+// convolution or dense node before it.
+func (fu *fuser) batchNorms() (int, error) {
+	return fu.eachNode(func(c *Node) (bool, error) {
+		bn, ok := c.Op.(*BatchNorm)
+		if !ok || len(c.Inputs) != 1 {
+			return false, nil
+		}
+		p := fu.idx[c.Inputs[0]]
+		if !fu.foldable(p.Name) {
+			return false, nil
+		}
+		op, f, act, ch, ok := fusable(p)
+		if !ok || !plainTail(f, act) || f.BN != nil || len(f.Adds) > 0 || bn.ResolvedAxis(len(p.Out.Shape)) != ch {
+			return false, nil
+		}
+		b := *bn
+		f.BN = &b
+		return true, fu.absorb(c, p, op, f, nil, c.Weights)
+	})
+}
+
+// channelAdds folds an Add of a constant broadcasting on the output
+// channels into the convolution or dense node before it.
+func (fu *fuser) channelAdds() (int, error) {
+	return fu.eachNode(func(c *Node) (bool, error) {
+		if !isAdd(c) || len(c.Inputs) != 2 {
+			return false, nil
+		}
+		for side := range 2 {
+			p, k := fu.idx[c.Inputs[side]], fu.idx[c.Inputs[1-side]]
+			kc, ok := k.Op.(*Constant)
+			if !ok || len(k.Weights) != 1 || p == k || !fu.foldable(p.Name) {
+				continue
+			}
+			op, f, act, ch, ok := fusable(p)
+			if !ok || !plainTail(f, act) || !c.Out.Shape.Equal(p.Out.Shape) ||
+				!channelBroadcast(kc.Shape, len(p.Out.Shape), ch, p.Out.Shape[ch]) {
+				continue
+			}
+			f.Adds = append(f.Adds, kc.Shape.Clone())
+			if fu.uses[k.Name]--; fu.uses[k.Name] == 0 && !fu.keep[k.Name] && !slices.Contains(fu.m.Outputs, k.Name) {
+				fu.dead[k.Name] = true
+			}
+			return true, fu.absorb(c, p, op, f, nil, k.Weights)
+		}
+		return false, nil
+	})
+}
+
+// residuals folds an Add of two computed values of one shape into the
+// Conv2D computing one of them (the later one in the graph); the other
+// becomes the conv's residual input.
+func (fu *fuser) residuals() (int, error) {
+	return fu.eachNode(func(c *Node) (bool, error) {
+		if !isAdd(c) || len(c.Inputs) != 2 || c.Inputs[0] == c.Inputs[1] {
+			return false, nil
+		}
+		first := 1
+		if fu.pos[c.Inputs[0]] > fu.pos[c.Inputs[1]] {
+			first = 0
+		}
+		for _, side := range []int{first, 1 - first} {
+			p, s := fu.idx[c.Inputs[side]], fu.idx[c.Inputs[1-side]]
+			if _, ok := p.Op.(*Conv2D); !ok || !fu.foldable(p.Name) {
+				continue
+			}
+			if _, ok := s.Op.(*Constant); ok {
+				continue
+			}
+			op, f, act, _, ok := fusable(p)
+			if !ok || !plainTail(f, act) || !c.Out.Shape.Equal(p.Out.Shape) || !s.Out.Shape.Equal(p.Out.Shape) {
+				continue
+			}
+			f.Residual = s.Name
+			return true, fu.absorb(c, p, op, f, []string{s.Name}, nil)
+		}
+		return false, nil
+	})
+}
+
+// activations folds an Activation into the op before it when that op has
+// an activation attribute left linear: element-wise activations always,
+// softmax and log_softmax on the last axis of an output that is not
+// channels-first.
+func (fu *fuser) activations() (int, error) {
+	return fu.eachNode(func(c *Node) (bool, error) {
+		a, ok := c.Op.(*Activation)
+		if !ok || len(c.Inputs) != 1 {
+			return false, nil
+		}
+		p := fu.idx[c.Inputs[0]]
+		if !fu.foldable(p.Name) {
+			return false, nil
+		}
+		r := len(p.Out.Shape)
+		if a.Act.Name == ActSoftmax || a.Act.Name == ActLogSoftmax {
+			if (a.Act.Axis != -1 && a.Act.Axis != r-1) || p.Out.Layout == ChannelsFirst {
+				return false, nil
+			}
+		}
+		var op Op
+		var f *Fusion
+		switch o := p.Op.(type) {
+		case *Conv2D:
+			if !o.Activation.IsLinear() {
+				return false, nil
+			}
+			c := *o
+			c.Fused, c.Activation = o.Fused.clone(), a.Act
+			op, f = &c, c.Fused
+		case *DepthwiseConv2D:
+			if !o.Activation.IsLinear() {
+				return false, nil
+			}
+			c := *o
+			c.Fused, c.Activation = o.Fused.clone(), a.Act
+			op, f = &c, c.Fused
+		case *SeparableConv2D:
+			if !o.Activation.IsLinear() {
+				return false, nil
+			}
+			c := *o
+			c.Fused, c.Activation = o.Fused.clone(), a.Act
+			op, f = &c, c.Fused
+		case *Dense:
+			if !o.Activation.IsLinear() {
+				return false, nil
+			}
+			c := *o
+			c.Fused, c.Activation = o.Fused.clone(), a.Act
+			op, f = &c, c.Fused
+		case *Conv2DTranspose:
+			if !o.Activation.IsLinear() {
+				return false, nil
+			}
+			c := *o
+			c.Activation = a.Act
+			op = &c
+		case *Conv1D:
+			if !o.Activation.IsLinear() {
+				return false, nil
+			}
+			c := *o
+			c.Activation = a.Act
+			op = &c
+		default:
+			return false, nil
+		}
+		return true, fu.absorb(c, p, op, f, nil, nil)
+	})
+}
+
+// isAdd reports whether n adds its inputs (a Binary Add or an Add merge).
+func isAdd(n *Node) bool {
+	switch o := n.Op.(type) {
+	case *Binary:
+		return o.Op == BinaryAdd
+	case *Merge:
+		return o.Mode == MergeAdd
+	}
+	return false
+}
