@@ -77,15 +77,6 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	}
 	p.lowered = m
 	if !opts.NoFuse && !opts.KeepAll {
-		idx := map[string]*ir.Node{}
-		if len(opts.Keep) > 0 {
-			idx = m.Index()
-		}
-		for _, k := range opts.Keep {
-			if idx[k] == nil {
-				return nil, fmt.Errorf("keep: no layer '%s'", k)
-			}
-		}
 		var err error
 		if p.lowered, err = Optimize(m, opts, ""); err != nil {
 			return nil, err

@@ -34,8 +34,14 @@ func Optimize(m *ir.Model, opts Options, stopAfter string) (*ir.Model, error) {
 			keep[n.Name] = true
 		}
 	}
-	for _, k := range opts.Keep {
-		keep[k] = true
+	if len(opts.Keep) > 0 {
+		idx := m.Index()
+		for _, k := range opts.Keep {
+			if idx[k] == nil {
+				return nil, fmt.Errorf("keep: no layer '%s'", k)
+			}
+			keep[k] = true
+		}
 	}
 	for _, o := range m.Outputs {
 		keep[o] = true
