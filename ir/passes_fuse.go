@@ -26,7 +26,9 @@ const (
 )
 
 // FusePasses returns the fusion passes for a model whose nodes named in
-// keep (and its outputs) must stay observable, in order: fuse-pad (a
+// keep (and its outputs) must stay observable, in order: sink-transpose (a
+// layout Transpose after a convolution moves after the activation, batch
+// normalization or constant Add that follows it), fuse-pad (a
 // ZeroPadding2D into the Conv2D or DepthwiseConv2D after it),
 // fold-batchnorm (a BatchNormalization on the output channels into the
 // convolution or dense before it), fold-channel-add (an Add of a
@@ -44,6 +46,7 @@ func FusePasses(keep map[string]bool) []Pass {
 		}
 	}
 	return []Pass{
+		{Name: PassNameSinkTranspose, Run: run((*fuser).sinkTransposes), After: StageTyped},
 		{Name: PassNameFusePad, Run: run((*fuser).pads), After: StageTyped},
 		{Name: PassNameFoldBatchNorm, Run: run((*fuser).batchNorms), After: StageTyped},
 		{Name: PassNameFoldChannelAdd, Run: run((*fuser).channelAdds), After: StageTyped},
@@ -375,4 +378,133 @@ func isAdd(n *Node) bool {
 		return o.Mode == MergeAdd
 	}
 	return false
+}
+
+// PassNameSinkTranspose names the pass that moves layout transposes after
+// the ops a convolution can absorb (see FusePasses).
+const PassNameSinkTranspose = "sink-transpose"
+
+// transposeNCHW reports whether perm is one of the rank-4 layout changes
+// NCHW→NHWC or NHWC→NCHW (which exec computes as storage views).
+func transposeNCHW(perm []int) bool {
+	return slices.Equal(perm, []int{0, 2, 3, 1}) || slices.Equal(perm, []int{0, 3, 1, 2})
+}
+
+// sinkTransposes moves a layout Transpose T that follows a convolution or
+// dense node (or an op this pass already moved) after its one consumer c
+// when c is an element-wise activation, a batch normalization or an Add of
+// a constant with at most one axis above 1, so that the fusion passes find
+// c right after the convolution (ONNX exporters of Keras models put a
+// Transpose to channels-last between a channels-first Conv and its bias
+// Add and activation). c's op then works in T's input layout (a BN's axis
+// and the constant's shape permuted; the constant is a new node sharing
+// the old one's lazy weight) under T's name, and c's name goes to the
+// Transpose, so a kept or output c keeps its value. T must not be kept.
+func (fu *fuser) sinkTransposes() (int, error) {
+	moved := map[string]bool{}
+	var consts []*Node
+	n, err := fu.eachNode(func(c *Node) (bool, error) {
+		if len(c.Inputs) == 0 {
+			return false, nil
+		}
+		ti := 0
+		if isAdd(c) && len(c.Inputs) == 2 {
+			if _, ok := fu.idx[c.Inputs[0]].Op.(*Constant); ok {
+				ti = 1
+			}
+		}
+		t := fu.idx[c.Inputs[ti]]
+		top, ok := t.Op.(*Transpose)
+		if !ok || !transposeNCHW(top.Perm) || len(t.Inputs) != 1 || !fu.foldable(t.Name) {
+			return false, nil
+		}
+		x := fu.idx[t.Inputs[0]]
+		if _, _, _, _, ok := fusable(x); !ok && !moved[x.Name] {
+			return false, nil
+		}
+		perm := top.Perm
+		var op Op
+		inputs := []string{x.Name}
+		switch o := c.Op.(type) {
+		case *Activation:
+			if o.Act.Name == ActSoftmax || o.Act.Name == ActLogSoftmax || len(c.Inputs) != 1 {
+				return false, nil
+			}
+			op = &Activation{Act: o.Act}
+		case *BatchNorm:
+			if len(c.Inputs) != 1 {
+				return false, nil
+			}
+			a := o.ResolvedAxis(4)
+			if a < 0 || a > 3 {
+				return false, nil
+			}
+			b := *o
+			b.Axis = perm[a]
+			op = &b
+		case *Binary, *Merge:
+			if !isAdd(c) || len(c.Inputs) != 2 {
+				return false, nil
+			}
+			k := fu.idx[c.Inputs[1-ti]]
+			kc, ok := k.Op.(*Constant)
+			if !ok || len(k.Weights) != 1 || len(kc.Shape) > 4 {
+				return false, nil
+			}
+			s4 := append(Shape{1, 1, 1, 1}[:4-len(kc.Shape)], kc.Shape...)
+			big := 0
+			for _, d := range s4 {
+				if d > 1 {
+					big++
+				}
+			}
+			if big > 1 {
+				return false, nil // permuting it would reorder its data
+			}
+			ns := make(Shape, 4)
+			for a := range 4 {
+				ns[perm[a]] = s4[a]
+			}
+			name := k.Name + "/" + t.Name
+			if fu.idx[name] != nil {
+				return false, nil
+			}
+			w := k.Weights[0]
+			nk := &Node{Name: name, Class: k.Class, Op: &Constant{Shape: ns},
+				Weights: []*Weight{NewWeight(w.Name, ns, w.DType, w.Origin, SourceFunc(func(dst []float32) error {
+					v, err := w.Data()
+					if err != nil {
+						return err
+					}
+					copy(dst, v)
+					return nil
+				}))}}
+			if err := fu.infer(nk); err != nil {
+				return false, err
+			}
+			fu.idx[name] = nk
+			consts = append(consts, nk)
+			if fu.uses[k.Name]--; fu.uses[k.Name] == 0 && !fu.keep[k.Name] && !slices.Contains(fu.m.Outputs, k.Name) {
+				fu.dead[k.Name] = true
+			}
+			fu.uses[name] = 1
+			op = &Binary{Op: BinaryAdd}
+			inputs = append(inputs, name)
+		default:
+			return false, nil
+		}
+		// c's op moves under T's name (T's node), the Transpose under c's.
+		class := c.Class
+		t.Op, t.Inputs, t.Class, t.Weights = op, inputs, class, c.Weights
+		c.Op, c.Inputs, c.Class, c.Weights = &Transpose{Perm: slices.Clone(perm)}, []string{t.Name}, "Transpose", nil
+		moved[t.Name] = true
+		if err := fu.infer(t); err != nil {
+			return false, err
+		}
+		return true, fu.infer(c)
+	})
+	if len(consts) > 0 {
+		fu.m.Nodes = append(consts, fu.m.Nodes...)
+	}
+	return n, err
 }
