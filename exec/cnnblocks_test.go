@@ -80,7 +80,12 @@ func TestCNNBlocksFusedVsUnfused(t *testing.T) {
 	if c, ok := fused.Op.(*ir.Conv2D); !ok || c.Fused.ResidualName() != "c1" || c.Activation.Name != "relu" || p.lowered.Node("proj") != nil || p.lowered.Node("add") != nil {
 		t.Errorf("proj, add and relu not fused in the IR: %s", ir.NodeText(fused, nil))
 	}
-	if own["bnrelu"] > 0 || own["relu"] > 2 {
+	// fuse-activation folds bnrelu into bn: one BatchNorm node named
+	// bnrelu, one step.
+	if b, ok := p.lowered.Node("bnrelu").Op.(*ir.BatchNorm); !ok || b.Activation.Name != "relu" || p.lowered.Node("bn") != nil {
+		t.Errorf("bn and bnrelu not fused in the IR: %s", ir.NodeText(p.lowered.Node("bnrelu"), nil))
+	}
+	if own["bn"] > 0 || own["bnrelu"] != 1 || own["relu"] > 2 {
 		t.Errorf("activation after BN or after the residual Add has its own step")
 	}
 	if own["add"] > 0 || own["proj"] > 0 {

@@ -16,7 +16,6 @@ type lowerer struct {
 	converted map[*value]*value // value → its other-storage twin
 	consumers map[string][]*ir.Node
 	keep      map[string]bool
-	fused     map[string]bool // nodes absorbed into another node's step (bnAct)
 }
 
 func (p *Program) lower() error {
@@ -28,7 +27,6 @@ func (p *Program) lower() error {
 		converted: map[*value]*value{},
 		consumers: map[string][]*ir.Node{},
 		keep:      map[string]bool{},
-		fused:     map[string]bool{},
 	}
 	for _, n := range m.Nodes {
 		for _, in := range n.Inputs {
@@ -48,9 +46,6 @@ func (p *Program) lower() error {
 		l.keep[o] = true
 	}
 	for _, n := range m.Nodes {
-		if l.fused[n.Name] {
-			continue
-		}
 		if err := l.node(n); err != nil {
 			return &ir.LayerError{Layer: n.Name, Err: err}
 		}
@@ -114,19 +109,6 @@ func (l *lowerer) need(v *value, nhwc bool) *value {
 // data format is df (a channels-first op reads its input as NCHW).
 func (l *lowerer) spatialIn(n *ir.Node, df ir.Layout) *value {
 	return l.need(l.byNode[n.Inputs[0]], df == ir.ChannelsFirst)
-}
-
-// soleConsumer returns the only consumer of node name if fusing into it is
-// allowed.
-func (l *lowerer) soleConsumer(name string) *ir.Node {
-	if l.p.opts.NoFuse || l.keep[name] {
-		return nil
-	}
-	cs := l.consumers[name]
-	if len(cs) != 1 {
-		return nil
-	}
-	return cs[0]
 }
 
 // tail is what a convolution or dense node computes after its op, as the

@@ -569,8 +569,12 @@ func (l *lowerer) batchNorm(n *ir.Node, op *ir.BatchNorm) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := l.bnAct(n, op, scale, shift); ok || err != nil {
+	ka, err := kernelAct(op.Activation)
+	if err != nil {
 		return err
+	}
+	if l.bnAct(n, op, scale, shift, ka) {
+		return nil
 	}
 	in := l.byNode[n.Inputs[0]]
 	out := l.newValue(n.Name, n.Out, in.nhwc)
@@ -594,6 +598,7 @@ func (l *lowerer) batchNorm(n *ir.Node, op *ir.BatchNorm) error {
 				}
 			}
 		}
+		ka.ApplyFast(o)
 		return nil
 	}})
 	return nil

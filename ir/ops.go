@@ -589,6 +589,10 @@ type BatchNorm struct {
 	Axis          int // -1: last; for rank-4 inputs 1 means channels-first
 	Epsilon       float64
 	Center, Scale bool
+	// Activation is an element-wise activation applied after the
+	// normalization: only the fuse-activation pass sets it (Keras has
+	// none), so that exec runs DenseNet's BN → ReLU as one step.
+	Activation Act
 }
 
 func (*BatchNorm) Kind() string { return "BatchNormalization" }
@@ -611,6 +615,9 @@ func (o *BatchNorm) Infer(in []TensorType) (TensorType, error) {
 	}
 	if o.Epsilon < 0 {
 		return TensorType{}, fmt.Errorf("negative epsilon %g", o.Epsilon)
+	}
+	if err := o.Activation.Check(); err != nil {
+		return TensorType{}, err
 	}
 	return in[0], nil
 }

@@ -35,7 +35,8 @@ const (
 // per-channel constant into the same), fuse-residual (an Add of another
 // computed value of the same shape into the Conv2D before it) and
 // fuse-activation (an element-wise activation, or a softmax on the last
-// axis of a channels-last output, into the op before it).
+// axis of a channels-last output, into the op before it; an element-wise
+// one into a BatchNormalization too).
 func FusePasses(keep map[string]bool) []Pass {
 	run := func(f func(*fuser) (int, error)) func(*Model) (int, error) {
 		return func(m *Model) (int, error) {
@@ -229,7 +230,7 @@ func (fu *fuser) batchNorms() (int, error) {
 			return false, nil
 		}
 		op, f, act, ch, ok := fusable(p)
-		if !ok || !plainTail(f, act) || f.BN != nil || len(f.Adds) > 0 || bn.ResolvedAxis(len(p.Out.Shape)) != ch {
+		if !ok || !plainTail(f, act) || f.BN != nil || len(f.Adds) > 0 || bn.ResolvedAxis(len(p.Out.Shape)) != ch || !bn.Activation.IsLinear() {
 			return false, nil
 		}
 		b := *bn
@@ -357,6 +358,15 @@ func (fu *fuser) activations() (int, error) {
 			op = &c
 		case *Conv1D:
 			if !o.Activation.IsLinear() {
+				return false, nil
+			}
+			c := *o
+			c.Activation = a.Act
+			op = &c
+		case *BatchNorm:
+			// A normalization left standalone (after a concat, or on
+			// another axis) runs with its activation as one step.
+			if !o.Activation.IsLinear() || a.Act.Name == ActSoftmax || a.Act.Name == ActLogSoftmax {
 				return false, nil
 			}
 			c := *o
