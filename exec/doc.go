@@ -7,9 +7,16 @@
 //     padding, …) work in NHWC, so a channels-first tensor is kept
 //     transposed (N,H,W,C) between them and converted to its logical
 //     (Keras) order only where an op needs it (Flatten, Reshape, Lambda, …);
-//   - fusions: a convolution or dense layer absorbs a following
-//     BatchNormalization (folded into its kernel and bias) and a following
-//     activation (applied in the kernel's epilogue); Dropout and
+//   - fusions decided in the IR: Compile first runs Optimize, the fusion
+//     passes of ir.FusePasses on a copy of the model (a ZeroPadding2D, a
+//     following BatchNormalization, per-channel constant Adds, a residual
+//     Add and an activation folded into a convolution or dense node, which
+//     records them in its Fused attribute), and the lowering reads those
+//     decisions: BN folded into kernel and bias here, at compile time,
+//     the activation and residual in the kernel's epilogue. Only what
+//     depends on a kernel stays a lowering choice (a 2×2 pooling computed
+//     by the SmallConv step before it; the residual added by a step of its
+//     own after kernels without that epilogue). Dropout and
 //     SpatialDropout2D are the identity and Flatten/Reshape are views;
 //   - buffer reuse: every value gets a slot in an arena by its lifetime, so a
 //     run allocates nothing per layer, and element-wise steps work in place
