@@ -21,6 +21,10 @@ func OptimizePasses() []string { return ir.Pipeline{Passes: ir.FusePasses(nil)}.
 // fused nodes reference the same lazy weights. stopAfter, when not empty,
 // names the pass after which the pipeline stops (kconv ir --after).
 //
+// The copy is for exec (and for reading, as kconv ir does): its fused
+// nodes mean what exec computes, and exporters and summaries, which
+// describe a model as its source does, take the imported model instead.
+//
 // Decision: the keep set is an input of the pipeline, not a mark undone
 // afterwards, so the IR that kconv ir prints for a keep set is exactly
 // what Compile lowers for it.

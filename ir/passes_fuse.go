@@ -318,65 +318,51 @@ func (fu *fuser) activations() (int, error) {
 				return false, nil
 			}
 		}
-		var op Op
-		var f *Fusion
-		switch o := p.Op.(type) {
-		case *Conv2D:
-			if !o.Activation.IsLinear() {
-				return false, nil
-			}
-			c := *o
-			c.Fused, c.Activation = o.Fused.clone(), a.Act
-			op, f = &c, c.Fused
-		case *DepthwiseConv2D:
-			if !o.Activation.IsLinear() {
-				return false, nil
-			}
-			c := *o
-			c.Fused, c.Activation = o.Fused.clone(), a.Act
-			op, f = &c, c.Fused
-		case *SeparableConv2D:
-			if !o.Activation.IsLinear() {
-				return false, nil
-			}
-			c := *o
-			c.Fused, c.Activation = o.Fused.clone(), a.Act
-			op, f = &c, c.Fused
-		case *Dense:
-			if !o.Activation.IsLinear() {
-				return false, nil
-			}
-			c := *o
-			c.Fused, c.Activation = o.Fused.clone(), a.Act
-			op, f = &c, c.Fused
-		case *Conv2DTranspose:
-			if !o.Activation.IsLinear() {
-				return false, nil
-			}
-			c := *o
-			c.Activation = a.Act
-			op = &c
-		case *Conv1D:
-			if !o.Activation.IsLinear() {
-				return false, nil
-			}
-			c := *o
-			c.Activation = a.Act
-			op = &c
-		case *BatchNorm:
-			// A normalization left standalone (after a concat, or on
-			// another axis) runs with its activation as one step.
-			if !o.Activation.IsLinear() || a.Act.Name == ActSoftmax || a.Act.Name == ActLogSoftmax {
-				return false, nil
-			}
-			c := *o
-			c.Activation = a.Act
-			op = &c
-		default:
+		op, f, ok := withActivation(p.Op, a.Act)
+		if !ok {
 			return false, nil
 		}
 		return true, fu.absorb(c, p, op, f, nil, nil)
 	})
+}
+
+// withActivation returns a copy of op (and of its Fusion) with activation
+// a, when op has an activation attribute that is still linear: the 2-D
+// convolutions and Dense, and (element-wise only) Conv1D and a BatchNorm,
+// which exec then runs with its activation as one step.
+func withActivation(op Op, a Act) (Op, *Fusion, bool) {
+	elementwise := a.Name != ActSoftmax && a.Name != ActLogSoftmax
+	switch o := op.(type) {
+	case *Conv2D:
+		c := *o
+		c.Fused, c.Activation = o.Fused.clone(), a
+		return &c, c.Fused, o.Activation.IsLinear()
+	case *DepthwiseConv2D:
+		c := *o
+		c.Fused, c.Activation = o.Fused.clone(), a
+		return &c, c.Fused, o.Activation.IsLinear()
+	case *SeparableConv2D:
+		c := *o
+		c.Fused, c.Activation = o.Fused.clone(), a
+		return &c, c.Fused, o.Activation.IsLinear()
+	case *Dense:
+		c := *o
+		c.Fused, c.Activation = o.Fused.clone(), a
+		return &c, c.Fused, o.Activation.IsLinear()
+	case *Conv2DTranspose:
+		c := *o
+		c.Activation = a
+		return &c, nil, o.Activation.IsLinear()
+	case *Conv1D:
+		c := *o
+		c.Activation = a
+		return &c, nil, o.Activation.IsLinear() && elementwise
+	case *BatchNorm:
+		c := *o
+		c.Activation = a
+		return &c, nil, o.Activation.IsLinear() && elementwise
+	}
+	return nil, nil, false
 }
 
 // isAdd reports whether n adds its inputs (a Binary Add or an Add merge).
