@@ -13,10 +13,10 @@
 //     Add and an activation folded into a convolution or dense node, which
 //     records them in its Fused attribute), and the lowering reads those
 //     decisions: BN folded into kernel and bias here, at compile time,
-//     the activation and residual in the kernel's epilogue. Only what
-//     depends on a kernel stays a lowering choice (a 2×2 pooling computed
-//     by the SmallConv step before it; the residual added by a step of its
-//     own after kernels without that epilogue). Dropout and
+//     the activation and residual in the kernel's epilogue, a 2×2 pooling
+//     in SmallConv's step. Only what depends on a kernel stays a lowering
+//     choice (the residual or pooling computed by a step of its own after
+//     kernels that cannot). Dropout and
 //     SpatialDropout2D are the identity and Flatten/Reshape are views;
 //   - buffer reuse: every value gets a slot in an arena by its lifetime, so a
 //     run allocates nothing per layer, and element-wise steps work in place

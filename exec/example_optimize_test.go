@@ -8,8 +8,9 @@ import (
 )
 
 // ExampleOptimize shows the optimizing passes Compile runs: a padding, a
-// batch normalization and a ReLU fold into the convolution between them,
-// which takes the ReLU's name and records what it absorbed. The model
+// batch normalization, a ReLU and a 2×2 max pooling fold into the
+// convolution between them, which takes the pooling's name and records
+// what it absorbed. The model
 // itself is not changed.
 func ExampleOptimize() {
 	b := ir.NewBuilder("block")
@@ -18,6 +19,7 @@ func ExampleOptimize() {
 	b.Add("conv", &ir.Conv2D{Filters: 4, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1}, DataFormat: ir.ChannelsLast})
 	b.Add("bn", &ir.BatchNorm{Axis: -1, Epsilon: 1e-3, Center: true, Scale: true})
 	b.Add("relu", &ir.Activation{Act: ir.Act{Name: ir.ActReLU}})
+	b.Add("pool", &ir.Pool2D{Max: true, Window2D: ir.Window2D{KH: 2, KW: 2, SH: 2, SW: 2}, DataFormat: ir.ChannelsLast})
 	m, err := b.Build()
 	if err != nil {
 		panic(err)
@@ -35,12 +37,14 @@ func ExampleOptimize() {
 	fmt.Println(len(m.Nodes), "nodes in the model,", len(opt.Nodes), "optimized")
 	// Output:
 	// image = Input{Type=(None, 8, 8, 3) channels_last}() -> (None, 8, 8, 3) channels_last
-	// relu = Conv2D{Filters=4 KH=3 KW=3 SH=1 SW=1 Padding=valid Activation=relu DataFormat=channels_last Fused={Nodes=["pad","conv","bn","relu"] Pads=[1,1,1,1] BN={Axis=-1 Epsilon=0.001 Center=true Scale=true}}}(image) -> (None, 8, 8, 4) channels_last params 116 frozen 8
+	// pool = Conv2D{Filters=4 KH=3 KW=3 SH=1 SW=1 Padding=valid Activation=relu DataFormat=channels_last Fused={Nodes=["pad","conv","bn","relu","pool"] Pads=[1,1,1,1] BN={Axis=-1 Epsilon=0.001 Center=true Scale=true} Pool={Max=true KH=2 KW=2 SH=2 SW=2 Padding=valid DataFormat=channels_last}}}(image) -> (None, 4, 4, 4) channels_last params 116 frozen 8
 	// sink-transpose 0
+	// cancel-transposes 0
 	// fuse-pad 1
 	// fold-batchnorm 1
 	// fold-channel-add 0
 	// fuse-residual 0
 	// fuse-activation 1
-	// 5 nodes in the model, 2 optimized
+	// fuse-pool 1
+	// 6 nodes in the model, 2 optimized
 }

@@ -184,11 +184,15 @@ func foldedWeights(n *ir.Node, useBias bool, f *ir.Fusion, outC, k int) (ks [][]
 	return ks, bias, bn, nil
 }
 
-// noResidual refuses a residual input recorded on an op whose lowering
-// does not add one (fuse-residual folds only into Conv2D).
+// noResidual refuses a residual input or a pooling recorded on an op whose
+// lowering does not compute them (fuse-residual and fuse-pool fold only
+// into Conv2D).
 func noResidual(f *ir.Fusion) error {
 	if r := f.ResidualName(); r != "" {
 		return fmt.Errorf("residual input %s is supported on Conv2D only", r)
+	}
+	if f.PoolOp() != nil {
+		return fmt.Errorf("a folded pooling is supported on Conv2D only")
 	}
 	return nil
 }

@@ -195,7 +195,13 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, op.Fused.PadsOrZero())
 	p1 := geom(1)
 	wino := !l.p.opts.NoWinograd && kernels.WinogradOK(p1) && kernels.WinogradPays(p1)
-	out, final, ka, err := l.finish(n, t, op.DataFormat == ir.ChannelsFirst)
+	cn := n // the node whose output the kernel writes: n, or n before its pooling
+	if op.Fused.PoolOp() != nil {
+		if cn, err = l.unpooled(n, op); err != nil {
+			return err
+		}
+	}
+	out, final, ka, err := l.finish(cn, t, op.DataFormat == ir.ChannelsFirst)
 	if err != nil {
 		return err
 	}
@@ -279,7 +285,43 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		l.addResidual(out, skip, afterAct)
 	}
 	l.softmaxAfter(final, t.act)
+	if pool := op.Fused.PoolOp(); pool != nil {
+		return l.pooled(n, pool, out)
+	}
 	return nil
+}
+
+// unpooled returns a node standing for convolution n before the pooling
+// fuse-pool folded into it: its output type and an internal name.
+func (l *lowerer) unpooled(n *ir.Node, op *ir.Conv2D) (*ir.Node, error) {
+	c := *op
+	f := *op.Fused
+	f.Pool, c.Fused = nil, &f
+	in := make([]ir.TensorType, len(n.Inputs))
+	for i, name := range n.Inputs {
+		in[i] = l.idx[name].Out
+	}
+	t, err := c.Infer(in)
+	if err != nil {
+		return nil, err
+	}
+	return &ir.Node{Name: n.Name + "/unpooled", Class: n.Class, Op: &c, Inputs: n.Inputs, Out: t}, nil
+}
+
+// pooled lowers the 2×2 pooling fuse-pool folded into convolution n, whose
+// unpooled output is conv: the step just added computes it when it can
+// (SmallConv's Conv2DPool2x2) and conv is its own output, else a pooling
+// step follows.
+func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
+	_, h, w, c := nhwcDims(conv, pool.DataFormat, 1)
+	pp := kernels.PoolParams{N: 1, H: h, W: w, C: c, KH: pool.KH, KW: pool.KW, StrideH: pool.SH, StrideW: pool.SW, OutH: h / 2, OutW: w / 2}
+	if s := l.p.steps[len(l.p.steps)-1]; s.pool2x2 != nil && s.out == conv && kernels.PoolIs2x2(pp) {
+		out := l.newValue(n.Name, n.Out, conv.nhwc)
+		l.byNode[n.Name] = out
+		s.fn, s.out, s.pool2x2 = s.pool2x2(pool.Max), out, nil
+		return nil
+	}
+	return l.pool(&ir.Node{Name: n.Name, Class: pool.Kind(), Op: pool, Inputs: []string{conv.name}, Out: n.Out}, pool)
 }
 
 // addResidual adds a step that adds skip to out in place, then applies
@@ -413,13 +455,6 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 		}})
 		return nil
 	}
-	pp := kernels.PoolParams{N: 1, H: h, W: w, C: c, KH: op.KH, KW: op.KW, StrideH: op.SH, StrideW: op.SW,
-		PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow}
-	if s := l.poolInto(n, in); s != nil && kernels.PoolIs2x2(pp) {
-		// The convolution computing in pools its own rows.
-		s.fn, s.out, s.pool2x2 = s.pool2x2(op.Max), out, nil
-		return nil
-	}
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		p := kernels.PoolParams{N: in.batch(b), H: h, W: w, C: c, KH: op.KH, KW: op.KW, StrideH: op.SH, StrideW: op.SW,
 			PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow,
@@ -432,43 +467,6 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 		return nil
 	}})
 	return nil
-}
-
-// poolInto returns the step that computes in, pool node n's input, when
-// that step can take the pooling over (it has pool2x2) and nothing else
-// reads its output: it is the step just added, no other step reads its
-// buffer, and every node whose value is (a view of) that buffer is
-// neither kept nor consumed by any node but those and n.
-func (l *lowerer) poolInto(n *ir.Node, in *value) *step {
-	if l.p.opts.NoFuse || len(l.p.steps) == 0 {
-		return nil
-	}
-	s := l.p.steps[len(l.p.steps)-1]
-	r := in.root()
-	if s.pool2x2 == nil || s.out != r {
-		return nil
-	}
-	for _, o := range l.p.steps {
-		for _, v := range o.ins {
-			if v.root() == r {
-				return nil
-			}
-		}
-	}
-	for name, v := range l.byNode {
-		if v.root() != r {
-			continue
-		}
-		if l.keep[name] {
-			return nil
-		}
-		for _, c := range l.consumers[name] {
-			if cv := l.byNode[c.Name]; c != n && (cv == nil || cv.root() != r) {
-				return nil
-			}
-		}
-	}
-	return s
 }
 
 func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {

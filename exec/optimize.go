@@ -11,9 +11,10 @@ import (
 func OptimizePasses() []string { return ir.Pipeline{Passes: ir.FusePasses(nil)}.Names() }
 
 // Optimize returns a copy of m after the optimizing pipeline Compile runs
-// with opts: the fusion passes of ir.FusePasses (padding, batch
-// normalization, per-channel constants, residual Adds and activations
-// folded into the convolution or dense node before them), each followed
+// with opts: the fusion passes of ir.FusePasses (layout transposes moved
+// out of the way, then padding, batch normalization, per-channel
+// constants, residual Adds, activations and 2×2 poolings folded into the
+// convolution or dense node next to them), each followed
 // by ir's invariant check and recorded in the copy's Passes after m's.
 // Nothing fuses into or across a node opts keeps (Keep and the model's
 // outputs; with KeepAll or NoFuse the passes keep every node and change

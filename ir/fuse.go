@@ -40,6 +40,11 @@ type Fusion struct {
 	// after BN and Adds and before the activation (a ResNet skip
 	// connection). It is the node's last input.
 	Residual string
+	// Pool is a 2×2, stride-2, unpadded pooling after the activation
+	// (Conv2D only): the node's output is the pooled tensor. exec computes
+	// it inside the convolution's step when its kernel can (SmallConv),
+	// else by a pooling step after it.
+	Pool *Pool2D
 }
 
 // clone returns a deep copy of f (a new Fusion when f is nil).
@@ -54,7 +59,27 @@ func (f *Fusion) clone() *Fusion {
 		bn := *f.BN
 		c.BN = &bn
 	}
+	if f.Pool != nil {
+		pl := *f.Pool
+		c.Pool = &pl
+	}
 	return &c
+}
+
+// PoolOp returns f.Pool, or nil when f is nil.
+func (f *Fusion) PoolOp() *Pool2D {
+	if f == nil {
+		return nil
+	}
+	return f.Pool
+}
+
+// pooled applies f.Pool, if any, to the op's output type.
+func (f *Fusion) pooled(out TensorType) (TensorType, error) {
+	if f == nil || f.Pool == nil {
+		return out, nil
+	}
+	return f.Pool.Infer([]TensorType{out})
 }
 
 // PadsOrZero returns f.Pads, or zeros when f is nil.

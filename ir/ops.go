@@ -149,7 +149,10 @@ func (o *Conv2D) Infer(in []TensorType) (TensorType, error) {
 		return TensorType{}, err
 	}
 	out := TensorType{Shape: image4(in[0].Shape[0], o.Filters, oh, ow, o.DataFormat), Layout: o.DataFormat}
-	return o.Fused.check(out, channelAxis(o.DataFormat), skip)
+	if out, err = o.Fused.check(out, channelAxis(o.DataFormat), skip); err != nil {
+		return TensorType{}, err
+	}
+	return o.Fused.pooled(out)
 }
 func (o *Conv2D) Weights(in []TensorType) []WeightSpec {
 	c := channelsOf(in, o.DataFormat)

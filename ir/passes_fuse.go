@@ -23,12 +23,15 @@ const (
 	PassNameFoldChannelAdd = "fold-channel-add"
 	PassNameFuseResidual   = "fuse-residual"
 	PassNameFuseActivation = "fuse-activation"
+	PassNameFusePool       = "fuse-pool"
 )
 
 // FusePasses returns the fusion passes for a model whose nodes named in
 // keep (and its outputs) must stay observable, in order: sink-transpose (a
 // layout Transpose after a convolution moves after the activation, batch
-// normalization or constant Add that follows it), fuse-pad (a
+// normalization or constant Add that follows it), cancel-transposes (the
+// consumers of two inverse layout transposes read the value before them),
+// fuse-pad (a
 // ZeroPadding2D into the Conv2D or DepthwiseConv2D after it),
 // fold-batchnorm (a BatchNormalization on the output channels into the
 // convolution or dense before it), fold-channel-add (an Add of a
@@ -36,7 +39,9 @@ const (
 // computed value of the same shape into the Conv2D before it) and
 // fuse-activation (an element-wise activation, or a softmax on the last
 // axis of a channels-last output, into the op before it; an element-wise
-// one into a BatchNormalization too).
+// one into a BatchNormalization too) and fuse-pool (a 2×2, stride-2,
+// unpadded pooling into the Conv2D before it, which exec's SmallConv
+// kernel computes in the convolution's step).
 func FusePasses(keep map[string]bool) []Pass {
 	run := func(f func(*fuser) (int, error)) func(*Model) (int, error) {
 		return func(m *Model) (int, error) {
@@ -48,11 +53,13 @@ func FusePasses(keep map[string]bool) []Pass {
 	}
 	return []Pass{
 		{Name: PassNameSinkTranspose, Run: run((*fuser).sinkTransposes), After: StageTyped},
+		{Name: PassNameCancelTransposes, Run: run((*fuser).cancelTransposes), After: StageTyped},
 		{Name: PassNameFusePad, Run: run((*fuser).pads), After: StageTyped},
 		{Name: PassNameFoldBatchNorm, Run: run((*fuser).batchNorms), After: StageTyped},
 		{Name: PassNameFoldChannelAdd, Run: run((*fuser).channelAdds), After: StageTyped},
 		{Name: PassNameFuseResidual, Run: run((*fuser).residuals), After: StageTyped},
 		{Name: PassNameFuseActivation, Run: run((*fuser).activations), After: StageTyped},
+		{Name: PassNameFusePool, Run: run((*fuser).pools), After: StageTyped},
 	}
 }
 
@@ -503,4 +510,79 @@ func (fu *fuser) sinkTransposes() (int, error) {
 		fu.m.Nodes = append(consts, fu.m.Nodes...)
 	}
 	return n, err
+}
+
+// pools folds a 2×2, stride-2, unpadded max or average pooling (of the
+// same data format, without dilation or ceil mode) into the Conv2D before
+// it when that convolution's activation is element-wise.
+func (fu *fuser) pools() (int, error) {
+	return fu.eachNode(func(c *Node) (bool, error) {
+		pl, ok := c.Op.(*Pool2D)
+		if !ok || len(c.Inputs) != 1 || !is2x2(pl) {
+			return false, nil
+		}
+		p := fu.idx[c.Inputs[0]]
+		conv, ok := p.Op.(*Conv2D)
+		if !ok || !fu.foldable(p.Name) || conv.DataFormat != pl.DataFormat || conv.Fused.PoolOp() != nil ||
+			conv.Activation.Name == ActSoftmax || conv.Activation.Name == ActLogSoftmax {
+			return false, nil
+		}
+		op, f, _, _, _ := fusable(p)
+		q := *pl
+		f.Pool = &q
+		return true, fu.absorb(c, p, op, f, nil, nil)
+	})
+}
+
+// is2x2 reports whether pl is a 2×2, stride-2 pooling without padding,
+// dilation or ceil mode (its output is the floor size).
+func is2x2(pl *Pool2D) bool {
+	w := pl.Window2D
+	return w.KH == 2 && w.KW == 2 && w.SH == 2 && w.SW == 2 && max(w.DH, 1) == 1 && max(w.DW, 1) == 1 &&
+		!w.CeilMode && w.Pads == [4]int{} && (w.Padding == PadValid || w.Padding == PadExplicit)
+}
+
+// PassNameCancelTransposes names the pass that drops inverse pairs of
+// layout transposes (see FusePasses).
+const PassNameCancelTransposes = "cancel-transposes"
+
+// cancelTransposes makes the consumers of Transpose(Transpose(x)), two
+// inverse layout changes, read x itself when neither transpose is kept and
+// the inner one has no other use (ONNX exports of Keras models transpose
+// a convolution's output to channels-last and straight back for the
+// pooling after it; without the pair the pooling follows the convolution
+// and fuse-pool can fold it). The transposes left unused are removed.
+func (fu *fuser) cancelTransposes() (int, error) {
+	return fu.eachNode(func(c *Node) (bool, error) {
+		changed := false
+		for i, name := range c.Inputs {
+			t2 := fu.idx[name]
+			o2, ok := t2.Op.(*Transpose)
+			if !ok || !transposeNCHW(o2.Perm) || len(t2.Inputs) != 1 || fu.keep[t2.Name] || slices.Contains(fu.m.Outputs, t2.Name) {
+				continue
+			}
+			t1 := fu.idx[t2.Inputs[0]]
+			o1, ok := t1.Op.(*Transpose)
+			if !ok || !transposeNCHW(o1.Perm) || slices.Equal(o1.Perm, o2.Perm) || len(t1.Inputs) != 1 || !fu.foldable(t1.Name) {
+				continue
+			}
+			x := fu.idx[t1.Inputs[0]]
+			if !sameType(x.Out, t2.Out) {
+				continue
+			}
+			if !changed {
+				c.Inputs = slices.Clone(c.Inputs) // shared with the model copied
+			}
+			c.Inputs[i] = x.Name
+			fu.uses[x.Name]++
+			if fu.uses[t2.Name]--; fu.uses[t2.Name] == 0 {
+				fu.dead[t2.Name] = true
+				fu.uses[x.Name]--
+				fu.uses[t1.Name] = 0
+				fu.dead[t1.Name] = true
+			}
+			changed = true
+		}
+		return changed, nil
+	})
 }

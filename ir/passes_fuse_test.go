@@ -99,7 +99,7 @@ func TestFusePasses(t *testing.T) {
 	for _, p := range o.Passes[len(m.Passes):] {
 		changed = append(changed, p.Name+":"+string(rune('0'+p.Changed)))
 	}
-	if want := "sink-transpose:0 fuse-pad:1 fold-batchnorm:1 fold-channel-add:2 fuse-residual:1 fuse-activation:3"; strings.Join(changed, " ") != want {
+	if want := "sink-transpose:0 cancel-transposes:0 fuse-pad:1 fold-batchnorm:1 fold-channel-add:2 fuse-residual:1 fuse-activation:3 fuse-pool:0"; strings.Join(changed, " ") != want {
 		t.Errorf("passes %q, want %q", strings.Join(changed, " "), want)
 	}
 	// The fused nodes carry the folded nodes' weights (here only the
@@ -196,5 +196,41 @@ func TestFusionInfer(t *testing.T) {
 	conv.Fused = &ir.Fusion{Adds: []ir.Shape{{1, 4, 1, 1}}}
 	if _, err := conv.Infer([]ir.TensorType{in}); err == nil {
 		t.Error("constant off the channel axis accepted")
+	}
+}
+
+// An ONNX export of Keras's conv → ReLU → max pooling: channels-first Conv,
+// Transpose to channels-last, bias Add, Relu, Transpose back, MaxPool.
+// sink-transpose moves the first Transpose after the Relu, the pair
+// cancels, and the pooling folds into the Conv2D.
+func TestCancelTransposesAndPool(t *testing.T) {
+	df := ir.ChannelsFirst
+	b := ir.NewBuilder("pool")
+	b.Input("in", ir.Shape{3, 6, 6}, df)
+	b.Add("c", &ir.Conv2D{Filters: 4, Window2D: ir.Window2D{KH: 1, KW: 1, SH: 1, SW: 1}, DataFormat: df}, "in")
+	b.Add("t", &ir.Transpose{Perm: []int{0, 2, 3, 1}}, "c")
+	b.Add("k", &ir.Constant{Shape: ir.Shape{4}})
+	b.Add("add", &ir.Binary{Op: ir.BinaryAdd}, "t", "k")
+	b.Add("relu", &ir.Activation{Act: ir.Act{Name: ir.ActReLU}}, "add")
+	b.Add("back", &ir.Transpose{Perm: []int{0, 3, 1, 2}}, "relu")
+	b.Add("pool", &ir.Pool2D{Max: true, Window2D: ir.Window2D{KH: 2, KW: 2, SH: 2, SW: 2}, DataFormat: df}, "back")
+	m, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = constants(t, m)
+	o := optimize(t, m)
+	text := ir.Format(o)
+	p := o.Node("pool")
+	c, ok := p.Op.(*ir.Conv2D)
+	if !ok || c.Fused.PoolOp() == nil || c.Activation.Name != ir.ActReLU || len(c.Fused.Adds) != 1 || len(o.Nodes) != 2 ||
+		!p.Out.Shape.Equal(ir.Shape{-1, 4, 3, 3}) {
+		t.Fatalf("not one pooled Conv2D:\n%s", text)
+	}
+	// Keeping the ReLU keeps its transpose (it carries the ReLU's value)
+	// and the pair, so the pooling reads the transpose back, not the conv.
+	o = optimize(t, m, "relu")
+	if _, ok := o.Node("pool").Op.(*ir.Pool2D); !ok || o.Node("back") == nil {
+		t.Fatalf("fused across the kept relu:\n%s", ir.Format(o))
 	}
 }
