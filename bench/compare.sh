@@ -38,7 +38,7 @@ declare -a km kmin kr kl kg kp om omin or ol
 for ((r = 0; r < rounds; r++)); do
 	out=$("$bin" bench "$model" --batch "$batch" --threads "$threads" --runs "$runs" --warmup 1 -q)
 	km+=("$(token median_ms <<<"$out")"); kmin+=("$(token min_ms <<<"$out")")
-	kr+=("$(token peak_rss_mb <<<"$out")"); kl+=("$(token first_result_ms <<<"$out")")
+	kr+=("$(token peak_rss_mb <<<"$out")"); kl+=("$(token ready_ms <<<"$out")")
 	kg+=("$(token gflop_per_s <<<"$out")"); kp+=("$(token peak_share <<<"$out")")
 	gflop=$(token gflop_per_image <<<"$out")
 	out=$(node bench/ort/run.js bench "$model" --batch "$batch" --threads "$threads" --runs "$runs" --warmup 1)
@@ -54,7 +54,7 @@ printf '%-8s %10.3f %10.3f %12s %14s\n' kconv "$k" "$(printf '%s\n' "${kmin[@]}"
 printf '%-8s %10.3f %10.3f %12s %14s\n' ort "$o" "$(printf '%s\n' "${omin[@]}" | sort -g | head -1)" \
 	"$(printf '%s\n' "${or[@]}" | med)" "$(printf '%s\n' "${ol[@]}" | med)"
 awk -v k="$k" -v o="$o" 'BEGIN {printf "ratio kconv/ort (median) = %.2f\n", k/o}'
-echo "(kconv load_ms: file open to first result; ORT load_ms: session creation)"
+echo "(load_ms: ready to run — kconv: file open to compiled Program, weights read and packed; ORT: session creation, which also optimizes the graph and prepacks weights)"
 # One machine-readable line (bench/zoo.sh reads it).
 printf 'summary model=%s batch=%s gflop_per_image=%s kconv_ms=%s ort_ms=%s kconv_gflop_per_s=%s kconv_peak_share=%s kconv_rss_mb=%s ort_rss_mb=%s kconv_load_ms=%s ort_load_ms=%s\n' \
 	"$(basename "$model" .onnx)" "$batch" "$gflop" "$k" "$o" "$(printf '%s\n' "${kg[@]}" | med)" \

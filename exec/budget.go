@@ -79,27 +79,11 @@ func (p *Program) over(what string, b int64, ok bool) error {
 // allocates (the values' arena, not counting weights or kernel
 // workspaces), or an error when that overflows.
 func (p *Program) ArenaBytes(batch int) (int64, error) {
-	var total int64
-	for _, vs := range p.slots {
-		var c int64
-		for _, v := range vs {
-			b := int64(v.shape[0])
-			if b < 0 {
-				b = int64(batch)
-			}
-			e, ok := memory.Bytes(int64(v.per), int(min(b, maxInt)))
-			if !ok {
-				return 0, fmt.Errorf("batch size %d: layer '%s' would have more than 2^63 elements", batch, v.name)
-			}
-			c = max(c, e)
-		}
-		b, ok := memory.Bytes(c, 4)
-		if !ok || total+b < total {
-			return 0, fmt.Errorf("batch size %d would need more than 2^63 bytes", batch)
-		}
-		total += b
+	l, err := p.layout(batch)
+	if err != nil {
+		return 0, err
 	}
-	return total, nil
+	return 4 * int64(l.total), nil
 }
 
 // CheckBatch reports an error, naming the bytes it would need, unless a

@@ -149,3 +149,45 @@ func TestCNNBlocksKeptThroughFusion(t *testing.T) {
 		t.Error("proj, fused away, was observable")
 	}
 }
+
+// TestWinogradTakesOverAtLargeBatch: a 3×3 layer that runs the direct
+// kernel at batch 1 and Winograd F(4×4, 3×3) from a large batch (built
+// lazily from the packed kernel at its first such run) gives the same
+// outputs at both batches as the program without Winograd, and again on a
+// second large-batch run.
+func TestWinogradTakesOverAtLargeBatch(t *testing.T) {
+	df := ir.ChannelsLast
+	b := ir.NewBuilder("wino_batch")
+	b.Input("in", ir.Shape{8, 8, 128}, df)
+	win := ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadSame}
+	b.Add("c", &ir.Conv2D{Filters: 128, Window2D: win, UseBias: true, Activation: ir.Act{Name: "relu"}, DataFormat: df})
+	m, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoo.RandomWeights(m, 3)
+	p, err := Compile(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Compile(m, Options{NoWinograd: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 64, 64} {
+		x := fastInput(m, n)
+		got, err := p.Run(context.Background(), []*ir.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := ref.Run(context.Background(), []*ir.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range exp[0].Data {
+			if d := math.Abs(float64(got[0].Data[i] - v)); d > 1e-3*(1+math.Abs(float64(v))) || math.IsNaN(float64(got[0].Data[i])) {
+				t.Fatalf("batch %d: output[%d] = %v, without Winograd %v", n, i, got[0].Data[i], v)
+			}
+		}
+	}
+}

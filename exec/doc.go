@@ -18,9 +18,10 @@
 //     choice (the residual or pooling computed by a step of its own after
 //     kernels that cannot). Dropout and
 //     SpatialDropout2D are the identity and Flatten/Reshape are views;
-//   - buffer reuse: every value gets a slot in an arena by its lifetime, so a
-//     run allocates nothing per layer, and element-wise steps work in place
-//     when their input dies with them.
+//   - buffer reuse: every value gets a buffer at an offset in one arena,
+//     planned per batch size so that buffers never live at the same step
+//     share memory; a run allocates nothing per layer, and element-wise
+//     steps work in place when their input dies with them.
 //
 // A Program is safe for concurrent use: the plan is read-only and each Run
 // takes its own arena from a pool (one pool per batch size).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/kconv/kconv/exec/internal/par"
 	"github.com/kconv/kconv/internal/memory"
@@ -47,7 +48,8 @@ type Program struct {
 	inputs  []*value          // model inputs, in model order
 	outputs []*value          // model outputs (logical storage), in model order
 	kept    map[string]*value // observable node outputs (logical storage)
-	slots   [][]*value        // the values sharing each arena slot
+	slots   [][]*value        // the values of each arena buffer (an in-place chain)
+	lives   [][2]int          // each buffer's first and last step (-1: before the first; len(steps): after the last)
 	maxIns  int               // the most inputs of any step
 
 	budget      int64 // Options.MemoryBudget resolved
@@ -55,14 +57,26 @@ type Program struct {
 
 	mu     sync.Mutex
 	arenas map[int]*sync.Pool // batch size → pool of *arena
+
+	// spec, for a model with unknown input dimensions after the batch
+	// (variable-length sequences), compiles it per set of input
+	// dimensions at run time (varlen.go); such a Program has no steps.
+	spec *specializer
 }
 
 // Compile lowers m into a Program. m must have been prepared (ir.Prepare)
 // and carry its weights; weights are read here, once. Unless opts.NoFuse
 // or KeepAll, m is first optimized (see Optimize: the fusions are IR
 // passes, and the lowering reads their decisions from the IR); m itself
-// is not changed.
+// is not changed. A model whose inputs have unknown dimensions after the
+// batch (variable-length sequences) is compiled at run time for each input
+// shape it meets (see specializer).
 func Compile(m *ir.Model, opts Options) (*Program, error) {
+	return compile(m, opts, nil)
+}
+
+// compile is Compile with the thread pool given (nil: a new one).
+func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	if err := ir.CheckInvariants(m, ir.StageTyped); err != nil {
 		return nil, err
 	}
@@ -70,8 +84,18 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	if t <= 0 {
 		t = runtime.NumCPU()
 	}
-	p := &Program{model: m, opts: opts, threads: t, pool: par.New(t), kept: map[string]*value{}, arenas: map[int]*sync.Pool{}}
+	if pool == nil {
+		pool = par.New(t)
+	}
+	p := &Program{model: m, opts: opts, threads: t, pool: pool, kept: map[string]*value{}, arenas: map[int]*sync.Pool{}}
 	p.budget = memory.Resolve(opts.MemoryBudget)
+	if varDims(m) {
+		if err := p.checkWeights(m); err != nil {
+			return nil, err
+		}
+		p.spec = &specializer{model: m, opts: opts, pool: pool, progs: map[string]*Program{}}
+		return p, nil
+	}
 	if err := p.checkModel(m); err != nil {
 		return nil, err
 	}
@@ -89,8 +113,19 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	for _, s := range p.steps {
 		p.maxIns = max(p.maxIns, len(s.ins))
 	}
+	// Lowering packed or transformed the kernels and released the model's
+	// copies (Weight.Release), about the model's size of garbage: collect it
+	// now, before the first run allocates its arena, or the process's peak
+	// memory holds both (VGG16 at batch 1 here: 889 → 863 MB).
+	if p.weightBytes >= gcAfterCompile {
+		runtime.GC()
+	}
 	return p, nil
 }
+
+// gcAfterCompile is the weight size from which Compile collects garbage
+// before it returns (below it, a collection costs more than it saves).
+const gcAfterCompile = 64 << 20
 
 // Model returns the compiled model as given to Compile (before Optimize).
 func (p *Program) Model() *ir.Model { return p.model }
@@ -114,6 +149,13 @@ func (p *Program) Run(ctx context.Context, inputs []*ir.Tensor) ([]*ir.Tensor, e
 // allocates nothing in steady state, except in kernels that start
 // goroutines (the im2col and Winograd convolutions and large GEMMs).
 func (p *Program) RunInto(ctx context.Context, inputs, outputs []*ir.Tensor) error {
+	if p.spec != nil {
+		c, err := p.spec.program(inputs)
+		if err != nil {
+			return err
+		}
+		return c.RunInto(ctx, inputs, outputs)
+	}
 	if len(outputs) != len(p.outputs) {
 		return fmt.Errorf("model has %d output(s), got %d tensors", len(p.outputs), len(outputs))
 	}
@@ -140,6 +182,13 @@ func (p *Program) RunInto(ctx context.Context, inputs, outputs []*ir.Tensor) err
 // nodes (which must have been kept with Options.Keep or KeepAll), in their
 // logical (Keras) layout.
 func (p *Program) RunNodes(ctx context.Context, inputs []*ir.Tensor, names []string) ([]*ir.Tensor, map[string]*ir.Tensor, error) {
+	if p.spec != nil {
+		res, err := p.runSpecialized(ctx, inputs, names)
+		if err != nil {
+			return nil, nil, err
+		}
+		return res.outputs, res.nodes, nil
+	}
 	for _, n := range names {
 		if p.kept[n] == nil {
 			return nil, nil, fmt.Errorf("layer '%s' was not kept at compile time", n)
@@ -158,6 +207,9 @@ type result struct {
 }
 
 func (p *Program) run(ctx context.Context, inputs []*ir.Tensor, names []string) (*result, error) {
+	if p.spec != nil {
+		return p.runSpecialized(ctx, inputs, names)
+	}
 	a, batch, err := p.exec(ctx, inputs)
 	if err != nil {
 		return nil, err
@@ -179,6 +231,12 @@ func (p *Program) run(ctx context.Context, inputs []*ir.Tensor, names []string) 
 // exec checks the inputs and runs every step; the caller reads the results
 // out of the returned arena, then puts it back (putArena).
 func (p *Program) exec(ctx context.Context, inputs []*ir.Tensor) (*arena, int, error) {
+	return p.execTimed(ctx, inputs, nil, nil)
+}
+
+// execTimed is exec adding each step's wall time to times[i] and the
+// calling thread's CPU time to cpu[i] when they are not nil.
+func (p *Program) execTimed(ctx context.Context, inputs []*ir.Tensor, times, cpu []time.Duration) (*arena, int, error) {
 	if len(inputs) != len(p.inputs) {
 		return nil, 0, fmt.Errorf("model takes %d input(s), got %d", len(p.inputs), len(inputs))
 	}
@@ -220,12 +278,22 @@ func (p *Program) exec(ctx context.Context, inputs []*ir.Tensor) (*arena, int, e
 	for i, v := range p.inputs {
 		copy(a.buf(v, batch), inputs[i].Data)
 	}
-	for _, s := range p.steps {
+	for i, s := range p.steps {
 		if err := ctx.Err(); err != nil {
 			p.putArena(batch, a)
 			return nil, 0, err
 		}
-		if err := s.run(a, batch); err != nil {
+		var t0 time.Time
+		var c0 time.Duration
+		if times != nil {
+			t0, c0 = time.Now(), threadCPU()
+		}
+		err := s.run(a, batch)
+		if times != nil {
+			times[i] += time.Since(t0)
+			cpu[i] += threadCPU() - c0
+		}
+		if err != nil {
 			p.putArena(batch, a)
 			return nil, 0, fmt.Errorf("layer '%s': %w", s.node, err)
 		}
@@ -243,8 +311,13 @@ func (p *Program) getArena(batch int) (*arena, error) {
 			p.mu.Unlock()
 			return nil, err
 		}
+		l, err := p.layout(batch)
+		if err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
 		pool = &sync.Pool{New: func() any {
-			a := newArena(p.slots, batch, p.maxIns)
+			a := newArena(l, p.maxIns)
 			a.ws.Pool = p.pool
 			return a
 		}}

@@ -16,6 +16,7 @@ type lowerer struct {
 	converted map[*value]*value // value → its other-storage twin
 	consumers map[string][]*ir.Node
 	keep      map[string]bool
+	cur       string // the kind of the node being lowered (step.kind's default)
 }
 
 func (p *Program) lower() error {
@@ -46,6 +47,7 @@ func (p *Program) lower() error {
 		l.keep[o] = true
 	}
 	for _, n := range m.Nodes {
+		l.cur = n.Op.Kind()
 		if err := l.node(n); err != nil {
 			return &ir.LayerError{Layer: n.Name, Err: err}
 		}
@@ -79,7 +81,12 @@ func (l *lowerer) viewOf(v *value, name string, t ir.TensorType, nhwc bool) *val
 	return w
 }
 
-func (l *lowerer) add(s *step) { l.p.steps = append(l.p.steps, s) }
+func (l *lowerer) add(s *step) {
+	if s.kind == "" {
+		s.kind = l.cur
+	}
+	l.p.steps = append(l.p.steps, s)
+}
 
 // need returns v in the requested storage, adding a conversion if needed.
 func (l *lowerer) need(v *value, nhwc bool) *value {
@@ -91,7 +98,7 @@ func (l *lowerer) need(v *value, nhwc bool) *value {
 	}
 	c := l.newValue(v.name, ir.TensorType{Shape: v.shape, Layout: v.layout}, nhwc)
 	toNHWC := nhwc
-	l.add(&step{node: v.name, ins: []*value{v}, out: c, fn: func(a *arena, n int, ins [][]float32, out []float32) error {
+	l.add(&step{node: v.name, kind: "layout", ins: []*value{v}, out: c, fn: func(a *arena, n int, ins [][]float32, out []float32) error {
 		s := v.dims(n)
 		if toNHWC {
 			nchwToNHWC(out, ins[0], s[0], s[1], s[2], s[3])

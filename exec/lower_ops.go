@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/kconv/kconv/exec/internal/kernels"
 	"github.com/kconv/kconv/ir"
@@ -230,7 +231,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		// then applies the activation after the Add.
 		sc := kernels.NewSmallConvDirect(kernel, p1)
 		releaseKernel = true
-		l.add(&step{node: n.Name, ins: []*value{in, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		l.add(&step{node: n.Name, kind: "Conv2D/direct+add", ins: []*value{in, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			sc.Conv2DAdd(geom(in.batch(b)), ins[0], bias, ins[1], ka, o, &a.ws)
 			return nil
 		}})
@@ -245,15 +246,19 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		}
 		sc := newSC(kernel, p1)
 		releaseKernel = true
-		var wg *kernels.Winograd
+		// Winograd F(4×4, 3×3) for the batch sizes where it is expected to
+		// win, built from the packed kernel at the first such run: a
+		// Program run only at small batches never holds its 4× kernel, nor
+		// pays for the transform when compiled.
+		var wg func() *kernels.Winograd
 		if wino && !kernels.SmallConvPays(geom(1<<20), ka, true) {
-			wg = kernels.NewWinograd(kernel, p1.C, op.Filters)
+			wg = sync.OnceValue(func() *kernels.Winograd { return kernels.NewWinogradFrom(sc) })
 		}
-		s := &step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		s := &step{node: n.Name, kind: "Conv2D/direct", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			if p := geom(in.batch(b)); wg == nil || kernels.SmallConvPays(p, ka, true) {
 				sc.Conv2D(p, ins[0], bias, ka, o, &a.ws)
 			} else {
-				wg.Conv2D(p, ins[0], bias, ka, o, &a.ws)
+				wg().Conv2D(p, ins[0], bias, ka, o, &a.ws)
 			}
 			return nil
 		}}
@@ -271,12 +276,16 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		// transformed once here (4× its size), 2.25× fewer multiplications.
 		wg := kernels.NewWinograd(kernel, p1.C, op.Filters)
 		releaseKernel = true
-		l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		l.add(&step{node: n.Name, kind: "Conv2D/winograd", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			wg.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
 			return nil
 		}})
 	default:
-		l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		kind := "Conv2D/im2col"
+		if p1.KH == 1 && p1.KW == 1 {
+			kind = "Conv2D/1x1"
+		}
+		l.add(&step{node: n.Name, kind: kind, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			kernels.Conv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
 			return nil
 		}})

@@ -25,6 +25,8 @@ func (l *lowerer) seqNode(n *ir.Node) (ok bool, err error) {
 		return true, l.masking(n, op)
 	case *ir.Recurrent:
 		return true, l.recurrent(n, op)
+	case *ir.RecurrentState:
+		return true, l.recurrentState(n, op)
 	case *ir.LayerNormalization:
 		return true, l.layerNorm(n, op)
 	case *ir.Attention:
@@ -216,8 +218,11 @@ func maskedStep(feat []float32, mv float32) bool {
 func (l *lowerer) maskOf(name string) (src *value, fill func(mask, data []float32, t int)) {
 	for depth := 0; depth < 64; depth++ {
 		nd := l.idx[name]
-		if nd == nil || len(nd.Inputs) != 1 {
+		if nd == nil || len(nd.Inputs) == 0 {
 			return nil, nil
+		}
+		if _, rec := nd.Op.(*ir.Recurrent); len(nd.Inputs) != 1 && !rec {
+			return nil, nil // a recurrent layer's other inputs are initial states
 		}
 		switch op := nd.Op.(type) {
 		case *ir.Masking:
@@ -294,25 +299,101 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 	}
 	steps, feat := in.shape[1], in.shape[2]
 	ins := []*value{in}
+	// Initial states: inputs 1 … States(), each (N, Units).
+	for _, name := range n.Inputs[1:] {
+		ins = append(ins, l.need(l.byNode[name], false))
+	}
+	initial := len(n.Inputs) > 1
+	nst := op.States()
+	perDir := nst
+	if op.Bidirectional {
+		perDir /= 2
+	}
 	msrc, fill := l.maskOf(n.Inputs[0])
+	maskAt := len(ins)
 	if msrc != nil {
 		ins = append(ins, msrc)
 	}
+	// With ReturnState the step writes a packed value, [output | state 1
+	// | … | state k] each over the whole batch: the node's output is a
+	// view of its front (views share a prefix of their root's buffer) and
+	// the RecurrentState nodes copy their state out of it.
 	out := l.newValue(n.Name, n.Out, false)
+	outPer := out.per
 	l.byNode[n.Name] = out
+	if op.ReturnState {
+		shape := ir.Shape{n.Out.Shape[0], outPer + nst*op.Units}
+		packed := l.newValue(n.Name+"/states", ir.TensorType{Shape: shape}, false)
+		out.view = packed
+		l.byNode[n.Name+"/states"] = packed
+		out = packed
+	}
 	l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, xs [][]float32, o []float32) error {
 		p := kernels.RNNParams{Cell: cell, N: in.batch(b), T: steps, In: feat, U: op.Units, Act: act, RecAct: ract,
 			ResetAfter: op.ResetAfter, Backwards: op.GoBackwards, Sequences: op.ReturnSequences, ReverseOutputs: op.TimeOrder}
 		var mask []float32
 		if fill != nil {
 			mask = make([]float32, p.N*p.T)
-			fill(mask, xs[1], p.T)
+			fill(mask, xs[maskAt], p.T)
 		}
+		// States per direction, in Keras's order (h, then c); none (and
+		// nothing allocated) for a layer without initial or returned
+		// states.
+		var sts [2]*kernels.RNNState
+		nu := p.N * p.U
+		for d := 0; d < nst/perDir && (initial || op.ReturnState); d++ {
+			st := &kernels.RNNState{}
+			for k := 0; k < perDir; k++ {
+				i := d*perDir + k
+				var init, final []float32
+				if initial {
+					init = xs[1+i]
+				}
+				if op.ReturnState {
+					off := p.N*outPer + i*nu
+					final = o[off : off+nu]
+				}
+				if k == 0 {
+					st.H0, st.H = init, final
+				} else {
+					st.C0, st.C = init, final
+				}
+			}
+			sts[d] = st
+		}
+		y := o[:p.N*outPer]
 		if op.Bidirectional {
-			kernels.BiRNN(p, xs[0], fw, bw, merge, mask, o, &a.ws)
+			kernels.BiRNN(p, xs[0], fw, bw, sts[0], sts[1], merge, mask, y, &a.ws)
 		} else {
-			kernels.RNN(p, xs[0], fw, mask, o, op.Units, &a.ws)
+			kernels.RNN(p, xs[0], fw, sts[0], mask, y, op.Units, &a.ws)
 		}
+		return nil
+	}})
+	return nil
+}
+
+// recurrentState copies state op.Index of the packed value of the
+// recurrent node it reads (see recurrent).
+func (l *lowerer) recurrentState(n *ir.Node, op *ir.RecurrentState) error {
+	p := l.idx[n.Inputs[0]]
+	if p == nil {
+		return fmt.Errorf("reads '%s', which is not a node", n.Inputs[0])
+	}
+	if _, err := op.StateOf(p); err != nil {
+		return err
+	}
+	packed := l.byNode[p.Name+"/states"]
+	if packed == nil {
+		return fmt.Errorf("'%s' was not lowered with its states", p.Name)
+	}
+	outPer := int(ir.Shape(p.Out.Shape[1:]).Elements())
+	out := l.newValue(n.Name, n.Out, false)
+	l.byNode[n.Name] = out
+	u := op.Units
+	l.add(&step{node: n.Name, ins: []*value{packed}, out: out, fn: func(a *arena, b int, xs [][]float32, o []float32) error {
+		nb := packed.batch(b)
+		off := nb*outPer + (op.Index-1)*nb*u
+		copy(o, xs[0][off:off+nb*u])
 		return nil
 	}})
 	return nil

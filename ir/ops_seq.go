@@ -233,7 +233,13 @@ const (
 type BiMerge string
 
 // Recurrent is a SimpleRNN, LSTM or GRU layer, or a Bidirectional wrapper
-// of one. Weights (Keras 2/3 layout; importers convert Keras 1's): kernel
+// of one. Its first input is the sequence; further inputs, when present,
+// are the initial states (Keras's initial_state; ONNX's initial_h and
+// initial_c): one (batch, Units) tensor per state of the cell (h; LSTM: h
+// then c), the forward direction's then the backward one's. Without them
+// the states start at zero. With ReturnState the layer has more outputs
+// (Keras return_state): the node's output is output 0, and
+// RecurrentState nodes reading the node give the final states. Weights (Keras 2/3 layout; importers convert Keras 1's): kernel
 // (in, G·Units), recurrent_kernel (Units, G·Units), bias (G·Units) — for
 // GRU with ResetAfter (2, 3·Units): input bias then recurrent bias — with
 // gates in Keras 2 order: LSTM i, f, c, o (G=4); GRU z, r, h (G=3);
@@ -254,6 +260,64 @@ type Recurrent struct {
 	TimeOrder     bool
 	Bidirectional bool
 	Merge         BiMerge
+	// ReturnState gives the layer States() more outputs, the final
+	// states, read by RecurrentState nodes (Keras return_state).
+	ReturnState bool
+}
+
+// States is the number of state tensors of the layer: per direction one
+// (h) or, for an LSTM, two (h, c); a Bidirectional layer has both
+// directions' (forward first). It is the number of initial states the
+// layer takes and, with ReturnState, of its extra outputs.
+func (o *Recurrent) States() int {
+	n := 1
+	if o.Cell == CellLSTM {
+		n = 2
+	}
+	if o.Bidirectional {
+		n *= 2
+	}
+	return n
+}
+
+// RecurrentState is output Index (1 … States()) of a Recurrent node with
+// ReturnState, its only input: a final state (batch, Units), in Keras's
+// order of the layer's outputs (h, then c for an LSTM; a Bidirectional
+// layer's forward states, then its backward ones). It makes a
+// several-output Keras layer fit the IR's one output per node: summaries
+// show it as tensor Index of the recurrent layer (lstm[0][1]), not as a
+// layer of its own.
+type RecurrentState struct {
+	Index int
+	Units int
+}
+
+func (*RecurrentState) Kind() string { return "RecurrentState" }
+func (o *RecurrentState) Infer(in []TensorType) (TensorType, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return TensorType{}, err
+	}
+	if o.Index < 1 || o.Units < 1 {
+		return TensorType{}, fmt.Errorf("state output %d of %d units is out of range", o.Index, o.Units)
+	}
+	if len(in[0].Shape) < 2 {
+		return TensorType{}, fmt.Errorf("expected a recurrent layer's output, got %v", in[0].Shape)
+	}
+	return TensorType{Shape: Shape{in[0].Shape[0], o.Units}}, nil
+}
+func (*RecurrentState) Weights([]TensorType) []WeightSpec { return nil }
+
+// StateOf returns the recurrent op of producer p that state node op reads,
+// checking that p returns its states and has output op.Index.
+func (o *RecurrentState) StateOf(p *Node) (*Recurrent, error) {
+	r, ok := p.Op.(*Recurrent)
+	if !ok || !r.ReturnState {
+		return nil, fmt.Errorf("reads '%s', which is not a recurrent layer returning its states", p.Name)
+	}
+	if o.Index > r.States() || o.Units != r.Units {
+		return nil, fmt.Errorf("state %d of %d units does not exist in '%s' (%d states of %d units)", o.Index, o.Units, p.Name, r.States(), r.Units)
+	}
+	return r, nil
 }
 
 // Kind is the cell name, or "Bidirectional".
@@ -276,8 +340,8 @@ func (o *Recurrent) Gates() int {
 }
 
 func (o *Recurrent) Infer(in []TensorType) (TensorType, error) {
-	if err := checkInputs(in, 1); err != nil {
-		return TensorType{}, err
+	if len(in) != 1 && len(in) != 1+o.States() {
+		return TensorType{}, fmt.Errorf("expected the sequence alone or with %d initial state(s), got %d input(s)", o.States(), len(in))
 	}
 	switch o.Cell {
 	case CellSimpleRNN, CellLSTM, CellGRU:
@@ -293,6 +357,11 @@ func (o *Recurrent) Infer(in []TensorType) (TensorType, error) {
 	}
 	if s[2] < 1 {
 		return TensorType{}, fmt.Errorf("the feature dimension of %v must be known", s)
+	}
+	for i, st := range in[1:] {
+		if len(st.Shape) != 2 || st.Shape[1] != o.Units || (st.Shape[0] >= 0 && s[0] >= 0 && st.Shape[0] != s[0]) {
+			return TensorType{}, fmt.Errorf("initial state %d has shape %v, expected (%d, %d)", i, st.Shape, s[0], o.Units)
+		}
 	}
 	if err := o.Activation.Check(); err != nil {
 		return TensorType{}, err
@@ -317,7 +386,7 @@ func (o *Recurrent) Infer(in []TensorType) (TensorType, error) {
 }
 
 func (o *Recurrent) Weights(in []TensorType) []WeightSpec {
-	if len(in) != 1 || len(in[0].Shape) != 3 {
+	if len(in) < 1 || len(in[0].Shape) != 3 {
 		return nil
 	}
 	f, u, g := in[0].Shape[2], o.Units, o.Gates()

@@ -40,6 +40,10 @@ type OpExample struct {
 	// Indices, when > 0, says the model inputs hold indices below it
 	// (Embedding) rather than arbitrary values.
 	Indices int
+	// From, when set, is an op applied to the model inputs first, whose
+	// output the op reads: for ops defined only on another op's output
+	// (RecurrentState reads a Recurrent returning its states).
+	From Op
 }
 
 // OpInfo is one row of the op table: one op kind (an Op's Kind value; a Go
@@ -264,6 +268,12 @@ func AllOps() []OpInfo {
 	t = append(t, OpInfo{Kind: "Bidirectional", Example: ex(&Recurrent{Cell: CellLSTM, Units: 2, Activation: Act{Name: ActTanh},
 		RecurrentActivation: Act{Name: ActSigmoid}, UseBias: true, Bidirectional: true, Merge: "concat"}, seq(3, 2)),
 		KerasClasses: []string{"Bidirectional"}, KerasExport: "Bidirectional", ONNX: []string{"RNN", "LSTM", "GRU"}})
+	t = append(t, OpInfo{Kind: "RecurrentState", Example: func() OpExample {
+		return OpExample{Op: &RecurrentState{Index: 4, Units: 2}, Inputs: []TensorType{seq(3, 2)},
+			From: &Recurrent{Cell: CellLSTM, Units: 2, Activation: Act{Name: ActTanh}, RecurrentActivation: Act{Name: ActSigmoid},
+				UseBias: true, Bidirectional: true, Merge: "concat", ReturnSequences: true, ReturnState: true}}
+	}, ONNX: []string{"RNN", "LSTM", "GRU"},
+		Notes: "a final state of a recurrent layer with return_state (Keras's tensor index k of the layer), made by importer/keras from the layer's outputs and by importer/onnx from Y_h, Y_c"})
 	for i := range t {
 		for c, why := range unsupported[t[i].Kind] {
 			if t[i].Unsupported == nil {
@@ -322,6 +332,7 @@ var unsupported = map[string]map[Capability]string{
 	"LSTM":                   {CapKerasExport: noKerasSeq},
 	"GRU":                    {CapKerasExport: noKerasSeq},
 	"Bidirectional":          {CapKerasExport: noKerasSeq},
+	"RecurrentState":         {CapKerasExport: noKerasSeq},
 	"Attention":              {CapKerasExport: noKerasSeq},
 	"MultiHeadAttention":     {CapKerasExport: noKerasSeq},
 	"LayerNormalization": {

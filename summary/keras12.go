@@ -68,7 +68,7 @@ func renderKeras1(w *bufio.Writer, m *ir.Model, lineLength int) error {
 		if len(r.conns) > 0 {
 			first = r.conns[0]
 		}
-		line(textRow([]string{r.name + " (" + r.class + ")", tupleShape(r.shape), strconv.FormatInt(r.params(), 10), first}, pos))
+		line(textRow([]string{r.name + " (" + r.class + ")", r.shapeText(tupleShape), strconv.FormatInt(r.params(), 10), first}, pos))
 		for _, c := range r.conns[min(1, len(r.conns)):] {
 			line(textRow([]string{"", "", "", c}, pos))
 		}
@@ -111,7 +111,7 @@ func renderKeras2(w *bufio.Writer, m *ir.Model, lineLength int) error {
 	line(textRow(header, pos))
 	line(strings.Repeat("=", lineLength))
 	for i, r := range rows(m) {
-		fields := []string{r.name + " (" + r.class + ")", tupleShape(r.shape), strconv.FormatInt(r.params(), 10)}
+		fields := []string{r.name + " (" + r.class + ")", r.shapeText(tupleShape), strconv.FormatInt(r.params(), 10)}
 		if seq {
 			line(textRow(fields, pos))
 		} else {

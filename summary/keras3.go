@@ -331,7 +331,7 @@ func renderKeras3(w *bufio.Writer, m *ir.Model, lineLength int) error {
 	line(boxLine(widths, "┡", "━", "╇", "┩"))
 	nrows := rowCount(m)
 	for i, r := range rows(m) {
-		cells := []string{r.name + " (" + r.class + ")", keras3Shape(r.shape), commas(r.params())}
+		cells := []string{r.name + " (" + r.class + ")", r.shapeText(keras3Shape), commas(r.params())}
 		if !seq {
 			conn := strings.Join(r.conns, ", ")
 			if conn == "" {

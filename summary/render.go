@@ -115,7 +115,8 @@ type layerRow struct {
 	node         *ir.Node
 	name, class  string
 	shape        ir.Shape
-	normShape    string // NormalizeShape of the shape, for checks
+	more         []ir.Shape // further outputs (return_state), printed as Keras prints a list of shapes
+	normShape    string     // NormalizeShape of the shape, for checks
 	trainable    int64
 	nonTrainable int64
 	conns        []string // "name[0][0]" per input
@@ -145,11 +146,12 @@ func nodeClass(n *ir.Node) string {
 func rows(m *ir.Model) iter.Seq2[int, layerRow] {
 	return func(yield func(int, layerRow) bool) {
 		i := 0
+		st := stateRefs(m)
 		for _, n := range m.Nodes {
-			if m.Meta.Sequential && isInput(n) {
+			if m.Meta.Sequential && isInput(n) || isState(n) {
 				continue
 			}
-			if !yield(i, newRow(n)) {
+			if !yield(i, newRow(n, st)) {
 				return
 			}
 			i++
@@ -160,39 +162,85 @@ func rows(m *ir.Model) iter.Seq2[int, layerRow] {
 // rowCount returns the number of rows rows yields.
 func rowCount(m *ir.Model) int {
 	k := len(m.Nodes)
-	if m.Meta.Sequential {
-		for _, n := range m.Nodes {
-			if isInput(n) {
-				k--
-			}
+	for _, n := range m.Nodes {
+		if m.Meta.Sequential && isInput(n) || isState(n) {
+			k--
 		}
 	}
 	return k
 }
 
-// newRow returns n's summary row (without normShape, which only checks need).
-func newRow(n *ir.Node) layerRow {
+// isState reports whether n is a further output of a several-output layer
+// (ir.RecurrentState): summaries show it in its layer's row and as
+// "layer[0][k]" where it is used, not as a row of its own.
+func isState(n *ir.Node) bool {
+	_, ok := n.Op.(*ir.RecurrentState)
+	return ok
+}
+
+// stateRefs maps the RecurrentState nodes of m to the connection Keras
+// prints for them ("lstm[0][1]"); nil when m has none.
+func stateRefs(m *ir.Model) map[string]string {
+	var st map[string]string
+	for _, n := range m.Nodes {
+		if s, ok := n.Op.(*ir.RecurrentState); ok && len(n.Inputs) == 1 {
+			if st == nil {
+				st = map[string]string{}
+			}
+			st[n.Name] = fmt.Sprintf("%s[0][%d]", n.Inputs[0], s.Index)
+		}
+	}
+	return st
+}
+
+// newRow returns n's summary row (without normShape, which only checks
+// need); st is stateRefs of the model.
+func newRow(n *ir.Node, st map[string]string) layerRow {
 	t, nt := n.Params()
 	r := layerRow{node: n, name: n.Name, class: nodeClass(n), shape: n.Out.Shape, trainable: t, nonTrainable: nt}
+	if rec, ok := n.Op.(*ir.Recurrent); ok && rec.ReturnState && len(n.Out.Shape) > 0 {
+		for range rec.States() {
+			r.more = append(r.more, ir.Shape{n.Out.Shape[0], rec.Units})
+		}
+	}
 	if len(n.Inputs) > 0 {
 		r.conns = make([]string, len(n.Inputs))
 		for i, in := range n.Inputs {
+			if c, ok := st[in]; ok {
+				r.conns[i] = c
+				continue
+			}
 			r.conns[i] = in + "[0][0]"
 		}
 	}
 	return r
 }
 
+// shapeText prints the row's output shape(s) with one as the printer of
+// a single shape: a list of several as Python prints a list,
+// "[(None, 4), (None, 2)]".
+func (r layerRow) shapeText(one func(ir.Shape) string) string {
+	if len(r.more) == 0 {
+		return one(r.shape)
+	}
+	parts := []string{one(r.shape)}
+	for _, s := range r.more {
+		parts = append(parts, one(s))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
 // nodeRows returns m's nodes as summary rows, without the InputLayers if
 // hideInputs, with their normShape (for Check).
 func nodeRows(m *ir.Model, hideInputs bool) []layerRow {
 	rs := make([]layerRow, 0, len(m.Nodes))
+	st := stateRefs(m)
 	for _, n := range m.Nodes {
-		if hideInputs && isInput(n) {
+		if hideInputs && isInput(n) || isState(n) {
 			continue
 		}
-		r := newRow(n)
-		r.normShape = NormalizeShape(tupleShape(r.shape))
+		r := newRow(n, st)
+		r.normShape = NormalizeShape(r.shapeText(tupleShape))
 		rs = append(rs, r)
 	}
 	return rs
@@ -207,16 +255,31 @@ func sequentialLike(m *ir.Model) bool {
 	}
 	inputs := 0
 	consumers := make(map[string]int, len(m.Nodes))
+	// A state output counts as its layer's: Keras looks at layers, and a
+	// layer's several outputs are one node of its graph.
+	producer := map[string]string{}
+	for _, n := range m.Nodes {
+		if isState(n) && len(n.Inputs) == 1 {
+			producer[n.Name] = n.Inputs[0]
+		}
+	}
 	for _, n := range m.Nodes {
 		if isInput(n) {
 			inputs++
 			continue
 		}
+		if isState(n) {
+			continue
+		}
 		if len(n.Inputs) != 1 {
 			return false
 		}
-		consumers[n.Inputs[0]]++
-		if consumers[n.Inputs[0]] > 1 {
+		in := n.Inputs[0]
+		if p, ok := producer[in]; ok {
+			in = p
+		}
+		consumers[in]++
+		if consumers[in] > 1 {
 			return false
 		}
 	}

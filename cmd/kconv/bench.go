@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,13 +52,17 @@ func newBenchCmd() *cobra.Command {
 		asJSON, randomWeights bool
 		noWinograd            bool
 		seed                  uint64
+		profile               int
+		cpuProfile            string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench MODEL",
 		Short: "Time a model on random inputs",
 		Long: `Load MODEL, compile it and time runs on random inputs. Prints load time,
 median and minimum latency, images per second, GFLOP/s and the share of this
-machine's FP32 peak (117 GFLOP/s per core), and the process's peak memory.
+machine's measured FP32 FMA peak, and the process's peak memory. --profile N
+then times each step over the runs and prints the time by kernel kind and
+the N slowest steps.
 A model without weights (a builtin such as vgg16, or an architecture file)
 gets seeded random weights.`,
 		Example: `  kconv bench vgg16 --batch 1 --threads 2 --runs 10`,
@@ -67,6 +73,17 @@ gets seeded random weights.`,
 			}
 			if err := lf.parseBudget(); err != nil {
 				return err
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			t0 := time.Now()
 			m, err := lf.load(args[0])
@@ -139,10 +156,17 @@ gets seeded random weights.`,
 				return enc.Encode(r)
 			}
 			fmt.Fprintf(out, "model=%s batch=%d threads=%d runs=%d\n", r.Model, r.Batch, r.Threads, r.Runs)
-			fmt.Fprintf(out, "load_ms=%.1f compile_ms=%.1f first_result_ms=%.1f\n", r.LoadMS, r.CompileMS, r.FirstMS)
+			fmt.Fprintf(out, "load_ms=%.1f compile_ms=%.1f ready_ms=%.1f first_result_ms=%.1f\n", r.LoadMS, r.CompileMS, r.LoadMS+r.CompileMS, r.FirstMS)
 			fmt.Fprintf(out, "median_ms=%.2f min_ms=%.2f images_per_s=%.2f\n", r.MedianMS, r.MinMS, r.ImagesPerS)
 			fmt.Fprintf(out, "gflop_per_image=%.2f gflop_per_s=%.1f peak_share=%.0f%% peak_rss_mb=%.0f\n", r.GFLOP, r.GFLOPS, 100*r.PeakShare, r.PeakRSSMB)
 			fmt.Fprintf(out, "kernel_family=%s core_peak_gflop_per_s=%.0f (measured)\n", r.Family, r.PeakPerCore)
+			if profile > 0 {
+				steps, err := p.Profile(ctx, inputs, runs)
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				printProfile(out, steps, p.Threads(), runs, profile)
+			}
 			return nil
 		},
 	}
@@ -155,7 +179,49 @@ gets seeded random weights.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
 	cmd.Flags().BoolVar(&randomWeights, "random-weights", false, "replace the model's weights with seeded random ones")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed for inputs and weights")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of load, compile and runs to `FILE` (go tool pprof)")
+	cmd.Flags().IntVar(&profile, "profile", 0, "after timing, profile the steps and print the N slowest (0: no profile)")
 	return cmd
+}
+
+// printProfile prints the per-run time of each kernel kind, then the top
+// slowest steps.
+func printProfile(out io.Writer, steps []exec.StepTime, threads, runs, top int) {
+	// With one thread, rank by the thread's CPU time (what other processes
+	// take from the core does not count); else by wall time.
+	cost := func(s exec.StepTime) time.Duration { return s.Time }
+	what := "wall"
+	if threads == 1 {
+		cost, what = func(s exec.StepTime) time.Duration { return s.CPU }, "CPU"
+	}
+	var total time.Duration
+	byKind := map[string]time.Duration{}
+	count := map[string]int{}
+	for _, s := range steps {
+		total += cost(s)
+		byKind[s.Kind] += cost(s)
+		count[s.Kind]++
+	}
+	per := func(d time.Duration) float64 { return ms(d) / float64(runs) }
+	kinds := make([]string, 0, len(byKind))
+	for k := range byKind {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool { return byKind[kinds[i]] > byKind[kinds[j]] })
+	fmt.Fprintf(out, "profile: %.2f ms %s time per run in %d steps\n", per(total), what, len(steps))
+	for _, k := range kinds {
+		fmt.Fprintf(out, "  %-24s %8.3f ms %5.1f%% %4d steps\n", k, per(byKind[k]), 100*float64(byKind[k])/float64(total), count[k])
+	}
+	sorted := append([]exec.StepTime(nil), steps...)
+	sort.SliceStable(sorted, func(i, j int) bool { return cost(sorted[i]) > cost(sorted[j]) })
+	fmt.Fprintf(out, "slowest steps:\n")
+	for _, s := range sorted[:min(top, len(sorted))] {
+		gf := ""
+		if s.FLOPs > 0 && cost(s) > 0 {
+			gf = fmt.Sprintf(" %6.1f GFLOP/s", float64(s.FLOPs)*float64(runs)/cost(s).Seconds()/1e9)
+		}
+		fmt.Fprintf(out, "  %-48s %-20s %8.3f ms%s\n", s.Node, s.Kind, per(cost(s)), gf)
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -51,6 +51,9 @@ type builder struct {
 	vals   map[string]*value // ir node name → its value
 	// feedsPool marks the nodes whose output a Pool2D reads.
 	feedsPool map[string]bool
+	// rnnStates holds the final-state outputs (Y_h, Y_c) of the exported
+	// recurrent nodes that return their states, for RecurrentState nodes.
+	rnnStates map[string][2]string
 }
 
 func build(m *ir.Model, opts Options) (*file, error) {

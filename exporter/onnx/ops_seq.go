@@ -15,6 +15,8 @@ func (b *builder) seqNode(n *ir.Node) (v *value, ok bool, err error) {
 	switch op := n.Op.(type) {
 	case *ir.Recurrent:
 		v, err = b.recurrent(n, op)
+	case *ir.RecurrentState:
+		v, err = b.recurrentState(n, op)
 	case *ir.Conv1D:
 		v, err = b.conv1D(n, op)
 	case *ir.Pool1D:
@@ -200,12 +202,60 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	wi := b.weightInit(n.Name+"/W", []int{dirs, g * u, feat}, W)
 	ri := b.weightInit(n.Name+"/R", []int{dirs, g * u, u}, R)
 	bi := b.weightInit(n.Name+"/B", []int{dirs, 2 * g * u}, B)
+	ins := []string{xt, wi, ri, bi}
+	if len(n.Inputs) > 1 {
+		// Keras's initial states, each (N, U), forward then backward,
+		// h then c per direction → initial_h and initial_c (D, N, U).
+		if len(n.Inputs) != 1+op.States() {
+			return nil, fmt.Errorf("%d initial states, expected %d", len(n.Inputs)-1, op.States())
+		}
+		per := op.States() / dirs
+		for k, what := range []string{"initial_h", "initial_c"}[:per] {
+			// (N, U) per direction → (N, D, U) → (D, N, U), the form
+			// importer/onnx reads back (a batch-first value transposed).
+			var parts []string
+			for d := 0; d < dirs; d++ {
+				s := b.logical(b.in(n, 1+d*per+k)).name
+				parts = append(parts, b.step("Reshape", []string{s, b.constI(0, 1, int64(u))}, n.Name+"/"+what))
+			}
+			st := parts[0]
+			if dirs == 2 {
+				st = b.step("Concat", parts, n.Name+"/"+what, aInt("axis", 1))
+			}
+			st = b.step("Transpose", []string{st}, n.Name+"/"+what, aInts("perm", 1, 0, 2))
+			if k == 0 {
+				ins = append(ins, "", st) // sequence_lens, initial_h
+			} else {
+				ins = append(ins, st)
+			}
+		}
+	}
 	y, yh := b.fresh(n.Name+"/Y"), b.fresh(n.Name+"/Y_h")
 	outs := []string{y}
-	if !op.ReturnSequences {
-		outs = append(outs, yh) // Y stays unused
+	if !op.ReturnSequences || op.ReturnState {
+		outs = append(outs, yh) // Y stays unused without sequences
 	}
-	b.addMulti(kind, []string{xt, wi, ri, bi}, outs, attrs...)
+	yc := ""
+	if op.ReturnState && op.Cell == ir.CellLSTM {
+		yc = b.fresh(n.Name + "/Y_c")
+		outs = append(outs, yc)
+	}
+	b.addMulti(kind, ins, outs, attrs...)
+	// Y_h (D, N, U) → (N, D, U), once for the output and the states.
+	var yhb string
+	if !op.ReturnSequences || op.ReturnState {
+		yhb = b.step("Transpose", []string{yh}, n.Name+"/batch_major", aInts("perm", 1, 0, 2))
+	}
+	if op.ReturnState {
+		if b.rnnStates == nil {
+			b.rnnStates = map[string][2]string{}
+		}
+		st := [2]string{yhb}
+		if yc != "" {
+			st[1] = b.step("Transpose", []string{yc}, n.Name+"/batch_major", aInts("perm", 1, 0, 2))
+		}
+		b.rnnStates[n.Name] = st
+	}
 	// Per direction: (N, [T,] D, U).
 	var perDir string
 	if op.ReturnSequences {
@@ -217,8 +267,7 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 			perDir = b.step("Slice", []string{perDir, b.constI(-1), b.constI(-int64Max), b.constI(1), b.constI(-1)}, n.Name+"/reversed")
 		}
 	} else {
-		// Y_h (D, N, U) → (N, D, U).
-		perDir = b.step("Transpose", []string{yh}, n.Name+"/batch_major", aInts("perm", 1, 0, 2))
+		perDir = yhb
 	}
 	dirAxis := int64(1)
 	shape := []int64{0, -1}
@@ -243,6 +292,30 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 		return nil, fmt.Errorf("Bidirectional merge_mode %q cannot be exported", op.Merge)
 	}
 	return result(n, b.add("Reshape", []string{m, b.constI(shape...)}, n.Name), false), nil
+}
+
+// recurrentState exports a final state of a recurrent node: direction d
+// of its Y_h or Y_c, transposed to (N, D, U).
+func (b *builder) recurrentState(n *ir.Node, op *ir.RecurrentState) (*value, error) {
+	p := b.m.Node(n.Inputs[0])
+	if p == nil {
+		return nil, fmt.Errorf("reads '%s', which is not a node", n.Inputs[0])
+	}
+	r, err := op.StateOf(p)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := b.rnnStates[p.Name]
+	if !ok {
+		return nil, fmt.Errorf("'%s' was not exported with its states", p.Name)
+	}
+	per := 1
+	if r.Cell == ir.CellLSTM {
+		per = 2
+	}
+	i := op.Index - 1
+	g := b.step("Gather", []string{st[i%per], b.constI(int64(i / per))}, n.Name+"/direction", aInt("axis", 1))
+	return result(n, b.add("Reshape", []string{g, b.constI(0, -1)}, n.Name), false), nil
 }
 
 // ncl returns a sequence value as (N, C, L) for a 1-D op of data format df.

@@ -18,6 +18,13 @@ import (
 // lstmFile writes a one-unit ONNX LSTM over (N, 3, 1) inputs: batch-first
 // (layout 1, opset 14) or time-major without the transposes kconv needs.
 func lstmFile(t *testing.T, layout int64, extra ...*onnxpb.AttributeProto) string {
+	return lstmFileStates(t, layout, false, extra...)
+}
+
+// lstmFileStates is lstmFile; with states the LSTM (batch-first) also
+// takes initial_h and initial_c as graph inputs h0, c0 (N, 1, 1) and gives
+// Y_h and Y_c as graph outputs h, c.
+func lstmFileStates(t *testing.T, layout int64, states bool, extra ...*onnxpb.AttributeProto) string {
 	f32 := func(name string, dims []int64, v ...float32) *onnxpb.TensorProto {
 		raw := make([]byte, 4*len(v))
 		for i, x := range v {
@@ -58,6 +65,12 @@ func lstmFile(t *testing.T, layout int64, extra ...*onnxpb.AttributeProto) strin
 			Input: []string{"x", "W", "R", "B"}, Output: []string{"", "h"}, Attribute: attrs}},
 		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("h")}},
 	}
+	if states {
+		g.Input = append(g.Input, vi("h0", -1, 1, 1), vi("c0", -1, 1, 1))
+		g.Node[0].Input = append(g.Node[0].Input, "", "h0", "c0")
+		g.Node[0].Output = []string{"", "h", "c"}
+		g.Output = append(g.Output, &onnxpb.ValueInfoProto{Name: proto.String("c")})
+	}
 	m := &onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(14)}}}
 	data, err := proto.Marshal(m)
@@ -94,6 +107,40 @@ func TestImportLSTMHand(t *testing.T) {
 	}
 	if len(got.Data) != 1 || math.Abs(float64(got.Data[0])-h) > 1e-6 {
 		t.Errorf("Y_h %v (shape %v), want %v", got.Data, got.Shape, h)
+	}
+}
+
+// TestImportLSTMStatesHand: a batch-first ONNX LSTM with initial_h and
+// initial_c inputs and Y_h, Y_c outputs gives what ONNX's LSTM equations
+// give from those initial states, computed here by hand.
+func TestImportLSTMStatesHand(t *testing.T) {
+	m, err := onnximport.Load(lstmFileStates(t, 1, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs := []float32{1, -0.5, 2}
+	h0, c0 := float32(0.4), float32(-0.8)
+	outs := runKconvAll(t, m, []*ir.Tensor{{Shape: ir.Shape{1, 3, 1}, Data: xs},
+		{Shape: ir.Shape{1, 1, 1}, Data: []float32{h0}}, {Shape: ir.Shape{1, 1, 1}, Data: []float32{c0}}})
+	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	h, c := float64(h0), float64(c0)
+	for _, xv := range xs {
+		x := float64(xv)
+		i := sig(0.5*x + 0.1*h + 0.05 + 0.02)
+		o := sig(-0.3*x + 0.4*h + 0.1 - 0.04)
+		f := sig(0.8*x - 0.2*h + 0.3 + 0.2)
+		cc := math.Tanh(1.2*x + 0.6*h - 0.1 + 0.1)
+		c = f*c + i*cc
+		h = o * math.Tanh(c)
+	}
+	if len(outs) != 2 {
+		t.Fatalf("%d outputs, want Y_h and Y_c", len(outs))
+	}
+	for k, want := range []float64{h, c} {
+		got := outs[k]
+		if !got.Shape.Equal(ir.Shape{1, 1, 1}) || math.Abs(float64(got.Data[0])-want) > 1e-6 {
+			t.Errorf("%s %v (shape %v), want %v", []string{"Y_h", "Y_c"}[k], got.Data, got.Shape, want)
+		}
 	}
 }
 

@@ -217,6 +217,9 @@ func (b *builder) sequential(name string, layers []any, cfg obj, inputs []string
 		if err != nil {
 			return nil, err
 		}
+		if len(outs) > 1 && !isModelClass(class) {
+			return nil, &ir.LayerError{Layer: lname, Err: errors.New("a layer with several outputs (return_state) in a Sequential model: Keras refuses it too")}
+		}
 		prev = outs
 	}
 	if prev == nil {
@@ -333,7 +336,7 @@ func (b *builder) layer(lc obj, name string, inputs []string, k3path, prefix str
 		return nil, err
 	}
 	*recs = append(*recs, &layerRec{name: name, nodes: []*nodeRec{nr}})
-	return []string{nr.node.Name}, nil
+	return b.outputs(nr.node)
 }
 
 // model builds a (nested or branch) model entry; inputs nil makes it
@@ -640,7 +643,7 @@ func (b *builder) call(lc obj, name, class string, k int, ins []string, k3path, 
 	}
 	(*first).copies = append((*first).copies, nr.node)
 	b.g.m.Warnings = append(b.g.m.Warnings, fmt.Sprintf("layer '%s' is shared: call %d is node '%s', sharing its weights; parameter totals count them again", name, k, nr.node.Name))
-	return []string{nr.node.Name}, nil
+	return b.outputs(nr.node)
 }
 
 // simple builds the node of a plain layer (not yet added to the model).

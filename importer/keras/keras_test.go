@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -317,6 +318,49 @@ func TestLazy(t *testing.T) {
 		m, err = Load(p, Options{})
 		must(t, err)
 		must(t, m.LoadWeights())
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, "kconv-*"))
+	if len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestReadTwice checks that the weights of a loaded model can be read
+// again after they were released (exec releases the weights it packs, so
+// a second Compile of the same model reads them again): for a .keras zip
+// that re-reads the file, with the same values and no temporary file left.
+func TestReadTwice(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	for _, name := range []string{"cifar_small.h5", "cifar_small.keras"} {
+		m, err := Load("testdata/"+name, Options{})
+		must(t, err)
+		must(t, m.LoadWeights())
+		var first [][]float32
+		for _, n := range m.Nodes {
+			for _, w := range n.Weights {
+				d, err := w.Data()
+				must(t, err)
+				first = append(first, append([]float32(nil), d...))
+				w.Release()
+			}
+		}
+		if len(first) == 0 {
+			t.Fatalf("%s: no weights", name)
+		}
+		i := 0
+		for _, n := range m.Nodes {
+			for _, w := range n.Weights {
+				d, err := w.Data()
+				if err != nil {
+					t.Fatalf("%s: second read of layer '%s' weight %s: %v", name, n.Name, w.Name, err)
+				}
+				if !slices.Equal(d, first[i]) {
+					t.Errorf("%s: layer '%s' weight %s differs on the second read", name, n.Name, w.Name)
+				}
+				i++
+			}
+		}
 	}
 	left, _ := filepath.Glob(filepath.Join(tmp, "kconv-*"))
 	if len(left) > 0 {

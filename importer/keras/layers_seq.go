@@ -3,6 +3,7 @@ package keras
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/kconv/kconv/ir"
@@ -171,9 +172,6 @@ func (b *builder) recurrent(class, name string, c obj) (*ir.Recurrent, error) {
 	if st, err := c.boolean(false, "stateful"); err != nil || st {
 		return nil, errors.New("stateful recurrent layers keep state between calls; kconv runs stateless models only")
 	}
-	if rs, err := c.boolean(false, "return_state"); err != nil || rs {
-		return nil, errors.New("return_state is not supported (the layer would have several outputs)")
-	}
 	units, err := c.integer(0, "units", "output_dim")
 	if err != nil {
 		return nil, err
@@ -222,10 +220,39 @@ func (b *builder) recurrent(class, name string, c obj) (*ir.Recurrent, error) {
 	if op.GoBackwards, err = c.boolean(false, "go_backwards"); err != nil {
 		return nil, err
 	}
+	if op.ReturnState, err = c.boolean(false, "return_state"); err != nil {
+		return nil, err
+	}
 	if u, err := c.boolean(false, "unroll"); err == nil && u {
 		b.warnf("layer '%s': unroll only changes how Keras builds the loop; kconv runs it as a loop", name)
 	}
 	return op, nil
+}
+
+// mirrorLayer reports whether Bidirectional's backward_layer bl is the copy
+// of its layer fw that Keras makes when given none: the same class and
+// config but for its name and the opposite go_backwards. Keras 3 writes
+// that copy into every Bidirectional's config.
+func mirrorLayer(fw, bl obj) bool {
+	if fw.str("class_name") != bl.str("class_name") {
+		return false
+	}
+	fc, bc := innerConfig(fw), innerConfig(bl)
+	fb, _ := fc.boolean(false, "go_backwards")
+	bb, err := bc.boolean(false, "go_backwards")
+	if err != nil || fb == bb {
+		return false
+	}
+	strip := func(c obj) obj {
+		o := obj{}
+		for k, v := range c {
+			if k != "name" && k != "go_backwards" {
+				o[k] = v
+			}
+		}
+		return o
+	}
+	return reflect.DeepEqual(strip(fc), strip(bc))
 }
 
 // bidirectional reads Bidirectional(layer, merge_mode).
@@ -240,7 +267,7 @@ func (b *builder) bidirectional(name string, c obj) (ir.Op, error) {
 	default:
 		return nil, fmt.Errorf("Bidirectional(%s) is not supported", cls)
 	}
-	if _, ok := c.get("backward_layer"); ok && c["backward_layer"] != nil {
+	if bl := asObj(c["backward_layer"]); bl != nil && !mirrorLayer(inner, bl) {
 		return nil, errors.New("Bidirectional with a separate backward_layer is not supported")
 	}
 	op, err := b.recurrent(cls, name, innerConfig(inner))
@@ -350,5 +377,37 @@ func kwargTensors(kw any) []tensorRef {
 			out = append(out, r)
 		}
 	}
+	// A recurrent layer's initial_state: one tensor or a list of them
+	// (Keras 3 __keras_tensor__ values, or Keras 2 [layer, node, tensor]
+	// lists); they follow the sequence among the node's inputs.
+	if r, ok := parseRef(o["initial_state"]); ok && asObj(o["initial_state"]) != nil {
+		out = append(out, r)
+	} else {
+		for _, e := range asList(o["initial_state"]) {
+			if r, ok := parseRef(e); ok {
+				out = append(out, r)
+			}
+		}
+	}
 	return out
+}
+
+// outputs returns the names of node n's outputs in Keras's order: n
+// itself, then, for a recurrent layer with return_state, one
+// RecurrentState node per final state ("lstm:1", "lstm:2", …: Keras's
+// tensor indices), added to the model after n.
+func (b *builder) outputs(n *ir.Node) ([]string, error) {
+	names := []string{n.Name}
+	r, ok := n.Op.(*ir.Recurrent)
+	if !ok || !r.ReturnState {
+		return names, nil
+	}
+	for i := 1; i <= r.States(); i++ {
+		s := &ir.Node{Name: fmt.Sprintf("%s:%d", n.Name, i), Op: &ir.RecurrentState{Index: i, Units: r.Units}, Inputs: []string{n.Name}}
+		if err := b.addNode(s, ""); err != nil {
+			return nil, err
+		}
+		names = append(names, s.Name)
+	}
+	return names, nil
 }

@@ -1,7 +1,13 @@
 package keras
 
 import (
+	"path/filepath"
+
+	"github.com/kconv/kconv/internal/h5"
+	"os"
+
 	"fmt"
+	"github.com/kconv/kconv/summary"
 	"strings"
 	"testing"
 
@@ -144,5 +150,149 @@ func TestMultiHeadAttentionConfig(t *testing.T) {
 	// query 5·2·3+6, key 7·2·3+6, value 7·2·3+6, output 2·3·5+5.
 	if tr, _ := m.Params(); tr != 167 || !n.Out.Shape.Equal(ir.Shape{-1, 4, 5}) || len(n.Inputs) != 2 {
 		t.Errorf("params %d, output %v, inputs %v; want 167, (None, 4, 5), [q v]", tr, n.Out.Shape, n.Inputs)
+	}
+}
+
+// TestRecurrentStates reads the same encoder-decoder model written as a
+// tf.keras 2.4 config (initial_state as extra inbound tensors) and as a
+// Keras 3 config (initial_state as a call keyword; a Bidirectional with
+// the backward_layer copy Keras 3 always writes): LSTMs and a
+// Bidirectional GRU with return_state, a decoder started from the
+// encoder's states, a Dense on one of the Bidirectional's states. Both
+// give the same graph, Keras's parameter count, and summaries as Keras
+// prints multi-output layers (a list of shapes; "encoder[0][1]").
+func TestRecurrentStates(t *testing.T) {
+	for _, v := range []string{"k2", "k3"} {
+		t.Run(v, func(t *testing.T) {
+			path := "testdata/rnn_state_" + v + ".json"
+			m, err := Load(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx := m.Index()
+			in := func(name string) string { return strings.Join(idx[name].Inputs, " ") }
+			if got := in("decoder"); got != "decoder_in encoder:1 encoder:2" {
+				t.Errorf("decoder inputs %q", got)
+			}
+			if got := in("dense"); got != "bidirectional:2" {
+				t.Errorf("dense inputs %q", got)
+			}
+			if got := strings.Join(m.Outputs, " "); got != "bidirectional decoder:2 dense" {
+				t.Errorf("outputs %q", got)
+			}
+			for name, idx2 := range map[string]int{"encoder:1": 1, "encoder:2": 2, "bidirectional:2": 2} {
+				st, ok := idx[name].Op.(*ir.RecurrentState)
+				if !ok || st.Index != idx2 || idx[name].Inputs[0] != strings.Split(name, ":")[0] {
+					t.Errorf("%s: %+v", name, idx[name].Op)
+				}
+			}
+			// A Bidirectional GRU's outputs: merged, forward h, backward h.
+			if n := idx["bidirectional:2"]; n == nil || !n.Out.Shape.Equal(ir.Shape{-1, 2}) || idx["bidirectional:3"] != nil {
+				t.Errorf("bidirectional's states are not exactly forward h and backward h")
+			}
+			if tr, nt := m.Params(); tr != 258 || nt != 0 {
+				t.Errorf("params %d + %d, Keras counts 258", tr, nt)
+			}
+			var buf strings.Builder
+			if err := summary.Render(&buf, m, summary.Auto); err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile("testdata/rnn_state_" + v + ".summary.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if buf.String() != string(want) {
+				t.Errorf("summary differs:\n%s\nwant:\n%s", buf.String(), want)
+			}
+		})
+	}
+}
+
+// TestRecurrentStateRefusals: stateful layers stay a clean error; a layer
+// with several outputs in a Sequential model is refused as Keras refuses
+// it; a wrong number of initial states names the layer.
+func TestRecurrentStateRefusals(t *testing.T) {
+	if _, err := seqArch("2.2.4", `{"class_name": "LSTM", "config": {"name": "l", "units": 3, "stateful": true}}`); err == nil || !strings.Contains(err.Error(), "stateful") {
+		t.Errorf("stateful: %v", err)
+	}
+	if _, err := seqArch("2.2.4", `{"class_name": "LSTM", "config": {"name": "l", "units": 3, "return_state": true}}`); err == nil || !strings.Contains(err.Error(), "'l'") || !strings.Contains(err.Error(), "several outputs") {
+		t.Errorf("return_state in a Sequential model: %v", err)
+	}
+	cfg := `{"class_name": "Model", "keras_version": "2.2.4", "config": {"name": "m", "layers": [
+	 {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 5, 2]}, "name": "x", "inbound_nodes": []},
+	 {"class_name": "InputLayer", "config": {"name": "h", "batch_input_shape": [null, 3]}, "name": "h", "inbound_nodes": []},
+	 {"class_name": "LSTM", "config": {"name": "lstm", "units": 3}, "name": "lstm", "inbound_nodes": [[["x", 0, 0, {}], ["h", 0, 0, {}]]]}],
+	 "input_layers": [["x", 0, 0], ["h", 0, 0]], "output_layers": [["lstm", 0, 0]]}}`
+	if _, err := ParseConfig([]byte(cfg), "m.json", Options{}); err == nil || !strings.Contains(err.Error(), "lstm") || !strings.Contains(err.Error(), "initial state") {
+		t.Errorf("LSTM with one initial state: %v", err)
+	}
+}
+
+// TestKeras3RecurrentWeights reads a Keras 3 .weights.h5 laid out as
+// Keras 3 saves recurrent layers (the variables in the cell sublayer:
+// layers/lstm/cell/vars/0..2; a Bidirectional's in
+// layers/bidirectional/forward_layer/cell/vars and backward_layer/…, the
+// layers' own vars groups empty) with the Keras 3 encoder-decoder config:
+// every weight comes from its own dataset, forward before backward.
+func TestKeras3RecurrentWeights(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rnn.weights.h5")
+	w, err := h5.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each dataset holds its own index in every element.
+	type ds struct {
+		group string
+		shape []int
+	}
+	sets := []ds{
+		{"layers/lstm/cell", []int{4, 12}}, {"layers/lstm/cell", []int{3, 12}}, {"layers/lstm/cell", []int{12}},
+		{"layers/lstm_1/cell", []int{2, 12}}, {"layers/lstm_1/cell", []int{3, 12}}, {"layers/lstm_1/cell", []int{12}},
+		{"layers/bidirectional/forward_layer/cell", []int{3, 6}}, {"layers/bidirectional/forward_layer/cell", []int{2, 6}}, {"layers/bidirectional/forward_layer/cell", []int{2, 6}},
+		{"layers/bidirectional/backward_layer/cell", []int{3, 6}}, {"layers/bidirectional/backward_layer/cell", []int{2, 6}}, {"layers/bidirectional/backward_layer/cell", []int{2, 6}},
+		{"layers/dense", []int{2, 2}}, {"layers/dense", []int{2}},
+	}
+	for _, g := range []string{"layers/lstm/vars", "layers/lstm_1/vars", "layers/bidirectional/vars", "layers/bidirectional/forward_layer/vars", "layers/bidirectional/backward_layer/vars"} {
+		if _, err := w.CreateGroup(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := map[string]int{}
+	for i, s := range sets {
+		n := 1
+		for _, d := range s.shape {
+			n *= d
+		}
+		data := make([]float32, n)
+		for k := range data {
+			data[k] = float32(i)
+		}
+		if err := w.WriteFloat32(fmt.Sprintf("%s/vars/%d", s.group, count[s.group]), s.shape, data); err != nil {
+			t.Fatal(err)
+		}
+		count[s.group]++
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(path, Options{Arch: "testdata/rnn_state_k3.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for _, name := range []string{"encoder", "decoder", "bidirectional", "dense"} {
+		for _, wt := range m.Node(name).Weights {
+			d, err := wt.Data()
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, wt.Name, err)
+			}
+			if d[0] != float32(i) || len(d) != int(wt.Shape.Elements()) {
+				t.Errorf("%s %s holds dataset %v, want %d", name, wt.Name, d[0], i)
+			}
+			i++
+		}
+	}
+	if i != len(sets) {
+		t.Errorf("%d weights, want %d", i, len(sets))
 	}
 }

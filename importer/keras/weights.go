@@ -478,7 +478,7 @@ func (a *attacher) attachK3(g *graph, root *h5.Group) error {
 	found := 0
 	for _, r := range g.top {
 		for _, nr := range r.nodes {
-			fws, ok, err := readK3Vars(root, nr.k3path)
+			fws, ok, err := readK3LayerVars(root, nr)
 			if err != nil {
 				return &ir.LayerError{Layer: nr.node.Name, Err: err}
 			}

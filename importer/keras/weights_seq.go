@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kconv/kconv/internal/h5"
+
 	"github.com/kconv/kconv/ir"
 )
 
@@ -216,4 +218,35 @@ func (a *attacher) flatGRUBias(n *ir.Node, fws []fileWeight) ([]*ir.Weight, bool
 		a.paths = append(a.paths, fw.path)
 	}
 	return ws, true, nil
+}
+
+// readK3LayerVars lists a node's Keras 3 weights. A recurrent layer keeps
+// its variables in its cell (layers/lstm/cell/vars), a Bidirectional one
+// in its two layers' cells (…/forward_layer/cell/vars, then
+// …/backward_layer/cell/vars), as Keras 3 saves sublayers; when those
+// groups are absent the layer's own vars group is read.
+func readK3LayerVars(root *h5.Group, nr *nodeRec) ([]fileWeight, bool, error) {
+	r, ok := nr.node.Op.(*ir.Recurrent)
+	if !ok {
+		return readK3Vars(root, nr.k3path)
+	}
+	subs := []string{"/cell"}
+	if r.Bidirectional {
+		subs = []string{"/forward_layer/cell", "/backward_layer/cell"}
+	}
+	var all []fileWeight
+	for _, sub := range subs {
+		fws, ok, err := readK3Vars(root, nr.k3path+sub)
+		if err != nil {
+			return nil, true, err
+		}
+		if !ok {
+			return readK3Vars(root, nr.k3path)
+		}
+		for i := range fws {
+			fws[i].name = strings.TrimPrefix(sub, "/") + "/" + fws[i].name
+		}
+		all = append(all, fws...)
+	}
+	return all, true, nil
 }

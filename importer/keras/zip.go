@@ -244,13 +244,16 @@ func loadZip(path string, opts Options, flip string) (*ir.Model, error) {
 // model.weights.h5 to a temporary file, reads every weight of the model
 // into memory, and removes the file; each weight then takes its data (and
 // the store lets go of it). So no temporary file outlives a call, whatever
-// the caller does with the model.
+// the caller does with the model. A weight read a second time (its data
+// was released, e.g. by exec after a Compile) makes the store read the
+// file again.
 type zipStore struct {
 	zip    string
 	paths  []string
 	mu     sync.Mutex
 	loaded bool
 	data   map[string][]float32
+	taken  map[string]bool // paths whose data was handed out
 	err    error
 }
 
@@ -265,10 +268,25 @@ func (s *zipStore) read(path string, dst []float32) error {
 		return s.err
 	}
 	src, ok := s.data[path]
+	if !ok && s.taken[path] {
+		// Read before and given away (exec releases weights it has
+		// transformed): a second Compile of the same model reads the
+		// file again.
+		data, err := s.loadAll()
+		if err != nil {
+			return err
+		}
+		s.data, s.taken = data, nil
+		src, ok = s.data[path]
+	}
 	if !ok {
-		return fmt.Errorf("%s: no such weight (or read twice)", path)
+		return fmt.Errorf("%s: no such weight", path)
 	}
 	delete(s.data, path)
+	if s.taken == nil {
+		s.taken = map[string]bool{}
+	}
+	s.taken[path] = true
 	if len(src) != len(dst) {
 		return fmt.Errorf("%s holds %d values, expected %d", path, len(src), len(dst))
 	}

@@ -17,10 +17,12 @@ import (
 //
 //	Transpose(x, 1,0,2) → LSTM → Y   → Transpose(2,0,1,3)   becomes   LSTM(x, layout=1) → Y
 //	                            Y_h → Transpose(1,0,2)                               → Y_h
+//	                            Y_c → Transpose(1,0,2)                               → Y_c
+//	Transpose(h0, 1,0,2) → initial_h, Transpose(c0, 1,0,2) → initial_c        initial_h = h0, initial_c = c0
 //
 // (the form kconv's exporter writes). Only when the transposes' outputs
-// have no other use and Y_c is unused; other recurrent nodes are left for
-// recurrent to refuse.
+// have no other use; other recurrent nodes are left for recurrent to
+// refuse.
 func (im *importer) batchFirstRecurrent(nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 	if !slices.ContainsFunc(nodes, func(n *onnxpb.NodeProto) bool {
 		switch n.GetOpType() {
@@ -82,43 +84,52 @@ func (im *importer) batchFirstRecurrent(nodes []*onnxpb.NodeProto) []*onnxpb.Nod
 			continue
 		}
 		outs := append(n.GetOutput(), "", "", "")[:3]
-		if outs[2] != "" && im.uses[outs[2]] > 0 {
-			continue
-		}
 		xt := producer[n.GetInput()[0]]
 		if !isPerm(xt, 1, 0, 2) || im.uses[n.GetInput()[0]] != 1 {
 			continue
 		}
-		var yt, yht *onnxpb.NodeProto
-		if outs[0] != "" && im.uses[outs[0]] > 0 {
-			if yt = soleTranspose(outs[0], 2, 0, 1, 3); yt == nil {
-				continue
+		// Initial states (inputs 5, 6) made batch-first by a transpose.
+		ins := append(n.GetInput(), "", "", "", "", "", "", "")[:8]
+		var st [2]*onnxpb.NodeProto
+		ok := true
+		for k := range st {
+			if name := ins[5+k]; name != "" {
+				if st[k] = producer[name]; !isPerm(st[k], 1, 0, 2) || im.uses[name] != 1 {
+					ok = false
+				}
 			}
 		}
-		if outs[1] != "" && im.uses[outs[1]] > 0 {
-			if yht = soleTranspose(outs[1], 1, 0, 2); yht == nil {
-				continue
+		// Outputs Y, Y_h, Y_c, each read through its transpose alone.
+		var ot [3]*onnxpb.NodeProto
+		for k, perm := range [][]int64{{2, 0, 1, 3}, {1, 0, 2}, {1, 0, 2}} {
+			if outs[k] != "" && im.uses[outs[k]] > 0 {
+				if ot[k] = soleTranspose(outs[k], perm...); ot[k] == nil {
+					ok = false
+				}
 			}
+		}
+		if !ok {
+			continue
 		}
 		nn := proto.Clone(n).(*onnxpb.NodeProto)
 		nn.Input[0] = xt.GetInput()[0]
-		newOuts := []string{"", ""}
-		if yt != nil {
-			newOuts[0] = yt.GetOutput()[0]
+		drop[xt] = true
+		for k, t := range st {
+			if t != nil {
+				nn.Input[5+k] = t.GetInput()[0]
+				drop[t] = true
+			}
 		}
-		if yht != nil {
-			newOuts[1] = yht.GetOutput()[0]
+		newOuts := []string{"", "", ""}
+		for k, t := range ot {
+			if t != nil {
+				newOuts[k] = t.GetOutput()[0]
+				drop[t] = true
+			}
 		}
 		nn.Output = newOuts
 		nn.Attribute = append(nn.Attribute, &onnxpb.AttributeProto{Name: proto.String("layout"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1)})
 		repl[n] = nn
-		drop[xt] = true
-		if yt != nil {
-			drop[yt] = true
-		}
-		if yht != nil {
-			drop[yht] = true
-		}
 	}
 	if len(repl) == 0 {
 		return nodes
@@ -150,21 +161,28 @@ func layoutOf(n *onnxpb.NodeProto) int64 {
 // directions, Y_h (N, D, H) a last-step one. W, R and B become Keras's
 // kernel, recurrent_kernel and bias (LSTM gates reordered; W and R biases
 // summed, except for a GRU with linear_before_reset, whose two biases
-// Keras keeps apart). Time-major nodes that batchFirstRecurrent could not
-// rewrite, sequence_lens, initial states, peepholes, clip, input_forget and
-// Y_c are refused.
+// Keras keeps apart). initial_h and initial_c (N, D, H) become the layer's
+// initial-state inputs, one (N, H) per direction; when Y_h or Y_c is used
+// with initial states or with Y_c, the layer returns its states
+// (ReturnState) and Y_h, Y_c are rebuilt from its RecurrentState nodes.
+// Time-major nodes that batchFirstRecurrent could not rewrite,
+// sequence_lens, peepholes, clip, input_forget, and initial_h without
+// initial_c (or the reverse) for an LSTM are refused.
 func (c *nctx) recurrent() error {
 	cell := map[string]string{"RNN": ir.CellSimpleRNN, "LSTM": ir.CellLSTM, "GRU": ir.CellGRU}[c.op]
 	if l, err := c.int("layout", 0); err != nil || l != 1 {
 		return fmt.Errorf("time-major %s (layout 0) is supported only between Transposes that make it batch-first (kconv keeps the batch on axis 0)", c.op)
 	}
-	for i, what := range map[int]string{4: "sequence_lens", 5: "initial_h", 6: "initial_c", 7: "peepholes (P)"} {
+	for i, what := range map[int]string{4: "sequence_lens", 7: "peepholes (P)"} {
 		if c.in(i) != nil {
 			return fmt.Errorf("%s %s is not supported", c.op, what)
 		}
 	}
-	if c.outUsed(2) {
-		return fmt.Errorf("%s output Y_c is not supported", c.op)
+	if c.op != "LSTM" && (c.in(6) != nil || c.outUsed(2)) {
+		return fmt.Errorf("%s has no cell state (initial_c, Y_c)", c.op)
+	}
+	if c.op == "LSTM" && (c.in(5) == nil) != (c.in(6) == nil) {
+		return fmt.Errorf("LSTM with only one of initial_h and initial_c is not supported")
 	}
 	if _, ok := c.attrs["clip"]; ok {
 		return fmt.Errorf("%s clip is not supported", c.op)
@@ -208,6 +226,10 @@ func (c *nctx) recurrent() error {
 		return err
 	}
 	u := op.Units
+	if c.in(5) != nil || c.outUsed(2) || (c.outUsed(0) && c.outUsed(1)) {
+		// One recurrence for all outputs.
+		return c.recurrentStates(op, x, steps, dirs, ws)
+	}
 	if c.outUsed(0) {
 		seq := *op
 		seq.ReturnSequences, seq.TimeOrder = true, op.GoBackwards
@@ -232,6 +254,85 @@ func (c *nctx) recurrent() error {
 			return err
 		}
 		c.setOut(1, &val{node: name, t: t})
+	}
+	return nil
+}
+
+// recurrentStates imports a recurrent node with initial states, a used
+// Y_c, or both Y and Y_h used: one Recurrent node (with its initial states as inputs, returning
+// its states), Y from its output and Y_h, Y_c (N, D, H) concatenated from
+// its RecurrentState nodes.
+func (c *nctx) recurrentStates(op *ir.Recurrent, x string, steps, dirs int, ws []*ir.Weight) error {
+	u := op.Units
+	per := op.States() / dirs
+	ins := []string{x}
+	if c.in(5) != nil {
+		// initial_h, initial_c (N, D, H) → (N, H) per direction, in
+		// the layer's order: per direction h (then c).
+		var parts [2][]string
+		for k := 0; k < per; k++ {
+			v, vt, err := c.act(5 + k)
+			if err != nil {
+				return err
+			}
+			if len(vt.Shape) != 3 || vt.Shape[1] != dirs || vt.Shape[2] != u {
+				return fmt.Errorf("%s %v is not (batch, %d, %d)", []string{"initial_h", "initial_c"}[k], vt.Shape, dirs, u)
+			}
+			for d := 0; d < dirs; d++ {
+				g, _, err := c.emit(fmt.Sprintf("initial_%d_%d", k, d), &ir.Gather{Axis: 1, Indices: []int{d}, IndicesShape: ir.Shape{1}}, []string{v})
+				if err != nil {
+					return err
+				}
+				r, _, err := c.emit(fmt.Sprintf("initial_%d_%d", k, d), &ir.Reshape{Target: ir.Shape{u}}, []string{g})
+				if err != nil {
+					return err
+				}
+				parts[k] = append(parts[k], r)
+			}
+		}
+		for d := 0; d < dirs; d++ {
+			for k := 0; k < per; k++ {
+				ins = append(ins, parts[k][d])
+			}
+		}
+	}
+	rec := *op
+	rec.ReturnSequences, rec.TimeOrder = c.outUsed(0), op.GoBackwards && c.outUsed(0)
+	rec.ReturnState = c.outUsed(1) || c.outUsed(2)
+	y, _, err := c.emit("", &rec, ins, ws...)
+	if err != nil {
+		return err
+	}
+	if c.outUsed(0) {
+		name, t, err := c.emit("directions", &ir.Reshape{Target: ir.Shape{steps, dirs, u}}, []string{y})
+		if err != nil {
+			return err
+		}
+		c.setOut(0, &val{node: name, t: t})
+	}
+	for k := 0; k < per; k++ {
+		if !c.outUsed(1 + k) {
+			continue
+		}
+		var dirParts []string
+		for d := 0; d < dirs; d++ {
+			s, _, err := c.emit(fmt.Sprintf("state_%d_%d", k, d), &ir.RecurrentState{Index: d*per + k + 1, Units: u}, []string{y})
+			if err != nil {
+				return err
+			}
+			r, _, err := c.emit(fmt.Sprintf("state_%d_%d", k, d), &ir.Reshape{Target: ir.Shape{1, u}}, []string{s})
+			if err != nil {
+				return err
+			}
+			dirParts = append(dirParts, r)
+		}
+		name, t := dirParts[0], c.im.types[dirParts[0]]
+		if dirs == 2 {
+			if name, t, err = c.emit([]string{"Y_h", "Y_c"}[k], &ir.Concat{Axis: 1}, dirParts); err != nil {
+				return err
+			}
+		}
+		c.setOut(1+k, &val{node: name, t: t})
 	}
 	return nil
 }

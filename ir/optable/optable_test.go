@@ -370,6 +370,10 @@ func build(o ir.OpInfo) (*ir.Model, error) {
 			Weights: []*ir.Weight{ir.ConstWeight("value", s.Clone(), random(r, int(s.Elements())))}})
 		ins = append(ins, name)
 	}
+	if e.From != nil {
+		m.Nodes = append(m.Nodes, &ir.Node{Name: "p", Class: e.From.Kind(), Op: e.From, Inputs: ins})
+		ins = []string{"p"}
+	}
 	y := &ir.Node{Name: "y", Class: e.Op.Kind(), Op: e.Op, Inputs: ins}
 	m.Nodes = append(m.Nodes, y)
 	m.Outputs = []string{"y"}
@@ -377,8 +381,13 @@ func build(o ir.OpInfo) (*ir.Model, error) {
 		return nil, err
 	}
 	if _, unknown := e.Op.(*ir.Unknown); !unknown {
-		for _, s := range y.Specs {
-			y.Weights = append(y.Weights, ir.ConstWeight(s.Name, s.Shape.Clone(), random(r, int(s.Shape.Elements()))))
+		for _, n := range m.Nodes {
+			if n.Name != "y" && n.Name != "p" {
+				continue
+			}
+			for _, s := range n.Specs {
+				n.Weights = append(n.Weights, ir.ConstWeight(s.Name, s.Shape.Clone(), random(r, int(s.Shape.Elements()))))
+			}
 		}
 	}
 	return m, ir.Prepare(m)

@@ -43,6 +43,57 @@ type RNNParams struct {
 // nil: none).
 type RNNWeights struct{ Kernel, Recurrent, Bias []float32 }
 
+// RNNState is one direction's initial and final states, each (N, U): H0
+// and C0 (LSTM) start the recurrence (nil: zeros), H and C (LSTM) receive
+// the state after the last step (nil: not wanted). A nil *RNNState is all
+// nil.
+type RNNState struct{ H0, C0, H, C []float32 }
+
+func (st *RNNState) check(p RNNParams) {
+	if st == nil {
+		return
+	}
+	for _, b := range []struct {
+		what string
+		v    []float32
+	}{{"initial h", st.H0}, {"initial c", st.C0}, {"final h", st.H}, {"final c", st.C}} {
+		if b.v != nil {
+			convCheckLen("recurrent "+b.what, b.v, p.N*p.U)
+		}
+	}
+	if p.Cell != CellLSTM && (st.C0 != nil || st.C != nil) {
+		panic("kernels: a cell state for a cell without one")
+	}
+}
+
+// start sets h and c to the initial states.
+func (st *RNNState) start(h, c []float32) {
+	clear(h)
+	clear(c)
+	if st == nil {
+		return
+	}
+	if st.H0 != nil {
+		copy(h, st.H0)
+	}
+	if st.C0 != nil {
+		copy(c, st.C0)
+	}
+}
+
+// end copies the final states out.
+func (st *RNNState) end(h, c []float32) {
+	if st == nil {
+		return
+	}
+	if st.H != nil {
+		copy(st.H, h)
+	}
+	if st.C != nil {
+		copy(st.C, c)
+	}
+}
+
 func (p RNNParams) check(x []float32, w RNNWeights, mask, y []float32, ystride int) {
 	if p.N < 0 || p.T < 0 || p.In < 1 || p.U < 1 {
 		panic("kernels: bad recurrent sizes")
@@ -83,15 +134,17 @@ func (p RNNParams) rnnScratch() int {
 // rows ystride apart starting at y[0] (ystride U for a plain layer, 2U for
 // one half of a concatenated Bidirectional). mask (N×T of 0/1, nil: none)
 // marks steps to skip: a masked step keeps the state and outputs the
-// previous output, as Keras's RNN does. The input projection x·W of every
+// previous output, as Keras's RNN does. st (nil: none) gives initial
+// states and takes the final ones. The input projection x·W of every
 // step is one GEMM; each step adds h·U (one GEMM over the batch) and
 // applies the gates. Scratch comes from ws.
-func RNN(p RNNParams, x []float32, w RNNWeights, mask []float32, y []float32, ystride int, ws *Workspace) {
+func RNN(p RNNParams, x []float32, w RNNWeights, st *RNNState, mask []float32, y []float32, ystride int, ws *Workspace) {
 	p.check(x, w, mask, y, ystride)
+	st.check(p)
 	if p.N == 0 {
 		return
 	}
-	rnnRun(p, x, w, mask, y, ystride, ws.Get(p.rnnScratch()), ws)
+	rnnRun(p, x, w, st, mask, y, ystride, ws.Get(p.rnnScratch()), ws)
 }
 
 // BiMerge is how BiRNN combines its directions.
@@ -108,11 +161,13 @@ const (
 // BiRNN runs a Bidirectional layer: the forward layer over p, the
 // backward one reading the steps last to first (its sequence outputs put
 // back in step order), merged into y ((N, [T,] 2U) for BiConcat, else
-// (N, [T,] U)).
-func BiRNN(p RNNParams, x []float32, fw, bw RNNWeights, merge BiMerge, mask []float32, y []float32, ws *Workspace) {
+// (N, [T,] U)). fst and bst are the directions' states (nil: none).
+func BiRNN(p RNNParams, x []float32, fw, bw RNNWeights, fst, bst *RNNState, merge BiMerge, mask []float32, y []float32, ws *Workspace) {
 	if p.Backwards {
 		panic("kernels: BiRNN of a backwards layer")
 	}
+	fst.check(p)
+	bst.check(p)
 	if p.N == 0 {
 		return
 	}
@@ -123,16 +178,16 @@ func BiRNN(p RNNParams, x []float32, fw, bw RNNWeights, merge BiMerge, mask []fl
 		p.check(x, fw, mask, y, 2*p.U)
 		q.check(x, bw, mask, y[p.U:], 2*p.U)
 		buf := ws.Get(p.rnnScratch())
-		rnnRun(p, x, fw, mask, y, 2*p.U, buf, ws)
-		rnnRun(q, x, bw, mask, y[p.U:], 2*p.U, buf, ws)
+		rnnRun(p, x, fw, fst, mask, y, 2*p.U, buf, ws)
+		rnnRun(q, x, bw, bst, mask, y[p.U:], 2*p.U, buf, ws)
 		return
 	}
 	p.check(x, fw, mask, y, p.U)
 	q.check(x, bw, mask, y, p.U)
 	all := ws.Get(rows*p.U + p.rnnScratch())
 	back, buf := all[:rows*p.U], all[rows*p.U:]
-	rnnRun(p, x, fw, mask, y, p.U, buf, ws)
-	rnnRun(q, x, bw, mask, back, p.U, buf, ws)
+	rnnRun(p, x, fw, fst, mask, y, p.U, buf, ws)
+	rnnRun(q, x, bw, bst, mask, back, p.U, buf, ws)
 	biMerge(merge, y[:rows*p.U], back)
 }
 
@@ -150,31 +205,30 @@ func biMerge(merge BiMerge, y, back []float32) {
 }
 
 // BiRNNRef is the reference of BiRNN, built on RNNRef.
-func BiRNNRef(p RNNParams, x []float32, fw, bw RNNWeights, merge BiMerge, mask []float32, y []float32) {
+func BiRNNRef(p RNNParams, x []float32, fw, bw RNNWeights, fst, bst *RNNState, merge BiMerge, mask []float32, y []float32) {
 	q := p
 	q.Backwards, q.ReverseOutputs = true, true
 	rows := p.outRows()
 	if merge == BiConcat {
-		RNNRef(p, x, fw, mask, y, 2*p.U)
-		RNNRef(q, x, bw, mask, y[p.U:], 2*p.U)
+		RNNRef(p, x, fw, fst, mask, y, 2*p.U)
+		RNNRef(q, x, bw, bst, mask, y[p.U:], 2*p.U)
 		return
 	}
 	back := make([]float32, rows*p.U)
-	RNNRef(p, x, fw, mask, y, p.U)
-	RNNRef(q, x, bw, mask, back, p.U)
+	RNNRef(p, x, fw, fst, mask, y, p.U)
+	RNNRef(q, x, bw, bst, mask, back, p.U)
 	biMerge(merge, y[:rows*p.U], back)
 }
 
 // rnnRun is RNN with its scratch (p.rnnScratch() floats) given.
-func rnnRun(p RNNParams, x []float32, w RNNWeights, mask []float32, y []float32, ystride int, buf []float32, ws *Workspace) {
+func rnnRun(p RNNParams, x []float32, w RNNWeights, st *RNNState, mask []float32, y []float32, ystride int, buf []float32, ws *Workspace) {
 	g := p.Cell.Gates()
 	gu := g * p.U
 	xw := buf[:p.N*p.T*gu]
 	hu := buf[len(xw) : len(xw)+p.N*gu]
 	rest := buf[len(xw)+len(hu):]
 	h, c, tmp := rest[:p.N*p.U], rest[p.N*p.U:2*p.N*p.U], rest[2*p.N*p.U:3*p.N*p.U]
-	clear(h)
-	clear(c)
+	st.start(h, c)
 	// xw = x·W + input bias.
 	var beta float32
 	if w.Bias != nil {
@@ -227,6 +281,7 @@ func rnnRun(p RNNParams, x []float32, w RNNWeights, mask []float32, y []float32,
 			copy(y[row*ystride:row*ystride+p.U], hn)
 		}
 	}
+	st.end(h, c)
 }
 
 // rnnCellStep updates one sample's state h (and c) from its input
@@ -283,8 +338,9 @@ func rnnCellStep(p RNNParams, xr, hr, h, c, tmp, rec []float32, gu int) {
 
 // RNNRef is the naive reference of RNN: every product written out, one
 // sample and one step at a time, straight from Keras's cell equations.
-func RNNRef(p RNNParams, x []float32, w RNNWeights, mask []float32, y []float32, ystride int) {
+func RNNRef(p RNNParams, x []float32, w RNNWeights, st *RNNState, mask []float32, y []float32, ystride int) {
 	p.check(x, w, mask, y, ystride)
+	st.check(p)
 	g, u := p.Cell.Gates(), p.U
 	gu := g * u
 	bias := func(j int) float64 {
@@ -307,6 +363,16 @@ func RNNRef(p RNNParams, x []float32, w RNNWeights, mask []float32, y []float32,
 	for n := 0; n < p.N; n++ {
 		h := make([]float64, u)
 		c := make([]float64, u)
+		if st != nil && st.H0 != nil {
+			for j := range h {
+				h[j] = float64(st.H0[n*u+j])
+			}
+		}
+		if st != nil && st.C0 != nil {
+			for j := range c {
+				c[j] = float64(st.C0[n*u+j])
+			}
+		}
 		for s := 0; s < p.T; s++ {
 			t := s
 			if p.Backwards {
@@ -381,6 +447,14 @@ func RNNRef(p RNNParams, x []float32, w RNNWeights, mask []float32, y []float32,
 			}
 			for j := 0; j < u; j++ {
 				y[row*ystride+j] = float32(h[j])
+			}
+		}
+		for j := 0; j < u; j++ {
+			if st != nil && st.H != nil {
+				st.H[n*u+j] = float32(h[j])
+			}
+			if st != nil && st.C != nil {
+				st.C[n*u+j] = float32(c[j])
 			}
 		}
 	}

@@ -58,45 +58,73 @@ func TestRNNTable(t *testing.T) {
 				for _, seq := range []bool{false, true} {
 					for _, masked := range []bool{false, true} {
 						for _, bias := range []bool{true, false} {
-							p := RNNParams{Cell: cell, N: 3, T: 5, In: 4, U: 6, Act: tanhAct, RecAct: hsig2,
-								ResetAfter: resetAfter, Backwards: back, Sequences: seq}
-							if cell == CellGRU {
-								p.RecAct = sigAct
-							}
-							name := fmt.Sprintf("cell%d_ra%v_back%v_seq%v_mask%v_bias%v", cell, resetAfter, back, seq, masked, bias)
-							x := rnnRand(r, p.N*p.T*p.In)
-							w := rnnWeights(r, p, bias)
-							var mask []float32
-							if masked {
-								mask = make([]float32, p.N*p.T)
-								for i := range mask {
-									if r.Intn(3) > 0 {
-										mask[i] = 1
+							for _, states := range []bool{false, true} {
+								p := RNNParams{Cell: cell, N: 3, T: 5, In: 4, U: 6, Act: tanhAct, RecAct: hsig2,
+									ResetAfter: resetAfter, Backwards: back, Sequences: seq}
+								if cell == CellGRU {
+									p.RecAct = sigAct
+								}
+								name := fmt.Sprintf("cell%d_ra%v_back%v_seq%v_mask%v_bias%v_states%v", cell, resetAfter, back, seq, masked, bias, states)
+								x := rnnRand(r, p.N*p.T*p.In)
+								w := rnnWeights(r, p, bias)
+								var mask []float32
+								if masked {
+									mask = make([]float32, p.N*p.T)
+									for i := range mask {
+										if r.Intn(3) > 0 {
+											mask[i] = 1
+										}
 									}
 								}
-							}
-							want := make([]float32, p.outRows()*p.U)
-							got := make([]float32, len(want))
-							RNNRef(p, x, w, mask, want, p.U)
-							RNN(p, x, w, mask, got, p.U, &Workspace{})
-							if d := maxDiff(got, want); d > 1e-5 {
-								t.Errorf("%s: max diff %g", name, d)
-							}
-							if back {
-								continue
-							}
-							bw := rnnWeights(r, p, bias)
-							for _, merge := range []BiMerge{BiConcat, BiSum, BiMul, BiAve} {
-								u := p.U
-								if merge == BiConcat {
-									u *= 2
-								}
-								want := make([]float32, p.outRows()*u)
+								want := make([]float32, p.outRows()*p.U)
 								got := make([]float32, len(want))
-								BiRNNRef(p, x, w, bw, merge, mask, want)
-								BiRNN(p, x, w, bw, merge, mask, got, &Workspace{})
+								var wst, gst *RNNState
+								if states {
+									wst, gst = rnnStates(r, p), rnnStates(r, p)
+									gst.H0, gst.C0 = wst.H0, wst.C0
+								}
+								RNNRef(p, x, w, wst, mask, want, p.U)
+								RNN(p, x, w, gst, mask, got, p.U, &Workspace{})
 								if d := maxDiff(got, want); d > 1e-5 {
-									t.Errorf("%s bi merge %d: max diff %g", name, merge, d)
+									t.Errorf("%s: max diff %g", name, d)
+								}
+								if states {
+									if d := max(maxDiff(gst.H, wst.H), maxDiff(gst.C, wst.C)); d > 1e-5 {
+										t.Errorf("%s: final states: max diff %g", name, d)
+									}
+									if !seq {
+										// The last output is the final h.
+										if d := maxDiff(got, gst.H); d != 0 {
+											t.Errorf("%s: last output differs from final h by %g", name, d)
+										}
+									}
+								}
+								if back {
+									continue
+								}
+								bw := rnnWeights(r, p, bias)
+								for _, merge := range []BiMerge{BiConcat, BiSum, BiMul, BiAve} {
+									u := p.U
+									if merge == BiConcat {
+										u *= 2
+									}
+									want := make([]float32, p.outRows()*u)
+									got := make([]float32, len(want))
+									var wf, wb, gf, gb *RNNState
+									if states {
+										wf, wb, gf, gb = rnnStates(r, p), rnnStates(r, p), rnnStates(r, p), rnnStates(r, p)
+										gf.H0, gf.C0, gb.H0, gb.C0 = wf.H0, wf.C0, wb.H0, wb.C0
+									}
+									BiRNNRef(p, x, w, bw, wf, wb, merge, mask, want)
+									BiRNN(p, x, w, bw, gf, gb, merge, mask, got, &Workspace{})
+									if d := maxDiff(got, want); d > 1e-5 {
+										t.Errorf("%s bi merge %d: max diff %g", name, merge, d)
+									}
+									if states {
+										if d := max(maxDiff(gf.H, wf.H), maxDiff(gf.C, wf.C), maxDiff(gb.H, wb.H), maxDiff(gb.C, wb.C)); d > 1e-5 {
+											t.Errorf("%s bi merge %d: final states: max diff %g", name, merge, d)
+										}
+									}
 								}
 							}
 						}
@@ -105,6 +133,91 @@ func TestRNNTable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRNNHandStates checks initial and final states against one-unit
+// cases computed here from Keras's LSTM and GRU (reset_after) equations:
+// the recurrence starts from h0 (and c0) and the final states are the
+// last h (and c).
+func TestRNNHandStates(t *testing.T) {
+	x := []float32{1, -2, 0.5}
+	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	h0, c0 := 0.3, -0.7
+	// LSTM gates i, f, c, o; sigmoid recurrent activation.
+	lstm := func() (hs []float64, h, c float64) {
+		h, c = h0, c0
+		for _, v := range x {
+			xv := float64(v)
+			i := sig(0.3*xv + 0.2*h + 0.01)
+			f := sig(-0.4*xv + 0.5*h + 1)
+			cc := math.Tanh(0.8*xv - 0.6*h - 0.2)
+			o := sig(1.1*xv + 0.7*h + 0.05)
+			c = f*c + i*cc
+			h = o * math.Tanh(c)
+			hs = append(hs, h)
+		}
+		return hs, h, c
+	}
+	// GRU gates z, r, h, reset after: input bias then recurrent bias.
+	gru := func() (hs []float64, h, c float64) {
+		h = h0
+		for _, v := range x {
+			xv := float64(v)
+			z := sig(0.3*xv + 0.1 + 0.2*h + 0.02)
+			r := sig(-0.4*xv - 0.1 + 0.5*h + 0.03)
+			hh := math.Tanh(0.8*xv + 0.05 + r*(-0.6*h+0.04))
+			h = z*h + (1-z)*hh
+			hs = append(hs, h)
+		}
+		return hs, h, 0
+	}
+	for _, c := range []struct {
+		name string
+		p    RNNParams
+		w    RNNWeights
+		want func() ([]float64, float64, float64)
+	}{
+		{"lstm", RNNParams{Cell: CellLSTM, Act: tanhAct, RecAct: sigAct},
+			RNNWeights{Kernel: []float32{0.3, -0.4, 0.8, 1.1}, Recurrent: []float32{0.2, 0.5, -0.6, 0.7}, Bias: []float32{0.01, 1, -0.2, 0.05}}, lstm},
+		{"gru_reset_after", RNNParams{Cell: CellGRU, Act: tanhAct, RecAct: sigAct, ResetAfter: true},
+			RNNWeights{Kernel: []float32{0.3, -0.4, 0.8}, Recurrent: []float32{0.2, 0.5, -0.6}, Bias: []float32{0.1, -0.1, 0.05, 0.02, 0.03, 0.04}}, gru},
+	} {
+		p := c.p
+		p.N, p.T, p.In, p.U, p.Sequences = 1, len(x), 1, 1, true
+		hs, h, cc := c.want()
+		for _, ref := range []bool{false, true} {
+			st := &RNNState{H0: []float32{float32(h0)}, H: make([]float32, 1)}
+			if p.Cell == CellLSTM {
+				st.C0, st.C = []float32{float32(c0)}, make([]float32, 1)
+			}
+			y := make([]float32, len(x))
+			if ref {
+				RNNRef(p, x, c.w, st, nil, y, 1)
+			} else {
+				RNN(p, x, c.w, st, nil, y, 1, &Workspace{})
+			}
+			for i := range hs {
+				if math.Abs(float64(y[i])-hs[i]) > 1e-6 {
+					t.Errorf("%s ref=%v: step %d: %v, want %v", c.name, ref, i, y[i], hs[i])
+				}
+			}
+			if math.Abs(float64(st.H[0])-h) > 1e-6 {
+				t.Errorf("%s ref=%v: final h %v, want %v", c.name, ref, st.H[0], h)
+			}
+			if p.Cell == CellLSTM && math.Abs(float64(st.C[0])-cc) > 1e-6 {
+				t.Errorf("%s ref=%v: final c %v, want %v", c.name, ref, st.C[0], cc)
+			}
+		}
+	}
+}
+
+// rnnStates returns random initial states and zeroed final ones for p.
+func rnnStates(r *rand.Rand, p RNNParams) *RNNState {
+	st := &RNNState{H0: rnnRand(r, p.N*p.U), H: make([]float32, p.N*p.U)}
+	if p.Cell == CellLSTM {
+		st.C0, st.C = rnnRand(r, p.N*p.U), make([]float32, p.N*p.U)
+	}
+	return st
 }
 
 // TestRNNHand checks both implementations against one-unit cases
@@ -199,9 +312,9 @@ func TestRNNHand(t *testing.T) {
 		for _, impl := range []string{"fast", "ref"} {
 			got := make([]float32, len(want))
 			if impl == "fast" {
-				RNN(p, x, c.w, nil, got, 1, nil)
+				RNN(p, x, c.w, nil, nil, got, 1, nil)
 			} else {
-				RNNRef(p, x, c.w, nil, got, 1)
+				RNNRef(p, x, c.w, nil, nil, got, 1)
 			}
 			for i := range want {
 				if math.Abs(float64(got[i])-want[i]) > 1e-6 {
@@ -217,7 +330,7 @@ func TestRNNMaskHand(t *testing.T) {
 	p := RNNParams{Cell: CellSimple, N: 1, T: 3, In: 1, U: 1, Act: tanhAct, Sequences: true}
 	w := RNNWeights{Kernel: []float32{1}, Recurrent: []float32{0.5}}
 	got := make([]float32, 3)
-	RNN(p, []float32{0.5, 9, -1}, w, []float32{1, 0, 1}, got, 1, nil)
+	RNN(p, []float32{0.5, 9, -1}, w, nil, []float32{1, 0, 1}, got, 1, nil)
 	h1 := math.Tanh(0.5)
 	h3 := math.Tanh(-1 + 0.5*h1)
 	for i, want := range []float64{h1, h1, h3} {
@@ -238,7 +351,7 @@ func BenchmarkLSTM(b *testing.B) {
 	ws := &Workspace{Pool: par.New(2)}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		RNN(p, x, w, nil, y, p.U, ws)
+		RNN(p, x, w, nil, nil, y, p.U, ws)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/op")
 }

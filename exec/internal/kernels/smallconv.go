@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 )
 
@@ -47,6 +48,9 @@ type SmallConv struct {
 	taps    []int // byte offsets of the taps, as deltas (see the kernels)
 	blocks  []scBlock
 	wino    *scWino // the Winograd F(2×2, 3×3) path, where it applies
+
+	mu    sync.Mutex
+	plans map[[2]int]scPlan // (images, workers) → split (see plan)
 }
 
 // scBlock is a range of up to 32 output channels.
@@ -120,8 +124,19 @@ func SmallConvPays(p ConvParams, act Activation, winograd bool) bool {
 		return true
 	}
 	tiles := q.N * ((q.OutH() + winoTile - 1) / winoTile) * ((q.OutW() + winoTile - 1) / winoTile)
-	return tiles*(q.C+q.OutC) < 10000
+	th, tw := (q.OutH()+winoTile-1)/winoTile, (q.OutW()+winoTile-1)/winoTile
+	cover := float64(q.OutH()*q.OutW()) / float64(th*tw*winoTile*winoTile)
+	return tiles*(q.C+q.OutC) < 10000 || cover < scWinoMinCover
 }
+
+// scWinoMinCover: SmallConv keeps a layer from Winograd F(4×4, 3×3) when
+// the 4×4 output tiles cover the map with more than a fifth of their
+// outputs wasted (a 7×7 map takes 2×2 tiles: 64 outputs for 49). There the
+// transform saves little (7²×512→512: the direct kernel won at batch 1, F4
+// by ~20% at batch 8) and its kernel takes 4× the memory: at ResNet50's
+// 7×7×512 layers and batch 8, 113 of the 150 MB Winograd added to the
+// process.
+const scWinoMinCover = 0.8
 
 // NewSmallConv packs the HWIO kernel of p for SmallConv.Conv2D. Only the
 // geometry of p matters (its N is ignored).
@@ -171,10 +186,9 @@ func newSmallConv(kernel []float32, p ConvParams, allowWino bool) *SmallConv {
 		}
 		width := 16 * b.nv
 		b.w = make([]float32, ntaps*width)
+		n := min(width, rem)
 		for t := range ntaps {
-			for j := range min(width, rem) {
-				b.w[t*width+j] = kernel[t*p.OutC+oc0+j]
-			}
+			copy(b.w[t*width:t*width+n], kernel[t*p.OutC+oc0:])
 		}
 		s.blocks = append(s.blocks, b)
 	}
@@ -201,8 +215,11 @@ type scRun struct {
 	postAct bool      // another activation, over each row
 	skip    []float32 // residual added to each output row before act (unpooled, direct kernel only)
 	groups  int       // items per band: output-channel block groups (unpooled, direct kernel only)
-	act     Activation
-	pool    int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
+	// blockOuter: an item loops over its channel blocks outside its rows
+	// (unpooled, direct kernel only; see runWith).
+	blockOuter bool
+	act        Activation
+	pool       int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
 }
 
 const (
@@ -313,12 +330,15 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 	}
 	perImg = (units + rows - 1) / rows
 	items := p.N * perImg
-	// Batch 1 on a small map (7 or 14 rows on 2 workers) leaves a worker
-	// idle for the last band: split each band's output channels too, so
-	// that the items divide evenly.
 	r.groups = 1
-	if !wino && pool == 0 && workers > 1 && len(s.blocks) > 1 && items%workers != 0 {
-		r.groups = min(len(s.blocks), workers)
+	if !wino && pool == 0 {
+		maxRows := units
+		for !s.inPlace && maxRows > 1 && span(maxRows)*rowLen > scBandFloats {
+			maxRows = (maxRows + 1) / 2
+		}
+		pl := s.plan(p.N, workers, maxRows, span(1)*rowLen, rowLen*p.StrideH)
+		rows, perImg, r.groups, r.blockOuter = pl.rows, pl.perImg, pl.groups, pl.blockOuter
+		items = p.N * perImg
 	}
 	items *= r.groups
 	workers = min(workers, items)
@@ -364,6 +384,71 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 	}
 }
 
+// scPlan is how an unpooled direct convolution splits into items.
+type scPlan struct {
+	rows, perImg, groups int
+	blockOuter           bool
+}
+
+// plan splits an unpooled direct convolution of n images into items for
+// workers: bands of rows (maxRows at most, the band-size limit; a band of
+// r rows spans band0 + (r-1)·rowStep floats of input) times groups of
+// output-channel blocks, and picks the loop order inside an item. It
+// minimizes the bytes read rather than tuning to a cache size: every band
+// item reads its channel blocks' packed weights (splitting rows makes each
+// band re-read them) and every channel group reads its band (splitting
+// channels makes each group re-read the input). Late layers (7×7 maps,
+// megabytes of weights) thus split channels and read each weight once per
+// image; early layers (large maps, small kernels) split rows. With more
+// than one worker there must be at least two items per worker where the
+// layer allows, so that a worker slowed down by the machine does not hold
+// up the others. Plans are kept per (n, workers).
+func (s *SmallConv) plan(n, workers, maxRows, band0, rowStep int) scPlan {
+	key := [2]int{n, workers}
+	s.mu.Lock()
+	pl, ok := s.plans[key]
+	s.mu.Unlock()
+	if ok {
+		return pl
+	}
+	units := s.oh
+	nblk := len(s.blocks)
+	wBytes := 4 * len(s.taps) * 32 // one block's packed weights
+	bandBytes := func(r int) int { return 4 * (band0 + (r-1)*rowStep) }
+	want := 1
+	if workers > 1 {
+		want = min(2*workers, n*units*nblk)
+	}
+	best := -1
+	for bands := (units + maxRows - 1) / maxRows; bands <= units; bands++ {
+		r := (units + bands - 1) / bands
+		if (units+r-1)/r != bands {
+			continue // the same split as a smaller count
+		}
+		// The fewest channel groups that make items enough: more only
+		// re-read the band more often.
+		g := min(nblk, max(1, (want+n*bands-1)/(n*bands)))
+		if n*bands*g < want {
+			continue
+		}
+		blk := (nblk + g - 1) / g
+		cost := n * bands * g * (blk*wBytes + bandBytes(r))
+		if best < 0 || cost < best {
+			best = cost
+			// Inside an item, rows outside re-read its blocks' weights per
+			// row; blocks outside re-read its band per block.
+			pl = scPlan{rows: r, perImg: bands, groups: g, blockOuter: r > 1 && (r-1)*blk*wBytes > (blk-1)*bandBytes(r)}
+		}
+	}
+	s.mu.Lock()
+	if s.plans == nil {
+		s.plans = map[[2]int]scPlan{}
+	}
+	s.plans[key] = pl
+	s.mu.Unlock()
+	return pl
+}
+
 // RunItem computes the conv rows of item it (image it/perImg, band
 // it%perImg) on worker w, and pools them when asked.
 func (r *scRun) RunItem(w, it int) {
@@ -401,12 +486,23 @@ func (r *scRun) RunItem(w, it int) {
 			clear(row[lp+wc:])
 		}
 	}
-	pix := uintptr(4 * p.StrideW * p.C)
-	dpix := uintptr(4 * p.OutC)
 	outRow := s.ow * p.OutC
 	var pair []float32
 	if r.pool != 0 {
 		pair = r.pairs[w*r.pairLen : (w+1)*r.pairLen]
+	}
+	if r.blockOuter {
+		// Each block's packed weights are read once per item and stay in
+		// cache over the rows; the band is re-read per block instead.
+		for bi := b0; bi < b1; bi++ {
+			for y := y0; y < y1; y++ {
+				r.rowBlock(bi, band[(y-y0)*p.StrideH*rowLen:], r.out[(n*s.oh+y)*outRow:(n*s.oh+y+1)*outRow])
+			}
+		}
+		for y := y0; y < y1; y++ {
+			r.rowEpilogue(n, y, b0, b1, r.out[(n*s.oh+y)*outRow:(n*s.oh+y+1)*outRow])
+		}
+		return
 	}
 	for y := y0; y < y1; y++ {
 		src := band[(y-y0)*p.StrideH*rowLen:]
@@ -417,42 +513,58 @@ func (r *scRun) RunItem(w, it int) {
 			dst = r.out[(n*s.oh+y)*outRow : (n*s.oh+y+1)*outRow]
 		}
 		for bi := b0; bi < b1; bi++ {
-			blk := &s.blocks[bi]
-			// Calls of (nearly) equal width: 32 pixels go as 16+16,
-			// not 24+8.
-			calls := (s.ow + scMaxPix[blk.nv] - 1) / scMaxPix[blk.nv]
-			for c, x := 0, 0; c < calls; c++ {
-				np := (s.ow - x) / (calls - c)
-				scKern(blk.nv, np, &src[x*p.StrideW*p.C], pix, s.taps, &blk.w[0],
-					&r.bias[32*bi], &dst[x*p.OutC+blk.oc0], dpix, blk.mask, r.relu)
-				x += np
-			}
+			r.rowBlock(bi, src, dst)
 		}
-		switch o := (n*s.oh + y) * outRow; {
-		case r.groups > 1 && (r.skip != nil || r.postAct):
-			// This item wrote channels [oc0, oc1) of each pixel.
-			oc0, oc1 := s.blocks[b0].oc0, p.OutC
-			if b1 < len(s.blocks) {
-				oc1 = s.blocks[b1].oc0
-			}
-			for x := range s.ow {
-				seg := dst[x*p.OutC+oc0 : x*p.OutC+oc1]
-				if r.skip != nil {
-					residualAct(seg, r.skip[o+x*p.OutC+oc0:o+x*p.OutC+oc1], r.act)
-				} else {
-					convAct(seg, r.act)
-				}
-			}
-		case r.skip != nil:
-			residualAct(dst, r.skip[o:o+outRow], r.act)
-		case r.postAct:
-			convAct(dst, r.act)
-		}
+		r.rowEpilogue(n, y, b0, b1, dst)
 		if r.pool != 0 && y%2 == 1 {
 			pw := s.ow / 2
 			py := (n*(s.oh/2) + y/2) * pw * p.OutC
 			pool2x2Row(r.out[py:py+pw*p.OutC], pair[:outRow], pair[outRow:], pw, p.OutC, r.pool == scPoolMax)
 		}
+	}
+}
+
+// rowBlock computes block bi's output channels of one conv row from src,
+// the band row where the row's taps start, into dst (the row's output).
+func (r *scRun) rowBlock(bi int, src, dst []float32) {
+	s, p := r.s, &r.p
+	blk := &s.blocks[bi]
+	pix := uintptr(4 * p.StrideW * p.C)
+	dpix := uintptr(4 * p.OutC)
+	// Calls of (nearly) equal width: 32 pixels go as 16+16, not 24+8.
+	calls := (s.ow + scMaxPix[blk.nv] - 1) / scMaxPix[blk.nv]
+	for c, x := 0, 0; c < calls; c++ {
+		np := (s.ow - x) / (calls - c)
+		scKern(blk.nv, np, &src[x*p.StrideW*p.C], pix, s.taps, &blk.w[0],
+			&r.bias[32*bi], &dst[x*p.OutC+blk.oc0], dpix, blk.mask, r.relu)
+		x += np
+	}
+}
+
+// rowEpilogue applies the residual and the activation the micro-kernel
+// did not to conv row y of image n (dst), channels of blocks [b0, b1).
+func (r *scRun) rowEpilogue(n, y, b0, b1 int, dst []float32) {
+	s, p := r.s, &r.p
+	outRow := s.ow * p.OutC
+	switch o := (n*s.oh + y) * outRow; {
+	case r.groups > 1 && (r.skip != nil || r.postAct):
+		// This item wrote channels [oc0, oc1) of each pixel.
+		oc0, oc1 := s.blocks[b0].oc0, p.OutC
+		if b1 < len(s.blocks) {
+			oc1 = s.blocks[b1].oc0
+		}
+		for x := range s.ow {
+			seg := dst[x*p.OutC+oc0 : x*p.OutC+oc1]
+			if r.skip != nil {
+				residualAct(seg, r.skip[o+x*p.OutC+oc0:o+x*p.OutC+oc1], r.act)
+			} else {
+				convAct(seg, r.act)
+			}
+		}
+	case r.skip != nil:
+		residualAct(dst, r.skip[o:o+outRow], r.act)
+	case r.postAct:
+		convAct(dst, r.act)
 	}
 }
 

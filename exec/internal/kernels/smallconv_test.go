@@ -48,6 +48,11 @@ func smallConvCases() []convCase {
 		convCase{"1x1 7x7 relu6 channel groups", ConvParams{N: 1, H: 7, W: 7, C: 640, OutC: 100, KH: 1, KW: 1}, true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 6}},
 		convCase{"3x3 14x14 swish channel groups", same(1, 14, 14, 24, 72), true, Activation{Kind: ActSwish}},
 		convCase{"1x1 7x7 linear channel groups", ConvParams{N: 1, H: 7, W: 7, C: 640, OutC: 96, KH: 1, KW: 1}, false, Activation{}},
+		// Weight-heavy layers: channel groups over whole images, blocks
+		// outside rows (see SmallConv.plan).
+		convCase{"3x3 7x7 weights outweigh input", same(1, 7, 7, 160, 96), true, khReLU},
+		convCase{"3x3 s2 9x11 blocks outer", ConvParams{N: 2, H: 9, W: 11, C: 96, OutC: 112, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActSwish}},
+		convCase{"1x1 5x6 wide blocks outer", ConvParams{N: 1, H: 5, W: 6, C: 900, OutC: 130, KH: 1, KW: 1}, true, Activation{}},
 	)
 	return cs
 }
@@ -84,6 +89,30 @@ func TestSmallConvVsRef(t *testing.T) {
 			khClose(t, fmt.Sprintf("%s go=%v nil workspace", tc.name, goKernel), got, want, 1e-4)
 			scForceGo = saved
 		}
+	}
+}
+
+// TestSmallConvPlan checks how work splits at batch 1 on two workers: a
+// late layer whose weights dwarf its input splits output channels over
+// whole images (each weight read once), an early layer with a large map
+// and small kernel splits rows.
+func TestSmallConvPlan(t *testing.T) {
+	same := func(hw, c, oc int) ConvParams {
+		return ConvParams{N: 1, H: hw, W: hw, C: c, OutC: oc, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
+	}
+	late := same(7, 512, 512)
+	sc := NewSmallConvDirect(make([]float32, late.KernelLen()), late)
+	wp := 9 * 512
+	pl := sc.plan(1, 2, 7, 3*wp, wp)
+	if pl.perImg != 1 || pl.groups < 4 {
+		t.Errorf("7×7×512→512: plan %+v, want one band and at least 4 channel groups", pl)
+	}
+	early := same(112, 64, 64)
+	sc = NewSmallConvDirect(make([]float32, early.KernelLen()), early)
+	wp = 114 * 64
+	pl = sc.plan(1, 2, 8, 3*wp, wp)
+	if pl.groups != 1 || pl.perImg < 4 {
+		t.Errorf("112×112×64→64: plan %+v, want bands of rows and one channel group", pl)
 	}
 }
 

@@ -69,12 +69,12 @@ func newSCWino(kernel []float32, p ConvParams, oh, ow, wp int) *scWino {
 			}
 			for kw := range 3 {
 				gg[0][kw] = g[0][kw]
-				gg[1][kw] = (g[0][kw] + g[1][kw] + g[2][kw]) / 2
-				gg[2][kw] = (g[0][kw] - g[1][kw] + g[2][kw]) / 2
+				gg[1][kw] = (g[0][kw] + g[1][kw] + g[2][kw]) * 0.5
+				gg[2][kw] = (g[0][kw] - g[1][kw] + g[2][kw]) * 0.5
 				gg[3][kw] = g[2][kw]
 			}
 			for i := range 4 {
-				row := [4]float64{gg[i][0], (gg[i][0] + gg[i][1] + gg[i][2]) / 2, (gg[i][0] - gg[i][1] + gg[i][2]) / 2, gg[i][2]}
+				row := [4]float64{gg[i][0], (gg[i][0] + gg[i][1] + gg[i][2]) * 0.5, (gg[i][0] - gg[i][1] + gg[i][2]) * 0.5, gg[i][2]}
 				for j := range 4 {
 					xi := 4*i + j
 					w.u[((xi*nob+o/16)*c+ci)*16+o%16] = float32(row[j])

@@ -162,14 +162,45 @@ func NewWinograd(kernel []float32, c, outC int) *Winograd {
 		panic(fmt.Sprintf("kernels: bad Winograd channels %d→%d", c, outC))
 	}
 	convCheckLen("Winograd kernel", kernel, 9*c*outC)
+	return newWinograd(c, outC, func(ci int, g9 []float32) {
+		for t := range 9 {
+			copy(g9[t*outC:(t+1)*outC], kernel[(t*c+ci)*outC:])
+		}
+	})
+}
+
+// NewWinogradFrom is NewWinograd for the kernel sc was made from (3×3,
+// stride 1, one group), read from sc's packed blocks one input channel at
+// a time: no second copy of the whole kernel.
+func NewWinogradFrom(sc *SmallConv) *Winograd {
+	p := sc.p
+	if !WinogradOK(p) {
+		panic(fmt.Sprintf("kernels: Winograd cannot run %+v", p))
+	}
+	return newWinograd(p.C, p.OutC, func(ci int, g9 []float32) {
+		for _, b := range sc.blocks {
+			width := 16 * b.nv
+			n := min(width, p.OutC-b.oc0)
+			for t := range 9 {
+				copy(g9[t*p.OutC+b.oc0:t*p.OutC+b.oc0+n], b.w[(t*p.C+ci)*width:])
+			}
+		}
+	})
+}
+
+// newWinograd transforms the kernel whose input channel ci's 3×3×outC taps
+// (HWIO order, [kh·3+kw][o]) channel(ci, g9) writes into g9.
+func newWinograd(c, outC int, channel func(ci int, g9 []float32)) *Winograd {
 	u := make([]float32, winoXi*c*outC)
+	g9 := make([]float32, 9*outC)
 	var g [3][3]float64
 	var gg [winoIn][3]float64 // G g
 	for ci := range c {
+		channel(ci, g9)
 		for o := range outC {
 			for kh := range 3 {
 				for kw := range 3 {
-					g[kh][kw] = float64(kernel[((kh*3+kw)*c+ci)*outC+o])
+					g[kh][kw] = float64(g9[(kh*3+kw)*outC+o])
 				}
 			}
 			for kw := range 3 {
@@ -188,12 +219,15 @@ func NewWinograd(kernel []float32, c, outC int) *Winograd {
 }
 
 // winoG sets dst[·][col] = G·(g0, g1, g2).
+// (Multiplications by the reciprocals: the transform of a large layer's
+// kernel ran ~10 divisions per value and dominated model compile time.)
 func winoG(g0, g1, g2 float64, dst *[winoIn][3]float64, col int) {
-	dst[0][col] = g0 / 4
-	dst[1][col] = -(g0 + g1 + g2) / 6
-	dst[2][col] = -(g0 - g1 + g2) / 6
-	dst[3][col] = g0/24 + g1/12 + g2/6
-	dst[4][col] = g0/24 - g1/12 + g2/6
+	const sixth, twelfth, twentyfourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
+	dst[0][col] = g0 * 0.25
+	dst[1][col] = -(g0 + g1 + g2) * sixth
+	dst[2][col] = -(g0 - g1 + g2) * sixth
+	dst[3][col] = g0*twentyfourth + g1*twelfth + g2*sixth
+	dst[4][col] = g0*twentyfourth - g1*twelfth + g2*sixth
 	dst[5][col] = g2
 }
 

@@ -300,3 +300,20 @@ func TestWinogradConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestWinogradFrom: the Winograd built from a SmallConv's packed kernel is
+// the one built from the kernel itself.
+func TestWinogradFrom(t *testing.T) {
+	for _, p := range []ConvParams{
+		{N: 1, H: 8, W: 8, C: 16, OutC: 70, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
+		{N: 1, H: 6, W: 5, C: 33, OutC: 32, KH: 3, KW: 3},
+	} {
+		k := khRand(5, p.KernelLen())
+		a, b := NewWinograd(k, p.C, p.OutC), NewWinogradFrom(NewSmallConvDirect(k, p))
+		for i := range a.u {
+			if a.u[i] != b.u[i] {
+				t.Fatalf("%+v: transformed value %d is %v, want %v", p, i, b.u[i], a.u[i])
+			}
+		}
+	}
+}

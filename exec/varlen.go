@@ -1,0 +1,138 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/kconv/kconv/exec/internal/par"
+	"github.com/kconv/kconv/ir"
+)
+
+// maxLengths bounds the per-shape programs a variable-length Program
+// keeps; past it the oldest is dropped (runs holding it finish normally).
+const maxLengths = 16
+
+// specializer compiles a model whose inputs have unknown dimensions after
+// the batch ((None, None, F) sequences) once per set of input dimensions
+// met at run time: the model with those dimensions fixed is re-typed and
+// compiled like any other, sharing the parent's thread pool and weights.
+// Dimensions are fixed per run, so a run's buffers are exactly its
+// sizes; a new length costs one compile, and each kept shape holds its
+// own compile-time kernel copies (packed or Winograd-transformed
+// convolution kernels; recurrent layers use the weights as read).
+type specializer struct {
+	model *ir.Model
+	opts  Options
+	pool  *par.Pool
+
+	mu    sync.Mutex
+	progs map[string]*Program
+	order []string // keys, oldest first
+}
+
+// varDims reports whether a model input has an unknown dimension after the
+// batch.
+func varDims(m *ir.Model) bool {
+	for _, t := range m.InputTypes() {
+		for _, d := range t.Shape[1:] {
+			if d < 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// program returns the Program for the dimensions of inputs, compiling it
+// the first time.
+func (s *specializer) program(inputs []*ir.Tensor) (*Program, error) {
+	types := s.model.InputTypes()
+	if len(inputs) != len(types) {
+		return nil, fmt.Errorf("model takes %d input(s), got %d", len(types), len(inputs))
+	}
+	var key strings.Builder
+	for i, t := range types {
+		in := inputs[i]
+		if in == nil {
+			return nil, fmt.Errorf("input %d is nil", i)
+		}
+		if len(in.Shape) != len(t.Shape) {
+			return nil, fmt.Errorf("input '%s': shape %v, model expects %v", s.model.Inputs[i], in.Shape, t.Shape)
+		}
+		for d := 1; d < len(t.Shape); d++ {
+			if in.Shape[d] < 1 || (t.Shape[d] >= 0 && in.Shape[d] != t.Shape[d]) {
+				return nil, fmt.Errorf("input '%s': shape %v, model expects %v", s.model.Inputs[i], in.Shape, t.Shape)
+			}
+			key.WriteString(strconv.Itoa(in.Shape[d]))
+			key.WriteByte(',')
+		}
+		key.WriteByte(';')
+	}
+	k := key.String()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.progs[k]; p != nil {
+		return p, nil
+	}
+	m, err := s.fixed(inputs)
+	if err != nil {
+		return nil, err
+	}
+	p, err := compile(m, s.opts, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.order) == maxLengths {
+		delete(s.progs, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.progs[k] = p
+	s.order = append(s.order, k)
+	return p, nil
+}
+
+// fixed returns a copy of the model whose inputs have the dimensions of
+// inputs after the batch, re-typed. Nodes are copied (ops and weights are
+// shared: neither is changed by typing or compiling).
+func (s *specializer) fixed(inputs []*ir.Tensor) (*ir.Model, error) {
+	m := *s.model
+	m.Nodes = make([]*ir.Node, len(s.model.Nodes))
+	pos := map[string]int{}
+	for i, name := range s.model.Inputs {
+		pos[name] = i
+	}
+	for i, n := range s.model.Nodes {
+		c := *n
+		if in, ok := c.Op.(*ir.Input); ok {
+			if k, ok := pos[c.Name]; ok {
+				t := in.Type
+				t.Shape = append(ir.Shape{t.Shape[0]}, inputs[k].Shape[1:]...)
+				c.Op = &ir.Input{Type: t}
+			}
+		}
+		m.Nodes[i] = &c
+	}
+	m.Passes = nil
+	if err := ir.RunPasses(&m, ir.PassInfer); err != nil {
+		return nil, fmt.Errorf("at input shape %v: %w", inputs[0].Shape, err)
+	}
+	return &m, nil
+}
+
+// runSpecialized runs a variable-length program on the Program compiled
+// for its inputs' dimensions.
+func (p *Program) runSpecialized(ctx context.Context, inputs []*ir.Tensor, names []string) (*result, error) {
+	c, err := p.spec.program(inputs)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if c.kept[n] == nil {
+			return nil, fmt.Errorf("layer '%s' was not kept at compile time", n)
+		}
+	}
+	return c.run(ctx, inputs, names)
+}
