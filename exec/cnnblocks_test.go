@@ -62,9 +62,9 @@ func TestCNNBlocksFusedVsUnfused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conversions, own := 0, map[string]bool{}
+	conversions, own := 0, map[string]int{}
 	for _, s := range p.steps {
-		own[s.node] = true
+		own[s.node]++
 		if len(s.ins) == 1 && len(s.out.shape) == 4 && s.ins[0].nhwc != s.out.nhwc && s.ins[0].name == s.out.name {
 			conversions++
 		}
@@ -72,11 +72,24 @@ func TestCNNBlocksFusedVsUnfused(t *testing.T) {
 	if conversions != 1 {
 		t.Errorf("%d layout conversions, want 1 (the input's)", conversions)
 	}
-	if own["bnrelu"] || own["relu"] && hasSmallConv(p) {
+	// fuse-residual and fuse-activation fold proj, add and relu into one
+	// Conv2D node named relu; on SmallConv's direct kernel it is one step
+	// (the Add and ReLU in its epilogue), elsewhere the Add and ReLU
+	// follow as one step.
+	fused := p.lowered.Node("relu")
+	if c, ok := fused.Op.(*ir.Conv2D); !ok || c.Fused.ResidualName() != "c1" || c.Activation.Name != "relu" || p.lowered.Node("proj") != nil || p.lowered.Node("add") != nil {
+		t.Errorf("proj, add and relu not fused in the IR: %s", ir.NodeText(fused, nil))
+	}
+	// fuse-activation folds bnrelu into bn: one BatchNorm node named
+	// bnrelu, one step.
+	if b, ok := p.lowered.Node("bnrelu").Op.(*ir.BatchNorm); !ok || b.Activation.Name != "relu" || p.lowered.Node("bn") != nil {
+		t.Errorf("bn and bnrelu not fused in the IR: %s", ir.NodeText(p.lowered.Node("bnrelu"), nil))
+	}
+	if own["bn"] > 0 || own["bnrelu"] != 1 || own["relu"] > 2 {
 		t.Errorf("activation after BN or after the residual Add has its own step")
 	}
-	if hasSmallConv(p) && own["add"] {
-		t.Errorf("residual Add has its own step")
+	if own["add"] > 0 || own["proj"] > 0 {
+		t.Errorf("residual Add or its convolution has its own step")
 	}
 	for _, n := range []int{1, 3} {
 		x := fastInput(m, n)
@@ -93,6 +106,47 @@ func TestCNNBlocksFusedVsUnfused(t *testing.T) {
 				t.Fatalf("batch %d: output[%d] = %v, unfused %v", n, i, got[0].Data[i], v)
 			}
 		}
+	}
+}
+
+// A kept node that ends a fused chain (relu: proj, add and relu fused) and
+// one the chain reads (c1, the residual) give the unfused program's
+// values through RunNodes.
+func TestCNNBlocksKeptThroughFusion(t *testing.T) {
+	m := blocksCNN(t)
+	keep := []string{"c1", "relu", "bn"}
+	p, err := Compile(m, Options{Keep: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := p.lowered.Node("relu").Op.(*ir.Conv2D); !ok || c.Fused.ResidualName() != "c1" {
+		t.Fatalf("keeping relu and c1 prevented the residual fusion: %s", ir.NodeText(p.lowered.Node("relu"), nil))
+	}
+	if _, ok := p.lowered.Node("bn").Op.(*ir.BatchNorm); !ok {
+		t.Fatalf("kept bn changed: %s", ir.NodeText(p.lowered.Node("bn"), nil))
+	}
+	ref, err := Compile(m, Options{KeepAll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := fastInput(m, 2)
+	_, got, err := p.RunNodes(context.Background(), []*ir.Tensor{x}, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want, err := ref.RunNodes(context.Background(), []*ir.Tensor{x}, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range keep {
+		for i, v := range want[name].Data {
+			if d := math.Abs(float64(got[name].Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
+				t.Fatalf("%s[%d] = %v, unfused %v", name, i, got[name].Data[i], v)
+			}
+		}
+	}
+	if _, _, err := p.RunNodes(context.Background(), []*ir.Tensor{x}, []string{"proj"}); err == nil {
+		t.Error("proj, fused away, was observable")
 	}
 }
 

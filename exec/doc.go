@@ -7,9 +7,16 @@
 //     padding, …) work in NHWC, so a channels-first tensor is kept
 //     transposed (N,H,W,C) between them and converted to its logical
 //     (Keras) order only where an op needs it (Flatten, Reshape, Lambda, …);
-//   - fusions: a convolution or dense layer absorbs a following
-//     BatchNormalization (folded into its kernel and bias) and a following
-//     activation (applied in the kernel's epilogue); Dropout and
+//   - fusions decided in the IR: Compile first runs Optimize, the fusion
+//     passes of ir.FusePasses on a copy of the model (a ZeroPadding2D, a
+//     following BatchNormalization, per-channel constant Adds, a residual
+//     Add and an activation folded into a convolution or dense node, which
+//     records them in its Fused attribute), and the lowering reads those
+//     decisions: BN folded into kernel and bias here, at compile time,
+//     the activation and residual in the kernel's epilogue, a 2×2 pooling
+//     in SmallConv's step. Only what depends on a kernel stays a lowering
+//     choice (the residual or pooling computed by a step of its own after
+//     kernels that cannot). Dropout and
 //     SpatialDropout2D are the identity and Flatten/Reshape are views;
 //   - buffer reuse: every value gets a buffer at an offset in one arena,
 //     planned per batch size so that buffers never live at the same step

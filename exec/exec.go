@@ -38,7 +38,8 @@ type Options struct {
 
 // Program is a compiled model. Its Run methods are safe for concurrent use.
 type Program struct {
-	model   *ir.Model
+	model   *ir.Model // as given to Compile
+	lowered *ir.Model // model after Optimize (model itself when nothing fuses)
 	opts    Options
 	threads int
 	pool    *par.Pool // the thread budget, shared by every run of this Program
@@ -64,9 +65,12 @@ type Program struct {
 }
 
 // Compile lowers m into a Program. m must have been prepared (ir.Prepare)
-// and carry its weights; weights are read here, once. A model whose inputs
-// have unknown dimensions after the batch (variable-length sequences) is
-// compiled at run time for each input shape it meets (see specializer).
+// and carry its weights; weights are read here, once. Unless opts.NoFuse
+// or KeepAll, m is first optimized (see Optimize: the fusions are IR
+// passes, and the lowering reads their decisions from the IR); m itself
+// is not changed. A model whose inputs have unknown dimensions after the
+// batch (variable-length sequences) is compiled at run time for each input
+// shape it meets (see specializer).
 func Compile(m *ir.Model, opts Options) (*Program, error) {
 	return compile(m, opts, nil)
 }
@@ -95,6 +99,13 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	if err := p.checkModel(m); err != nil {
 		return nil, err
 	}
+	p.lowered = m
+	if !opts.NoFuse && !opts.KeepAll {
+		var err error
+		if p.lowered, err = Optimize(m, opts, ""); err != nil {
+			return nil, err
+		}
+	}
 	if err := p.lower(); err != nil {
 		return nil, err
 	}
@@ -116,7 +127,7 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 // before it returns (below it, a collection costs more than it saves).
 const gcAfterCompile = 64 << 20
 
-// Model returns the compiled model.
+// Model returns the compiled model as given to Compile (before Optimize).
 func (p *Program) Model() *ir.Model { return p.model }
 
 // Threads returns the worker budget.

@@ -78,11 +78,9 @@ func TestPoolFusedIntoConv(t *testing.T) {
 				t.Fatal(err)
 			}
 			fused := 0
-			for _, s := range p.steps {
-				if s.node == "conv1" || s.node == "conv2" {
-					if s.out.name == "pool1" || s.out.name == "pool2" {
-						fused++
-					}
+			for _, pc := range [][2]string{{"pool1", "conv1"}, {"pool2", "conv2"}} {
+				if poolFused(p, pc[0], pc[1]) {
+					fused++
 				}
 			}
 			want := 0
@@ -126,8 +124,21 @@ func TestPoolFusedIntoConv(t *testing.T) {
 // depends on the CPU).
 func hasSmallConv(p *Program) bool {
 	for _, s := range p.steps {
-		if s.pool2x2 != nil || (s.node == "conv1" && s.out.name == "pool1") {
+		if s.pool2x2 != nil || poolFused(p, "pool1", "conv1") {
 			return true
+		}
+	}
+	return false
+}
+
+// poolFused reports whether the step writing pool (a pooling after conv)
+// computes the convolution too: it reads neither conv's output nor the
+// unpooled output of a convolution fuse-pool folded the pooling into.
+func poolFused(p *Program, pool, conv string) bool {
+	for _, s := range p.steps {
+		if s.out.name == pool && s.node == pool {
+			in := s.ins[0].name
+			return in != conv && in != pool+"/unpooled"
 		}
 	}
 	return false

@@ -48,6 +48,55 @@ func checkIO(t *testing.T, model, arch, io string) {
 	if bad := refcheck.FirstFailure(rows); bad != nil {
 		t.Fatalf("first layer out of tolerance: %s\n%s", bad.Layer, refcheck.Table(rows))
 	}
+	// A second load: the run above released weights a .keras file's
+	// stream cannot give twice.
+	if m, err = load.Model(model, load.Options{Arch: arch}); err != nil {
+		t.Fatal(err)
+	}
+	checkOptimized(t, m, ref)
+}
+
+// checkOptimized runs m fully optimized (every fusion pass, nothing kept
+// but what survives fusion) on the reference input and compares the final
+// output and every layer that survives in the optimized IR with Keras's
+// reference: the fusions are checked against Keras, not against kconv.
+// Keeping the survivors changes no fusion (a fused node takes the name of
+// the last node of its chain, and only nodes folded into another are
+// required not to be kept); the test checks that too.
+func checkOptimized(t *testing.T, m *ir.Model, ref *refcheck.Reference) {
+	t.Helper()
+	opt, err := exec.Optimize(m, exec.Options{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused := 0
+	for _, p := range opt.Passes[len(m.Passes):] {
+		fused += p.Changed
+	}
+	survivors := &refcheck.Reference{Input: ref.Input, Output: ref.Output, Layers: map[string]*ir.Tensor{}}
+	var keep []string
+	for _, n := range opt.Nodes {
+		if r, ok := ref.Layers[n.Name]; ok {
+			survivors.Layers[n.Name] = r
+			survivors.Order = append(survivors.Order, n.Name)
+			keep = append(keep, n.Name)
+		}
+	}
+	again, err := exec.Optimize(m, exec.Options{Keep: keep}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ir.Format(again) != ir.Format(opt) {
+		t.Fatalf("keeping the layers that survive fusion changes the fusions")
+	}
+	rows, err := refcheck.Run(context.Background(), m, survivors, exec.Options{}, rtol, atol)
+	if err != nil {
+		t.Fatalf("optimized (%d nodes fused): %v", fused, err)
+	}
+	if bad := refcheck.FirstFailure(rows); bad != nil {
+		t.Fatalf("optimized (%d nodes fused): first layer out of tolerance: %s\n%s", fused, bad.Layer, refcheck.Table(rows))
+	}
+	t.Logf("optimized: %d nodes fused, %d comparisons", fused, len(rows))
 }
 
 // TestFixturesFreshClone runs the fixtures kept in the repository.

@@ -16,13 +16,11 @@ type lowerer struct {
 	converted map[*value]*value // value → its other-storage twin
 	consumers map[string][]*ir.Node
 	keep      map[string]bool
-	fused     map[string]bool   // nodes absorbed into another node's step
-	padded    map[string][4]int // convolutions that absorbed a ZeroPadding2D
-	cur       string            // the kind of the node being lowered (step.kind's default)
+	cur       string // the kind of the node being lowered (step.kind's default)
 }
 
 func (p *Program) lower() error {
-	m := p.model
+	m := p.lowered
 	l := &lowerer{
 		p:         p,
 		idx:       m.Index(),
@@ -30,7 +28,6 @@ func (p *Program) lower() error {
 		converted: map[*value]*value{},
 		consumers: map[string][]*ir.Node{},
 		keep:      map[string]bool{},
-		fused:     map[string]bool{},
 	}
 	for _, n := range m.Nodes {
 		for _, in := range n.Inputs {
@@ -50,9 +47,6 @@ func (p *Program) lower() error {
 		l.keep[o] = true
 	}
 	for _, n := range m.Nodes {
-		if l.fused[n.Name] {
-			continue
-		}
 		l.cur = n.Op.Kind()
 		if err := l.node(n); err != nil {
 			return &ir.LayerError{Layer: n.Name, Err: err}
@@ -124,159 +118,90 @@ func (l *lowerer) spatialIn(n *ir.Node, df ir.Layout) *value {
 	return l.need(l.byNode[n.Inputs[0]], df == ir.ChannelsFirst)
 }
 
-// soleConsumer returns the only consumer of node name if fusing into it is
-// allowed.
-func (l *lowerer) soleConsumer(name string) *ir.Node {
-	if l.p.opts.NoFuse || l.keep[name] {
-		return nil
-	}
-	cs := l.consumers[name]
-	if len(cs) != 1 {
-		return nil
-	}
-	return cs[0]
-}
-
-// tail is what a convolution or dense layer absorbs from the nodes after
-// it: NCHW<->NHWC transposes (storage views), a batch normalization on the
-// channel axis, additions of per-channel constants (a bias exported as a
-// separate Add), and finally an element-wise activation.
+// tail is what a convolution or dense node computes after its op, as the
+// optimizing passes (ir.FusePasses, run by Optimize) recorded it in the IR:
+// its activation, and whether a batch normalization was folded into its
+// kernel (which is then a folded copy).
 type tail struct {
-	chain []*ir.Node  // absorbed nodes, in order
-	act   ir.Act      // the activation applied in the epilogue
-	bn    *ir.Node    // folded batch normalization, if any
-	adds  [][]float32 // per-channel constants added after bn
+	act ir.Act
+	bn  bool
 }
 
-// fuseTail walks the single-consumer chain after node n, whose output is
-// stored NHWC-transposed when nhwc is set, and returns what can be fused.
-func (l *lowerer) fuseTail(n *ir.Node, act ir.Act, nhwc, allowBN bool) tail {
-	t := tail{act: act}
-	if !act.IsLinear() {
-		return t
-	}
-	cur := n
-	for {
-		c := l.soleConsumer(cur.Name)
-		if c == nil {
-			return t
-		}
-		r := len(c.Out.Shape)
-		chAxis := r - 1
-		if nhwc {
-			chAxis = 1
-		}
-		switch op := c.Op.(type) {
-		case *ir.Transpose:
-			p := op.Perm
-			switch {
-			case r == 4 && nhwc && len(p) == 4 && p[0] == 0 && p[1] == 2 && p[2] == 3 && p[3] == 1:
-				nhwc = false
-			case r == 4 && !nhwc && len(p) == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2:
-				nhwc = true
-			default:
-				return t
-			}
-		case *ir.BatchNorm:
-			if !allowBN || t.bn != nil || len(t.adds) > 0 || op.ResolvedAxis(r) != chAxis {
-				return t
-			}
-			t.bn = c
-		case *ir.Binary, *ir.Merge:
-			if b, ok := op.(*ir.Binary); ok && b.Op != ir.BinaryAdd {
-				return t
-			}
-			if m, ok := op.(*ir.Merge); ok && m.Mode != ir.MergeAdd {
-				return t
-			}
-			add := l.channelConstant(c, cur.Name, r, chAxis)
-			if add == nil {
-				return t
-			}
-			t.adds = append(t.adds, add)
-		case *ir.Activation:
-			if !elementwise(op.Act) && !(op.Act.Name == "softmax" && (op.Act.Axis == -1 || op.Act.Axis == r-1) && !nhwc) {
-				return t
-			}
-			t.act = op.Act
-			t.chain = append(t.chain, c)
-			l.fused[c.Name] = true
-			return t
-		default:
-			return t
-		}
-		t.chain = append(t.chain, c)
-		l.fused[c.Name] = true
-		cur = c
-	}
-}
-
-// channelConstant returns the per-channel values of node c's other input
-// when c adds a Constant that broadcasts along one channel axis (or is a
-// scalar) to the output of node from; nil otherwise.
-func (l *lowerer) channelConstant(c *ir.Node, from string, rank, chAxis int) []float32 {
-	if len(c.Inputs) != 2 {
-		return nil
-	}
-	other := c.Inputs[0]
-	if other == from {
-		other = c.Inputs[1]
-	} else if c.Inputs[1] != from {
-		return nil
-	}
-	cn := l.idx[other]
-	if cn == nil {
-		return nil
-	}
-	if _, ok := cn.Op.(*ir.Constant); !ok || len(cn.Weights) != 1 {
-		return nil
-	}
-	s := cn.Out.Shape
-	if len(s) > rank {
-		return nil
-	}
-	chans := c.Out.Shape[chAxis]
-	for i, d := range s {
-		axis := rank - len(s) + i
-		if d != 1 && !(axis == chAxis && d == chans) {
-			return nil
-		}
-	}
-	data, err := cn.Weights[0].Data()
+// foldedWeights returns node n's own weights (kernels, then the bias when
+// useBias) with what the fusion f recorded folded in: a batch
+// normalization scales kernel ks[k] (whose last axis is the outC output
+// channels) and the bias, and per-channel constants are added to the bias.
+// bn reports a folded batch normalization. The arithmetic is done here,
+// at compile time: the IR only references the folded nodes' weights.
+func foldedWeights(n *ir.Node, useBias bool, f *ir.Fusion, outC, k int) (ks [][]float32, bias []float32, bn bool, err error) {
+	ws, err := weights(n)
 	if err != nil {
-		return nil
+		return nil, nil, false, err
 	}
-	out := make([]float32, chans)
-	for i := range out {
-		if len(data) == 1 {
-			out[i] = data[0]
-		} else {
-			out[i] = data[i]
+	own := len(ws) - f.WeightCount()
+	if own < 1 {
+		return nil, nil, false, fmt.Errorf("has %d weights, its fusion alone takes %d", len(ws), f.WeightCount())
+	}
+	ks, extra := ws[:own], ws[own:]
+	if useBias {
+		ks, bias = ks[:own-1], ks[own-1]
+	}
+	if f == nil {
+		return ks, bias, false, nil
+	}
+	if k >= len(ks) {
+		return nil, nil, false, fmt.Errorf("has no kernel %d", k)
+	}
+	if f.BN != nil {
+		nb := 2
+		if f.BN.Scale {
+			nb++
 		}
-	}
-	return out
-}
-
-// fold applies the tail's batch normalization and additions to a kernel
-// whose last axis is the outC output channels, and to its bias (nil: none).
-func (t tail) fold(kernel, bias []float32, outC int) ([]float32, []float32, error) {
-	var err error
-	if t.bn != nil {
-		if kernel, bias, err = foldBN(kernel, bias, outC, t.bn); err != nil {
-			return nil, nil, err
+		if f.BN.Center {
+			nb++
 		}
+		scale, shift, err := bnAffineOf(f.BN, extra[:nb])
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("folding %s: %w", f.Nodes[len(f.Nodes)-1], err)
+		}
+		if len(scale) != outC {
+			return nil, nil, false, fmt.Errorf("folded batch normalization has %d channels, expected %d", len(scale), outC)
+		}
+		ks = append([][]float32(nil), ks...)
+		ks[k], bias = foldAffine(ks[k], bias, outC, scale, shift)
+		extra, bn = extra[nb:], true
 	}
-	if len(t.adds) > 0 {
+	if len(extra) > 0 {
 		nb := make([]float32, outC)
 		copy(nb, bias)
-		for _, a := range t.adds {
+		for _, a := range extra {
+			if len(a) != 1 && len(a) != outC {
+				return nil, nil, false, fmt.Errorf("folded constant has %d values for %d channels", len(a), outC)
+			}
 			for i := range nb {
-				nb[i] += a[i]
+				if len(a) == 1 {
+					nb[i] += a[0]
+				} else {
+					nb[i] += a[i]
+				}
 			}
 		}
 		bias = nb
 	}
-	return kernel, bias, nil
+	return ks, bias, bn, nil
+}
+
+// noResidual refuses a residual input or a pooling recorded on an op whose
+// lowering does not compute them (fuse-residual and fuse-pool fold only
+// into Conv2D).
+func noResidual(f *ir.Fusion) error {
+	if r := f.ResidualName(); r != "" {
+		return fmt.Errorf("residual input %s is supported on Conv2D only", r)
+	}
+	if f.PoolOp() != nil {
+		return fmt.Errorf("a folded pooling is supported on Conv2D only")
+	}
+	return nil
 }
 
 func elementwise(a ir.Act) bool { return a.Name != "softmax" && a.Name != "log_softmax" }
@@ -362,10 +287,26 @@ func kernelsAndBias(n *ir.Node, useBias bool) (ks [][]float32, bias []float32, e
 
 // bnAffine returns the per-channel scale and shift of an inference BN.
 func bnAffine(n *ir.Node) (scale, shift []float32, err error) {
-	b := n.Op.(*ir.BatchNorm)
 	ws, err := weights(n)
 	if err != nil {
 		return nil, nil, err
+	}
+	return bnAffineOf(n.Op.(*ir.BatchNorm), ws)
+}
+
+// bnAffineOf returns the per-channel scale and shift of batch
+// normalization b with weights ws (gamma if Scale, beta if Center, mean,
+// variance).
+func bnAffineOf(b *ir.BatchNorm, ws [][]float32) (scale, shift []float32, err error) {
+	want := 2
+	if b.Scale {
+		want++
+	}
+	if b.Center {
+		want++
+	}
+	if len(ws) != want {
+		return nil, nil, fmt.Errorf("batch normalization has %d weights, expected %d", len(ws), want)
 	}
 	i := 0
 	var gamma, beta []float32
@@ -394,16 +335,9 @@ func bnAffine(n *ir.Node) (scale, shift []float32, err error) {
 	return scale, shift, nil
 }
 
-// foldBN folds a BN's affine into a kernel whose last axis is the output
-// channel, and into a bias (created if nil).
-func foldBN(kernel, bias []float32, outC int, bn *ir.Node) ([]float32, []float32, error) {
-	scale, shift, err := bnAffine(bn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("folding %s: %w", bn.Name, err)
-	}
-	if len(scale) != outC {
-		return nil, nil, fmt.Errorf("folding %s: %d channels, expected %d", bn.Name, len(scale), outC)
-	}
+// foldAffine folds a per-channel affine into a kernel whose last axis is
+// the outC output channels, and into a bias (created if nil).
+func foldAffine(kernel, bias []float32, outC int, scale, shift []float32) ([]float32, []float32) {
 	k := make([]float32, len(kernel))
 	for i, v := range kernel {
 		k[i] = v * scale[i%outC]
@@ -416,5 +350,5 @@ func foldBN(kernel, bias []float32, outC int, bn *ir.Node) ([]float32, []float32
 		}
 		b[c] = bv*scale[c] + shift[c]
 	}
-	return k, b, nil
+	return k, b
 }

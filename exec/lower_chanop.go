@@ -94,92 +94,24 @@ func concatKeepsNHWC(ins []*value) bool {
 
 // bnAct lowers an inference batch normalization whose channel axis is the
 // stored last axis (NCHW kept in NHWC storage, or channels-last data) as
-// one vector step, with the element-wise activation after it fused when
-// nothing else reads the normalized value (DenseNet's BN → ReLU before
-// each convolution). It reports whether it took the node.
-func (l *lowerer) bnAct(n *ir.Node, op *ir.BatchNorm, scale, shift []float32) (bool, error) {
+// one vector step with its element-wise activation ka (the activation after
+// it that fuse-activation folded in: DenseNet's BN → ReLU before each
+// convolution). It reports whether it took the node.
+func (l *lowerer) bnAct(n *ir.Node, op *ir.BatchNorm, scale, shift []float32, ka kernels.Activation) bool {
 	in := l.byNode[n.Inputs[0]]
 	r := len(in.shape)
 	if r < 2 || physAxis(in, op.ResolvedAxis(r)) != r-1 || in.constant != nil {
-		return false, nil
+		return false
 	}
 	c := in.shape[op.ResolvedAxis(r)]
 	if c != len(scale) {
-		return false, nil
+		return false
 	}
 	out := l.newValue(n.Name, n.Out, in.nhwc)
 	l.byNode[n.Name] = out
-	final := out
-	var ka kernels.Activation
-	if a := l.soleConsumer(n.Name); a != nil {
-		if act, ok := a.Op.(*ir.Activation); ok && elementwise(act.Act) {
-			k, err := kernelAct(act.Act)
-			if err != nil {
-				return true, err
-			}
-			ka = k
-			l.fused[a.Name] = true
-			final = l.viewOf(out, a.Name, a.Out, in.nhwc)
-			l.byNode[a.Name] = final
-		}
-	}
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.ChannelAffineAct(o, ins[0], c, scale, shift, ka, &a.ws)
 		return nil
 	}})
-	return true, nil
-}
-
-// fuseResidual extends convolution n's tail t (which must end without an
-// activation) over a residual Add — the sole consumer of the tail's last
-// node, adding a value already computed, of the same shape and storage —
-// and over an element-wise activation after the Add. It returns that other
-// value (the skip connection), or nil when nothing was fused. The
-// convolution's epilogue then computes act(conv + bias + skip), saving the
-// Add's pass over the tensor (ResNet, MobileNetV2).
-func (l *lowerer) fuseResidual(n *ir.Node, t *tail, nhwc bool) *value {
-	if l.p.opts.NoFuse || !t.act.IsLinear() {
-		return nil
-	}
-	last := n
-	for _, c := range t.chain {
-		if _, ok := c.Op.(*ir.Transpose); ok {
-			nhwc = !nhwc
-		}
-		last = c
-	}
-	c := l.soleConsumer(last.Name)
-	if c == nil || len(c.Inputs) != 2 || !c.Out.Shape.Equal(last.Out.Shape) {
-		return nil
-	}
-	switch op := c.Op.(type) {
-	case *ir.Merge:
-		if op.Mode != ir.MergeAdd {
-			return nil
-		}
-	case *ir.Binary:
-		if op.Op != ir.BinaryAdd {
-			return nil
-		}
-	default:
-		return nil
-	}
-	other := c.Inputs[0]
-	if other == last.Name {
-		other = c.Inputs[1]
-	}
-	sv := l.byNode[other]
-	if other == last.Name || sv == nil || sv.constant != nil || sv.nhwc != nhwc || !sv.shape.Equal(c.Out.Shape) {
-		return nil
-	}
-	t.chain = append(t.chain, c)
-	l.fused[c.Name] = true
-	if a := l.soleConsumer(c.Name); a != nil {
-		if act, ok := a.Op.(*ir.Activation); ok && elementwise(act.Act) {
-			t.act = act.Act
-			t.chain = append(t.chain, a)
-			l.fused[a.Name] = true
-		}
-	}
-	return sv
+	return true
 }

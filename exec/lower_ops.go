@@ -32,9 +32,6 @@ func (l *lowerer) node(n *ir.Node) error {
 	case *ir.Lambda:
 		return l.lambda(n, op)
 	case *ir.ZeroPadding2D:
-		if l.padIntoConv(n, op) {
-			return nil
-		}
 		return l.padCrop(n, op.Pads, op.DataFormat, true)
 	case *ir.Cropping2D:
 		return l.padCrop(n, op.Crops, op.DataFormat, false)
@@ -144,21 +141,13 @@ func convGeom(in *value, df ir.Layout, w ir.Window2D, outC, groups int, extra [4
 
 // finish makes the output value of a step that computes node n and its
 // fused tail: the step writes the buffer of out (typed as n's output,
-// stored NHWC-transposed when nhwc), and every absorbed node gets a view of
-// it, the last of which is returned as final. It also returns the
-// epilogue's element-wise activation.
+// stored NHWC-transposed when nhwc), returned as final too (what a softmax
+// after the step works on). It also returns the epilogue's element-wise
+// activation.
 func (l *lowerer) finish(n *ir.Node, t tail, nhwc bool) (out, final *value, ka kernels.Activation, err error) {
 	out = l.newValue(n.Name, n.Out, nhwc)
 	l.byNode[n.Name] = out
 	final = out
-	for _, c := range t.chain {
-		flag := final.nhwc
-		if _, ok := c.Op.(*ir.Transpose); ok {
-			flag = !flag
-		}
-		final = l.viewOf(final, c.Name, c.Out, flag)
-		l.byNode[c.Name] = final
-	}
 	if elementwise(t.act) {
 		ka, err = kernelAct(t.act)
 	}
@@ -197,37 +186,47 @@ func physAxis(v *value, axis int) int {
 }
 
 func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
-	ks, bias, err := kernelsAndBias(n, op.UseBias)
+	ks, bias, bn, err := foldedWeights(n, op.UseBias, op.Fused, op.Filters, 0)
 	if err != nil {
 		return err
 	}
 	kernel := ks[0]
-	t := l.fuseTail(n, op.Activation, op.DataFormat == ir.ChannelsFirst, true)
-	if kernel, bias, err = t.fold(kernel, bias, op.Filters); err != nil {
-		return err
-	}
+	t := tail{act: op.Activation, bn: bn}
 	in := l.spatialIn(n, op.DataFormat)
-	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, l.padded[n.Name])
+	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, op.Fused.PadsOrZero())
 	p1 := geom(1)
 	wino := !l.p.opts.NoWinograd && kernels.WinogradOK(p1) && kernels.WinogradPays(p1)
-	var skip *value // a residual Add's other input, added in the epilogue
-	if !wino && kernels.SmallConvPays(p1, kernels.Activation{}, false) {
-		skip = l.fuseResidual(n, &t, op.DataFormat == ir.ChannelsFirst)
+	cn := n // the node whose output the kernel writes: n, or n before its pooling
+	if op.Fused.PoolOp() != nil {
+		if cn, err = l.unpooled(n, op); err != nil {
+			return err
+		}
 	}
-	out, final, ka, err := l.finish(n, t, op.DataFormat == ir.ChannelsFirst)
+	out, final, ka, err := l.finish(cn, t, op.DataFormat == ir.ChannelsFirst)
 	if err != nil {
 		return err
+	}
+	// A residual input (fuse-residual) is added in the epilogue of
+	// SmallConv's direct kernel; after any other kernel, which then runs
+	// without the activation, by a step of its own with the activation.
+	var skip *value
+	residualStep, afterAct := false, ka
+	if r := op.Fused.ResidualName(); r != "" {
+		skip = l.need(l.byNode[r], op.DataFormat == ir.ChannelsFirst)
+		if wino || !kernels.SmallConvPays(p1, kernels.Activation{}, false) {
+			residualStep, ka = true, kernels.Activation{}
+		}
 	}
 	// The model's kernel is not needed once packed, transformed or folded:
 	// let it go (it is read from its file again if ever needed).
 	releaseKernel := false
 	defer func() {
-		if len(n.Weights) > 0 && (t.bn != nil || releaseKernel) {
+		if len(n.Weights) > 0 && (t.bn || releaseKernel) {
 			n.Weights[0].Release()
 		}
 	}()
 	switch {
-	case skip != nil:
+	case skip != nil && !residualStep:
 		// The direct kernel adds the residual to each row it writes,
 		// then applies the activation after the Add.
 		sc := kernels.NewSmallConvDirect(kernel, p1)
@@ -291,27 +290,79 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			return nil
 		}})
 	}
+	if residualStep {
+		l.addResidual(out, skip, afterAct)
+	}
 	l.softmaxAfter(final, t.act)
+	if pool := op.Fused.PoolOp(); pool != nil {
+		return l.pooled(n, pool, out)
+	}
 	return nil
 }
 
+// unpooled returns a node standing for convolution n before the pooling
+// fuse-pool folded into it: its output type and an internal name.
+func (l *lowerer) unpooled(n *ir.Node, op *ir.Conv2D) (*ir.Node, error) {
+	c := *op
+	f := *op.Fused
+	f.Pool, c.Fused = nil, &f
+	in := make([]ir.TensorType, len(n.Inputs))
+	for i, name := range n.Inputs {
+		in[i] = l.idx[name].Out
+	}
+	t, err := c.Infer(in)
+	if err != nil {
+		return nil, err
+	}
+	return &ir.Node{Name: n.Name + "/unpooled", Class: n.Class, Op: &c, Inputs: n.Inputs, Out: t}, nil
+}
+
+// pooled lowers the 2×2 pooling fuse-pool folded into convolution n, whose
+// unpooled output is conv: the step just added computes it when it can
+// (SmallConv's Conv2DPool2x2) and conv is its own output, else a pooling
+// step follows.
+func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
+	_, h, w, c := nhwcDims(conv, pool.DataFormat, 1)
+	pp := kernels.PoolParams{N: 1, H: h, W: w, C: c, KH: pool.KH, KW: pool.KW, StrideH: pool.SH, StrideW: pool.SW, OutH: h / 2, OutW: w / 2}
+	if s := l.p.steps[len(l.p.steps)-1]; s.pool2x2 != nil && s.out == conv && kernels.PoolIs2x2(pp) {
+		out := l.newValue(n.Name, n.Out, conv.nhwc)
+		l.byNode[n.Name] = out
+		s.fn, s.out, s.pool2x2 = s.pool2x2(pool.Max), out, nil
+		return nil
+	}
+	return l.pool(&ir.Node{Name: n.Name, Class: pool.Kind(), Op: pool, Inputs: []string{conv.name}, Out: n.Out}, pool)
+}
+
+// addResidual adds a step that adds skip to out in place, then applies
+// the element-wise activation ka.
+func (l *lowerer) addResidual(out, skip *value, ka kernels.Activation) {
+	l.add(&step{node: out.name, ins: []*value{out, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+		x, s := ins[0], ins[1][:len(o)]
+		for i := range o {
+			o[i] = x[i] + s[i]
+		}
+		ka.ApplyFast(o)
+		return nil
+	}})
+}
+
 func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
-	ks, bias, err := kernelsAndBias(n, op.UseBias)
+	if err := noResidual(op.Fused); err != nil {
+		return err
+	}
+	in := l.spatialIn(n, op.DataFormat)
+	_, _, _, c := nhwcDims(in, op.DataFormat, 1)
+	ks, bias, bn, err := foldedWeights(n, op.UseBias, op.Fused, c*op.Multiplier, 0)
 	if err != nil {
 		return err
 	}
 	kernel := ks[0]
-	in := l.spatialIn(n, op.DataFormat)
-	_, _, _, c := nhwcDims(in, op.DataFormat, 1)
-	t := l.fuseTail(n, op.Activation, op.DataFormat == ir.ChannelsFirst, true)
-	if kernel, bias, err = t.fold(kernel, bias, c*op.Multiplier); err != nil {
-		return err
-	}
+	t := tail{act: op.Activation, bn: bn}
 	out, final, ka, err := l.finish(n, t, op.DataFormat == ir.ChannelsFirst)
 	if err != nil {
 		return err
 	}
-	geom := convGeom(in, op.DataFormat, op.Window2D, c*op.Multiplier, 1, l.padded[n.Name])
+	geom := convGeom(in, op.DataFormat, op.Window2D, c*op.Multiplier, 1, op.Fused.PadsOrZero())
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.DepthwiseConv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
 		return nil
@@ -321,7 +372,13 @@ func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
 }
 
 func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
-	ks, bias, err := kernelsAndBias(n, op.UseBias)
+	if err := noResidual(op.Fused); err != nil {
+		return err
+	}
+	if op.Fused.PadsOrZero() != [4]int{} {
+		return fmt.Errorf("folded padding is supported on Conv2D and DepthwiseConv2D only")
+	}
+	ks, bias, bn, err := foldedWeights(n, op.UseBias, op.Fused, op.Filters, 1)
 	if err != nil {
 		return err
 	}
@@ -329,10 +386,7 @@ func (l *lowerer) separable(n *ir.Node, op *ir.SeparableConv2D) error {
 	in := l.spatialIn(n, op.DataFormat)
 	_, _, _, c := nhwcDims(in, op.DataFormat, 1)
 	mid := c * op.Multiplier
-	t := l.fuseTail(n, op.Activation, op.DataFormat == ir.ChannelsFirst, true)
-	if pk, bias, err = t.fold(pk, bias, op.Filters); err != nil {
-		return err
-	}
+	t := tail{act: op.Activation, bn: bn}
 	// The depthwise result is an internal value in NHWC.
 	dh, dw, _, err := op.Window2D.Resolve(nhwcH(in, op.DataFormat), nhwcW(in, op.DataFormat))
 	if err != nil {
@@ -373,10 +427,7 @@ func (l *lowerer) deconv(n *ir.Node, op *ir.Conv2DTranspose) error {
 	if err != nil {
 		return err
 	}
-	t := l.fuseTail(n, op.Activation, op.DataFormat == ir.ChannelsFirst, false)
-	if _, bias, err = t.fold(nil, bias, op.Filters); err != nil {
-		return err
-	}
+	t := tail{act: op.Activation}
 	out, final, ka, err := l.finish(n, t, op.DataFormat == ir.ChannelsFirst)
 	if err != nil {
 		return err
@@ -413,13 +464,6 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 		}})
 		return nil
 	}
-	pp := kernels.PoolParams{N: 1, H: h, W: w, C: c, KH: op.KH, KW: op.KW, StrideH: op.SH, StrideW: op.SW,
-		PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow}
-	if s := l.poolInto(n, in); s != nil && kernels.PoolIs2x2(pp) {
-		// The convolution computing in pools its own rows.
-		s.fn, s.out, s.pool2x2 = s.pool2x2(op.Max), out, nil
-		return nil
-	}
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		p := kernels.PoolParams{N: in.batch(b), H: h, W: w, C: c, KH: op.KH, KW: op.KW, StrideH: op.SH, StrideW: op.SW,
 			PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow,
@@ -432,43 +476,6 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 		return nil
 	}})
 	return nil
-}
-
-// poolInto returns the step that computes in, pool node n's input, when
-// that step can take the pooling over (it has pool2x2) and nothing else
-// reads its output: it is the step just added, no other step reads its
-// buffer, and every node whose value is (a view of) that buffer is
-// neither kept nor consumed by any node but those and n.
-func (l *lowerer) poolInto(n *ir.Node, in *value) *step {
-	if l.p.opts.NoFuse || len(l.p.steps) == 0 {
-		return nil
-	}
-	s := l.p.steps[len(l.p.steps)-1]
-	r := in.root()
-	if s.pool2x2 == nil || s.out != r {
-		return nil
-	}
-	for _, o := range l.p.steps {
-		for _, v := range o.ins {
-			if v.root() == r {
-				return nil
-			}
-		}
-	}
-	for name, v := range l.byNode {
-		if v.root() != r {
-			continue
-		}
-		if l.keep[name] {
-			return nil
-		}
-		for _, c := range l.consumers[name] {
-			if cv := l.byNode[c.Name]; c != n && (cv == nil || cv.root() != r) {
-				return nil
-			}
-		}
-	}
-	return s
 }
 
 func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {
@@ -492,16 +499,16 @@ func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {
 }
 
 func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
-	ks, bias, err := kernelsAndBias(n, op.UseBias)
+	if err := noResidual(op.Fused); err != nil {
+		return err
+	}
+	ks, bias, bn, err := foldedWeights(n, op.UseBias, op.Fused, op.Units, 0)
 	if err != nil {
 		return err
 	}
 	kernel := ks[0]
 	in := l.need(l.byNode[n.Inputs[0]], false)
-	t := l.fuseTail(n, op.Activation, false, true)
-	if kernel, bias, err = t.fold(kernel, bias, op.Units); err != nil {
-		return err
-	}
+	t := tail{act: op.Activation, bn: bn}
 	out, final, ka, err := l.finish(n, t, false)
 	if err != nil {
 		return err
@@ -569,8 +576,12 @@ func (l *lowerer) batchNorm(n *ir.Node, op *ir.BatchNorm) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := l.bnAct(n, op, scale, shift); ok || err != nil {
+	ka, err := kernelAct(op.Activation)
+	if err != nil {
 		return err
+	}
+	if l.bnAct(n, op, scale, shift, ka) {
+		return nil
 	}
 	in := l.byNode[n.Inputs[0]]
 	out := l.newValue(n.Name, n.Out, in.nhwc)
@@ -594,6 +605,7 @@ func (l *lowerer) batchNorm(n *ir.Node, op *ir.BatchNorm) error {
 				}
 			}
 		}
+		ka.ApplyFast(o)
 		return nil
 	}})
 	return nil
@@ -687,32 +699,4 @@ func (l *lowerer) upsample(n *ir.Node, op *ir.UpSampling2D) error {
 		return nil
 	}})
 	return nil
-}
-
-// padIntoConv absorbs a ZeroPadding2D whose only consumer is a convolution
-// of the same data format: the convolution pads its input itself, which
-// saves a copy of the padded tensor.
-func (l *lowerer) padIntoConv(n *ir.Node, op *ir.ZeroPadding2D) bool {
-	c := l.soleConsumer(n.Name)
-	if c == nil {
-		return false
-	}
-	switch co := c.Op.(type) {
-	case *ir.Conv2D:
-		if co.DataFormat != op.DataFormat {
-			return false
-		}
-	case *ir.DepthwiseConv2D:
-		if co.DataFormat != op.DataFormat {
-			return false
-		}
-	default:
-		return false
-	}
-	if l.padded == nil {
-		l.padded = map[string][4]int{}
-	}
-	l.padded[c.Name] = op.Pads
-	l.byNode[n.Name] = l.byNode[n.Inputs[0]]
-	return true
 }

@@ -73,7 +73,11 @@
 // Every IR→IR step after an importer's translation is a named Pass run by a
 // Pipeline that checks the model's invariants after each pass, in the style
 // of the Go compiler's ssa package, and records each pass's time and
-// changed-node count in Model.Passes. WriteText prints a model in a stable
+// changed-node count in Model.Passes. The fusion passes (FusePasses) are
+// the optimizing pipeline exec compiles with, run on a copy of an imported
+// model (Model.CopyForPasses): a fused node records what it absorbed in
+// its op (Fusion, Activation), so summaries and exporters, which work on
+// the imported model, never see them. WriteText prints a model in a stable
 // text form, one line per node (kconv ir; the goldens in ir/golden). Builder
 // builds models from Go code, like Keras's Sequential and functional APIs.
 package ir

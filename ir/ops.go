@@ -118,6 +118,9 @@ type Conv2D struct {
 	// because the file came from Theano's true convolution (Keras's
 	// convert_kernel). The stored kernel is already cross-correlation.
 	TheanoFlipped bool
+	// Fused is what the optimizing passes folded into this node (nil in
+	// imported models; see Fusion).
+	Fused *Fusion
 }
 
 func (*Conv2D) Kind() string { return "Conv2D" }
@@ -131,7 +134,11 @@ func (o *Conv2D) Infer(in []TensorType) (TensorType, error) {
 	if o.Filters < 1 {
 		return TensorType{}, fmt.Errorf("filters must be positive, got %d", o.Filters)
 	}
-	c, oh, ow, err := windowOut(in, o.Window2D, o.DataFormat)
+	in, skip, err := o.Fused.split(in)
+	if err != nil {
+		return TensorType{}, err
+	}
+	c, oh, ow, err := windowOut(o.Fused.padIn(in, o.DataFormat), o.Window2D, o.DataFormat)
 	if err != nil {
 		return TensorType{}, err
 	}
@@ -141,7 +148,11 @@ func (o *Conv2D) Infer(in []TensorType) (TensorType, error) {
 	if err := o.Activation.Check(); err != nil {
 		return TensorType{}, err
 	}
-	return TensorType{Shape: image4(in[0].Shape[0], o.Filters, oh, ow, o.DataFormat), Layout: o.DataFormat}, nil
+	out := TensorType{Shape: image4(in[0].Shape[0], o.Filters, oh, ow, o.DataFormat), Layout: o.DataFormat}
+	if out, err = o.Fused.check(out, channelAxis(o.DataFormat), skip); err != nil {
+		return TensorType{}, err
+	}
+	return o.Fused.pooled(out)
 }
 func (o *Conv2D) Weights(in []TensorType) []WeightSpec {
 	c := channelsOf(in, o.DataFormat)
@@ -149,7 +160,7 @@ func (o *Conv2D) Weights(in []TensorType) []WeightSpec {
 	if o.UseBias {
 		ws = append(ws, WeightSpec{Name: "bias", Shape: Shape{o.Filters}, Trainable: true})
 	}
-	return ws
+	return append(ws, o.Fused.specs(o.Filters)...)
 }
 
 // DepthwiseConv2D convolves each input channel with Multiplier filters.
@@ -160,6 +171,9 @@ type DepthwiseConv2D struct {
 	UseBias    bool
 	Activation Act
 	DataFormat Layout
+	// Fused is what the optimizing passes folded into this node (nil in
+	// imported models; see Fusion).
+	Fused *Fusion
 }
 
 func (*DepthwiseConv2D) Kind() string { return "DepthwiseConv2D" }
@@ -167,14 +181,19 @@ func (o *DepthwiseConv2D) Infer(in []TensorType) (TensorType, error) {
 	if o.Multiplier < 1 {
 		return TensorType{}, fmt.Errorf("depth multiplier must be positive, got %d", o.Multiplier)
 	}
-	c, oh, ow, err := windowOut(in, o.Window2D, o.DataFormat)
+	in, skip, err := o.Fused.split(in)
+	if err != nil {
+		return TensorType{}, err
+	}
+	c, oh, ow, err := windowOut(o.Fused.padIn(in, o.DataFormat), o.Window2D, o.DataFormat)
 	if err != nil {
 		return TensorType{}, err
 	}
 	if err := o.Activation.Check(); err != nil {
 		return TensorType{}, err
 	}
-	return TensorType{Shape: image4(in[0].Shape[0], c*o.Multiplier, oh, ow, o.DataFormat), Layout: o.DataFormat}, nil
+	out := TensorType{Shape: image4(in[0].Shape[0], c*o.Multiplier, oh, ow, o.DataFormat), Layout: o.DataFormat}
+	return o.Fused.check(out, channelAxis(o.DataFormat), skip)
 }
 func (o *DepthwiseConv2D) Weights(in []TensorType) []WeightSpec {
 	c := channelsOf(in, o.DataFormat)
@@ -182,7 +201,7 @@ func (o *DepthwiseConv2D) Weights(in []TensorType) []WeightSpec {
 	if o.UseBias {
 		ws = append(ws, WeightSpec{Name: "bias", Shape: Shape{c * o.Multiplier}, Trainable: true})
 	}
-	return ws
+	return append(ws, o.Fused.specs(c*o.Multiplier)...)
 }
 
 // SeparableConv2D is a depthwise convolution followed by a 1×1 convolution.
@@ -194,6 +213,9 @@ type SeparableConv2D struct {
 	UseBias    bool
 	Activation Act
 	DataFormat Layout
+	// Fused is what the optimizing passes folded into this node (nil in
+	// imported models; see Fusion).
+	Fused *Fusion
 }
 
 func (*SeparableConv2D) Kind() string { return "SeparableConv2D" }
@@ -201,14 +223,19 @@ func (o *SeparableConv2D) Infer(in []TensorType) (TensorType, error) {
 	if o.Filters < 1 || o.Multiplier < 1 {
 		return TensorType{}, fmt.Errorf("filters %d and depth multiplier %d must be positive", o.Filters, o.Multiplier)
 	}
-	_, oh, ow, err := windowOut(in, o.Window2D, o.DataFormat)
+	in, skip, err := o.Fused.split(in)
+	if err != nil {
+		return TensorType{}, err
+	}
+	_, oh, ow, err := windowOut(o.Fused.padIn(in, o.DataFormat), o.Window2D, o.DataFormat)
 	if err != nil {
 		return TensorType{}, err
 	}
 	if err := o.Activation.Check(); err != nil {
 		return TensorType{}, err
 	}
-	return TensorType{Shape: image4(in[0].Shape[0], o.Filters, oh, ow, o.DataFormat), Layout: o.DataFormat}, nil
+	out := TensorType{Shape: image4(in[0].Shape[0], o.Filters, oh, ow, o.DataFormat), Layout: o.DataFormat}
+	return o.Fused.check(out, channelAxis(o.DataFormat), skip)
 }
 func (o *SeparableConv2D) Weights(in []TensorType) []WeightSpec {
 	c := channelsOf(in, o.DataFormat)
@@ -219,7 +246,7 @@ func (o *SeparableConv2D) Weights(in []TensorType) []WeightSpec {
 	if o.UseBias {
 		ws = append(ws, WeightSpec{Name: "bias", Shape: Shape{o.Filters}, Trainable: true})
 	}
-	return ws
+	return append(ws, o.Fused.specs(o.Filters)...)
 }
 
 // Conv2DTranspose is the gradient of Conv2D (a "deconvolution").
@@ -443,10 +470,17 @@ type Dense struct {
 	Units      int
 	UseBias    bool
 	Activation Act
+	// Fused is what the optimizing passes folded into this node (nil in
+	// imported models; see Fusion).
+	Fused *Fusion
 }
 
 func (*Dense) Kind() string { return "Dense" }
 func (o *Dense) Infer(in []TensorType) (TensorType, error) {
+	in, skip, err := o.Fused.split(in)
+	if err != nil {
+		return TensorType{}, err
+	}
 	if err := checkInputs(in, 1); err != nil {
 		return TensorType{}, err
 	}
@@ -469,18 +503,18 @@ func (o *Dense) Infer(in []TensorType) (TensorType, error) {
 	if len(out) == 4 {
 		l = in[0].Layout
 	}
-	return TensorType{Shape: out, Layout: l}, nil
+	return o.Fused.check(TensorType{Shape: out, Layout: l}, len(out)-1, skip)
 }
 func (o *Dense) Weights(in []TensorType) []WeightSpec {
 	c := 0
-	if len(in) == 1 && len(in[0].Shape) > 0 {
+	if len(in) >= 1 && len(in[0].Shape) > 0 {
 		c = in[0].Shape[len(in[0].Shape)-1]
 	}
 	ws := []WeightSpec{{Name: "kernel", Shape: Shape{c, o.Units}, Trainable: true}}
 	if o.UseBias {
 		ws = append(ws, WeightSpec{Name: "bias", Shape: Shape{o.Units}, Trainable: true})
 	}
-	return ws
+	return append(ws, o.Fused.specs(o.Units)...)
 }
 
 // Dropout is the identity at inference. Spatial marks SpatialDropout2D.
@@ -558,6 +592,10 @@ type BatchNorm struct {
 	Axis          int // -1: last; for rank-4 inputs 1 means channels-first
 	Epsilon       float64
 	Center, Scale bool
+	// Activation is an element-wise activation applied after the
+	// normalization: only the fuse-activation pass sets it (Keras has
+	// none), so that exec runs DenseNet's BN → ReLU as one step.
+	Activation Act
 }
 
 func (*BatchNorm) Kind() string { return "BatchNormalization" }
@@ -580,6 +618,9 @@ func (o *BatchNorm) Infer(in []TensorType) (TensorType, error) {
 	}
 	if o.Epsilon < 0 {
 		return TensorType{}, fmt.Errorf("negative epsilon %g", o.Epsilon)
+	}
+	if err := o.Activation.Check(); err != nil {
+		return TensorType{}, err
 	}
 	return in[0], nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/tools/txtar"
 
+	"github.com/kconv/kconv/exec"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/load"
 )
@@ -31,8 +32,10 @@ const (
 type model struct{ name, path, arch string }
 
 // snapshot is a model's sections: its passes with the nodes each changed,
-// its IR after infer-shapes and after the whole pipeline (or the import
-// error, which is a fact about the model too).
+// its IR after infer-shapes and after the whole pipeline — the import
+// pipeline, then the optimizing passes exec compiles with (exec.Optimize:
+// the fusions), nothing kept but the outputs — (or the import or
+// optimization error, which is a fact about the model too).
 func snapshot(t *testing.T, mo model) []txtar.File {
 	t.Helper()
 	clean := func(err error) []byte {
@@ -45,6 +48,9 @@ func snapshot(t *testing.T, mo model) []txtar.File {
 	}
 	opt := load.Options{Arch: mo.arch}
 	m, err := load.Model(mo.path, opt)
+	if err == nil {
+		m, err = exec.Optimize(m, exec.Options{}, "")
+	}
 	if err != nil {
 		return []txtar.File{{Name: mo.name + "/error", Data: clean(err)}}
 	}
