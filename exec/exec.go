@@ -56,7 +56,7 @@ type Program struct {
 	weightBytes int64 // float32 bytes of all weights
 
 	mu     sync.Mutex
-	arenas map[int]*sync.Pool // batch size → pool of *arena
+	arenas map[int]*arenaPool // batch size → its idle arenas
 
 	// spec, for a model with unknown input dimensions after the batch
 	// (variable-length sequences), compiles it per set of input
@@ -87,7 +87,7 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	if pool == nil {
 		pool = par.New(t)
 	}
-	p := &Program{model: m, opts: opts, threads: t, pool: pool, kept: map[string]*value{}, arenas: map[int]*sync.Pool{}}
+	p := &Program{model: m, opts: opts, threads: t, pool: pool, kept: map[string]*value{}, arenas: map[int]*arenaPool{}}
 	p.budget = memory.Resolve(opts.MemoryBudget)
 	if varDims(m) {
 		if err := p.checkWeights(m); err != nil {
@@ -301,12 +301,25 @@ func (p *Program) execTimed(ctx context.Context, inputs []*ir.Tensor, times, cpu
 	return a, batch, nil
 }
 
+// arenaPool holds the idle arenas of one batch size. It is a bounded free
+// list rather than a sync.Pool: a sync.Pool is emptied by every other
+// garbage collection, and a server that allocates per request then
+// allocated (and page-faulted) a fresh arena for most runs.
+type arenaPool struct {
+	layout arenaLayout
+	idle   []*arena
+}
+
+// maxIdleArenas bounds the arenas kept per batch size: no more runs than
+// that use the CPU at once.
+func maxIdleArenas() int { return max(2, runtime.GOMAXPROCS(0)) }
+
 // getArena returns an arena for batch, checking the first time a batch
 // size is seen that its buffers fit in the memory budget.
 func (p *Program) getArena(batch int) (*arena, error) {
 	p.mu.Lock()
-	pool := p.arenas[batch]
-	if pool == nil {
+	ap := p.arenas[batch]
+	if ap == nil {
 		if err := p.CheckBatch(batch); err != nil {
 			p.mu.Unlock()
 			return nil, err
@@ -316,20 +329,29 @@ func (p *Program) getArena(batch int) (*arena, error) {
 			p.mu.Unlock()
 			return nil, err
 		}
-		pool = &sync.Pool{New: func() any {
-			a := newArena(l, p.maxIns)
-			a.ws.Pool = p.pool
-			return a
-		}}
-		p.arenas[batch] = pool
+		ap = &arenaPool{layout: l}
+		p.arenas[batch] = ap
 	}
+	if k := len(ap.idle); k > 0 {
+		a := ap.idle[k-1]
+		ap.idle[k-1] = nil
+		ap.idle = ap.idle[:k-1]
+		p.mu.Unlock()
+		return a, nil
+	}
+	l := ap.layout
 	p.mu.Unlock()
-	return pool.Get().(*arena), nil
+	a := newArena(l, p.maxIns)
+	a.ws.Pool = p.pool
+	return a, nil
 }
 
+// putArena returns a to the idle arenas of its batch size (or drops it when
+// as many are idle as can run at once).
 func (p *Program) putArena(batch int, a *arena) {
 	p.mu.Lock()
-	pool := p.arenas[batch]
+	if ap := p.arenas[batch]; ap != nil && len(ap.idle) < maxIdleArenas() {
+		ap.idle = append(ap.idle, a)
+	}
 	p.mu.Unlock()
-	pool.Put(a)
 }

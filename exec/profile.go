@@ -61,7 +61,7 @@ func (p *Program) Profile(ctx context.Context, inputs []*ir.Tensor, runs int) ([
 	if len(inputs) > 0 && len(inputs[0].Shape) > 0 {
 		batch = inputs[0].Shape[0]
 	}
-	idx := p.model.Index()
+	idx := p.lowered.Index() // the nodes the steps were made from (fused)
 	out := make([]StepTime, len(p.steps))
 	for i, s := range p.steps {
 		out[i] = StepTime{Node: s.node, Kind: s.kind, Time: times[i], CPU: cpu[i]}
