@@ -16,7 +16,8 @@ type lowerer struct {
 	converted map[*value]*value // value → its other-storage twin
 	consumers map[string][]*ir.Node
 	keep      map[string]bool
-	cur       string // the kind of the node being lowered (step.kind's default)
+	cur       string   // the kind of the node being lowered (step.kind's default)
+	preps     []func() // kernel preparations the steps wait for (see prepare)
 }
 
 func (p *Program) lower() error {
@@ -52,6 +53,10 @@ func (p *Program) lower() error {
 			return &ir.LayerError{Layer: n.Name, Err: err}
 		}
 	}
+	// The kernels' packing and transforms, queued by the steps that use
+	// them, run here on the Program's workers: they are independent and
+	// took most of a large model's compile time on one core.
+	p.pool.Do(p.threads, len(l.preps), preparations(l.preps))
 	for _, name := range m.Inputs {
 		p.inputs = append(p.inputs, l.byNode[name])
 	}
@@ -80,6 +85,18 @@ func (l *lowerer) viewOf(v *value, name string, t ir.TensorType, nhwc bool) *val
 	w.view = v
 	return w
 }
+
+// prepare queues f, which builds something a step's function uses (a
+// packed or transformed kernel), to run before lowering returns: the
+// preparations of all nodes run together on the Program's workers. A step
+// function must only read what f sets when it runs, never while lowering.
+func (l *lowerer) prepare(f func()) { l.preps = append(l.preps, f) }
+
+// preparations runs queued preparations as a par.Job.
+type preparations []func()
+
+// RunItem runs preparation i.
+func (ps preparations) RunItem(_, i int) { ps[i]() }
 
 func (l *lowerer) add(s *step) {
 	if s.kind == "" {

@@ -229,7 +229,8 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	case skip != nil && !residualStep:
 		// The direct kernel adds the residual to each row it writes,
 		// then applies the activation after the Add.
-		sc := kernels.NewSmallConvDirect(kernel, p1)
+		var sc *kernels.SmallConv
+		l.prepare(func() { sc = kernels.NewSmallConvDirect(kernel, p1) })
 		releaseKernel = true
 		l.add(&step{node: n.Name, kind: "Conv2D/direct+add", ins: []*value{in, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			sc.Conv2DAdd(geom(in.batch(b)), ins[0], bias, ins[1], ka, o, &a.ws)
@@ -244,7 +245,8 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		if l.p.opts.NoWinograd {
 			newSC = kernels.NewSmallConvDirect
 		}
-		sc := newSC(kernel, p1)
+		var sc *kernels.SmallConv
+		l.prepare(func() { sc = newSC(kernel, p1) })
 		releaseKernel = true
 		// Winograd F(4×4, 3×3) for the batch sizes where it is expected to
 		// win, built from the packed kernel at the first such run: a
@@ -274,7 +276,8 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	case wino:
 		// 3×3 stride-1 convolutions: Winograd F(4×4, 3×3), kernel
 		// transformed once here (4× its size), 2.25× fewer multiplications.
-		wg := kernels.NewWinograd(kernel, p1.C, op.Filters)
+		var wg *kernels.Winograd
+		l.prepare(func() { wg = kernels.NewWinograd(kernel, p1.C, op.Filters) })
 		releaseKernel = true
 		l.add(&step{node: n.Name, kind: "Conv2D/winograd", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			wg.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
