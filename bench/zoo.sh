@@ -70,4 +70,4 @@ echo
 for b in $batches; do
 	awk -v s="${logsum[$b]}" -v n="${count[$b]}" -v b="$b" 'BEGIN {printf "geometric mean kconv/ORT, batch %s: %.2f\n", b, exp(s/n)}'
 done
-echo "(kconv load: file open to first result; ORT load: session creation. Medians of per-round medians.)"
+echo "(load: ready to run — kconv: file open to compiled Program; ORT: session creation. Medians of per-round medians.)"
