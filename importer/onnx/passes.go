@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"math"
 	"slices"
 
 	"github.com/kconv/kconv/ir"
@@ -10,7 +11,7 @@ import (
 // translation produced:
 //
 //	order-nodes, infer-shapes   type every node (ir)
-//	fuse-swish                  x * Sigmoid(x) → Swish(x)   (this package)
+//	fuse-swish                  x * Sigmoid(x) → Swish(x), x * HardSigmoid(x; 1/6, 1/2) → HardSwish(x)   (this package)
 //	fold-vgg-preprocess         Slice(Sub(x, VGG mean)) → Lambda vgg_preprocess (ir)
 //	fold-dense-bias             MatMul + Add → Dense with bias (ir)
 //	prune-dead                  drop what no output needs (ir)
@@ -71,14 +72,18 @@ func fuseSwish(m *ir.Model) (int, error) {
 			}
 			x, s := n.Inputs[side], m.Nodes[j]
 			a, ok := s.Op.(*ir.Activation)
-			if !ok || a.Act != (ir.Act{Name: ir.ActSigmoid}) || len(s.Inputs) != 1 || s.Inputs[0] != x || uses[j] != 1 {
+			if !ok || len(s.Inputs) != 1 || s.Inputs[0] != x || uses[j] != 1 {
 				continue
 			}
-			xi, ok := pos[x] // the Swish's one input
+			act, class := gatedAct(a.Act)
+			if act == "" {
+				continue
+			}
+			xi, ok := pos[x] // the fused activation's one input
 			if !ok {
 				continue
 			}
-			n.Op, n.Inputs, n.Class = &ir.Activation{Act: ir.Act{Name: ir.ActSwish}}, []string{x}, "Swish"
+			n.Op, n.Inputs, n.Class = &ir.Activation{Act: ir.Act{Name: act}}, []string{x}, class
 			if err := ir.InferNodeWith(n, []ir.TensorType{m.Nodes[xi].Out}); err != nil {
 				return changed, err
 			}
@@ -88,6 +93,20 @@ func fuseSwish(m *ir.Model) (int, error) {
 		}
 	}
 	return changed, nil
+}
+
+// gatedAct returns the activation x·g(x) is, for the gate g: Swish for
+// Sigmoid, HardSwish for HardSigmoid with alpha 1/6 and beta 1/2 (torch
+// exports hardswish so at opsets before 14: x · HardSigmoid(x)); "" for
+// other gates.
+func gatedAct(g ir.Act) (ir.ActName, string) {
+	switch {
+	case g == ir.Act{Name: ir.ActSigmoid}:
+		return ir.ActSwish, "Swish"
+	case g.Name == ir.ActHardSigmoid && math.Abs(g.Alpha-1.0/6) < 1e-6 && g.Beta == 0.5:
+		return ir.ActHardSwish, "HardSwish"
+	}
+	return "", ""
 }
 
 // isMul reports whether op multiplies two tensors element-wise (the

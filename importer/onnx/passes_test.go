@@ -83,3 +83,25 @@ func TestSwishNeedsSingleUse(t *testing.T) {
 		t.Errorf("fused a sigmoid that is also a model output")
 	}
 }
+
+// TestFuseHardSwish: x · HardSigmoid(x) with torch's hardswish constants
+// (alpha 1/6, beta 1/2: its export before opset 14) becomes one HardSwish;
+// with other constants it stays a product.
+func TestFuseHardSwish(t *testing.T) {
+	for _, tc := range []struct {
+		alpha float32
+		fused bool
+	}{{1.0 / 6, true}, {0.2, false}} {
+		b := newGraph(13).input("x", -1, 4).output("y").
+			node("HardSigmoid", "hs", []string{"x"}, []string{"s"}, aFloat("alpha", tc.alpha), aFloat("beta", 0.5)).
+			node("Mul", "hswish", []string{"x", "s"}, []string{"y"})
+		m, err := Decode(b.bytes(t), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, ok := m.Node("hswish").Op.(*ir.Activation)
+		if fused := ok && a.Act.Name == ir.ActHardSwish; fused != tc.fused {
+			t.Errorf("alpha %v: hswish is %s %#v, fused %v, want %v", tc.alpha, m.Node("hswish").Class, m.Node("hswish").Op, fused, tc.fused)
+		}
+	}
+}
