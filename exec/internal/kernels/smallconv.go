@@ -56,6 +56,7 @@ type SmallConv struct {
 // scBlock is a range of up to 32 output channels.
 type scBlock struct {
 	oc0, nv int
+	inOff   int       // first input channel of the block's group (0 without groups)
 	mask    uint64    // store mask of the block's last vector
 	w       []float32 // packed kernel [tap][nv·16], zero beyond OutC
 }
@@ -77,11 +78,13 @@ const (
 	scMaxTaps = 4608
 )
 
-// SmallConvOK reports whether SmallConv computes p: one group (any
-// kernel size, stride, dilation and padding). It holds everywhere; the
-// micro-kernel is fast only with AVX-512 (see SmallConvPays).
+// SmallConvOK reports whether SmallConv computes p: any kernel size,
+// stride, dilation, padding and groups (a grouped convolution's blocks of
+// output channels each read their own group's input channels). It holds
+// everywhere valid; the micro-kernel is fast only with AVX-512 (see
+// SmallConvPays).
 func SmallConvOK(p ConvParams) bool {
-	return p.Validate() == nil && max(p.Groups, 1) == 1
+	return p.Validate() == nil
 }
 
 // SmallConvPays reports whether SmallConv is expected to beat, on p (at
@@ -110,7 +113,7 @@ func SmallConvPays(p ConvParams, act Activation, winograd bool) bool {
 		return false
 	}
 	q := p.norm()
-	if q.KH*q.KW*q.C > scMaxTaps {
+	if q.KH*q.KW*(q.C/q.Groups) > scMaxTaps {
 		return false
 	}
 	if !winograd {
@@ -161,36 +164,41 @@ func newSmallConv(kernel []float32, p ConvParams, allowWino bool) *SmallConv {
 	s := &SmallConv{p: p, oh: p.OutH(), ow: p.OutW()}
 	s.inPlace = p.PadTop == 0 && p.PadBottom == 0 && p.PadLeft == 0 && p.PadRight == 0
 	s.wp = p.W + p.PadLeft + p.PadRight
-	ntaps := p.KH * p.KW * p.C
+	// Taps of one group's input channels (all of them without groups),
+	// at the full pixel stride; a block adds its group's channel offset.
+	cg, ocg := p.C/p.Groups, p.OutC/p.Groups
+	ntaps := p.KH * p.KW * cg
 	s.taps = make([]int, ntaps)
 	prev := 0
 	for kh := range p.KH {
 		for kw := range p.KW {
-			for c := range p.C {
+			for c := range cg {
 				off := 4 * ((kh*p.DilH*s.wp+kw*p.DilW)*p.C + c)
-				s.taps[(kh*p.KW+kw)*p.C+c] = off - prev
+				s.taps[(kh*p.KW+kw)*cg+c] = off - prev
 				prev = off
 			}
 		}
 	}
-	for oc0 := 0; oc0 < p.OutC; oc0 += 32 {
-		rem := p.OutC - oc0
-		b := scBlock{oc0: oc0, nv: 2}
-		switch {
-		case rem <= 16:
-			b.nv, b.mask = 1, 1<<rem-1
-		case rem < 32:
-			b.mask = 1<<(rem-16) - 1
-		default:
-			b.mask = 0xFFFF
+	for g := range p.Groups {
+		for j := 0; j < ocg; j += 32 {
+			oc0, rem := g*ocg+j, ocg-j
+			b := scBlock{oc0: oc0, inOff: g * cg, nv: 2}
+			switch {
+			case rem <= 16:
+				b.nv, b.mask = 1, 1<<rem-1
+			case rem < 32:
+				b.mask = 1<<(rem-16) - 1
+			default:
+				b.mask = 0xFFFF
+			}
+			width := 16 * b.nv
+			b.w = make([]float32, ntaps*width)
+			n := min(width, rem)
+			for t := range ntaps {
+				copy(b.w[t*width:t*width+n], kernel[t*p.OutC+oc0:t*p.OutC+oc0+n])
+			}
+			s.blocks = append(s.blocks, b)
 		}
-		width := 16 * b.nv
-		b.w = make([]float32, ntaps*width)
-		n := min(width, rem)
-		for t := range ntaps {
-			copy(b.w[t*width:t*width+n], kernel[t*p.OutC+oc0:])
-		}
-		s.blocks = append(s.blocks, b)
 	}
 	if allowWino && scWinoFits(p) {
 		s.wino = newSCWino(kernel, p, s.oh, s.ow, s.wp)
@@ -535,7 +543,7 @@ func (r *scRun) rowBlock(bi int, src, dst []float32) {
 	calls := (s.ow + scMaxPix[blk.nv] - 1) / scMaxPix[blk.nv]
 	for c, x := 0, 0; c < calls; c++ {
 		np := (s.ow - x) / (calls - c)
-		scKern(blk.nv, np, &src[x*p.StrideW*p.C], pix, s.taps, &blk.w[0],
+		scKern(blk.nv, np, &src[x*p.StrideW*p.C+blk.inOff], pix, s.taps, &blk.w[0],
 			&r.bias[32*bi], &dst[x*p.OutC+blk.oc0], dpix, blk.mask, r.relu)
 		x += np
 	}

@@ -15,11 +15,7 @@ import (
 // pads, strides and dilations.
 func smallConvCases() []convCase {
 	var cs []convCase
-	for _, c := range convCases() {
-		if max(c.p.Groups, 1) == 1 {
-			cs = append(cs, c)
-		}
-	}
+	cs = append(cs, convCases()...)
 	same := func(n, h, w, c, oc int) ConvParams {
 		return ConvParams{N: n, H: h, W: w, C: c, OutC: oc, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
 	}
@@ -53,6 +49,11 @@ func smallConvCases() []convCase {
 		convCase{"3x3 7x7 weights outweigh input", same(1, 7, 7, 160, 96), true, khReLU},
 		convCase{"3x3 s2 9x11 blocks outer", ConvParams{N: 2, H: 9, W: 11, C: 96, OutC: 112, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActSwish}},
 		convCase{"1x1 5x6 wide blocks outer", ConvParams{N: 1, H: 5, W: 6, C: 900, OutC: 130, KH: 1, KW: 1}, true, Activation{}},
+		// Grouped: groups narrower than a 16-channel vector, between 16
+		// and 32, wider than a block; strided and padded.
+		convCase{"groups of 8", ConvParams{N: 2, H: 9, W: 10, C: 64, OutC: 64, KH: 3, KW: 3, Groups: 8, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
+		convCase{"groups of 24 s2", ConvParams{N: 1, H: 11, W: 13, C: 48, OutC: 48, KH: 3, KW: 3, Groups: 2, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActSwish}},
+		convCase{"groups 40→80 1x1", ConvParams{N: 1, H: 6, W: 7, C: 40, OutC: 80, KH: 1, KW: 1, Groups: 2}, false, Activation{}},
 	)
 	return cs
 }
