@@ -25,6 +25,8 @@ type loadFlags struct {
 	// default), set by load.
 	memBudget string
 	budget    int64
+	// fixedBatch is --fixed-batch: load.Options.Batch.
+	fixedBatch int
 }
 
 func (lf *loadFlags) register(cmd *cobra.Command) {
@@ -33,6 +35,7 @@ func (lf *loadFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&lf.lambdas, "lambda", nil, "use Go implementation NAME for Lambda layer LAYER (`LAYER=NAME`; builtin: vgg_preprocess)")
 	cmd.Flags().StringVar(&lf.theanoFlip, "theano-flip", "auto", "flip Theano-era convolution kernels: auto, on or off")
 	cmd.Flags().StringVar(&lf.memBudget, "memory-budget", "", "most memory for weights and buffers, e.g. 2G (default: half the machine's RAM)")
+	cmd.Flags().IntVar(&lf.fixedBatch, "fixed-batch", 0, "import an ONNX model with its dynamic batch size fixed to `N` (graphs that fold the batch into other axes, like torchvision's ViT and Swin exports, need it; 0: dynamic)")
 }
 
 // parseBudget sets lf.budget from --memory-budget.
@@ -52,7 +55,10 @@ func (lf *loadFlags) load(path string) (*ir.Model, error) {
 	if err := lf.parseBudget(); err != nil {
 		return nil, err
 	}
-	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}, StopAfter: lf.stopAfter, MemoryBudget: lf.budget}
+	if lf.fixedBatch < 0 {
+		return nil, usagef("--fixed-batch %d: must be 0 (dynamic) or more", lf.fixedBatch)
+	}
+	opt := load.Options{Arch: lf.arch, TheanoFlip: lf.theanoFlip, Lambdas: map[string]string{}, StopAfter: lf.stopAfter, MemoryBudget: lf.budget, Batch: lf.fixedBatch}
 	switch lf.theanoFlip {
 	case "auto", "on", "off":
 	default:

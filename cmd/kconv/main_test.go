@@ -164,3 +164,23 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("mismatched reference: exit %d %q", code, errs)
 	}
 }
+
+// TestFixedBatch: --fixed-batch fixes an ONNX model's dynamic batch at
+// import (the summary shows it), and a negative value is a usage error.
+func TestFixedBatch(t *testing.T) {
+	onnxFile := filepath.Join(t.TempDir(), "cifar.onnx")
+	if code, out, errs := kconv(t, "convert", filepath.Join(kerasTD, "cifar_small.keras"), onnxFile); code != 0 {
+		t.Fatalf("convert: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs := kconv(t, "summary", onnxFile)
+	if code != 0 || !strings.Contains(out, "(None, ") {
+		t.Fatalf("dynamic: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = kconv(t, "summary", onnxFile, "--fixed-batch", "3")
+	if code != 0 || strings.Contains(out, "(None, ") || !strings.Contains(out, "(3, ") {
+		t.Fatalf("--fixed-batch 3: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs = kconv(t, "summary", onnxFile, "--fixed-batch", "-1"); code != 2 || !strings.Contains(errs, "--fixed-batch") {
+		t.Fatalf("--fixed-batch -1: exit %d, %s", code, errs)
+	}
+}
