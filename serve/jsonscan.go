@@ -36,6 +36,20 @@ func cutData(doc []byte) (rest []byte, data [][]byte, ok bool) {
 	if s.i != len(s.b) {
 		return nil, nil, false
 	}
+	// Cut values that no input keeps (an earlier "inputs", a repeated
+	// "data") are never parsed: they must be valid JSON themselves, or the
+	// cut would hide what encoding/json refuses.
+	kept := make(map[int]bool, len(s.dataAt))
+	for k, at := range s.dataAt {
+		if s.data[k] != nil {
+			kept[at] = true
+		}
+	}
+	for _, c := range s.cuts {
+		if !kept[c[0]] && !json.Valid(doc[c[0]:c[1]]) {
+			return nil, nil, false
+		}
+	}
 	rest = make([]byte, 0, len(doc)-s.cutBytes+4*len(s.cuts))
 	prev := 0
 	for _, c := range s.cuts {
@@ -64,6 +78,7 @@ type cutter struct {
 	cuts     [][2]int
 	cutBytes int
 	data     [][]byte
+	dataAt   []int // where each data value starts in b
 }
 
 func (s *cutter) ws() {
@@ -121,10 +136,15 @@ func (s *cutter) value(ctx, index int) error {
 		_, _, err := s.str()
 		return err
 	}
-	// A number or literal: encoding/json checks it in the copy.
+	// A number or literal: encoding/json checks it in the copy, unless it
+	// is empty ("data":,) — cut, it would become a valid null.
+	start := s.i
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ',', ']', '}', ' ', '\t', '\n', '\r':
+			if s.i == start {
+				return errCut
+			}
 			return nil
 		case '{', '[', '"', ':':
 			return errCut
@@ -170,7 +190,7 @@ func (s *cutter) object(ctx, index int) error {
 		s.ws()
 		switch {
 		case ctx == ctxTop && keyIs(key, esc, "inputs"):
-			s.data = s.data[:0] // the last "inputs" wins
+			s.data, s.dataAt = s.data[:0], s.dataAt[:0] // the last "inputs" wins
 			if s.i < len(s.b) && s.b[s.i] == '[' {
 				err = s.array(true)
 			} else {
@@ -180,10 +200,10 @@ func (s *cutter) object(ctx, index int) error {
 			start := s.i
 			if err = s.skipValue(); err == nil {
 				for len(s.data) <= index {
-					s.data = append(s.data, nil)
+					s.data, s.dataAt = append(s.data, nil), append(s.dataAt, 0)
 				}
 				// A repeated "data" key: the last wins; both are cut.
-				s.data[index] = s.b[start:s.i]
+				s.data[index], s.dataAt[index] = s.b[start:s.i], start
 				s.cuts = append(s.cuts, [2]int{start, s.i})
 				s.cutBytes += s.i - start
 			}
