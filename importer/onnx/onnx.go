@@ -210,7 +210,7 @@ func decode(data []byte, mf *modelFile, dir string, opts Options) (*ir.Model, er
 		return nil, err
 	}
 	if err := im.graph(g); err != nil {
-		if e := err.Error(); opts.Batch == 0 && (strings.Contains(e, "dynamic batch") || strings.Contains(e, "batch axis")) {
+		if opts.Batch == 0 && strings.Contains(err.Error(), "dynamic batch") { // every such error says so
 			err = fmt.Errorf("%w (graphs that fold the batch into other axes, like torchvision's Swin and ViT, import at a fixed batch: kconv --fixed-batch N, onnx.Options.Batch)", err)
 		}
 		return nil, err
