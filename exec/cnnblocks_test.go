@@ -91,22 +91,7 @@ func TestCNNBlocksFusedVsUnfused(t *testing.T) {
 	if own["add"] > 0 || own["proj"] > 0 {
 		t.Errorf("residual Add or its convolution has its own step")
 	}
-	for _, n := range []int{1, 3} {
-		x := fastInput(m, n)
-		got, err := p.Run(context.Background(), []*ir.Tensor{x})
-		if err != nil {
-			t.Fatal(err)
-		}
-		exp, err := ref.Run(context.Background(), []*ir.Tensor{x})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range exp[0].Data {
-			if d := math.Abs(float64(got[0].Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) || math.IsNaN(float64(got[0].Data[i])) {
-				t.Fatalf("batch %d: output[%d] = %v, unfused %v", n, i, got[0].Data[i], v)
-			}
-		}
-	}
+	sameOutputs(t, "fused vs unfused", p, ref, m, []int{1, 3}, 1e-4)
 }
 
 // A kept node that ends a fused chain (relu: proj, add and relu fused) and
@@ -174,20 +159,5 @@ func TestWinogradTakesOverAtLargeBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []int{1, 64, 64} {
-		x := fastInput(m, n)
-		got, err := p.Run(context.Background(), []*ir.Tensor{x})
-		if err != nil {
-			t.Fatal(err)
-		}
-		exp, err := ref.Run(context.Background(), []*ir.Tensor{x})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range exp[0].Data {
-			if d := math.Abs(float64(got[0].Data[i] - v)); d > 1e-3*(1+math.Abs(float64(v))) || math.IsNaN(float64(got[0].Data[i])) {
-				t.Fatalf("batch %d: output[%d] = %v, without Winograd %v", n, i, got[0].Data[i], v)
-			}
-		}
-	}
+	sameOutputs(t, "with vs without Winograd", p, ref, m, []int{1, 64, 64}, 1e-3)
 }

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
@@ -57,6 +58,29 @@ func fastInput(m *ir.Model, n int) *ir.Tensor {
 	return x
 }
 
+// sameOutputs runs p and ref on fastInput(m, n) for each batch size n and
+// fails unless p's first output is within tol (relative, plus tol
+// absolute) of ref's everywhere, and not NaN.
+func sameOutputs(t *testing.T, what string, p, ref *Program, m *ir.Model, batches []int, tol float64) {
+	t.Helper()
+	for _, n := range batches {
+		x := fastInput(m, n)
+		got, err := p.Run(context.Background(), []*ir.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := ref.Run(context.Background(), []*ir.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range exp[0].Data {
+			if d := math.Abs(float64(got[0].Data[i] - v)); d > tol*(1+math.Abs(float64(v))) || math.IsNaN(float64(got[0].Data[i])) {
+				t.Fatalf("%s batch %d: output[%d] = %v, reference %v", what, n, i, got[0].Data[i], v)
+			}
+		}
+	}
+}
+
 // TestPoolFusedIntoConv: a 2×2 max pooling whose input is a SmallConv
 // step's alone is computed by that step (one step fewer, the same outputs
 // as without fusions), and is not fused when another node reads the
@@ -100,22 +124,7 @@ func TestPoolFusedIntoConv(t *testing.T) {
 					}
 				}
 			}
-			for _, n := range []int{1, 3} {
-				x := fastInput(m, n)
-				got, err := p.Run(context.Background(), []*ir.Tensor{x})
-				if err != nil {
-					t.Fatal(err)
-				}
-				exp, err := ref.Run(context.Background(), []*ir.Tensor{x})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i, v := range exp[0].Data {
-					if d := math.Abs(float64(got[0].Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
-						t.Fatalf("%v shared=%v batch %d: output[%d] = %v, unfused %v", df, shared, n, i, got[0].Data[i], v)
-					}
-				}
-			}
+			sameOutputs(t, fmt.Sprintf("%v shared=%v", df, shared), p, ref, m, []int{1, 3}, 1e-4)
 		}
 	}
 }
