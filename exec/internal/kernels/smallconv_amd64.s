@@ -20,8 +20,8 @@ TEXT ·scXGETBV(SB), NOSPLIT, $0-4
 	MOVL AX, eax+0(FP)
 	RET
 
-// func scKernV1P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P1(SB), NOSPLIT, $0-80
+// func scKernV1P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P1(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -57,8 +57,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P2(SB), NOSPLIT, $0-80
+// func scKernV1P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P2(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -99,8 +99,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P3(SB), NOSPLIT, $0-80
+// func scKernV1P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P3(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -146,8 +146,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P4(SB), NOSPLIT, $0-80
+// func scKernV1P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P4(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -198,8 +198,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P5(SB), NOSPLIT, $0-80
+// func scKernV1P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P5(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -258,8 +258,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P6(SB), NOSPLIT, $0-80
+// func scKernV1P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P6(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -323,8 +323,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P7(SB), NOSPLIT, $0-80
+// func scKernV1P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P7(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -393,8 +393,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P8(SB), NOSPLIT, $0-80
+// func scKernV1P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P8(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -468,8 +468,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P9(SB), NOSPLIT, $0-80
+// func scKernV1P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P9(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -551,8 +551,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P10(SB), NOSPLIT, $0-80
+// func scKernV1P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P10(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -639,8 +639,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P11(SB), NOSPLIT, $0-80
+// func scKernV1P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P11(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -732,8 +732,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P12(SB), NOSPLIT, $0-80
+// func scKernV1P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P12(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -830,8 +830,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P13(SB), NOSPLIT, $0-80
+// func scKernV1P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P13(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -936,8 +936,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P14(SB), NOSPLIT, $0-80
+// func scKernV1P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P14(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1047,8 +1047,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P15(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P15(SB), NOSPLIT, $0-80
+// func scKernV1P15(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P15(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1163,8 +1163,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P16(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P16(SB), NOSPLIT, $0-80
+// func scKernV1P16(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P16(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1284,8 +1284,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P17(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P17(SB), NOSPLIT, $0-80
+// func scKernV1P17(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P17(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1413,8 +1413,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P18(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P18(SB), NOSPLIT, $0-80
+// func scKernV1P18(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P18(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1547,8 +1547,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P19(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P19(SB), NOSPLIT, $0-80
+// func scKernV1P19(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P19(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1686,8 +1686,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P20(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P20(SB), NOSPLIT, $0-80
+// func scKernV1P20(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P20(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1830,8 +1830,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P21(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P21(SB), NOSPLIT, $0-80
+// func scKernV1P21(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P21(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1982,8 +1982,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P22(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P22(SB), NOSPLIT, $0-80
+// func scKernV1P22(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P22(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -2139,8 +2139,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P23(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P23(SB), NOSPLIT, $0-80
+// func scKernV1P23(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P23(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -2301,8 +2301,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P24(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P24(SB), NOSPLIT, $0-80
+// func scKernV1P24(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P24(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -2468,14 +2468,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P1(SB), NOSPLIT, $0-80
+// func scKernV2P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P1(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	PCALIGN $32
@@ -2484,6 +2486,8 @@ loop:
 	ADDQ AX, SI
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -2513,14 +2517,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P2(SB), NOSPLIT, $0-80
+// func scKernV2P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P2(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2531,6 +2537,8 @@ loop:
 	ADDQ AX, SI
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -2569,14 +2577,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P3(SB), NOSPLIT, $0-80
+// func scKernV2P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P3(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2589,6 +2599,8 @@ loop:
 	ADDQ AX, SI
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -2636,14 +2648,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P4(SB), NOSPLIT, $0-80
+// func scKernV2P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P4(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2658,6 +2672,8 @@ loop:
 	ADDQ AX, SI
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -2714,14 +2730,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P5(SB), NOSPLIT, $0-80
+// func scKernV2P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P5(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -2740,6 +2758,8 @@ loop:
 	ADDQ AX, R9
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -2806,14 +2826,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P6(SB), NOSPLIT, $0-80
+// func scKernV2P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P6(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -2834,6 +2856,8 @@ loop:
 	ADDQ AX, R9
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -2909,14 +2933,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P7(SB), NOSPLIT, $0-80
+// func scKernV2P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P7(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -2939,6 +2965,8 @@ loop:
 	ADDQ AX, R9
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -3023,14 +3051,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P8(SB), NOSPLIT, $0-80
+// func scKernV2P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P8(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -3055,6 +3085,8 @@ loop:
 	ADDQ AX, R9
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -3148,14 +3180,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P9(SB), NOSPLIT, $0-80
+// func scKernV2P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P9(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -3184,6 +3218,8 @@ loop:
 	ADDQ AX, R10
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -3287,14 +3323,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P10(SB), NOSPLIT, $0-80
+// func scKernV2P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P10(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -3325,6 +3363,8 @@ loop:
 	ADDQ AX, R10
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -3437,14 +3477,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P11(SB), NOSPLIT, $0-80
+// func scKernV2P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P11(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -3477,6 +3519,8 @@ loop:
 	ADDQ AX, R10
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -3598,14 +3642,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P12(SB), NOSPLIT, $0-80
+// func scKernV2P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P12(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -3640,6 +3686,8 @@ loop:
 	ADDQ AX, R10
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -3770,14 +3818,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P13(SB), NOSPLIT, $0-80
+// func scKernV2P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P13(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	LEAQ (R10)(DX*4), R11
@@ -3816,6 +3866,8 @@ loop:
 	ADDQ AX, R11
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
@@ -3956,14 +4008,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P14(SB), NOSPLIT, $0-80
+// func scKernV2P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P14(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	LEAQ (R10)(DX*4), R11
@@ -4004,6 +4058,8 @@ loop:
 	ADDQ AX, R11
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1

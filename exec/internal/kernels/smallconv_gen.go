@@ -71,7 +71,7 @@ func main() {
 	fmt.Fprintln(&g, "package kernels")
 	fmt.Fprintln(&g, "")
 	fmt.Fprintln(&g, "// scKernels[nv][np] is the micro-kernel for nv vectors × np pixels.")
-	fmt.Fprintln(&g, "var scKernels = [3][25]func(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask, relu uint64){")
+	fmt.Fprintln(&g, "var scKernels = [3][25]func(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask, relu uint64, pf *float32, pfStep uintptr){")
 	for nv := 1; nv <= 2; nv++ {
 		fmt.Fprintf(&g, "\t%d: {", nv)
 		for np := 1; np <= maxPix[nv]; np++ {
@@ -84,7 +84,7 @@ func main() {
 		for np := 1; np <= maxPix[nv]; np++ {
 			fmt.Fprintln(&g, "")
 			fmt.Fprintln(&g, "//go:noescape")
-			fmt.Fprintf(&g, "func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask, relu uint64)\n", nv, np)
+			fmt.Fprintf(&g, "func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask, relu uint64, pf *float32, pfStep uintptr)\n", nv, np)
 		}
 	}
 	src, err := format.Source(g.Bytes())
@@ -126,14 +126,18 @@ func kernel(w func(string, ...any), nv, np int) {
 	acc := func(p, v int) string { return fmt.Sprintf("Z%d", p*nv+v) }
 	wreg := func(v int) string { return fmt.Sprintf("Z%d", 28+v) }
 	w("")
-	w("// func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)", nv, np)
-	w("TEXT ·scKernV%dP%d(SB), NOSPLIT, $0-80", nv, np)
+	w("// func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)", nv, np)
+	w("TEXT ·scKernV%dP%d(SB), NOSPLIT, $0-96", nv, np)
 	w("\tMOVQ src+0(FP), SI")
 	w("\tMOVQ pix+8(FP), DX")
 	w("\tMOVQ taps+16(FP), BX")
 	w("\tMOVQ ntaps+24(FP), CX")
 	w("\tMOVQ wt+32(FP), DI")
 	w("\tLEAQ (DX)(DX*2), R8")
+	if nv == 2 {
+		w("\tMOVQ pf+80(FP), R12")
+		w("\tMOVQ pfStep+88(FP), R13")
+	}
 	bases(w, np)
 	for p := range np {
 		for v := range nv {
@@ -151,6 +155,10 @@ func kernel(w func(string, ...any), nv, np int) {
 	}
 	for v := range nv {
 		w("\tVMOVUPS %d(DI), %s", 64*v, wreg(v))
+	}
+	if nv == 2 {
+		w("\tPREFETCHT1 (R12)")
+		w("\tADDQ R13, R12")
 	}
 	for p := range np {
 		if nv == 1 {
