@@ -39,6 +39,6 @@ func BenchmarkRefMaxPoolVGG1(b *testing.B) {
 func BenchmarkGlobalAvgPool7x7x512(b *testing.B) {
 	x, dst := tuRand(1, 7*7*512, 1), make([]float32, 512)
 	for b.Loop() {
-		GlobalAvgPool(dst, x, 1, 7, 7, 512, 1)
+		GlobalAvgPool(dst, x, 1, 7, 7, 512, nil)
 	}
 }

@@ -189,14 +189,14 @@ func TestGlobalPool(t *testing.T) {
 		forEachFamily(t, func(fam string) {
 			for _, th := range tuThreads {
 				got := tuFill(n*c, tuPoison)
-				GlobalAvgPool(got, x, n, h, w, c, th)
+				GlobalAvgPool(got, x, n, h, w, c, par.New(th))
 				tuClose(t, tuName("%s gap %v threads=%d", fam, d, th), got, wantA, 1e-6, 1e-7)
 				if goA == nil {
 					goA = got
 				}
 				tuClose(t, tuName("%s gap %v threads=%d vs go", fam, d, th), got, goA, 0, 0)
 				got = tuFill(n*c, tuPoison)
-				GlobalMaxPool(got, x, n, h, w, c, th)
+				GlobalMaxPool(got, x, n, h, w, c, par.New(th))
 				tuClose(t, tuName("%s gmp %v threads=%d", fam, d, th), got, wantM, 0, 0)
 			}
 		})
@@ -208,8 +208,8 @@ func TestGlobalPool(t *testing.T) {
 		if ref {
 			a, m = RefGlobalAvgPool(x, 2, 2, 1, 2), RefGlobalMaxPool(x, 2, 2, 1, 2)
 		} else {
-			GlobalAvgPool(a, x, 2, 2, 1, 2, 1)
-			GlobalMaxPool(m, x, 2, 2, 1, 2, 1)
+			GlobalAvgPool(a, x, 2, 2, 1, 2, nil)
+			GlobalMaxPool(m, x, 2, 2, 1, 2, nil)
 		}
 		tuClose(t, "gap hand", a, []float32{2, 0, -3, 2}, 0, 0)
 		tuClose(t, "gmp hand", m, []float32{3, 10, -1, 4}, 0, 0)
@@ -224,7 +224,7 @@ func TestPoolNoAlloc(t *testing.T) {
 	if n := testing.AllocsPerRun(10, func() {
 		MaxPool(dst, x, p, p1)
 		AvgPool(dst, x, p, p1)
-		GlobalAvgPool(g, x, 1, 16, 16, 8, 1)
+		GlobalAvgPool(g, x, 1, 16, 16, 8, nil)
 	}); n != 0 {
 		t.Errorf("serial pooling allocates %v times per call", n)
 	}
