@@ -69,6 +69,10 @@ type OpInfo struct {
 	// ONNX are the ONNX op types importer/onnx may translate into this
 	// kind; nil: no ONNX node becomes it (a Keras-only op).
 	ONNX []string
+	// KerasKeys are the Keras config keys of the row's classes and the
+	// attributes they carry (see KerasKey): importer/keras reads and
+	// exporter/keras writes each through these values.
+	KerasKeys []KerasKey
 	// Unsupported marks the capabilities the op lacks, with why.
 	Unsupported map[Capability]string
 	// Notes explains a mapping that is not one-to-one.
@@ -275,6 +279,7 @@ func AllOps() []OpInfo {
 	}, ONNX: []string{"RNN", "LSTM", "GRU"},
 		Notes: "a final state of a recurrent layer with return_state (Keras's tensor index k of the layer), made by importer/keras from the layer's outputs and by importer/onnx from Y_h, Y_c"})
 	for i := range t {
+		t[i].KerasKeys = kerasKeys(t[i].Kind)
 		for c, why := range unsupported[t[i].Kind] {
 			if t[i].Unsupported == nil {
 				t[i].Unsupported = map[Capability]string{}
