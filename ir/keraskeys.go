@@ -74,13 +74,17 @@ func (k KerasKey) ForClass(c string) bool {
 // variable when the key means the same attribute for them.
 var (
 	// Convolutions (2-D).
-	KeyFilters         = KerasKey{Name: "filters", Old: []string{"nb_filter"}, Attrs: []string{"Filters"}}
-	KeyKernelSize      = KerasKey{Name: "kernel_size", Old: []string{"nb_row", "nb_col"}, Attrs: []string{"KH", "KW"}}
-	KeyStrides         = KerasKey{Name: "strides", Old: []string{"subsample"}, Attrs: []string{"SH", "SW"}}
-	KeyDilation        = KerasKey{Name: "dilation_rate", Old: []string{"atrous_rate"}, Attrs: []string{"DH", "DW"}}
-	KeyPadding         = KerasKey{Name: "padding", Old: []string{"border_mode"}, Attrs: []string{"Padding"}}
-	KeyDataFormat      = KerasKey{Name: "data_format", Old: []string{"dim_ordering"}, Attrs: []string{"DataFormat"}}
-	KeyGroups          = KerasKey{Name: "groups", Attrs: []string{"Groups"}}
+	KeyFilters    = KerasKey{Name: "filters", Old: []string{"nb_filter"}, Attrs: []string{"Filters"}}
+	KeyKernelSize = KerasKey{Name: "kernel_size", Old: []string{"nb_row", "nb_col"}, Attrs: []string{"KH", "KW"}}
+	KeyStrides    = KerasKey{Name: "strides", Old: []string{"subsample"}, Attrs: []string{"SH", "SW"}}
+	KeyDilation   = KerasKey{Name: "dilation_rate", Old: []string{"atrous_rate"}, Attrs: []string{"DH", "DW"}}
+	KeyPadding    = KerasKey{Name: "padding", Old: []string{"border_mode"}, Attrs: []string{"Padding"}}
+	KeyDataFormat = KerasKey{Name: "data_format", Old: []string{"dim_ordering"}, Attrs: []string{"DataFormat"}}
+	KeyGroups     = KerasKey{Name: "groups", Attrs: []string{"Groups"}}
+	// KeyGroupsOne is the groups key of the convolutions without groups
+	// (DepthwiseConv2D, SeparableConv2D, Conv2DTranspose), which Keras 2.3+
+	// writes as 1: importer/keras refuses another value.
+	KeyGroupsOne       = KerasKey{Name: "groups"}
 	KeyActivation      = KerasKey{Name: "activation", Attrs: []string{"Activation"}}
 	KeyUseBias         = KerasKey{Name: "use_bias", Old: []string{"bias"}, Attrs: []string{"UseBias"}}
 	KeyDepthMultiplier = KerasKey{Name: "depth_multiplier", Attrs: []string{"Multiplier"}}
@@ -279,11 +283,11 @@ func kerasKeys(kind string) []KerasKey {
 	case "Conv2D":
 		return append([]KerasKey{KeyFilters, KeyGroups}, conv...)
 	case "DepthwiseConv2D":
-		return append([]KerasKey{KeyDepthMultiplier, KeyGroups}, conv...)
+		return append([]KerasKey{KeyDepthMultiplier, KeyGroupsOne}, conv...)
 	case "SeparableConv2D":
-		return append([]KerasKey{KeyFilters, KeyDepthMultiplier, KeyGroups}, conv...)
+		return append([]KerasKey{KeyFilters, KeyDepthMultiplier, KeyGroupsOne}, conv...)
 	case "Conv2DTranspose":
-		return append([]KerasKey{KeyFilters, KeyGroups, KeyOutputPadding, KeyDeconvOutputShape}, conv...)
+		return append([]KerasKey{KeyFilters, KeyGroupsOne, KeyOutputPadding, KeyDeconvOutputShape}, conv...)
 	case "MaxPooling2D", "AveragePooling2D":
 		return []KerasKey{KeyPoolSize, KeyPoolStrides, KeyPadding, KeyDataFormat}
 	case "GlobalMaxPooling2D", "GlobalAveragePooling2D":
@@ -300,8 +304,12 @@ func kerasKeys(kind string) []KerasKey {
 		return []KerasKey{KeySharedAxes}
 	case "BatchNormalization":
 		return []KerasKey{KeyAxis, KeyEpsilon, KeyCenter, KeyScale, KeyBNMode}
-	case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate":
+	case "Concatenate":
 		return []KerasKey{KeyMergeAxis, KeyMerge1Mode, KeyMerge1Axis}
+	case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum":
+		// Keras 2/3 merge layers other than Concatenate have no keys;
+		// Keras 1's Merge layer states its mode.
+		return []KerasKey{KeyMerge1Mode, KeyMerge1Axis}
 	case "Reshape":
 		return []KerasKey{KeyTargetShape}
 	case "Permute":

@@ -221,7 +221,23 @@ func (b *builder) conv2D(c obj) (ir.Op, error) {
 	return &ir.Conv2D{Filters: filters, Window2D: w, Groups: groups, UseBias: bias, Activation: a, DataFormat: b.dataFormat(c)}, nil
 }
 
+// groupsOne refuses a groups key other than 1 in a convolution class
+// without groups (Keras 2.3+ writes groups 1 for every convolution).
+func groupsOne(c obj) error {
+	g, err := c.integer(1, ir.KeyGroupsOne.Read()...)
+	if err != nil {
+		return err
+	}
+	if g != 1 {
+		return fmt.Errorf("groups %d is not supported for this layer (only Conv2D has groups)", g)
+	}
+	return nil
+}
+
 func (b *builder) separable(c obj) (ir.Op, error) {
+	if err := groupsOne(c); err != nil {
+		return nil, err
+	}
 	filters, err := c.integer(0, ir.KeyFilters.Read()...)
 	if err != nil {
 		return nil, err
@@ -242,6 +258,9 @@ func (b *builder) separable(c obj) (ir.Op, error) {
 }
 
 func (b *builder) depthwise(c obj) (ir.Op, error) {
+	if err := groupsOne(c); err != nil {
+		return nil, err
+	}
 	mult, err := c.integer(1, ir.KeyDepthMultiplier.Read()...)
 	if err != nil {
 		return nil, err
@@ -258,6 +277,9 @@ func (b *builder) depthwise(c obj) (ir.Op, error) {
 }
 
 func (b *builder) deconv(c obj, name string, k1 bool) (ir.Op, error) {
+	if err := groupsOne(c); err != nil {
+		return nil, err
+	}
 	filters, err := c.integer(0, ir.KeyFilters.Read()...)
 	if err != nil {
 		return nil, err
