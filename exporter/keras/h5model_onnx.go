@@ -103,17 +103,19 @@ func (b *h5build) onnxNode(n *ir.Node, name string, ins []string) (out string, o
 		return "", true, nil // taken in by its consumer
 
 	case *ir.Transpose:
-		if op.Perm[0] != 0 {
+		p, ok := op.AsPermute()
+		if !ok {
 			return "", true, layerErr(n, "Transpose %v moves axis 0: Keras's Permute keeps the batch axis", op.Perm)
 		}
-		return b.add("Permute", name, permuteConfig(name, op.Perm[1:]), ins, nil), true, nil
+		return b.add("Permute", name, permuteConfig(name, p.Dims), ins, nil), true, nil
 
 	case *ir.ReshapeTo:
 		in := b.idx[n.Inputs[0]].Out.Shape
-		if len(in) == 0 || in[0] != op.Shape[0] || len(op.Shape) < 2 {
+		r, ok := op.AsReshape(in)
+		if !ok {
 			return "", true, layerErr(n, "reshape from %v to %v changes dimension 0: Keras's Reshape keeps the batch axis", in, op.Shape)
 		}
-		return b.add("Reshape", name, reshapeConfig(name, op.Shape[1:]), ins, nil), true, nil
+		return b.add("Reshape", name, reshapeConfig(name, r.Target), ins, nil), true, nil
 
 	case *ir.Clip:
 		if op.Min != 0 || op.Max < 0 {
@@ -227,10 +229,6 @@ func (b *h5build) dense(n *ir.Node, name string, ins []string, k, units int, ker
 	return b.add("Dense", name, denseConfig(name, units, "linear", bias != nil), ins, ws)
 }
 
-var binaryMerges = map[ir.BinaryOp]string{
-	ir.BinaryAdd: "Add", ir.BinarySub: "Subtract", ir.BinaryMul: "Multiply", ir.BinaryMax: "Maximum", ir.BinaryMin: "Minimum",
-}
-
 // binary writes a Binary: a merge layer for two computed tensors, a
 // BatchNormalization for a computed tensor and a per-channel Constant.
 func (b *h5build) binary(n *ir.Node, name string, op *ir.Binary, ins []string) (string, error) {
@@ -239,10 +237,11 @@ func (b *h5build) binary(n *ir.Node, name string, op *ir.Binary, ins []string) (
 	case c0 && c1:
 		return "", layerErr(n, "Binary %s of two Constants has no Keras layer", op.Op)
 	case !c0 && !c1:
-		class, ok := binaryMerges[op.Op]
+		mode, ok := op.Op.MergeMode()
 		if !ok {
 			return "", layerErr(n, "Binary %s of two computed tensors has no Keras layer", op.Op)
 		}
+		class := (&ir.Merge{Mode: mode}).Kind()
 		return b.add(class, name, mergeConfig(class, name, 0), ins, nil), nil
 	}
 	xi, ki := 0, 1

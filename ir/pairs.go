@@ -1,0 +1,72 @@
+package ir
+
+import "slices"
+
+// The conversions between the ops that state one concept in two forms (see
+// the package doc, "One name per concept", and each row's Notes in
+// AllOps). Each is written once, here; importers and exporters that turn
+// one form into the other call these functions, so the rule for when the
+// Keras-level form applies cannot differ between them.
+
+// Perm is the Transpose permutation doing what o does: the batch axis
+// stays first and Keras's 1-based Dims follow.
+func (o *Permute) Perm() []int {
+	return append([]int{0}, o.Dims...)
+}
+
+// AsPermute returns the Permute doing what o does, when o keeps the batch
+// axis first (the only permutations Keras's Permute layer states).
+func (o *Transpose) AsPermute() (*Permute, bool) {
+	if len(o.Perm) < 2 || o.Perm[0] != 0 {
+		return nil, false
+	}
+	return &Permute{Dims: slices.Clone(o.Perm[1:])}, true
+}
+
+// AsReshape returns the Reshape doing what o does to an input of shape in,
+// when o keeps dimension 0 (the batch) as it is: Reshape's target is the
+// shape after the batch axis.
+func (o *ReshapeTo) AsReshape(in Shape) (*Reshape, bool) {
+	if len(in) == 0 || len(o.Shape) < 2 || in[0] != o.Shape[0] {
+		return nil, false
+	}
+	return &Reshape{Target: o.Shape[1:].Clone()}, true
+}
+
+// ZeroPaddingOf returns the ZeroPadding2D doing what a Pad with ONNX pads
+// (begins of every axis, then ends), mode and value does to an input of
+// type t: zero padding of a rank-4 image's height and width only. t's
+// layout picks the spatial axes (channels-first unless it is
+// channels-last).
+func ZeroPaddingOf(pads []int, mode string, value float64, t TensorType) (*ZeroPadding2D, bool) {
+	if len(t.Shape) != 4 || len(pads) != 8 || mode != "constant" || value != 0 ||
+		slices.ContainsFunc(pads, func(p int) bool { return p < 0 }) {
+		return nil, false
+	}
+	switch {
+	case t.Layout != ChannelsLast && pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0:
+		return &ZeroPadding2D{Pads: [4]int{pads[2], pads[6], pads[3], pads[7]}, DataFormat: ChannelsFirst}, true
+	case t.Layout == ChannelsLast && pads[0] == 0 && pads[3] == 0 && pads[4] == 0 && pads[7] == 0:
+		return &ZeroPadding2D{Pads: [4]int{pads[1], pads[5], pads[2], pads[6]}, DataFormat: ChannelsLast}, true
+	}
+	return nil, false
+}
+
+// MergeMode returns the Merge mode computing b of two computed tensors of
+// one shape (Keras's Add, Subtract, Multiply, Maximum, Minimum); Div and
+// Pow have none.
+func (b BinaryOp) MergeMode() (MergeMode, bool) {
+	switch b {
+	case BinaryAdd:
+		return MergeAdd, true
+	case BinarySub:
+		return MergeSubtract, true
+	case BinaryMul:
+		return MergeMultiply, true
+	case BinaryMax:
+		return MergeMaximum, true
+	case BinaryMin:
+		return MergeMinimum, true
+	}
+	return 0, false
+}
