@@ -490,34 +490,40 @@ func (b *h5build) deconv(n *ir.Node, name string, ins []string, op *ir.Conv2DTra
 	return out, nil
 }
 
-// actString returns the Keras 2 name of an activation that a layer's
-// "activation" argument can state.
+// actString returns the name of an activation that a layer's "activation"
+// argument can state in the file's Keras version: the name ir's activation
+// table gives for that version (ir.ActInfo.KerasName), when a has the
+// parameters the bare name means there.
 func (b *h5build) actString(a ir.Act, rank int) (string, bool) {
-	if b.k3 {
-		return k3ActString(a, rank)
+	info, ok := a.Name.Info()
+	if !ok {
+		return "", false
+	}
+	name, ok := info.KerasName(b.k3, b.minor)
+	if !ok {
+		return "", false
 	}
 	switch a.Name {
-	case "", ir.ActLinear:
-		return "linear", true
 	case ir.ActReLU:
-		return "relu", a.Alpha == 0 && a.Threshold == 0 && !a.HasMax
-	case ir.ActSigmoid, ir.ActTanh, ir.ActSELU, ir.ActSoftplus, ir.ActSoftsign, ir.ActExponential:
-		return string(a.Name), true
-	case ir.ActSoftmax:
-		return "softmax", a.Axis == -1 || (rank > 1 && a.Axis == rank-1)
+		return name, a.Alpha == 0 && a.Threshold == 0 && !a.HasMax
+	case ir.ActSoftmax, ir.ActLogSoftmax:
+		return name, a.Axis == -1 || (rank > 1 && a.Axis == rank-1)
 	case ir.ActELU:
-		return "elu", a.Alpha == 1
+		return name, a.Alpha == 1
+	case ir.ActLeakyReLU:
+		return name, a.Alpha == info.KerasDefault(b.k3).Alpha
 	case ir.ActHardSigmoid:
-		// Keras 2: clip(0.2x + 0.5, 0, 1).
-		return "hard_sigmoid", a.Alpha == 0.2 && a.Beta == 0.5
-	case ir.ActSwish:
-		return "swish", b.atLeast(3)
+		// Keras 2: clip(0.2x + 0.5, 0, 1). Keras 3: relu6(x + 3) / 6 =
+		// clip(x/6 + 1/2, 0, 1), PyTorch's and ONNX's HardSigmoid with
+		// alpha 1/6 (stored as float32).
+		if b.k3 {
+			return name, isSixth(a.Alpha) && a.Beta == 0.5
+		}
+		return name, a.Alpha == 0.2 && a.Beta == 0.5
 	case ir.ActGELU:
-		return "gelu", !a.Approximate && b.atLeast(4)
-	case ir.ActMish:
-		return "mish", b.atLeast(13)
+		return name, !a.Approximate
 	}
-	return "", false
+	return name, true
 }
 
 // actAsLayer returns the config keys of activation layer class computing

@@ -565,37 +565,6 @@ func (b *h5build) writeK3Weights(path string) (err error) {
 	return vars.SetAttrString("name", cleanName(name))
 }
 
-// k3ActString returns the Keras 3 name of an activation that a layer's
-// "activation" argument can state (Keras 3's activation functions with
-// their default parameters).
-func k3ActString(a ir.Act, rank int) (string, bool) {
-	switch a.Name {
-	case "", ir.ActLinear:
-		return "linear", true
-	case ir.ActReLU:
-		return "relu", a.Alpha == 0 && a.Threshold == 0 && !a.HasMax
-	case ir.ActSigmoid, ir.ActTanh, ir.ActSELU, ir.ActSoftplus, ir.ActSoftsign, ir.ActExponential, ir.ActMish, ir.ActReLU6:
-		return string(a.Name), true
-	case ir.ActSoftmax, ir.ActLogSoftmax:
-		return string(a.Name), a.Axis == -1 || (rank > 1 && a.Axis == rank-1)
-	case ir.ActELU:
-		return "elu", a.Alpha == 1
-	case ir.ActLeakyReLU:
-		return "leaky_relu", a.Alpha == 0.2
-	case ir.ActHardSigmoid:
-		// Keras 3: relu6(x + 3) / 6 = clip(x/6 + 1/2, 0, 1), PyTorch's
-		// and ONNX's HardSigmoid with alpha 1/6 (stored as float32).
-		return "hard_sigmoid", isSixth(a.Alpha) && a.Beta == 0.5
-	case ir.ActHardSwish:
-		return "hard_silu", true
-	case ir.ActSwish:
-		return "silu", true
-	case ir.ActGELU:
-		return "gelu", !a.Approximate
-	}
-	return "", false
-}
-
 // isSixth reports whether x is 1/6 in float64 or float32.
 func isSixth(x float64) bool {
 	return x == 1.0/6 || float32(x) == float32(1.0/6)

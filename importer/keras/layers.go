@@ -489,12 +489,8 @@ func (b *builder) actNamed(name string) (ir.Act, error) {
 	if !ok {
 		return ir.Act{}, fmt.Errorf("unknown activation %q", name)
 	}
-	a := info.Default
-	if a.Name == ir.ActHardSigmoid && b.g.major >= 3 {
-		// Keras 1/2: clip(0.2x + 0.5); Keras 3: relu6(x+3)/6 = clip(x/6 + 0.5).
-		a.Alpha = 1.0 / 6
-	}
-	return a, nil
+	// Keras 1/2's hard_sigmoid is clip(0.2x + 0.5), Keras 3's clip(x/6 + 0.5).
+	return info.KerasDefault(b.g.major >= 3), nil
 }
 
 // lambda reads a Lambda layer: its function is taken from Options.Lambdas
