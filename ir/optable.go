@@ -159,9 +159,9 @@ func AllOps() []OpInfo {
 			KerasClasses: []string{"Flatten"}, KerasExport: "Flatten", ONNX: []string{"Flatten", "Reshape"}},
 		{Kind: "Dense", Example: ex(&Dense{Units: 3, UseBias: true, Activation: Act{Name: ActTanh}}, vec(4)),
 			KerasClasses: []string{"Dense", "TimeDistributedDense", "TimeDistributed"}, KerasExport: "Dense", ONNX: []string{"Gemm", "MatMul"},
-			Notes: "Gemm or MatMul with a constant (in, out) right operand (importer/onnx's matmul.go, folding alpha and transB into lazy weights); " +
-				"TimeDistributed only around Dense. exporter/keras also writes a hand-built Gemm/MatMul with a Constant right operand as Dense " +
-				"(h5model_onnx.go): a second copy of that rule, left because the importer's works on protobuf values"},
+			Notes: "Gemm or MatMul with a constant (in, out) right operand (GemmIsDense, MatMulIsDense: importer/onnx, and exporter/keras " +
+				"for hand-built IR); TimeDistributed only around Dense. The kernel arithmetic (alpha, transB, beta·C) has two copies: " +
+				"importer/onnx folds it into lazy protobuf reads, exporter/keras computes it eagerly"},
 		{Kind: "Dropout", Example: ex(&Dropout{Rate: 0.5}, vec(4)),
 			KerasClasses: []string{"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"}, KerasExport: "Dropout",
 			ONNX: []string{"Dropout", "Identity"}},

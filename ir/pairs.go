@@ -70,3 +70,28 @@ func (b BinaryOp) MergeMode() (MergeMode, bool) {
 	}
 	return 0, false
 }
+
+// AsMerge returns the Keras Concatenate (a Merge) doing what o does, when
+// no input is a constant and the axis is not the batch (a Keras merge
+// layer takes computed tensors only and keeps the batch axis).
+func (o *Concat) AsMerge(anyConst bool) (*Merge, bool) {
+	if anyConst || o.Axis < 1 {
+		return nil, false
+	}
+	return &Merge{Mode: MergeConcat, Axis: o.Axis}, true
+}
+
+// GemmIsDense reports whether an ONNX Gemm is a Dense: A computed and not
+// transposed, B a rank-2 constant (alpha and transB fold into the kernel,
+// beta·C into the bias or an Add after it). The kernel arithmetic stays
+// with each caller: importer/onnx folds it lazily into protobuf reads,
+// exporter/keras eagerly for IR built by hand.
+func GemmIsDense(transA, aConst, bConst bool, bRank int) bool {
+	return !transA && !aConst && bConst && bRank == 2
+}
+
+// MatMulIsDense reports whether an ONNX MatMul is a Dense: A computed of
+// rank ≥ 2, B a rank-2 constant.
+func MatMulIsDense(aConst bool, aRank int, bConst bool, bRank int) bool {
+	return !aConst && aRank >= 2 && bConst && bRank == 2
+}

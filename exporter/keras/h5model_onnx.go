@@ -146,10 +146,11 @@ func (b *h5build) onnxNode(n *ir.Node, name string, ins []string) (out string, o
 		if err := b.noConstInputs(n); err != nil {
 			return "", true, err
 		}
-		if op.Axis < 1 {
+		m, ok := op.AsMerge(false)
+		if !ok {
 			return "", true, layerErr(n, "concatenation on axis 0 has no Keras layer")
 		}
-		return b.add("Concatenate", name, mergeConfig("Concatenate", name, op.Axis), ins, nil), true, nil
+		return b.add("Concatenate", name, mergeConfig("Concatenate", name, m.Axis), ins, nil), true, nil
 
 	case *ir.Slice:
 		out, err := b.crop(n, name, op, ins)
@@ -160,7 +161,8 @@ func (b *h5build) onnxNode(n *ir.Node, name string, ins []string) (out string, o
 
 // gemm writes Y = alpha·A·B' + beta·C with constant B and C as Dense.
 func (b *h5build) gemm(n *ir.Node, name string, op *ir.Gemm) (string, error) {
-	if b.isConst(n.Inputs[0]) || op.TransA {
+	aConst := b.isConst(n.Inputs[0])
+	if aConst || op.TransA {
 		return "", layerErr(n, "op Gemm has no Keras layer unless A is the computed (batch, K) input and B a Constant (Dense)")
 	}
 	bn, bd, err := b.constData(n.Inputs[1])
@@ -171,6 +173,9 @@ func (b *h5build) gemm(n *ir.Node, name string, op *ir.Gemm) (string, error) {
 		return "", layerErr(n, "op Gemm of two computed tensors has no Keras layer (Dense needs a Constant B)")
 	}
 	bs := bn.Op.(*ir.Constant).Shape
+	if !ir.GemmIsDense(op.TransA, aConst, true, len(bs)) {
+		return "", layerErr(n, "op Gemm with B of shape %v has no Keras layer (Dense needs a rank-2 B)", bs)
+	}
 	k, units := bs[0], bs[1]
 	if op.TransB {
 		k, units = bs[1], bs[0]
@@ -212,7 +217,11 @@ func (b *h5build) matmul(n *ir.Node, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if b.isConst(n.Inputs[0]) || bn == nil || len(bn.Op.(*ir.Constant).Shape) != 2 || len(b.idx[n.Inputs[0]].Out.Shape) < 2 {
+	bRank := 0
+	if bn != nil {
+		bRank = len(bn.Op.(*ir.Constant).Shape)
+	}
+	if !ir.MatMulIsDense(b.isConst(n.Inputs[0]), len(b.idx[n.Inputs[0]].Out.Shape), bn != nil, bRank) {
 		return "", layerErr(n, "op MatMul has no Keras layer unless B is a rank-2 Constant and A a computed tensor of rank >= 2 (Dense)")
 	}
 	bs := bn.Op.(*ir.Constant).Shape

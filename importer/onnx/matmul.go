@@ -40,7 +40,7 @@ func (c *nctx) gemm() error {
 		return fmt.Errorf("gemm needs rank-2 A and B, got %v and %v", sa, sb)
 	}
 	bConst := b.c != nil && b.node == ""
-	if ta == 0 && bConst && a.node != "" {
+	if ir.GemmIsDense(ta != 0, a.node == "", bConst, len(sb)) {
 		k, n := sb[0], sb[1]
 		if tb != 0 {
 			k, n = sb[1], sb[0]
@@ -152,7 +152,7 @@ func (c *nctx) matmul() error {
 		return err
 	}
 	sa, sb := shapeOf(a), shapeOf(b)
-	if b.c != nil && b.node == "" && len(sb) == 2 && len(sa) >= 2 && a.node != "" {
+	if ir.MatMulIsDense(a.node == "", len(sa), b.c != nil && b.node == "", len(sb)) {
 		if sa[len(sa)-1] != sb[0] {
 			return fmt.Errorf("matmul inner sizes differ: %v × %v", sa, sb)
 		}
