@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -17,10 +18,31 @@ import (
 	"github.com/kconv/kconv/ir"
 )
 
+// keysGolden is the Keras key table as text, one line per key of each
+// row (go test ./ir/optable -update rewrites it), so that a review shows
+// what a change did to the keys kconv reads and writes.
+const keysGolden = "testdata/keraskeys.txt"
+
 // Every key of the Keras key table names attributes its row's op has, has
 // a spelling, and belongs to classes of its row.
 func TestKerasKeysNameAttributes(t *testing.T) {
+	var text strings.Builder
+	text.WriteString("# kind | Keras 2 key | Keras 3 key | older spellings read | attributes | classes\n")
+	text.WriteString("# Regenerate: go test ./ir/optable -update\n")
+	dash := func(s ...string) string {
+		if len(s) == 0 || len(s) == 1 && s[0] == "" {
+			return "-"
+		}
+		return strings.Join(s, " ")
+	}
 	for _, o := range ir.AllOps() {
+		for _, k := range o.KerasKeys {
+			k3 := dash(k.K3Name())
+			if k.K3 == "" && k.Name != "" {
+				k3 = "="
+			}
+			fmt.Fprintf(&text, "%s | %s | %s | %s | %s | %s\n", o.Kind, dash(k.Name), k3, dash(k.Old...), dash(k.Attrs...), dash(k.Classes...))
+		}
 		typ := reflect.TypeOf(o.Example().Op).Elem()
 		for _, k := range o.KerasKeys {
 			if len(k.Read()) == 0 {
@@ -44,9 +66,34 @@ func TestKerasKeysNameAttributes(t *testing.T) {
 			}
 		}
 		if len(o.KerasClasses) > 0 && len(o.KerasKeys) == 0 && o.Kind != "InputLayer" && o.Kind != "Unknown" {
-			// A class read without keys is fine only when it has none
-			// (Add, Flatten in Keras 1, …); say so in kerasKeys' doc.
-			t.Logf("%s reads Keras classes %v without config keys", o.Kind, o.KerasClasses)
+			t.Errorf("%s reads Keras classes %v but lists no config keys", o.Kind, o.KerasClasses)
+		}
+	}
+	got := text.String()
+	if *update {
+		if err := os.WriteFile(keysGolden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(keysGolden)
+	if err != nil {
+		t.Fatalf("%v (go test ./ir/optable -update writes it)", err)
+	}
+	if got != string(want) {
+		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < max(len(gl), len(wl)); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Errorf("%s differs at line %d (go test ./ir/optable -update rewrites it):\nwant: %s\n got: %s", keysGolden, i+1, w, g)
+				break
+			}
 		}
 	}
 }
