@@ -379,6 +379,6 @@ func zipMember(t *testing.T, path, name string) string {
 			return string(b)
 		}
 	}
-	t.Fatal(fmt.Sprintf("%s has no %s", path, name))
+	t.Fatalf("%s has no %s", path, name)
 	return ""
 }
