@@ -73,6 +73,14 @@ func (k KerasKey) ForClass(c string) bool {
 // The Keras config keys, one variable per key and meaning. Rows share a
 // variable when the key means the same attribute for them.
 var (
+	// Model inputs: an InputLayer's shape (batch first), or the shape a
+	// Sequential model's first layer states for its input.
+	KeyBatchInputShape = KerasKey{Name: "batch_input_shape", K3: "batch_shape", Attrs: []string{"Type"}}
+	KeyInputShape      = KerasKey{Name: "input_shape", Attrs: []string{"Type"}}
+	// KeyFirstInputDim is Keras 1/2's input_dim shortcut of a Sequential
+	// model's first layer (Dense(input_dim=784)).
+	KeyFirstInputDim = KerasKey{Old: []string{"input_dim"}, Attrs: []string{"Type"}}
+
 	// Convolutions (2-D).
 	KeyFilters    = KerasKey{Name: "filters", Old: []string{"nb_filter"}, Attrs: []string{"Filters"}}
 	KeyKernelSize = KerasKey{Name: "kernel_size", Old: []string{"nb_row", "nb_col"}, Attrs: []string{"KH", "KW"}}
@@ -211,8 +219,6 @@ var kerasFixedKeys = map[string]string{
 	"function_type":               "Lambda: kconv writes a registered function by name",
 	"module":                      "Lambda: kconv's registered functions' module",
 	"output_shape_module":         "Lambda: output_shape is a shape, not a function",
-	"batch_input_shape":           "InputLayer: the model input's type, not an op attribute",
-	"batch_shape":                 "InputLayer: the model input's type, not an op attribute",
 	"sparse":                      "InputLayer: kconv's inputs are dense",
 	"ragged":                      "InputLayer: kconv's inputs are dense",
 	"optional":                    "InputLayer: kconv's inputs are required",
@@ -262,8 +268,6 @@ func KerasKeyFor(keys []KerasKey, class, name string, keras3 bool) (KerasKey, bo
 
 // kerasKeys returns the Keras config keys of an op kind's row (nil: an op
 // without Keras layer). Rows not listed here and why:
-//   - InputLayer: its keys (batch_input_shape, …) state the model input's
-//     type, not an op's attributes (see kerasFixedKeys);
 //   - Unknown: a layer kconv does not know has no keys it reads;
 //   - the ONNX-level ops (Binary, Unary, Pad, Slice, Gemm, …): no Keras
 //     class is read into them; exporter/keras writes them as the layers
@@ -274,6 +278,8 @@ func kerasKeys(kind string) []KerasKey {
 	rnn := []KerasKey{KeyUnits, KeyActivation, KeyRecurrentActivation, KeyUseBias, KeyResetAfter, KeyReturnSequences,
 		KeyGoBackwards, KeyReturnState, KeyStateful, KeyUnroll}
 	switch kind {
+	case "InputLayer":
+		return []KerasKey{KeyBatchInputShape, KeyInputShape, KeyFirstInputDim}
 	case "Lambda":
 		return []KerasKey{KeyLambdaFunction, KeyLambdaOutputShape, KeyLambdaOutputShapeType, KeyLambdaArguments}
 	case "ZeroPadding2D":

@@ -211,7 +211,7 @@ func (b *h5build) node(n *ir.Node) error {
 				shape[i] = d
 			}
 		}
-		cfg := obj("batch_input_shape", shape, "dtype", "float32", "sparse", false)
+		cfg := obj(ir.KeyBatchInputShape.Name, shape, "dtype", "float32", "sparse", false)
 		if b.atLeast(3) || b.tf {
 			cfg.add("ragged", false)
 		}

@@ -380,7 +380,7 @@ var k3MaskArg = map[string]bool{"Softmax": true, "BatchNormalization": true, "La
 // k3LayerConfig converts a layer's Keras 2 config to Keras 3's.
 func (b *h5build) k3LayerConfig(l *klayer) (jobj, error) {
 	if l.class == "InputLayer" {
-		return obj("batch_shape", pyShape(l.shape), "dtype", "float32", "sparse", false, "ragged", false, "name", l.name, "optional", false), nil
+		return obj(ir.KeyBatchInputShape.K3Name(), pyShape(l.shape), "dtype", "float32", "sparse", false, "ragged", false, "name", l.name, "optional", false), nil
 	}
 	keys, ok := k3Keys[l.class]
 	if !ok {

@@ -286,15 +286,15 @@ func inputShape(lc obj) (ir.Shape, error) {
 			}
 		}
 	}
-	if v, ok := c.get("batch_input_shape", "batch_shape"); ok {
-		s, err := toInts(v, "batch_input_shape")
+	if v, ok := c.get(ir.KeyBatchInputShape.Read()...); ok {
+		s, err := toInts(v, ir.KeyBatchInputShape.Name)
 		return ir.Shape(s), err
 	}
-	if v, ok := c.get("input_shape"); ok {
-		s, err := toInts(v, "input_shape")
+	if v, ok := c.get(ir.KeyInputShape.Read()...); ok {
+		s, err := toInts(v, ir.KeyInputShape.Name)
 		return append(ir.Shape{-1}, s...), err
 	}
-	if v, ok := c.get("input_dim"); ok {
+	if v, ok := c.get(ir.KeyFirstInputDim.Read()...); ok {
 		if n, ok := toInt(v); ok {
 			return ir.Shape{-1, n}, nil
 		}

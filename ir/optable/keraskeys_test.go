@@ -234,9 +234,6 @@ func checkKeys(t *testing.T, layers []kerasLayer, keras3 bool) {
 		vintage = "Keras 3"
 	}
 	for _, l := range layers {
-		if l.class == "InputLayer" {
-			continue
-		}
 		row, ok := rowOfClass(l.class)
 		if !ok {
 			t.Errorf("%s: exporter/keras writes class %s, which no row of ir.AllOps reads", vintage, l.class)
@@ -264,9 +261,6 @@ func probeKeys(t *testing.T, top map[string]any, layers []kerasLayer, read map[s
 		t.Fatalf("read back the written config: %v", err)
 	}
 	for li, l := range layers {
-		if l.class == "InputLayer" {
-			continue
-		}
 		for key, v := range l.cfg {
 			if _, fixed := ir.KerasFixedKey(key); fixed {
 				continue
