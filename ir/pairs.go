@@ -95,3 +95,14 @@ func GemmIsDense(transA, aConst, bConst bool, bRank int) bool {
 func MatMulIsDense(aConst bool, aRank int, bConst bool, bRank int) bool {
 	return !aConst && aRank >= 2 && bConst && bRank == 2
 }
+
+// MergeModeOf returns the Merge mode whose Kind (Keras's class name: Add,
+// …, Concatenate) is kind.
+func MergeModeOf(kind string) (MergeMode, bool) {
+	for m, k := range mergeKinds {
+		if k == kind {
+			return MergeMode(m), true
+		}
+	}
+	return 0, false
+}

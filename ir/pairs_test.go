@@ -79,3 +79,15 @@ func TestBinaryMergeMode(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeModeOf(t *testing.T) {
+	for m := MergeAdd; m <= MergeConcat; m++ {
+		k := (&Merge{Mode: m}).Kind()
+		if got, ok := MergeModeOf(k); !ok || got != m {
+			t.Errorf("MergeModeOf(%s) = %v, %v; want %v", k, got, ok, m)
+		}
+	}
+	if _, ok := MergeModeOf("Merge"); ok {
+		t.Error("Keras 1's Merge class has no one mode")
+	}
+}

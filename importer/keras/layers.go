@@ -76,8 +76,7 @@ func (b *builder) convert(class, name string, c obj) (op ir.Op, k1 bool, err err
 	case "BatchNormalization":
 		op, err = b.batchNorm(c, name)
 	case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate":
-		mode := map[string]ir.MergeMode{"Add": ir.MergeAdd, "Subtract": ir.MergeSubtract, "Multiply": ir.MergeMultiply,
-			"Average": ir.MergeAverage, "Maximum": ir.MergeMaximum, "Minimum": ir.MergeMinimum, "Concatenate": ir.MergeConcat}[class]
+		mode, _ := ir.MergeModeOf(class) // the case lists Merge's kinds
 		var axis int
 		axis, err = c.integer(-1, ir.KeyMergeAxis.Read()...)
 		op = &ir.Merge{Mode: mode, Axis: axis}
