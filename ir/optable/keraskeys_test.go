@@ -4,6 +4,9 @@ import (
 	"archive/zip"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"path/filepath"
@@ -375,4 +378,60 @@ func zipMember(t *testing.T, path, name string) string {
 	}
 	t.Fatalf("%s has no %s", path, name)
 	return ""
+}
+
+// Every key variable of ir's Keras key table is used by importer/keras: a
+// key in the table that no reader names would be a key kconv claims to
+// read but ignores (the round-trip test proves this only for the keys
+// exporter/keras writes; the sequence and attention layers are read-only).
+func TestKerasKeysAreRead(t *testing.T) {
+	fset := token.NewFileSet()
+	af, err := parser.ParseFile(fset, filepath.Join("..", "keraskeys.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vars []string
+	for _, d := range af.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.VAR {
+			continue
+		}
+		for _, s := range g.Specs {
+			for _, n := range s.(*ast.ValueSpec).Names {
+				if strings.HasPrefix(n.Name, "Key") {
+					vars = append(vars, n.Name)
+				}
+			}
+		}
+	}
+	if len(vars) < 40 {
+		t.Fatalf("found only %d Key variables in ir/keraskeys.go: the test's view of it is out of date", len(vars))
+	}
+	used := map[string]bool{}
+	files, err := filepath.Glob(filepath.Join("..", "..", "importer", "keras", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(af, func(x ast.Node) bool {
+			if se, ok := x.(*ast.SelectorExpr); ok {
+				if id, ok := se.X.(*ast.Ident); ok && id.Name == "ir" {
+					used[se.Sel.Name] = true
+				}
+			}
+			return true
+		})
+	}
+	for _, v := range vars {
+		if !used[v] {
+			t.Errorf("ir.%s is in the Keras key table but importer/keras never reads it", v)
+		}
+	}
 }
