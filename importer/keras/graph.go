@@ -743,9 +743,12 @@ func guessMajor(top obj) int {
 		if o := asObj(v); o != nil {
 			for k, e := range o {
 				switch k {
-				case "output_dim", "nb_filter", "border_mode", "dim_ordering", "subsample", "input_dtype", "W_regularizer":
+				// Keras 1 spellings of table keys, and two Keras 1 keys
+				// kconv does not read (input_dtype, W_regularizer).
+				case ir.KeyUnits.Old[0], ir.KeyFilters.Old[0], ir.KeyPadding.Old[0], ir.KeyDataFormat.Old[0], ir.KeyStrides.Old[0],
+					"input_dtype", "W_regularizer":
 					k1 = true
-				case "batch_shape":
+				case ir.KeyBatchInputShape.K3:
 					k3 = true
 				}
 				if s, ok := e.(string); ok && (s == "__keras_tensor__" || s == "DTypePolicy") {
