@@ -39,8 +39,9 @@
 // different facts; each pair has one rule for which op an importer makes,
 // and the conversions between the two forms are written once, in
 // pairs.go (Permute.Perm, Transpose.AsPermute, ReshapeTo.AsReshape,
-// ZeroPaddingOf, BinaryOp.MergeMode, Concat.AsMerge, GemmIsDense,
-// MatMulIsDense), for importers and exporters alike:
+// ZeroPaddingOf, BinaryOp.MergeMode, MergeModeOf, Concat.AsMerge,
+// GemmIsDense, MatMulIsDense, GemmKernelRows, GemmBias), for importers and
+// exporters alike:
 //
 //   - Merge vs Binary: Merge is Keras's merge layers (Add ... Concatenate),
 //     n-ary over computed tensors of one shape; importer/onnx makes a Merge
@@ -74,11 +75,7 @@
 //
 // Unifying these would change what summaries print and what exporter/keras
 // writes for models that import today; the op table marks which of each
-// pair exports where, and each pair's Notes say why it is two ops. One
-// piece still has two copies: the kernel arithmetic of a Gemm that is a
-// Dense (alpha, transB, beta·C), done lazily on protobuf reads by
-// importer/onnx and eagerly by exporter/keras for IR built by hand; the
-// rule saying when it is a Dense (GemmIsDense) is one.
+// pair exports where, and each pair's Notes say why it is two ops.
 //
 // # Keras config keys
 //

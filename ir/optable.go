@@ -159,9 +159,8 @@ func AllOps() []OpInfo {
 			KerasClasses: []string{"Flatten"}, KerasExport: "Flatten", ONNX: []string{"Flatten", "Reshape"}},
 		{Kind: "Dense", Example: ex(&Dense{Units: 3, UseBias: true, Activation: Act{Name: ActTanh}}, vec(4)),
 			KerasClasses: []string{"Dense", "TimeDistributedDense", "TimeDistributed"}, KerasExport: "Dense", ONNX: []string{"Gemm", "MatMul"},
-			Notes: "Gemm or MatMul with a constant (in, out) right operand (GemmIsDense, MatMulIsDense: importer/onnx, and exporter/keras " +
-				"for hand-built IR); TimeDistributed only around Dense. The kernel arithmetic (alpha, transB, beta·C) has two copies: " +
-				"importer/onnx folds it into lazy protobuf reads, exporter/keras computes it eagerly"},
+			Notes: "Gemm or MatMul with a constant (in, out) right operand (GemmIsDense, MatMulIsDense, and GemmKernelRows, GemmBias " +
+				"for alpha, transB and beta·C: importer/onnx, and exporter/keras for hand-built IR); TimeDistributed only around Dense"},
 		{Kind: "Dropout", Example: ex(&Dropout{Rate: 0.5}, vec(4)),
 			KerasClasses: []string{"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"}, KerasExport: "Dropout",
 			ONNX: []string{"Dropout", "Identity"}},

@@ -106,3 +106,33 @@ func MergeModeOf(kind string) (MergeMode, bool) {
 	}
 	return 0, false
 }
+
+// GemmKernelRows writes into kernel, the (k, n) kernel of the Dense a Gemm
+// is (GemmIsDense), what rows first… of the Gemm's B give, scaled by
+// alpha: B is (n, k) when transB (its row j is the kernel's column j),
+// else (k, n) (its row i is the kernel's row i). Callers pass all of B
+// (first 0) or, reading it lazily, whole rows at a time.
+func GemmKernelRows(rows []float32, first, k, n int, alpha float32, transB bool, kernel []float32) {
+	if transB {
+		m := len(rows) / k
+		for i := 0; i < k; i++ {
+			d := kernel[i*n+first : i*n+first+m]
+			for r := range d {
+				d[r] = alpha * rows[r*k+i]
+			}
+		}
+		return
+	}
+	d := kernel[first*n : first*n+len(rows)]
+	for i, v := range rows {
+		d[i] = alpha * v
+	}
+}
+
+// GemmBias writes into bias the Dense bias of a Gemm's beta·C, with C a
+// constant of n values, or of one broadcast to all.
+func GemmBias(bias []float32, beta float32, c []float32) {
+	for j := range bias {
+		bias[j] = beta * c[j%len(c)]
+	}
+}

@@ -91,3 +91,44 @@ func TestMergeModeOf(t *testing.T) {
 		t.Error("Keras 1's Merge class has no one mode")
 	}
 }
+
+// GemmKernelRows gives kernel[i][j] = alpha·B[i][j] (or alpha·B[j][i]
+// with transB), whether B comes whole or a few rows at a time.
+func TestGemmKernelRows(t *testing.T) {
+	const k, n = 3, 4
+	for _, transB := range []bool{false, true} {
+		rowsB, rowLen := k, n
+		if transB {
+			rowsB, rowLen = n, k
+		}
+		b := make([]float32, k*n)
+		for i := range b {
+			b[i] = float32(i + 1)
+		}
+		want := make([]float32, k*n)
+		for i := 0; i < k; i++ {
+			for j := 0; j < n; j++ {
+				v := b[i*n+j]
+				if transB {
+					v = b[j*k+i]
+				}
+				want[i*n+j] = 0.5 * v
+			}
+		}
+		whole := make([]float32, k*n)
+		GemmKernelRows(b, 0, k, n, 0.5, transB, whole)
+		chunked := make([]float32, k*n)
+		for r := 0; r < rowsB; r += 2 {
+			end := min(r+2, rowsB)
+			GemmKernelRows(b[r*rowLen:end*rowLen], r, k, n, 0.5, transB, chunked)
+		}
+		if !reflect.DeepEqual(whole, want) || !reflect.DeepEqual(chunked, want) {
+			t.Errorf("transB %v: whole %v, chunked %v, want %v", transB, whole, chunked, want)
+		}
+	}
+	bias := make([]float32, 3)
+	GemmBias(bias, 2, []float32{1.5})
+	if !reflect.DeepEqual(bias, []float32{3, 3, 3}) {
+		t.Errorf("GemmBias broadcast = %v", bias)
+	}
+}

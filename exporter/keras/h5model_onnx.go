@@ -181,15 +181,7 @@ func (b *h5build) gemm(n *ir.Node, name string, op *ir.Gemm) (string, error) {
 		k, units = bs[1], bs[0]
 	}
 	kernel := make([]float32, k*units)
-	for i := 0; i < k; i++ {
-		for j := 0; j < units; j++ {
-			v := bd[i*units+j]
-			if op.TransB {
-				v = bd[j*k+i]
-			}
-			kernel[i*units+j] = float32(op.Alpha) * v
-		}
-	}
+	ir.GemmKernelRows(bd, 0, k, units, float32(op.Alpha), op.TransB, kernel)
 	var bias []float32
 	if len(n.Inputs) == 3 && op.Beta != 0 {
 		cn, cd, err := b.constData(n.Inputs[2])
@@ -204,9 +196,7 @@ func (b *h5build) gemm(n *ir.Node, name string, op *ir.Gemm) (string, error) {
 			return "", layerErr(n, "op Gemm with C of shape %v has no Keras layer (Dense's bias is one value per unit)", cs)
 		}
 		bias = make([]float32, units)
-		for j := range bias {
-			bias[j] = float32(op.Beta) * cd[j%len(cd)]
-		}
+		ir.GemmBias(bias, float32(op.Beta), cd)
 	}
 	return b.dense(n, name, []string{b.out[n.Inputs[0]]}, k, units, kernel, bias), nil
 }
