@@ -47,9 +47,9 @@
 //     n-ary over computed tensors of one shape; importer/onnx makes a Merge
 //     from Add/Sub/Mul/Max/Min/Mean/Sum of such tensors and a Binary (a
 //     chain of them for n-ary ops) when an operand is a Constant, shapes
-//     broadcast, or the op is Div. exporter/keras writes a Binary Add/Sub/Mul with a
-//     per-channel constant as a BatchNormalization, so folding Binary into
-//     Merge would lose that.
+//     broadcast, or the op is Div. exporter/keras writes a Binary
+//     Add/Sub/Mul with a per-channel constant as a BatchNormalization, so
+//     folding Binary into Merge would lose that.
 //   - Permute vs Transpose: Permute keeps the batch axis first (Keras's
 //     dims count from 1; importer/keras makes it); Transpose is any ONNX
 //     permutation, batch axis included (importer/onnx makes it). Their
@@ -60,11 +60,12 @@
 //     batch-preserving Transpose as Permute.
 //   - Reshape vs ReshapeTo: Reshape keeps the batch axis dynamic and infers
 //     one -1 (Keras); ReshapeTo is a static shape, batch included, as ONNX's
-//     folded shape arithmetic gives it.
+//     folded shape arithmetic gives it, and may change dimension 0, which
+//     only a static batch allows.
 //   - ZeroPadding2D vs Pad: ZeroPadding2D is zero padding of an image's
 //     height and width (what convolutions absorb); Pad is any axes, modes
-//     and values (ONNX). importer/onnx makes ZeroPadding2D when a Pad is
-//     one.
+//     and values (ONNX); fuse-pad and Keras take only the image form.
+//     importer/onnx makes ZeroPadding2D when a Pad is one.
 //   - Concatenate (Merge) vs Concat: Concat is ONNX's, with a resolved
 //     non-negative axis and constant operands allowed.
 //   - Dense vs Gemm vs MatMul: Dense is x·W+b with constant weights; ONNX
@@ -91,7 +92,8 @@
 // not a key of its class's row, or when importer/keras ignores it.
 //
 // Activations are typed (ActName), and one table (Activations) gives each
-// its Keras spellings, its ONNX op and Keras's defaults.
+// its Keras spellings, its ONNX op, Keras's defaults and the name each
+// Keras version writes.
 //
 // Every IR→IR step after an importer's translation is a named Pass run by a
 // Pipeline that checks the model's invariants after each pass, in the style
