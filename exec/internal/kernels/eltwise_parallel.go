@@ -4,7 +4,7 @@ import "github.com/kconv/kconv/exec/internal/par"
 
 // parGrain is the amount of work (roughly, inner-loop element operations)
 // below which splitting a range over workers does not pay.
-const parGrain = 1 << 15
+const parGrain = 1 << 17
 
 // parChunks returns how many chunks parRange would use to split n items that
 // each cost about perItem element operations over at most threads workers.

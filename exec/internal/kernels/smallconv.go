@@ -72,7 +72,7 @@ const (
 	// runs on the caller's goroutine alone. Waking another core costs
 	// ~10 µs here, and at batch 1 cifar_small's 16×16×16→32 layer (2.4
 	// MFLOP) took the same 22 µs on one worker as on two.
-	scSerialFLOPs = 5 << 20
+	scSerialFLOPs = 20 << 20
 	// scMaxTaps bounds KH·KW·C: 4608 (3×3×512) is the largest measured;
 	// a 32-channel block's packed kernel then takes 576 KiB.
 	scMaxTaps = 4608

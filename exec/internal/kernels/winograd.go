@@ -129,7 +129,7 @@ const (
 	winoChan = 128
 	// winoSerialFLOPs: below this many direct-convolution FLOPs one worker
 	// does the whole call.
-	winoSerialFLOPs = 4 << 20
+	winoSerialFLOPs = 16 << 20
 )
 
 // WinogradOK reports whether p is a convolution Winograd handles: 3×3,
