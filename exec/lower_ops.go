@@ -474,7 +474,7 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 		if op.Max {
 			kernels.MaxPool(o, ins[0], p, l.p.pool)
 		} else {
-			kernels.AvgPool(o, ins[0], p, l.p.pool)
+			kernels.AvgPool(o, ins[0], p, &a.ws)
 		}
 		return nil
 	}})

@@ -161,8 +161,9 @@ func MaxPool(dst, x []float32, p PoolParams, pl *par.Pool) {
 }
 
 // AvgPool writes the average pooling of x into dst; see PoolParams for the
-// divisor.
-func AvgPool(dst, x []float32, p PoolParams, pl *par.Pool) {
+// divisor. It splits its work on ws.Par() and takes its scratch from ws.
+func AvgPool(dst, x []float32, p PoolParams, ws *Workspace) {
+	pl := ws.Par()
 	oh, ow := p.mustValid(dst, x)
 	if pool2x2Fits(&p, oh, ow) {
 		pool2x2(dst, x, &p, oh, ow, pl, false)
@@ -170,6 +171,17 @@ func AvgPool(dst, x []float32, p PoolParams, pl *par.Pool) {
 	}
 	rows := p.N * oh
 	per := ow * p.KH * p.KW * p.C
+	if avgPoolFastOK(&p) {
+		recip := avgPoolRecip(ws.Get(p.KH*p.KW*p.C), p.C)
+		if parChunks(pl.Workers(), rows, per) == 1 {
+			avgPoolRowsFast(dst, x, &p, oh, ow, 0, rows, recip)
+			return
+		}
+		pp := new(PoolParams)
+		*pp = p
+		parRange(pl, rows, per, func(lo, hi int) { avgPoolRowsFast(dst, x, pp, oh, ow, lo, hi, recip) })
+		return
+	}
 	if parChunks(pl.Workers(), rows, per) == 1 {
 		avgPoolRows(dst, x, &p, oh, ow, 0, rows)
 		return

@@ -12,7 +12,7 @@ func benchPool(b *testing.B, p PoolParams, avg bool, threads int) {
 	b.SetBytes(int64(4 * (p.InLen() + p.OutLen())))
 	for b.Loop() {
 		if avg {
-			AvgPool(dst, x, p, par.New(threads))
+			AvgPool(dst, x, p, &Workspace{Pool: par.New(threads)})
 		} else {
 			MaxPool(dst, x, p, par.New(threads))
 		}

@@ -74,7 +74,7 @@ func TestPoolFastVsRef(t *testing.T) {
 				MaxPool(got, x, p, par.New(th))
 				tuClose(t, tuName("%s %s max threads=%d", fam, tc.name, th), got, wantMax, 0, 0)
 				got = tuFill(p.OutLen(), tuPoison)
-				AvgPool(got, x, p, par.New(th))
+				AvgPool(got, x, p, &Workspace{Pool: par.New(th)})
 				tuClose(t, tuName("%s %s avg threads=%d", fam, tc.name, th), got, wantAvg, 1e-5, 1e-6)
 			}
 		})
@@ -139,7 +139,7 @@ func TestPoolHandValues(t *testing.T) {
 			} else {
 				gotMax, gotAvg = make([]float32, tc.p.OutLen()), make([]float32, tc.p.OutLen())
 				MaxPool(gotMax, tc.x, tc.p, par.New(2))
-				AvgPool(gotAvg, tc.x, tc.p, par.New(2))
+				AvgPool(gotAvg, tc.x, tc.p, &Workspace{Pool: par.New(2)})
 			}
 			tuClose(t, tuName("%s max ref=%v", tc.name, ref), gotMax, tc.max, 0, 0)
 			tuClose(t, tuName("%s avg ref=%v", tc.name, ref), gotAvg, tc.avg, 1e-6, 0)
@@ -221,9 +221,10 @@ func TestPoolNoAlloc(t *testing.T) {
 	x, dst := tuRand(1, p.InLen(), 1), make([]float32, p.OutLen())
 	g := make([]float32, 8)
 	p1 := par.New(1)
+	ws := &Workspace{Pool: p1}
 	if n := testing.AllocsPerRun(10, func() {
 		MaxPool(dst, x, p, p1)
-		AvgPool(dst, x, p, p1)
+		AvgPool(dst, x, p, ws)
 		GlobalAvgPool(g, x, 1, 16, 16, 8, nil)
 	}); n != 0 {
 		t.Errorf("serial pooling allocates %v times per call", n)
