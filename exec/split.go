@@ -106,3 +106,14 @@ func (j *splitJob) RunItem(_, it int) {
 	}
 	p.putArena(n, a)
 }
+
+// BatchChunk reports how many images per chunk a run at batch is split
+// into (see above), or 0 when such a run is not split. Profile does not
+// split: it times each step with the step's own work divided among the
+// workers.
+func (p *Program) BatchChunk(batch int) int {
+	if p.spec != nil {
+		return 0
+	}
+	return p.splitChunk(batch)
+}
