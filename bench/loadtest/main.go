@@ -74,6 +74,34 @@ type options struct {
 	stdClient           bool
 	threads             int
 	cfg                 serve.Config
+	prof                *loadProfile // --cpuprofile: the first load run
+}
+
+// loadProfile writes a CPU profile of the first load run only (not the
+// model loading nor the in-process timing that follows each run).
+type loadProfile struct {
+	path string
+	done bool
+}
+
+// start begins the profile unless it was taken already; stop ends it.
+func (p *loadProfile) start() (stop func()) {
+	if p == nil || p.done || p.path == "" {
+		return func() {}
+	}
+	p.done = true
+	f, err := os.Create(p.path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "loadtest: --cpuprofile: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 func main() {
@@ -98,7 +126,7 @@ func main() {
 	flag.IntVar(&o.cfg.MaxQueue, "max-queue", 256, "in-process server: queue bound per model")
 	flag.IntVar(&o.cfg.Workers, "workers", 1, "in-process server: batches run at once")
 	flag.DurationVar(&o.cfg.Timeout, "timeout", 30*time.Second, "in-process server: per-request deadline")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load run (client and in-process server) to FILE")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first load run (client and in-process server) to FILE")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the whole run (client and in-process server) to FILE")
 	flag.Parse()
 	if *memprofile != "" {
@@ -110,19 +138,8 @@ func main() {
 			}
 		}()
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
-			os.Exit(1)
-		}
-		defer pprof.StopCPUProfile()
-	}
+	o.prof = &loadProfile{path: *cpuprofile}
 	if err := run(o); err != nil {
-		pprof.StopCPUProfile()
 		fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
 		os.Exit(1)
 	}
@@ -579,6 +596,8 @@ func drive(base, path string, body []byte, header http.Header, o options) *stats
 		st.sent++
 		return true
 	}
+	stopProfile := o.prof.start()
+	defer stopProfile()
 	start, cpu0 := time.Now(), cpuTime()
 	var wg sync.WaitGroup
 	for c := range o.clients {
@@ -657,6 +676,24 @@ func (st *stats) print(o options) {
 	fmt.Printf("throughput: %.1f req/s, %.1f rows/s\n", float64(st.ok)/s, float64(st.ok*o.rows)/s)
 	fmt.Printf("latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		ms(pct(st.lat, 0.5)), ms(pct(st.lat, 0.9)), ms(pct(st.lat, 0.99)), ms(pct(st.lat, 1)))
+	fmt.Printf("latency histogram: %s\n", histogram(st.lat))
+}
+
+// histogram renders sorted latencies as counts per power-of-two bucket of
+// milliseconds (where the tail sits: a mode near 10 ms, a TCP backoff).
+func histogram(sorted []time.Duration) string {
+	var parts []string
+	i := 0
+	for le := 125 * time.Microsecond; i < len(sorted); le *= 2 {
+		n := 0
+		for i < len(sorted) && sorted[i] <= le {
+			i, n = i+1, n+1
+		}
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("≤%g ms: %d", ms(le), n))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
