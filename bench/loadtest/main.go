@@ -75,6 +75,8 @@ type options struct {
 	threads             int
 	cfg                 serve.Config
 	prof                *loadProfile // --cpuprofile: the first load run
+	sameProcess         bool         // clients in this process (else a child, see driveChild)
+	child               bool         // this is the child: drive and print stats
 }
 
 // loadProfile writes a CPU profile of the first load run only (not the
@@ -117,6 +119,8 @@ func main() {
 	flag.BoolVar(&o.half, "half", false, "after the closed-loop run, run open loop at half the throughput it measured (the latency floor: p99 ≤ 3× p50)")
 	flag.BoolVar(&o.floors, "floors", false, "in-process server: run every floor of issue 13 in turn (1 row/request binary closed loop, then open loop at half its throughput; 1 row JSON and --floor-rows rows binary, closed loop; each for --duration) and print a summary")
 	flag.IntVar(&o.floorRows, "floor-rows", 0, "--floors: rows per request of the multi-row run (default --max-batch)")
+	flag.BoolVar(&o.sameProcess, "same-process-client", false, "in-process server: run the clients in this process too, not in a child process (see child.go)")
+	flag.BoolVar(&o.child, "drive-child", false, "internal: run as the client process of an in-process server's load test")
 	flag.BoolVar(&o.stdClient, "std-client", false, "send with net/http's client instead of the lean HTTP/1.1 client (see client.go)")
 	flag.BoolVar(&o.null, "null", false, "in-process server: answer infer without running the model (measures HTTP and the machine alone)")
 	flag.BoolVar(&o.binary, "binary", true, "send and receive tensors with the binary data extension (false: JSON)")
@@ -139,6 +143,17 @@ func main() {
 		}()
 	}
 	o.prof = &loadProfile{path: *cpuprofile}
+	if o.child {
+		if err := loopbackOnly(o.target); err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
+			os.Exit(1)
+		}
+		if err := childMain(o); err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest (client process): %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
 		os.Exit(1)
@@ -252,17 +267,20 @@ func run(o options) error {
 type result struct {
 	label     string
 	st        *stats
-	reqRate   float64       // requests/s answered
-	rowRate   float64       // rows/s answered
-	meanRows  float64       // rows per model run the server formed (0: unknown)
-	formed    float64       // in-process Program.Run rows/s on the batches formed (0: not timed)
-	ratio     float64       // rowRate / formed
-	rowsCPU   float64       // rows answered per CPU-second of this process (server and client)
-	formedCPU float64       // in-process rows per CPU-second on the batches formed
-	cpuRatio  float64       // rowsCPU / formedCPU
-	tail      float64       // p99 / p50
-	srv50     time.Duration // server-side latency percentiles (0: unknown)
-	srv99     time.Duration
+	reqRate   float64 // requests/s answered
+	rowRate   float64 // rows/s answered
+	meanRows  float64 // rows per model run the server formed (0: unknown)
+	formed    float64 // in-process Program.Run rows/s on the batches formed (0: not timed)
+	ratio     float64 // rowRate / formed
+	rowsCPU   float64 // rows answered per CPU-second of this process (server and client)
+	formedCPU float64 // in-process rows per CPU-second on the batches formed
+	cpuRatio  float64 // rowsCPU / formedCPU
+	// rows per CPU-second of the server alone (clients in a child process)
+	// and that over formedCPU (0: unknown)
+	rowsServerCPU, serverCPURatio float64
+	tail                          float64       // p99 / p50
+	srv50                         time.Duration // server-side latency percentiles (0: unknown)
+	srv99                         time.Duration
 }
 
 // measure drives one run with o's rows, format and rate and, for an
@@ -290,7 +308,18 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 	if t.timer != nil {
 		t.timer.reset()
 	}
-	st := drive(base, "/v2/models/"+o.name+"/infer", body, header, o)
+	var st *stats
+	var serverCPU time.Duration // this process's CPU with the clients in a child
+	if srv != nil && !o.sameProcess {
+		stop := o.prof.start() // the server alone
+		st, serverCPU, err = driveChild(base, o)
+		stop()
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		st = drive(base, "/v2/models/"+o.name+"/infer", body, header, o)
+	}
 	st.print(o)
 	if t.timer != nil {
 		lat := t.timer.take()
@@ -303,7 +332,14 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 	s := st.elapsed.Seconds()
 	r.reqRate = float64(st.ok) / s
 	r.rowRate = float64(st.ok*o.rows) / s
-	if st.cpu > 0 {
+	switch {
+	case serverCPU > 0:
+		r.rowsCPU = float64(st.ok*o.rows) / (serverCPU + st.cpu).Seconds()
+		r.rowsServerCPU = float64(st.ok*o.rows) / serverCPU.Seconds()
+		fmt.Printf("CPU: %.2f cores on average: server %.2f (this process), client %.2f (the child process); per request: server %.1f µs, client %.1f µs\n",
+			(serverCPU+st.cpu).Seconds()/s, serverCPU.Seconds()/s, st.cpu.Seconds()/s,
+			float64(serverCPU.Microseconds())/float64(max(st.ok, 1)), float64(st.cpu.Microseconds())/float64(max(st.ok, 1)))
+	case st.cpu > 0:
 		r.rowsCPU = float64(st.ok*o.rows) / st.cpu.Seconds()
 		who := "server and client"
 		if srv == nil {
@@ -323,6 +359,10 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 			if r.formedCPU > 0 && r.rowsCPU > 0 {
 				r.cpuRatio = r.rowsCPU / r.formedCPU
 				fmt.Printf("rows per CPU-second: served %.1f (server and client), %.2f of in-process\n", r.rowsCPU, r.cpuRatio)
+				if r.rowsServerCPU > 0 {
+					r.serverCPURatio = r.rowsServerCPU / r.formedCPU
+					fmt.Printf("rows per server CPU-second: %.1f, %.2f of in-process\n", r.rowsServerCPU, r.serverCPURatio)
+				}
 			}
 		}
 	}
@@ -392,6 +432,9 @@ func floors(t *target, prog *exec.Program, o options) error {
 		fmt.Printf("throughput, %-26s %8.1f rows/s served, %8.1f rows/s in-process on the batches formed (mean %.1f rows): %.2f× (floor 0.9): %s\n",
 			r.label+":", r.rowRate, r.formed, r.meanRows, r.ratio, verdict(r.ratio >= 0.9))
 		fmt.Printf("  per CPU-second (less sensitive to a shared machine): %.1f rows served (server and client), %.1f in-process: %.2f×\n", r.rowsCPU, r.formedCPU, r.cpuRatio)
+		if r.serverCPURatio > 0 {
+			fmt.Printf("  per server CPU-second (the client's CPU, in its own process, left out): %.1f rows served, %.1f in-process: %.2f×\n", r.rowsServerCPU, r.formedCPU, r.serverCPURatio)
+		}
 	}
 	fmt.Printf("latency, %s: p50 %.2f ms, p99 %.2f ms from the scheduled send: p99/p50 %.2f (floor 3): %s\n",
 		half.label, ms(pct(half.st.lat, 0.5)), ms(pct(half.st.lat, 0.99)), half.tail, verdict(half.tail <= 3))
