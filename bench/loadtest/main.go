@@ -39,6 +39,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -196,6 +198,19 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
+		// The collector as kconv serve sets it (serve.GCPercent), unless
+		// GOGC is set: this process is the server.
+		gogc := os.Getenv("GOGC")
+		if gogc == "" {
+			runtime.GC()
+			sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 {
+				gogc = strconv.Itoa(serve.GCPercent(sample[0].Value.Uint64()))
+				debug.SetGCPercent(serve.GCPercent(sample[0].Value.Uint64()))
+			}
+		}
+		fmt.Printf("GOGC=%s in the server\n", gogc)
 		srv = s
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
