@@ -80,29 +80,6 @@ func (c *Config) defaults() {
 	}
 }
 
-// GCHeadroom is how far the heap of a serving process may grow past its
-// live heap before the collector runs (see GCPercent).
-const GCHeadroom = 64 << 20
-
-// GCPercent is the GOGC a serving process should run with once its models
-// are loaded, given its live heap in bytes: a collection every GCHeadroom
-// bytes allocated, not every 50% of the live heap (kconv's GOGC=50, chosen
-// for peak memory in one-shot commands), and never below 50.
-//
-// Decision: a server's live heap is its models (weights, plans), fixed
-// once they are loaded, while each request allocates a few KB. With a
-// small model (cifar_small: ~15 MB live) GOGC=50 collected ~3.4 times a
-// second at 3000 requests/s, and each cycle's marking takes a quarter of
-// the Ps (on two cores, half a core for milliseconds), which queues the
-// requests arriving meanwhile: a latency tail at high request rates, for
-// a memory saving that does not matter. A fixed headroom keeps the extra
-// memory bounded (64 MiB) whatever the model; models with a live heap of
-// 128 MiB or more keep GOGC=50. kconv serve and the load test apply it;
-// the Server itself sets nothing process-wide.
-func GCPercent(liveHeap uint64) int {
-	return max(50, int(100*GCHeadroom/max(liveHeap, 1<<20)))
-}
-
 // Server serves a fixed set of models over HTTP. Create it with New; its
 // Handler is safe for concurrent use.
 type Server struct {

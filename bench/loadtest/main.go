@@ -40,7 +40,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -198,17 +197,12 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		// The collector as kconv serve sets it (serve.GCPercent), unless
-		// GOGC is set: this process is the server.
+		// The collector as kconv serve runs it (GOGC=50, cmd/kconv/main.go)
+		// unless GOGC is set: this process is the server.
 		gogc := os.Getenv("GOGC")
 		if gogc == "" {
-			runtime.GC()
-			sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-			metrics.Read(sample)
-			if sample[0].Value.Kind() == metrics.KindUint64 {
-				gogc = strconv.Itoa(serve.GCPercent(sample[0].Value.Uint64()))
-				debug.SetGCPercent(serve.GCPercent(sample[0].Value.Uint64()))
-			}
+			gogc = "50"
+			debug.SetGCPercent(50)
 		}
 		fmt.Printf("GOGC=%s in the server\n", gogc)
 		srv = s
@@ -618,20 +612,28 @@ func drive(base, path string, body []byte, header http.Header, o options) *stats
 			// machine is shared) emits every arrival due by then, each with
 			// its own scheduled time, so the rate is kept (a time.Ticker
 			// would drop the ticks a slow receiver misses).
+			//
+			// The pacer sleeps in nanosleep on its own thread, not on a Go
+			// timer: an idle Go runtime waits for timers in epoll with
+			// millisecond granularity, so at thousands of arrivals a
+			// second a timer-paced loop woke ~1 ms late and sent the
+			// arrivals of each millisecond in one burst, charging the
+			// server with the pacer's lateness (up to 1 ms on every
+			// request) and with the queueing the bursts caused.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			interval := time.Duration(float64(time.Second) / o.rate)
 			t0 := time.Now()
-			timer := time.NewTimer(time.Hour)
-			defer timer.Stop()
 			for k := 1; ; k++ {
 				due := t0.Add(time.Duration(k) * interval)
-				if d := time.Until(due); d > 0 {
-					timer.Reset(d)
-					select {
-					case <-ctx.Done():
+				for d := time.Until(due); d > 0; d = time.Until(due) {
+					if ctx.Err() != nil {
 						return
-					case <-timer.C:
 					}
-				} else if ctx.Err() != nil {
+					ts := syscall.NsecToTimespec(int64(min(d, 10*time.Millisecond)))
+					syscall.Nanosleep(&ts, nil)
+				}
+				if ctx.Err() != nil {
 					return
 				}
 				select {

@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"syscall"
 	"time"
@@ -92,7 +88,6 @@ flight and exits 0. See docs/serving.md.`,
 				}
 				models = append(models, serve.Model{Name: name, Program: p})
 			}
-			serverGC()
 			cfg.Version = version
 			cfg.Log = log.New(cmd.ErrOrStderr(), "", log.LstdFlags)
 			s, err := serve.New(cfg, models...)
@@ -156,20 +151,6 @@ flight and exits 0. See docs/serving.md.`,
 	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "each request's deadline, queueing included (504 beyond)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, wait at most this for requests in flight")
 	return cmd
-}
-
-// serverGC sets the collector's growth for serving (serve.GCPercent of
-// the live heap once the models are loaded) unless the user set GOGC.
-func serverGC() {
-	if os.Getenv("GOGC") != "" {
-		return
-	}
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() == metrics.KindUint64 {
-		debug.SetGCPercent(serve.GCPercent(sample[0].Value.Uint64()))
-	}
 }
 
 func btoi(b bool) int {
