@@ -297,8 +297,7 @@ func (s *Server) measured(protocol string, h http.Handler) http.Handler {
 				code = http.StatusInternalServerError
 				defer panic(v)
 			}
-			s.metrics.requests.WithLabelValues(rec.model, protocol, strconv.Itoa(code)).Inc()
-			s.metrics.latency.WithLabelValues(rec.model, protocol).Observe(time.Since(start).Seconds())
+			s.metrics.observe(rec.model, protocol, code, time.Since(start))
 		}()
 		h.ServeHTTP(rec, r)
 	})
