@@ -239,3 +239,65 @@ func TestBatcherInlineThenQueued(t *testing.T) {
 		t.Errorf("batch sizes %v, want [1 3] (the inline job, then the three queued as one batch)", sizes)
 	}
 }
+
+// TestBatcherLiveness hammers Server.run from many goroutines, with runs
+// of random short durations and one or two workers, so that requests go
+// inline, queue behind inline runs and behind workers' batches in every
+// interleaving: every request must be answered with its own rows well
+// before its deadline (a lost wake-up would leave a job queued until the
+// deadline: 504).
+func TestBatcherLiveness(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprint("workers", workers), func(t *testing.T) {
+			s, err := New(Config{MaxBatch: 4, MaxQueue: 64, Workers: workers, Timeout: 20 * time.Second},
+				Model{Name: "two", Program: twoProgram(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			e := s.models["two"]
+			run := e.run
+			e.run = func(ctx context.Context, ins []*ir.Tensor) ([]*ir.Tensor, error) {
+				time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
+				return run(ctx, ins)
+			}
+			const goroutines, each = 16, 60
+			var wg sync.WaitGroup
+			errs := make(chan error, goroutines)
+			for g := range goroutines {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range each {
+						rows := 1 + (g+i)%3
+						a := ir.NewTensor(ir.Shape{rows, 4}, ir.LayoutNone)
+						b := ir.NewTensor(ir.Shape{rows, 4}, ir.LayoutNone)
+						for k := range a.Data {
+							a.Data[k] = float32(g*1000 + i)
+						}
+						t0 := time.Now()
+						outs, err := s.run(context.Background(), e, []*ir.Tensor{a, b}, rows)
+						if err == nil && time.Since(t0) > 5*time.Second {
+							err = fmt.Errorf("answered after %v", time.Since(t0))
+						}
+						if err == nil && (outs[0].Shape[0] != rows || len(outs) != 2) {
+							err = fmt.Errorf("outputs %v for %d rows", outs[0].Shape, rows)
+						}
+						if err != nil {
+							errs <- fmt.Errorf("goroutine %d request %d: %w", g, i, err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if d := e.batcher.depth(); d != 0 {
+				t.Errorf("%d jobs left queued", d)
+			}
+		})
+	}
+}
