@@ -78,6 +78,7 @@ type options struct {
 	prof                *loadProfile // --cpuprofile: the first load run
 	sameProcess         bool         // clients in this process (else a child, see driveChild)
 	child               bool         // this is the child: drive and print stats
+	stallDump           string       // in-process server: goroutine dump file for a stalled request
 }
 
 // loadProfile writes a CPU profile of the first load run only (not the
@@ -121,6 +122,7 @@ func main() {
 	flag.BoolVar(&o.floors, "floors", false, "in-process server: run every floor of issue 13 in turn (1 row/request binary closed loop, then open loop at half its throughput; 1 row JSON and --floor-rows rows binary, closed loop; each for --duration) and print a summary")
 	flag.IntVar(&o.floorRows, "floor-rows", 0, "--floors: rows per request of the multi-row run (default --max-batch)")
 	flag.BoolVar(&o.sameProcess, "same-process-client", false, "in-process server: run the clients in this process too, not in a child process (see child.go)")
+	flag.StringVar(&o.stallDump, "stall-dump", "", "in-process server: when a request's handler has run for 1 s, write the server's goroutines to FILE (once)")
 	flag.BoolVar(&o.child, "drive-child", false, "internal: run as the client process of an in-process server's load test")
 	flag.BoolVar(&o.stdClient, "std-client", false, "send with net/http's client instead of the lean HTTP/1.1 client (see client.go)")
 	flag.BoolVar(&o.null, "null", false, "in-process server: answer infer without running the model (measures HTTP and the machine alone)")
@@ -220,7 +222,7 @@ func run(o options) error {
 			// the machine's latency tail.
 			h = nullInfer(h)
 		}
-		timer = &serverTimer{}
+		timer = &serverTimer{stallDump: o.stallDump, stallAfter: time.Second}
 		hs := &http.Server{Handler: timer.wrap(h)}
 		done := make(chan struct{})
 		go func() { hs.Serve(ln); close(done) }()
@@ -931,6 +933,28 @@ func printHist(hist map[int]int) float64 {
 type serverTimer struct {
 	mu  sync.Mutex
 	lat []time.Duration
+	// stallDump, when set, receives the server's goroutines (once) when a
+	// request's handler has run for stallAfter: where a stalled request
+	// waits (reading its body from the connection, queued for the model,
+	// writing the response).
+	stallDump  string
+	stallAfter time.Duration
+	dumped     sync.Once
+}
+
+// dump writes every goroutine's stack to t.stallDump.
+func (t *serverTimer) dump() {
+	t.dumped.Do(func() {
+		f, err := os.Create(t.stallDump)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: --stall-dump: %v\n", err)
+			return
+		}
+		defer f.Close()
+		fmt.Fprintf(f, "a request's handler ran for %v at %s; the server's goroutines:\n", t.stallAfter, time.Now().Format(time.RFC3339Nano))
+		pprof.Lookup("goroutine").WriteTo(f, 1)
+		fmt.Fprintf(os.Stderr, "loadtest: a handler ran for %v: goroutines written to %s\n", t.stallAfter, t.stallDump)
+	})
 }
 
 func (t *serverTimer) wrap(h http.Handler) http.Handler {
@@ -940,6 +964,10 @@ func (t *serverTimer) wrap(h http.Handler) http.Handler {
 			return
 		}
 		t0 := time.Now()
+		if t.stallDump != "" {
+			stalled := time.AfterFunc(t.stallAfter, t.dump)
+			defer stalled.Stop()
+		}
 		h.ServeHTTP(w, r)
 		d := time.Since(t0)
 		t.mu.Lock()
