@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -20,10 +19,60 @@ var errPanic = errors.New("internal error while running the model")
 
 // job is one request's inputs (checked against the model) waiting to run.
 type job struct {
-	ctx    context.Context
-	inputs []*ir.Tensor
-	rows   int            // the batch size of the inputs
-	done   chan jobResult // buffered: a worker never blocks on it
+	ctx      context.Context // the request's: cancelled when its client goes
+	deadline time.Time       // the request's deadline (zero: none but ctx's)
+	inputs   []*ir.Tensor
+	rows     int            // the batch size of the inputs
+	done     chan jobResult // buffered: a worker never blocks on it
+	timer    *time.Timer    // the waiting handler's, kept with a pooled job
+}
+
+// expired is the error of a job whose request ended before it ran: its
+// context's, or context.DeadlineExceeded past its deadline.
+func (j *job) expired() error {
+	if err := j.ctx.Err(); err != nil {
+		return err
+	}
+	if !j.deadline.IsZero() && !time.Now().Before(j.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// wait returns j's answer, or an error once ctx ends or j's deadline
+// passes; answered reports whether the result is j's answer (then nothing
+// refers to j any more and it may be reused).
+func (j *job) wait(ctx context.Context) (res jobResult, answered bool) {
+	select {
+	case res = <-j.done:
+		return res, true
+	default:
+	}
+	var deadline <-chan time.Time
+	if !j.deadline.IsZero() {
+		if j.timer == nil {
+			j.timer = time.NewTimer(time.Until(j.deadline))
+		} else {
+			j.timer.Reset(time.Until(j.deadline))
+		}
+		defer j.timer.Stop()
+		deadline = j.timer.C
+	}
+	select {
+	case res = <-j.done:
+		return res, true
+	case <-ctx.Done():
+	case <-deadline:
+	}
+	select {
+	case res = <-j.done: // answered as the request ended
+		return res, true
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return jobResult{err: err}, false
+	}
+	return jobResult{err: context.DeadlineExceeded}, false
 }
 
 type jobResult struct {
@@ -31,26 +80,36 @@ type jobResult struct {
 	err     error
 }
 
-// batcher runs one model's jobs: workers take jobs from a bounded queue,
-// merge them into batches of at most maxBatch rows, run each batch once and
-// split the outputs back.
+// errShutdown is returned by submit once the batcher is closed.
+var errShutdown = errors.New("the server is shutting down")
+
+// batcher runs one model's jobs: it merges queued jobs into batches of at
+// most maxBatch rows, runs each batch once and splits the outputs back.
 //
 // Latency rule (decided here, as Triton's dynamic batcher does with its
-// queue delay): a worker that takes a job while no other batch of the model
-// runs dispatches at once with the jobs already queued, so a lone request
-// at low load never waits for the batch timeout. The batch timeout applies
-// only under load, while another worker's batch runs (Workers > 1): then
-// waiting a little fills the batch without leaving the model idle. With
-// one worker, batches form from the requests that queued while the
-// previous batch ran, which grows batches exactly as load grows.
+// queue delay): a job reaching an idle model (fewer than workers batches
+// running, nothing queued) runs at once on the goroutine that submitted it,
+// without a hand-off to a worker and back, so a lone request never waits
+// for the batch timeout nor for two goroutine wake-ups. Jobs arriving while
+// workers batches run are queued; when a run ends, a worker takes the
+// queued jobs as the next batch, which grows batches exactly as load grows.
+// The batch timeout applies only when a worker forms a batch while another
+// batch of the model runs (Workers > 1): then waiting a little fills the
+// batch without leaving the model idle.
 type batcher struct {
 	e        *entry
-	queue    chan *job
 	maxBatch int
+	maxQueue int
 	timeout  time.Duration
 	workers  int
 	observe  func(rows int) // batch-size metric
-	running  atomic.Int32   // batches running now
+
+	mu      sync.Mutex
+	queue   []*job // FIFO, at most maxQueue
+	running int    // batches running: the workers' and inline ones
+	closed  bool
+
+	wake     chan struct{} // capacity 1: jobs may be waiting for a worker
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -59,11 +118,13 @@ type batcher struct {
 func newBatcher(e *entry, cfg Config, observe func(int)) *batcher {
 	b := &batcher{
 		e:        e,
-		queue:    make(chan *job, cfg.MaxQueue),
 		maxBatch: cfg.MaxBatch,
+		maxQueue: cfg.MaxQueue,
 		timeout:  cfg.BatchTimeout,
 		workers:  cfg.Workers,
 		observe:  observe,
+		queue:    make([]*job, 0, min(cfg.MaxQueue, 1024)),
+		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 	}
 	for range b.workers {
@@ -73,105 +134,172 @@ func newBatcher(e *entry, cfg Config, observe func(int)) *batcher {
 	return b
 }
 
-// submit queues j, or returns errQueueFull without waiting.
-func (b *batcher) submit(j *job) error {
-	select {
-	case <-b.stop:
-		return errors.New("the server is shutting down")
-	default:
+// submit queues j, or, when the model is idle, reports inline: the caller
+// must then run j itself with runInline. It returns errQueueFull without
+// waiting when maxQueue jobs wait.
+func (b *batcher) submit(j *job) (inline bool, err error) {
+	b.mu.Lock()
+	switch {
+	case b.closed:
+		b.mu.Unlock()
+		return false, errShutdown
+	case b.running < b.workers && len(b.queue) == 0:
+		b.running++
+		b.mu.Unlock()
+		return true, nil
+	case len(b.queue) >= b.maxQueue:
+		b.mu.Unlock()
+		return false, errQueueFull
 	}
+	b.queue = append(b.queue, j)
+	b.mu.Unlock()
+	b.signal()
+	return false, nil
+}
+
+// runInline runs j, which submit reported inline, on the calling goroutine
+// and answers it on j.done.
+func (b *batcher) runInline(j *job) {
+	defer b.finished()
+	b.run([]*job{j}, j.rows)
+}
+
+// finished ends a batch: another may run, and a worker is woken if jobs
+// wait.
+func (b *batcher) finished() {
+	b.mu.Lock()
+	b.running--
+	waiting := len(b.queue) > 0
+	b.mu.Unlock()
+	if waiting {
+		b.signal()
+	}
+}
+
+// signal wakes a worker (without blocking: one pending wake-up is enough,
+// since a worker takes every job it can before it waits again).
+func (b *batcher) signal() {
 	select {
-	case b.queue <- j:
-		return nil
+	case b.wake <- struct{}{}:
 	default:
-		return errQueueFull
 	}
 }
 
 // depth is the number of queued jobs.
-func (b *batcher) depth() int { return len(b.queue) }
+func (b *batcher) depth() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}
 
-// close stops the workers after the jobs they hold; jobs still queued are
-// answered with an error.
+// close stops the workers after the batches they hold; jobs still queued
+// are answered with an error. Inline runs finish by themselves.
 func (b *batcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
 	b.stopOnce.Do(func() { close(b.stop) })
 	b.wg.Wait()
-	for {
-		select {
-		case j := <-b.queue:
-			j.done <- jobResult{err: errors.New("the server is shutting down")}
-		default:
-			return
-		}
+	b.mu.Lock()
+	queued := b.queue
+	b.queue = nil
+	b.mu.Unlock()
+	for _, j := range queued {
+		j.done <- jobResult{err: errShutdown}
 	}
 }
 
 func (b *batcher) work() {
 	defer b.wg.Done()
-	var carry *job // a job that did not fit in the previous batch
 	for {
-		first := carry
-		carry = nil
-		if first == nil {
+		b.mu.Lock()
+		for !b.closed && (len(b.queue) == 0 || b.running >= b.workers) {
+			b.mu.Unlock()
 			select {
-			case first = <-b.queue:
+			case <-b.wake:
 			case <-b.stop:
-				return
 			}
+			b.mu.Lock()
 		}
-		batch := []*job{first}
-		rows := first.rows
-		if b.e.mergeable && rows < b.maxBatch {
-			batch, rows, carry = b.collect(batch, rows)
+		if b.closed {
+			b.mu.Unlock()
+			return
 		}
-		b.running.Add(1)
+		b.running++
+		batch, rows := b.take(nil, 0)
+		others := b.running > 1
+		b.mu.Unlock()
+		if others {
+			batch, rows = b.fill(batch, rows)
+		}
 		b.run(batch, rows)
-		b.running.Add(-1)
+		b.finished()
 	}
 }
 
-// collect adds queued jobs to batch until it holds maxBatch rows. It takes
-// the jobs already queued; only while another batch of the model runs does
-// it wait, up to the batch timeout, for more (see batcher). A job that
-// would overflow the batch is returned as carry.
-func (b *batcher) collect(batch []*job, rows int) ([]*job, int, *job) {
-	var timeout <-chan time.Time
-	for rows < b.maxBatch {
-		var j *job
-		select {
-		case j = <-b.queue:
-		default:
-			if b.timeout <= 0 || b.running.Load() == 0 {
-				return batch, rows, nil
-			}
-			if timeout == nil {
-				t := time.NewTimer(b.timeout)
-				defer t.Stop()
-				timeout = t.C
-			}
-			select {
-			case j = <-b.queue:
-			case <-timeout:
-				return batch, rows, nil
-			}
-		}
-		if rows+j.rows > b.maxBatch {
-			return batch, rows, j
+// take moves jobs from the head of the queue into batch (rows rows so far)
+// while they fit in maxBatch rows; an empty batch takes the head job
+// whatever its size (a request larger than maxBatch runs alone). A model
+// whose batch dimension is fixed runs one job per batch. b.mu is held.
+func (b *batcher) take(batch []*job, rows int) ([]*job, int) {
+	k := 0
+	for _, j := range b.queue {
+		if len(batch) > 0 && (!b.e.mergeable || rows+j.rows > b.maxBatch) {
+			break
 		}
 		batch = append(batch, j)
 		rows += j.rows
+		k++
 	}
-	return batch, rows, nil
+	n := copy(b.queue, b.queue[k:])
+	clear(b.queue[n:])
+	b.queue = b.queue[:n]
+	return batch, rows
 }
 
-// run executes batch (jobs with rows rows in all) and answers every job. A
-// panic answers the batch's jobs with errPanic.
+// fill waits, up to the batch timeout, for jobs to fill batch to maxBatch
+// rows; the caller forms batch while another batch of the model runs (see
+// batcher), so the model is not left idle meanwhile.
+func (b *batcher) fill(batch []*job, rows int) ([]*job, int) {
+	if b.timeout <= 0 || !b.e.mergeable {
+		return batch, rows
+	}
+	t := time.NewTimer(b.timeout)
+	defer t.Stop()
+	for rows < b.maxBatch {
+		select {
+		case <-b.wake:
+		case <-t.C:
+			return batch, rows
+		case <-b.stop:
+			return batch, rows
+		}
+		b.mu.Lock()
+		n := len(batch)
+		batch, rows = b.take(batch, rows)
+		blocked := len(batch) == n && len(b.queue) > 0 // the head job does not fit
+		left := len(b.queue) > 0
+		b.mu.Unlock()
+		if left {
+			b.signal() // for another worker
+		}
+		if blocked {
+			break
+		}
+	}
+	return batch, rows
+}
+
+// run executes batch (jobs with rows rows in all) and answers every job
+// once, in batch order. A panic answers the jobs not answered yet with
+// errPanic. (A job's handler may reuse the job once answered: nothing
+// here touches a job after its answer.)
 //
 //lint:ignore SA4009 rows counts every job; it is recounted after expired ones leave
 func (b *batcher) run(batch []*job, rows int) {
-	live := batch[:0:0]
+	live := batch[:0] // batch's own array: the caller does not keep it
 	for _, j := range batch {
-		if err := j.ctx.Err(); err != nil {
+		if err := j.expired(); err != nil {
 			j.done <- jobResult{err: err}
 			continue
 		}
@@ -180,16 +308,15 @@ func (b *batcher) run(batch []*job, rows int) {
 	if len(live) == 0 {
 		return
 	}
+	answered := 0
+	answer := func(res jobResult) {
+		live[answered].done <- res
+		answered++
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			// Answer every job not answered yet (a job's buffered channel
-			// holds at most one answer; one already read gets an answer
-			// nobody reads).
-			for _, j := range live {
-				select {
-				case j.done <- jobResult{err: fmt.Errorf("%w: %v", errPanic, r)}:
-				default:
-				}
+			for answered < len(live) {
+				answer(jobResult{err: fmt.Errorf("%w: %v", errPanic, r)})
 			}
 		}
 	}()
@@ -197,7 +324,7 @@ func (b *batcher) run(batch []*job, rows int) {
 		j := live[0]
 		b.observe(j.rows)
 		outs, err := b.e.run(j.ctx, j.inputs)
-		j.done <- jobResult{outputs: outs, err: err}
+		answer(jobResult{outputs: outs, err: err})
 		return
 	}
 	rows = 0
@@ -225,8 +352,8 @@ func (b *batcher) run(batch []*job, rows int) {
 		}
 	}
 	if err != nil {
-		for _, j := range live {
-			j.done <- jobResult{err: err}
+		for answered < len(live) {
+			answer(jobResult{err: err})
 		}
 		return
 	}
@@ -240,7 +367,7 @@ func (b *batcher) run(batch []*job, rows int) {
 			res[o] = &ir.Tensor{Shape: shape, Layout: t.Layout, Data: t.Data[off*row : (off+j.rows)*row : (off+j.rows)*row]}
 		}
 		off += j.rows
-		j.done <- jobResult{outputs: res}
+		answer(jobResult{outputs: res})
 	}
 }
 

@@ -132,7 +132,9 @@ func stall(s *Server, name string, queue int) *batcher {
 func TestQueueFullAnswers429(t *testing.T) {
 	s, hs := testServer(t, Config{})
 	b := stall(s, "two", 1)
-	b.queue <- &job{ctx: context.Background(), done: make(chan jobResult, 1)}
+	if _, err := b.submit(&job{ctx: context.Background(), done: make(chan jobResult, 1)}); err != nil {
+		t.Fatal(err)
+	}
 	body := []byte(`{"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]},{"name":"b","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}`)
 	res := do(t, "POST", hs.URL+"/v2/models/two/infer", nil, body)
 	if res.code != http.StatusTooManyRequests || res.header.Get("Retry-After") == "" || !strings.Contains(errorOf(res.body), "queue is full") {

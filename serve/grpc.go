@@ -86,8 +86,13 @@ func (s *Server) grpcMeasure(ctx context.Context, req any, info *grpc.UnaryServe
 	if s.models[r.ModelName] != nil {
 		model = r.ModelName
 	}
-	s.metrics.requests.WithLabelValues(model, "grpc", status.Code(err).String()).Inc()
-	s.metrics.latency.WithLabelValues(model, "grpc").Observe(time.Since(start).Seconds())
+	code := status.Code(err)
+	if code == codes.OK && model != "" {
+		s.metrics.okFor(model, "grpc").observe(time.Since(start))
+	} else {
+		s.metrics.requests.WithLabelValues(model, "grpc", code.String()).Inc()
+		s.metrics.latency.WithLabelValues(model, "grpc").Observe(time.Since(start).Seconds())
+	}
 	return resp, err
 }
 

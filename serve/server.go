@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,7 +89,8 @@ type Server struct {
 	metrics  *metrics
 	handler  http.Handler
 	draining atomic.Bool
-	bufs     bufPool // request and response bodies
+	bufs     bufPool   // request and response bodies
+	jobs     sync.Pool // *job, answered and free for reuse
 }
 
 // New makes a Server for models (names must be distinct) and starts their
@@ -295,8 +297,7 @@ func (s *Server) measured(protocol string, h http.Handler) http.Handler {
 				code = http.StatusInternalServerError
 				defer panic(v)
 			}
-			s.metrics.requests.WithLabelValues(rec.model, protocol, strconv.Itoa(code)).Inc()
-			s.metrics.latency.WithLabelValues(rec.model, protocol).Observe(time.Since(start).Seconds())
+			s.metrics.observe(rec.model, protocol, code, time.Since(start))
 		}()
 		h.ServeHTTP(rec, r)
 	})
@@ -403,21 +404,35 @@ func (s *Server) run(ctx context.Context, e *entry, inputs []*ir.Tensor, rows in
 	if s.draining.Load() {
 		return nil, &httpError{http.StatusServiceUnavailable, "the server is shutting down"}
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	j := &job{ctx: ctx, inputs: inputs, rows: rows, done: make(chan jobResult, 1)}
-	if err := e.batcher.submit(j); err != nil {
+	// Jobs are pooled with their channel and timer: the deadline is the
+	// job's own (checked by the batcher, timed by the waiting handler), not
+	// a context.WithTimeout per request, whose timer, cancel context and
+	// registration in the request's context showed in profiles.
+	j, _ := s.jobs.Get().(*job)
+	if j == nil {
+		j = &job{done: make(chan jobResult, 1)}
+	}
+	j.ctx, j.inputs, j.rows, j.deadline = ctx, inputs, rows, time.Now().Add(s.cfg.Timeout)
+	recycle := func() {
+		j.ctx, j.inputs = nil, nil
+		s.jobs.Put(j)
+	}
+	inline, err := e.batcher.submit(j)
+	if err != nil {
+		recycle()
 		if errors.Is(err, errQueueFull) {
 			return nil, &httpError{http.StatusTooManyRequests, fmt.Sprintf("model %s: %v", e.name, err)}
 		}
 		return nil, &httpError{http.StatusServiceUnavailable, err.Error()}
 	}
-	var res jobResult
-	select {
-	case res = <-j.done:
-	case <-ctx.Done():
-		res.err = ctx.Err()
+	if inline {
+		// The model was idle: this goroutine runs the job (see batcher).
+		e.batcher.runInline(j)
 	}
+	res, answered := j.wait(ctx)
+	if answered {
+		recycle()
+	} // else the batcher may still answer j: it is left to the GC
 	switch {
 	case res.err == nil:
 		return res.outputs, nil

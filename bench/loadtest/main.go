@@ -39,6 +39,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -74,6 +75,37 @@ type options struct {
 	stdClient           bool
 	threads             int
 	cfg                 serve.Config
+	prof                *loadProfile // --cpuprofile: the first load run
+	sameProcess         bool         // clients in this process (else a child, see driveChild)
+	child               bool         // this is the child: drive and print stats
+	stallDump           string       // in-process server: goroutine dump file for a stalled request
+}
+
+// loadProfile writes a CPU profile of the first load run only (not the
+// model loading nor the in-process timing that follows each run).
+type loadProfile struct {
+	path string
+	done bool
+}
+
+// start begins the profile unless it was taken already; stop ends it.
+func (p *loadProfile) start() (stop func()) {
+	if p == nil || p.done || p.path == "" {
+		return func() {}
+	}
+	p.done = true
+	f, err := os.Create(p.path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "loadtest: --cpuprofile: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 func main() {
@@ -89,6 +121,9 @@ func main() {
 	flag.BoolVar(&o.half, "half", false, "after the closed-loop run, run open loop at half the throughput it measured (the latency floor: p99 ≤ 3× p50)")
 	flag.BoolVar(&o.floors, "floors", false, "in-process server: run every floor of issue 13 in turn (1 row/request binary closed loop, then open loop at half its throughput; 1 row JSON and --floor-rows rows binary, closed loop; each for --duration) and print a summary")
 	flag.IntVar(&o.floorRows, "floor-rows", 0, "--floors: rows per request of the multi-row run (default --max-batch)")
+	flag.BoolVar(&o.sameProcess, "same-process-client", false, "in-process server: run the clients in this process too, not in a child process (see child.go)")
+	flag.StringVar(&o.stallDump, "stall-dump", "", "in-process server: when a request's handler has run for 1 s, write the server's goroutines to FILE (once)")
+	flag.BoolVar(&o.child, "drive-child", false, "internal: run as the client process of an in-process server's load test")
 	flag.BoolVar(&o.stdClient, "std-client", false, "send with net/http's client instead of the lean HTTP/1.1 client (see client.go)")
 	flag.BoolVar(&o.null, "null", false, "in-process server: answer infer without running the model (measures HTTP and the machine alone)")
 	flag.BoolVar(&o.binary, "binary", true, "send and receive tensors with the binary data extension (false: JSON)")
@@ -98,7 +133,7 @@ func main() {
 	flag.IntVar(&o.cfg.MaxQueue, "max-queue", 256, "in-process server: queue bound per model")
 	flag.IntVar(&o.cfg.Workers, "workers", 1, "in-process server: batches run at once")
 	flag.DurationVar(&o.cfg.Timeout, "timeout", 30*time.Second, "in-process server: per-request deadline")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load run (client and in-process server) to FILE")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first load run (client and in-process server) to FILE")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the whole run (client and in-process server) to FILE")
 	flag.Parse()
 	if *memprofile != "" {
@@ -110,19 +145,19 @@ func main() {
 			}
 		}()
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
+	o.prof = &loadProfile{path: *cpuprofile}
+	if o.child {
+		if err := loopbackOnly(o.target); err != nil {
 			fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
 			os.Exit(1)
 		}
-		defer pprof.StopCPUProfile()
+		if err := childMain(o); err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest (client process): %v\n", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(o); err != nil {
-		pprof.StopCPUProfile()
 		fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
 		os.Exit(1)
 	}
@@ -164,6 +199,14 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
+		// The collector as kconv serve runs it (GOGC=50, cmd/kconv/main.go)
+		// unless GOGC is set: this process is the server.
+		gogc := os.Getenv("GOGC")
+		if gogc == "" {
+			gogc = "50"
+			debug.SetGCPercent(50)
+		}
+		fmt.Printf("GOGC=%s in the server\n", gogc)
 		srv = s
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -179,7 +222,7 @@ func run(o options) error {
 			// the machine's latency tail.
 			h = nullInfer(h)
 		}
-		timer = &serverTimer{}
+		timer = &serverTimer{stallDump: o.stallDump, stallAfter: time.Second}
 		hs := &http.Server{Handler: timer.wrap(h)}
 		done := make(chan struct{})
 		go func() { hs.Serve(ln); close(done) }()
@@ -235,17 +278,20 @@ func run(o options) error {
 type result struct {
 	label     string
 	st        *stats
-	reqRate   float64       // requests/s answered
-	rowRate   float64       // rows/s answered
-	meanRows  float64       // rows per model run the server formed (0: unknown)
-	formed    float64       // in-process Program.Run rows/s on the batches formed (0: not timed)
-	ratio     float64       // rowRate / formed
-	rowsCPU   float64       // rows answered per CPU-second of this process (server and client)
-	formedCPU float64       // in-process rows per CPU-second on the batches formed
-	cpuRatio  float64       // rowsCPU / formedCPU
-	tail      float64       // p99 / p50
-	srv50     time.Duration // server-side latency percentiles (0: unknown)
-	srv99     time.Duration
+	reqRate   float64 // requests/s answered
+	rowRate   float64 // rows/s answered
+	meanRows  float64 // rows per model run the server formed (0: unknown)
+	formed    float64 // in-process Program.Run rows/s on the batches formed (0: not timed)
+	ratio     float64 // rowRate / formed
+	rowsCPU   float64 // rows answered per CPU-second of this process (server and client)
+	formedCPU float64 // in-process rows per CPU-second on the batches formed
+	cpuRatio  float64 // rowsCPU / formedCPU
+	// rows per CPU-second of the server alone (clients in a child process)
+	// and that over formedCPU (0: unknown)
+	rowsServerCPU, serverCPURatio float64
+	tail                          float64       // p99 / p50
+	srv50                         time.Duration // server-side latency percentiles (0: unknown)
+	srv99                         time.Duration
 }
 
 // measure drives one run with o's rows, format and rate and, for an
@@ -273,7 +319,18 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 	if t.timer != nil {
 		t.timer.reset()
 	}
-	st := drive(base, "/v2/models/"+o.name+"/infer", body, header, o)
+	var st *stats
+	var serverCPU time.Duration // this process's CPU with the clients in a child
+	if srv != nil && !o.sameProcess {
+		stop := o.prof.start() // the server alone
+		st, serverCPU, err = driveChild(base, o)
+		stop()
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		st = drive(base, "/v2/models/"+o.name+"/infer", body, header, o)
+	}
 	st.print(o)
 	if t.timer != nil {
 		lat := t.timer.take()
@@ -286,7 +343,14 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 	s := st.elapsed.Seconds()
 	r.reqRate = float64(st.ok) / s
 	r.rowRate = float64(st.ok*o.rows) / s
-	if st.cpu > 0 {
+	switch {
+	case serverCPU > 0:
+		r.rowsCPU = float64(st.ok*o.rows) / (serverCPU + st.cpu).Seconds()
+		r.rowsServerCPU = float64(st.ok*o.rows) / serverCPU.Seconds()
+		fmt.Printf("CPU: %.2f cores on average: server %.2f (this process), client %.2f (the child process); per request: server %.1f µs, client %.1f µs\n",
+			(serverCPU+st.cpu).Seconds()/s, serverCPU.Seconds()/s, st.cpu.Seconds()/s,
+			float64(serverCPU.Microseconds())/float64(max(st.ok, 1)), float64(st.cpu.Microseconds())/float64(max(st.ok, 1)))
+	case st.cpu > 0:
 		r.rowsCPU = float64(st.ok*o.rows) / st.cpu.Seconds()
 		who := "server and client"
 		if srv == nil {
@@ -306,6 +370,10 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 			if r.formedCPU > 0 && r.rowsCPU > 0 {
 				r.cpuRatio = r.rowsCPU / r.formedCPU
 				fmt.Printf("rows per CPU-second: served %.1f (server and client), %.2f of in-process\n", r.rowsCPU, r.cpuRatio)
+				if r.rowsServerCPU > 0 {
+					r.serverCPURatio = r.rowsServerCPU / r.formedCPU
+					fmt.Printf("rows per server CPU-second: %.1f, %.2f of in-process\n", r.rowsServerCPU, r.serverCPURatio)
+				}
 			}
 		}
 	}
@@ -375,6 +443,9 @@ func floors(t *target, prog *exec.Program, o options) error {
 		fmt.Printf("throughput, %-26s %8.1f rows/s served, %8.1f rows/s in-process on the batches formed (mean %.1f rows): %.2f× (floor 0.9): %s\n",
 			r.label+":", r.rowRate, r.formed, r.meanRows, r.ratio, verdict(r.ratio >= 0.9))
 		fmt.Printf("  per CPU-second (less sensitive to a shared machine): %.1f rows served (server and client), %.1f in-process: %.2f×\n", r.rowsCPU, r.formedCPU, r.cpuRatio)
+		if r.serverCPURatio > 0 {
+			fmt.Printf("  per server CPU-second (the client's CPU, in its own process, left out): %.1f rows served, %.1f in-process: %.2f×\n", r.rowsServerCPU, r.formedCPU, r.serverCPURatio)
+		}
 	}
 	fmt.Printf("latency, %s: p50 %.2f ms, p99 %.2f ms from the scheduled send: p99/p50 %.2f (floor 3): %s\n",
 		half.label, ms(pct(half.st.lat, 0.5)), ms(pct(half.st.lat, 0.99)), half.tail, verdict(half.tail <= 3))
@@ -543,20 +614,28 @@ func drive(base, path string, body []byte, header http.Header, o options) *stats
 			// machine is shared) emits every arrival due by then, each with
 			// its own scheduled time, so the rate is kept (a time.Ticker
 			// would drop the ticks a slow receiver misses).
+			//
+			// The pacer sleeps in nanosleep on its own thread, not on a Go
+			// timer: an idle Go runtime waits for timers in epoll with
+			// millisecond granularity, so at thousands of arrivals a
+			// second a timer-paced loop woke ~1 ms late and sent the
+			// arrivals of each millisecond in one burst, charging the
+			// server with the pacer's lateness (up to 1 ms on every
+			// request) and with the queueing the bursts caused.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			interval := time.Duration(float64(time.Second) / o.rate)
 			t0 := time.Now()
-			timer := time.NewTimer(time.Hour)
-			defer timer.Stop()
 			for k := 1; ; k++ {
 				due := t0.Add(time.Duration(k) * interval)
-				if d := time.Until(due); d > 0 {
-					timer.Reset(d)
-					select {
-					case <-ctx.Done():
+				for d := time.Until(due); d > 0; d = time.Until(due) {
+					if ctx.Err() != nil {
 						return
-					case <-timer.C:
 					}
-				} else if ctx.Err() != nil {
+					ts := syscall.NsecToTimespec(int64(min(d, 10*time.Millisecond)))
+					syscall.Nanosleep(&ts, nil)
+				}
+				if ctx.Err() != nil {
 					return
 				}
 				select {
@@ -579,6 +658,8 @@ func drive(base, path string, body []byte, header http.Header, o options) *stats
 		st.sent++
 		return true
 	}
+	stopProfile := o.prof.start()
+	defer stopProfile()
 	start, cpu0 := time.Now(), cpuTime()
 	var wg sync.WaitGroup
 	for c := range o.clients {
@@ -657,6 +738,24 @@ func (st *stats) print(o options) {
 	fmt.Printf("throughput: %.1f req/s, %.1f rows/s\n", float64(st.ok)/s, float64(st.ok*o.rows)/s)
 	fmt.Printf("latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		ms(pct(st.lat, 0.5)), ms(pct(st.lat, 0.9)), ms(pct(st.lat, 0.99)), ms(pct(st.lat, 1)))
+	fmt.Printf("latency histogram: %s\n", histogram(st.lat))
+}
+
+// histogram renders sorted latencies as counts per power-of-two bucket of
+// milliseconds (where the tail sits: a mode near 10 ms, a TCP backoff).
+func histogram(sorted []time.Duration) string {
+	var parts []string
+	i := 0
+	for le := 125 * time.Microsecond; i < len(sorted); le *= 2 {
+		n := 0
+		for i < len(sorted) && sorted[i] <= le {
+			i, n = i+1, n+1
+		}
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("≤%g ms: %d", ms(le), n))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -834,6 +933,28 @@ func printHist(hist map[int]int) float64 {
 type serverTimer struct {
 	mu  sync.Mutex
 	lat []time.Duration
+	// stallDump, when set, receives the server's goroutines (once) when a
+	// request's handler has run for stallAfter: where a stalled request
+	// waits (reading its body from the connection, queued for the model,
+	// writing the response).
+	stallDump  string
+	stallAfter time.Duration
+	dumped     sync.Once
+}
+
+// dump writes every goroutine's stack to t.stallDump.
+func (t *serverTimer) dump() {
+	t.dumped.Do(func() {
+		f, err := os.Create(t.stallDump)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: --stall-dump: %v\n", err)
+			return
+		}
+		defer f.Close()
+		fmt.Fprintf(f, "a request's handler ran for %v at %s; the server's goroutines:\n", t.stallAfter, time.Now().Format(time.RFC3339Nano))
+		pprof.Lookup("goroutine").WriteTo(f, 1)
+		fmt.Fprintf(os.Stderr, "loadtest: a handler ran for %v: goroutines written to %s\n", t.stallAfter, t.stallDump)
+	})
 }
 
 func (t *serverTimer) wrap(h http.Handler) http.Handler {
@@ -843,6 +964,10 @@ func (t *serverTimer) wrap(h http.Handler) http.Handler {
 			return
 		}
 		t0 := time.Now()
+		if t.stallDump != "" {
+			stalled := time.AfterFunc(t.stallAfter, t.dump)
+			defer stalled.Stop()
+		}
 		h.ServeHTTP(w, r)
 		d := time.Since(t0)
 		t.mu.Lock()
