@@ -228,6 +228,7 @@ type scRun struct {
 	blockOuter bool
 	act        Activation
 	pool       int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
+	ldo        int // floats from one output pixel to the next (OutC, or more: Conv2DStrided)
 }
 
 const (
@@ -247,6 +248,16 @@ func (s *SmallConv) Conv2D(p ConvParams, in, bias []float32, act Activation, out
 	s.check(p, in, bias)
 	convCheckLen("conv output", out, p.OutLen())
 	s.run(p, in, bias, act, 0, out, ws)
+}
+
+// Conv2DStrided is Conv2D writing output pixel i's OutC channels at
+// out[i*ldo:] (ldo ≥ OutC; out holds kernels.StridedLen(pixels, OutC, ldo)
+// floats and the floats between pixels are not touched): a convolution
+// writing its channels straight into a wider channel concatenation.
+func (s *SmallConv) Conv2DStrided(p ConvParams, in, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
+	s.check(p, in, bias)
+	stridedCheck("conv output", out, p.N*s.oh*s.ow, p.OutC, ldo)
+	s.runWith(p, in, bias, nil, act, 0, out, ldo, ws)
 }
 
 // Conv2DPool2x2 computes the 2×2 stride-2 unpadded max (isMax) or average
@@ -281,18 +292,18 @@ func (s *SmallConv) check(p ConvParams, in, bias []float32) {
 }
 
 func (s *SmallConv) run(p ConvParams, in, bias []float32, act Activation, pool int, out []float32, ws *Workspace) {
-	s.runWith(p, in, bias, nil, act, pool, out, ws)
+	s.runWith(p, in, bias, nil, act, pool, out, p.OutC, ws)
 }
 
 // runSkip is run, unpooled, with a residual added to each output row
 // before the activation (Conv2DAdd).
 func (s *SmallConv) runSkip(p ConvParams, in, bias, skip []float32, act Activation, out []float32, ws *Workspace) {
-	s.runWith(p, in, bias, skip, act, 0, out, ws)
+	s.runWith(p, in, bias, skip, act, 0, out, p.OutC, ws)
 }
 
-func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activation, pool int, out []float32, ws *Workspace) {
+func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activation, pool int, out []float32, ldo int, ws *Workspace) {
 	p = p.norm()
-	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip}
+	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip, ldo: ldo}
 	r.relu = skip == nil && act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax
 	r.postAct = !r.relu && !act.IsLinear() && skip == nil
 	// The work is a number of units per image (conv rows, or tile rows
@@ -358,6 +369,9 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 	switch {
 	case wino:
 		pairLen = scWinoRun*(16*(p.C+p.OutC)+2*scWinoPad) + 2*s.wino.tw*p.OutC + 4*p.OutC
+		if ldo != p.OutC {
+			pairLen += 4 * s.wino.tw * p.OutC // two packed output rows (winoOut)
+		}
 	case pool != 0:
 		pairLen = 2 * s.ow * p.OutC
 	}
@@ -494,7 +508,7 @@ func (r *scRun) RunItem(w, it int) {
 			clear(row[lp+wc:])
 		}
 	}
-	outRow := s.ow * p.OutC
+	outRow := s.ow * p.OutC // packed: the pooling pair's rows
 	var pair []float32
 	if r.pool != 0 {
 		pair = r.pairs[w*r.pairLen : (w+1)*r.pairLen]
@@ -504,11 +518,11 @@ func (r *scRun) RunItem(w, it int) {
 		// cache over the rows; the band is re-read per block instead.
 		for bi := b0; bi < b1; bi++ {
 			for y := y0; y < y1; y++ {
-				r.rowBlock(bi, band[(y-y0)*p.StrideH*rowLen:], r.out[(n*s.oh+y)*outRow:(n*s.oh+y+1)*outRow])
+				r.rowBlock(bi, band[(y-y0)*p.StrideH*rowLen:], r.outRow(n, y))
 			}
 		}
 		for y := y0; y < y1; y++ {
-			r.rowEpilogue(n, y, b0, b1, r.out[(n*s.oh+y)*outRow:(n*s.oh+y+1)*outRow])
+			r.rowEpilogue(n, y, b0, b1, r.outRow(n, y))
 		}
 		return
 	}
@@ -518,7 +532,7 @@ func (r *scRun) RunItem(w, it int) {
 		if r.pool != 0 {
 			dst = pair[y%2*outRow : (y%2+1)*outRow]
 		} else {
-			dst = r.out[(n*s.oh+y)*outRow : (n*s.oh+y+1)*outRow]
+			dst = r.outRow(n, y)
 		}
 		for bi := b0; bi < b1; bi++ {
 			r.rowBlock(bi, src, dst)
@@ -532,19 +546,27 @@ func (r *scRun) RunItem(w, it int) {
 	}
 }
 
+// outRow returns conv row y of image n in the output: its ow pixels, ldo
+// floats apart.
+func (r *scRun) outRow(n, y int) []float32 {
+	s := r.s
+	o := (n*s.oh + y) * s.ow * r.ldo
+	return r.out[o:min(o+s.ow*r.ldo, len(r.out))]
+}
+
 // rowBlock computes block bi's output channels of one conv row from src,
 // the band row where the row's taps start, into dst (the row's output).
 func (r *scRun) rowBlock(bi int, src, dst []float32) {
 	s, p := r.s, &r.p
 	blk := &s.blocks[bi]
 	pix := uintptr(4 * p.StrideW * p.C)
-	dpix := uintptr(4 * p.OutC)
+	dpix := uintptr(4 * r.ldo)
 	// Calls of (nearly) equal width: 32 pixels go as 16+16, not 24+8.
 	calls := (s.ow + scMaxPix[blk.nv] - 1) / scMaxPix[blk.nv]
 	for c, x := 0, 0; c < calls; c++ {
 		np := (s.ow - x) / (calls - c)
 		scKern(blk.nv, np, &src[x*p.StrideW*p.C+blk.inOff], pix, s.taps, &blk.w[0],
-			&r.bias[32*bi], &dst[x*p.OutC+blk.oc0], dpix, blk.mask, r.relu)
+			&r.bias[32*bi], &dst[x*r.ldo+blk.oc0], dpix, blk.mask, r.relu)
 		x += np
 	}
 }
@@ -555,14 +577,14 @@ func (r *scRun) rowEpilogue(n, y, b0, b1 int, dst []float32) {
 	s, p := r.s, &r.p
 	outRow := s.ow * p.OutC
 	switch o := (n*s.oh + y) * outRow; {
-	case r.groups > 1 && (r.skip != nil || r.postAct):
+	case (r.groups > 1 || r.ldo != p.OutC) && (r.skip != nil || r.postAct):
 		// This item wrote channels [oc0, oc1) of each pixel.
 		oc0, oc1 := s.blocks[b0].oc0, p.OutC
 		if b1 < len(s.blocks) {
 			oc1 = s.blocks[b1].oc0
 		}
 		for x := range s.ow {
-			seg := dst[x*p.OutC+oc0 : x*p.OutC+oc1]
+			seg := dst[x*r.ldo+oc0 : x*r.ldo+oc1]
 			if r.skip != nil {
 				residualAct(seg, r.skip[o+x*p.OutC+oc0:o+x*p.OutC+oc1], r.act)
 			} else {

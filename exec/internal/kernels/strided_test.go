@@ -1,0 +1,121 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/kconv/kconv/exec/internal/par"
+)
+
+// stridedWant returns a buffer of StridedLen(rows, c, ld) floats whose rows
+// of c floats, ld apart, are packed's rows and whose gaps hold a sentinel,
+// and gaps reports whether got kept every sentinel.
+func stridedWant(packed []float32, rows, c, ld int) []float32 {
+	s := make([]float32, StridedLen(rows, c, ld))
+	for i := range s {
+		s[i] = 12345
+	}
+	for r := range rows {
+		copy(s[r*ld:r*ld+c], packed[r*c:(r+1)*c])
+	}
+	return s
+}
+
+// stridedOut returns an output buffer: NaN in the rows (which must be
+// written), the sentinel in the gaps (which must not).
+func stridedOut(rows, c, ld int) []float32 {
+	s := make([]float32, StridedLen(rows, c, ld))
+	for i := range s {
+		s[i] = 12345
+	}
+	for r := range rows {
+		for k := range c {
+			s[r*ld+k] = float32(math.NaN())
+		}
+	}
+	return s
+}
+
+// TestConv2DStridedVsRef runs the strided convolutions (SmallConv's direct
+// and Winograd F(2×2) paths, the im2col/1×1 GEMM path) over the shared
+// conv tables against RefConv2D: every output pixel at its stride, the
+// floats between pixels untouched.
+func TestConv2DStridedVsRef(t *testing.T) {
+	kernelsGo := []bool{true}
+	if scAVX512 {
+		kernelsGo = []bool{false, true}
+	}
+	for ci, tc := range smallConvCases() {
+		p := tc.p
+		rows := p.N * p.OutH() * p.OutW()
+		in := khRand(uint64(ci)*3+1, p.InLen())
+		kernel := khRand(uint64(ci)*3+2, p.KernelLen())
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*3+3, p.OutC)
+		}
+		ref := RefConv2D(p, in, kernel, bias, tc.act)
+		for _, extra := range []int{0, 5, 37} {
+			ld := p.OutC + extra
+			want := stridedWant(ref, rows, p.OutC, ld)
+			for _, threads := range []int{1, 3} {
+				ws := &Workspace{Pool: par.New(threads)}
+				got := stridedOut(rows, p.OutC, ld)
+				Conv2DStrided(p, in, kernel, bias, tc.act, got, ld, ws)
+				khClose(t, fmt.Sprintf("im2col %s ld=%d threads=%d", tc.name, ld, threads), got, want, 1e-4)
+				if p.Validate() != nil {
+					continue
+				}
+				sc := NewSmallConv(kernel, p)
+				for _, goKernel := range kernelsGo {
+					saved := scForceGo
+					scForceGo = goKernel
+					got := stridedOut(rows, p.OutC, ld)
+					sc.Conv2DStrided(p, in, bias, tc.act, got, ld, ws)
+					scForceGo = saved
+					khClose(t, fmt.Sprintf("SmallConv %s ld=%d threads=%d go=%v wino=%v", tc.name, ld, threads, goKernel, sc.wino != nil), got, want, 1e-4)
+				}
+			}
+		}
+	}
+}
+
+// TestChannelAffineActStridedVsRef checks the strided-input channel affine
+// (vector kernel and Go) against RefChannelAffineAct on the packed rows.
+func TestChannelAffineActStridedVsRef(t *testing.T) {
+	saved := simdOff
+	defer func() { simdOff = saved }()
+	for _, off := range []bool{false, true} {
+		simdOff = off
+		for _, tc := range []struct{ rows, c, ld int }{{1, 1, 1}, {7, 3, 8}, {50, 16, 48}, {33, 40, 100}, {3000, 64, 256}, {9, 130, 130}} {
+			for _, act := range []Activation{{}, khReLU, {Kind: ActReLU, HasMax: true, MaxValue: 6}, khELU} {
+				x := khRand(uint64(tc.rows*tc.c), StridedLen(tc.rows, tc.c, tc.ld))
+				packed := make([]float32, tc.rows*tc.c)
+				CopyStrided(packed, tc.c, x, tc.ld, tc.rows, tc.c)
+				scale, shift := khRand(1, tc.c), khRand(2, tc.c)
+				want := RefChannelAffineAct(packed, tc.c, scale, shift, act)
+				for _, threads := range []int{1, 2} {
+					got := khPoison(tc.rows * tc.c)
+					ChannelAffineActStrided(got, x, tc.rows, tc.c, tc.ld, scale, shift, act, &Workspace{Pool: par.New(threads)})
+					khClose(t, fmt.Sprintf("%+v act=%v simdOff=%v threads=%d", tc, act.Kind, off, threads), got, want, 1e-5)
+				}
+			}
+		}
+	}
+}
+
+// TestCopyStrided checks the copy both ways and that gaps stay untouched.
+func TestCopyStrided(t *testing.T) {
+	src := khRand(3, StridedLen(5, 3, 7))
+	dst := stridedOut(5, 3, 4)
+	CopyStrided(dst, 4, src, 7, 5, 3)
+	packed := make([]float32, 15)
+	for r := range 5 {
+		copy(packed[r*3:r*3+3], src[r*7:r*7+3])
+	}
+	khClose(t, "strided copy", dst, stridedWant(packed, 5, 3, 4), 0)
+	if StridedLen(0, 3, 7) != 0 {
+		t.Errorf("StridedLen of no rows = %d", StridedLen(0, 3, 7))
+	}
+}
