@@ -265,6 +265,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			return nil
 		}}
 		if wg == nil {
+			s.outStride = smallConvStrided(&sc, geom, in, bias, ka)
 			s.pool2x2 = func(isMax bool) stepFn {
 				return func(a *arena, b int, ins [][]float32, o []float32) error {
 					sc.Conv2DPool2x2(geom(in.batch(b)), ins[0], bias, ka, isMax, o, &a.ws)
@@ -291,7 +292,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		l.add(&step{node: n.Name, kind: kind, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			kernels.Conv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
 			return nil
-		}})
+		}, outStride: conv2DStrided(geom, in, kernel, bias, ka)})
 	}
 	if residualStep {
 		l.addResidual(out, skip, afterAct)
@@ -330,7 +331,7 @@ func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
 	if s := l.p.steps[len(l.p.steps)-1]; s.pool2x2 != nil && s.out == conv && kernels.PoolIs2x2(pp) {
 		out := l.newValue(n.Name, n.Out, conv.nhwc)
 		l.byNode[n.Name] = out
-		s.fn, s.out, s.pool2x2 = s.pool2x2(pool.Max), out, nil
+		s.fn, s.out, s.pool2x2, s.outStride = s.pool2x2(pool.Max), out, nil, nil
 		return nil
 	}
 	return l.pool(&ir.Node{Name: n.Name, Class: pool.Kind(), Op: pool, Inputs: []string{conv.name}, Out: n.Out}, pool)
@@ -637,7 +638,7 @@ func (l *lowerer) merge(n *ir.Node, op *ir.Merge) error {
 	threads := l.p.threads
 	if op.Mode == ir.MergeConcat {
 		axis := physAxis(out, op.ResolvedAxis(len(out.shape)))
-		l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, bufs [][]float32, o []float32) error {
+		l.add(&step{node: n.Name, ins: ins, out: out, chanConcat: nhwc && axis == 3, fn: func(a *arena, b int, bufs [][]float32, o []float32) error {
 			shapes := make([][]int, len(ins))
 			for i, v := range ins {
 				shapes[i] = v.physical(b)
