@@ -251,11 +251,28 @@ func copyStep(src, dst *value) *step {
 }
 
 // smallConvStrided is the outStride of a SmallConv step (sc is read when
-// the step runs: it is prepared after lowering).
-func smallConvStrided(sc **kernels.SmallConv, geom func(int) kernels.ConvParams, in *value, bias []float32, ka kernels.Activation) func(ld int) stepFn {
+// the step runs: it is prepared after lowering), which hands the batch
+// sizes where Winograd F(4×4, 3×3) is expected to win to wg when not nil,
+// as the step does.
+func smallConvStrided(sc **kernels.SmallConv, wg func() *kernels.Winograd, geom func(int) kernels.ConvParams, in *value, bias []float32, ka kernels.Activation) func(ld int) stepFn {
 	return func(ld int) stepFn {
 		return func(a *arena, b int, ins [][]float32, o []float32) error {
-			(*sc).Conv2DStrided(geom(in.batch(b)), ins[0], bias, ka, o, ld, &a.ws)
+			if p := geom(in.batch(b)); wg == nil || kernels.SmallConvPays(p, ka, true) {
+				(*sc).Conv2DStrided(p, ins[0], bias, ka, o, ld, &a.ws)
+			} else {
+				wg().Conv2DStrided(p, ins[0], bias, ka, o, ld, &a.ws)
+			}
+			return nil
+		}
+	}
+}
+
+// winogradStrided is the outStride of a Winograd F(4×4, 3×3) step (wg is
+// read when the step runs).
+func winogradStrided(wg **kernels.Winograd, geom func(int) kernels.ConvParams, in *value, bias []float32, ka kernels.Activation) func(ld int) stepFn {
+	return func(ld int) stepFn {
+		return func(a *arena, b int, ins [][]float32, o []float32) error {
+			(*wg).Conv2DStrided(geom(in.batch(b)), ins[0], bias, ka, o, ld, &a.ws)
 			return nil
 		}
 	}

@@ -120,6 +120,14 @@ func squeezeNetCNN(t testing.TB) *ir.Model {
 	return b.head(t, b.conv(x, 10, 1, 1, "relu", true))
 }
 
+// winogradCatCNN concatenates a 3×3 128→128 convolution on a 32×32 map,
+// which runs Winograd F(4×4, 3×3), with a 1×1 one.
+func winogradCatCNN(t testing.TB) *ir.Model {
+	b := newCatBuilder("winograd_cat_cnn", 16, 32, 32)
+	x := b.conv("in", 128, 3, 3, "relu", true)
+	return b.head(t, b.cat(b.conv(x, 128, 3, 3, "relu", true), b.conv(x, 16, 1, 1, "linear", true)))
+}
+
 // TestConcatInPlace: on DenseNet-, Inception- and SqueezeNet-style blocks
 // the concatenations are gone (their inputs written in place, or copied
 // in right after they are computed where their producer cannot write
@@ -140,6 +148,7 @@ func TestConcatInPlace(t *testing.T) {
 		// its inputs are written into its own buffer.
 		{"inception", inceptionCNN, 1, 0, 1},
 		{"squeezenet", squeezeNetCNN, 0, 0, 0},
+		{"winograd", winogradCatCNN, 0, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tc.model(t)
@@ -151,14 +160,20 @@ func TestConcatInPlace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			copies, cats, views := 0, 0, 0
+			copies, cats, views, wino := 0, 0, 0, 0
 			for _, s := range p.steps {
+				if s.kind == "Conv2D/winograd" {
+					wino++
+				}
 				if s.chanConcat {
 					cats++
 				}
 				if s.kind == "Concatenate/copy" {
 					copies++
 				}
+			}
+			if tc.name == "winograd" && wino != 1 {
+				t.Errorf("%d Winograd F(4×4) steps, want 1", wino)
 			}
 			for _, v := range p.values {
 				if v.ld > 0 && len(v.shape) == 4 && p.lowered.Node(v.name) != nil {

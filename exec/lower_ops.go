@@ -264,8 +264,8 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			}
 			return nil
 		}}
+		s.outStride = smallConvStrided(&sc, wg, geom, in, bias, ka)
 		if wg == nil {
-			s.outStride = smallConvStrided(&sc, geom, in, bias, ka)
 			s.pool2x2 = func(isMax bool) stepFn {
 				return func(a *arena, b int, ins [][]float32, o []float32) error {
 					sc.Conv2DPool2x2(geom(in.batch(b)), ins[0], bias, ka, isMax, o, &a.ws)
@@ -283,7 +283,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		l.add(&step{node: n.Name, kind: "Conv2D/winograd", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			wg.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
 			return nil
-		}})
+		}, outStride: winogradStrided(&wg, geom, in, bias, ka)})
 	default:
 		kind := "Conv2D/im2col"
 		if p1.KH == 1 && p1.KW == 1 {

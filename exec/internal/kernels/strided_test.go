@@ -81,6 +81,41 @@ func TestConv2DStridedVsRef(t *testing.T) {
 	}
 }
 
+// TestWinogradStridedVsRef runs Winograd F(4×4, 3×3) writing strided over
+// its own case table against RefConv2D, the gaps untouched.
+func TestWinogradStridedVsRef(t *testing.T) {
+	for ci, tc := range winoCases() {
+		p := tc.p
+		rows := p.N * p.OutH() * p.OutW()
+		in := khRand(uint64(ci)*3+1, p.InLen())
+		kernel := khRand(uint64(ci)*3+2, p.KernelLen())
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*3+3, p.OutC)
+		}
+		ref := RefConv2D(p, in, kernel, bias, tc.act)
+		w := NewWinograd(kernel, p.C, p.OutC)
+		for _, extra := range []int{0, 3, 40} {
+			ld := p.OutC + extra
+			want := stridedWant(ref, rows, p.OutC, ld)
+			for _, threads := range []int{1, 3} {
+				got := stridedOut(rows, p.OutC, ld)
+				w.Conv2DStrided(p, in, bias, tc.act, got, ld, &Workspace{Pool: par.New(threads)})
+				packed := make([]float32, rows*p.OutC)
+				CopyStrided(packed, p.OutC, got, ld, rows, p.OutC)
+				winoCheck(t, fmt.Sprintf("%s ld=%d threads=%d", tc.name, ld, threads), packed, ref)
+				for r := range rows - 1 { // the gaps
+					for k := p.OutC; k < ld; k++ {
+						if got[r*ld+k] != want[r*ld+k] {
+							t.Fatalf("%s ld=%d: gap float %d of pixel %d written", tc.name, ld, k, r)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestChannelAffineActStridedVsRef checks the strided-input channel affine
 // (vector kernel and Go) against RefChannelAffineAct on the packed rows.
 func TestChannelAffineActStridedVsRef(t *testing.T) {
