@@ -50,7 +50,7 @@ type SmallConv struct {
 	wino    *scWino // the Winograd F(2×2, 3×3) path, where it applies
 
 	mu    sync.Mutex
-	plans map[[2]int]scPlan // (images, workers) → split (see plan)
+	plans map[[3]int]scPlan // (images, workers, input in place) → split (see plan)
 }
 
 // scBlock is a range of up to 32 output channels.
@@ -229,6 +229,9 @@ type scRun struct {
 	act        Activation
 	pool       int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
 	ldo        int // floats from one output pixel to the next (OutC, or more: Conv2DStrided)
+	ldi        int // floats from one input pixel to the next (C, or more: Conv2DPre)
+	pre        *PreAffine
+	inPlace    bool // the band is the input itself (unpadded, packed input, no pre)
 }
 
 const (
@@ -258,6 +261,52 @@ func (s *SmallConv) Conv2DStrided(p ConvParams, in, bias []float32, act Activati
 	s.check(p, in, bias)
 	stridedCheck("conv output", out, p.N*s.oh*s.ow, p.OutC, ldo)
 	s.runWith(p, in, bias, nil, act, 0, out, ldo, ws)
+}
+
+// PreAffine is a per-input-channel affine with a clamp, min(max(x·Scale +
+// Shift, Lo), Hi), that a convolution applies to its input as it reads it:
+// an inference batch normalization and ReLU (or ReLU6, or nothing) before
+// the convolution, as DenseNet's layers and transitions have.
+type PreAffine struct {
+	Scale, Shift []float32
+	Lo, Hi       float32
+}
+
+// NewPreAffine returns the PreAffine of scale, shift and act, or false
+// when act is not a clamp (linear, ReLU, ReLU6, Clip) and so cannot be one.
+func NewPreAffine(scale, shift []float32, act Activation) (*PreAffine, bool) {
+	lo, hi, ok := act.clampBounds()
+	if !ok || len(scale) != len(shift) {
+		return nil, false
+	}
+	return &PreAffine{Scale: scale, Shift: shift, Lo: lo, Hi: hi}, true
+}
+
+// Conv2DPre is Conv2DStrided over pre(in), the input's pixel i's C channels
+// read at in[i*ldi:] (ldi ≥ C; in holds StridedLen(pixels, C, ldi) floats):
+// a 1×1 convolution after a batch normalization and ReLU reading a prefix
+// of a DenseNet block's features, without the normalized copy. pre may be
+// nil (a strided input alone). The input rows go through the band, which
+// applies pre as it copies them; the Winograd F(2×2) path is not taken.
+func (s *SmallConv) Conv2DPre(p ConvParams, in []float32, ldi int, pre *PreAffine, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	q := p
+	q.N = 1
+	if q.norm() != s.p {
+		panic(fmt.Sprintf("kernels: SmallConv for %+v cannot run %+v", s.p, p))
+	}
+	stridedCheck("conv input", in, p.N*p.H*p.W, p.C, ldi)
+	stridedCheck("conv output", out, p.N*s.oh*s.ow, p.OutC, ldo)
+	if bias != nil {
+		convCheckLen("conv bias", bias, p.OutC)
+	}
+	if pre != nil {
+		convCheckLen("pre-affine scale", pre.Scale, p.C)
+		convCheckLen("pre-affine shift", pre.Shift, p.C)
+	}
+	s.runPre(p, in, ldi, pre, bias, act, out, ldo, ws)
 }
 
 // Conv2DPool2x2 computes the 2×2 stride-2 unpadded max (isMax) or average
@@ -302,8 +351,17 @@ func (s *SmallConv) runSkip(p ConvParams, in, bias, skip []float32, act Activati
 }
 
 func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activation, pool int, out []float32, ldo int, ws *Workspace) {
+	s.runAll(p, in, p.C, nil, bias, skip, act, pool, out, ldo, ws)
+}
+
+func (s *SmallConv) runPre(p ConvParams, in []float32, ldi int, pre *PreAffine, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
+	s.runAll(p, in, ldi, pre, bias, nil, act, 0, out, ldo, ws)
+}
+
+func (s *SmallConv) runAll(p ConvParams, in []float32, ldi int, pre *PreAffine, bias, skip []float32, act Activation, pool int, out []float32, ldo int, ws *Workspace) {
 	p = p.norm()
-	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip, ldo: ldo}
+	inPlace := s.inPlace && pre == nil && ldi == p.C
+	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip, ldo: ldo, ldi: ldi, pre: pre, inPlace: inPlace}
 	r.relu = skip == nil && act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax
 	r.postAct = !r.relu && !act.IsLinear() && skip == nil
 	// The work is a number of units per image (conv rows, or tile rows
@@ -344,7 +402,7 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 	} else {
 		rowLen = s.wp * p.C
 	}
-	for (wino || !s.inPlace) && rows > 1 && span(rows)*rowLen > scBandFloats {
+	for (wino || !inPlace) && rows > 1 && span(rows)*rowLen > scBandFloats {
 		rows = (rows + 1) / 2
 	}
 	perImg = (units + rows - 1) / rows
@@ -352,10 +410,10 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 	r.groups = 1
 	if !wino && pool == 0 {
 		maxRows := units
-		for !s.inPlace && maxRows > 1 && span(maxRows)*rowLen > scBandFloats {
+		for !inPlace && maxRows > 1 && span(maxRows)*rowLen > scBandFloats {
 			maxRows = (maxRows + 1) / 2
 		}
-		pl := s.plan(p.N, workers, maxRows, span(1)*rowLen, rowLen*p.StrideH)
+		pl := s.plan(p.N, workers, inPlace, maxRows, span(1)*rowLen, rowLen*p.StrideH)
 		rows, perImg, r.groups, r.blockOuter = pl.rows, pl.perImg, pl.groups, pl.blockOuter
 		items = p.N * perImg
 	}
@@ -363,7 +421,7 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 	workers = min(workers, items)
 
 	bandLen, pairLen := 0, 0
-	if wino || !s.inPlace {
+	if wino || !inPlace {
 		bandLen = span(rows) * rowLen
 	}
 	switch {
@@ -425,8 +483,11 @@ type scPlan struct {
 // than one worker there must be at least two items per worker where the
 // layer allows, so that a worker slowed down by the machine does not hold
 // up the others. Plans are kept per (n, workers).
-func (s *SmallConv) plan(n, workers, maxRows, band0, rowStep int) scPlan {
-	key := [2]int{n, workers}
+func (s *SmallConv) plan(n, workers int, inPlace bool, maxRows, band0, rowStep int) scPlan {
+	key := [3]int{n, workers, 0}
+	if inPlace {
+		key[2] = 1
+	}
 	s.mu.Lock()
 	pl, ok := s.plans[key]
 	s.mu.Unlock()
@@ -464,7 +525,7 @@ func (s *SmallConv) plan(n, workers, maxRows, band0, rowStep int) scPlan {
 	}
 	s.mu.Lock()
 	if s.plans == nil {
-		s.plans = map[[2]int]scPlan{}
+		s.plans = map[[3]int]scPlan{}
 	}
 	s.plans[key] = pl
 	s.mu.Unlock()
@@ -485,12 +546,12 @@ func (r *scRun) RunItem(w, it int) {
 		r.runWino(w, n, y0, y1) // tile rows
 		return
 	}
-	inImg := p.H * p.W * p.C
-	img := r.in[n*inImg : (n+1)*inImg]
+	inImg := p.H * p.W * r.ldi
+	img := r.in[n*inImg : min((n+1)*inImg, len(r.in))]
 	rowLen := s.wp * p.C
 	iy0 := y0*p.StrideH - p.PadTop // input row of band row 0
 	var band []float32
-	if s.inPlace {
+	if r.inPlace {
 		band = img[iy0*rowLen:]
 	} else {
 		band = r.bands[w*r.bandLen : (w+1)*r.bandLen]
@@ -504,7 +565,7 @@ func (r *scRun) RunItem(w, it int) {
 				continue
 			}
 			clear(row[:lp])
-			copy(row[lp:lp+wc], img[iy*wc:(iy+1)*wc])
+			r.bandRow(row[lp:lp+wc], img, iy)
 			clear(row[lp+wc:])
 		}
 	}
@@ -542,6 +603,46 @@ func (r *scRun) RunItem(w, it int) {
 			pw := s.ow / 2
 			py := (n*(s.oh/2) + y/2) * pw * p.OutC
 			pool2x2Row(r.out[py:py+pw*p.OutC], pair[:outRow], pair[outRow:], pw, p.OutC, r.pool == scPoolMax)
+		}
+	}
+}
+
+// bandRow copies input row iy of img (an image of the input) into dst,
+// packed, applying pre.
+func (r *scRun) bandRow(dst, img []float32, iy int) {
+	p := &r.p
+	c, ld := p.C, r.ldi
+	src := img[iy*p.W*ld:]
+	switch {
+	case r.pre != nil:
+		preAffineRows(dst, src, p.W, c, ld, r.pre)
+	case ld == c:
+		copy(dst, src[:p.W*c])
+	default:
+		for x := range p.W {
+			copy(dst[x*c:(x+1)*c], src[x*ld:x*ld+c])
+		}
+	}
+}
+
+// preAffineRows writes pre(src) into dst: rows of c floats, ld apart in
+// src, packed in dst.
+func preAffineRows(dst, src []float32, rows, c, ld int, pre *PreAffine) {
+	_ = dst[rows*c-1]
+	_ = src[(rows-1)*ld+c-1]
+	if simdAVX512() {
+		tail := uint64(0xFFFF)
+		if c%16 != 0 {
+			tail = 1<<(c%16) - 1
+		}
+		chanAffineStridedAVX512(&dst[0], &src[0], &pre.Scale[0], &pre.Shift[0], rows, c, ld, tail, pre.Lo, pre.Hi)
+		return
+	}
+	sc, sh := pre.Scale[:c], pre.Shift[:c]
+	for r := range rows {
+		d, s := dst[r*c:(r+1)*c], src[r*ld:r*ld+c]
+		for k := range d {
+			d[k] = min(max(s[k]*sc[k]+sh[k], pre.Lo), pre.Hi)
 		}
 	}
 }

@@ -154,3 +154,55 @@ func TestCopyStrided(t *testing.T) {
 		t.Errorf("StridedLen of no rows = %d", StridedLen(0, 3, 7))
 	}
 }
+
+// TestSmallConvPreVsRef runs SmallConv with a pre-affine and a strided
+// input and output (Conv2DPre) over the shared table against RefConv2D of
+// the normalized, packed input.
+func TestSmallConvPreVsRef(t *testing.T) {
+	kernelsGo := []bool{true}
+	if scAVX512 {
+		kernelsGo = []bool{false, true}
+	}
+	for ci, tc := range smallConvCases() {
+		p := tc.p
+		if p.Validate() != nil {
+			continue
+		}
+		pixels, rows := p.N*p.H*p.W, p.N*p.OutH()*p.OutW()
+		kernel := khRand(uint64(ci)*3+2, p.KernelLen())
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*3+3, p.OutC)
+		}
+		sc := NewSmallConv(kernel, p)
+		for _, pa := range []Activation{{}, khReLU, {Kind: ActReLU, HasMax: true, MaxValue: 0.5}, {Kind: ActSwish}} {
+			scale, shift := khRand(uint64(ci)+7, p.C), khRand(uint64(ci)+8, p.C)
+			pre, ok := NewPreAffine(scale, shift, pa)
+			if ok != (pa.Kind != ActSwish) {
+				t.Fatalf("NewPreAffine(%v) ok = %v", pa.Kind, ok)
+			}
+			for _, in := range []struct{ ldi, ldo int }{{p.C, p.OutC}, {p.C + 3, p.OutC}, {2*p.C + 16, p.OutC + 5}} {
+				x := khRand(uint64(ci)*3+1, StridedLen(pixels, p.C, in.ldi))
+				packed := make([]float32, pixels*p.C)
+				CopyStrided(packed, p.C, x, in.ldi, pixels, p.C)
+				normed := packed
+				if pre != nil {
+					normed = RefChannelAffineAct(packed, p.C, scale, shift, pa)
+				} else {
+					pre = nil
+				}
+				want := stridedWant(RefConv2D(p, normed, kernel, bias, tc.act), rows, p.OutC, in.ldo)
+				for _, goKernel := range kernelsGo {
+					for _, threads := range []int{1, 3} {
+						saved, savedSimd := scForceGo, simdOff
+						scForceGo, simdOff = goKernel, goKernel
+						got := stridedOut(rows, p.OutC, in.ldo)
+						sc.Conv2DPre(p, x, in.ldi, pre, bias, tc.act, got, in.ldo, &Workspace{Pool: par.New(threads)})
+						scForceGo, simdOff = saved, savedSimd
+						khClose(t, fmt.Sprintf("%s pre=%v ldi=%d ldo=%d go=%v threads=%d", tc.name, pa.Kind, in.ldi, in.ldo, goKernel, threads), got, want, 1e-4)
+					}
+				}
+			}
+		}
+	}
+}
