@@ -250,20 +250,45 @@ func copyStep(src, dst *value) *step {
 	}}
 }
 
-// smallConvStrided is the outStride of a SmallConv step (sc is read when
-// the step runs: it is prepared after lowering), which hands the batch
-// sizes where Winograd F(4×4, 3×3) is expected to win to wg when not nil,
-// as the step does.
-func smallConvStrided(sc **kernels.SmallConv, wg func() *kernels.Winograd, geom func(int) kernels.ConvParams, in *value, bias []float32, ka kernels.Activation) func(ld int) stepFn {
-	return func(ld int) stepFn {
-		return func(a *arena, b int, ins [][]float32, o []float32) error {
-			if p := geom(in.batch(b)); wg == nil || kernels.SmallConvPays(p, ka, true) {
-				(*sc).Conv2DStrided(p, ins[0], bias, ka, o, ld, &a.ws)
-			} else {
-				wg().Conv2DStrided(p, ins[0], bias, ka, o, ld, &a.ws)
-			}
-			return nil
+// scStep makes the fns of a SmallConv step as placeConcats and
+// fusePreAffine change how it reads its input and writes its output: with
+// pixel strides ldi and ldo (0: packed), and pre applied to its input.
+type scStep struct {
+	sc   **kernels.SmallConv // read when the step runs: prepared after lowering
+	wg   func() *kernels.Winograd
+	geom func(int) kernels.ConvParams
+	in   *value // the step's input as lowered (its batch is the run's)
+	bias []float32
+	ka   kernels.Activation
+
+	ldi, ldo int
+	pre      *kernels.PreAffine
+}
+
+// hooks sets s's outStride, inStride and preIn.
+func (c *scStep) hooks(s *step) {
+	s.outStride = func(ld int) stepFn { c.ldo = ld; return c.fn() }
+	s.inStride = func(ld int) stepFn { c.ldi = ld; return c.fn() }
+	s.preIn = func(pre *kernels.PreAffine) stepFn { c.pre = pre; return c.fn() }
+}
+
+// fn is the step's fn as c now says. With a packed input it hands the
+// batch sizes where Winograd F(4×4, 3×3) is expected to win to wg when
+// not nil, as the lowered step does.
+func (c *scStep) fn() stepFn {
+	ldi, ldo, pre := c.ldi, c.ldo, c.pre
+	return func(a *arena, b int, ins [][]float32, o []float32) error {
+		p := c.geom(c.in.batch(b))
+		li, lo := max(ldi, p.C), max(ldo, p.OutC)
+		switch {
+		case pre != nil || li != p.C:
+			(*c.sc).Conv2DPre(p, ins[0], li, pre, c.bias, c.ka, o, lo, &a.ws)
+		case c.wg == nil || kernels.SmallConvPays(p, c.ka, true):
+			(*c.sc).Conv2DStrided(p, ins[0], c.bias, c.ka, o, lo, &a.ws)
+		default:
+			c.wg().Conv2DStrided(p, ins[0], c.bias, c.ka, o, lo, &a.ws)
 		}
+		return nil
 	}
 }
 

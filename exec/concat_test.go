@@ -139,16 +139,21 @@ func TestConcatInPlace(t *testing.T) {
 		model        func(testing.TB) *ir.Model
 		copies, rest int // copy steps, concatenations left as one strided copy
 		views        int // concatenations that became views (prefixes, or nested in another)
+		bns          int // batch normalization steps left (with SmallConv: the others are in it)
 	}{
 		// x0 of each block (a pooling) is copied in; every concatenation
 		// but the blocks' last is a prefix view.
-		{"densenet", denseNetCNN, 2, 0, 3},
+		// and the BN → ReLU before each 1×1 convolution is applied by the
+		// convolution as it reads, except before the transition's (whose
+		// pooling is fused into it: SmallConv's pooled path has no
+		// pre-affine) and before the global pooling.
+		{"densenet", denseNetCNN, 2, 0, 3, 2},
 		// The pooling branch is copied in, the nested concatenation is
 		// a slice of the outer one; y is read by two convolutions, so
 		// its inputs are written into its own buffer.
-		{"inception", inceptionCNN, 1, 0, 1},
-		{"squeezenet", squeezeNetCNN, 0, 0, 0},
-		{"winograd", winogradCatCNN, 0, 0, 0},
+		{"inception", inceptionCNN, 1, 0, 1, 0},
+		{"squeezenet", squeezeNetCNN, 0, 0, 0, 0},
+		{"winograd", winogradCatCNN, 0, 0, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tc.model(t)
@@ -160,10 +165,15 @@ func TestConcatInPlace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			copies, cats, views, wino := 0, 0, 0, 0
+			copies, cats, views, wino, bns, direct := 0, 0, 0, 0, 0, 0
 			for _, s := range p.steps {
-				if s.kind == "Conv2D/winograd" {
+				switch s.kind {
+				case "Conv2D/winograd":
 					wino++
+				case "BatchNormalization":
+					bns++
+				case "Conv2D/direct":
+					direct++
 				}
 				if s.chanConcat {
 					cats++
@@ -171,6 +181,9 @@ func TestConcatInPlace(t *testing.T) {
 				if s.kind == "Concatenate/copy" {
 					copies++
 				}
+			}
+			if direct > 0 && bns != tc.bns {
+				t.Errorf("%d batch normalization steps, want %d", bns, tc.bns)
 			}
 			if tc.name == "winograd" && wino != 1 {
 				t.Errorf("%d Winograd F(4×4) steps, want 1", wino)

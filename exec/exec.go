@@ -109,6 +109,7 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	if err := p.lower(); err != nil {
 		return nil, err
 	}
+	p.fusePreAffine()
 	p.placeConcats()
 	p.allocate()
 	for _, s := range p.steps {

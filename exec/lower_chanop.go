@@ -112,6 +112,6 @@ func (l *lowerer) bnAct(n *ir.Node, op *ir.BatchNorm, scale, shift []float32, ka
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.ChannelAffineAct(o, ins[0], c, scale, shift, ka, &a.ws)
 		return nil
-	}, inStride: bnActStrided(c, scale, shift, ka)})
+	}, inStride: bnActStrided(c, scale, shift, ka), preAffine: preAffineOf(scale, shift, ka)})
 	return true
 }

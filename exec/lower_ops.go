@@ -264,7 +264,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			}
 			return nil
 		}}
-		s.outStride = smallConvStrided(&sc, wg, geom, in, bias, ka)
+		(&scStep{sc: &sc, wg: wg, geom: geom, in: in, bias: bias, ka: ka}).hooks(s)
 		if wg == nil {
 			s.pool2x2 = func(isMax bool) stepFn {
 				return func(a *arena, b int, ins [][]float32, o []float32) error {
@@ -331,7 +331,7 @@ func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
 	if s := l.p.steps[len(l.p.steps)-1]; s.pool2x2 != nil && s.out == conv && kernels.PoolIs2x2(pp) {
 		out := l.newValue(n.Name, n.Out, conv.nhwc)
 		l.byNode[n.Name] = out
-		s.fn, s.out, s.pool2x2, s.outStride = s.pool2x2(pool.Max), out, nil, nil
+		s.fn, s.out, s.pool2x2, s.outStride, s.inStride, s.preIn = s.pool2x2(pool.Max), out, nil, nil, nil, nil
 		return nil
 	}
 	return l.pool(&ir.Node{Name: n.Name, Class: pool.Kind(), Op: pool, Inputs: []string{conv.name}, Out: n.Out}, pool)

@@ -103,6 +103,12 @@ type step struct {
 	chanConcat bool
 	outStride  func(ld int) stepFn
 	inStride   func(ld int) stepFn
+	// preAffine, when set, is what the step computes from its one input,
+	// per channel (a batch normalization + ReLU); preIn, when set, returns
+	// a fn that computes the step from pre(its input) instead of its
+	// input: fusePreAffine joins the two (see preaffine.go).
+	preAffine *kernels.PreAffine
+	preIn     func(pre *kernels.PreAffine) stepFn
 }
 
 // stepFn computes a step's output from its inputs' buffers at batch n.
