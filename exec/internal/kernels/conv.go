@@ -289,6 +289,12 @@ func convReLUBits(y []float32) {
 		y[0] = max(y[0], 0)
 		y = y[1:]
 	}
+	if len(y) < 2 { // no word to view (and an empty y's data may lie past its array)
+		if len(y) == 1 {
+			y[0] = max(y[0], 0)
+		}
+		return
+	}
 	w := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(y))), len(y)/2)
 	// Bit 31 and bit 63 are the two sign bits; multiplying them by
 	// 0xFFFFFFFF smears each over its own 32-bit half.

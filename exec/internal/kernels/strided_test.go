@@ -56,7 +56,7 @@ func TestConv2DStridedVsRef(t *testing.T) {
 			bias = khRand(uint64(ci)*3+3, p.OutC)
 		}
 		ref := RefConv2D(p, in, kernel, bias, tc.act)
-		for _, extra := range []int{0, 5, 37} {
+		for _, extra := range []int{0, 37} {
 			ld := p.OutC + extra
 			want := stridedWant(ref, rows, p.OutC, ld)
 			for _, threads := range []int{1, 3} {
@@ -157,7 +157,7 @@ func TestCopyStrided(t *testing.T) {
 
 // TestSmallConvPreVsRef runs SmallConv with a pre-affine and a strided
 // input and output (Conv2DPre) over the shared table against RefConv2D of
-// the normalized, packed input.
+// the normalized, packed input (under the race detector, every third case).
 func TestSmallConvPreVsRef(t *testing.T) {
 	kernelsGo := []bool{true}
 	if scAVX512 {
@@ -165,7 +165,7 @@ func TestSmallConvPreVsRef(t *testing.T) {
 	}
 	for ci, tc := range smallConvCases() {
 		p := tc.p
-		if p.Validate() != nil {
+		if p.Validate() != nil || scRace && ci%3 != 0 {
 			continue
 		}
 		pixels, rows := p.N*p.H*p.W, p.N*p.OutH()*p.OutW()
@@ -175,13 +175,13 @@ func TestSmallConvPreVsRef(t *testing.T) {
 			bias = khRand(uint64(ci)*3+3, p.OutC)
 		}
 		sc := NewSmallConv(kernel, p)
-		for _, pa := range []Activation{{}, khReLU, {Kind: ActReLU, HasMax: true, MaxValue: 0.5}, {Kind: ActSwish}} {
+		for _, pa := range []Activation{khReLU, {Kind: ActReLU, HasMax: true, MaxValue: 0.5}, {Kind: ActSwish}} {
 			scale, shift := khRand(uint64(ci)+7, p.C), khRand(uint64(ci)+8, p.C)
 			pre, ok := NewPreAffine(scale, shift, pa)
 			if ok != (pa.Kind != ActSwish) {
 				t.Fatalf("NewPreAffine(%v) ok = %v", pa.Kind, ok)
 			}
-			for _, in := range []struct{ ldi, ldo int }{{p.C, p.OutC}, {p.C + 3, p.OutC}, {2*p.C + 16, p.OutC + 5}} {
+			for _, in := range []struct{ ldi, ldo int }{{p.C, p.OutC}, {2*p.C + 3, p.OutC + 5}} {
 				x := khRand(uint64(ci)*3+1, StridedLen(pixels, p.C, in.ldi))
 				packed := make([]float32, pixels*p.C)
 				CopyStrided(packed, p.C, x, in.ldi, pixels, p.C)
@@ -193,7 +193,7 @@ func TestSmallConvPreVsRef(t *testing.T) {
 				}
 				want := stridedWant(RefConv2D(p, normed, kernel, bias, tc.act), rows, p.OutC, in.ldo)
 				for _, goKernel := range kernelsGo {
-					for _, threads := range []int{1, 3} {
+					for _, threads := range []int{1 + 2*(ci%2)} { // 1 or 3, by case
 						saved, savedSimd := scForceGo, simdOff
 						scForceGo, simdOff = goKernel, goKernel
 						got := stridedOut(rows, p.OutC, in.ldo)
