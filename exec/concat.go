@@ -6,8 +6,10 @@ import (
 
 // Channel concatenations written in place.
 //
-// A Concat of NHWC-stored 4-D values on their channels (DenseNet's dense
-// blocks, SqueezeNet's fire modules, GoogLeNet's and Inception's branches)
+// A Concat of 4-D values on their last stored axis — the channels of
+// NHWC-stored channels-first values and of channels-last ones (DenseNet's
+// dense blocks, SqueezeNet's fire modules, GoogLeNet's and Inception's
+// branches, from ONNX or Keras) —
 // used to copy every input into a new buffer. placeConcats, run on the
 // lowered steps before the arena is planned, removes those copies where it
 // can:
@@ -45,8 +47,15 @@ type loc struct {
 	off, ld int
 }
 
-// chans returns the channel count of an NHWC-stored 4-D value.
-func (v *value) chans() int { return v.shape[1] }
+// chans returns the last stored dimension of a 4-D value: the channels of
+// an NHWC-stored or channels-last one, the floats of each row a
+// concatenation on that axis interleaves.
+func (v *value) chans() int {
+	if v.nhwc {
+		return v.shape[1]
+	}
+	return v.shape[len(v.shape)-1]
+}
 
 // pixelStride returns the floats between v's pixels in its buffer.
 func (v *value) pixelStride() int {
@@ -191,7 +200,7 @@ func (p *Program) placeConcats() {
 		}
 		if together && !placed(o) {
 			// o must be a buffer of its own: one strided copy.
-			src := &value{id: len(p.values), name: o.name, shape: o.shape, layout: o.layout, nhwc: true, per: o.per, view: l.root, off: l.off, ld: l.ld}
+			src := &value{id: len(p.values), name: o.name, shape: o.shape, layout: o.layout, nhwc: o.nhwc, per: o.per, view: l.root, off: l.off, ld: l.ld}
 			p.values = append(p.values, src)
 			steps[i] = copyStep(src, o)
 			continue
@@ -214,7 +223,7 @@ func (p *Program) placeConcats() {
 				}
 				continue
 			}
-			dst := &value{id: len(p.values), name: v.name, shape: v.shape, layout: v.layout, nhwc: true, per: v.per, view: t.root, off: t.off, ld: t.ld}
+			dst := &value{id: len(p.values), name: v.name, shape: v.shape, layout: v.layout, nhwc: v.nhwc, per: v.per, view: t.root, off: t.off, ld: t.ld}
 			p.values = append(p.values, dst)
 			// The copy runs once v is computed: after the last step
 			// writing it (or the value it is a plain view of).

@@ -9,42 +9,59 @@ import (
 	"github.com/kconv/kconv/zoo"
 )
 
-// catBuilder builds the toy channels-first (ONNX-layout) networks of the
-// concatenation tests.
+// catBuilder builds the toy networks of the concatenation tests, channels
+// first (ONNX layout: NHWC-stored values) or channels last (Keras layout:
+// values stored as they are).
 type catBuilder struct {
 	*ir.Builder
-	n int
+	n  int
+	df ir.Layout
 }
 
-func newCatBuilder(name string, c, h, w int) *catBuilder {
-	b := &catBuilder{Builder: ir.NewBuilder(name)}
-	b.Input("in", ir.Shape{c, h, w}, ir.ChannelsFirst)
+// catLayouts are the data formats the concatenation tests build in.
+var catLayouts = []ir.Layout{ir.ChannelsFirst, ir.ChannelsLast}
+
+func newCatBuilder(name string, df ir.Layout, c, h, w int) *catBuilder {
+	b := &catBuilder{Builder: ir.NewBuilder(name), df: df}
+	if df == ir.ChannelsFirst {
+		b.Input("in", ir.Shape{c, h, w}, df)
+	} else {
+		b.Input("in", ir.Shape{h, w, c}, df)
+	}
 	return b
+}
+
+// axis is the channel axis.
+func (b *catBuilder) axis() int {
+	if b.df == ir.ChannelsFirst {
+		return 1
+	}
+	return -1
 }
 
 func (b *catBuilder) name(kind string) string { b.n++; return fmt.Sprintf("%s%d", kind, b.n) }
 
 func (b *catBuilder) conv(in string, f, kh, kw int, act string, bias bool) string {
 	w := ir.Window2D{KH: kh, KW: kw, SH: 1, SW: 1, Padding: ir.PadSame}
-	return b.Add(b.name("conv"), &ir.Conv2D{Filters: f, Window2D: w, UseBias: bias, Activation: ir.Act{Name: ir.ActName(act)}, DataFormat: ir.ChannelsFirst}, in)
+	return b.Add(b.name("conv"), &ir.Conv2D{Filters: f, Window2D: w, UseBias: bias, Activation: ir.Act{Name: ir.ActName(act)}, DataFormat: b.df}, in)
 }
 
 func (b *catBuilder) pool(in string, max bool, k, s int, pad ir.Padding) string {
-	return b.Add(b.name("pool"), &ir.Pool2D{Max: max, Window2D: ir.Window2D{KH: k, KW: k, SH: s, SW: s, Padding: pad}, DataFormat: ir.ChannelsFirst}, in)
+	return b.Add(b.name("pool"), &ir.Pool2D{Max: max, Window2D: ir.Window2D{KH: k, KW: k, SH: s, SW: s, Padding: pad}, DataFormat: b.df}, in)
 }
 
 func (b *catBuilder) cat(ins ...string) string {
-	return b.Add(b.name("cat"), &ir.Merge{Mode: ir.MergeConcat, Axis: 1}, ins...)
+	return b.Add(b.name("cat"), &ir.Merge{Mode: ir.MergeConcat, Axis: b.axis()}, ins...)
 }
 
 func (b *catBuilder) bnRelu(in string) string {
-	bn := b.Add(b.name("bn"), &ir.BatchNorm{Axis: 1, Epsilon: 1e-3, Center: true, Scale: true}, in)
+	bn := b.Add(b.name("bn"), &ir.BatchNorm{Axis: b.axis(), Epsilon: 1e-3, Center: true, Scale: true}, in)
 	return b.Add(b.name("relu"), &ir.Activation{Act: ir.Act{Name: "relu"}}, bn)
 }
 
 func (b *catBuilder) head(t testing.TB, in string) *ir.Model {
 	t.Helper()
-	g := b.Add("gap", &ir.GlobalPool2D{DataFormat: ir.ChannelsFirst}, in)
+	g := b.Add("gap", &ir.GlobalPool2D{DataFormat: b.df}, in)
 	b.Add("dense", &ir.Dense{Units: 5, UseBias: true}, g)
 	m, err := b.Build()
 	if err != nil {
@@ -75,8 +92,8 @@ func (b *catBuilder) denseBlock(x0 string, layers, growth int) string {
 // two dense blocks (16- and 48-channel growth: SmallConv's Winograd
 // F(2×2) and direct paths), a transition (BN → ReLU → 1×1 → 2×2 average
 // pooling, which fuse-pool folds into the convolution) between them.
-func denseNetCNN(t testing.TB) *ir.Model {
-	b := newCatBuilder("densenet_cnn", 3, 12, 11)
+func denseNetCNN(t testing.TB, df ir.Layout) *ir.Model {
+	b := newCatBuilder("densenet_cnn", df, 3, 12, 11)
 	x := b.pool(b.conv("in", 16, 3, 3, "relu", true), true, 3, 1, ir.PadSame)
 	x = b.denseBlock(x, 3, 16)
 	x = b.pool(b.conv(b.bnRelu(x), 32, 1, 1, "linear", false), false, 2, 2, ir.PadValid)
@@ -89,8 +106,8 @@ func denseNetCNN(t testing.TB) *ir.Model {
 // one with Inception-v3's nested concatenation (1×1 → [1×3, 3×1]) and a
 // branch that is a pooling alone, then a concatenation that is read by
 // two convolutions (it cannot be a view).
-func inceptionCNN(t testing.TB) *ir.Model {
-	b := newCatBuilder("inception_cnn", 8, 10, 9)
+func inceptionCNN(t testing.TB, df ir.Layout) *ir.Model {
+	b := newCatBuilder("inception_cnn", df, 8, 10, 9)
 	x := b.conv("in", 24, 3, 3, "relu", true)
 	x = b.cat(b.conv(x, 16, 1, 1, "relu", true),
 		b.conv(b.conv(x, 8, 1, 1, "relu", true), 24, 3, 3, "relu", true),
@@ -107,8 +124,8 @@ func inceptionCNN(t testing.TB) *ir.Model {
 
 // squeezeNetCNN has SqueezeNet's fire modules: a 1×1 squeeze, then 1×1
 // and 3×3 expands (bias and ReLU) concatenated, a max pooling between.
-func squeezeNetCNN(t testing.TB) *ir.Model {
-	b := newCatBuilder("squeezenet_cnn", 3, 16, 15)
+func squeezeNetCNN(t testing.TB, df ir.Layout) *ir.Model {
+	b := newCatBuilder("squeezenet_cnn", df, 3, 16, 15)
 	fire := func(x string, s, e int) string {
 		q := b.conv(x, s, 1, 1, "relu", true)
 		return b.cat(b.conv(q, e, 1, 1, "relu", true), b.conv(q, e, 3, 3, "relu", true))
@@ -122,8 +139,8 @@ func squeezeNetCNN(t testing.TB) *ir.Model {
 
 // winogradCatCNN concatenates a 3×3 128→128 convolution on a 32×32 map,
 // which runs Winograd F(4×4, 3×3), with a 1×1 one.
-func winogradCatCNN(t testing.TB) *ir.Model {
-	b := newCatBuilder("winograd_cat_cnn", 16, 32, 32)
+func winogradCatCNN(t testing.TB, df ir.Layout) *ir.Model {
+	b := newCatBuilder("winograd_cat_cnn", df, 16, 32, 32)
 	x := b.conv("in", 128, 3, 3, "relu", true)
 	return b.head(t, b.cat(b.conv(x, 128, 3, 3, "relu", true), b.conv(x, 16, 1, 1, "linear", true)))
 }
@@ -136,7 +153,7 @@ func winogradCatCNN(t testing.TB) *ir.Model {
 func TestConcatInPlace(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
-		model        func(testing.TB) *ir.Model
+		model        func(testing.TB, ir.Layout) *ir.Model
 		copies, rest int // copy steps, concatenations left as one strided copy
 		views        int // concatenations that became views (prefixes, or nested in another)
 		bns          int // batch normalization steps left (with SmallConv: the others are in it)
@@ -155,80 +172,82 @@ func TestConcatInPlace(t *testing.T) {
 		{"squeezenet", squeezeNetCNN, 0, 0, 0, 0},
 		{"winograd", winogradCatCNN, 0, 0, 0, 0},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := tc.model(t)
-			p, err := Compile(m, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ref, err := Compile(m, Options{NoFuse: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			copies, cats, views, wino, bns, direct := 0, 0, 0, 0, 0, 0
-			for _, s := range p.steps {
-				switch s.kind {
-				case "Conv2D/winograd":
-					wino++
-				case "BatchNormalization":
-					bns++
-				case "Conv2D/direct":
-					direct++
+		for _, df := range catLayouts {
+			t.Run(fmt.Sprintf("%s/%v", tc.name, df), func(t *testing.T) {
+				m := tc.model(t, df)
+				p, err := Compile(m, Options{})
+				if err != nil {
+					t.Fatal(err)
 				}
-				if s.chanConcat {
-					cats++
+				ref, err := Compile(m, Options{NoFuse: true})
+				if err != nil {
+					t.Fatal(err)
 				}
-				if s.kind == "Concatenate/copy" {
-					copies++
-				}
-			}
-			if direct > 0 && bns != tc.bns {
-				t.Errorf("%d batch normalization steps, want %d", bns, tc.bns)
-			}
-			if tc.name == "winograd" && wino != 1 {
-				t.Errorf("%d Winograd F(4×4) steps, want 1", wino)
-			}
-			for _, v := range p.values {
-				if v.ld > 0 && len(v.shape) == 4 && p.lowered.Node(v.name) != nil {
-					if _, ok := p.lowered.Node(v.name).Op.(*ir.Merge); ok {
-						views++
+				copies, cats, views, wino, bns, direct := 0, 0, 0, 0, 0, 0
+				for _, s := range p.steps {
+					switch s.kind {
+					case "Conv2D/winograd":
+						wino++
+					case "BatchNormalization":
+						bns++
+					case "Conv2D/direct":
+						direct++
+					}
+					if s.chanConcat {
+						cats++
+					}
+					if s.kind == "Concatenate/copy" {
+						copies++
 					}
 				}
-			}
-			if cats != 0 || copies != tc.copies+tc.rest || views != tc.views {
-				for _, s := range p.steps {
-					t.Logf("%s %s", s.kind, s.node)
+				if direct > 0 && bns != tc.bns {
+					t.Errorf("%d batch normalization steps, want %d", bns, tc.bns)
 				}
-				t.Errorf("%d concatenation steps, %d copies, %d views; want 0, %d, %d", cats, copies, views, tc.copies+tc.rest, tc.views)
-			}
-			sameOutputs(t, tc.name+" in place vs unfused", p, ref, m, []int{1, 3}, 1e-4)
-			// Keeping every concatenation input observable keeps them out
-			// of the concatenations' buffers: copies instead, same outputs.
-			var keep []string
-			for _, n := range p.lowered.Nodes {
-				if mg, ok := n.Op.(*ir.Merge); ok && mg.Mode == ir.MergeConcat {
-					keep = append(keep, n.Inputs...)
+				if tc.name == "winograd" && wino != 1 {
+					t.Errorf("%d Winograd F(4×4) steps, want 1", wino)
 				}
-			}
-			kp, err := Compile(m, Options{Keep: keep})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sameOutputs(t, tc.name+" kept inputs vs unfused", kp, ref, m, []int{1, 3}, 1e-4)
-			// Keeping the concatenations makes those whose inputs lie
-			// side by side elsewhere (DenseNet's prefixes) one copy.
-			keep = keep[:0]
-			for _, n := range p.lowered.Nodes {
-				if mg, ok := n.Op.(*ir.Merge); ok && mg.Mode == ir.MergeConcat {
-					keep = append(keep, n.Name)
+				for _, v := range p.values {
+					if v.ld > 0 && len(v.shape) == 4 && p.lowered.Node(v.name) != nil {
+						if _, ok := p.lowered.Node(v.name).Op.(*ir.Merge); ok {
+							views++
+						}
+					}
 				}
-			}
-			kc, err := Compile(m, Options{Keep: keep})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sameOutputs(t, tc.name+" kept concatenations vs unfused", kc, ref, m, []int{1, 3}, 1e-4)
-		})
+				if cats != 0 || copies != tc.copies+tc.rest || views != tc.views {
+					for _, s := range p.steps {
+						t.Logf("%s %s", s.kind, s.node)
+					}
+					t.Errorf("%d concatenation steps, %d copies, %d views; want 0, %d, %d", cats, copies, views, tc.copies+tc.rest, tc.views)
+				}
+				sameOutputs(t, tc.name+" in place vs unfused", p, ref, m, []int{1, 3}, 1e-4)
+				// Keeping every concatenation input observable keeps them out
+				// of the concatenations' buffers: copies instead, same outputs.
+				var keep []string
+				for _, n := range p.lowered.Nodes {
+					if mg, ok := n.Op.(*ir.Merge); ok && mg.Mode == ir.MergeConcat {
+						keep = append(keep, n.Inputs...)
+					}
+				}
+				kp, err := Compile(m, Options{Keep: keep})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameOutputs(t, tc.name+" kept inputs vs unfused", kp, ref, m, []int{1, 3}, 1e-4)
+				// Keeping the concatenations makes those whose inputs lie
+				// side by side elsewhere (DenseNet's prefixes) one copy.
+				keep = keep[:0]
+				for _, n := range p.lowered.Nodes {
+					if mg, ok := n.Op.(*ir.Merge); ok && mg.Mode == ir.MergeConcat {
+						keep = append(keep, n.Name)
+					}
+				}
+				kc, err := Compile(m, Options{Keep: keep})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameOutputs(t, tc.name+" kept concatenations vs unfused", kc, ref, m, []int{1, 3}, 1e-4)
+			})
+		}
 	}
 }
 
@@ -236,13 +255,14 @@ func TestConcatInPlace(t *testing.T) {
 // buffer at every batch size, and every step that reads or writes a view
 // runs while its root's buffer is live.
 func TestConcatViewsInArena(t *testing.T) {
-	for _, model := range []func(testing.TB) *ir.Model{denseNetCNN, inceptionCNN, squeezeNetCNN} {
-		m := model(t)
-		p, err := Compile(m, Options{})
-		if err != nil {
-			t.Fatal(err)
+	for _, model := range []func(testing.TB, ir.Layout) *ir.Model{denseNetCNN, inceptionCNN, squeezeNetCNN} {
+		for _, df := range catLayouts {
+			p, err := Compile(model(t, df), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkViews(t, p)
 		}
-		checkViews(t, p)
 	}
 }
 

@@ -638,7 +638,7 @@ func (l *lowerer) merge(n *ir.Node, op *ir.Merge) error {
 	threads := l.p.threads
 	if op.Mode == ir.MergeConcat {
 		axis := physAxis(out, op.ResolvedAxis(len(out.shape)))
-		l.add(&step{node: n.Name, ins: ins, out: out, chanConcat: nhwc && axis == 3, fn: func(a *arena, b int, bufs [][]float32, o []float32) error {
+		l.add(&step{node: n.Name, ins: ins, out: out, chanConcat: len(out.shape) == 4 && axis == 3, fn: func(a *arena, b int, bufs [][]float32, o []float32) error {
 			shapes := make([][]int, len(ins))
 			for i, v := range ins {
 				shapes[i] = v.physical(b)

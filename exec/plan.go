@@ -95,8 +95,8 @@ type step struct {
 	// followed by a 2×2 stride-2 unpadded max (isMax) or average pooling,
 	// without storing the unpooled output (see lowerer.pool).
 	pool2x2 func(isMax bool) stepFn
-	// chanConcat marks a concatenation of NHWC-stored 4-D values on their
-	// channels, which placeConcats may replace by writing its inputs in
+	// chanConcat marks a concatenation of 4-D values on their last stored
+	// axis (channels), which placeConcats may replace by writing its inputs in
 	// place; outStride, when set, returns a fn that writes the output with
 	// a pixel stride of ld floats (into a concatenation's slice), inStride
 	// one that reads the single input so (a prefix of a concatenation).
@@ -146,7 +146,7 @@ func (a *arena) buf(v *value, n int) []float32 {
 		return r.constant
 	}
 	if v.ld > 0 {
-		c := v.shape[1]
+		c := v.chans()
 		return a.slots[r.slot][v.off : v.off+kernels.StridedLen(v.size(n)/c, c, v.ld)]
 	}
 	return a.slots[r.slot][:v.size(n)]

@@ -14,7 +14,7 @@ import (
 // step; every view lies inside its root's buffer, which is live at every
 // step that reads or writes the view.
 func TestArenaLayout(t *testing.T) {
-	for _, m := range []*ir.Model{blocksCNN(t), denseNetCNN(t)} {
+	for _, m := range []*ir.Model{blocksCNN(t), denseNetCNN(t, ir.ChannelsFirst), denseNetCNN(t, ir.ChannelsLast)} {
 		for _, opts := range []Options{{}, {NoFuse: true}, {KeepAll: true}} {
 			arenaLayoutCheck(t, m, opts)
 		}
