@@ -58,6 +58,10 @@ type Program struct {
 	mu     sync.Mutex
 	arenas map[int]*arenaPool // batch size → its idle arenas
 
+	// splits: runs of several images on several threads are split by
+	// images (split.go).
+	splits bool
+
 	// spec, for a model with unknown input dimensions after the batch
 	// (variable-length sequences), compiles it per set of input
 	// dimensions at run time (varlen.go); such a Program has no steps.
@@ -115,6 +119,7 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	for _, s := range p.steps {
 		p.maxIns = max(p.maxIns, len(s.ins))
 	}
+	p.splits = p.canSplit()
 	// Lowering packed or transformed the kernels and released the model's
 	// copies (Weight.Release), about the model's size of garbage: collect it
 	// now, before the first run allocates its arena, or the process's peak
@@ -147,9 +152,9 @@ func (p *Program) Run(ctx context.Context, inputs []*ir.Tensor) ([]*ir.Tensor, e
 
 // RunInto is Run writing the outputs into outputs (one tensor per model
 // output, in order, with the shape and layout Run would return; only Data
-// is written) instead of allocating them. With the run's arena pooled, it
-// allocates nothing in steady state, except in kernels that start
-// goroutines (the im2col and Winograd convolutions and large GEMMs).
+// is written) instead of allocating them. With the run's arena pooled, a
+// run at batch 1 allocates nothing in steady state; a batch split over
+// threads (split.go) allocates its few bookkeeping slices.
 func (p *Program) RunInto(ctx context.Context, inputs, outputs []*ir.Tensor) error {
 	if p.spec != nil {
 		c, err := p.spec.program(inputs)
@@ -161,21 +166,42 @@ func (p *Program) RunInto(ctx context.Context, inputs, outputs []*ir.Tensor) err
 	if len(outputs) != len(p.outputs) {
 		return fmt.Errorf("model has %d output(s), got %d tensors", len(p.outputs), len(outputs))
 	}
-	a, batch, err := p.exec(ctx, inputs)
+	batch, err := p.checkInputs(inputs)
+	if err != nil {
+		return err
+	}
+	if chunk := p.splitChunk(batch); chunk > 0 {
+		outs := make([][]float32, len(outputs))
+		for i, v := range p.outputs {
+			if err := checkOutput(outputs[i], v, batch); err != nil {
+				return fmt.Errorf("output %d: %w", i, err)
+			}
+			outs[i] = outputs[i].Data
+		}
+		return p.runSplit(ctx, inputs, batch, chunk, outs)
+	}
+	a, batch, err := p.execOn(ctx, inputs, batch, p.pool, nil, nil)
 	if err != nil {
 		return err
 	}
 	defer p.putArena(batch, a)
 	for i, v := range p.outputs {
-		o := outputs[i]
-		if o == nil || !v.sameDims(o.Shape, batch) || o.Layout != v.layout || len(o.Data) != v.size(batch) {
-			var got any = "nil"
-			if o != nil {
-				got = fmt.Sprintf("%v %v with %d values", o.Shape, o.Layout, len(o.Data))
-			}
-			return fmt.Errorf("output %d: got %v, want %v %v", i, got, v.dims(batch), v.layout)
+		if err := checkOutput(outputs[i], v, batch); err != nil {
+			return fmt.Errorf("output %d: %w", i, err)
 		}
-		copy(o.Data, a.buf(v, batch))
+		copy(outputs[i].Data, a.buf(v, batch))
+	}
+	return nil
+}
+
+// checkOutput checks that o can take output v of a run at batch.
+func checkOutput(o *ir.Tensor, v *value, batch int) error {
+	if o == nil || !v.sameDims(o.Shape, batch) || o.Layout != v.layout || len(o.Data) != v.size(batch) {
+		var got any = "nil"
+		if o != nil {
+			got = fmt.Sprintf("%v %v with %d values", o.Shape, o.Layout, len(o.Data))
+		}
+		return fmt.Errorf("got %v, want %v %v", got, v.dims(batch), v.layout)
 	}
 	return nil
 }
@@ -212,7 +238,24 @@ func (p *Program) run(ctx context.Context, inputs []*ir.Tensor, names []string) 
 	if p.spec != nil {
 		return p.runSpecialized(ctx, inputs, names)
 	}
-	a, batch, err := p.exec(ctx, inputs)
+	batch, err := p.checkInputs(inputs)
+	if err != nil {
+		return nil, err
+	}
+	if chunk := p.splitChunk(batch); chunk > 0 && len(names) == 0 {
+		res := &result{}
+		outs := make([][]float32, len(p.outputs))
+		for i, v := range p.outputs {
+			t := &ir.Tensor{Shape: v.dims(batch), Layout: v.layout, Data: make([]float32, v.size(batch))}
+			res.outputs = append(res.outputs, t)
+			outs[i] = t.Data
+		}
+		if err := p.runSplit(ctx, inputs, batch, chunk, outs); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	a, batch, err := p.execOn(ctx, inputs, batch, p.pool, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -239,44 +282,61 @@ func (p *Program) exec(ctx context.Context, inputs []*ir.Tensor) (*arena, int, e
 // execTimed is exec adding each step's wall time to times[i] and the
 // calling thread's CPU time to cpu[i] when they are not nil.
 func (p *Program) execTimed(ctx context.Context, inputs []*ir.Tensor, times, cpu []time.Duration) (*arena, int, error) {
+	batch, err := p.checkInputs(inputs)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p.execOn(ctx, inputs, batch, p.pool, times, cpu)
+}
+
+// checkInputs checks inputs against the model's inputs and returns the
+// run's batch size.
+func (p *Program) checkInputs(inputs []*ir.Tensor) (int, error) {
 	if len(inputs) != len(p.inputs) {
-		return nil, 0, fmt.Errorf("model takes %d input(s), got %d", len(p.inputs), len(inputs))
+		return 0, fmt.Errorf("model takes %d input(s), got %d", len(p.inputs), len(inputs))
 	}
 	batch := -1
 	for i, v := range p.inputs {
 		in := inputs[i]
 		if in == nil {
-			return nil, 0, fmt.Errorf("input %d is nil", i)
+			return 0, fmt.Errorf("input %d is nil", i)
 		}
 		want := v.shape
 		if len(in.Shape) != len(want) {
-			return nil, 0, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
+			return 0, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
 		}
 		for d := 1; d < len(want); d++ {
 			if want[d] >= 0 && in.Shape[d] != want[d] {
-				return nil, 0, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
+				return 0, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
 			}
 		}
 		if (in.Shape[0] < 1 && want[0] != 0) || (want[0] >= 0 && in.Shape[0] != want[0]) {
-			return nil, 0, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
+			return 0, fmt.Errorf("input '%s': shape %v, model expects %v", v.name, in.Shape, want)
 		}
 		if want[0] < 0 {
 			if batch >= 0 && in.Shape[0] != batch {
-				return nil, 0, fmt.Errorf("input '%s': batch size %d differs from the other inputs' %d", v.name, in.Shape[0], batch)
+				return 0, fmt.Errorf("input '%s': batch size %d differs from the other inputs' %d", v.name, in.Shape[0], batch)
 			}
 			batch = in.Shape[0]
 		}
 		if int64(len(in.Data)) != in.Shape.Elements() {
-			return nil, 0, fmt.Errorf("input '%s': %d values for shape %v", v.name, len(in.Data), in.Shape)
+			return 0, fmt.Errorf("input '%s': %d values for shape %v", v.name, len(in.Data), in.Shape)
 		}
 	}
 	if batch < 0 {
 		batch = 1 // every input has a static batch
 	}
+	return batch, nil
+}
+
+// execOn runs every step on checked inputs at batch, the kernels splitting
+// their work on pool (nil: serially).
+func (p *Program) execOn(ctx context.Context, inputs []*ir.Tensor, batch int, pool *par.Pool, times, cpu []time.Duration) (*arena, int, error) {
 	a, err := p.getArena(batch)
 	if err != nil {
 		return nil, 0, err
 	}
+	a.ws.Pool = pool
 	for i, v := range p.inputs {
 		copy(a.buf(v, batch), inputs[i].Data)
 	}

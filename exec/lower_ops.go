@@ -164,9 +164,9 @@ func (l *lowerer) softmaxAfter(v *value, act ir.Act) {
 	axis := physAxis(v, act.Axis)
 	l.add(&step{node: name, ins: []*value{v}, out: v, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		if log {
-			kernels.LogSoftmax(o, ins[0], v.physical(b), axis, 1)
+			kernels.LogSoftmax(o, ins[0], v.physical(b), axis, nil)
 		} else {
-			kernels.Softmax(o, ins[0], v.physical(b), axis, 1)
+			kernels.Softmax(o, ins[0], v.physical(b), axis, nil)
 		}
 		return nil
 	}})
@@ -475,7 +475,7 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 		if op.Max {
 			kernels.MaxPool(o, ins[0], p, l.p.pool)
 		} else {
-			kernels.AvgPool(o, ins[0], p, l.p.pool)
+			kernels.AvgPool(o, ins[0], p, &a.ws)
 		}
 		return nil
 	}})
@@ -489,13 +489,13 @@ func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {
 	// convolutions of a squeeze-and-excitation block then take it as is.
 	out := l.newValue(n.Name, n.Out, op.DataFormat == ir.ChannelsFirst)
 	l.byNode[n.Name] = out
-	threads := l.p.threads
+	pool := l.p.pool
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		bn, h, w, c := nhwcDims(in, op.DataFormat, b)
 		if op.Max {
-			kernels.GlobalMaxPool(o, ins[0], bn, h, w, c, threads)
+			kernels.GlobalMaxPool(o, ins[0], bn, h, w, c, pool)
 		} else {
-			kernels.GlobalAvgPool(o, ins[0], bn, h, w, c, threads)
+			kernels.GlobalAvgPool(o, ins[0], bn, h, w, c, pool)
 		}
 		return nil
 	}})
@@ -534,12 +534,12 @@ func (l *lowerer) activation(n *ir.Node, act ir.Act) error {
 	if !elementwise(act) {
 		axis := physAxis(in, act.Axis)
 		log := act.Name == "log_softmax"
-		threads := l.p.threads
+		pool := l.p.pool
 		l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			if log {
-				kernels.LogSoftmax(o, ins[0], in.physical(b), axis, threads)
+				kernels.LogSoftmax(o, ins[0], in.physical(b), axis, pool)
 			} else {
-				kernels.Softmax(o, ins[0], in.physical(b), axis, threads)
+				kernels.Softmax(o, ins[0], in.physical(b), axis, pool)
 			}
 			return nil
 		}})
@@ -635,7 +635,7 @@ func (l *lowerer) merge(n *ir.Node, op *ir.Merge) error {
 	}
 	out := l.newValue(n.Name, n.Out, nhwc)
 	l.byNode[n.Name] = out
-	threads := l.p.threads
+	pool := l.p.pool
 	if op.Mode == ir.MergeConcat {
 		axis := physAxis(out, op.ResolvedAxis(len(out.shape)))
 		l.add(&step{node: n.Name, ins: ins, out: out, chanConcat: len(out.shape) == 4 && axis == 3, fn: func(a *arena, b int, bufs [][]float32, o []float32) error {
@@ -655,17 +655,17 @@ func (l *lowerer) merge(n *ir.Node, op *ir.Merge) error {
 		}
 		switch op.Mode {
 		case ir.MergeAdd:
-			kernels.SumN(o, bufs, shapes, threads)
+			kernels.SumN(o, bufs, shapes, pool)
 		case ir.MergeSubtract:
-			kernels.Binary(kernels.OpSub, o, bufs[0], shapes[0], bufs[1], shapes[1], threads)
+			kernels.Binary(kernels.OpSub, o, bufs[0], shapes[0], bufs[1], shapes[1], pool)
 		case ir.MergeMultiply:
-			kernels.ProdN(o, bufs, shapes, threads)
+			kernels.ProdN(o, bufs, shapes, pool)
 		case ir.MergeAverage:
-			kernels.MeanN(o, bufs, shapes, threads)
+			kernels.MeanN(o, bufs, shapes, pool)
 		case ir.MergeMaximum:
-			kernels.MaxN(o, bufs, shapes, threads)
+			kernels.MaxN(o, bufs, shapes, pool)
 		case ir.MergeMinimum:
-			kernels.MinN(o, bufs, shapes, threads)
+			kernels.MinN(o, bufs, shapes, pool)
 		default:
 			return fmt.Errorf("merge mode %d", op.Mode)
 		}
@@ -679,9 +679,9 @@ func (l *lowerer) permute(n *ir.Node, op *ir.Permute) error {
 	out := l.newValue(n.Name, n.Out, false)
 	l.byNode[n.Name] = out
 	perm := append([]int{0}, op.Dims...)
-	threads := l.p.threads
+	pool := l.p.pool
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		kernels.Transpose(o, ins[0], in.dims(b), perm, threads)
+		kernels.Transpose(o, ins[0], in.dims(b), perm, pool)
 		return nil
 	}})
 	return nil
@@ -692,13 +692,13 @@ func (l *lowerer) upsample(n *ir.Node, op *ir.UpSampling2D) error {
 	out := l.newValue(n.Name, n.Out, op.DataFormat == ir.ChannelsFirst)
 	l.byNode[n.Name] = out
 	bilinear := op.Interpolation == "bilinear"
-	threads := l.p.threads
+	pool := l.p.pool
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		bn, h, w, c := nhwcDims(in, op.DataFormat, b)
 		if bilinear {
-			kernels.UpsampleBilinear(o, ins[0], bn, h, w, c, op.SH, op.SW, threads)
+			kernels.UpsampleBilinear(o, ins[0], bn, h, w, c, op.SH, op.SW, pool)
 		} else {
-			kernels.UpsampleNearest(o, ins[0], bn, h, w, c, op.SH, op.SW, threads)
+			kernels.UpsampleNearest(o, ins[0], bn, h, w, c, op.SH, op.SW, pool)
 		}
 		return nil
 	}})

@@ -104,15 +104,15 @@ func (l *lowerer) globalPool1D(n *ir.Node, op *ir.GlobalPool1D) error {
 	}
 	out := l.newValue(n.Name, n.Out, false)
 	l.byNode[n.Name] = out
-	threads := l.p.threads
+	pool := l.p.pool
 	cf := op.DataFormat == ir.ChannelsFirst
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		s := in.dims(b)
 		if !cf {
 			if op.Max {
-				kernels.GlobalMaxPool(o, ins[0], s[0], 1, s[1], s[2], threads)
+				kernels.GlobalMaxPool(o, ins[0], s[0], 1, s[1], s[2], pool)
 			} else {
-				kernels.GlobalAvgPool(o, ins[0], s[0], 1, s[1], s[2], threads)
+				kernels.GlobalAvgPool(o, ins[0], s[0], 1, s[1], s[2], pool)
 			}
 			return nil
 		}

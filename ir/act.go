@@ -43,30 +43,62 @@ type ActInfo struct {
 	// the op or the parameters need one (relu with a threshold).
 	ONNX string
 	// Default is the activation a Keras config means by the bare name
-	// (hard_sigmoid: Keras 1/2's slope 0.2; Keras 3 uses 1/6).
+	// (hard_sigmoid: Keras 1/2's slope 0.2; Keras 3 uses 1/6, see
+	// KerasDefault).
 	Default Act
+	// Keras2Since is the first Keras 2 minor version whose configs know
+	// the name (0: every one; -1: Keras 2 has none), for exporter/keras.
+	Keras2Since int
+	// Keras3 is the spelling Keras 3 writes ("": it has none).
+	Keras3 string
 }
 
+// KerasDefault is the activation a Keras config of the given vintage
+// means by the bare name: Default, but for Keras 3's hard_sigmoid
+// (relu6(x+3)/6 = clip(x/6 + 1/2), slope 1/6 instead of Keras 1/2's 0.2).
+func (a ActInfo) KerasDefault(keras3 bool) Act {
+	d := a.Default
+	if keras3 && d.Name == ActHardSigmoid {
+		d.Alpha = 1.0 / 6
+	}
+	return d
+}
+
+// KerasName returns the name exporter/keras writes for the activation in
+// a Keras 3 config (keras3) or a Keras 2.minor one, if that vintage has
+// one.
+func (a ActInfo) KerasName(keras3 bool, minor int) (string, bool) {
+	if keras3 {
+		return a.Keras3, a.Keras3 != ""
+	}
+	if a.Keras2Since < 0 || minor < a.Keras2Since || len(a.Keras) == 0 {
+		return "", false
+	}
+	return a.Keras[0], true
+}
+
+// actTable: name, Keras spellings, ONNX op, default, first Keras 2 minor
+// with the name (-1: none; swish 2.3, gelu 2.4, mish 2.13), Keras 3's name.
 var actTable = [...]ActInfo{
-	{ActLinear, []string{"linear"}, "", Act{Name: ActLinear}},
-	{ActReLU, []string{"relu"}, "Relu", Act{Name: ActReLU}},
-	{ActSigmoid, []string{"sigmoid"}, "Sigmoid", Act{Name: ActSigmoid}},
-	{ActTanh, []string{"tanh"}, "Tanh", Act{Name: ActTanh}},
-	{ActSoftmax, []string{"softmax"}, "Softmax", Act{Name: ActSoftmax, Axis: -1}},
-	{ActLogSoftmax, []string{"log_softmax"}, "LogSoftmax", Act{Name: ActLogSoftmax, Axis: -1}},
-	{ActELU, []string{"elu"}, "Elu", Act{Name: ActELU, Alpha: 1}},
-	{ActSELU, []string{"selu"}, "Selu", Act{Name: ActSELU}},
-	{ActSoftplus, []string{"softplus"}, "Softplus", Act{Name: ActSoftplus}},
-	{ActSoftsign, []string{"softsign"}, "Softsign", Act{Name: ActSoftsign}},
-	{ActHardSigmoid, []string{"hard_sigmoid"}, "HardSigmoid", Act{Name: ActHardSigmoid, Alpha: 0.2, Beta: 0.5}},
-	{ActHardSwish, []string{"hard_swish", "hard_silu"}, "HardSwish", Act{Name: ActHardSwish}},
-	{ActSwish, []string{"swish", "silu"}, "Swish", Act{Name: ActSwish}},
-	{ActGELU, []string{"gelu"}, "Gelu", Act{Name: ActGELU}},
-	{ActReLU6, []string{"relu6"}, "", Act{Name: ActReLU6}},
-	{ActLeakyReLU, []string{"leaky_relu"}, "LeakyRelu", Act{Name: ActLeakyReLU, Alpha: 0.2}},
-	{ActExponential, []string{"exponential"}, "Exp", Act{Name: ActExponential}},
-	{ActMish, []string{"mish"}, "Mish", Act{Name: ActMish}},
-	{ActErf, nil, "Erf", Act{Name: ActErf}},
+	{ActLinear, []string{"linear"}, "", Act{Name: ActLinear}, 0, "linear"},
+	{ActReLU, []string{"relu"}, "Relu", Act{Name: ActReLU}, 0, "relu"},
+	{ActSigmoid, []string{"sigmoid"}, "Sigmoid", Act{Name: ActSigmoid}, 0, "sigmoid"},
+	{ActTanh, []string{"tanh"}, "Tanh", Act{Name: ActTanh}, 0, "tanh"},
+	{ActSoftmax, []string{"softmax"}, "Softmax", Act{Name: ActSoftmax, Axis: -1}, 0, "softmax"},
+	{ActLogSoftmax, []string{"log_softmax"}, "LogSoftmax", Act{Name: ActLogSoftmax, Axis: -1}, -1, "log_softmax"},
+	{ActELU, []string{"elu"}, "Elu", Act{Name: ActELU, Alpha: 1}, 0, "elu"},
+	{ActSELU, []string{"selu"}, "Selu", Act{Name: ActSELU}, 0, "selu"},
+	{ActSoftplus, []string{"softplus"}, "Softplus", Act{Name: ActSoftplus}, 0, "softplus"},
+	{ActSoftsign, []string{"softsign"}, "Softsign", Act{Name: ActSoftsign}, 0, "softsign"},
+	{ActHardSigmoid, []string{"hard_sigmoid"}, "HardSigmoid", Act{Name: ActHardSigmoid, Alpha: 0.2, Beta: 0.5}, 0, "hard_sigmoid"},
+	{ActHardSwish, []string{"hard_swish", "hard_silu"}, "HardSwish", Act{Name: ActHardSwish}, -1, "hard_silu"},
+	{ActSwish, []string{"swish", "silu"}, "Swish", Act{Name: ActSwish}, 3, "silu"},
+	{ActGELU, []string{"gelu"}, "Gelu", Act{Name: ActGELU}, 4, "gelu"},
+	{ActReLU6, []string{"relu6"}, "", Act{Name: ActReLU6}, -1, "relu6"},
+	{ActLeakyReLU, []string{"leaky_relu"}, "LeakyRelu", Act{Name: ActLeakyReLU, Alpha: 0.2}, -1, "leaky_relu"},
+	{ActExponential, []string{"exponential"}, "Exp", Act{Name: ActExponential}, 0, "exponential"},
+	{ActMish, []string{"mish"}, "Mish", Act{Name: ActMish}, 13, "mish"},
+	{ActErf, nil, "Erf", Act{Name: ActErf}, -1, ""},
 }
 
 // Activations returns the activation table, one row per ActName (callers

@@ -69,6 +69,10 @@ type OpInfo struct {
 	// ONNX are the ONNX op types importer/onnx may translate into this
 	// kind; nil: no ONNX node becomes it (a Keras-only op).
 	ONNX []string
+	// KerasKeys are the Keras config keys of the row's classes and the
+	// attributes they carry (see KerasKey): importer/keras reads and
+	// exporter/keras writes each through these values.
+	KerasKeys []KerasKey
 	// Unsupported marks the capabilities the op lacks, with why.
 	Unsupported map[Capability]string
 	// Notes explains a mapping that is not one-to-one.
@@ -131,7 +135,8 @@ func AllOps() []OpInfo {
 			Notes: "only registered functions (RegisterLambda) run; ONNX writes their computation"},
 		{Kind: "ZeroPadding2D", Example: ex(&ZeroPadding2D{Pads: [4]int{1, 0, 2, 1}, DataFormat: ChannelsLast}, img(2, 3, 3)),
 			KerasClasses: []string{"ZeroPadding2D"}, KerasExport: "ZeroPadding2D", ONNX: []string{"Pad"},
-			Notes: "ONNX Pad with zeros on the spatial axes of an image; other pads are Pad"},
+			Notes: "ONNX Pad with zeros on the spatial axes of an image (ZeroPaddingOf decides, the one conversion); other pads are Pad. " +
+				"Two ops because fuse-pad folds only this image form into a convolution and Keras writes only it; Pad has any rank, mode and value"},
 		{Kind: "Cropping2D", Example: ex(&Cropping2D{Crops: [4]int{1, 0, 0, 1}, DataFormat: ChannelsLast}, img(2, 4, 4)),
 			KerasClasses: []string{"Cropping2D"}, KerasExport: "Cropping2D"},
 		{Kind: "Conv2D", Example: ex(&Conv2D{Filters: 3, Window2D: win3, UseBias: true, Activation: Act{Name: ActReLU}, DataFormat: ChannelsLast}, img(2, 5, 5)),
@@ -154,7 +159,8 @@ func AllOps() []OpInfo {
 			KerasClasses: []string{"Flatten"}, KerasExport: "Flatten", ONNX: []string{"Flatten", "Reshape"}},
 		{Kind: "Dense", Example: ex(&Dense{Units: 3, UseBias: true, Activation: Act{Name: ActTanh}}, vec(4)),
 			KerasClasses: []string{"Dense", "TimeDistributedDense", "TimeDistributed"}, KerasExport: "Dense", ONNX: []string{"Gemm", "MatMul"},
-			Notes: "Gemm or MatMul with a constant (in, out) right operand; TimeDistributed only around Dense"},
+			Notes: "Gemm or MatMul with a constant (in, out) right operand (GemmIsDense, MatMulIsDense, and GemmKernelRows, GemmBias " +
+				"for alpha, transB and beta·C: importer/onnx, and exporter/keras for hand-built IR); TimeDistributed only around Dense"},
 		{Kind: "Dropout", Example: ex(&Dropout{Rate: 0.5}, vec(4)),
 			KerasClasses: []string{"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"}, KerasExport: "Dropout",
 			ONNX: []string{"Dropout", "Identity"}},
@@ -177,15 +183,21 @@ func AllOps() []OpInfo {
 		}
 		k := m.Kind()
 		t = append(t, OpInfo{Kind: k, Example: ex(m, in...), KerasClasses: []string{k}, KerasExport: k, ONNX: mm.onnx,
-			Notes: "two computed tensors; the Keras 1 Merge layer's modes map here too"})
+			Notes: "n computed tensors of one shape; the Keras 1 Merge layer's modes map here too. " +
+				"Not a Binary: Binary takes a Constant or broadcasts, and exporter/keras writes it as a BatchNormalization; " +
+				"BinaryOp.MergeMode is the one mapping between them"})
 	}
 	t = append(t, []OpInfo{
 		{Kind: "Reshape", Example: ex(&Reshape{Target: Shape{2, -1}}, vec(6)),
 			KerasClasses: []string{"Reshape"}, KerasExport: "Reshape", ONNX: []string{"Reshape"},
-			Notes: "ONNX Reshape keeping the batch axis dynamic; a static one is ReshapeTo"},
+			Notes: "ONNX Reshape keeping the batch axis dynamic; a static one is ReshapeTo. Two ops because Reshape runs at any batch size " +
+				"while ReshapeTo may change dimension 0 and so needs a static one; ReshapeTo.AsReshape is the one conversion"},
 		{Kind: "Permute", Example: ex(&Permute{Dims: []int{2, 1}}, seq(2, 3)),
 			KerasClasses: []string{"Permute"}, KerasExport: "Permute",
-			Notes: "importer/onnx makes Transpose, exporter/keras writes a batch-preserving Transpose as Permute"},
+			Notes: "importer/onnx makes Transpose, exporter/keras writes a batch-preserving Transpose as Permute. " +
+				"Two ops because their output types differ: Permute's output has no layout (Keras layers state theirs by data_format), " +
+				"Transpose relabels an NCHW<->NHWC change, which exec runs as a storage view and sink-transpose/cancel-transposes move; " +
+				"Permute.Perm and Transpose.AsPermute are the one conversion"},
 		{Kind: "UpSampling2D", Example: ex(&UpSampling2D{SH: 2, SW: 2, Interpolation: "nearest", DataFormat: ChannelsLast}, img(2, 2, 2)),
 			KerasClasses: []string{"UpSampling2D"}, KerasExport: "UpSampling2D", ONNX: []string{"Resize", "Upsample"}},
 		{Kind: "Unknown", Example: ex(&Unknown{ClassName: "Unknown"}, vec(3)),
@@ -205,7 +217,8 @@ func AllOps() []OpInfo {
 		t = append(t, OpInfo{Kind: (&Binary{Op: b}).Kind(), Example: func() OpExample {
 			return OpExample{Op: &Binary{Op: b}, Inputs: []TensorType{vec(3)}, Consts: []Shape{{1, 3}}}
 		}, ONNX: []string{on}, KerasExport: "BatchNormalization",
-			Notes: "an operand is a Constant (or the shapes broadcast); exporter/keras writes a per-channel Add, Sub or Mul as a BatchNormalization"})
+			Notes: "an operand is a Constant (or the shapes broadcast); exporter/keras writes a per-channel Add, Sub or Mul as a BatchNormalization " +
+				"and one of two computed tensors as the merge layer of BinaryOp.MergeMode (see the merge rows for why two ops)"})
 	}
 	for u := UnarySqrt; int(u) < len(unaryNames); u++ {
 		t = append(t, OpInfo{Kind: (&Unary{Op: u}).Kind(), Example: func() OpExample {
@@ -217,16 +230,21 @@ func AllOps() []OpInfo {
 	}, ONNX: []string{"Expand"}})
 	t = append(t, []OpInfo{
 		{Kind: "Transpose", Example: ex(&Transpose{Perm: []int{0, 2, 1}}, seq(2, 3)), ONNX: []string{"Transpose"}, KerasExport: "Permute",
-			Notes: "exporter/keras writes a batch-preserving one as Permute"},
+			Notes: "any permutation, batch axis included; an NCHW<->NHWC one relabels the layout. " +
+				"exporter/keras writes a batch-preserving one as Permute (Transpose.AsPermute; see Permute's Notes for why two ops)"},
 		{Kind: "ReshapeTo", Example: func() OpExample {
 			return OpExample{Op: &ReshapeTo{Shape: Shape{2, 3, 2}}, Inputs: []TensorType{{Shape: Shape{2, 6}}}}
 		}, ONNX: []string{"Reshape", "Flatten", "Squeeze", "Unsqueeze"}, KerasExport: "Reshape",
-			Notes: "a static target shape, batch axis included; exporter/keras writes a batch-preserving one as Reshape"},
+			Notes: "a static target shape, batch axis included; exporter/keras writes a batch-preserving one as Reshape " +
+				"(ReshapeTo.AsReshape; see Reshape's Notes for why two ops)"},
 		{Kind: "Concat", Example: func() OpExample {
 			return OpExample{Op: &Concat{Axis: 1}, Inputs: []TensorType{{Shape: Shape{2, 3}}, {Shape: Shape{2, 2}}}}
 		}, ONNX: []string{"Concat"}, KerasExport: "Concatenate",
-			Notes: "a non-negative axis, any input may be constant; exporter/keras writes one of computed tensors as Concatenate"},
-		{Kind: "Pad", Example: ex(&Pad{Pads: []int{0, 1, 0, 0, 2, 0}, Mode: "constant"}, seq(2, 3)), ONNX: []string{"Pad"}, Notes: noKerasONNXOp},
+			Notes: "a non-negative axis, any input may be constant; exporter/keras writes one of computed tensors as Concatenate. " +
+				"Two ops because Merge Concatenate takes computed tensors only (a Keras layer) and Concat takes constants (ONNX); " +
+				"importer/onnx makes Concatenate when no input is constant and the axis is not the batch"},
+		{Kind: "Pad", Example: ex(&Pad{Pads: []int{0, 1, 0, 0, 2, 0}, Mode: "constant"}, seq(2, 3)), ONNX: []string{"Pad"},
+			Notes: noKerasONNXOp + "; zero padding of an image's height and width is ZeroPadding2D (ZeroPaddingOf)"},
 		{Kind: "Slice", Example: ex(&Slice{Axes: []int{2}, Starts: []int{1}, Ends: []int{3}, Steps: []int{1}}, seq(2, 4)), ONNX: []string{"Slice"}, Notes: noKerasONNXOp},
 		{Kind: "Gather", Example: ex(&Gather{Axis: 2, Indices: []int{2, 0}, IndicesShape: Shape{2}}, seq(2, 4)), ONNX: []string{"Gather"}, Notes: noKerasONNXOp},
 		{Kind: "ReduceMean", Example: ex(&ReduceMean{Axes: []int{2}, KeepDims: true}, seq(2, 4)), ONNX: []string{"ReduceMean"}, Notes: noKerasONNXOp},
@@ -234,10 +252,10 @@ func AllOps() []OpInfo {
 		{Kind: "Clip", Example: ex(&Clip{Min: -0.5, Max: 0.5}, vec(4)), ONNX: []string{"Clip"}, Notes: noKerasONNXOp},
 		{Kind: "Gemm", Example: func() OpExample {
 			return OpExample{Op: &Gemm{TransB: true, Alpha: 1, Beta: 1}, Inputs: []TensorType{{Shape: Shape{2, 4}}, {Shape: Shape{3, 4}}}}
-		}, ONNX: []string{"Gemm"}, Notes: "two computed operands (a constant right operand is Dense); " + noKerasONNXOp},
+		}, ONNX: []string{"Gemm"}, Notes: "two computed operands (a constant right operand is Dense: see Dense's Notes); " + noKerasONNXOp},
 		{Kind: "MatMul", Example: func() OpExample {
 			return OpExample{Op: &MatMul{}, Inputs: []TensorType{{Shape: Shape{2, 2, 4}}, {Shape: Shape{2, 4, 3}}}}
-		}, ONNX: []string{"MatMul"}, Notes: "two computed operands (a constant right operand is Dense); " + noKerasONNXOp},
+		}, ONNX: []string{"MatMul"}, Notes: "two computed operands (a constant right operand is Dense: see Dense's Notes); " + noKerasONNXOp},
 		{Kind: "Conv1D", Example: ex(&Conv1D{Filters: 3, Window1D: Window1D{K: 3, Stride: 1, Padding: PadSame}, UseBias: true, DataFormat: ChannelsLast}, seq(5, 2)),
 			KerasClasses: []string{"Conv1D", "Convolution1D", "AtrousConvolution1D"}, KerasExport: "Conv1D", ONNX: []string{"Conv"}},
 		{Kind: "MaxPooling1D", Example: ex(&Pool1D{Max: true, Window1D: Window1D{K: 2, Stride: 2, Padding: PadValid}, DataFormat: ChannelsLast}, seq(4, 2)),
@@ -275,6 +293,7 @@ func AllOps() []OpInfo {
 	}, ONNX: []string{"RNN", "LSTM", "GRU"},
 		Notes: "a final state of a recurrent layer with return_state (Keras's tensor index k of the layer), made by importer/keras from the layer's outputs and by importer/onnx from Y_h, Y_c"})
 	for i := range t {
+		t[i].KerasKeys = kerasKeys(t[i].Kind)
 		for c, why := range unsupported[t[i].Kind] {
 			if t[i].Unsupported == nil {
 				t[i].Unsupported = map[Capability]string{}

@@ -372,11 +372,13 @@ func withActivation(op Op, a Act) (Op, *Fusion, bool) {
 	return nil, nil, false
 }
 
-// isAdd reports whether n adds its inputs (a Binary Add or an Add merge).
+// isAdd reports whether n adds its inputs (an Add merge, or the Binary
+// whose merge form is one: BinaryOp.MergeMode).
 func isAdd(n *Node) bool {
 	switch o := n.Op.(type) {
 	case *Binary:
-		return o.Op == BinaryAdd
+		m, ok := o.Op.MergeMode()
+		return ok && m == MergeAdd
 	case *Merge:
 		return o.Mode == MergeAdd
 	}

@@ -42,6 +42,9 @@ type benchResult struct {
 	Family      string  `json:"kernel_family"`
 	PeakPerCore float64 `json:"core_peak_gflop_per_s"`
 	PeakRSSMB   float64 `json:"peak_rss_mb"`
+	// BatchChunk is the images per chunk a run is split into, each
+	// chunk running the whole model on one worker (0: not split).
+	BatchChunk int `json:"batch_chunk"`
 }
 
 func newBenchCmd() *cobra.Command {
@@ -141,6 +144,7 @@ gets seeded random weights.`,
 				GFLOP:      flop / 1e9,
 				GFLOPS:     flop * float64(batch) / (med / 1000) / 1e9,
 				PeakRSSMB:  peakRSSMB(),
+				BatchChunk: p.BatchChunk(batch),
 			}
 			// The share of this machine's measured FMA peak (per core,
 			// times the threads used), never a reference CPU's.
@@ -160,7 +164,13 @@ gets seeded random weights.`,
 			fmt.Fprintf(out, "median_ms=%.2f min_ms=%.2f images_per_s=%.2f\n", r.MedianMS, r.MinMS, r.ImagesPerS)
 			fmt.Fprintf(out, "gflop_per_image=%.2f gflop_per_s=%.1f peak_share=%.0f%% peak_rss_mb=%.0f\n", r.GFLOP, r.GFLOPS, 100*r.PeakShare, r.PeakRSSMB)
 			fmt.Fprintf(out, "kernel_family=%s core_peak_gflop_per_s=%.0f (measured)\n", r.Family, r.PeakPerCore)
+			if r.BatchChunk > 0 {
+				fmt.Fprintf(out, "batch_chunk=%d (runs go as chunks of %d images, each through the whole model on one worker)\n", r.BatchChunk, r.BatchChunk)
+			}
 			if profile > 0 {
+				if r.BatchChunk > 0 {
+					fmt.Fprintln(out, "(the profile splits each step among the workers instead of the batch)")
+				}
 				steps, err := p.Profile(ctx, inputs, runs)
 				if err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)

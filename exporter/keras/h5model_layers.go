@@ -88,9 +88,7 @@ func (b *h5build) weights(n *ir.Node, lname string) ([]kweight, error) {
 
 // zeroPad adds a ZeroPadding2D layer.
 func (b *h5build) zeroPad(name string, p [4]int, df ir.Layout, in []string) []string {
-	cfg := base(name)
-	cfg.add("padding", [][]int{pair(p[0], p[1]), pair(p[2], p[3])}, "data_format", dataFormat(df))
-	return []string{b.add("ZeroPadding2D", name, cfg, in, nil)}
+	return []string{b.add("ZeroPadding2D", name, zeroPaddingConfig(name, p, df), in, nil)}
 }
 
 // windowKind says how a window op may realize padding.
@@ -213,7 +211,7 @@ func (b *h5build) node(n *ir.Node) error {
 				shape[i] = d
 			}
 		}
-		cfg := obj("batch_input_shape", shape, "dtype", "float32", "sparse", false)
+		cfg := obj(ir.KeyBatchInputShape.Name, shape, "dtype", "float32", "sparse", false)
 		if b.atLeast(3) || b.tf {
 			cfg.add("ragged", false)
 		}
@@ -221,49 +219,19 @@ func (b *h5build) node(n *ir.Node) error {
 		out = b.add("InputLayer", name, cfg, nil, nil)
 
 	case *ir.Conv2D:
-		out, err = b.conv(n, name, ins, "Conv2D", op.Window2D, op.DataFormat, op.Activation, func(cfg *jobj) error {
-			cfg.add("filters", op.Filters)
-			return nil
-		}, func(cfg *jobj) error {
-			g := max(op.Groups, 1)
-			if b.atLeast(3) {
-				cfg.add("groups", g)
-			} else if g > 1 {
-				return layerErr(n, "Keras %s has no grouped convolution (groups appeared in 2.3)", b.version)
-			}
-			return nil
-		}, op.UseBias, "kernel")
+		if op.Groups > 1 && !b.atLeast(3) {
+			return layerErr(n, "Keras %s has no grouped convolution (groups appeared in 2.3)", b.version)
+		}
+		out, err = b.conv(n, name, ins, op.Activation, convSpec{class: "Conv2D", filters: op.Filters, groups: op.Groups,
+			win: op.Window2D, df: op.DataFormat, useBias: op.UseBias})
 
 	case *ir.DepthwiseConv2D:
-		out, err = b.conv(n, name, ins, "DepthwiseConv2D", op.Window2D, op.DataFormat, op.Activation, nil, func(cfg *jobj) error {
-			if b.atLeast(3) {
-				cfg.add("groups", 1)
-			}
-			return nil
-		}, op.UseBias, "depthwise")
-		if err == nil {
-			l := b.layer(name)
-			l.cfg.add("depth_multiplier", op.Multiplier, "depthwise_initializer", initializer("GlorotUniform"),
-				"depthwise_regularizer", nil, "depthwise_constraint", nil)
-		}
+		out, err = b.conv(n, name, ins, op.Activation, convSpec{class: "DepthwiseConv2D", mult: op.Multiplier,
+			win: op.Window2D, df: op.DataFormat, useBias: op.UseBias})
 
 	case *ir.SeparableConv2D:
-		out, err = b.conv(n, name, ins, "SeparableConv2D", op.Window2D, op.DataFormat, op.Activation, func(cfg *jobj) error {
-			cfg.add("filters", op.Filters)
-			return nil
-		}, func(cfg *jobj) error {
-			if b.atLeast(3) {
-				cfg.add("groups", 1)
-			}
-			return nil
-		}, op.UseBias, "kernel")
-		if err == nil {
-			l := b.layer(name)
-			l.cfg.add("depth_multiplier", op.Multiplier,
-				"depthwise_initializer", initializer("GlorotUniform"), "pointwise_initializer", initializer("GlorotUniform"),
-				"depthwise_regularizer", nil, "pointwise_regularizer", nil,
-				"depthwise_constraint", nil, "pointwise_constraint", nil)
-		}
+		out, err = b.conv(n, name, ins, op.Activation, convSpec{class: "SeparableConv2D", filters: op.Filters, mult: op.Multiplier,
+			win: op.Window2D, df: op.DataFormat, useBias: op.UseBias})
 
 	case *ir.Conv2DTranspose:
 		out, err = b.deconv(n, name, ins, op)
@@ -282,14 +250,15 @@ func (b *h5build) node(n *ir.Node) error {
 			ins = b.zeroPad(b.extraName(n, "_pad"), *pre, op.DataFormat, ins)
 		}
 		cfg := base(name)
-		cfg.add("pool_size", pair(op.KH, op.KW), "padding", pad, "strides", pair(op.SH, op.SW), "data_format", dataFormat(op.DataFormat))
+		cfg.add(ir.KeyPoolSize.Name, pair(op.KH, op.KW), ir.KeyPadding.Name, pad, ir.KeyPoolStrides.Name, pair(op.SH, op.SW),
+			ir.KeyDataFormat.Name, dataFormat(op.DataFormat))
 		out = b.add(op.Kind(), name, cfg, ins, nil)
 
 	case *ir.GlobalPool2D:
 		cfg := base(name)
-		cfg.add("data_format", dataFormat(op.DataFormat))
+		cfg.add(ir.KeyDataFormat.Name, dataFormat(op.DataFormat))
 		if b.atLeast(6) {
-			cfg.add("keepdims", op.KeepDims)
+			cfg.add(ir.KeyKeepDims.Name, op.KeepDims)
 		} else if op.KeepDims {
 			return layerErr(n, "Keras %s global pooling has no keepdims (it appeared in 2.6)", b.version)
 		}
@@ -301,7 +270,7 @@ func (b *h5build) node(n *ir.Node) error {
 		if op.ChannelsFirst {
 			df = ir.ChannelsFirst
 		}
-		cfg.add("data_format", dataFormat(df))
+		cfg.add(ir.KeyFlattenFormat.Name, dataFormat(df))
 		out = b.add("Flatten", name, cfg, ins, nil)
 
 	case *ir.Dense:
@@ -313,19 +282,14 @@ func (b *h5build) node(n *ir.Node) error {
 		if werr != nil {
 			return werr
 		}
-		cfg := base(name)
-		cfg.add("units", op.Units, "activation", act, "use_bias", op.UseBias,
-			"kernel_initializer", initializer("GlorotUniform"), "bias_initializer", initializer("Zeros"),
-			"kernel_regularizer", nil, "bias_regularizer", nil, "activity_regularizer", nil,
-			"kernel_constraint", nil, "bias_constraint", nil)
-		out = b.add("Dense", name, cfg, ins, ws)
+		out = b.add("Dense", name, denseConfig(name, op.Units, act, op.UseBias), ins, ws)
 		if split {
 			out, err = b.actLayer(n, b.extraName(n, "_act"), "", op.Activation, out)
 		}
 
 	case *ir.Dropout:
 		cfg := base(name)
-		cfg.add("rate", op.Rate, "noise_shape", nil, "seed", nil)
+		cfg.add(ir.KeyRate.Name, op.Rate, "noise_shape", nil, "seed", nil)
 		out = b.add(op.Kind(), name, cfg, ins, nil)
 
 	case *ir.Activation:
@@ -341,7 +305,7 @@ func (b *h5build) node(n *ir.Node) error {
 			axes = append([]int(nil), op.SharedAxes...)
 		}
 		cfg := base(name)
-		cfg.add("alpha_initializer", initializer("Zeros"), "alpha_regularizer", nil, "alpha_constraint", nil, "shared_axes", axes)
+		cfg.add("alpha_initializer", initializer("Zeros"), "alpha_regularizer", nil, "alpha_constraint", nil, ir.KeySharedAxes.Name, axes)
 		out = b.add("PReLU", name, cfg, ins, ws)
 
 	case *ir.BatchNorm:
@@ -349,29 +313,16 @@ func (b *h5build) node(n *ir.Node) error {
 		if werr != nil {
 			return werr
 		}
-		cfg := base(name)
-		cfg.add("axis", op.Axis, "momentum", 0.99, "epsilon", op.Epsilon, "center", op.Center, "scale", op.Scale,
-			"beta_initializer", initializer("Zeros"), "gamma_initializer", initializer("Ones"),
-			"moving_mean_initializer", initializer("Zeros"), "moving_variance_initializer", initializer("Ones"),
-			"beta_regularizer", nil, "gamma_regularizer", nil, "beta_constraint", nil, "gamma_constraint", nil)
-		out = b.add("BatchNormalization", name, cfg, ins, ws)
+		out = b.add("BatchNormalization", name, batchNormConfig(name, op.Axis, op.Epsilon, op.Center, op.Scale), ins, ws)
 
 	case *ir.Merge:
-		cfg := base(name)
-		if op.Mode == ir.MergeConcat {
-			cfg.add("axis", op.Axis)
-		}
-		out = b.add(op.Kind(), name, cfg, ins, nil)
+		out = b.add(op.Kind(), name, mergeConfig(op.Kind(), name, op.Axis), ins, nil)
 
 	case *ir.Reshape:
-		cfg := base(name)
-		cfg.add("target_shape", []int(op.Target.Clone()))
-		out = b.add("Reshape", name, cfg, ins, nil)
+		out = b.add("Reshape", name, reshapeConfig(name, op.Target), ins, nil)
 
 	case *ir.Permute:
-		cfg := base(name)
-		cfg.add("dims", append([]int(nil), op.Dims...))
-		out = b.add("Permute", name, cfg, ins, nil)
+		out = b.add("Permute", name, permuteConfig(name, op.Dims), ins, nil)
 
 	case *ir.UpSampling2D:
 		interp := op.Interpolation
@@ -379,16 +330,14 @@ func (b *h5build) node(n *ir.Node) error {
 			interp = "nearest"
 		}
 		cfg := base(name)
-		cfg.add("size", pair(op.SH, op.SW), "data_format", dataFormat(op.DataFormat), "interpolation", interp)
+		cfg.add(ir.KeySize.Name, pair(op.SH, op.SW), ir.KeyDataFormat.Name, dataFormat(op.DataFormat), ir.KeyInterpolation.Name, interp)
 		out = b.add("UpSampling2D", name, cfg, ins, nil)
 
 	case *ir.ZeroPadding2D:
 		out = b.zeroPad(name, op.Pads, op.DataFormat, ins)[0]
 
 	case *ir.Cropping2D:
-		cfg := base(name)
-		cfg.add("cropping", [][]int{pair(op.Crops[0], op.Crops[1]), pair(op.Crops[2], op.Crops[3])}, "data_format", dataFormat(op.DataFormat))
-		out = b.add("Cropping2D", name, cfg, ins, nil)
+		out = b.add("Cropping2D", name, croppingConfig(name, op.Crops, op.DataFormat), ins, nil)
 
 	case *ir.Lambda:
 		if op.Function == "" {
@@ -406,8 +355,9 @@ func (b *h5build) node(n *ir.Node) error {
 			args = map[string]any{}
 		}
 		cfg := base(name)
-		cfg.add("function", op.Function, "function_type", "function", "module", lambdaModule,
-			"output_shape", oshape, "output_shape_type", "raw", "output_shape_module", nil, "arguments", args)
+		cfg.add(ir.KeyLambdaFunction.Name, op.Function, "function_type", "function", "module", lambdaModule,
+			ir.KeyLambdaOutputShape.Name, oshape, ir.KeyLambdaOutputShapeType.Name, "raw", "output_shape_module", nil,
+			ir.KeyLambdaArguments.Name, args)
 		out = b.add("Lambda", name, cfg, ins, nil)
 
 	case *ir.Unknown:
@@ -442,24 +392,12 @@ func (b *h5build) node(n *ir.Node) error {
 	return nil
 }
 
-// layer returns the layer named name.
-func (b *h5build) layer(name string) *klayer {
-	for i := len(b.layers) - 1; i >= 0; i-- {
-		if b.layers[i].name == name {
-			return b.layers[i]
-		}
-	}
-	panic("keras: no layer " + name)
-}
-
 // conv writes a convolution layer (Conv2D, DepthwiseConv2D,
-// SeparableConv2D): explicit padding first, then the layer with keys in
-// Keras 2's order (first adds the keys before kernel_size, mid those
-// after dilation_rate), then a separate activation if needed. Depthwise
-// layers (kernel "depthwise") have no kernel_* keys.
-func (b *h5build) conv(n *ir.Node, name string, ins []string, class string, win ir.Window2D, df ir.Layout, a ir.Act,
-	first, mid func(*jobj) error, useBias bool, kernel string) (string, error) {
-	pad, pre, err := b.window(n, win, df, winConv, false)
+// SeparableConv2D; s without padding and activation): explicit padding
+// first, then the layer (convConfig), then a separate activation if
+// needed.
+func (b *h5build) conv(n *ir.Node, name string, ins []string, a ir.Act, s convSpec) (string, error) {
+	pad, pre, err := b.window(n, s.win, s.df, winConv, false)
 	if err != nil {
 		return "", err
 	}
@@ -472,35 +410,10 @@ func (b *h5build) conv(n *ir.Node, name string, ins []string, class string, win 
 		return "", err
 	}
 	if pre != nil {
-		ins = b.zeroPad(b.extraName(n, "_pad"), *pre, df, ins)
+		ins = b.zeroPad(b.extraName(n, "_pad"), *pre, s.df, ins)
 	}
-	cfg := base(name)
-	if first != nil {
-		if err := first(&cfg); err != nil {
-			return "", err
-		}
-	}
-	cfg.add("kernel_size", pair(win.KH, win.KW), "strides", pair(win.SH, win.SW), "padding", pad, "data_format", dataFormat(df))
-	cfg.add("dilation_rate", pair(max(win.DH, 1), max(win.DW, 1)))
-	if mid != nil {
-		if err := mid(&cfg); err != nil {
-			return "", err
-		}
-	}
-	cfg.add("activation", act, "use_bias", useBias)
-	if kernel == "kernel" {
-		cfg.add("kernel_initializer", initializer("GlorotUniform"))
-	}
-	cfg.add("bias_initializer", initializer("Zeros"))
-	if kernel == "kernel" {
-		cfg.add("kernel_regularizer", nil)
-	}
-	cfg.add("bias_regularizer", nil, "activity_regularizer", nil)
-	if kernel == "kernel" {
-		cfg.add("kernel_constraint", nil)
-	}
-	cfg.add("bias_constraint", nil)
-	out := b.add(class, name, cfg, ins, ws)
+	s.padding, s.act = pad, act
+	out := b.add(s.class, name, b.convConfig(name, s), ins, ws)
 	if split {
 		return b.actLayer(n, b.extraName(n, "_act"), "", a, out)
 	}
@@ -564,22 +477,12 @@ func (b *h5build) deconv(n *ir.Node, name string, ins []string, op *ir.Conv2DTra
 	if err != nil {
 		return "", err
 	}
-	cfg := base(name)
-	cfg.add("filters", op.Filters, "kernel_size", pair(op.KH, op.KW), "strides", pair(op.SH, op.SW), "padding", padding,
-		"data_format", dataFormat(op.DataFormat), "dilation_rate", pair(max(op.DH, 1), max(op.DW, 1)))
-	if b.atLeast(3) {
-		cfg.add("groups", 1)
-	}
-	cfg.add("activation", act, "use_bias", op.UseBias,
-		"kernel_initializer", initializer("GlorotUniform"), "bias_initializer", initializer("Zeros"),
-		"kernel_regularizer", nil, "bias_regularizer", nil, "activity_regularizer", nil,
-		"kernel_constraint", nil, "bias_constraint", nil, "output_padding", outPad)
+	cfg := b.convConfig(name, convSpec{class: "Conv2DTranspose", filters: op.Filters, win: op.Window2D, padding: padding,
+		df: op.DataFormat, act: act, useBias: op.UseBias, outPad: outPad})
 	out := b.add("Conv2DTranspose", name, cfg, ins, ws)
 	if crop != [4]int{} {
 		cname := b.extraName(n, "_crop")
-		ccfg := base(cname)
-		ccfg.add("cropping", [][]int{pair(crop[0], crop[1]), pair(crop[2], crop[3])}, "data_format", dataFormat(op.DataFormat))
-		out = b.add("Cropping2D", cname, ccfg, []string{out}, nil)
+		out = b.add("Cropping2D", cname, croppingConfig(cname, crop, op.DataFormat), []string{out}, nil)
 	}
 	if split {
 		return b.actLayer(n, b.extraName(n, "_act"), "", op.Activation, out)
@@ -587,34 +490,40 @@ func (b *h5build) deconv(n *ir.Node, name string, ins []string, op *ir.Conv2DTra
 	return out, nil
 }
 
-// actString returns the Keras 2 name of an activation that a layer's
-// "activation" argument can state.
+// actString returns the name of an activation that a layer's "activation"
+// argument can state in the file's Keras version: the name ir's activation
+// table gives for that version (ir.ActInfo.KerasName), when a has the
+// parameters the bare name means there.
 func (b *h5build) actString(a ir.Act, rank int) (string, bool) {
-	if b.k3 {
-		return k3ActString(a, rank)
+	info, ok := a.Name.Info()
+	if !ok {
+		return "", false
+	}
+	name, ok := info.KerasName(b.k3, b.minor)
+	if !ok {
+		return "", false
 	}
 	switch a.Name {
-	case "", ir.ActLinear:
-		return "linear", true
 	case ir.ActReLU:
-		return "relu", a.Alpha == 0 && a.Threshold == 0 && !a.HasMax
-	case ir.ActSigmoid, ir.ActTanh, ir.ActSELU, ir.ActSoftplus, ir.ActSoftsign, ir.ActExponential:
-		return string(a.Name), true
-	case ir.ActSoftmax:
-		return "softmax", a.Axis == -1 || (rank > 1 && a.Axis == rank-1)
+		return name, a.Alpha == 0 && a.Threshold == 0 && !a.HasMax
+	case ir.ActSoftmax, ir.ActLogSoftmax:
+		return name, a.Axis == -1 || (rank > 1 && a.Axis == rank-1)
 	case ir.ActELU:
-		return "elu", a.Alpha == 1
+		return name, a.Alpha == 1
+	case ir.ActLeakyReLU:
+		return name, a.Alpha == info.KerasDefault(b.k3).Alpha
 	case ir.ActHardSigmoid:
-		// Keras 2: clip(0.2x + 0.5, 0, 1).
-		return "hard_sigmoid", a.Alpha == 0.2 && a.Beta == 0.5
-	case ir.ActSwish:
-		return "swish", b.atLeast(3)
+		// Keras 2: clip(0.2x + 0.5, 0, 1). Keras 3: relu6(x + 3) / 6 =
+		// clip(x/6 + 1/2, 0, 1), PyTorch's and ONNX's HardSigmoid with
+		// alpha 1/6 (stored as float32).
+		if b.k3 {
+			return name, isSixth(a.Alpha) && a.Beta == 0.5
+		}
+		return name, a.Alpha == 0.2 && a.Beta == 0.5
 	case ir.ActGELU:
-		return "gelu", !a.Approximate && b.atLeast(4)
-	case ir.ActMish:
-		return "mish", b.atLeast(13)
+		return name, !a.Approximate
 	}
-	return "", false
+	return name, true
 }
 
 // actAsLayer returns the config keys of activation layer class computing
@@ -631,25 +540,25 @@ func actAsLayer(class string, a ir.Act) (jobj, bool) {
 			if a.HasMax {
 				mv = a.MaxValue
 			}
-			return obj("max_value", mv, "negative_slope", a.Alpha, "threshold", a.Threshold), true
+			return obj(ir.KeyMaxValue.Name, mv, ir.KeyNegativeSlope.Name, a.Alpha, ir.KeyThreshold.Name, a.Threshold), true
 		case ir.ActReLU6:
-			return obj("max_value", 6.0, "negative_slope", 0.0, "threshold", 0.0), true
+			return obj(ir.KeyMaxValue.Name, 6.0, ir.KeyNegativeSlope.Name, 0.0, ir.KeyThreshold.Name, 0.0), true
 		}
 	case "LeakyReLU":
 		if a.Name == ir.ActLeakyReLU || (a.Name == ir.ActReLU && a.Threshold == 0 && !a.HasMax) {
-			return obj("alpha", a.Alpha), true
+			return obj(ir.KeyLeakyAlpha.Name, a.Alpha), true
 		}
 	case "ELU":
 		if a.Name == ir.ActELU {
-			return obj("alpha", a.Alpha), true
+			return obj(ir.KeyELUAlpha.Name, a.Alpha), true
 		}
 	case "Softmax":
 		if a.Name == ir.ActSoftmax {
-			return obj("axis", a.Axis), true
+			return obj(ir.KeySoftmaxAxis.Name, a.Axis), true
 		}
 	case "ThresholdedReLU":
 		if a.Name == ir.ActReLU && a.Alpha == 0 && !a.HasMax && a.Threshold >= 0 {
-			return obj("theta", a.Threshold), true
+			return obj(ir.KeyTheta.Name, a.Threshold), true
 		}
 	}
 	return nil, false
@@ -667,7 +576,7 @@ func (b *h5build) actLayerConfig(class string, a ir.Act, rank int) (string, jobj
 		}
 	}
 	if s, ok := b.actString(a, rank); ok {
-		return "Activation", obj("activation", s), nil
+		return "Activation", obj(ir.KeyAct.Name, s), nil
 	}
 	for _, c := range []string{"ReLU", "LeakyReLU", "ELU", "Softmax"} {
 		if f, ok := actAsLayer(c, a); ok {

@@ -103,32 +103,31 @@ func (b *h5build) onnxNode(n *ir.Node, name string, ins []string) (out string, o
 		return "", true, nil // taken in by its consumer
 
 	case *ir.Transpose:
-		if op.Perm[0] != 0 {
+		p, ok := op.AsPermute()
+		if !ok {
 			return "", true, layerErr(n, "Transpose %v moves axis 0: Keras's Permute keeps the batch axis", op.Perm)
 		}
-		cfg := base(name)
-		cfg.add("dims", append([]int(nil), op.Perm[1:]...))
-		return b.add("Permute", name, cfg, ins, nil), true, nil
+		return b.add("Permute", name, permuteConfig(name, p.Dims), ins, nil), true, nil
 
 	case *ir.ReshapeTo:
 		in := b.idx[n.Inputs[0]].Out.Shape
-		if len(in) == 0 || in[0] != op.Shape[0] || len(op.Shape) < 2 {
+		r, ok := op.AsReshape(in)
+		if !ok {
 			return "", true, layerErr(n, "reshape from %v to %v changes dimension 0: Keras's Reshape keeps the batch axis", in, op.Shape)
 		}
-		cfg := base(name)
-		cfg.add("target_shape", []int(op.Shape[1:].Clone()))
-		return b.add("Reshape", name, cfg, ins, nil), true, nil
+		return b.add("Reshape", name, reshapeConfig(name, r.Target), ins, nil), true, nil
 
 	case *ir.Clip:
 		if op.Min != 0 || op.Max < 0 {
 			return "", true, layerErr(n, "op Clip [%g, %g] has no Keras layer (only [0, max] is a ReLU)", op.Min, op.Max)
 		}
-		var mv any
+		a := ir.Act{Name: ir.ActReLU}
 		if !math.IsInf(op.Max, 1) {
-			mv = op.Max
+			a.MaxValue, a.HasMax = op.Max, true
 		}
+		fields, _ := actAsLayer("ReLU", a)
 		cfg := base(name)
-		cfg.add("max_value", mv, "negative_slope", 0.0, "threshold", 0.0)
+		cfg = append(cfg, fields...)
 		return b.add("ReLU", name, cfg, ins, nil), true, nil
 
 	case *ir.Gemm:
@@ -147,12 +146,11 @@ func (b *h5build) onnxNode(n *ir.Node, name string, ins []string) (out string, o
 		if err := b.noConstInputs(n); err != nil {
 			return "", true, err
 		}
-		if op.Axis < 1 {
+		m, ok := op.AsMerge(false)
+		if !ok {
 			return "", true, layerErr(n, "concatenation on axis 0 has no Keras layer")
 		}
-		cfg := base(name)
-		cfg.add("axis", op.Axis)
-		return b.add("Concatenate", name, cfg, ins, nil), true, nil
+		return b.add("Concatenate", name, mergeConfig("Concatenate", name, m.Axis), ins, nil), true, nil
 
 	case *ir.Slice:
 		out, err := b.crop(n, name, op, ins)
@@ -163,7 +161,8 @@ func (b *h5build) onnxNode(n *ir.Node, name string, ins []string) (out string, o
 
 // gemm writes Y = alpha·A·B' + beta·C with constant B and C as Dense.
 func (b *h5build) gemm(n *ir.Node, name string, op *ir.Gemm) (string, error) {
-	if b.isConst(n.Inputs[0]) || op.TransA {
+	aConst := b.isConst(n.Inputs[0])
+	if aConst || op.TransA {
 		return "", layerErr(n, "op Gemm has no Keras layer unless A is the computed (batch, K) input and B a Constant (Dense)")
 	}
 	bn, bd, err := b.constData(n.Inputs[1])
@@ -174,20 +173,15 @@ func (b *h5build) gemm(n *ir.Node, name string, op *ir.Gemm) (string, error) {
 		return "", layerErr(n, "op Gemm of two computed tensors has no Keras layer (Dense needs a Constant B)")
 	}
 	bs := bn.Op.(*ir.Constant).Shape
+	if !ir.GemmIsDense(op.TransA, aConst, true, len(bs)) {
+		return "", layerErr(n, "op Gemm with B of shape %v has no Keras layer (Dense needs a rank-2 B)", bs)
+	}
 	k, units := bs[0], bs[1]
 	if op.TransB {
 		k, units = bs[1], bs[0]
 	}
 	kernel := make([]float32, k*units)
-	for i := 0; i < k; i++ {
-		for j := 0; j < units; j++ {
-			v := bd[i*units+j]
-			if op.TransB {
-				v = bd[j*k+i]
-			}
-			kernel[i*units+j] = float32(op.Alpha) * v
-		}
-	}
+	ir.GemmKernelRows(bd, 0, k, units, float32(op.Alpha), op.TransB, kernel)
 	var bias []float32
 	if len(n.Inputs) == 3 && op.Beta != 0 {
 		cn, cd, err := b.constData(n.Inputs[2])
@@ -202,9 +196,7 @@ func (b *h5build) gemm(n *ir.Node, name string, op *ir.Gemm) (string, error) {
 			return "", layerErr(n, "op Gemm with C of shape %v has no Keras layer (Dense's bias is one value per unit)", cs)
 		}
 		bias = make([]float32, units)
-		for j := range bias {
-			bias[j] = float32(op.Beta) * cd[j%len(cd)]
-		}
+		ir.GemmBias(bias, float32(op.Beta), cd)
 	}
 	return b.dense(n, name, []string{b.out[n.Inputs[0]]}, k, units, kernel, bias), nil
 }
@@ -215,7 +207,11 @@ func (b *h5build) matmul(n *ir.Node, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if b.isConst(n.Inputs[0]) || bn == nil || len(bn.Op.(*ir.Constant).Shape) != 2 || len(b.idx[n.Inputs[0]].Out.Shape) < 2 {
+	bRank := 0
+	if bn != nil {
+		bRank = len(bn.Op.(*ir.Constant).Shape)
+	}
+	if !ir.MatMulIsDense(b.isConst(n.Inputs[0]), len(b.idx[n.Inputs[0]].Out.Shape), bn != nil, bRank) {
 		return "", layerErr(n, "op MatMul has no Keras layer unless B is a rank-2 Constant and A a computed tensor of rank >= 2 (Dense)")
 	}
 	bs := bn.Op.(*ir.Constant).Shape
@@ -229,16 +225,7 @@ func (b *h5build) dense(n *ir.Node, name string, ins []string, k, units int, ker
 	if bias != nil {
 		ws = append(ws, kweight{name: name + "/bias:0", shape: []int{units}, data: bias})
 	}
-	cfg := base(name)
-	cfg.add("units", units, "activation", "linear", "use_bias", bias != nil,
-		"kernel_initializer", initializer("GlorotUniform"), "bias_initializer", initializer("Zeros"),
-		"kernel_regularizer", nil, "bias_regularizer", nil, "activity_regularizer", nil,
-		"kernel_constraint", nil, "bias_constraint", nil)
-	return b.add("Dense", name, cfg, ins, ws)
-}
-
-var binaryMerges = map[ir.BinaryOp]string{
-	ir.BinaryAdd: "Add", ir.BinarySub: "Subtract", ir.BinaryMul: "Multiply", ir.BinaryMax: "Maximum", ir.BinaryMin: "Minimum",
+	return b.add("Dense", name, denseConfig(name, units, "linear", bias != nil), ins, ws)
 }
 
 // binary writes a Binary: a merge layer for two computed tensors, a
@@ -249,11 +236,12 @@ func (b *h5build) binary(n *ir.Node, name string, op *ir.Binary, ins []string) (
 	case c0 && c1:
 		return "", layerErr(n, "Binary %s of two Constants has no Keras layer", op.Op)
 	case !c0 && !c1:
-		class, ok := binaryMerges[op.Op]
+		mode, ok := op.Op.MergeMode()
 		if !ok {
 			return "", layerErr(n, "Binary %s of two computed tensors has no Keras layer", op.Op)
 		}
-		return b.add(class, name, base(name), ins, nil), nil
+		class := (&ir.Merge{Mode: mode}).Kind()
+		return b.add(class, name, mergeConfig(class, name, 0), ins, nil), nil
 	}
 	xi, ki := 0, 1
 	if c0 {
@@ -307,12 +295,7 @@ func (b *h5build) binary(n *ir.Node, name string, op *ir.Binary, ins []string) (
 	}
 	ws = append(ws, kweight{name: name + "/moving_mean:0", shape: []int{ch}, data: make([]float32, ch)},
 		kweight{name: name + "/moving_variance:0", shape: []int{ch}, data: variance})
-	cfg := base(name)
-	cfg.add("axis", ax, "momentum", 0.99, "epsilon", bnEpsilon, "center", center, "scale", scale,
-		"beta_initializer", initializer("Zeros"), "gamma_initializer", initializer("Ones"),
-		"moving_mean_initializer", initializer("Zeros"), "moving_variance_initializer", initializer("Ones"),
-		"beta_regularizer", nil, "gamma_regularizer", nil, "beta_constraint", nil, "gamma_constraint", nil)
-	return b.add("BatchNormalization", name, cfg, []string{b.out[n.Inputs[xi]]}, ws), nil
+	return b.add("BatchNormalization", name, batchNormConfig(name, ax, bnEpsilon, center, scale), []string{b.out[n.Inputs[xi]]}, ws), nil
 }
 
 // crop writes a Slice with step 1 on the height and width of an image as
@@ -344,9 +327,7 @@ func (b *h5build) crop(n *ir.Node, name string, op *ir.Slice, ins []string) (str
 		}
 	}
 	crop := [4]int{res[h].Start, t.Shape[h] - res[h].Start - res[h].Count, res[h+1].Start, t.Shape[h+1] - res[h+1].Start - res[h+1].Count}
-	cfg := base(name)
-	cfg.add("cropping", [][]int{pair(crop[0], crop[1]), pair(crop[2], crop[3])}, "data_format", dataFormat(t.Layout))
-	return b.add("Cropping2D", name, cfg, ins, nil), nil
+	return b.add("Cropping2D", name, croppingConfig(name, crop, t.Layout), ins, nil), nil
 }
 
 // imageLayout is the layout of the model's rank-4 inputs, which rank-4
@@ -386,15 +367,7 @@ func (b *h5build) channelSlice(n *ir.Node, name string, t ir.TensorType, res []i
 		kernel[(start+j)*k+j] = 1
 	}
 	ws := []kweight{{name: name + "/kernel:0", shape: []int{1, 1, c, k}, data: kernel}}
-	cfg := base(name)
-	cfg.add("filters", k, "kernel_size", pair(1, 1), "strides", pair(1, 1), "padding", "valid", "data_format", dataFormat(t.Layout),
-		"dilation_rate", pair(1, 1))
-	if b.atLeast(3) {
-		cfg.add("groups", 1)
-	}
-	cfg.add("activation", "linear", "use_bias", false,
-		"kernel_initializer", initializer("GlorotUniform"), "bias_initializer", initializer("Zeros"),
-		"kernel_regularizer", nil, "bias_regularizer", nil, "activity_regularizer", nil,
-		"kernel_constraint", nil, "bias_constraint", nil)
+	cfg := b.convConfig(name, convSpec{class: "Conv2D", filters: k, win: ir.Window2D{KH: 1, KW: 1, SH: 1, SW: 1},
+		padding: "valid", df: t.Layout, act: "linear"})
 	return b.add("Conv2D", name, cfg, ins, ws), true
 }

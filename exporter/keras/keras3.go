@@ -193,13 +193,13 @@ func (b *h5build) k3Shapes() error {
 		s := in.Clone()
 		switch l.class {
 		case "ZeroPadding2D", "Cropping2D":
-			key, sign := "padding", 1
+			key, sign := ir.KeyZeroPadding.Name, 1
 			if l.class == "Cropping2D" {
-				key, sign = "cropping", -1
+				key, sign = ir.KeyCropping.Name, -1
 			}
 			p := l.cfg.get(key).([][]int)
 			h := 1
-			if l.cfg.get("data_format") == "channels_first" {
+			if l.cfg.get(ir.KeyDataFormat.Name) == "channels_first" {
 				h = 2
 			}
 			for i := 0; i < 2; i++ {
@@ -233,9 +233,9 @@ func (b *h5build) k3Shapes() error {
 				src.shape, changed = l.shape.Clone(), true
 			case "Cropping2D":
 				s := l.shape.Clone()
-				p := l.cfg.get("cropping").([][]int)
+				p := l.cfg.get(ir.KeyCropping.Name).([][]int)
 				h := 1
-				if l.cfg.get("data_format") == "channels_first" {
+				if l.cfg.get(ir.KeyDataFormat.Name) == "channels_first" {
 					h = 2
 				}
 				for i := 0; i < 2; i++ {
@@ -296,48 +296,64 @@ func k3Init(v any) any {
 }
 
 // k3Keys lists, per class, the config keys Keras 3.16 writes after name,
-// trainable and dtype (Layer.get_config), in its order; "" marks keys
-// Keras 3 adds with a fixed value (k3Extra).
-var k3Keys = map[string][]string{
-	"Conv2D": {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias",
-		"kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"},
-	"DepthwiseConv2D": {"depth_multiplier", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
-		"depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer", "activity_regularizer", "depthwise_constraint", "bias_constraint"},
-	"SeparableConv2D": {"depth_multiplier", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
+// trainable and dtype (Layer.get_config), in its order: ir's Keras keys
+// (written as K3Name() with the value the Keras 2 config holds under Name)
+// and fixed keys (ir.KerasFixedKey; k3Extra gives the value of those
+// Keras 2 lacks).
+var k3Keys = map[string][]ir.KerasKey{
+	"Conv2D": k3(ir.KeyFilters, ir.KeyKernelSize, ir.KeyStrides, ir.KeyPadding, ir.KeyDataFormat, ir.KeyDilation, ir.KeyGroups, ir.KeyActivation, ir.KeyUseBias,
+		"kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"),
+	"DepthwiseConv2D": k3(ir.KeyDepthMultiplier, ir.KeyKernelSize, ir.KeyStrides, ir.KeyPadding, ir.KeyDataFormat, ir.KeyDilation, ir.KeyActivation, ir.KeyUseBias,
+		"depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer", "activity_regularizer", "depthwise_constraint", "bias_constraint"),
+	"SeparableConv2D": k3(ir.KeyDepthMultiplier, ir.KeyFilters, ir.KeyKernelSize, ir.KeyStrides, ir.KeyPadding, ir.KeyDataFormat, ir.KeyDilation, ir.KeyActivation, ir.KeyUseBias,
 		"depthwise_initializer", "pointwise_initializer", "bias_initializer", "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
-		"activity_regularizer", "depthwise_constraint", "pointwise_constraint", "bias_constraint"},
-	"Conv2DTranspose": {"filters", "kernel_size", "strides", "padding", "output_padding", "data_format", "dilation_rate", "activation", "use_bias",
-		"kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"},
-	"Dense": {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
-		"kernel_constraint", "bias_constraint", "quantization_config"},
-	"BatchNormalization": {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+		"activity_regularizer", "depthwise_constraint", "pointwise_constraint", "bias_constraint"),
+	"Conv2DTranspose": k3(ir.KeyFilters, ir.KeyKernelSize, ir.KeyStrides, ir.KeyPadding, ir.KeyOutputPadding, ir.KeyDataFormat, ir.KeyDilation, ir.KeyActivation, ir.KeyUseBias,
+		"kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"),
+	"Dense": k3(ir.KeyUnits, ir.KeyActivation, ir.KeyUseBias, "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+		"kernel_constraint", "bias_constraint", "quantization_config"),
+	"BatchNormalization": k3(ir.KeyAxis, "momentum", ir.KeyEpsilon, ir.KeyCenter, ir.KeyScale, "beta_initializer", "gamma_initializer",
 		"moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
-		"synchronized", "renorm", "renorm_clipping", "renorm_momentum"},
-	"Activation":             {"activation"},
-	"ReLU":                   {"max_value", "negative_slope", "threshold"},
-	"LeakyReLU":              {"negative_slope"},
-	"ELU":                    {},
-	"Softmax":                {"axis"},
-	"PReLU":                  {"alpha_initializer", "alpha_regularizer", "alpha_constraint", "shared_axes"},
-	"MaxPooling2D":           {"pool_size", "padding", "strides", "data_format"},
-	"AveragePooling2D":       {"pool_size", "padding", "strides", "data_format"},
-	"GlobalMaxPooling2D":     {"data_format", "keepdims"},
-	"GlobalAveragePooling2D": {"data_format", "keepdims"},
-	"Flatten":                {"data_format"},
-	"Dropout":                {"rate", "seed", "noise_shape"},
-	"ZeroPadding2D":          {"padding", "data_format"},
-	"Cropping2D":             {"cropping", "data_format"},
-	"UpSampling2D":           {"size", "data_format", "interpolation"},
-	"Reshape":                {"target_shape"},
-	"Permute":                {"dims"},
-	"Concatenate":            {"axis"},
-	"Add":                    {},
-	"Subtract":               {},
-	"Multiply":               {},
-	"Average":                {},
-	"Maximum":                {},
-	"Minimum":                {},
-	"Lambda":                 {"function", "output_shape", "arguments"},
+		"synchronized", "renorm", "renorm_clipping", "renorm_momentum"),
+	"Activation":             k3(ir.KeyAct),
+	"ReLU":                   k3(ir.KeyMaxValue, ir.KeyNegativeSlope, ir.KeyThreshold),
+	"LeakyReLU":              k3(ir.KeyLeakyAlpha),
+	"ELU":                    k3(), // Keras 3's ELU layer does not save alpha (checked in k3LayerConfig)
+	"Softmax":                k3(ir.KeySoftmaxAxis),
+	"PReLU":                  k3("alpha_initializer", "alpha_regularizer", "alpha_constraint", ir.KeySharedAxes),
+	"MaxPooling2D":           k3(ir.KeyPoolSize, ir.KeyPadding, ir.KeyPoolStrides, ir.KeyDataFormat),
+	"AveragePooling2D":       k3(ir.KeyPoolSize, ir.KeyPadding, ir.KeyPoolStrides, ir.KeyDataFormat),
+	"GlobalMaxPooling2D":     k3(ir.KeyDataFormat, ir.KeyKeepDims),
+	"GlobalAveragePooling2D": k3(ir.KeyDataFormat, ir.KeyKeepDims),
+	"Flatten":                k3(ir.KeyFlattenFormat),
+	"Dropout":                k3(ir.KeyRate, "seed", "noise_shape"),
+	"ZeroPadding2D":          k3(ir.KeyZeroPadding, ir.KeyDataFormat),
+	"Cropping2D":             k3(ir.KeyCropping, ir.KeyDataFormat),
+	"UpSampling2D":           k3(ir.KeySize, ir.KeyDataFormat, ir.KeyInterpolation),
+	"Reshape":                k3(ir.KeyTargetShape),
+	"Permute":                k3(ir.KeyDims),
+	"Concatenate":            k3(ir.KeyMergeAxis),
+	"Add":                    k3(),
+	"Subtract":               k3(),
+	"Multiply":               k3(),
+	"Average":                k3(),
+	"Maximum":                k3(),
+	"Minimum":                k3(),
+	"Lambda":                 k3(ir.KeyLambdaFunction, ir.KeyLambdaOutputShape, ir.KeyLambdaArguments),
+}
+
+// k3 makes a k3Keys entry from ir's keys and fixed keys' names.
+func k3(keys ...any) []ir.KerasKey {
+	out := make([]ir.KerasKey, len(keys))
+	for i, k := range keys {
+		switch k := k.(type) {
+		case ir.KerasKey:
+			out[i] = k
+		case string:
+			out[i] = ir.KerasKey{Name: k}
+		}
+	}
+	return out
 }
 
 // k3Extra are keys Keras 3 has and Keras 2 lacks, with the value kconv's
@@ -364,31 +380,30 @@ var k3MaskArg = map[string]bool{"Softmax": true, "BatchNormalization": true, "La
 // k3LayerConfig converts a layer's Keras 2 config to Keras 3's.
 func (b *h5build) k3LayerConfig(l *klayer) (jobj, error) {
 	if l.class == "InputLayer" {
-		return obj("batch_shape", pyShape(l.shape), "dtype", "float32", "sparse", false, "ragged", false, "name", l.name, "optional", false), nil
+		return obj(ir.KeyBatchInputShape.K3Name(), pyShape(l.shape), "dtype", "float32", "sparse", false, "ragged", false, "name", l.name, "optional", false), nil
 	}
 	keys, ok := k3Keys[l.class]
 	if !ok {
 		return nil, fmt.Errorf("layer '%s': class %s has no Keras 3 form in kconv", l.name, l.class)
 	}
 	cfg := obj("name", l.name, "trainable", true, "dtype", k3DType())
-	for _, k := range keys {
+	for _, key := range keys {
+		k := key.K3Name()
 		if v, ok := k3Extra[k]; ok {
 			cfg.add(k, v)
 			continue
 		}
-		v := l.cfg.get(k)
+		v := l.cfg.get(key.Name)
 		switch {
 		case strings.HasSuffix(k, "_initializer"):
 			v = k3Init(v)
-		case l.class == "LeakyReLU" && k == "negative_slope":
-			v = l.cfg.get("alpha")
-		case l.class == "Lambda" && k == "function":
-			v = obj("module", "builtins", "class_name", "function", "config", l.cfg.get("function"), "registered_name", "function")
-		case l.class == "Lambda" && k == "output_shape":
+		case l.class == "Lambda" && key.Name == ir.KeyLambdaFunction.Name:
+			v = obj("module", "builtins", "class_name", "function", "config", v, "registered_name", "function")
+		case l.class == "Lambda" && key.Name == ir.KeyLambdaOutputShape.Name:
 			if v == nil {
 				continue // written only when set
 			}
-		case l.class == "Lambda" && k == "arguments":
+		case l.class == "Lambda" && key.Name == ir.KeyLambdaArguments.Name:
 			if v == nil {
 				v = map[string]any{}
 			}
@@ -396,7 +411,7 @@ func (b *h5build) k3LayerConfig(l *klayer) (jobj, error) {
 		cfg.add(k, v)
 	}
 	if l.class == "ELU" {
-		if a, _ := l.cfg.get("alpha").(float64); a != 1 {
+		if a, _ := l.cfg.get(ir.KeyELUAlpha.Name).(float64); a != 1 {
 			return nil, fmt.Errorf("layer '%s': ELU with alpha %g: Keras 3's ELU layer does not save alpha", l.name, a)
 		}
 	}
@@ -548,37 +563,6 @@ func (b *h5build) writeK3Weights(path string) (err error) {
 		name = "model"
 	}
 	return vars.SetAttrString("name", cleanName(name))
-}
-
-// k3ActString returns the Keras 3 name of an activation that a layer's
-// "activation" argument can state (Keras 3's activation functions with
-// their default parameters).
-func k3ActString(a ir.Act, rank int) (string, bool) {
-	switch a.Name {
-	case "", ir.ActLinear:
-		return "linear", true
-	case ir.ActReLU:
-		return "relu", a.Alpha == 0 && a.Threshold == 0 && !a.HasMax
-	case ir.ActSigmoid, ir.ActTanh, ir.ActSELU, ir.ActSoftplus, ir.ActSoftsign, ir.ActExponential, ir.ActMish, ir.ActReLU6:
-		return string(a.Name), true
-	case ir.ActSoftmax, ir.ActLogSoftmax:
-		return string(a.Name), a.Axis == -1 || (rank > 1 && a.Axis == rank-1)
-	case ir.ActELU:
-		return "elu", a.Alpha == 1
-	case ir.ActLeakyReLU:
-		return "leaky_relu", a.Alpha == 0.2
-	case ir.ActHardSigmoid:
-		// Keras 3: relu6(x + 3) / 6 = clip(x/6 + 1/2, 0, 1), PyTorch's
-		// and ONNX's HardSigmoid with alpha 1/6 (stored as float32).
-		return "hard_sigmoid", isSixth(a.Alpha) && a.Beta == 0.5
-	case ir.ActHardSwish:
-		return "hard_silu", true
-	case ir.ActSwish:
-		return "silu", true
-	case ir.ActGELU:
-		return "gelu", !a.Approximate
-	}
-	return "", false
 }
 
 // isSixth reports whether x is 1/6 in float64 or float32.

@@ -373,3 +373,15 @@ func TestSnakeCase(t *testing.T) {
 		}
 	}
 }
+
+// Every k3Keys entry names a key (k3 takes ir.KerasKey values and fixed
+// keys' names only).
+func TestK3KeysNamed(t *testing.T) {
+	for class, keys := range k3Keys {
+		for i, k := range keys {
+			if k.K3Name() == "" {
+				t.Errorf("k3Keys[%s][%d] has no name", class, i)
+			}
+		}
+	}
+}

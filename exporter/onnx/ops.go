@@ -298,8 +298,8 @@ func (b *builder) reshape(n *ir.Node, op *ir.Reshape) (*value, error) {
 
 func (b *builder) permute(n *ir.Node, op *ir.Permute) (*value, error) {
 	x := b.logical(b.in(n, 0))
-	perm := []int64{0}
-	for _, d := range op.Dims {
+	var perm []int64
+	for _, d := range op.Perm() {
 		perm = append(perm, int64(d))
 	}
 	return result(n, b.add("Transpose", []string{x.name}, n.Name, aInts("perm", perm...)), false), nil

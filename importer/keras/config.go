@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kconv/kconv/ir"
 	"gopkg.in/yaml.v3"
 )
 
@@ -181,6 +182,13 @@ func (o obj) has(keys ...string) bool {
 		}
 	}
 	return false
+}
+
+// val returns the value of key k under its first present spelling (nil if
+// absent or null).
+func (o obj) val(k ir.KerasKey) any {
+	v, _ := o.get(k.Read()...)
+	return v
 }
 
 func (o obj) str(keys ...string) string {

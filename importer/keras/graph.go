@@ -286,15 +286,15 @@ func inputShape(lc obj) (ir.Shape, error) {
 			}
 		}
 	}
-	if v, ok := c.get("batch_input_shape", "batch_shape"); ok {
-		s, err := toInts(v, "batch_input_shape")
+	if v, ok := c.get(ir.KeyBatchInputShape.Read()...); ok {
+		s, err := toInts(v, ir.KeyBatchInputShape.Name)
 		return ir.Shape(s), err
 	}
-	if v, ok := c.get("input_shape"); ok {
-		s, err := toInts(v, "input_shape")
+	if v, ok := c.get(ir.KeyInputShape.Read()...); ok {
+		s, err := toInts(v, ir.KeyInputShape.Name)
 		return append(ir.Shape{-1}, s...), err
 	}
-	if v, ok := c.get("input_dim"); ok {
+	if v, ok := c.get(ir.KeyFirstInputDim.Read()...); ok {
 		if n, ok := toInt(v); ok {
 			return ir.Shape{-1, n}, nil
 		}
@@ -743,9 +743,12 @@ func guessMajor(top obj) int {
 		if o := asObj(v); o != nil {
 			for k, e := range o {
 				switch k {
-				case "output_dim", "nb_filter", "border_mode", "dim_ordering", "subsample", "input_dtype", "W_regularizer":
+				// Keras 1 spellings of table keys, and two Keras 1 keys
+				// kconv does not read (input_dtype, W_regularizer).
+				case ir.KeyUnits.Old[0], ir.KeyFilters.Old[0], ir.KeyPadding.Old[0], ir.KeyDataFormat.Old[0], ir.KeyStrides.Old[0],
+					"input_dtype", "W_regularizer":
 					k1 = true
-				case "batch_shape":
+				case ir.KeyBatchInputShape.K3:
 					k3 = true
 				}
 				if s, ok := e.(string); ok && (s == "__keras_tensor__" || s == "DTypePolicy") {

@@ -17,7 +17,8 @@ var k1Classes = map[string]bool{
 // convert translates one layer's config into an op. k1 reports that the
 // layer follows Keras 1 conventions (config keys, kernel layouts).
 func (b *builder) convert(class, name string, c obj) (op ir.Op, k1 bool, err error) {
-	k1 = b.g.major == 1 || k1Classes[class] || c.has("dim_ordering", "nb_filter", "border_mode", "output_dim")
+	// Keys only Keras 1 spells so: dim_ordering, nb_filter, border_mode, output_dim.
+	k1 = b.g.major == 1 || k1Classes[class] || c.has(ir.KeyDataFormat.Old[0], ir.KeyFilters.Old[0], ir.KeyPadding.Old[0], ir.KeyUnits.Old[0])
 	if err := validateAttrs(c); err != nil {
 		return nil, k1, err
 	}
@@ -29,90 +30,89 @@ func (b *builder) convert(class, name string, c obj) (op ir.Op, k1 bool, err err
 	case "DepthwiseConv2D":
 		op, err = b.depthwise(c)
 	case "Conv2DTranspose", "Deconvolution2D", "Deconv2D":
-		op, err = b.deconv(c, name, class == "Deconvolution2D" || c.has("nb_filter"))
+		op, err = b.deconv(c, name, class == "Deconvolution2D" || c.has(ir.KeyFilters.Old...))
 	case "MaxPooling2D", "AveragePooling2D", "MaxPool2D", "AvgPool2D":
 		op, err = b.pool(c, strings.HasPrefix(class, "Max"))
 	case "GlobalMaxPooling2D", "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalAvgPool2D":
 		var keep bool
-		keep, err = c.boolean(false, "keepdims")
+		keep, err = c.boolean(false, ir.KeyKeepDims.Read()...)
 		op = &ir.GlobalPool2D{Max: strings.HasPrefix(class, "GlobalMax"), KeepDims: keep, DataFormat: b.dataFormat(c)}
 	case "Flatten":
-		op = &ir.Flatten{ChannelsFirst: c.str("data_format") == "channels_first"}
+		op = &ir.Flatten{ChannelsFirst: c.str(ir.KeyFlattenFormat.Read()...) == "channels_first"}
 	case "Dense":
 		op, err = b.dense(c)
 	case "Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization":
 		var rate float64
-		rate, err = c.num(0, "rate", "p")
+		rate, err = c.num(0, ir.KeyRate.Read()...)
 		op = &ir.Dropout{Rate: rate, Spatial: class == "SpatialDropout2D"}
 	case "Activation":
 		var a ir.Act
-		a, err = b.act(c["activation"])
+		a, err = b.act(c.val(ir.KeyAct))
 		op = &ir.Activation{Act: a}
 	case "ReLU":
 		op, err = relu(c)
 	case "LeakyReLU":
 		var alpha float64
-		alpha, err = c.num(0.3, "negative_slope", "alpha")
+		alpha, err = c.num(0.3, ir.KeyLeakyAlpha.Read()...)
 		op = &ir.Activation{Act: ir.Act{Name: ir.ActLeakyReLU, Alpha: alpha}}
 	case "ELU":
 		var alpha float64
-		alpha, err = c.num(1, "alpha")
+		alpha, err = c.num(1, ir.KeyELUAlpha.Read()...)
 		op = &ir.Activation{Act: ir.Act{Name: ir.ActELU, Alpha: alpha}}
 	case "Softmax":
 		var axis int
-		axis, err = c.integer(-1, "axis")
+		axis, err = c.integer(-1, ir.KeySoftmaxAxis.Read()...)
 		op = &ir.Activation{Act: ir.Act{Name: ir.ActSoftmax, Axis: axis}}
 	case "ThresholdedReLU":
 		var theta float64
-		theta, err = c.num(1, "theta")
+		theta, err = c.num(1, ir.KeyTheta.Read()...)
 		op = &ir.Activation{Act: ir.Act{Name: ir.ActReLU, Threshold: theta}}
 	case "PReLU":
 		var axes []int
-		if v, ok := c.get("shared_axes"); ok {
-			axes, err = toInts(v, "shared_axes")
+		if v, ok := c.get(ir.KeySharedAxes.Read()...); ok {
+			axes, err = toInts(v, ir.KeySharedAxes.Name)
 		}
 		op = &ir.PReLU{SharedAxes: axes}
 	case "BatchNormalization":
 		op, err = b.batchNorm(c, name)
 	case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate":
-		mode := map[string]ir.MergeMode{"Add": ir.MergeAdd, "Subtract": ir.MergeSubtract, "Multiply": ir.MergeMultiply,
-			"Average": ir.MergeAverage, "Maximum": ir.MergeMaximum, "Minimum": ir.MergeMinimum, "Concatenate": ir.MergeConcat}[class]
+		mode, _ := ir.MergeModeOf(class) // the case lists Merge's kinds
 		var axis int
-		axis, err = c.integer(-1, "axis")
+		axis, err = c.integer(-1, ir.KeyMergeAxis.Read()...)
 		op = &ir.Merge{Mode: mode, Axis: axis}
 	case "Merge":
 		op, err = b.merge1(c, name)
 	case "Reshape":
 		var t []int
-		v, ok := c.get("target_shape")
+		v, ok := c.get(ir.KeyTargetShape.Read()...)
 		if !ok {
 			return nil, k1, errors.New("Reshape has no target_shape")
 		}
-		t, err = toInts(v, "target_shape")
+		t, err = toInts(v, ir.KeyTargetShape.Name)
 		op = &ir.Reshape{Target: ir.Shape(t)}
 	case "Permute":
 		var d []int
-		v, ok := c.get("dims")
+		v, ok := c.get(ir.KeyDims.Read()...)
 		if !ok {
 			return nil, k1, errors.New("Permute has no dims")
 		}
-		d, err = toInts(v, "dims")
+		d, err = toInts(v, ir.KeyDims.Name)
 		op = &ir.Permute{Dims: d}
 	case "UpSampling2D":
 		var size [2]int
-		size, err = c.pair([2]int{2, 2}, "size")
-		interp := c.str("interpolation")
+		size, err = c.pair([2]int{2, 2}, ir.KeySize.Read()...)
+		interp := c.str(ir.KeyInterpolation.Read()...)
 		if interp == "" {
 			interp = "nearest"
 		}
 		op = &ir.UpSampling2D{SH: size[0], SW: size[1], Interpolation: interp, DataFormat: b.dataFormat(c)}
 	case "ZeroPadding2D":
 		var p [4]int
-		p, err = padding4(c, "padding", 1)
+		p, err = padding4(c, ir.KeyZeroPadding.Name, 1)
 		op = &ir.ZeroPadding2D{Pads: p, DataFormat: b.dataFormat(c)}
 	case "Cropping2D":
 		var p [4]int
-		p, err = padding4(c, "cropping", 0)
+		p, err = padding4(c, ir.KeyCropping.Name, 0)
 		op = &ir.Cropping2D{Crops: p, DataFormat: b.dataFormat(c)}
 	case "Lambda":
 		op, err = b.lambda(c, name)
@@ -135,7 +135,7 @@ func (b *builder) warnf(format string, args ...any) {
 
 // dataFormat reads data_format (Keras 2/3) or dim_ordering (Keras 1).
 func (b *builder) dataFormat(c obj) ir.Layout {
-	s := c.str("data_format", "dim_ordering")
+	s := c.str(ir.KeyDataFormat.Read()...)
 	if l, err := ir.ParseLayout(s); err == nil {
 		return l
 	}
@@ -143,7 +143,7 @@ func (b *builder) dataFormat(c obj) ir.Layout {
 }
 
 func parsePadding(c obj) (ir.Padding, error) {
-	s := strings.ToLower(c.str("padding", "border_mode"))
+	s := strings.ToLower(c.str(ir.KeyPadding.Read()...))
 	switch s {
 	case "", "valid":
 		return ir.PadValid, nil
@@ -160,26 +160,26 @@ func parsePadding(c obj) (ir.Padding, error) {
 // atrous_rate, border_mode).
 func window(c obj) (ir.Window2D, error) {
 	var w ir.Window2D
-	k, err := c.pair([2]int{0, 0}, "kernel_size")
+	k, err := c.pair([2]int{0, 0}, ir.KeyKernelSize.Name)
 	if err != nil {
 		return w, err
 	}
 	if k[0] == 0 {
-		if k[0], err = c.integer(0, "nb_row"); err != nil {
+		if k[0], err = c.integer(0, ir.KeyKernelSize.Old[0]); err != nil {
 			return w, err
 		}
-		if k[1], err = c.integer(0, "nb_col"); err != nil {
+		if k[1], err = c.integer(0, ir.KeyKernelSize.Old[1]); err != nil {
 			return w, err
 		}
 	}
 	if k[0] < 1 || k[1] < 1 {
 		return w, errors.New("no kernel size (kernel_size or nb_row/nb_col)")
 	}
-	s, err := c.pair([2]int{1, 1}, "strides", "subsample")
+	s, err := c.pair([2]int{1, 1}, ir.KeyStrides.Read()...)
 	if err != nil {
 		return w, err
 	}
-	d, err := c.pair([2]int{1, 1}, "dilation_rate", "atrous_rate")
+	d, err := c.pair([2]int{1, 1}, ir.KeyDilation.Read()...)
 	if err != nil {
 		return w, err
 	}
@@ -192,16 +192,16 @@ func window(c obj) (ir.Window2D, error) {
 
 // common reads use_bias/bias and activation.
 func (b *builder) common(c obj) (bool, ir.Act, error) {
-	bias, err := c.boolean(true, "use_bias", "bias")
+	bias, err := c.boolean(true, ir.KeyUseBias.Read()...)
 	if err != nil {
 		return false, ir.Act{}, err
 	}
-	a, err := b.act(c["activation"])
+	a, err := b.act(c.val(ir.KeyActivation))
 	return bias, a, err
 }
 
 func (b *builder) conv2D(c obj) (ir.Op, error) {
-	filters, err := c.integer(0, "filters", "nb_filter")
+	filters, err := c.integer(0, ir.KeyFilters.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (b *builder) conv2D(c obj) (ir.Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups, err := c.integer(1, "groups")
+	groups, err := c.integer(1, ir.KeyGroups.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -220,12 +220,28 @@ func (b *builder) conv2D(c obj) (ir.Op, error) {
 	return &ir.Conv2D{Filters: filters, Window2D: w, Groups: groups, UseBias: bias, Activation: a, DataFormat: b.dataFormat(c)}, nil
 }
 
+// groupsOne refuses a groups key other than 1 in a convolution class
+// without groups (Keras 2.3+ writes groups 1 for every convolution).
+func groupsOne(c obj) error {
+	g, err := c.integer(1, ir.KeyGroupsOne.Read()...)
+	if err != nil {
+		return err
+	}
+	if g != 1 {
+		return fmt.Errorf("groups %d is not supported for this layer (only Conv2D has groups)", g)
+	}
+	return nil
+}
+
 func (b *builder) separable(c obj) (ir.Op, error) {
-	filters, err := c.integer(0, "filters", "nb_filter")
+	if err := groupsOne(c); err != nil {
+		return nil, err
+	}
+	filters, err := c.integer(0, ir.KeyFilters.Read()...)
 	if err != nil {
 		return nil, err
 	}
-	mult, err := c.integer(1, "depth_multiplier")
+	mult, err := c.integer(1, ir.KeyDepthMultiplier.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +257,10 @@ func (b *builder) separable(c obj) (ir.Op, error) {
 }
 
 func (b *builder) depthwise(c obj) (ir.Op, error) {
-	mult, err := c.integer(1, "depth_multiplier")
+	if err := groupsOne(c); err != nil {
+		return nil, err
+	}
+	mult, err := c.integer(1, ir.KeyDepthMultiplier.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +276,10 @@ func (b *builder) depthwise(c obj) (ir.Op, error) {
 }
 
 func (b *builder) deconv(c obj, name string, k1 bool) (ir.Op, error) {
-	filters, err := c.integer(0, "filters", "nb_filter")
+	if err := groupsOne(c); err != nil {
+		return nil, err
+	}
+	filters, err := c.integer(0, ir.KeyFilters.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -270,8 +292,8 @@ func (b *builder) deconv(c obj, name string, k1 bool) (ir.Op, error) {
 		return nil, err
 	}
 	op := &ir.Conv2DTranspose{Filters: filters, Window2D: w, UseBias: bias, Activation: a, DataFormat: b.dataFormat(c)}
-	if v, ok := c.get("output_padding"); ok {
-		p, err := c.pair([2]int{}, "output_padding")
+	if v, ok := c.get(ir.KeyOutputPadding.Read()...); ok {
+		p, err := c.pair([2]int{}, ir.KeyOutputPadding.Read()...)
 		if err != nil {
 			return nil, fmt.Errorf("output_padding %s: %v", show(v), err)
 		}
@@ -280,7 +302,7 @@ func (b *builder) deconv(c obj, name string, k1 bool) (ir.Op, error) {
 	if k1 {
 		// Keras 1 states the output size (batch first, in its ordering);
 		// fixDeconvs makes the op produce it.
-		if v, ok := c.get("output_shape"); ok {
+		if v, ok := c.get(ir.KeyDeconvOutputShape.Read()...); ok {
 			if s, err := toInts(v, "output_shape"); err == nil && len(s) == 4 {
 				h, wd := s[1], s[2]
 				if op.DataFormat == ir.ChannelsFirst {
@@ -294,11 +316,11 @@ func (b *builder) deconv(c obj, name string, k1 bool) (ir.Op, error) {
 }
 
 func (b *builder) pool(c obj, isMax bool) (ir.Op, error) {
-	size, err := c.pair([2]int{2, 2}, "pool_size")
+	size, err := c.pair([2]int{2, 2}, ir.KeyPoolSize.Read()...)
 	if err != nil {
 		return nil, err
 	}
-	s, err := c.pair(size, "strides")
+	s, err := c.pair(size, ir.KeyPoolStrides.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +332,7 @@ func (b *builder) pool(c obj, isMax bool) (ir.Op, error) {
 }
 
 func (b *builder) dense(c obj) (ir.Op, error) {
-	units, err := c.integer(0, "units", "output_dim")
+	units, err := c.integer(0, ir.KeyUnits.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -322,16 +344,16 @@ func (b *builder) dense(c obj) (ir.Op, error) {
 }
 
 func relu(c obj) (ir.Op, error) {
-	slope, err := c.num(0, "negative_slope")
+	slope, err := c.num(0, ir.KeyNegativeSlope.Read()...)
 	if err != nil {
 		return nil, err
 	}
-	th, err := c.num(0, "threshold")
+	th, err := c.num(0, ir.KeyThreshold.Read()...)
 	if err != nil {
 		return nil, err
 	}
 	a := ir.Act{Name: ir.ActReLU, Alpha: slope, Threshold: th}
-	if v, ok := c.get("max_value"); ok {
+	if v, ok := c.get(ir.KeyMaxValue.Read()...); ok {
 		mv, ok := toFloat(v)
 		if !ok {
 			return nil, fmt.Errorf("max_value must be a number, got %s", show(v))
@@ -347,7 +369,7 @@ func relu(c obj) (ir.Op, error) {
 // training update stores the batch variance in it), so it loads as
 // moving_variance unchanged.
 func (b *builder) batchNorm(c obj, name string) (ir.Op, error) {
-	axis, err := c.integer(-1, "axis")
+	axis, err := c.integer(-1, ir.KeyAxis.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +377,7 @@ func (b *builder) batchNorm(c obj, name string) (ir.Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mode, _ := c.integer(0, "mode"); mode != 0 {
+	if mode, _ := c.integer(0, ir.KeyBNMode.Read()...); mode != 0 {
 		b.warnf("layer '%s': Keras 1 BatchNormalization mode %d normalizes with batch statistics; kconv applies the stored moving statistics (mode 0)", name, mode)
 	}
 	return &ir.BatchNorm{Axis: axis, Epsilon: eps, Center: center, Scale: scale}, nil
@@ -363,8 +385,8 @@ func (b *builder) batchNorm(c obj, name string) (ir.Op, error) {
 
 // merge1 reads Keras 1's Merge layer.
 func (b *builder) merge1(c obj, name string) (ir.Op, error) {
-	mode, _ := c["mode"].(string)
-	axis, err := c.integer(-1, "concat_axis")
+	mode, _ := c.val(ir.KeyMerge1Mode).(string)
+	axis, err := c.integer(-1, ir.KeyMerge1Axis.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -466,20 +488,16 @@ func (b *builder) actNamed(name string) (ir.Act, error) {
 	if !ok {
 		return ir.Act{}, fmt.Errorf("unknown activation %q", name)
 	}
-	a := info.Default
-	if a.Name == ir.ActHardSigmoid && b.g.major >= 3 {
-		// Keras 1/2: clip(0.2x + 0.5); Keras 3: relu6(x+3)/6 = clip(x/6 + 0.5).
-		a.Alpha = 1.0 / 6
-	}
-	return a, nil
+	// Keras 1/2's hard_sigmoid is clip(0.2x + 0.5), Keras 3's clip(x/6 + 0.5).
+	return info.KerasDefault(b.g.major >= 3), nil
 }
 
 // lambda reads a Lambda layer: its function is taken from Options.Lambdas
 // (by layer name) or recognized in the config by a registered name.
 func (b *builder) lambda(c obj, name string) (ir.Op, error) {
-	op := &ir.Lambda{Arguments: asObj(c["arguments"])}
-	if v, ok := c.get("output_shape"); ok && c.str("output_shape_type") != "lambda" {
-		if s, err := toInts(v, "output_shape"); err == nil && len(s) > 0 {
+	op := &ir.Lambda{Arguments: asObj(c.val(ir.KeyLambdaArguments))}
+	if v, ok := c.get(ir.KeyLambdaOutputShape.Read()...); ok && c.str(ir.KeyLambdaOutputShapeType.Read()...) != "lambda" {
+		if s, err := toInts(v, ir.KeyLambdaOutputShape.Name); err == nil && len(s) > 0 {
 			op.OutputShape = ir.Shape(s)
 		}
 	}
@@ -491,7 +509,7 @@ func (b *builder) lambda(c obj, name string) (ir.Op, error) {
 		op.Function = fn
 		return op, nil
 	}
-	op.Function = findLambda(c["function"])
+	op.Function = findLambda(c.val(ir.KeyLambdaFunction))
 	if op.Function == "" {
 		b.warnf("layer '%s': Lambda function not recognized (Python code cannot run in Go); pass --lambda %s=NAME with one of: %s", name, name, strings.Join(ir.LambdaNames(), ", "))
 	}
@@ -551,12 +569,12 @@ func findLambda(fn any) string {
 // normConfig reads the settings BatchNormalization and LayerNormalization
 // share: epsilon (default 1e-3), center and scale (default true).
 func normConfig(c obj) (eps float64, center, scale bool, err error) {
-	if eps, err = c.num(1e-3, "epsilon"); err != nil {
+	if eps, err = c.num(1e-3, ir.KeyEpsilon.Read()...); err != nil {
 		return
 	}
-	if center, err = c.boolean(true, "center"); err != nil {
+	if center, err = c.boolean(true, ir.KeyCenter.Read()...); err != nil {
 		return
 	}
-	scale, err = c.boolean(true, "scale")
+	scale, err = c.boolean(true, ir.KeyScale.Read()...)
 	return
 }

@@ -20,17 +20,17 @@ func (b *builder) seqLayer(class, name string, c obj) (op ir.Op, ok bool, err er
 		op, err = b.pool1D(c, strings.HasPrefix(class, "Max"))
 	case "GlobalMaxPooling1D", "GlobalAveragePooling1D", "GlobalMaxPool1D", "GlobalAvgPool1D":
 		var keep bool
-		keep, err = c.boolean(false, "keepdims")
+		keep, err = c.boolean(false, ir.KeyKeepDims.Read()...)
 		op = &ir.GlobalPool1D{Max: strings.HasPrefix(class, "GlobalMax"), KeepDims: keep, DataFormat: seqFormat(c)}
 	case "Embedding":
 		op, err = embedding(c)
 	case "RepeatVector":
 		var n int
-		n, err = c.integer(0, "n")
+		n, err = c.integer(0, ir.KeyRepeatN.Read()...)
 		op = &ir.RepeatVector{N: n}
 	case "Masking":
 		var v float64
-		v, err = c.num(0, "mask_value")
+		v, err = c.num(0, ir.KeyMaskValue.Read()...)
 		op = &ir.Masking{Value: v}
 	case "SimpleRNN", "LSTM", "GRU", "CuDNNLSTM", "CuDNNGRU":
 		op, err = b.recurrent(class, name, c)
@@ -45,7 +45,7 @@ func (b *builder) seqLayer(class, name string, c obj) (op ir.Op, ok bool, err er
 	case "TimeDistributedDense":
 		op, err = b.dense(c)
 	case "TimeDistributed":
-		inner := asObj(c["layer"])
+		inner := asObj(c.val(ir.KeyTDLayer))
 		if inner.str("class_name") != "Dense" {
 			return nil, false, nil
 		}
@@ -66,7 +66,7 @@ func innerConfig(inner obj) obj {
 // seqFormat reads a 1-D layer's data_format: channels_last unless it says
 // channels_first (Keras 1 1-D layers have no dim ordering).
 func seqFormat(c obj) ir.Layout {
-	if c.str("data_format") == "channels_first" {
+	if c.str(ir.KeySeqFormat.Read()...) == "channels_first" {
 		return ir.ChannelsFirst
 	}
 	return ir.ChannelsLast
@@ -80,9 +80,9 @@ func optInt(c obj, def int, keys ...string) (int, error) {
 	return c.integer(def, keys...)
 }
 
-func window1D(c obj, kKeys []string, defK int, sKeys []string, defS int) (ir.Window1D, error) {
+func window1D(c obj, kKey ir.KerasKey, defK int, sKey ir.KerasKey, defS int) (ir.Window1D, error) {
 	var w ir.Window1D
-	k, err := optInt(c, defK, kKeys...)
+	k, err := optInt(c, defK, kKey.Read()...)
 	if err != nil {
 		return w, err
 	}
@@ -92,11 +92,11 @@ func window1D(c obj, kKeys []string, defK int, sKeys []string, defS int) (ir.Win
 	if defS == 0 {
 		defS = k // pooling: the stride defaults to the window
 	}
-	s, err := optInt(c, defS, sKeys...)
+	s, err := optInt(c, defS, sKey.Read()...)
 	if err != nil {
 		return w, err
 	}
-	d, err := optInt(c, 1, "dilation_rate", "atrous_rate")
+	d, err := optInt(c, 1, ir.KeyConv1DDilation.Read()...)
 	if err != nil {
 		return w, err
 	}
@@ -104,7 +104,7 @@ func window1D(c obj, kKeys []string, defK int, sKeys []string, defS int) (ir.Win
 		return w, fmt.Errorf("strides %d and dilation %d must be positive", s, d)
 	}
 	w = ir.Window1D{K: k, Stride: s, Dilation: d}
-	switch p := strings.ToLower(c.str("padding", "border_mode")); p {
+	switch p := strings.ToLower(c.str(ir.KeyConv1DPadding.Read()...)); p {
 	case "", "valid":
 	case "same":
 		w.Padding = ir.PadSame
@@ -117,11 +117,11 @@ func window1D(c obj, kKeys []string, defK int, sKeys []string, defS int) (ir.Win
 }
 
 func (b *builder) conv1D(c obj) (ir.Op, error) {
-	filters, err := c.integer(0, "filters", "nb_filter")
+	filters, err := c.integer(0, ir.KeyFilters.Read()...)
 	if err != nil {
 		return nil, err
 	}
-	w, err := window1D(c, []string{"kernel_size", "filter_length"}, 0, []string{"strides", "subsample_length"}, 1)
+	w, err := window1D(c, ir.KeyConv1DKernel, 0, ir.KeyConv1DStrides, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (b *builder) conv1D(c obj) (ir.Op, error) {
 }
 
 func (b *builder) pool1D(c obj, isMax bool) (ir.Op, error) {
-	w, err := window1D(c, []string{"pool_size", "pool_length"}, 2, []string{"strides", "stride"}, 0)
+	w, err := window1D(c, ir.KeyPool1DSize, 2, ir.KeyPool1DStrides, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -148,15 +148,15 @@ func (b *builder) pool1D(c obj, isMax bool) (ir.Op, error) {
 }
 
 func embedding(c obj) (ir.Op, error) {
-	in, err := c.integer(0, "input_dim")
+	in, err := c.integer(0, ir.KeyInputDim.Read()...)
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.integer(0, "output_dim")
+	out, err := c.integer(0, ir.KeyOutputDim.Read()...)
 	if err != nil {
 		return nil, err
 	}
-	mz, err := c.boolean(false, "mask_zero")
+	mz, err := c.boolean(false, ir.KeyMaskZero.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -169,10 +169,10 @@ func embedding(c obj) (ir.Op, error) {
 // activation hard_sigmoid (Keras 1/2) or sigmoid (Keras 3), GRU
 // reset_after false (Keras 1/2) or true (Keras 3).
 func (b *builder) recurrent(class, name string, c obj) (*ir.Recurrent, error) {
-	if st, err := c.boolean(false, "stateful"); err != nil || st {
+	if st, err := c.boolean(false, ir.KeyStateful.Read()...); err != nil || st {
 		return nil, errors.New("stateful recurrent layers keep state between calls; kconv runs stateless models only")
 	}
-	units, err := c.integer(0, "units", "output_dim")
+	units, err := c.integer(0, ir.KeyUnits.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (b *builder) recurrent(class, name string, c obj) (*ir.Recurrent, error) {
 		}
 		op.RecurrentActivation, op.ResetAfter = ir.Act{Name: "sigmoid"}, true
 	}
-	if v, ok := c.get("activation"); ok {
+	if v, ok := c.get(ir.KeyActivation.Read()...); ok {
 		if op.Activation, err = b.act(v); err != nil {
 			return nil, err
 		}
@@ -195,7 +195,7 @@ func (b *builder) recurrent(class, name string, c obj) (*ir.Recurrent, error) {
 		if b.g.major >= 3 {
 			def = "sigmoid"
 		}
-		v, ok := c.get("recurrent_activation", "inner_activation")
+		v, ok := c.get(ir.KeyRecurrentActivation.Read()...)
 		if !ok {
 			v = def
 		}
@@ -206,24 +206,24 @@ func (b *builder) recurrent(class, name string, c obj) (*ir.Recurrent, error) {
 	if op.RecurrentActivation.Name == "" {
 		op.RecurrentActivation = ir.Linear
 	}
-	if op.UseBias, err = c.boolean(true, "use_bias", "bias"); err != nil {
+	if op.UseBias, err = c.boolean(true, ir.KeyUseBias.Read()...); err != nil {
 		return nil, err
 	}
 	if op.Cell == ir.CellGRU && !op.ResetAfter {
-		if op.ResetAfter, err = c.boolean(b.g.major >= 3, "reset_after"); err != nil {
+		if op.ResetAfter, err = c.boolean(b.g.major >= 3, ir.KeyResetAfter.Read()...); err != nil {
 			return nil, err
 		}
 	}
-	if op.ReturnSequences, err = c.boolean(false, "return_sequences"); err != nil {
+	if op.ReturnSequences, err = c.boolean(false, ir.KeyReturnSequences.Read()...); err != nil {
 		return nil, err
 	}
-	if op.GoBackwards, err = c.boolean(false, "go_backwards"); err != nil {
+	if op.GoBackwards, err = c.boolean(false, ir.KeyGoBackwards.Read()...); err != nil {
 		return nil, err
 	}
-	if op.ReturnState, err = c.boolean(false, "return_state"); err != nil {
+	if op.ReturnState, err = c.boolean(false, ir.KeyReturnState.Read()...); err != nil {
 		return nil, err
 	}
-	if u, err := c.boolean(false, "unroll"); err == nil && u {
+	if u, err := c.boolean(false, ir.KeyUnroll.Read()...); err == nil && u {
 		b.warnf("layer '%s': unroll only changes how Keras builds the loop; kconv runs it as a loop", name)
 	}
 	return op, nil
@@ -238,15 +238,15 @@ func mirrorLayer(fw, bl obj) bool {
 		return false
 	}
 	fc, bc := innerConfig(fw), innerConfig(bl)
-	fb, _ := fc.boolean(false, "go_backwards")
-	bb, err := bc.boolean(false, "go_backwards")
+	fb, _ := fc.boolean(false, ir.KeyGoBackwards.Read()...)
+	bb, err := bc.boolean(false, ir.KeyGoBackwards.Read()...)
 	if err != nil || fb == bb {
 		return false
 	}
 	strip := func(c obj) obj {
 		o := obj{}
 		for k, v := range c {
-			if k != "name" && k != "go_backwards" {
+			if k != "name" && k != ir.KeyGoBackwards.Name {
 				o[k] = v
 			}
 		}
@@ -257,7 +257,7 @@ func mirrorLayer(fw, bl obj) bool {
 
 // bidirectional reads Bidirectional(layer, merge_mode).
 func (b *builder) bidirectional(name string, c obj) (ir.Op, error) {
-	inner := asObj(c["layer"])
+	inner := asObj(c.val(ir.KeyBiLayer))
 	if inner == nil {
 		return nil, errors.New("Bidirectional has no layer")
 	}
@@ -267,7 +267,7 @@ func (b *builder) bidirectional(name string, c obj) (ir.Op, error) {
 	default:
 		return nil, fmt.Errorf("Bidirectional(%s) is not supported", cls)
 	}
-	if bl := asObj(c["backward_layer"]); bl != nil && !mirrorLayer(inner, bl) {
+	if bl := asObj(c.val(ir.KeyBackwardLayer)); bl != nil && !mirrorLayer(inner, bl) {
 		return nil, errors.New("Bidirectional with a separate backward_layer is not supported")
 	}
 	op, err := b.recurrent(cls, name, innerConfig(inner))
@@ -278,7 +278,7 @@ func (b *builder) bidirectional(name string, c obj) (ir.Op, error) {
 		return nil, errors.New("Bidirectional of a go_backwards layer is not supported")
 	}
 	op.Bidirectional = true
-	v, ok := c["merge_mode"]
+	v, ok := c[ir.KeyBiMergeMode.Name]
 	switch {
 	case !ok:
 		op.Merge = "concat"
@@ -295,8 +295,8 @@ func (b *builder) bidirectional(name string, c obj) (ir.Op, error) {
 // is refused).
 func layerNorm(c obj) (ir.Op, error) {
 	axes := []int{-1}
-	if v, ok := c.get("axis"); ok {
-		a, err := toInts(v, "axis")
+	if v, ok := c.get(ir.KeyNormAxes.Read()...); ok {
+		a, err := toInts(v, ir.KeyNormAxes.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -306,7 +306,7 @@ func layerNorm(c obj) (ir.Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rms, err := c.boolean(false, "rms_scaling"); err != nil || rms {
+	if rms, err := c.boolean(false, ir.KeyRMSScaling.Read()...); err != nil || rms {
 		return nil, errors.New("rms_scaling is not supported")
 	}
 	return &ir.LayerNormalization{Axes: axes, Epsilon: eps, Center: center, Scale: scale}, nil
@@ -316,13 +316,13 @@ func layerNorm(c obj) (ir.Op, error) {
 // score_mode "dot"); the causal mask and Keras 3's "concat" scores are
 // refused.
 func attention(c obj) (ir.Op, error) {
-	if causal, err := c.boolean(false, "causal"); err != nil || causal {
+	if causal, err := c.boolean(false, ir.KeyCausal.Read()...); err != nil || causal {
 		return nil, errors.New("causal attention is not supported")
 	}
-	if m := c.str("score_mode"); m != "" && m != "dot" {
+	if m := c.str(ir.KeyScoreMode.Read()...); m != "" && m != "dot" {
 		return nil, fmt.Errorf("score_mode %q is not supported", m)
 	}
-	scale, err := c.boolean(false, "use_scale")
+	scale, err := c.boolean(false, ir.KeyUseScale.Read()...)
 	if err != nil {
 		return nil, err
 	}
@@ -333,31 +333,31 @@ func attention(c obj) (ir.Op, error) {
 // (attention_axes None or the steps axis); output_shape may name the
 // output features.
 func mha(c obj) (ir.Op, error) {
-	heads, err := c.integer(0, "num_heads")
+	heads, err := c.integer(0, ir.KeyNumHeads.Read()...)
 	if err != nil {
 		return nil, err
 	}
-	kd, err := c.integer(0, "key_dim")
+	kd, err := c.integer(0, ir.KeyKeyDim.Read()...)
 	if err != nil {
 		return nil, err
 	}
-	vd, err := optInt(c, kd, "value_dim")
+	vd, err := optInt(c, kd, ir.KeyValueDim.Read()...)
 	if err != nil {
 		return nil, err
 	}
-	bias, err := c.boolean(true, "use_bias")
+	bias, err := c.boolean(true, ir.KeyUseBias.Name)
 	if err != nil {
 		return nil, err
 	}
 	op := &ir.MultiHeadAttention{Heads: heads, KeyDim: kd, ValueDim: vd, UseBias: bias}
-	if v, ok := c.get("attention_axes"); ok {
-		a, err := toInts(v, "attention_axes")
+	if v, ok := c.get(ir.KeyAttentionAxes.Read()...); ok {
+		a, err := toInts(v, ir.KeyAttentionAxes.Name)
 		if err != nil || len(a) != 1 || (a[0] != 1 && a[0] != -2) {
 			return nil, fmt.Errorf("attention_axes %s is not supported (only the steps axis)", show(v))
 		}
 	}
-	if v, ok := c.get("output_shape"); ok {
-		s, err := toInts(v, "output_shape")
+	if v, ok := c.get(ir.KeyMHAOutputDim.Read()...); ok {
+		s, err := toInts(v, ir.KeyMHAOutputDim.Name)
 		if err != nil || len(s) != 1 || s[0] < 1 {
 			return nil, fmt.Errorf("output_shape %s is not supported (only a feature count)", show(v))
 		}

@@ -2,7 +2,10 @@ package keras
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/kconv/kconv/ir"
 )
 
 // enumAttrs lists the string attributes with a closed set of values, as
@@ -11,18 +14,16 @@ import (
 // value is an error, never the default. Padding is checked only where it
 // is a string (ZeroPadding2D's padding is numbers).
 var enumAttrs = map[string][]string{
-	"data_format":  {"channels_first", "channels_last"},
-	"dim_ordering": {"th", "tf", "default"},
-	"padding":      {"valid", "same", "causal", "full"},
-	"border_mode":  {"valid", "same", "full"},
+	ir.KeyDataFormat.Name:   {"channels_first", "channels_last"},
+	ir.KeyDataFormat.Old[0]: {"th", "tf", "default"},
+	ir.KeyPadding.Name:      {"valid", "same", "causal", "full"},
+	ir.KeyPadding.Old[0]:    {"valid", "same", "full"},
 }
 
 // positiveAttrs are integer (or integer-tuple) attributes whose every value
 // Keras requires to be at least 1.
-var positiveAttrs = []string{
-	"strides", "subsample", "dilation_rate", "atrous_rate", "kernel_size",
-	"pool_size", "groups", "depth_multiplier", "nb_row", "nb_col", "size",
-}
+var positiveAttrs = slices.Concat(ir.KeyStrides.Read(), ir.KeyDilation.Read(), ir.KeyKernelSize.Read(),
+	ir.KeyPoolSize.Read(), ir.KeyGroups.Read(), ir.KeyDepthMultiplier.Read(), ir.KeySize.Read())
 
 // validateAttrs checks the attributes shared by many layer classes before
 // any layer reads them, so that no reader can turn a bad value into its
@@ -35,7 +36,7 @@ func validateAttrs(c obj) error {
 		}
 		s, isStr := v.(string)
 		if !isStr {
-			if key == "padding" {
+			if key == ir.KeyPadding.Name {
 				continue // numbers (ZeroPadding2D), checked by its reader
 			}
 			return fmt.Errorf("attribute %s must be one of %s, got %s", key, strings.Join(allowed, ", "), show(v))

@@ -367,8 +367,8 @@ func (c *nctx) concat() error {
 		c.setOut(0, vals[0])
 		return nil
 	}
-	if !anyConst && axis >= 1 {
-		return c.emitOut(&ir.Merge{Mode: ir.MergeConcat, Axis: axis}, ins)
+	if m, ok := (&ir.Concat{Axis: axis}).AsMerge(anyConst); ok {
+		return c.emitOut(m, ins)
 	}
 	return c.emitOut(&ir.Concat{Axis: axis}, ins)
 }

@@ -17,9 +17,19 @@ var binaryOps = map[string]ir.BinaryOp{
 	"Pow": ir.BinaryPow,
 }
 
-var mergeModes = map[string]ir.MergeMode{
-	"Add": ir.MergeAdd, "Sub": ir.MergeSubtract, "Mul": ir.MergeMultiply, "Sum": ir.MergeAdd,
-	"Mean": ir.MergeAverage, "Max": ir.MergeMaximum, "Min": ir.MergeMinimum,
+// mergeMode returns the Merge (a Keras merge layer) an element-wise ONNX
+// op is over computed tensors of one shape: its Binary's Merge form
+// (ir.BinaryOp.MergeMode), or Average for Mean (whose Binary form is a sum
+// then a scaling).
+func mergeMode(op string) (ir.MergeMode, bool) {
+	if op == "Mean" {
+		return ir.MergeAverage, true
+	}
+	b, ok := binaryOps[op]
+	if !ok {
+		return 0, false
+	}
+	return b.MergeMode()
 }
 
 func (c *nctx) elementwise() error {
@@ -113,7 +123,7 @@ func (c *nctx) elementwise() error {
 			same = false
 		}
 	}
-	if mode, ok := mergeModes[c.op]; ok && same && !anyConst && !(c.op == "Sub" && n != 2) {
+	if mode, ok := mergeMode(c.op); ok && same && !anyConst && !(c.op == "Sub" && n != 2) {
 		return c.emitOut(&ir.Merge{Mode: mode}, names)
 	}
 	op := binaryOps[c.op]

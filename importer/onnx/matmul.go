@@ -40,7 +40,7 @@ func (c *nctx) gemm() error {
 		return fmt.Errorf("gemm needs rank-2 A and B, got %v and %v", sa, sb)
 	}
 	bConst := b.c != nil && b.node == ""
-	if ta == 0 && bConst && a.node != "" {
+	if ir.GemmIsDense(ta != 0, a.node == "", bConst, len(sb)) {
 		k, n := sb[0], sb[1]
 		if tb != 0 {
 			k, n = sb[1], sb[0]
@@ -54,20 +54,11 @@ func (c *nctx) gemm() error {
 		case transB:
 			// B is (n, k): rows j0… of it are columns of the kernel.
 			kernel = weight("kernel", ir.Shape{k, n}, b.c, k, func(src []float32, j0 int, dst []float32) {
-				rows := len(src) / k
-				for i := 0; i < k; i++ {
-					d := dst[i*n+j0 : i*n+j0+rows]
-					for r := range d {
-						d[r] = a * src[r*k+i]
-					}
-				}
+				ir.GemmKernelRows(src, j0, k, n, a, true, dst)
 			})
 		case a != 1:
 			kernel = weight("kernel", ir.Shape{k, n}, b.c, n, func(src []float32, i0 int, dst []float32) {
-				d := dst[i0*n : i0*n+len(src)]
-				for i, v := range src {
-					d[i] = a * v
-				}
+				ir.GemmKernelRows(src, i0, k, n, a, false, dst)
 			})
 		default:
 			kernel = weight("kernel", ir.Shape{k, n}, b.c, 0, nil)
@@ -89,9 +80,7 @@ func (c *nctx) gemm() error {
 					if err != nil {
 						return err
 					}
-					for j := range dst {
-						dst[j] = float32(beta) * f[j%len(f)]
-					}
+					ir.GemmBias(dst, float32(beta), f)
 					return nil
 				})))
 			case beta != 0:
@@ -152,7 +141,7 @@ func (c *nctx) matmul() error {
 		return err
 	}
 	sa, sb := shapeOf(a), shapeOf(b)
-	if b.c != nil && b.node == "" && len(sb) == 2 && len(sa) >= 2 && a.node != "" {
+	if ir.MatMulIsDense(a.node == "", len(sa), b.c != nil && b.node == "", len(sb)) {
 		if sa[len(sa)-1] != sb[0] {
 			return fmt.Errorf("matmul inner sizes differ: %v × %v", sa, sb)
 		}

@@ -2,7 +2,6 @@ package onnx
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/kconv/kconv/ir"
 )
@@ -82,14 +81,8 @@ func (c *nctx) pad() error {
 	if mode == "wrap" {
 		return fmt.Errorf("pad mode wrap is not supported")
 	}
-	if r == 4 && mode == "constant" && value == 0 && !slices.ContainsFunc(pads, func(p int) bool { return p < 0 }) {
-		// pads = [b0 b1 b2 b3 e0 e1 e2 e3].
-		switch {
-		case t.Layout != ir.ChannelsLast && pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0:
-			return c.emitOut(&ir.ZeroPadding2D{Pads: [4]int{pads[2], pads[6], pads[3], pads[7]}, DataFormat: ir.ChannelsFirst}, []string{x})
-		case t.Layout == ir.ChannelsLast && pads[0] == 0 && pads[3] == 0 && pads[4] == 0 && pads[7] == 0:
-			return c.emitOut(&ir.ZeroPadding2D{Pads: [4]int{pads[1], pads[5], pads[2], pads[6]}, DataFormat: ir.ChannelsLast}, []string{x})
-		}
+	if zp, ok := ir.ZeroPaddingOf(pads, mode, value, t); ok {
+		return c.emitOut(zp, []string{x})
 	}
 	return c.emitOut(&ir.Pad{Pads: pads, Mode: mode, Value: value}, []string{x})
 }

@@ -22,7 +22,7 @@ func Sgemm(pl *par.Pool, transA, transB bool, m, n, k int, alpha float32, a []fl
 	}
 	t := pl.Workers()
 	// Below ~4 MFLOP per worker the goroutine hand-off costs more than it gains.
-	if t > 1 && int64(m)*int64(n)*int64(k) >= int64(t)*2<<20 {
+	if t > 1 && int64(m)*int64(n)*int64(k) >= int64(t)*8<<20 {
 		// Split the larger of A's rows and B's columns: each worker packs
 		// the part of op(B) it uses, so a row split packs all of B once
 		// per worker (op(A) is read in place). Column blocks are multiples

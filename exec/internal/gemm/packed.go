@@ -70,7 +70,7 @@ func SgemmPacked(pl *par.Pool, transA bool, m int, alpha float32, a []float32, l
 		return
 	}
 	t := pl.Workers()
-	if t > 1 && m >= 8*t && int64(m)*int64(n)*int64(k) >= int64(t)*2<<20 {
+	if t > 1 && m >= 8*t && int64(m)*int64(n)*int64(k) >= int64(t)*8<<20 {
 		pl.For(m, 16, func(i0, i1 int) {
 			var aa []float32
 			if transA {

@@ -30,7 +30,7 @@ func ChannelOp(op BinaryOp, dst, x []float32, n, hw, c int, y []float32, ystride
 		}
 	}
 	pool := ws.Par()
-	if rows*c < 1<<15 || pool.Workers() == 1 {
+	if rows*c < 1<<17 || pool.Workers() == 1 {
 		f(0, rows)
 		return
 	}
@@ -100,7 +100,7 @@ func ChannelAffineAct(dst, x []float32, c int, scale, shift []float32, act Activ
 		act.ApplyFast(d)
 	}
 	pool := ws.Par()
-	if len(x) < 1<<15 || pool.Workers() == 1 {
+	if len(x) < 1<<17 || pool.Workers() == 1 {
 		f(0, rows)
 		return
 	}

@@ -40,7 +40,7 @@ func DepthwiseConv2D(p ConvParams, in, kernel, bias []float32, act Activation, o
 	}
 	workers := min(ws.Par().Workers(), rows)
 	// Below ~64K multiply-adds per worker the goroutines cost more than they save.
-	if int64(rows)*int64(ow*p.OutC*p.KH*p.KW) < int64(workers)<<16 {
+	if int64(rows)*int64(ow*p.OutC*p.KH*p.KW) < int64(workers)<<18 {
 		workers = 1
 	}
 	chunk := (rows + workers - 1) / workers

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/kconv/kconv/exec/internal/par"
 	"math"
 )
 
@@ -299,46 +300,46 @@ func shapeIsLastAxisVector(v, full []int) bool {
 // overlap them. Equal shapes, a scalar operand and a vector along the last
 // axis take dedicated paths; other shapes are coalesced into as few
 // dimensions as possible and run row by row.
-func Binary(op BinaryOp, dst, a []float32, aShape []int, b []float32, bShape []int, threads int) {
+func Binary(op BinaryOp, dst, a []float32, aShape []int, b []float32, bShape []int, pl *par.Pool) {
 	aN, bN := shapeElems(aShape), shapeElems(bShape)
 	shapeCheckLen("binary a", a, aN)
 	shapeCheckLen("binary b", b, bN)
 	switch {
 	case shapeSameModOnes(aShape, bShape):
 		shapeCheckLen("binary output", dst, aN)
-		if parChunks(threads, aN, 1) == 1 {
+		if parChunks(pl.Workers(), aN, 1) == 1 {
 			binVV(op, dst, a, b)
 			return
 		}
-		parRange(threads, aN, 1, func(lo, hi int) { binVV(op, dst[lo:hi], a[lo:hi], b[lo:hi]) })
+		parRange(pl, aN, 1, func(lo, hi int) { binVV(op, dst[lo:hi], a[lo:hi], b[lo:hi]) })
 	case bN == 1:
 		shapeCheckLen("binary output", dst, aN)
-		if parChunks(threads, aN, 1) == 1 {
+		if parChunks(pl.Workers(), aN, 1) == 1 {
 			binVS(op, dst, a, b[0])
 			return
 		}
-		parRange(threads, aN, 1, func(lo, hi int) { binVS(op, dst[lo:hi], a[lo:hi], b[0]) })
+		parRange(pl, aN, 1, func(lo, hi int) { binVS(op, dst[lo:hi], a[lo:hi], b[0]) })
 	case aN == 1:
 		shapeCheckLen("binary output", dst, bN)
-		if parChunks(threads, bN, 1) == 1 {
+		if parChunks(pl.Workers(), bN, 1) == 1 {
 			binSV(op, dst, a[0], b)
 			return
 		}
-		parRange(threads, bN, 1, func(lo, hi int) { binSV(op, dst[lo:hi], a[0], b[lo:hi]) })
+		parRange(pl, bN, 1, func(lo, hi int) { binSV(op, dst[lo:hi], a[0], b[lo:hi]) })
 	case aN > 0 && shapeIsLastAxisVector(bShape, aShape):
 		shapeCheckLen("binary output", dst, aN)
-		if parChunks(threads, aN/bN, bN) == 1 {
+		if parChunks(pl.Workers(), aN/bN, bN) == 1 {
 			binRowsVec(op, dst, a, b, false, 0, aN/bN)
 			return
 		}
-		parRange(threads, aN/bN, bN, func(lo, hi int) { binRowsVec(op, dst, a, b, false, lo, hi) })
+		parRange(pl, aN/bN, bN, func(lo, hi int) { binRowsVec(op, dst, a, b, false, lo, hi) })
 	case bN > 0 && shapeIsLastAxisVector(aShape, bShape):
 		shapeCheckLen("binary output", dst, bN)
-		if parChunks(threads, bN/aN, aN) == 1 {
+		if parChunks(pl.Workers(), bN/aN, aN) == 1 {
 			binRowsVec(op, dst, b, a, true, 0, bN/aN)
 			return
 		}
-		parRange(threads, bN/aN, aN, func(lo, hi int) { binRowsVec(op, dst, b, a, true, lo, hi) })
+		parRange(pl, bN/aN, aN, func(lo, hi int) { binRowsVec(op, dst, b, a, true, lo, hi) })
 	default:
 		out, err := BroadcastShape(aShape, bShape)
 		if err != nil {
@@ -349,7 +350,7 @@ func Binary(op BinaryOp, dst, a []float32, aShape []int, b []float32, bShape []i
 		if n == 0 {
 			return
 		}
-		bcMakePlan(out, aShape, bShape).run(op, dst, a, b, threads)
+		bcMakePlan(out, aShape, bShape).run(op, dst, a, b, pl)
 	}
 }
 
@@ -406,11 +407,11 @@ func bcMakePlan(out, aShape, bShape []int) bcPlan {
 	return p
 }
 
-func (p bcPlan) run(op BinaryOp, dst, a, b []float32, threads int) {
+func (p bcPlan) run(op BinaryOp, dst, a, b []float32, pl *par.Pool) {
 	r := len(p.dims)
 	L := p.dims[r-1]
 	rows := len(dst) / L
-	parRange(threads, rows, L, func(lo, hi int) { p.rows(op, dst, a, b, lo, hi) })
+	parRange(pl, rows, L, func(lo, hi int) { p.rows(op, dst, a, b, lo, hi) })
 }
 
 // rows computes output rows [lo, hi) (a row is the last coalesced dimension).
@@ -457,7 +458,7 @@ func (p bcPlan) rows(op BinaryOp, dst, a, b []float32, lo, hi int) {
 
 // BroadcastTo writes x broadcast to dstShape into dst (ONNX Expand with a
 // target shape that x broadcasts to unchanged).
-func BroadcastTo(dst []float32, dstShape []int, x []float32, xShape []int, threads int) {
+func BroadcastTo(dst []float32, dstShape []int, x []float32, xShape []int, pl *par.Pool) {
 	if !shapeBroadcastsTo(xShape, dstShape) {
 		panic(fmt.Sprintf("kernels: shape %v does not broadcast to %v", xShape, dstShape))
 	}
@@ -476,7 +477,7 @@ func BroadcastTo(dst []float32, dstShape []int, x []float32, xShape []int, threa
 			dst[i] = v
 		}
 	default:
-		bcMakePlan(dstShape, xShape, xShape).run(opFirst, dst, x, x, threads)
+		bcMakePlan(dstShape, xShape, xShape).run(opFirst, dst, x, x, pl)
 	}
 }
 
@@ -484,7 +485,7 @@ func BroadcastTo(dst []float32, dstShape []int, x []float32, xShape []int, threa
 // block is finished before moving on, so it stays in cache.
 const naryGrain = 4096
 
-func naryRun(op BinaryOp, dst []float32, inputs [][]float32, shapes [][]int, threads int) {
+func naryRun(op BinaryOp, dst []float32, inputs [][]float32, shapes [][]int, pl *par.Pool) {
 	if len(inputs) == 0 || len(inputs) != len(shapes) {
 		panic(fmt.Sprintf("kernels: n-ary %v: %d inputs, %d shapes", op.String(), len(inputs), len(shapes)))
 	}
@@ -498,21 +499,21 @@ func naryRun(op BinaryOp, dst []float32, inputs [][]float32, shapes [][]int, thr
 		shapeCheckLen("n-ary output", dst, n)
 		blocks := (n + naryGrain - 1) / naryGrain
 		per := naryGrain * len(inputs)
-		if parChunks(threads, blocks, per) == 1 {
+		if parChunks(pl.Workers(), blocks, per) == 1 {
 			naryBlocks(op, dst, inputs, 0, blocks)
 			return
 		}
 		in := append([][]float32(nil), inputs...) // keep inputs itself off the heap
-		parRange(threads, blocks, per, func(lo, hi int) { naryBlocks(op, dst, in, lo, hi) })
+		parRange(pl, blocks, per, func(lo, hi int) { naryBlocks(op, dst, in, lo, hi) })
 		return
 	}
 	out, err := BroadcastShape(shapes...)
 	if err != nil {
 		panic(err)
 	}
-	BroadcastTo(dst, out, inputs[0], shapes[0], threads)
+	BroadcastTo(dst, out, inputs[0], shapes[0], pl)
 	for k := 1; k < len(inputs); k++ {
-		Binary(op, dst, dst, out, inputs[k], shapes[k], threads)
+		Binary(op, dst, dst, out, inputs[k], shapes[k], pl)
 	}
 }
 
@@ -529,28 +530,28 @@ func naryBlocks(op BinaryOp, dst []float32, inputs [][]float32, lo, hi int) {
 
 // SumN writes the broadcast sum of inputs into dst (Keras Add), accumulated
 // left to right. dst must not overlap any input.
-func SumN(dst []float32, inputs [][]float32, shapes [][]int, threads int) {
-	naryRun(OpAdd, dst, inputs, shapes, threads)
+func SumN(dst []float32, inputs [][]float32, shapes [][]int, pl *par.Pool) {
+	naryRun(OpAdd, dst, inputs, shapes, pl)
 }
 
 // ProdN writes the broadcast product of inputs into dst (Keras Multiply).
-func ProdN(dst []float32, inputs [][]float32, shapes [][]int, threads int) {
-	naryRun(OpMul, dst, inputs, shapes, threads)
+func ProdN(dst []float32, inputs [][]float32, shapes [][]int, pl *par.Pool) {
+	naryRun(OpMul, dst, inputs, shapes, pl)
 }
 
 // MaxN writes the broadcast element-wise max of inputs (Keras Maximum).
-func MaxN(dst []float32, inputs [][]float32, shapes [][]int, threads int) {
-	naryRun(OpMax, dst, inputs, shapes, threads)
+func MaxN(dst []float32, inputs [][]float32, shapes [][]int, pl *par.Pool) {
+	naryRun(OpMax, dst, inputs, shapes, pl)
 }
 
 // MinN writes the broadcast element-wise min of inputs (Keras Minimum).
-func MinN(dst []float32, inputs [][]float32, shapes [][]int, threads int) {
-	naryRun(OpMin, dst, inputs, shapes, threads)
+func MinN(dst []float32, inputs [][]float32, shapes [][]int, pl *par.Pool) {
+	naryRun(OpMin, dst, inputs, shapes, pl)
 }
 
 // MeanN writes the broadcast mean of inputs (Keras Average): the sum, left to
 // right, divided by len(inputs).
-func MeanN(dst []float32, inputs [][]float32, shapes [][]int, threads int) {
-	naryRun(OpAdd, dst, inputs, shapes, threads)
+func MeanN(dst []float32, inputs [][]float32, shapes [][]int, pl *par.Pool) {
+	naryRun(OpAdd, dst, inputs, shapes, pl)
 	binVS(OpDiv, dst, dst, float32(len(inputs)))
 }

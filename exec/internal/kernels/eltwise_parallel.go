@@ -1,13 +1,13 @@
 package kernels
 
-import "sync"
+import "github.com/kconv/kconv/exec/internal/par"
 
 // parGrain is the amount of work (roughly, inner-loop element operations)
-// below which splitting a range over goroutines does not pay.
-const parGrain = 1 << 15
+// below which splitting a range over workers does not pay.
+const parGrain = 1 << 17
 
 // parChunks returns how many chunks parRange would use to split n items that
-// each cost about perItem element operations over at most threads goroutines.
+// each cost about perItem element operations over at most threads workers.
 func parChunks(threads, n, perItem int) int {
 	if threads <= 1 || n <= 1 {
 		return 1
@@ -16,39 +16,24 @@ func parChunks(threads, n, perItem int) int {
 		perItem = 1
 	}
 	minItems := (parGrain + perItem - 1) / perItem
-	w := n / minItems
-	if w > threads {
-		w = threads
-	}
-	if w < 1 {
-		w = 1
-	}
-	return w
+	return max(1, min(n/minItems, threads))
 }
 
-// parRange splits [0, n) into parChunks(threads, n, perItem) contiguous
-// chunks and runs fn on each, concurrently when there is more than one. The
-// calling goroutine runs the first chunk, so at most threads goroutines work
-// at once. Callers that care about allocation-free serial calls check
+// parRange splits [0, n) into parChunks(pl.Workers(), n, perItem)
+// contiguous chunks and runs fn on each, on pl's workers when there is more
+// than one (the calling goroutine included; pl's helpers are long-lived
+// and poll between calls, where a goroutine started per call waited
+// 50-100 µs for the other core on these VMs, longer than many pooling
+// layers take). Callers that care about allocation-free serial calls check
 // parChunks first and call their worker directly when it is 1.
-func parRange(threads, n, perItem int, fn func(lo, hi int)) {
+func parRange(pl *par.Pool, n, perItem int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	w := parChunks(threads, n, perItem)
+	w := parChunks(pl.Workers(), n, perItem)
 	if w == 1 {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(w - 1)
-	for i := 1; i < w; i++ {
-		lo, hi := i*n/w, (i+1)*n/w
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	fn(0, n/w)
-	wg.Wait()
+	pl.Do(w, w, itemFunc(func(i int) { fn(i*n/w, (i+1)*n/w) }))
 }

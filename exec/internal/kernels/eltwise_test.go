@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"github.com/kconv/kconv/exec/internal/par"
 	"math"
 	"testing"
 )
@@ -52,19 +53,19 @@ func TestBinaryFastVsRef(t *testing.T) {
 				want, outShape := RefBinary(op, a, as, b, bs)
 				for _, th := range tuThreads {
 					got := tuFill(len(want), tuPoison)
-					Binary(op, got, a, as, b, bs, th)
+					Binary(op, got, a, as, b, bs, par.New(th))
 					// Same scalar operation per element: results must be identical.
 					tuClose(t, tuName("%v %v %v threads %d", op, as, bs, th), got, want, 0, 0)
 				}
 				// In place into whichever operand has the output shape.
 				if shapeSameModOnes(as, outShape) {
 					inpl := append([]float32(nil), a...)
-					Binary(op, inpl, inpl, as, b, bs, 2)
+					Binary(op, inpl, inpl, as, b, bs, par.New(2))
 					tuClose(t, tuName("%v %v %v in place a", op, as, bs), inpl, want, 0, 0)
 				}
 				if shapeSameModOnes(bs, outShape) {
 					inpl := append([]float32(nil), b...)
-					Binary(op, inpl, a, as, inpl, bs, 2)
+					Binary(op, inpl, a, as, inpl, bs, par.New(2))
 					tuClose(t, tuName("%v %v %v in place b", op, as, bs), inpl, want, 0, 0)
 				}
 			}
@@ -100,7 +101,7 @@ func TestBinaryHandValues(t *testing.T) {
 		}
 		tuClose(t, tuName("hand %d ref", i), ref, tc.want, 0, 0)
 		got := make([]float32, len(tc.want))
-		Binary(tc.op, got, tc.a, tc.as, tc.b, tc.bs, 1)
+		Binary(tc.op, got, tc.a, tc.as, tc.b, tc.bs, nil)
 		tuClose(t, tuName("hand %d fast", i), got, tc.want, 0, 0)
 	}
 }
@@ -126,7 +127,7 @@ func TestBroadcastTo(t *testing.T) {
 		want := RefBroadcastTo(x, c[0], c[1])
 		for _, th := range tuThreads {
 			got := tuFill(len(want), tuPoison)
-			BroadcastTo(got, c[1], x, c[0], th)
+			BroadcastTo(got, c[1], x, c[0], par.New(th))
 			tuClose(t, tuName("broadcast %v -> %v", c[0], c[1]), got, want, 0, 0)
 		}
 	}
@@ -145,7 +146,7 @@ func TestNaryFastVsRef(t *testing.T) {
 	}
 	type nary struct {
 		name string
-		fn   func(dst []float32, in [][]float32, sh [][]int, threads int)
+		fn   func(dst []float32, in [][]float32, sh [][]int, pl *par.Pool)
 		op   BinaryOp
 		mean bool
 	}
@@ -164,7 +165,7 @@ func TestNaryFastVsRef(t *testing.T) {
 			}
 			for _, th := range tuThreads {
 				got := tuFill(len(want), tuPoison)
-				f.fn(got, inputs, shapes, th)
+				f.fn(got, inputs, shapes, par.New(th))
 				tuClose(t, tuName("%s %v threads %d", f.name, shapes, th), got, want, 0, 0)
 			}
 		}
@@ -174,11 +175,11 @@ func TestNaryFastVsRef(t *testing.T) {
 func TestNaryHandValues(t *testing.T) {
 	in := [][]float32{{1, 2}, {3, 4}, {5, 9}}
 	sh := [][]int{{2}, {2}, {2}}
-	check := func(name string, fast func([]float32, [][]float32, [][]int, int), ref []float32, want []float32) {
+	check := func(name string, fast func([]float32, [][]float32, [][]int, *par.Pool), ref []float32, want []float32) {
 		t.Helper()
 		tuClose(t, name+" ref", ref, want, 0, 0)
 		got := make([]float32, len(want))
-		fast(got, in, sh, 1)
+		fast(got, in, sh, nil)
 		tuClose(t, name+" fast", got, want, 0, 0)
 	}
 	r, _ := RefMeanN(in, sh)
@@ -193,7 +194,7 @@ func TestNaryHandValues(t *testing.T) {
 	check("min", MinN, r, []float32{1, 2})
 	// Broadcast: a column and a row.
 	got := make([]float32, 4)
-	MaxN(got, [][]float32{{1, 5}, {3, 4}}, [][]int{{2, 1}, {1, 2}}, 1)
+	MaxN(got, [][]float32{{1, 5}, {3, 4}}, [][]int{{2, 1}, {1, 2}}, nil)
 	tuClose(t, "max broadcast", got, []float32{3, 4, 5, 5}, 0, 0)
 }
 
@@ -202,12 +203,12 @@ func TestBinaryNoAlloc(t *testing.T) {
 	dst := make([]float32, 4096)
 	sh, vs, ss := []int{64, 64}, []int{64}, []int{}
 	if n := testing.AllocsPerRun(10, func() {
-		Binary(OpAdd, dst, a, sh, b, sh, 1)
-		Binary(OpMul, dst, a, sh, v[:1], ss, 1)
-		Binary(OpSub, dst, v[:1], ss, a, sh, 1)
-		Binary(OpMax, dst, a, sh, v, vs, 1)
-		Binary(OpDiv, dst, v, vs, a, sh, 1)
-		SumN(dst, [][]float32{a, b}, [][]int{sh, sh}, 1)
+		Binary(OpAdd, dst, a, sh, b, sh, nil)
+		Binary(OpMul, dst, a, sh, v[:1], ss, nil)
+		Binary(OpSub, dst, v[:1], ss, a, sh, nil)
+		Binary(OpMax, dst, a, sh, v, vs, nil)
+		Binary(OpDiv, dst, v, vs, a, sh, nil)
+		SumN(dst, [][]float32{a, b}, [][]int{sh, sh}, nil)
 	}); n != 0 {
 		t.Errorf("serial fast paths allocate %v times per call", n)
 	}
@@ -224,13 +225,13 @@ func TestBinaryPanics(t *testing.T) {
 		f()
 	}
 	mustPanic("incompatible", func() {
-		Binary(OpAdd, make([]float32, 6), make([]float32, 6), []int{2, 3}, make([]float32, 2), []int{2}, 1)
+		Binary(OpAdd, make([]float32, 6), make([]float32, 6), []int{2, 3}, make([]float32, 2), []int{2}, nil)
 	})
 	mustPanic("dst length", func() {
-		Binary(OpAdd, make([]float32, 5), make([]float32, 6), []int{2, 3}, make([]float32, 3), []int{3}, 1)
+		Binary(OpAdd, make([]float32, 5), make([]float32, 6), []int{2, 3}, make([]float32, 3), []int{3}, nil)
 	})
 	mustPanic("a length", func() {
-		Binary(OpAdd, make([]float32, 6), make([]float32, 5), []int{2, 3}, make([]float32, 3), []int{3}, 1)
+		Binary(OpAdd, make([]float32, 6), make([]float32, 5), []int{2, 3}, make([]float32, 3), []int{3}, nil)
 	})
 	mustPanic("unknown op", func() { BinaryOp(200).Eval(1, 2) })
 }
@@ -239,7 +240,7 @@ func BenchmarkBinaryAddEqual(b *testing.B) {
 	x, y := tuRand(1, 112*112*64, 1), tuRand(2, 112*112*64, 1)
 	dst, sh := make([]float32, len(x)), []int{1, 112, 112, 64}
 	for b.Loop() {
-		Binary(OpAdd, dst, x, sh, y, sh, 1)
+		Binary(OpAdd, dst, x, sh, y, sh, nil)
 	}
 }
 
@@ -247,6 +248,6 @@ func BenchmarkBinaryMulChannel(b *testing.B) {
 	x, y := tuRand(1, 112*112*64, 1), tuRand(2, 64, 1)
 	dst, sh := make([]float32, len(x)), []int{1, 112, 112, 64}
 	for b.Loop() {
-		Binary(OpMul, dst, x, sh, y, []int{1, 1, 1, 64}, 1)
+		Binary(OpMul, dst, x, sh, y, []int{1, 1, 1, 64}, nil)
 	}
 }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/kconv/kconv/exec/internal/par"
 	"math"
 )
 
@@ -79,7 +80,7 @@ func PReLU(x []float32, xShape []int, alpha []float32, alphaShape []int) {
 	if !shapeBroadcastsTo(alphaShape, xShape) {
 		panic(fmt.Sprintf("kernels: prelu: alpha shape %v does not broadcast to %v", alphaShape, xShape))
 	}
-	Binary(opPReLU, x, x, xShape, alpha, alphaShape, 1)
+	Binary(opPReLU, x, x, xShape, alpha, alphaShape, nil)
 }
 
 // RefPReLU is the reference of PReLU; it returns a new slice.
@@ -103,18 +104,18 @@ func RefPReLU(x []float32, xShape []int, alpha []float32, alphaShape []int) []fl
 // The sums run in float64. dst must not overlap x. (TensorFlow's
 // local_response_normalization with depth_radius r and alpha a is size
 // 2r+1 and alpha a*(2r+1).)
-func LRN(dst, x []float32, c, size int, alpha, beta, bias float32, threads int) {
+func LRN(dst, x []float32, c, size int, alpha, beta, bias float32, pl *par.Pool) {
 	if c <= 0 || len(x)%c != 0 || size < 1 {
 		panic(fmt.Sprintf("kernels: lrn: len(x)=%d c=%d size=%d", len(x), c, size))
 	}
 	shapeCheckLen("lrn output", dst, len(x))
 	rows := len(x) / c
 	per := 4 * c
-	if parChunks(threads, rows, per) == 1 {
+	if parChunks(pl.Workers(), rows, per) == 1 {
 		lrnRows(dst, x, c, size, alpha, beta, bias, 0, rows)
 		return
 	}
-	parRange(threads, rows, per, func(lo, hi int) { lrnRows(dst, x, c, size, alpha, beta, bias, lo, hi) })
+	parRange(pl, rows, per, func(lo, hi int) { lrnRows(dst, x, c, size, alpha, beta, bias, lo, hi) })
 }
 
 func lrnRows(dst, x []float32, c, size int, alpha, beta, bias float32, lo, hi int) {

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/kconv/kconv/exec/internal/par"
 	"math"
 )
 
@@ -114,7 +115,7 @@ func redOffset(idx int, dims, strides []int) int {
 // element count of ReduceShape(shape, axes, keepdims); sums run in float64.
 // An empty axes list reduces nothing (dst = x; ONNX's reduce-all default
 // must be spelled out by the caller). The mean of zero elements is NaN.
-func ReduceMean(dst, x []float32, shape, axes []int, threads int) {
+func ReduceMean(dst, x []float32, shape, axes []int, pl *par.Pool) {
 	p, err := redMakePlan(shape, axes)
 	if err != nil {
 		panic(err)
@@ -133,12 +134,12 @@ func ReduceMean(dst, x []float32, shape, axes []int, threads int) {
 	}
 	if p.innerReduced {
 		per := p.redN * p.inner
-		parRange(threads, p.outN, per, func(lo, hi int) { p.meanInner(dst, x, lo, hi) })
+		parRange(pl, p.outN, per, func(lo, hi int) { p.meanInner(dst, x, lo, hi) })
 		return
 	}
 	tiles := (p.inner + redTile - 1) / redTile
 	per := p.redN * redTile
-	parRange(threads, p.outN*tiles, per, func(lo, hi int) { p.meanTiles(dst, x, tiles, lo, hi) })
+	parRange(pl, p.outN*tiles, per, func(lo, hi int) { p.meanTiles(dst, x, tiles, lo, hi) })
 }
 
 // meanInner computes outputs [lo, hi) when the innermost dimension is

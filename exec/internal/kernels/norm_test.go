@@ -99,7 +99,7 @@ func TestLRNFastVsRef(t *testing.T) {
 		want := RefLRN(x, tc.c, tc.size, tc.alpha, tc.beta, tc.bias)
 		for _, th := range tuThreads {
 			got := tuFill(len(x), tuPoison)
-			LRN(got, x, tc.c, tc.size, tc.alpha, tc.beta, tc.bias, th)
+			LRN(got, x, tc.c, tc.size, tc.alpha, tc.beta, tc.bias, par.New(th))
 			tuClose(t, tuName("lrn %+v threads %d", tc, th), got, want, 1e-5, 1e-7)
 		}
 	}
@@ -108,11 +108,11 @@ func TestLRNFastVsRef(t *testing.T) {
 	x := []float32{1, 2, 3}
 	want := []float32{1. / 6, 2. / 14, 3. / 10}
 	got := make([]float32, 3)
-	LRN(got, x, 3, 2, 2, 1, 1, 1)
+	LRN(got, x, 3, 2, 2, 1, 1, nil)
 	tuClose(t, "lrn hand", got, want, 1e-6, 0)
 	tuClose(t, "lrn ref hand", RefLRN(x, 3, 2, 2, 1, 1), want, 1e-6, 0)
 	// size 3 is symmetric: y1 = 2/(1+ (1+4+9)/3*3)^1 with alpha=3.
-	LRN(got, x, 3, 3, 3, 1, 1, 1)
+	LRN(got, x, 3, 3, 3, 1, 1, nil)
 	tuClose(t, "lrn hand size 3", got, []float32{1. / 6, 2. / 15, 3. / 14}, 1e-6, 0)
 }
 
@@ -142,7 +142,7 @@ func TestReduceMeanFastVsRef(t *testing.T) {
 		}
 		for _, th := range tuThreads {
 			got := tuFill(len(want), tuPoison)
-			ReduceMean(got, x, tc.shape, tc.axes, th)
+			ReduceMean(got, x, tc.shape, tc.axes, par.New(th))
 			tuClose(t, tuName("reducemean %v %v threads %d", tc.shape, tc.axes, th), got, want, 1e-6, 1e-7)
 		}
 	}
@@ -153,12 +153,12 @@ func TestReduceMeanFastVsRef(t *testing.T) {
 		want []float32
 	}{{[]int{0}, []float32{2.5, 3.5, 4.5}}, {[]int{1}, []float32{2, 5}}, {[]int{0, -1}, []float32{3.5}}} {
 		got := make([]float32, len(h.want))
-		ReduceMean(got, x, []int{2, 3}, h.axes, 1)
+		ReduceMean(got, x, []int{2, 3}, h.axes, nil)
 		tuClose(t, tuName("reducemean hand %v", h.axes), got, h.want, 0, 0)
 		tuClose(t, tuName("reducemean ref hand %v", h.axes), RefReduceMean(x, []int{2, 3}, h.axes), h.want, 0, 0)
 	}
 	got := make([]float32, 2)
-	ReduceMean(got, nil, []int{2, 0}, []int{1}, 1)
+	ReduceMean(got, nil, []int{2, 0}, []int{1}, nil)
 	if !math.IsNaN(float64(got[0])) {
 		t.Errorf("mean of nothing = %v, want NaN", got[0])
 	}

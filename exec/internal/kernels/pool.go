@@ -144,7 +144,6 @@ func poolSpan(start, k, lo, hi int) (int, int) {
 // MaxPool writes the max pooling of x into dst (N×OutH×OutW×C) using at most
 // the workers of pl.
 func MaxPool(dst, x []float32, p PoolParams, pl *par.Pool) {
-	threads := pl.Workers()
 	oh, ow := p.mustValid(dst, x)
 	if pool2x2Fits(&p, oh, ow) {
 		pool2x2(dst, x, &p, oh, ow, pl, true)
@@ -152,19 +151,19 @@ func MaxPool(dst, x []float32, p PoolParams, pl *par.Pool) {
 	}
 	rows := p.N * oh
 	per := ow * p.KH * p.KW * p.C
-	if parChunks(threads, rows, per) == 1 {
+	if parChunks(pl.Workers(), rows, per) == 1 {
 		maxPoolRows(dst, x, &p, oh, ow, 0, rows)
 		return
 	}
 	pp := new(PoolParams)
 	*pp = p
-	parRange(threads, rows, per, func(lo, hi int) { maxPoolRows(dst, x, pp, oh, ow, lo, hi) })
+	parRange(pl, rows, per, func(lo, hi int) { maxPoolRows(dst, x, pp, oh, ow, lo, hi) })
 }
 
 // AvgPool writes the average pooling of x into dst; see PoolParams for the
-// divisor.
-func AvgPool(dst, x []float32, p PoolParams, pl *par.Pool) {
-	threads := pl.Workers()
+// divisor. It splits its work on ws.Par() and takes its scratch from ws.
+func AvgPool(dst, x []float32, p PoolParams, ws *Workspace) {
+	pl := ws.Par()
 	oh, ow := p.mustValid(dst, x)
 	if pool2x2Fits(&p, oh, ow) {
 		pool2x2(dst, x, &p, oh, ow, pl, false)
@@ -172,13 +171,24 @@ func AvgPool(dst, x []float32, p PoolParams, pl *par.Pool) {
 	}
 	rows := p.N * oh
 	per := ow * p.KH * p.KW * p.C
-	if parChunks(threads, rows, per) == 1 {
+	if avgPoolFastOK(&p) {
+		recip := avgPoolRecip(ws.Get(p.KH*p.KW*p.C), p.C)
+		if parChunks(pl.Workers(), rows, per) == 1 {
+			avgPoolRowsFast(dst, x, &p, oh, ow, 0, rows, recip)
+			return
+		}
+		pp := new(PoolParams)
+		*pp = p
+		parRange(pl, rows, per, func(lo, hi int) { avgPoolRowsFast(dst, x, pp, oh, ow, lo, hi, recip) })
+		return
+	}
+	if parChunks(pl.Workers(), rows, per) == 1 {
 		avgPoolRows(dst, x, &p, oh, ow, 0, rows)
 		return
 	}
 	pp := new(PoolParams)
 	*pp = p
-	parRange(threads, rows, per, func(lo, hi int) { avgPoolRows(dst, x, pp, oh, ow, lo, hi) })
+	parRange(pl, rows, per, func(lo, hi int) { avgPoolRows(dst, x, pp, oh, ow, lo, hi) })
 }
 
 // maxPoolRows computes output rows [lo, hi) of the flattened N×OutH range.
@@ -277,17 +287,17 @@ const poolTile = 64
 
 // GlobalAvgPool writes the mean over H and W of the NHWC tensor x into dst
 // (N×C), accumulating in float64.
-func GlobalAvgPool(dst, x []float32, n, h, w, c, threads int) {
-	globalPool(dst, x, n, h, w, c, threads, false)
+func GlobalAvgPool(dst, x []float32, n, h, w, c int, pl *par.Pool) {
+	globalPool(dst, x, n, h, w, c, pl, false)
 }
 
 // GlobalMaxPool writes the max over H and W of the NHWC tensor x into dst
 // (N×C). With h*w == 0 the result is -Inf.
-func GlobalMaxPool(dst, x []float32, n, h, w, c, threads int) {
-	globalPool(dst, x, n, h, w, c, threads, true)
+func GlobalMaxPool(dst, x []float32, n, h, w, c int, pl *par.Pool) {
+	globalPool(dst, x, n, h, w, c, pl, true)
 }
 
-func globalPool(dst, x []float32, n, h, w, c, threads int, isMax bool) {
+func globalPool(dst, x []float32, n, h, w, c int, pl *par.Pool, isMax bool) {
 	if n < 0 || h < 0 || w < 0 || c < 0 {
 		panic("kernels: global pool: negative dims")
 	}
@@ -296,11 +306,11 @@ func globalPool(dst, x []float32, n, h, w, c, threads int, isMax bool) {
 	tiles := (c + poolTile - 1) / poolTile
 	items := n * tiles
 	per := h * w * poolTile
-	if parChunks(threads, items, per) == 1 {
+	if parChunks(pl.Workers(), items, per) == 1 {
 		globalPoolTiles(dst, x, h*w, c, tiles, isMax, 0, items)
 		return
 	}
-	parRange(threads, items, per, func(lo, hi int) { globalPoolTiles(dst, x, h*w, c, tiles, isMax, lo, hi) })
+	parRange(pl, items, per, func(lo, hi int) { globalPoolTiles(dst, x, h*w, c, tiles, isMax, lo, hi) })
 }
 
 func globalPoolTiles(dst, x []float32, hw, c, tiles int, isMax bool, lo, hi int) {

@@ -34,7 +34,7 @@ func TestPool2x2VsRef(t *testing.T) {
 			}
 			tuClose(t, tuName("%v max threads=%d", d, th), got, wantMax, 0, 0)
 			got = tuFill(p.OutLen(), -1)
-			AvgPool(got, x, p, par.New(th))
+			AvgPool(got, x, p, &Workspace{Pool: par.New(th)})
 			tuClose(t, tuName("%v avg threads=%d", d, th), got, wantAvg, 1e-6, 1e-7)
 		}
 	}
@@ -47,7 +47,7 @@ func TestPool2x2NoAlloc(t *testing.T) {
 		p1, p2 := par.New(1), par.New(2)
 		if n := testing.AllocsPerRun(20, func() {
 			MaxPool(dst, x, p, p1)
-			AvgPool(dst, x, p, p2)
+			AvgPool(dst, x, p, &Workspace{Pool: p2})
 		}); n != 0 {
 			t.Errorf("C=%d: 2×2 pooling allocates %v times per call", c, n)
 		}

@@ -12,7 +12,7 @@ func benchPool(b *testing.B, p PoolParams, avg bool, threads int) {
 	b.SetBytes(int64(4 * (p.InLen() + p.OutLen())))
 	for b.Loop() {
 		if avg {
-			AvgPool(dst, x, p, par.New(threads))
+			AvgPool(dst, x, p, &Workspace{Pool: par.New(threads)})
 		} else {
 			MaxPool(dst, x, p, par.New(threads))
 		}
@@ -39,6 +39,6 @@ func BenchmarkRefMaxPoolVGG1(b *testing.B) {
 func BenchmarkGlobalAvgPool7x7x512(b *testing.B) {
 	x, dst := tuRand(1, 7*7*512, 1), make([]float32, 512)
 	for b.Loop() {
-		GlobalAvgPool(dst, x, 1, 7, 7, 512, 1)
+		GlobalAvgPool(dst, x, 1, 7, 7, 512, nil)
 	}
 }

@@ -74,7 +74,7 @@ func TestPoolFastVsRef(t *testing.T) {
 				MaxPool(got, x, p, par.New(th))
 				tuClose(t, tuName("%s %s max threads=%d", fam, tc.name, th), got, wantMax, 0, 0)
 				got = tuFill(p.OutLen(), tuPoison)
-				AvgPool(got, x, p, par.New(th))
+				AvgPool(got, x, p, &Workspace{Pool: par.New(th)})
 				tuClose(t, tuName("%s %s avg threads=%d", fam, tc.name, th), got, wantAvg, 1e-5, 1e-6)
 			}
 		})
@@ -139,7 +139,7 @@ func TestPoolHandValues(t *testing.T) {
 			} else {
 				gotMax, gotAvg = make([]float32, tc.p.OutLen()), make([]float32, tc.p.OutLen())
 				MaxPool(gotMax, tc.x, tc.p, par.New(2))
-				AvgPool(gotAvg, tc.x, tc.p, par.New(2))
+				AvgPool(gotAvg, tc.x, tc.p, &Workspace{Pool: par.New(2)})
 			}
 			tuClose(t, tuName("%s max ref=%v", tc.name, ref), gotMax, tc.max, 0, 0)
 			tuClose(t, tuName("%s avg ref=%v", tc.name, ref), gotAvg, tc.avg, 1e-6, 0)
@@ -189,14 +189,14 @@ func TestGlobalPool(t *testing.T) {
 		forEachFamily(t, func(fam string) {
 			for _, th := range tuThreads {
 				got := tuFill(n*c, tuPoison)
-				GlobalAvgPool(got, x, n, h, w, c, th)
+				GlobalAvgPool(got, x, n, h, w, c, par.New(th))
 				tuClose(t, tuName("%s gap %v threads=%d", fam, d, th), got, wantA, 1e-6, 1e-7)
 				if goA == nil {
 					goA = got
 				}
 				tuClose(t, tuName("%s gap %v threads=%d vs go", fam, d, th), got, goA, 0, 0)
 				got = tuFill(n*c, tuPoison)
-				GlobalMaxPool(got, x, n, h, w, c, th)
+				GlobalMaxPool(got, x, n, h, w, c, par.New(th))
 				tuClose(t, tuName("%s gmp %v threads=%d", fam, d, th), got, wantM, 0, 0)
 			}
 		})
@@ -208,8 +208,8 @@ func TestGlobalPool(t *testing.T) {
 		if ref {
 			a, m = RefGlobalAvgPool(x, 2, 2, 1, 2), RefGlobalMaxPool(x, 2, 2, 1, 2)
 		} else {
-			GlobalAvgPool(a, x, 2, 2, 1, 2, 1)
-			GlobalMaxPool(m, x, 2, 2, 1, 2, 1)
+			GlobalAvgPool(a, x, 2, 2, 1, 2, nil)
+			GlobalMaxPool(m, x, 2, 2, 1, 2, nil)
 		}
 		tuClose(t, "gap hand", a, []float32{2, 0, -3, 2}, 0, 0)
 		tuClose(t, "gmp hand", m, []float32{3, 10, -1, 4}, 0, 0)
@@ -221,10 +221,11 @@ func TestPoolNoAlloc(t *testing.T) {
 	x, dst := tuRand(1, p.InLen(), 1), make([]float32, p.OutLen())
 	g := make([]float32, 8)
 	p1 := par.New(1)
+	ws := &Workspace{Pool: p1}
 	if n := testing.AllocsPerRun(10, func() {
 		MaxPool(dst, x, p, p1)
-		AvgPool(dst, x, p, p1)
-		GlobalAvgPool(g, x, 1, 16, 16, 8, 1)
+		AvgPool(dst, x, p, ws)
+		GlobalAvgPool(g, x, 1, 16, 16, 8, nil)
 	}); n != 0 {
 		t.Errorf("serial pooling allocates %v times per call", n)
 	}

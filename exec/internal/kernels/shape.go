@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"github.com/kconv/kconv/exec/internal/par"
+)
 
 // TransposeShape checks that perm is a permutation of the axes of shape and
 // returns the transposed shape, out[i] = shape[perm[i]].
@@ -38,7 +41,7 @@ const transposeTile = 32
 // is copied row by row, a batched 2-D transpose (e.g. NHWC↔NCHW) runs in
 // cache tiles, and anything else gathers with strided reads. dst must not
 // overlap x.
-func Transpose(dst, x []float32, shape, perm []int, threads int) {
+func Transpose(dst, x []float32, shape, perm []int, pl *par.Pool) {
 	if err := transposeCheck(shape, perm); err != nil {
 		panic(err)
 	}
@@ -70,9 +73,9 @@ func Transpose(dst, x []float32, shape, perm []int, threads int) {
 	case r <= 1: // a single non-trivial axis is already contiguous
 		copy(dst, x)
 	case strides[r-2] == 1 && strides[r-1] == dims[r-2]:
-		tr.run(dst, x, threads, true)
+		tr.run(dst, x, pl, true)
 	default:
-		tr.run(dst, x, threads, false)
+		tr.run(dst, x, pl, false)
 	}
 }
 
@@ -80,7 +83,7 @@ type transposePlan struct {
 	dims, strides []int
 }
 
-func (t *transposePlan) run(dst, x []float32, threads int, tiled bool) {
+func (t *transposePlan) run(dst, x []float32, pl *par.Pool, tiled bool) {
 	r := len(t.dims)
 	if tiled {
 		// Batches of a B×A matrix stored row-major in x (B = dims[r-1],
@@ -90,22 +93,22 @@ func (t *transposePlan) run(dst, x []float32, threads int, tiled bool) {
 		aTiles := (a + transposeTile - 1) / transposeTile
 		items := batches * aTiles
 		per := transposeTile * b
-		if parChunks(threads, items, per) == 1 {
+		if parChunks(pl.Workers(), items, per) == 1 {
 			t.tiles(dst, x, aTiles, 0, items)
 			return
 		}
 		tc := &transposePlan{dims: append([]int(nil), t.dims...), strides: append([]int(nil), t.strides...)}
-		parRange(threads, items, per, func(lo, hi int) { tc.tiles(dst, x, aTiles, lo, hi) })
+		parRange(pl, items, per, func(lo, hi int) { tc.tiles(dst, x, aTiles, lo, hi) })
 		return
 	}
 	L := t.dims[r-1]
 	rows := len(dst) / L
-	if parChunks(threads, rows, L) == 1 {
+	if parChunks(pl.Workers(), rows, L) == 1 {
 		t.rows(dst, x, 0, rows)
 		return
 	}
 	tc := &transposePlan{dims: append([]int(nil), t.dims...), strides: append([]int(nil), t.strides...)}
-	parRange(threads, rows, L, func(lo, hi int) { tc.rows(dst, x, lo, hi) })
+	parRange(pl, rows, L, func(lo, hi int) { tc.rows(dst, x, lo, hi) })
 }
 
 // offset returns the x offset of the idx-th element of dims[:k] (row-major).

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/kconv/kconv/exec/internal/par"
 	"math"
 )
 
@@ -18,18 +19,18 @@ func resizeCheck(what string, dst, x []float32, n, h, w, c, oh, ow int) {
 // UpsampleNearest writes Keras UpSampling2D(size=(sh, sw),
 // interpolation='nearest') of the NHWC tensor x into dst (N×h*sh×w*sw×C):
 // out[y][x] = in[y/sh][x/sw].
-func UpsampleNearest(dst, x []float32, n, h, w, c, sh, sw, threads int) {
+func UpsampleNearest(dst, x []float32, n, h, w, c, sh, sw int, pl *par.Pool) {
 	if sh < 1 || sw < 1 {
 		panic(fmt.Sprintf("kernels: upsample: factors %dx%d", sh, sw))
 	}
 	resizeCheck("upsample", dst, x, n, h, w, c, h*sh, w*sw)
 	rows := n * h
 	per := sh * w * sw * c
-	if parChunks(threads, rows, per) == 1 {
+	if parChunks(pl.Workers(), rows, per) == 1 {
 		upsampleNearestRows(dst, x, w, c, sh, sw, 0, rows)
 		return
 	}
-	parRange(threads, rows, per, func(lo, hi int) { upsampleNearestRows(dst, x, w, c, sh, sw, lo, hi) })
+	parRange(pl, rows, per, func(lo, hi int) { upsampleNearestRows(dst, x, w, c, sh, sw, lo, hi) })
 }
 
 // upsampleNearestRows expands input rows [lo, hi) (over N×H) into sh output
@@ -76,27 +77,27 @@ func resizeCoord(o, in, out int) (i0, i1 int, lerp float32) {
 // computes. Source coordinates are (o+0.5)*in/out-0.5, clamped to the edge;
 // see resizeCoord. Each value is top + (bottom-top)*ly with
 // top = tl + (tr-tl)*lx, bottom = bl + (br-bl)*lx, in float32, matching TF.
-func ResizeBilinear(dst, x []float32, n, h, w, c, oh, ow, threads int) {
+func ResizeBilinear(dst, x []float32, n, h, w, c, oh, ow int, pl *par.Pool) {
 	resizeCheck("resize", dst, x, n, h, w, c, oh, ow)
 	if (h == 0 || w == 0) && oh*ow > 0 && n*c > 0 {
 		panic("kernels: resize: empty input")
 	}
 	rows := n * oh
 	per := 4 * ow * c
-	if parChunks(threads, rows, per) == 1 {
+	if parChunks(pl.Workers(), rows, per) == 1 {
 		resizeBilinearRows(dst, x, h, w, c, oh, ow, 0, rows)
 		return
 	}
-	parRange(threads, rows, per, func(lo, hi int) { resizeBilinearRows(dst, x, h, w, c, oh, ow, lo, hi) })
+	parRange(pl, rows, per, func(lo, hi int) { resizeBilinearRows(dst, x, h, w, c, oh, ow, lo, hi) })
 }
 
 // UpsampleBilinear is Keras UpSampling2D(size=(sh, sw),
 // interpolation='bilinear'): ResizeBilinear to (h*sh, w*sw).
-func UpsampleBilinear(dst, x []float32, n, h, w, c, sh, sw, threads int) {
+func UpsampleBilinear(dst, x []float32, n, h, w, c, sh, sw int, pl *par.Pool) {
 	if sh < 1 || sw < 1 {
 		panic(fmt.Sprintf("kernels: upsample: factors %dx%d", sh, sw))
 	}
-	ResizeBilinear(dst, x, n, h, w, c, h*sh, w*sw, threads)
+	ResizeBilinear(dst, x, n, h, w, c, h*sh, w*sw, pl)
 }
 
 func resizeBilinearRows(dst, x []float32, h, w, c, oh, ow, lo, hi int) {

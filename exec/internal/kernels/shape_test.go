@@ -1,6 +1,10 @@
 package kernels
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kconv/kconv/exec/internal/par"
+)
 
 // shapePerms returns all permutations of 0..n-1.
 func shapePerms(n int) [][]int {
@@ -44,7 +48,7 @@ func TestTransposeFastVsRef(t *testing.T) {
 		want := RefTranspose(x, c.shape, c.perm)
 		for _, th := range tuThreads {
 			got := tuFill(len(x), tuPoison)
-			Transpose(got, x, c.shape, c.perm, th)
+			Transpose(got, x, c.shape, c.perm, par.New(th))
 			tuClose(t, tuName("transpose %v %v threads %d", c.shape, c.perm, th), got, want, 0, 0)
 		}
 	}
@@ -53,9 +57,9 @@ func TestTransposeFastVsRef(t *testing.T) {
 	want := []float32{1, 4, 2, 5, 3, 6}
 	tuClose(t, "transpose ref hand", RefTranspose(x, []int{2, 3}, []int{1, 0}), want, 0, 0)
 	got := make([]float32, 6)
-	Transpose(got, x, []int{2, 3}, []int{1, 0}, 1)
+	Transpose(got, x, []int{2, 3}, []int{1, 0}, nil)
 	tuClose(t, "transpose hand", got, want, 0, 0)
-	Transpose(got, x, []int{1, 1, 2, 3}, []int{0, 3, 1, 2}, 1)
+	Transpose(got, x, []int{1, 1, 2, 3}, []int{0, 3, 1, 2}, nil)
 	tuClose(t, "nhwc->nchw hand", got, want, 0, 0)
 	if sh, err := TransposeShape([]int{2, 3, 4}, []int{2, 0, 1}); err != nil || !shapeEqual(sh, []int{4, 2, 3}) {
 		t.Errorf("TransposeShape = %v, %v", sh, err)
@@ -217,10 +221,10 @@ func TestUpsampleFastVsRef(t *testing.T) {
 		wantB := RefResizeBilinear(x, n, h, w, c, h*sh, w*sw)
 		for _, th := range tuThreads {
 			got := tuFill(len(want), tuPoison)
-			UpsampleNearest(got, x, n, h, w, c, sh, sw, th)
+			UpsampleNearest(got, x, n, h, w, c, sh, sw, par.New(th))
 			tuClose(t, tuName("nearest %v threads %d", d, th), got, want, 0, 0)
 			got = tuFill(len(want), tuPoison)
-			UpsampleBilinear(got, x, n, h, w, c, sh, sw, th)
+			UpsampleBilinear(got, x, n, h, w, c, sh, sw, par.New(th))
 			tuClose(t, tuName("bilinear %v threads %d", d, th), got, wantB, 1e-5, 1e-6)
 		}
 	}
@@ -230,7 +234,7 @@ func TestUpsampleFastVsRef(t *testing.T) {
 		x := tuRand(uint64(1400+i), n*h*w*c, 1)
 		want := RefResizeBilinear(x, n, h, w, c, oh, ow)
 		got := tuFill(len(want), tuPoison)
-		ResizeBilinear(got, x, n, h, w, c, oh, ow, 2)
+		ResizeBilinear(got, x, n, h, w, c, oh, ow, par.New(2))
 		tuClose(t, tuName("resize %v", d), got, want, 1e-5, 1e-6)
 	}
 }
@@ -240,7 +244,7 @@ func TestUpsampleHandValues(t *testing.T) {
 	want := []float32{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}
 	tuClose(t, "nearest ref hand", RefUpsampleNearest(x, 1, 2, 2, 1, 2, 2), want, 0, 0)
 	got := make([]float32, 16)
-	UpsampleNearest(got, x, 1, 2, 2, 1, 2, 2, 1)
+	UpsampleNearest(got, x, 1, 2, 2, 1, 2, 2, nil)
 	tuClose(t, "nearest hand", got, want, 0, 0)
 	// tf.image.resize([0,1,2,3] as 1x4, [1,8], 'bilinear') with half-pixel
 	// centers: sources -0.25 (clamped), 0.25, 0.75, ..., 3.25 (clamped).
@@ -248,12 +252,12 @@ func TestUpsampleHandValues(t *testing.T) {
 	wantB := []float32{0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3}
 	tuClose(t, "bilinear ref hand", RefResizeBilinear(row, 1, 1, 4, 1, 1, 8), wantB, 1e-6, 0)
 	got = make([]float32, 8)
-	UpsampleBilinear(got, row, 1, 1, 4, 1, 1, 2, 1)
+	UpsampleBilinear(got, row, 1, 1, 4, 1, 1, 2, nil)
 	tuClose(t, "bilinear hand", got, wantB, 1e-6, 0)
 	// 2-D: [[0,1],[2,3]] -> 4x4; corners stay, centre cells average
 	// with weights 0.75/0.25.
 	got = make([]float32, 16)
-	UpsampleBilinear(got, []float32{0, 1, 2, 3}, 1, 2, 2, 1, 2, 2, 1)
+	UpsampleBilinear(got, []float32{0, 1, 2, 3}, 1, 2, 2, 1, 2, 2, nil)
 	want2 := []float32{
 		0, 0.25, 0.75, 1,
 		0.5, 0.75, 1.25, 1.5,
@@ -271,9 +275,9 @@ func TestShapeNoAlloc(t *testing.T) {
 	pb, pe := []int{0, 1, 1, 0}, []int{0, 1, 1, 0}
 	pad := make([]float32, 18*18*32)
 	if n := testing.AllocsPerRun(10, func() {
-		Transpose(dst, x, shape, perm, 1)
-		UpsampleNearest(up, x, 1, 16, 16, 32, 2, 2, 1)
-		UpsampleBilinear(up, x, 1, 16, 16, 32, 2, 2, 1)
+		Transpose(dst, x, shape, perm, nil)
+		UpsampleNearest(up, x, 1, 16, 16, 32, 2, 2, nil)
+		UpsampleBilinear(up, x, 1, 16, 16, 32, 2, 2, nil)
 		Pad(pad, x, shape, pb, pe, PadConstant, 0)
 		Concat(up[:2*len(x)], [][]float32{x, x}, [][]int{shape, shape}, 3)
 	}); n != 0 {
@@ -286,7 +290,7 @@ func BenchmarkTransposeNHWCToNCHW(b *testing.B) {
 	x := tuRand(1, shapeElems(shape), 1)
 	dst := make([]float32, len(x))
 	for b.Loop() {
-		Transpose(dst, x, shape, []int{0, 3, 1, 2}, 1)
+		Transpose(dst, x, shape, []int{0, 3, 1, 2}, nil)
 	}
 }
 
@@ -294,6 +298,6 @@ func BenchmarkUpsampleBilinear(b *testing.B) {
 	x := tuRand(1, 56*56*64, 1)
 	dst := make([]float32, 4*len(x))
 	for b.Loop() {
-		UpsampleBilinear(dst, x, 1, 56, 56, 64, 2, 2, 1)
+		UpsampleBilinear(dst, x, 1, 56, 56, 64, 2, 2, nil)
 	}
 }

@@ -20,8 +20,8 @@ TEXT ·scXGETBV(SB), NOSPLIT, $0-4
 	MOVL AX, eax+0(FP)
 	RET
 
-// func scKernV1P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P1(SB), NOSPLIT, $0-80
+// func scKernV1P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P1(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -57,8 +57,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P2(SB), NOSPLIT, $0-80
+// func scKernV1P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P2(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -99,8 +99,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P3(SB), NOSPLIT, $0-80
+// func scKernV1P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P3(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -146,8 +146,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P4(SB), NOSPLIT, $0-80
+// func scKernV1P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P4(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -198,8 +198,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P5(SB), NOSPLIT, $0-80
+// func scKernV1P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P5(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -258,8 +258,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P6(SB), NOSPLIT, $0-80
+// func scKernV1P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P6(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -323,8 +323,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P7(SB), NOSPLIT, $0-80
+// func scKernV1P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P7(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -393,8 +393,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P8(SB), NOSPLIT, $0-80
+// func scKernV1P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P8(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -468,8 +468,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P9(SB), NOSPLIT, $0-80
+// func scKernV1P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P9(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -551,8 +551,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P10(SB), NOSPLIT, $0-80
+// func scKernV1P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P10(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -639,8 +639,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P11(SB), NOSPLIT, $0-80
+// func scKernV1P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P11(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -732,8 +732,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P12(SB), NOSPLIT, $0-80
+// func scKernV1P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P12(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -830,8 +830,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P13(SB), NOSPLIT, $0-80
+// func scKernV1P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P13(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -936,8 +936,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P14(SB), NOSPLIT, $0-80
+// func scKernV1P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P14(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1047,8 +1047,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P15(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P15(SB), NOSPLIT, $0-80
+// func scKernV1P15(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P15(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1163,8 +1163,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P16(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P16(SB), NOSPLIT, $0-80
+// func scKernV1P16(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P16(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1284,8 +1284,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P17(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P17(SB), NOSPLIT, $0-80
+// func scKernV1P17(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P17(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1413,8 +1413,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P18(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P18(SB), NOSPLIT, $0-80
+// func scKernV1P18(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P18(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1547,8 +1547,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P19(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P19(SB), NOSPLIT, $0-80
+// func scKernV1P19(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P19(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1686,8 +1686,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P20(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P20(SB), NOSPLIT, $0-80
+// func scKernV1P20(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P20(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1830,8 +1830,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P21(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P21(SB), NOSPLIT, $0-80
+// func scKernV1P21(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P21(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1982,8 +1982,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P22(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P22(SB), NOSPLIT, $0-80
+// func scKernV1P22(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P22(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -2139,8 +2139,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P23(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P23(SB), NOSPLIT, $0-80
+// func scKernV1P23(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P23(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -2301,8 +2301,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV1P24(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV1P24(SB), NOSPLIT, $0-80
+// func scKernV1P24(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV1P24(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -2468,14 +2468,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P1(SB), NOSPLIT, $0-80
+// func scKernV2P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P1(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	PCALIGN $32
@@ -2484,8 +2486,11 @@ loop:
 	ADDQ AX, SI
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -2512,14 +2517,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P2(SB), NOSPLIT, $0-80
+// func scKernV2P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P2(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2530,10 +2537,14 @@ loop:
 	ADDQ AX, SI
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -2566,14 +2577,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P3(SB), NOSPLIT, $0-80
+// func scKernV2P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P3(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2586,12 +2599,17 @@ loop:
 	ADDQ AX, SI
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
-	VFMADD231PS.BCST (SI)(DX*2), Z28, Z4
-	VFMADD231PS.BCST (SI)(DX*2), Z29, Z5
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -2630,14 +2648,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P4(SB), NOSPLIT, $0-80
+// func scKernV2P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P4(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2652,14 +2672,20 @@ loop:
 	ADDQ AX, SI
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
-	VFMADD231PS.BCST (SI)(DX*2), Z28, Z4
-	VFMADD231PS.BCST (SI)(DX*2), Z29, Z5
-	VFMADD231PS.BCST (SI)(R8*1), Z28, Z6
-	VFMADD231PS.BCST (SI)(R8*1), Z29, Z7
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -2704,14 +2730,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P5(SB), NOSPLIT, $0-80
+// func scKernV2P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P5(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -2730,16 +2758,23 @@ loop:
 	ADDQ AX, R9
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
-	VFMADD231PS.BCST (SI)(DX*2), Z28, Z4
-	VFMADD231PS.BCST (SI)(DX*2), Z29, Z5
-	VFMADD231PS.BCST (SI)(R8*1), Z28, Z6
-	VFMADD231PS.BCST (SI)(R8*1), Z29, Z7
-	VFMADD231PS.BCST (R9), Z28, Z8
-	VFMADD231PS.BCST (R9), Z29, Z9
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -2791,14 +2826,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P6(SB), NOSPLIT, $0-80
+// func scKernV2P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P6(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -2819,18 +2856,26 @@ loop:
 	ADDQ AX, R9
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
-	VFMADD231PS.BCST (SI)(DX*2), Z28, Z4
-	VFMADD231PS.BCST (SI)(DX*2), Z29, Z5
-	VFMADD231PS.BCST (SI)(R8*1), Z28, Z6
-	VFMADD231PS.BCST (SI)(R8*1), Z29, Z7
-	VFMADD231PS.BCST (R9), Z28, Z8
-	VFMADD231PS.BCST (R9), Z29, Z9
-	VFMADD231PS.BCST (R9)(DX*1), Z28, Z10
-	VFMADD231PS.BCST (R9)(DX*1), Z29, Z11
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (R9)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -2888,14 +2933,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P7(SB), NOSPLIT, $0-80
+// func scKernV2P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P7(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -2918,20 +2965,29 @@ loop:
 	ADDQ AX, R9
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
-	VFMADD231PS.BCST (SI)(DX*2), Z28, Z4
-	VFMADD231PS.BCST (SI)(DX*2), Z29, Z5
-	VFMADD231PS.BCST (SI)(R8*1), Z28, Z6
-	VFMADD231PS.BCST (SI)(R8*1), Z29, Z7
-	VFMADD231PS.BCST (R9), Z28, Z8
-	VFMADD231PS.BCST (R9), Z29, Z9
-	VFMADD231PS.BCST (R9)(DX*1), Z28, Z10
-	VFMADD231PS.BCST (R9)(DX*1), Z29, Z11
-	VFMADD231PS.BCST (R9)(DX*2), Z28, Z12
-	VFMADD231PS.BCST (R9)(DX*2), Z29, Z13
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (R9)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (R9)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -2995,14 +3051,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P8(SB), NOSPLIT, $0-80
+// func scKernV2P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P8(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -3027,22 +3085,32 @@ loop:
 	ADDQ AX, R9
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
-	VFMADD231PS.BCST (SI)(DX*2), Z28, Z4
-	VFMADD231PS.BCST (SI)(DX*2), Z29, Z5
-	VFMADD231PS.BCST (SI)(R8*1), Z28, Z6
-	VFMADD231PS.BCST (SI)(R8*1), Z29, Z7
-	VFMADD231PS.BCST (R9), Z28, Z8
-	VFMADD231PS.BCST (R9), Z29, Z9
-	VFMADD231PS.BCST (R9)(DX*1), Z28, Z10
-	VFMADD231PS.BCST (R9)(DX*1), Z29, Z11
-	VFMADD231PS.BCST (R9)(DX*2), Z28, Z12
-	VFMADD231PS.BCST (R9)(DX*2), Z29, Z13
-	VFMADD231PS.BCST (R9)(R8*1), Z28, Z14
-	VFMADD231PS.BCST (R9)(R8*1), Z29, Z15
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (R9)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (R9)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R9)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -3112,14 +3180,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P9(SB), NOSPLIT, $0-80
+// func scKernV2P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P9(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -3148,24 +3218,35 @@ loop:
 	ADDQ AX, R10
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
-	VFMADD231PS.BCST (SI)(DX*2), Z28, Z4
-	VFMADD231PS.BCST (SI)(DX*2), Z29, Z5
-	VFMADD231PS.BCST (SI)(R8*1), Z28, Z6
-	VFMADD231PS.BCST (SI)(R8*1), Z29, Z7
-	VFMADD231PS.BCST (R9), Z28, Z8
-	VFMADD231PS.BCST (R9), Z29, Z9
-	VFMADD231PS.BCST (R9)(DX*1), Z28, Z10
-	VFMADD231PS.BCST (R9)(DX*1), Z29, Z11
-	VFMADD231PS.BCST (R9)(DX*2), Z28, Z12
-	VFMADD231PS.BCST (R9)(DX*2), Z29, Z13
-	VFMADD231PS.BCST (R9)(R8*1), Z28, Z14
-	VFMADD231PS.BCST (R9)(R8*1), Z29, Z15
-	VFMADD231PS.BCST (R10), Z28, Z16
-	VFMADD231PS.BCST (R10), Z29, Z17
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (R9)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (R9)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R9)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R10), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -3242,14 +3323,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P10(SB), NOSPLIT, $0-80
+// func scKernV2P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P10(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -3280,26 +3363,38 @@ loop:
 	ADDQ AX, R10
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
-	VFMADD231PS.BCST (SI)(DX*2), Z28, Z4
-	VFMADD231PS.BCST (SI)(DX*2), Z29, Z5
-	VFMADD231PS.BCST (SI)(R8*1), Z28, Z6
-	VFMADD231PS.BCST (SI)(R8*1), Z29, Z7
-	VFMADD231PS.BCST (R9), Z28, Z8
-	VFMADD231PS.BCST (R9), Z29, Z9
-	VFMADD231PS.BCST (R9)(DX*1), Z28, Z10
-	VFMADD231PS.BCST (R9)(DX*1), Z29, Z11
-	VFMADD231PS.BCST (R9)(DX*2), Z28, Z12
-	VFMADD231PS.BCST (R9)(DX*2), Z29, Z13
-	VFMADD231PS.BCST (R9)(R8*1), Z28, Z14
-	VFMADD231PS.BCST (R9)(R8*1), Z29, Z15
-	VFMADD231PS.BCST (R10), Z28, Z16
-	VFMADD231PS.BCST (R10), Z29, Z17
-	VFMADD231PS.BCST (R10)(DX*1), Z28, Z18
-	VFMADD231PS.BCST (R10)(DX*1), Z29, Z19
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (R9)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (R9)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R9)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R10), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R10)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -3382,14 +3477,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P11(SB), NOSPLIT, $0-80
+// func scKernV2P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P11(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -3422,28 +3519,41 @@ loop:
 	ADDQ AX, R10
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
-	VFMADD231PS.BCST (SI)(DX*2), Z28, Z4
-	VFMADD231PS.BCST (SI)(DX*2), Z29, Z5
-	VFMADD231PS.BCST (SI)(R8*1), Z28, Z6
-	VFMADD231PS.BCST (SI)(R8*1), Z29, Z7
-	VFMADD231PS.BCST (R9), Z28, Z8
-	VFMADD231PS.BCST (R9), Z29, Z9
-	VFMADD231PS.BCST (R9)(DX*1), Z28, Z10
-	VFMADD231PS.BCST (R9)(DX*1), Z29, Z11
-	VFMADD231PS.BCST (R9)(DX*2), Z28, Z12
-	VFMADD231PS.BCST (R9)(DX*2), Z29, Z13
-	VFMADD231PS.BCST (R9)(R8*1), Z28, Z14
-	VFMADD231PS.BCST (R9)(R8*1), Z29, Z15
-	VFMADD231PS.BCST (R10), Z28, Z16
-	VFMADD231PS.BCST (R10), Z29, Z17
-	VFMADD231PS.BCST (R10)(DX*1), Z28, Z18
-	VFMADD231PS.BCST (R10)(DX*1), Z29, Z19
-	VFMADD231PS.BCST (R10)(DX*2), Z28, Z20
-	VFMADD231PS.BCST (R10)(DX*2), Z29, Z21
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (R9)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (R9)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R9)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R10), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R10)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R10)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -3532,14 +3642,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func scKernV2P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64)
-TEXT ·scKernV2P12(SB), NOSPLIT, $0-80
+// func scKernV2P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P12(SB), NOSPLIT, $0-96
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -3574,30 +3686,44 @@ loop:
 	ADDQ AX, R10
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
-	VFMADD231PS.BCST (SI), Z28, Z0
-	VFMADD231PS.BCST (SI), Z29, Z1
-	VFMADD231PS.BCST (SI)(DX*1), Z28, Z2
-	VFMADD231PS.BCST (SI)(DX*1), Z29, Z3
-	VFMADD231PS.BCST (SI)(DX*2), Z28, Z4
-	VFMADD231PS.BCST (SI)(DX*2), Z29, Z5
-	VFMADD231PS.BCST (SI)(R8*1), Z28, Z6
-	VFMADD231PS.BCST (SI)(R8*1), Z29, Z7
-	VFMADD231PS.BCST (R9), Z28, Z8
-	VFMADD231PS.BCST (R9), Z29, Z9
-	VFMADD231PS.BCST (R9)(DX*1), Z28, Z10
-	VFMADD231PS.BCST (R9)(DX*1), Z29, Z11
-	VFMADD231PS.BCST (R9)(DX*2), Z28, Z12
-	VFMADD231PS.BCST (R9)(DX*2), Z29, Z13
-	VFMADD231PS.BCST (R9)(R8*1), Z28, Z14
-	VFMADD231PS.BCST (R9)(R8*1), Z29, Z15
-	VFMADD231PS.BCST (R10), Z28, Z16
-	VFMADD231PS.BCST (R10), Z29, Z17
-	VFMADD231PS.BCST (R10)(DX*1), Z28, Z18
-	VFMADD231PS.BCST (R10)(DX*1), Z29, Z19
-	VFMADD231PS.BCST (R10)(DX*2), Z28, Z20
-	VFMADD231PS.BCST (R10)(DX*2), Z29, Z21
-	VFMADD231PS.BCST (R10)(R8*1), Z28, Z22
-	VFMADD231PS.BCST (R10)(R8*1), Z29, Z23
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (R9)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (R9)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R9)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R10), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R10)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R10)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R10)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
 	ADDQ $8, BX
 	ADDQ $128, DI
 	DECQ CX
@@ -3689,5 +3815,396 @@ store:
 	VMOVUPS Z21, K1, 64(R10)(DX*2)
 	VMOVUPS Z22, (R10)(R8*1)
 	VMOVUPS Z23, K1, 64(R10)(R8*1)
+	VZEROUPPER
+	RET
+
+// func scKernV2P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P13(SB), NOSPLIT, $0-96
+	MOVQ src+0(FP), SI
+	MOVQ pix+8(FP), DX
+	MOVQ taps+16(FP), BX
+	MOVQ ntaps+24(FP), CX
+	MOVQ wt+32(FP), DI
+	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	PCALIGN $32
+loop:
+	MOVQ (BX), AX
+	ADDQ AX, SI
+	ADDQ AX, R9
+	ADDQ AX, R10
+	ADDQ AX, R11
+	VMOVUPS 0(DI), Z28
+	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (R9)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (R9)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R9)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R10), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R10)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R10)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R10)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS (R11), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	ADDQ $8, BX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ loop
+	MOVQ bias+40(FP), AX
+	VMOVUPS 0(AX), Z28
+	VMOVUPS 64(AX), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+	VADDPS Z28, Z24, Z24
+	VADDPS Z29, Z25, Z25
+	MOVQ relu+72(FP), AX
+	TESTQ AX, AX
+	JZ store
+	VPXORD Z31, Z31, Z31
+	VMAXPS Z0, Z31, Z0
+	VMAXPS Z1, Z31, Z1
+	VMAXPS Z2, Z31, Z2
+	VMAXPS Z3, Z31, Z3
+	VMAXPS Z4, Z31, Z4
+	VMAXPS Z5, Z31, Z5
+	VMAXPS Z6, Z31, Z6
+	VMAXPS Z7, Z31, Z7
+	VMAXPS Z8, Z31, Z8
+	VMAXPS Z9, Z31, Z9
+	VMAXPS Z10, Z31, Z10
+	VMAXPS Z11, Z31, Z11
+	VMAXPS Z12, Z31, Z12
+	VMAXPS Z13, Z31, Z13
+	VMAXPS Z14, Z31, Z14
+	VMAXPS Z15, Z31, Z15
+	VMAXPS Z16, Z31, Z16
+	VMAXPS Z17, Z31, Z17
+	VMAXPS Z18, Z31, Z18
+	VMAXPS Z19, Z31, Z19
+	VMAXPS Z20, Z31, Z20
+	VMAXPS Z21, Z31, Z21
+	VMAXPS Z22, Z31, Z22
+	VMAXPS Z23, Z31, Z23
+	VMAXPS Z24, Z31, Z24
+	VMAXPS Z25, Z31, Z25
+store:
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ dst+48(FP), SI
+	MOVQ dpix+56(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, K1, 64(SI)
+	VMOVUPS Z2, (SI)(DX*1)
+	VMOVUPS Z3, K1, 64(SI)(DX*1)
+	VMOVUPS Z4, (SI)(DX*2)
+	VMOVUPS Z5, K1, 64(SI)(DX*2)
+	VMOVUPS Z6, (SI)(R8*1)
+	VMOVUPS Z7, K1, 64(SI)(R8*1)
+	VMOVUPS Z8, (R9)
+	VMOVUPS Z9, K1, 64(R9)
+	VMOVUPS Z10, (R9)(DX*1)
+	VMOVUPS Z11, K1, 64(R9)(DX*1)
+	VMOVUPS Z12, (R9)(DX*2)
+	VMOVUPS Z13, K1, 64(R9)(DX*2)
+	VMOVUPS Z14, (R9)(R8*1)
+	VMOVUPS Z15, K1, 64(R9)(R8*1)
+	VMOVUPS Z16, (R10)
+	VMOVUPS Z17, K1, 64(R10)
+	VMOVUPS Z18, (R10)(DX*1)
+	VMOVUPS Z19, K1, 64(R10)(DX*1)
+	VMOVUPS Z20, (R10)(DX*2)
+	VMOVUPS Z21, K1, 64(R10)(DX*2)
+	VMOVUPS Z22, (R10)(R8*1)
+	VMOVUPS Z23, K1, 64(R10)(R8*1)
+	VMOVUPS Z24, (R11)
+	VMOVUPS Z25, K1, 64(R11)
+	VZEROUPPER
+	RET
+
+// func scKernV2P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)
+TEXT ·scKernV2P14(SB), NOSPLIT, $0-96
+	MOVQ src+0(FP), SI
+	MOVQ pix+8(FP), DX
+	MOVQ taps+16(FP), BX
+	MOVQ ntaps+24(FP), CX
+	MOVQ wt+32(FP), DI
+	LEAQ (DX)(DX*2), R8
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	PCALIGN $32
+loop:
+	MOVQ (BX), AX
+	ADDQ AX, SI
+	ADDQ AX, R9
+	ADDQ AX, R10
+	ADDQ AX, R11
+	VMOVUPS 0(DI), Z28
+	VMOVUPS 64(DI), Z29
+	PREFETCHT1 (R12)
+	ADDQ R13, R12
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (R9)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (R9)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R9)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R10), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R10)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R10)(DX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R10)(R8*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS (R11), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS (R11)(DX*1), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+	ADDQ $8, BX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ loop
+	MOVQ bias+40(FP), AX
+	VMOVUPS 0(AX), Z28
+	VMOVUPS 64(AX), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+	VADDPS Z28, Z24, Z24
+	VADDPS Z29, Z25, Z25
+	VADDPS Z28, Z26, Z26
+	VADDPS Z29, Z27, Z27
+	MOVQ relu+72(FP), AX
+	TESTQ AX, AX
+	JZ store
+	VPXORD Z31, Z31, Z31
+	VMAXPS Z0, Z31, Z0
+	VMAXPS Z1, Z31, Z1
+	VMAXPS Z2, Z31, Z2
+	VMAXPS Z3, Z31, Z3
+	VMAXPS Z4, Z31, Z4
+	VMAXPS Z5, Z31, Z5
+	VMAXPS Z6, Z31, Z6
+	VMAXPS Z7, Z31, Z7
+	VMAXPS Z8, Z31, Z8
+	VMAXPS Z9, Z31, Z9
+	VMAXPS Z10, Z31, Z10
+	VMAXPS Z11, Z31, Z11
+	VMAXPS Z12, Z31, Z12
+	VMAXPS Z13, Z31, Z13
+	VMAXPS Z14, Z31, Z14
+	VMAXPS Z15, Z31, Z15
+	VMAXPS Z16, Z31, Z16
+	VMAXPS Z17, Z31, Z17
+	VMAXPS Z18, Z31, Z18
+	VMAXPS Z19, Z31, Z19
+	VMAXPS Z20, Z31, Z20
+	VMAXPS Z21, Z31, Z21
+	VMAXPS Z22, Z31, Z22
+	VMAXPS Z23, Z31, Z23
+	VMAXPS Z24, Z31, Z24
+	VMAXPS Z25, Z31, Z25
+	VMAXPS Z26, Z31, Z26
+	VMAXPS Z27, Z31, Z27
+store:
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ dst+48(FP), SI
+	MOVQ dpix+56(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, K1, 64(SI)
+	VMOVUPS Z2, (SI)(DX*1)
+	VMOVUPS Z3, K1, 64(SI)(DX*1)
+	VMOVUPS Z4, (SI)(DX*2)
+	VMOVUPS Z5, K1, 64(SI)(DX*2)
+	VMOVUPS Z6, (SI)(R8*1)
+	VMOVUPS Z7, K1, 64(SI)(R8*1)
+	VMOVUPS Z8, (R9)
+	VMOVUPS Z9, K1, 64(R9)
+	VMOVUPS Z10, (R9)(DX*1)
+	VMOVUPS Z11, K1, 64(R9)(DX*1)
+	VMOVUPS Z12, (R9)(DX*2)
+	VMOVUPS Z13, K1, 64(R9)(DX*2)
+	VMOVUPS Z14, (R9)(R8*1)
+	VMOVUPS Z15, K1, 64(R9)(R8*1)
+	VMOVUPS Z16, (R10)
+	VMOVUPS Z17, K1, 64(R10)
+	VMOVUPS Z18, (R10)(DX*1)
+	VMOVUPS Z19, K1, 64(R10)(DX*1)
+	VMOVUPS Z20, (R10)(DX*2)
+	VMOVUPS Z21, K1, 64(R10)(DX*2)
+	VMOVUPS Z22, (R10)(R8*1)
+	VMOVUPS Z23, K1, 64(R10)(R8*1)
+	VMOVUPS Z24, (R11)
+	VMOVUPS Z25, K1, 64(R11)
+	VMOVUPS Z26, (R11)(DX*1)
+	VMOVUPS Z27, K1, 64(R11)(DX*1)
 	VZEROUPPER
 	RET

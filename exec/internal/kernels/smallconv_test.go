@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/kconv/kconv/exec/internal/par"
 )
@@ -283,6 +284,31 @@ func TestSmallConvAddVsRef(t *testing.T) {
 				khClose(t, fmt.Sprintf("%s +skip act %d go=%v threads=%d", tc.name, act.Kind, goKernel, threads), got, want, 1e-4)
 			}
 			scForceGo, simdOff = saved, savedOff
+		}
+	}
+}
+
+// TestSCPrefetchCovers checks that the calls of a block together prefetch
+// every line of the next block's weights, and never point outside them.
+func TestSCPrefetchCovers(t *testing.T) {
+	for _, c := range []struct{ floats, calls, ntaps int }{
+		{4608 * 32, 7, 4608}, {4608 * 32, 28, 4608}, {64 * 32, 1, 64}, {147 * 32, 200, 147}, {16, 3, 1},
+	} {
+		pf := newSCPrefetch(make([]float32, c.floats), c.calls, c.ntaps)
+		covered := 0 // bytes from the start prefetched so far
+		for range c.calls {
+			at, step := pf.next()
+			if at == nil {
+				break
+			}
+			off := int(uintptr(unsafe.Pointer(at))-uintptr(unsafe.Pointer(&pf.w[0]))) / 4
+			if off < 0 || off >= c.floats || 4*off > covered {
+				t.Fatalf("%+v: call starts at float %d, %d bytes covered before it", c, off, covered)
+			}
+			covered = max(covered, 4*off+c.ntaps*int(step))
+		}
+		if covered < 4*c.floats {
+			t.Errorf("%+v: %d of %d bytes prefetched", c, covered, 4*c.floats)
 		}
 	}
 }

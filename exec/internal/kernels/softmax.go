@@ -1,26 +1,29 @@
 package kernels
 
-import "math"
+import (
+	"github.com/kconv/kconv/exec/internal/par"
+	"math"
+)
 
 // Softmax writes softmax(x) along axis (negative counts from the end) of a
 // tensor of the given shape into dst: exp(x-max)/sum(exp(x-max)), with the
 // max and sum taken along axis, the sum accumulated in float64. dst may be x.
 // A slice whose values are all -Inf gives NaN, as in TensorFlow.
-func Softmax(dst, x []float32, shape []int, axis, threads int) {
-	softmaxAxis(dst, x, shape, axis, threads, false)
+func Softmax(dst, x []float32, shape []int, axis int, pl *par.Pool) {
+	softmaxAxis(dst, x, shape, axis, pl, false)
 }
 
 // LogSoftmax writes log(softmax(x)) along axis into dst, computed as
 // x - max - log(sum(exp(x-max))). dst may be x.
-func LogSoftmax(dst, x []float32, shape []int, axis, threads int) {
-	softmaxAxis(dst, x, shape, axis, threads, true)
+func LogSoftmax(dst, x []float32, shape []int, axis int, pl *par.Pool) {
+	softmaxAxis(dst, x, shape, axis, pl, true)
 }
 
 // softmaxTile is the width of the strided (inner > 1) path; its per-column
 // max and sum live on the stack.
 const softmaxTile = 64
 
-func softmaxAxis(dst, x []float32, shape []int, axis, threads int, log bool) {
+func softmaxAxis(dst, x []float32, shape []int, axis int, pl *par.Pool, log bool) {
 	ax := shapeMustAxis(axis, len(shape))
 	total := shapeElems(shape)
 	shapeCheckLen("softmax input", x, total)
@@ -31,21 +34,21 @@ func softmaxAxis(dst, x []float32, shape []int, axis, threads int, log bool) {
 	}
 	if inner == 1 {
 		per := 8 * n
-		if parChunks(threads, outer, per) == 1 {
+		if parChunks(pl.Workers(), outer, per) == 1 {
 			softmaxRows(dst, x, n, log, 0, outer)
 			return
 		}
-		parRange(threads, outer, per, func(lo, hi int) { softmaxRows(dst, x, n, log, lo, hi) })
+		parRange(pl, outer, per, func(lo, hi int) { softmaxRows(dst, x, n, log, lo, hi) })
 		return
 	}
 	tiles := (inner + softmaxTile - 1) / softmaxTile
 	items := outer * tiles
 	per := 8 * n * softmaxTile
-	if parChunks(threads, items, per) == 1 {
+	if parChunks(pl.Workers(), items, per) == 1 {
 		softmaxStrided(dst, x, n, inner, tiles, log, 0, items)
 		return
 	}
-	parRange(threads, items, per, func(lo, hi int) { softmaxStrided(dst, x, n, inner, tiles, log, lo, hi) })
+	parRange(pl, items, per, func(lo, hi int) { softmaxStrided(dst, x, n, inner, tiles, log, lo, hi) })
 }
 
 // softmaxRows handles a contiguous axis: rows [lo, hi) of length n.

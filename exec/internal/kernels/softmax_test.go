@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"github.com/kconv/kconv/exec/internal/par"
 	"math"
 	"testing"
 )
@@ -20,17 +21,17 @@ func TestSoftmaxFastVsRef(t *testing.T) {
 		want, wantLog := RefSoftmax(x, tc.shape, tc.axis), RefLogSoftmax(x, tc.shape, tc.axis)
 		for _, th := range tuThreads {
 			got := tuFill(len(x), tuPoison)
-			Softmax(got, x, tc.shape, tc.axis, th)
+			Softmax(got, x, tc.shape, tc.axis, par.New(th))
 			tuClose(t, tuName("softmax %v axis %d threads %d", tc.shape, tc.axis, th), got, want, 1e-5, 1e-8)
 			got = tuFill(len(x), tuPoison)
-			LogSoftmax(got, x, tc.shape, tc.axis, th)
+			LogSoftmax(got, x, tc.shape, tc.axis, par.New(th))
 			tuClose(t, tuName("logsoftmax %v axis %d threads %d", tc.shape, tc.axis, th), got, wantLog, 1e-5, 1e-5)
 			// In place.
 			inpl := append([]float32(nil), x...)
-			Softmax(inpl, inpl, tc.shape, tc.axis, th)
+			Softmax(inpl, inpl, tc.shape, tc.axis, par.New(th))
 			tuClose(t, tuName("softmax in place %v", tc.shape), inpl, want, 1e-5, 1e-8)
 			inpl = append(inpl[:0], x...)
-			LogSoftmax(inpl, inpl, tc.shape, tc.axis, th)
+			LogSoftmax(inpl, inpl, tc.shape, tc.axis, par.New(th))
 			tuClose(t, tuName("logsoftmax in place %v", tc.shape), inpl, wantLog, 1e-5, 1e-5)
 		}
 	}
@@ -61,8 +62,8 @@ func TestSoftmaxHandValues(t *testing.T) {
 			if ref {
 				soft, log = RefSoftmax(tc.x, tc.shape, tc.axis), RefLogSoftmax(tc.x, tc.shape, tc.axis)
 			} else {
-				Softmax(soft, tc.x, tc.shape, tc.axis, 1)
-				LogSoftmax(log, tc.x, tc.shape, tc.axis, 1)
+				Softmax(soft, tc.x, tc.shape, tc.axis, nil)
+				LogSoftmax(log, tc.x, tc.shape, tc.axis, nil)
 			}
 			tuClose(t, tuName("hand %d softmax ref=%v", i, ref), soft, tc.soft, 1e-6, 0)
 			tuClose(t, tuName("hand %d logsoftmax ref=%v", i, ref), log, tc.log, 1e-6, 0)
@@ -75,8 +76,8 @@ func TestSoftmaxNoAlloc(t *testing.T) {
 	x := tuRand(3, shapeElems(shape), 1)
 	dst := make([]float32, len(x))
 	if n := testing.AllocsPerRun(10, func() {
-		Softmax(dst, x, shape, -1, 1)
-		LogSoftmax(dst, x, shape, 1, 1)
+		Softmax(dst, x, shape, -1, nil)
+		LogSoftmax(dst, x, shape, 1, nil)
 	}); n != 0 {
 		t.Errorf("serial softmax allocates %v times per call", n)
 	}
@@ -86,7 +87,7 @@ func BenchmarkSoftmax1000(b *testing.B) {
 	x, dst := tuRand(1, 1000, 5), make([]float32, 1000)
 	shape := []int{1, 1000}
 	for b.Loop() {
-		Softmax(dst, x, shape, -1, 1)
+		Softmax(dst, x, shape, -1, nil)
 	}
 }
 
@@ -95,6 +96,6 @@ func BenchmarkSoftmaxAxis1NHWC(b *testing.B) {
 	x := tuRand(1, shapeElems(shape), 5)
 	dst := make([]float32, len(x))
 	for b.Loop() {
-		Softmax(dst, x, shape, 1, 1)
+		Softmax(dst, x, shape, 1, nil)
 	}
 }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/kconv/kconv/exec/internal/par"
 	"math"
 )
 
@@ -45,11 +46,11 @@ func (op UnaryOp) Eval(x float32) float32 {
 }
 
 // Unary writes op(x[i]) to dst[i] (dst may be x), split over threads.
-func Unary(op UnaryOp, dst, x []float32, threads int) {
+func Unary(op UnaryOp, dst, x []float32, pl *par.Pool) {
 	if len(dst) != len(x) {
 		panic(fmt.Sprintf("kernels: unary of %d values into %d", len(x), len(dst)))
 	}
-	parRange(threads, len(x), 1, func(lo, hi int) {
+	parRange(pl, len(x), 1, func(lo, hi int) {
 		d, s := dst[lo:hi], x[lo:hi]
 		switch op {
 		case UnarySqrt:

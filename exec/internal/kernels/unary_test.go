@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"github.com/kconv/kconv/exec/internal/par"
 	"math"
 	"testing"
 )
@@ -12,11 +13,11 @@ func TestUnaryFastVsRef(t *testing.T) {
 			want := RefUnary(op, x)
 			for _, th := range tuThreads {
 				got := tuFill(n, tuPoison)
-				Unary(op, got, x, th)
+				Unary(op, got, x, par.New(th))
 				tuClose(t, tuName("%v n=%d threads %d", op, n, th), got, want, 0, 0)
 			}
 			inpl := append([]float32(nil), x...)
-			Unary(op, inpl, inpl, 2)
+			Unary(op, inpl, inpl, par.New(2))
 			tuClose(t, tuName("%v n=%d in place", op, n), inpl, want, 0, 0)
 		}
 	}
@@ -37,7 +38,7 @@ func TestUnaryHandValues(t *testing.T) {
 		{UnaryLog, []float32{1, float32(math.E), 0, -1}, []float32{0, 1, -inf, nan}},
 	}
 	for _, c := range cases {
-		for _, got := range [][]float32{RefUnary(c.op, c.x), func() []float32 { d := make([]float32, len(c.x)); Unary(c.op, d, c.x, 2); return d }()} {
+		for _, got := range [][]float32{RefUnary(c.op, c.x), func() []float32 { d := make([]float32, len(c.x)); Unary(c.op, d, c.x, par.New(2)); return d }()} {
 			tuClose(t, c.op.String(), got, c.want, 1e-7, 1e-7)
 		}
 	}

@@ -2,8 +2,10 @@ package kernels
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/kconv/kconv/exec/internal/gemm"
 )
@@ -127,7 +129,7 @@ const (
 	winoChan = 128
 	// winoSerialFLOPs: below this many direct-convolution FLOPs one worker
 	// does the whole call.
-	winoSerialFLOPs = 4 << 20
+	winoSerialFLOPs = 16 << 20
 )
 
 // WinogradOK reports whether p is a convolution Winograd handles: 3×3,
@@ -354,13 +356,27 @@ func (w *Winograd) conv2D(p ConvParams, in, bias []float32, act Activation, out 
 	r.barStore = winoBarrier{n: 1} // the helpers join when they start
 	r.bar = &r.barStore
 	r.bar.cond.L = &r.bar.mu
-	for wk := 1; wk < pl.workers; wk++ {
-		go func() { r.run(wk, r.bar.join()) }()
+	// Item 0 is the caller's whole run; items 1.. are the pool's helpers
+	// joining at the section current when they start. (Goroutines started
+	// per call joined 50-100 µs late on these VMs: a 28²×128→128 layer at
+	// batch 1 ran no faster on two threads than on one.) Do returns when
+	// every item has returned: none touches in, out or the workspace any
+	// more.
+	ws.Par().Do(pl.workers, pl.workers, (*winoJob)(r))
+}
+
+// winoJob runs a winoRun's workers as a par.Job.
+type winoJob winoRun
+
+// RunItem runs worker item: the caller's run for item 0, else a helper
+// joining late (a no-op once the run is over).
+func (j *winoJob) RunItem(_, item int) {
+	r := (*winoRun)(j)
+	if item == 0 {
+		r.run(0, 0)
+		return
 	}
-	r.run(0, 0)
-	// run returns after the barrier that ends the last section, which
-	// every worker that joined has reached: none touches in, out or the
-	// workspace any more.
+	r.run(item, r.bar.join())
 }
 
 // winoRun is the state of one Conv2D call, shared by its workers.
@@ -394,34 +410,48 @@ func (r *winoRun) wait() {
 // winoBarrier is a reusable barrier for the n workers that have joined.
 // A helper goroutine joins when it first runs, at the current section, so
 // one that the scheduler starts late (the cores busy with another call)
-// holds nobody up before it arrives.
+// holds nobody up before it arrives. A worker that arrives early polls
+// for up to winoBarrierSpin before it sleeps: waking a sleeping goroutine
+// took 50-100 µs on these VMs, as long as a batch-1 layer's section.
 type winoBarrier struct {
 	mu      sync.Mutex
 	cond    sync.Cond
 	n, here int
-	section int // sections completed
+	section atomic.Int64 // sections completed (written under mu)
 }
+
+// winoBarrierSpin bounds the polling of a worker waiting at the barrier.
+const winoBarrierSpin = 200 * time.Microsecond
 
 // join adds a worker and returns the section it starts at.
 func (b *winoBarrier) join() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.n++
-	return b.section
+	return int(b.section.Load())
 }
 
 func (b *winoBarrier) wait(next *atomic.Int64) {
 	b.mu.Lock()
 	if b.here++; b.here == b.n {
 		b.here = 0
-		b.section++
-		next.Store(0)
+		next.Store(0) // before any worker sees the new section
+		b.section.Add(1)
 		b.mu.Unlock()
 		b.cond.Broadcast()
 		return
 	}
-	s := b.section
-	for s == b.section {
+	s := b.section.Load()
+	b.mu.Unlock()
+	t0 := time.Now()
+	for spin := 1; spin%16 != 0 || time.Since(t0) < winoBarrierSpin; spin++ {
+		if b.section.Load() != s {
+			return
+		}
+		runtime.Gosched()
+	}
+	b.mu.Lock()
+	for s == b.section.Load() {
 		b.cond.Wait()
 	}
 	b.mu.Unlock()

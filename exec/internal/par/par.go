@@ -33,6 +33,8 @@ type Pool struct {
 
 	mu      sync.Mutex
 	helpers int // helper goroutines alive
+	// spinning counts helpers polling for a token (see nextToken).
+	spinning atomic.Int32
 }
 
 // New returns a Pool of n workers (the caller included); n < 1 means
@@ -86,12 +88,19 @@ func (p *Pool) Do(workers, items int, job Job) {
 		default: // helpers swamped: do without
 		}
 	}
-	// A helper readied by the send above goes to this P's runnext slot,
-	// which an idle P steals from only after a usleep(3) that timer slack
-	// makes ~50-100 µs on these VMs. Yielding lets this P run the helper at
-	// once; this goroutine resumes from the global queue, on the other P
-	// as soon as it wakes (median 2-10 µs to join).
-	runtime.Gosched()
+	// A helper blocked on the channel and readied by the send above goes
+	// to this P's runnext slot, which an idle P steals from only after a
+	// usleep(3) that timer slack makes ~50-100 µs on these VMs. Yielding
+	// lets this P run the helper at once; this goroutine resumes from the
+	// global queue, on the other P as soon as it wakes (median 2-10 µs to
+	// join). Helpers that are polling take their tokens themselves, and
+	// then the caller does not yield: a yield could move it to the other
+	// core, away from the data the layers before it left in this core's
+	// caches (at batch 1 small models ran slower on two threads than on
+	// one).
+	if p.spinning.Load() < int32(workers-1) {
+		runtime.Gosched()
+	}
 	c.loop(0)
 	c.mu.Lock()
 	c.closed = true
@@ -207,14 +216,17 @@ func (p *Pool) nextToken(idle *time.Timer) (token, bool) {
 	default:
 	}
 	t0 := time.Now()
+	p.spinning.Add(1)
 	for spin := 1; spin%64 != 0 || time.Since(t0) <= helperSpin; spin++ {
 		select {
 		case t := <-p.tokens:
+			p.spinning.Add(-1)
 			return t, true
 		default:
 		}
 		runtime.Gosched()
 	}
+	p.spinning.Add(-1)
 	idle.Reset(idleExit)
 	select {
 	case t := <-p.tokens:
