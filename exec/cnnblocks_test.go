@@ -81,11 +81,12 @@ func TestCNNBlocksFusedVsUnfused(t *testing.T) {
 		t.Errorf("proj, add and relu not fused in the IR: %s", ir.NodeText(fused, nil))
 	}
 	// fuse-activation folds bnrelu into bn: one BatchNorm node named
-	// bnrelu, one step.
+	// bnrelu, one step at most (fusePreAffine joins it with c3, which
+	// applies it as it reads its input).
 	if b, ok := p.lowered.Node("bnrelu").Op.(*ir.BatchNorm); !ok || b.Activation.Name != "relu" || p.lowered.Node("bn") != nil {
 		t.Errorf("bn and bnrelu not fused in the IR: %s", ir.NodeText(p.lowered.Node("bnrelu"), nil))
 	}
-	if own["bn"] > 0 || own["bnrelu"] != 1 || own["relu"] > 2 {
+	if own["bn"] > 0 || own["bnrelu"] > 1 || own["relu"] > 2 {
 		t.Errorf("activation after BN or after the residual Add has its own step")
 	}
 	if own["add"] > 0 || own["proj"] > 0 {

@@ -21,7 +21,11 @@
 //   - buffer reuse: every value gets a buffer at an offset in one arena,
 //     planned per batch size so that buffers never live at the same step
 //     share memory; a run allocates nothing per layer, and element-wise
-//     steps work in place when their input dies with them.
+//     steps work in place when their input dies with them;
+//   - channel concatenations written in place (concat.go): producers write
+//     into their slice of the concatenation's buffer, and DenseNet's
+//     concatenations are prefixes of their block's buffer, read by the
+//     convolution that normalizes them as it reads (preaffine.go).
 //
 // A Program is safe for concurrent use: the plan is read-only and each Run
 // takes its own arena from a pool (one pool per batch size).

@@ -113,6 +113,8 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	if err := p.lower(); err != nil {
 		return nil, err
 	}
+	p.fusePreAffine()
+	p.placeConcats()
 	p.allocate()
 	for _, s := range p.steps {
 		p.maxIns = max(p.maxIns, len(s.ins))

@@ -68,7 +68,7 @@ func (l *lowerer) concatNHWC(n *ir.Node, op *ir.Concat) bool {
 	o := l.newValue(n.Name, n.Out, true)
 	l.byNode[n.Name] = o
 	axis := physAxis(o, op.Axis)
-	l.add(&step{node: n.Name, ins: vs, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+	l.add(&step{node: n.Name, ins: vs, out: o, chanConcat: axis == 3, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
 		shapes := make([][]int, len(vs))
 		for i, v := range vs {
 			shapes[i] = v.physical(bt)
@@ -112,6 +112,6 @@ func (l *lowerer) bnAct(n *ir.Node, op *ir.BatchNorm, scale, shift []float32, ka
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.ChannelAffineAct(o, ins[0], c, scale, shift, ka, &a.ws)
 		return nil
-	}})
+	}, inStride: bnActStrided(c, scale, shift, ka), preAffine: preAffineOf(scale, shift, ka)})
 	return true
 }

@@ -264,6 +264,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			}
 			return nil
 		}}
+		(&scStep{sc: &sc, wg: wg, geom: geom, in: in, bias: bias, ka: ka}).hooks(s)
 		if wg == nil {
 			s.pool2x2 = func(isMax bool) stepFn {
 				return func(a *arena, b int, ins [][]float32, o []float32) error {
@@ -282,7 +283,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		l.add(&step{node: n.Name, kind: "Conv2D/winograd", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			wg.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
 			return nil
-		}})
+		}, outStride: winogradStrided(&wg, geom, in, bias, ka)})
 	default:
 		kind := "Conv2D/im2col"
 		if p1.KH == 1 && p1.KW == 1 {
@@ -291,7 +292,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		l.add(&step{node: n.Name, kind: kind, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			kernels.Conv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
 			return nil
-		}})
+		}, outStride: conv2DStrided(geom, in, kernel, bias, ka)})
 	}
 	if residualStep {
 		l.addResidual(out, skip, afterAct)
@@ -330,7 +331,7 @@ func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
 	if s := l.p.steps[len(l.p.steps)-1]; s.pool2x2 != nil && s.out == conv && kernels.PoolIs2x2(pp) {
 		out := l.newValue(n.Name, n.Out, conv.nhwc)
 		l.byNode[n.Name] = out
-		s.fn, s.out, s.pool2x2 = s.pool2x2(pool.Max), out, nil
+		s.fn, s.out, s.pool2x2, s.outStride, s.inStride, s.preIn = s.pool2x2(pool.Max), out, nil, nil, nil, nil
 		return nil
 	}
 	return l.pool(&ir.Node{Name: n.Name, Class: pool.Kind(), Op: pool, Inputs: []string{conv.name}, Out: n.Out}, pool)
@@ -637,7 +638,7 @@ func (l *lowerer) merge(n *ir.Node, op *ir.Merge) error {
 	pool := l.p.pool
 	if op.Mode == ir.MergeConcat {
 		axis := physAxis(out, op.ResolvedAxis(len(out.shape)))
-		l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, bufs [][]float32, o []float32) error {
+		l.add(&step{node: n.Name, ins: ins, out: out, chanConcat: len(out.shape) == 4 && axis == 3, fn: func(a *arena, b int, bufs [][]float32, o []float32) error {
 			shapes := make([][]int, len(ins))
 			for i, v := range ins {
 				shapes[i] = v.physical(b)

@@ -20,6 +20,11 @@ type value struct {
 	nhwc bool
 	per  int    // elements per sample
 	view *value // shares the buffer of this value (Flatten, Reshape, Dropout)
+	// off and ld, when ld > 0, make the value a strided view of the root
+	// of view (a channel slice of a concatenation, see concat.go): its
+	// buffer starts off floats into the root's and holds one NHWC pixel's
+	// channels every ld floats.
+	off, ld int
 
 	slot        int
 	first, last int // step indices of production and last use
@@ -90,6 +95,20 @@ type step struct {
 	// followed by a 2×2 stride-2 unpadded max (isMax) or average pooling,
 	// without storing the unpooled output (see lowerer.pool).
 	pool2x2 func(isMax bool) stepFn
+	// chanConcat marks a concatenation of 4-D values on their last stored
+	// axis (channels), which placeConcats may replace by writing its inputs in
+	// place; outStride, when set, returns a fn that writes the output with
+	// a pixel stride of ld floats (into a concatenation's slice), inStride
+	// one that reads the single input so (a prefix of a concatenation).
+	chanConcat bool
+	outStride  func(ld int) stepFn
+	inStride   func(ld int) stepFn
+	// preAffine, when set, is what the step computes from its one input,
+	// per channel (a batch normalization + ReLU); preIn, when set, returns
+	// a fn that computes the step from pre(its input) instead of its
+	// input: fusePreAffine joins the two (see preaffine.go).
+	preAffine *kernels.PreAffine
+	preIn     func(pre *kernels.PreAffine) stepFn
 }
 
 // stepFn computes a step's output from its inputs' buffers at batch n.
@@ -125,6 +144,10 @@ func (a *arena) buf(v *value, n int) []float32 {
 	r := v.root()
 	if r.constant != nil {
 		return r.constant
+	}
+	if v.ld > 0 {
+		c := v.chans()
+		return a.slots[r.slot][v.off : v.off+kernels.StridedLen(v.size(n)/c, c, v.ld)]
 	}
 	return a.slots[r.slot][:v.size(n)]
 }
@@ -186,7 +209,7 @@ func (p *Program) allocate() {
 		if out.slot >= 0 || out.constant != nil {
 			continue
 		}
-		if s.inplace && len(s.ins) > 0 {
+		if s.inplace && len(s.ins) > 0 && s.ins[0].ld == 0 && s.out.ld == 0 {
 			in := s.ins[0].root()
 			if in.constant == nil && in != out && in.slot >= 0 && in.last == i && tails[in.slot] == in {
 				out.slot = in.slot

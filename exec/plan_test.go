@@ -1,18 +1,34 @@
 package exec
 
-import "testing"
+import (
+	"testing"
 
-// TestArenaLayout checks the arena plan of the block CNN at several batch
-// sizes: buffers live at the same time never share memory, every buffer
-// fits in the arena, and the arena is no larger than all buffers side by
-// side and no smaller than the most bytes live at any one step.
+	"github.com/kconv/kconv/ir"
+)
+
+// TestArenaLayout checks the arena plan of the block CNN and of the
+// DenseNet-style one (whose concatenations are views: see concat.go) at
+// several batch sizes: buffers live at the same time never share memory,
+// every buffer fits in the arena, and the arena is no larger than all
+// buffers side by side and no smaller than the most bytes live at any one
+// step; every view lies inside its root's buffer, which is live at every
+// step that reads or writes the view.
 func TestArenaLayout(t *testing.T) {
-	m := blocksCNN(t)
-	for _, opts := range []Options{{}, {NoFuse: true}, {KeepAll: true}} {
+	for _, m := range []*ir.Model{blocksCNN(t), denseNetCNN(t, ir.ChannelsFirst), denseNetCNN(t, ir.ChannelsLast)} {
+		for _, opts := range []Options{{}, {NoFuse: true}, {KeepAll: true}} {
+			arenaLayoutCheck(t, m, opts)
+		}
+	}
+}
+
+func arenaLayoutCheck(t *testing.T, m *ir.Model, opts Options) {
+	t.Helper()
+	{
 		p, err := Compile(m, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkViews(t, p)
 		for _, batch := range []int{1, 3, 64} {
 			l, err := p.layout(batch)
 			if err != nil {

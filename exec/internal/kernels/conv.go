@@ -120,6 +120,28 @@ const (
 // single-threaded GEMM (the gemm package's threading rule).
 func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []float32, ws *Workspace) {
 	convCheck(p, in, kernel, bias, out)
+	conv2D(p, in, kernel, bias, act, out, p.OutC, ws)
+}
+
+// Conv2DStrided is Conv2D writing output pixel i's OutC channels at
+// out[i*ldo:] (ldo ≥ OutC; out holds StridedLen(pixels, OutC, ldo) floats
+// and the floats between pixels are not touched): a convolution writing
+// its channels straight into a wider channel concatenation. The GEMM
+// writes the tiles with leading dimension ldo; nothing is copied.
+func Conv2DStrided(p ConvParams, in, kernel, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	convCheckLen("conv input", in, p.InLen())
+	convCheckLen("conv kernel", kernel, p.KernelLen())
+	stridedCheck("conv output", out, p.N*p.OutH()*p.OutW(), p.OutC, ldo)
+	if bias != nil {
+		convCheckLen("conv bias", bias, p.OutC)
+	}
+	conv2D(p, in, kernel, bias, act, out, ldo, ws)
+}
+
+func conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
 	p = p.norm()
 	oh, ow := p.OutH(), p.OutW()
 	rows := p.N * oh * ow
@@ -154,12 +176,12 @@ func Conv2D(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 	if workers == 1 {
 		for t := range ntiles {
 			r0 := t * tile
-			convTile(&p, in, kernel, bias, out, col, act, r0, min(r0+tile, rows), oh, ow, direct)
+			convTile(&p, in, kernel, bias, out, col, act, r0, min(r0+tile, rows), oh, ow, ldo, direct)
 		}
 		return
 	}
 	r := &convRun{p: p, in: in, kernel: kernel, bias: bias, out: out, col: col, act: act,
-		oh: oh, ow: ow, rows: rows, tile: tile, ntiles: ntiles, direct: direct}
+		oh: oh, ow: ow, rows: rows, tile: tile, ntiles: ntiles, ldo: ldo, direct: direct}
 	ws.Par().Do(workers, workers, r)
 }
 
@@ -170,6 +192,7 @@ type convRun struct {
 	in, kernel, bias, out, col []float32
 	act                        Activation
 	oh, ow, rows, tile, ntiles int
+	ldo                        int // output pixel stride
 	direct                     bool
 	next                       atomic.Int64
 }
@@ -188,20 +211,27 @@ func (r *convRun) RunItem(_, item int) {
 			return
 		}
 		r0 := t * r.tile
-		convTile(&r.p, r.in, r.kernel, r.bias, r.out, buf, r.act, r0, min(r0+r.tile, r.rows), r.oh, r.ow, r.direct)
+		convTile(&r.p, r.in, r.kernel, r.bias, r.out, buf, r.act, r0, min(r0+r.tile, r.rows), r.oh, r.ow, r.ldo, r.direct)
 	}
 }
 
 // convTile computes output rows [r0, r1) (flat over N×OH×OW): bias, one
 // GEMM per group (im2col'ed into buf unless direct), then the activation.
-func convTile(p *ConvParams, in, kernel, bias, out, buf []float32, act Activation, r0, r1, oh, ow int, direct bool) {
+// Output rows are ldo floats apart.
+func convTile(p *ConvParams, in, kernel, bias, out, buf []float32, act Activation, r0, r1, oh, ow, ldo int, direct bool) {
 	cg, ocg := p.C/p.Groups, p.OutC/p.Groups
 	kdim := p.KH * p.KW * cg
 	m := r1 - r0
-	y := out[r0*p.OutC : r1*p.OutC]
+	y := out[r0*ldo : (r1-1)*ldo+p.OutC]
 	var beta float32
 	if bias != nil {
-		convBiasFill(y, p.OutC, bias)
+		if ldo == p.OutC {
+			convBiasFill(y, p.OutC, bias)
+		} else {
+			for r := 0; r < m; r++ {
+				copy(y[r*ldo:r*ldo+p.OutC], bias[:p.OutC])
+			}
+		}
 		beta = 1
 	}
 	for gi := range p.Groups {
@@ -214,9 +244,15 @@ func convTile(p *ConvParams, in, kernel, bias, out, buf []float32, act Activatio
 			a, lda = buf, kdim
 		}
 		gemm.SgemmSerial(false, false, m, ocg, kdim, 1, a, lda,
-			kernel[gi*ocg:], p.OutC, beta, y[gi*ocg:], p.OutC)
+			kernel[gi*ocg:], p.OutC, beta, y[gi*ocg:], ldo)
 	}
-	convAct(y, act)
+	if ldo == p.OutC {
+		convAct(y, act)
+		return
+	}
+	for r := 0; r < m; r++ {
+		convAct(y[r*ldo:r*ldo+p.OutC], act)
+	}
 }
 
 // convBiasFill sets every c-wide row of y to bias, so the GEMM can
@@ -252,6 +288,12 @@ func convReLUBits(y []float32) {
 	if uintptr(unsafe.Pointer(&y[0]))%8 != 0 {
 		y[0] = max(y[0], 0)
 		y = y[1:]
+	}
+	if len(y) < 2 { // no word to view (and an empty y's data may lie past its array)
+		if len(y) == 1 {
+			y[0] = max(y[0], 0)
+		}
+		return
 	}
 	w := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(y))), len(y)/2)
 	// Bit 31 and bit 63 are the two sign bits; multiplying them by

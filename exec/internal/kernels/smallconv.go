@@ -50,7 +50,7 @@ type SmallConv struct {
 	wino    *scWino // the Winograd F(2×2, 3×3) path, where it applies
 
 	mu    sync.Mutex
-	plans map[[2]int]scPlan // (images, workers) → split (see plan)
+	plans map[[3]int]scPlan // (images, workers, input in place) → split (see plan)
 }
 
 // scBlock is a range of up to 32 output channels.
@@ -228,6 +228,10 @@ type scRun struct {
 	blockOuter bool
 	act        Activation
 	pool       int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
+	ldo        int // floats from one output pixel to the next (OutC, or more: Conv2DStrided)
+	ldi        int // floats from one input pixel to the next (C, or more: Conv2DPre)
+	pre        *PreAffine
+	inPlace    bool // the band is the input itself (unpadded, packed input, no pre)
 }
 
 const (
@@ -247,6 +251,62 @@ func (s *SmallConv) Conv2D(p ConvParams, in, bias []float32, act Activation, out
 	s.check(p, in, bias)
 	convCheckLen("conv output", out, p.OutLen())
 	s.run(p, in, bias, act, 0, out, ws)
+}
+
+// Conv2DStrided is Conv2D writing output pixel i's OutC channels at
+// out[i*ldo:] (ldo ≥ OutC; out holds kernels.StridedLen(pixels, OutC, ldo)
+// floats and the floats between pixels are not touched): a convolution
+// writing its channels straight into a wider channel concatenation.
+func (s *SmallConv) Conv2DStrided(p ConvParams, in, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
+	s.check(p, in, bias)
+	stridedCheck("conv output", out, p.N*s.oh*s.ow, p.OutC, ldo)
+	s.runWith(p, in, bias, nil, act, 0, out, ldo, ws)
+}
+
+// PreAffine is a per-input-channel affine with a clamp, min(max(x·Scale +
+// Shift, Lo), Hi), that a convolution applies to its input as it reads it:
+// an inference batch normalization and ReLU (or ReLU6, or nothing) before
+// the convolution, as DenseNet's layers and transitions have.
+type PreAffine struct {
+	Scale, Shift []float32
+	Lo, Hi       float32
+}
+
+// NewPreAffine returns the PreAffine of scale, shift and act, or false
+// when act is not a clamp (linear, ReLU, ReLU6, Clip) and so cannot be one.
+func NewPreAffine(scale, shift []float32, act Activation) (*PreAffine, bool) {
+	lo, hi, ok := act.clampBounds()
+	if !ok || len(scale) != len(shift) {
+		return nil, false
+	}
+	return &PreAffine{Scale: scale, Shift: shift, Lo: lo, Hi: hi}, true
+}
+
+// Conv2DPre is Conv2DStrided over pre(in), the input's pixel i's C channels
+// read at in[i*ldi:] (ldi ≥ C; in holds StridedLen(pixels, C, ldi) floats):
+// a 1×1 convolution after a batch normalization and ReLU reading a prefix
+// of a DenseNet block's features, without the normalized copy. pre may be
+// nil (a strided input alone). The input rows go through the band, which
+// applies pre as it copies them; the Winograd F(2×2) path is not taken.
+func (s *SmallConv) Conv2DPre(p ConvParams, in []float32, ldi int, pre *PreAffine, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	q := p
+	q.N = 1
+	if q.norm() != s.p {
+		panic(fmt.Sprintf("kernels: SmallConv for %+v cannot run %+v", s.p, p))
+	}
+	stridedCheck("conv input", in, p.N*p.H*p.W, p.C, ldi)
+	stridedCheck("conv output", out, p.N*s.oh*s.ow, p.OutC, ldo)
+	if bias != nil {
+		convCheckLen("conv bias", bias, p.OutC)
+	}
+	if pre != nil {
+		convCheckLen("pre-affine scale", pre.Scale, p.C)
+		convCheckLen("pre-affine shift", pre.Shift, p.C)
+	}
+	s.runPre(p, in, ldi, pre, bias, act, out, ldo, ws)
 }
 
 // Conv2DPool2x2 computes the 2×2 stride-2 unpadded max (isMax) or average
@@ -281,18 +341,27 @@ func (s *SmallConv) check(p ConvParams, in, bias []float32) {
 }
 
 func (s *SmallConv) run(p ConvParams, in, bias []float32, act Activation, pool int, out []float32, ws *Workspace) {
-	s.runWith(p, in, bias, nil, act, pool, out, ws)
+	s.runWith(p, in, bias, nil, act, pool, out, p.OutC, ws)
 }
 
 // runSkip is run, unpooled, with a residual added to each output row
 // before the activation (Conv2DAdd).
 func (s *SmallConv) runSkip(p ConvParams, in, bias, skip []float32, act Activation, out []float32, ws *Workspace) {
-	s.runWith(p, in, bias, skip, act, 0, out, ws)
+	s.runWith(p, in, bias, skip, act, 0, out, p.OutC, ws)
 }
 
-func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activation, pool int, out []float32, ws *Workspace) {
+func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activation, pool int, out []float32, ldo int, ws *Workspace) {
+	s.runAll(p, in, p.C, nil, bias, skip, act, pool, out, ldo, ws)
+}
+
+func (s *SmallConv) runPre(p ConvParams, in []float32, ldi int, pre *PreAffine, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
+	s.runAll(p, in, ldi, pre, bias, nil, act, 0, out, ldo, ws)
+}
+
+func (s *SmallConv) runAll(p ConvParams, in []float32, ldi int, pre *PreAffine, bias, skip []float32, act Activation, pool int, out []float32, ldo int, ws *Workspace) {
 	p = p.norm()
-	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip}
+	inPlace := s.inPlace && pre == nil && ldi == p.C
+	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip, ldo: ldo, ldi: ldi, pre: pre, inPlace: inPlace}
 	r.relu = skip == nil && act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax
 	r.postAct = !r.relu && !act.IsLinear() && skip == nil
 	// The work is a number of units per image (conv rows, or tile rows
@@ -333,7 +402,7 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 	} else {
 		rowLen = s.wp * p.C
 	}
-	for (wino || !s.inPlace) && rows > 1 && span(rows)*rowLen > scBandFloats {
+	for (wino || !inPlace) && rows > 1 && span(rows)*rowLen > scBandFloats {
 		rows = (rows + 1) / 2
 	}
 	perImg = (units + rows - 1) / rows
@@ -341,10 +410,10 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 	r.groups = 1
 	if !wino && pool == 0 {
 		maxRows := units
-		for !s.inPlace && maxRows > 1 && span(maxRows)*rowLen > scBandFloats {
+		for !inPlace && maxRows > 1 && span(maxRows)*rowLen > scBandFloats {
 			maxRows = (maxRows + 1) / 2
 		}
-		pl := s.plan(p.N, workers, maxRows, span(1)*rowLen, rowLen*p.StrideH)
+		pl := s.plan(p.N, workers, inPlace, maxRows, span(1)*rowLen, rowLen*p.StrideH)
 		rows, perImg, r.groups, r.blockOuter = pl.rows, pl.perImg, pl.groups, pl.blockOuter
 		items = p.N * perImg
 	}
@@ -352,12 +421,15 @@ func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activati
 	workers = min(workers, items)
 
 	bandLen, pairLen := 0, 0
-	if wino || !s.inPlace {
+	if wino || !inPlace {
 		bandLen = span(rows) * rowLen
 	}
 	switch {
 	case wino:
 		pairLen = scWinoRun*(16*(p.C+p.OutC)+2*scWinoPad) + 2*s.wino.tw*p.OutC + 4*p.OutC
+		if ldo != p.OutC {
+			pairLen += 4 * s.wino.tw * p.OutC // two packed output rows (winoOut)
+		}
 	case pool != 0:
 		pairLen = 2 * s.ow * p.OutC
 	}
@@ -411,8 +483,11 @@ type scPlan struct {
 // than one worker there must be at least two items per worker where the
 // layer allows, so that a worker slowed down by the machine does not hold
 // up the others. Plans are kept per (n, workers).
-func (s *SmallConv) plan(n, workers, maxRows, band0, rowStep int) scPlan {
-	key := [2]int{n, workers}
+func (s *SmallConv) plan(n, workers int, inPlace bool, maxRows, band0, rowStep int) scPlan {
+	key := [3]int{n, workers, 0}
+	if inPlace {
+		key[2] = 1
+	}
 	s.mu.Lock()
 	pl, ok := s.plans[key]
 	s.mu.Unlock()
@@ -450,7 +525,7 @@ func (s *SmallConv) plan(n, workers, maxRows, band0, rowStep int) scPlan {
 	}
 	s.mu.Lock()
 	if s.plans == nil {
-		s.plans = map[[2]int]scPlan{}
+		s.plans = map[[3]int]scPlan{}
 	}
 	s.plans[key] = pl
 	s.mu.Unlock()
@@ -471,12 +546,12 @@ func (r *scRun) RunItem(w, it int) {
 		r.runWino(w, n, y0, y1) // tile rows
 		return
 	}
-	inImg := p.H * p.W * p.C
-	img := r.in[n*inImg : (n+1)*inImg]
+	inImg := p.H * p.W * r.ldi
+	img := r.in[n*inImg : min((n+1)*inImg, len(r.in))]
 	rowLen := s.wp * p.C
 	iy0 := y0*p.StrideH - p.PadTop // input row of band row 0
 	var band []float32
-	if s.inPlace {
+	if r.inPlace {
 		band = img[iy0*rowLen:]
 	} else {
 		band = r.bands[w*r.bandLen : (w+1)*r.bandLen]
@@ -490,11 +565,11 @@ func (r *scRun) RunItem(w, it int) {
 				continue
 			}
 			clear(row[:lp])
-			copy(row[lp:lp+wc], img[iy*wc:(iy+1)*wc])
+			r.bandRow(row[lp:lp+wc], img, iy)
 			clear(row[lp+wc:])
 		}
 	}
-	outRow := s.ow * p.OutC
+	outRow := s.ow * p.OutC // packed: the pooling pair's rows
 	var pair []float32
 	if r.pool != 0 {
 		pair = r.pairs[w*r.pairLen : (w+1)*r.pairLen]
@@ -513,11 +588,11 @@ func (r *scRun) RunItem(w, it int) {
 				pf = newSCPrefetch(s.blocks[bi+1].w, (y1-y0)*s.calls(bi), len(s.taps))
 			}
 			for y := y0; y < y1; y++ {
-				r.rowBlockPF(bi, band[(y-y0)*p.StrideH*rowLen:], r.out[(n*s.oh+y)*outRow:(n*s.oh+y+1)*outRow], &pf)
+				r.rowBlockPF(bi, band[(y-y0)*p.StrideH*rowLen:], r.outRow(n, y), &pf)
 			}
 		}
 		for y := y0; y < y1; y++ {
-			r.rowEpilogue(n, y, b0, b1, r.out[(n*s.oh+y)*outRow:(n*s.oh+y+1)*outRow])
+			r.rowEpilogue(n, y, b0, b1, r.outRow(n, y))
 		}
 		return
 	}
@@ -527,7 +602,7 @@ func (r *scRun) RunItem(w, it int) {
 		if r.pool != 0 {
 			dst = pair[y%2*outRow : (y%2+1)*outRow]
 		} else {
-			dst = r.out[(n*s.oh+y)*outRow : (n*s.oh+y+1)*outRow]
+			dst = r.outRow(n, y)
 		}
 		for bi := b0; bi < b1; bi++ {
 			r.rowBlock(bi, src, dst)
@@ -539,6 +614,54 @@ func (r *scRun) RunItem(w, it int) {
 			pool2x2Row(r.out[py:py+pw*p.OutC], pair[:outRow], pair[outRow:], pw, p.OutC, r.pool == scPoolMax)
 		}
 	}
+}
+
+// bandRow copies input row iy of img (an image of the input) into dst,
+// packed, applying pre.
+func (r *scRun) bandRow(dst, img []float32, iy int) {
+	p := &r.p
+	c, ld := p.C, r.ldi
+	src := img[iy*p.W*ld:]
+	switch {
+	case r.pre != nil:
+		preAffineRows(dst, src, p.W, c, ld, r.pre)
+	case ld == c:
+		copy(dst, src[:p.W*c])
+	default:
+		for x := range p.W {
+			copy(dst[x*c:(x+1)*c], src[x*ld:x*ld+c])
+		}
+	}
+}
+
+// preAffineRows writes pre(src) into dst: rows of c floats, ld apart in
+// src, packed in dst.
+func preAffineRows(dst, src []float32, rows, c, ld int, pre *PreAffine) {
+	_ = dst[rows*c-1]
+	_ = src[(rows-1)*ld+c-1]
+	if simdAVX512() {
+		tail := uint64(0xFFFF)
+		if c%16 != 0 {
+			tail = 1<<(c%16) - 1
+		}
+		chanAffineStridedAVX512(&dst[0], &src[0], &pre.Scale[0], &pre.Shift[0], rows, c, ld, tail, pre.Lo, pre.Hi)
+		return
+	}
+	sc, sh := pre.Scale[:c], pre.Shift[:c]
+	for r := range rows {
+		d, s := dst[r*c:(r+1)*c], src[r*ld:r*ld+c]
+		for k := range d {
+			d[k] = min(max(s[k]*sc[k]+sh[k], pre.Lo), pre.Hi)
+		}
+	}
+}
+
+// outRow returns conv row y of image n in the output: its ow pixels, ldo
+// floats apart.
+func (r *scRun) outRow(n, y int) []float32 {
+	s := r.s
+	o := (n*s.oh + y) * s.ow * r.ldo
+	return r.out[o:min(o+s.ow*r.ldo, len(r.out))]
 }
 
 // rowBlock computes block bi's output channels of one conv row from src,
@@ -553,14 +676,14 @@ func (r *scRun) rowBlockPF(bi int, src, dst []float32, pf *scPrefetch) {
 	s, p := r.s, &r.p
 	blk := &s.blocks[bi]
 	pix := uintptr(4 * p.StrideW * p.C)
-	dpix := uintptr(4 * p.OutC)
+	dpix := uintptr(4 * r.ldo)
 	// Calls of (nearly) equal width: 32 pixels go as 16+16, not 24+8.
 	calls := s.calls(bi)
 	for c, x := 0, 0; c < calls; c++ {
 		np := (s.ow - x) / (calls - c)
 		at, step := pf.next()
 		scKern(blk.nv, np, &src[x*p.StrideW*p.C+blk.inOff], pix, s.taps, &blk.w[0],
-			&r.bias[32*bi], &dst[x*p.OutC+blk.oc0], dpix, blk.mask, r.relu, at, step)
+			&r.bias[32*bi], &dst[x*r.ldo+blk.oc0], dpix, blk.mask, r.relu, at, step)
 		x += np
 	}
 }
@@ -610,14 +733,14 @@ func (r *scRun) rowEpilogue(n, y, b0, b1 int, dst []float32) {
 	s, p := r.s, &r.p
 	outRow := s.ow * p.OutC
 	switch o := (n*s.oh + y) * outRow; {
-	case r.groups > 1 && (r.skip != nil || r.postAct):
+	case (r.groups > 1 || r.ldo != p.OutC) && (r.skip != nil || r.postAct):
 		// This item wrote channels [oc0, oc1) of each pixel.
 		oc0, oc1 := s.blocks[b0].oc0, p.OutC
 		if b1 < len(s.blocks) {
 			oc1 = s.blocks[b1].oc0
 		}
 		for x := range s.ow {
-			seg := dst[x*p.OutC+oc0 : x*p.OutC+oc1]
+			seg := dst[x*r.ldo+oc0 : x*r.ldo+oc1]
 			if r.skip != nil {
 				residualAct(seg, r.skip[o+x*p.OutC+oc0:o+x*p.OutC+oc1], r.act)
 			} else {

@@ -105,14 +105,14 @@ func TestSmallConvPlan(t *testing.T) {
 	late := same(7, 512, 512)
 	sc := NewSmallConvDirect(make([]float32, late.KernelLen()), late)
 	wp := 9 * 512
-	pl := sc.plan(1, 2, 7, 3*wp, wp)
+	pl := sc.plan(1, 2, false, 7, 3*wp, wp)
 	if pl.perImg != 1 || pl.groups < 4 {
 		t.Errorf("7×7×512→512: plan %+v, want one band and at least 4 channel groups", pl)
 	}
 	early := same(112, 64, 64)
 	sc = NewSmallConvDirect(make([]float32, early.KernelLen()), early)
 	wp = 114 * 64
-	pl = sc.plan(1, 2, 8, 3*wp, wp)
+	pl = sc.plan(1, 2, false, 8, 3*wp, wp)
 	if pl.groups != 1 || pl.perImg < 4 {
 		t.Errorf("112×112×64→64: plan %+v, want bands of rows and one channel group", pl)
 	}

@@ -103,7 +103,7 @@ func scWinoFits(p ConvParams) bool {
 
 // wino reports whether this call takes the Winograd path.
 func (r *scRun) wino() bool {
-	return r.s.wino != nil && r.skip == nil && (r.relu || r.act.IsLinear())
+	return r.s.wino != nil && r.skip == nil && r.pre == nil && r.ldi == r.p.C && (r.relu || r.act.IsLinear())
 }
 
 // runWino computes tile rows [ty0, ty1) of image n on worker w: the
@@ -134,8 +134,9 @@ func (r *scRun) runWino(w, n, ty0, ty1 int) {
 	vT, mT := 16*c+scWinoPad, 16*oc+scWinoPad // tile strides
 	vLen, mLen := scWinoRun*vT, scWinoRun*mT
 	v, m := scr[:vLen], scr[vLen:vLen+mLen]
-	rowScr := scr[vLen+mLen : vLen+mLen+2*wn.tw*oc] // output row 1 of a partial last tile row
-	tileScr := scr[vLen+mLen+2*wn.tw*oc:]           // the 2×2 pixels of a partial last tile
+	rowScr := scr[vLen+mLen : vLen+mLen+2*wn.tw*oc]                  // output row 1 of a partial last tile row
+	tileScr := scr[vLen+mLen+2*wn.tw*oc : vLen+mLen+2*wn.tw*oc+4*oc] // the 2×2 pixels of a partial last tile
+	packed := scr[vLen+mLen+2*wn.tw*oc+4*oc:]                        // strided output: two packed rows
 	nob := oc / 16
 	total := (ty1 - ty0) * wn.tw
 	runs := (total + scWinoRun - 1) / scWinoRun
@@ -161,7 +162,7 @@ func (r *scRun) runWino(w, n, ty0, ty1 int) {
 		for i := 0; i < cnt; {
 			ty, tx := ty0+(t+i)/wn.tw, (t+i)%wn.tw
 			seg := min(cnt-i, wn.tw-tx)
-			r.winoOut(n, ty, tx, seg, m[i*mT:], rowScr, tileScr, flags)
+			r.winoOut(n, ty, tx, seg, m[i*mT:], rowScr, tileScr, packed, flags)
 			i += seg
 		}
 		t += cnt
@@ -170,8 +171,10 @@ func (r *scRun) runWino(w, n, ty0, ty1 int) {
 
 // winoOut writes the output transforms of tiles [tx, tx+seg) of tile row
 // ty from mt: full tiles straight into the output (or its pooling), the
-// pixels of partial ones (odd output sizes) through scratch.
-func (r *scRun) winoOut(n, ty, tx, seg int, mt, rowScr, tileScr []float32, flags int) {
+// pixels of partial ones (odd output sizes) through scratch. A strided
+// output (ldo > OutC) takes the full tiles through packed, two packed rows
+// of the tile row's pixels, copied out pixel by pixel while in cache.
+func (r *scRun) winoOut(n, ty, tx, seg int, mt, rowScr, tileScr, packed []float32, flags int) {
 	s, p := r.s, &r.p
 	oc := p.OutC
 	fullW, fullH := s.ow/2, s.oh/2
@@ -183,26 +186,36 @@ func (r *scRun) winoOut(n, ty, tx, seg int, mt, rowScr, tileScr []float32, flags
 		}
 		return
 	}
-	row := func(y int) []float32 {
-		o := (n*s.oh + y) * s.ow * oc
-		return r.out[o : o+s.ow*oc]
-	}
-	y0 := row(2 * ty)
+	ld := r.ldo
+	y0 := r.outRow(n, 2*ty)
 	var y1 []float32
 	if 2*ty+1 < s.oh {
-		y1 = row(2*ty + 1)
-	} else {
-		y1 = rowScr
+		y1 = r.outRow(n, 2*ty+1)
+	} else if ld == oc {
+		y1 = rowScr // the odd last row's second row: computed, not stored
 	}
 	if nFull > 0 {
-		scWinoOutK(mt, nFull, oc, r.bias, y0[2*tx*oc:], y1[2*tx*oc:], flags)
+		if ld == oc {
+			scWinoOutK(mt, nFull, oc, r.bias, y0[2*tx*oc:], y1[2*tx*oc:], flags)
+		} else {
+			w := 2 * nFull * oc
+			p0, p1 := packed[:w], packed[w:2*w]
+			scWinoOutK(mt, nFull, oc, r.bias, p0, p1, flags)
+			for i := range 2 * nFull {
+				x := 2*tx + i
+				copy(y0[x*ld:x*ld+oc], p0[i*oc:(i+1)*oc])
+				if y1 != nil {
+					copy(y1[x*ld:x*ld+oc], p1[i*oc:(i+1)*oc])
+				}
+			}
+		}
 	}
 	if nFull < seg { // the last tile of an odd-width row: one valid column
 		scWinoOutK(mt[nFull*(16*oc+scWinoPad):], 1, oc, r.bias, tileScr[:2*oc], tileScr[2*oc:4*oc], flags)
 		x := 2 * (tx + nFull)
-		copy(y0[x*oc:(x+1)*oc], tileScr[:oc])
+		copy(y0[x*ld:x*ld+oc], tileScr[:oc])
 		if 2*ty+1 < s.oh {
-			copy(y1[x*oc:(x+1)*oc], tileScr[2*oc:3*oc])
+			copy(y1[x*ld:x*ld+oc], tileScr[2*oc:3*oc])
 		}
 	}
 }

@@ -299,14 +299,32 @@ func (w *Winograd) WorkspaceLen(p ConvParams, workers int) int {
 // Conv2D, for the kernel w was made from; p must satisfy WinogradOK and
 // have p.C and p.OutC equal to w's channels.
 func (w *Winograd) Conv2D(p ConvParams, in, bias []float32, act Activation, out []float32, ws *Workspace) {
+	w.check(p)
+	convCheckLen("conv output", out, p.OutLen())
+	w.conv2D(p, in, bias, act, out, p.OutC, ws)
+}
+
+// Conv2DStrided is Conv2D writing output pixel i's OutC channels at
+// out[i*ldo:] (ldo ≥ OutC; out holds StridedLen(pixels, OutC, ldo) floats
+// and the floats between pixels are not touched): a convolution writing
+// its channels straight into a wider channel concatenation.
+func (w *Winograd) Conv2DStrided(p ConvParams, in, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
+	w.check(p)
+	stridedCheck("conv output", out, p.N*p.OutH()*p.OutW(), p.OutC, ldo)
+	w.conv2D(p, in, bias, act, out, ldo, ws)
+}
+
+func (w *Winograd) check(p ConvParams) {
 	if err := p.Validate(); err != nil {
 		panic(err)
 	}
 	if !WinogradOK(p) || p.C != w.c || p.OutC != w.outC {
 		panic(fmt.Sprintf("kernels: Winograd %d→%d cannot run %+v", w.c, w.outC, p))
 	}
+}
+
+func (w *Winograd) conv2D(p ConvParams, in, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
 	convCheckLen("conv input", in, p.InLen())
-	convCheckLen("conv output", out, p.OutLen())
 	if bias != nil {
 		convCheckLen("conv bias", bias, p.OutC)
 	}
@@ -328,12 +346,12 @@ func (w *Winograd) Conv2D(p ConvParams, in, bias []float32, act Activation, out 
 		bias = zero[:p.OutC]
 	}
 	if pl.workers == 1 { // r stays on the stack: no allocation
-		r := winoRun{w: w, p: p, pl: pl, in: in, bias: bias, out: out, act: act,
+		r := winoRun{w: w, p: p, pl: pl, in: in, bias: bias, out: out, ldo: ldo, act: act,
 			v: buf[:nv], m: buf[nv : nv+nm], zero: zero, scratch: buf[nv+nm+nz:]}
 		r.run(0, 0)
 		return
 	}
-	r := &winoRun{w: w, p: p, pl: pl, in: in, bias: bias, out: out, act: act,
+	r := &winoRun{w: w, p: p, pl: pl, in: in, bias: bias, out: out, ldo: ldo, act: act,
 		v: buf[:nv], m: buf[nv : nv+nm], zero: zero, scratch: buf[nv+nm+nz:]}
 	r.barStore = winoBarrier{n: 1} // the helpers join when they start
 	r.bar = &r.barStore
@@ -367,6 +385,7 @@ type winoRun struct {
 	p             ConvParams
 	pl            winoPlan
 	in, bias, out []float32
+	ldo           int // output pixel stride
 	act           Activation
 	v, m, zero    []float32
 	scratch       []float32
@@ -666,7 +685,8 @@ func (r *winoRun) outTile(mb []float32, g, t int, scr []float32) {
 	junk := scr[winoXi*pl.cc+4*winoIn*occ:]
 	plane := pl.bt * oc
 	m := mb[t*oc:]
-	img := r.out[n*pl.oh*pl.ow*oc : (n+1)*pl.oh*pl.ow*oc]
+	ld := r.ldo
+	img := r.out[n*pl.oh*pl.ow*ld : min((n+1)*pl.oh*pl.ow*ld, len(r.out))]
 	var y [winoTile][]float32
 	for o0 := 0; o0 < oc; o0 += occ {
 		no := min(occ, oc-o0)
@@ -680,7 +700,7 @@ func (r *winoRun) outTile(mb []float32, g, t int, scr []float32) {
 			row := (oy0 + i) * pl.ow
 			for j := range winoTile {
 				if j < vw {
-					o := (row+ox0+j)*oc + o0
+					o := (row+ox0+j)*ld + o0
 					y[j] = img[o : o+no]
 				} else {
 					y[j] = junk[:no]
@@ -693,8 +713,14 @@ func (r *winoRun) outTile(mb []float32, g, t int, scr []float32) {
 	}
 	if !r.act.IsLinear() {
 		for i := range vh {
-			o := ((oy0+i)*pl.ow + ox0) * oc
-			convAct(img[o:o+vw*oc], r.act)
+			o := ((oy0+i)*pl.ow + ox0) * ld
+			if ld == oc {
+				convAct(img[o:o+vw*oc], r.act)
+				continue
+			}
+			for j := range vw {
+				convAct(img[o+j*ld:o+j*ld+oc], r.act)
+			}
 		}
 	}
 }
