@@ -273,14 +273,10 @@ func (p *Program) run(ctx context.Context, inputs []*ir.Tensor, names []string) 
 	return res, nil
 }
 
-// exec checks the inputs and runs every step; the caller reads the results
-// out of the returned arena, then puts it back (putArena).
-func (p *Program) exec(ctx context.Context, inputs []*ir.Tensor) (*arena, int, error) {
-	return p.execTimed(ctx, inputs, nil, nil)
-}
-
-// execTimed is exec adding each step's wall time to times[i] and the
-// calling thread's CPU time to cpu[i] when they are not nil.
+// execTimed checks the inputs and runs every step, adding each step's wall
+// time to times[i] and the calling thread's CPU time to cpu[i] when they
+// are not nil; the caller reads the results out of the returned arena,
+// then puts it back (putArena).
 func (p *Program) execTimed(ctx context.Context, inputs []*ir.Tensor, times, cpu []time.Duration) (*arena, int, error) {
 	batch, err := p.checkInputs(inputs)
 	if err != nil {
