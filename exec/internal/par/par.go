@@ -5,9 +5,9 @@
 // within its own budget.
 //
 // A Pool runs a call's items on the calling goroutine and up to
-// Workers()-1 long-lived helpers, each taking the next item from an atomic
-// counter, so a worker whose core is taken by another process simply takes
-// fewer items. Helpers poll for a short while after their last work (a
+// Workers()-1 long-lived helpers taking items from a shared range (the
+// caller from its front, helpers from its back), so a worker whose core is
+// taken by another process simply takes fewer items. Helpers poll for a short while after their last work (a
 // wake-up costs ~10 µs on virtual CPUs, more than many layers take) and
 // exit after idleExit without work, so an unused Pool holds no goroutines.
 package par
@@ -78,7 +78,7 @@ func (p *Pool) Do(workers, items int, job Job) {
 	c.gen++
 	gen := c.gen
 	c.job, c.items = job, items
-	c.next.Store(0)
+	c.next.Store(uint64(items) << 32)
 	c.joined, c.closed = 1, false
 	c.finished.Store(0)
 	c.mu.Unlock()
@@ -168,7 +168,7 @@ const (
 type call struct {
 	job   Job
 	items int
-	next  atomic.Int64
+	next  atomic.Uint64 // the items left: [low 32 bits, high 32 bits)
 
 	mu       sync.Mutex
 	gen      uint64       // which Do call c serves (helpers holding an older token leave)
@@ -253,12 +253,35 @@ func (c *call) help(gen uint64) {
 	c.finished.Add(1)
 }
 
+// loop runs items until none is left. The caller (worker 0) takes them
+// from the front, helpers from the back: kernels number items along the
+// rows (or channels) of a layer, so each core keeps computing the same
+// part of every layer, and what a layer reads was mostly written by the
+// same core's previous step, in its own cache.
 func (c *call) loop(w int) {
 	for {
-		i := int(c.next.Add(1)) - 1
-		if i >= c.items {
+		i, ok := c.take(w == 0)
+		if !ok {
 			return
 		}
 		c.job.RunItem(w, i)
+	}
+}
+
+// take removes one item from the front or the back of those left.
+func (c *call) take(front bool) (int, bool) {
+	for {
+		v := c.next.Load()
+		lo, hi := uint32(v), uint32(v>>32)
+		if lo >= hi {
+			return 0, false
+		}
+		if front {
+			if c.next.CompareAndSwap(v, uint64(hi)<<32|uint64(lo+1)) {
+				return int(lo), true
+			}
+		} else if c.next.CompareAndSwap(v, uint64(hi-1)<<32|uint64(lo)) {
+			return int(hi - 1), true
+		}
 	}
 }
