@@ -322,12 +322,18 @@ func (o *Slice) Resolve(s Shape) ([]SliceAxis, error) {
 		}
 		seen[ax] = true
 		d := s[ax]
-		if d < 0 {
+		if d < 0 && ax == 0 {
 			return nil, fmt.Errorf("cannot slice the dynamic batch axis")
 		}
 		st, en, step := o.Starts[i], o.Ends[i], o.Steps[i]
 		if step == 0 {
 			return nil, fmt.Errorf("slice step is 0")
+		}
+		if d < 0 {
+			// An unknown dimension: the count is known once it is
+			// (exec compiles per input shape).
+			res[ax] = SliceAxis{Start: st, Step: step, Count: -1}
+			continue
 		}
 		if st < 0 {
 			st += d

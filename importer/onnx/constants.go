@@ -95,18 +95,38 @@ func (c *nctx) shape() error {
 	var out []int64
 	var batch []bool
 	for i := start; i < end; i++ {
-		if s[i] < 0 {
+		x := int64(s[i])
+		if x < 0 {
 			if batch == nil {
 				batch = make([]bool, end-start)
 			}
 			batch[i-start] = true
+			x = 0 // the batch size
+			if i != int64(v.bax) {
+				x = symUnknown
+			}
 		}
-		out = append(out, max(int64(s[i]), 0))
+		out = append(out, x)
 	}
 	t := intTensor([]int{len(out)}, out)
 	t.batch = batch
 	c.setOut(0, &val{c: t})
 	return nil
+}
+
+// zeroFill reports whether ConstantOfShape fills with zeros (its value
+// absent, or a one-element float zero).
+func (c *nctx) zeroFill() bool {
+	a := c.attrs["value"]
+	if a == nil || a.GetT() == nil {
+		return true
+	}
+	t, err := c.im.initTensor(a.GetT())
+	if err != nil || t.n() != 1 {
+		return false
+	}
+	f, err := t.floats()
+	return err == nil && len(f) == 1 && f[0] == 0
 }
 
 func (c *nctx) constantOfShape() error {
@@ -119,6 +139,10 @@ func (c *nctx) constantOfShape() error {
 	}
 	dims64, err := st.intsNoSym("the shape")
 	if err != nil {
+		if st.hasBatch() && c.zeroFill() {
+			c.setOut(0, &val{zero: err})
+			return nil
+		}
 		return err
 	}
 	dims, n, err := checkDims(dims64)
@@ -199,12 +223,15 @@ func (c *nctx) gather() error {
 	if err != nil {
 		return err
 	}
-	if s[axis] < 0 {
+	if s[axis] < 0 && axis == 0 {
 		return fmt.Errorf("cannot gather on the dynamic batch axis")
 	}
 	raw, err := it.intsNoSym("the indices")
 	if err != nil {
 		return err
+	}
+	if s[axis] < 0 {
+		return c.gatherUnknown(data, s, axis, raw, it.shape)
 	}
 	ind := make([]int, len(raw))
 	for k, x := range raw {
@@ -249,6 +276,10 @@ func (c *nctx) slice() error {
 	data, err := c.need(0)
 	if err != nil {
 		return err
+	}
+	if data.zero != nil {
+		c.setOut(0, data) // a slice of zeros is zeros
+		return nil
 	}
 	s := shapeOf(data)
 	var starts, ends, axes, steps []int64
@@ -434,4 +465,41 @@ func (c *nctx) squeeze(unsqueeze bool) error {
 		}
 	}
 	return c.reshapeVal(data, out)
+}
+
+// gatherUnknown takes one index of an unknown axis (x[:, -1] of a
+// variable-length sequence) as a Slice of that axis, then drops the axis
+// for a scalar index; negative indices count from the end, as the Slice
+// resolves them once the shape is known.
+func (c *nctx) gatherUnknown(data *val, s ir.Shape, axis int, raw []int64, ishape []int) error {
+	if len(raw) != 1 || len(ishape) > 1 {
+		return fmt.Errorf("gather of %d indices on unknown axis %d of %v: kconv gathers one index of an unknown axis", len(raw), axis, s)
+	}
+	st := raw[0]
+	en := st + 1
+	if st == -1 {
+		en = math.MaxInt32
+	}
+	if st < math.MinInt32 || st > math.MaxInt32 {
+		return fmt.Errorf("index %d out of range", st)
+	}
+	x, _, err := c.act(0)
+	if err != nil {
+		return err
+	}
+	name, t, err := c.emit("slice", &ir.Slice{Axes: []int{axis}, Starts: []int{int(st)}, Ends: []int{int(en)}, Steps: []int{1}}, []string{x})
+	if err != nil {
+		return err
+	}
+	if len(ishape) == 1 {
+		c.setOut(0, &val{node: name, t: t})
+		return nil
+	}
+	out := slices.Delete(slices.Clone(t.Shape), axis, axis+1)
+	name, t, err = c.reshapeNode("", name, t.Shape, out)
+	if err != nil {
+		return err
+	}
+	c.setOut(0, &val{node: name, t: t})
+	return nil
 }

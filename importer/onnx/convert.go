@@ -34,6 +34,25 @@ func (im *importer) node(n *onnxpb.NodeProto, h nodeHint) error {
 		return fmt.Errorf("node has no outputs")
 	}
 	switch c.op {
+	case "Slice", "Identity", "RNN", "LSTM", "GRU":
+	default:
+		for i := range n.GetInput() {
+			if v := c.in(i); v != nil && v.zero != nil {
+				return v.zero
+			}
+		}
+	}
+	if v, i := c.batchAxisIn(); v != nil {
+		if done, err := c.batchAxisNode(v, i); done {
+			return err
+		}
+	}
+	return im.nodeTranslate(c)
+}
+
+// nodeTranslate translates the node by its op.
+func (im *importer) nodeTranslate(c *nctx) error {
+	switch c.op {
 	case "Constant":
 		return c.constant()
 	case "Identity":
