@@ -348,6 +348,11 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 				var init, final []float32
 				if initial {
 					init = xs[1+i]
+					if len(init) != nu {
+						// A state of a static batch size (an ONNX
+						// h0 given per direction) against another.
+						return fmt.Errorf("initial state %d holds %d values, want %d for a batch of %d", i, len(init), nu, p.N)
+					}
 				}
 				if op.ReturnState {
 					off := p.N*outPer + i*nu

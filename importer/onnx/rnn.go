@@ -226,7 +226,7 @@ func (c *nctx) recurrent() error {
 	}
 	if layout == 0 {
 		if xv := c.in(0); xv != nil && xv.bax != 1 {
-			return fmt.Errorf("time-major %s (layout 0) reads X %v whose batch kconv sees on axis 0 (a graph input (steps, batch, features)?): kconv keeps the dynamic batch on axis 0; export batch-first (e.g. nn.LSTM(batch_first=True)) or with layout 1", c.op, shapeOf(xv))
+			return fmt.Errorf("time-major %s (layout 0) reads X %v whose batch kconv sees on axis 0 (a graph input (steps, batch, features)?): kconv keeps the batch of its inputs on axis 0; export batch-first (e.g. nn.LSTM(batch_first=True)) or with layout 1", c.op, shapeOf(xv))
 		}
 	}
 	x, xt, err := c.act(0)

@@ -91,3 +91,22 @@ func readSet(t *testing.T, name, set, kind string) []*ir.Tensor {
 		ts = append(ts, &ir.Tensor{Shape: shape, Data: data})
 	}
 }
+
+// TestTorchStateBatchMismatch: an h0 whose batch differs from x's is a
+// run error, not a crash.
+func TestTorchStateBatchMismatch(t *testing.T) {
+	m, err := onnx.Load(filepath.Join(torchDir, "gru_h0.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := exec.Compile(m, exec.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := readSet(t, "gru_h0", "a", "in"), readSet(t, "gru_h0", "b", "in")
+	if _, err := p.Run(context.Background(), []*ir.Tensor{a[0], b[1]}); err == nil {
+		t.Errorf("x of batch %d with h0 of batch %d: no error", a[0].Shape[0], b[1].Shape[1])
+	} else {
+		t.Log(err)
+	}
+}
