@@ -16,7 +16,8 @@ import (
 )
 
 // lstmFile writes a one-unit ONNX LSTM over (N, 3, 1) inputs: batch-first
-// (layout 1, opset 14) or time-major without the transposes kconv needs.
+// (layout 1, opset 14) or time-major from a graph input of dynamic length
+// (which kconv refuses; static lengths import).
 func lstmFile(t *testing.T, layout int64, extra ...*onnxpb.AttributeProto) string {
 	return lstmFileStates(t, layout, false, extra...)
 }
@@ -46,7 +47,7 @@ func lstmFileStates(t *testing.T, layout int64, states bool, extra ...*onnxpb.At
 	}
 	in := vi("x", -1, 3, 1)
 	if layout == 0 {
-		in = vi("x", 3, 2, 1) // (steps, batch, features)
+		in = vi("x", -1, 2, 1) // (steps, batch, features), steps dynamic: kconv would take them for the batch
 	}
 	attrs := append([]*onnxpb.AttributeProto{
 		{Name: proto.String("hidden_size"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1)},

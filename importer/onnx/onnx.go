@@ -333,7 +333,9 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 			return fmt.Errorf("graph output '%s' is not computed by any node", o.GetName())
 		}
 		if v.bax != 0 {
-			return fmt.Errorf("graph output '%s' has its batch on axis %d (a time-major recurrence's layout): kconv keeps the dynamic batch on axis 0 of its outputs (export the model batch-first, e.g. nn.LSTM(batch_first=True))", o.GetName(), v.bax)
+			if v, err = im.timeMajorOutput(o.GetName(), v); err != nil {
+				return fmt.Errorf("graph output '%s': %w", o.GetName(), err)
+			}
 		}
 		name, err := im.nodeOf(o.GetName(), v)
 		if err != nil {

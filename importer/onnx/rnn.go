@@ -224,14 +224,19 @@ func (c *nctx) recurrent() error {
 	if err := c.rnnActs(op, dirs); err != nil {
 		return err
 	}
-	if layout == 0 {
-		if xv := c.in(0); xv != nil && xv.bax != 1 {
-			return fmt.Errorf("time-major %s (layout 0) reads X %v whose batch kconv sees on axis 0 (a graph input (steps, batch, features)?): kconv keeps the batch of its inputs on axis 0; export batch-first (e.g. nn.LSTM(batch_first=True)) or with layout 1", c.op, shapeOf(xv))
-		}
-	}
 	x, xt, err := c.act(0)
 	if err != nil {
 		return err
+	}
+	if xv := c.in(0); layout == 0 && xv.bax != 1 {
+		// X (steps, batch, features) as kconv sees it: made batch-first
+		// by a Transpose, which ir allows when the steps are static.
+		if len(xt.Shape) != 3 || xt.Shape[0] < 0 {
+			return fmt.Errorf("time-major %s (layout 0) reads X %v whose steps kconv sees as the model's batch (a graph input (steps, batch, features) with a dynamic length): kconv keeps the batch of its inputs on axis 0; export batch-first (e.g. nn.LSTM(batch_first=True)) or with layout 1", c.op, shapeOf(xv))
+		}
+		if x, xt, err = c.emit("batch_first", &ir.Transpose{Perm: []int{1, 0, 2}}, []string{x}); err != nil {
+			return err
+		}
 	}
 	if len(xt.Shape) != 3 || xt.Shape[1] == 0 || xt.Shape[2] < 1 {
 		return fmt.Errorf("input X %v is not (batch, steps, features) with known features", xt.Shape)
