@@ -98,14 +98,16 @@ func layoutOfRank(in []TensorType, r int) Layout {
 }
 
 // BroadcastStrict is numpy broadcasting where -1 stands for the dynamic
-// batch: it matches only 1 or -1, so the result keeps its batch axis.
+// batch on dimension 0 (an unknown size elsewhere): it matches only 1 or
+// -1, and an operand of lower rank may not carry a dynamic batch, so the
+// result keeps its batch axis.
 func BroadcastStrict(a, b Shape) (Shape, error) {
 	out, err := broadcast(a, b, false)
 	if err != nil {
 		return nil, err
 	}
-	for i, d := range out {
-		if d < 0 && i != 0 {
+	for _, x := range []Shape{a, b} {
+		if len(x) > 0 && len(x) < len(out) && x[0] < 0 {
 			return nil, fmt.Errorf("broadcasting %v and %v moves the batch axis", a, b)
 		}
 	}
@@ -442,7 +444,7 @@ func (o *ReduceMean) Infer(in []TensorType) (TensorType, error) {
 		if a < 0 || a >= len(s) || red[a] {
 			return TensorType{}, fmt.Errorf("bad reduction axes %v for rank %d", o.Axes, len(s))
 		}
-		if s[a] < 0 {
+		if s[a] < 0 && a == 0 {
 			return TensorType{}, fmt.Errorf("cannot reduce the dynamic batch axis")
 		}
 		red[a] = true
