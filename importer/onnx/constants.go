@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"math"
 	"slices"
 
@@ -206,6 +207,9 @@ func (c *nctx) gather() error {
 	data, err := c.need(0)
 	if err != nil {
 		return err
+	}
+	if iv := c.in(1); iv != nil && iv.node != "" && data.c != nil && data.node == "" {
+		return c.embedding(data.c)
 	}
 	it, err := c.constIn(1, "the indices")
 	if err != nil {
@@ -502,4 +506,62 @@ func (c *nctx) gatherUnknown(data *val, s ir.Shape, axis int, raw []int64, ishap
 	}
 	c.setOut(0, &val{node: name, t: t})
 	return nil
+}
+
+// embedding translates Gather of rows of a constant table (rank 2, axis
+// 0) by computed indices — PyTorch's nn.Embedding — as ir.Embedding: the
+// indices are float values in kconv (integer graph inputs that only index
+// tables are read as float, see indexInput), and one outside the table is
+// a run error naming the node.
+func (c *nctx) embedding(table *tensor) error {
+	a, err := c.int("axis", 0)
+	if err != nil {
+		return err
+	}
+	if len(table.shape) != 2 || a != 0 {
+		return fmt.Errorf("gather of a constant of shape %v on axis %d by computed indices: only rows of a 2-D table (an embedding) are supported", table.shape, a)
+	}
+	x, xt, err := c.act(1)
+	if err != nil {
+		return err
+	}
+	if v := c.in(1); v.bax != 0 || len(xt.Shape) == 0 {
+		return fmt.Errorf("embedding indices %v must have their batch on axis 0", shapeOf(v))
+	}
+	op := &ir.Embedding{InputDim: table.shape[0], OutputDim: table.shape[1]}
+	return c.emitOut(op, []string{x}, weight("embeddings", ir.Shape{table.shape[0], table.shape[1]}, table, 0, nil))
+}
+
+// indexInput reports whether an integer graph input only indexes constant
+// tables (every consumer a Gather of an initializer of rank 2 on axis 0 by
+// it: PyTorch's nn.Embedding), so that kconv reads it as a float input
+// holding whole numbers.
+func indexInput(name string, elem int32, g *onnxpb.GraphProto, inits map[string]*tensor) bool {
+	switch onnxpb.TensorProto_DataType(elem) {
+	case onnxpb.TensorProto_INT64, onnxpb.TensorProto_INT32:
+	default:
+		return false
+	}
+	used := false
+	for _, n := range g.GetNode() {
+		for i, in := range n.GetInput() {
+			if in != name {
+				continue
+			}
+			if n.GetOpType() != "Gather" || n.GetDomain() != "" || i != 1 || len(n.GetInput()) < 2 {
+				return false
+			}
+			t := inits[n.GetInput()[0]]
+			if t == nil || len(t.shape) != 2 || t.isInt {
+				return false
+			}
+			for _, a := range n.GetAttribute() {
+				if a.GetName() == "axis" && a.GetI() != 0 {
+					return false
+				}
+			}
+			used = true
+		}
+	}
+	return used
 }

@@ -411,7 +411,7 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 		im.setValue(name, &val{c: t})
 		return nil
 	}
-	if !isFloatType(tt.GetElemType()) {
+	if !isFloatType(tt.GetElemType()) && !indexInput(name, tt.GetElemType(), g, im.inits) {
 		return fmt.Errorf("input '%s' has element type %s: kconv's model inputs are float, others %w (bind it with Options.Constants)", name, dtypeName(tt.GetElemType()), ErrNotConstant)
 	}
 	if tt.GetShape() == nil {

@@ -33,7 +33,7 @@ const (
 // text model; a fully convolutional CNN), runs one compiled Program at
 // both saved shapes and compares every output with torch's.
 func TestTorchExports(t *testing.T) {
-	for _, name := range []string{"lstm2bi", "gru_h0", "rnn_relu", "lstm_states", "textcnn", "fcn"} {
+	for _, name := range []string{"lstm2bi", "gru_h0", "rnn_relu", "lstm_states", "textcnn", "embed_lstm", "fcn"} {
 		t.Run(name, func(t *testing.T) {
 			m, err := onnx.Load(filepath.Join(torchDir, name+".onnx"))
 			if err != nil {

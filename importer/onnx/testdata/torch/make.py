@@ -77,6 +77,20 @@ class TextCNN(nn.Module):
         return s.fc(y[:, -1])
 
 
+class EmbedLSTM(nn.Module):
+    """nn.Embedding over int64 token ids, an LSTM and a Linear of the last
+    step: the usual text classifier."""
+    def __init__(s):
+        super().__init__()
+        s.emb = nn.Embedding(50, 8, padding_idx=0)
+        s.rnn = nn.LSTM(8, 6, batch_first=True)
+        s.fc = nn.Linear(6, 3)
+
+    def forward(s, x):
+        y, _ = s.rnn(s.emb(x))
+        return s.fc(y[:, -1])
+
+
 class FCN(nn.Module):
     """Fully convolutional CNN with dynamic height and width."""
     def __init__(s):
@@ -117,7 +131,8 @@ def export(name, model, shapes, names, dyn, outs):
         if not isinstance(got, tuple):
             got = (got,)
         for i, x in enumerate(ins):
-            np.save("%s.%s.in%d.npy" % (name, k, i), x.numpy().astype(np.float32))
+            a = x.numpy()
+            np.save("%s.%s.in%d.npy" % (name, k, i), a if a.dtype == np.int64 else a.astype(np.float32))
         for i, y in enumerate(got):
             np.save("%s.%s.out%d.npy" % (name, k, i), y.numpy().astype(np.float32))
 
@@ -138,6 +153,9 @@ def main():
            ["x", "h0", "c0"], {"x": bs, "h0": {1: "batch"}, "c0": {1: "batch"}, "y": bs, "z": {0: "batch"}}, ["y", "z"])
     m = TextCNN()
     export("textcnn", m, {"a": (seq(2, 6, 6),), "b": (seq(3, 11, 6),)}, ["x"], {"x": bs, "z": {0: "batch"}}, ["z"])
+    m = EmbedLSTM()
+    export("embed_lstm", m, {"a": (torch.randint(0, 50, (2, 7)),), "b": (torch.randint(0, 50, (3, 12)),)}, ["x"],
+           {"x": bs, "z": {0: "batch"}}, ["z"])
     m = FCN()
     hw = {0: "batch", 2: "h", 3: "w"}
     export("fcn", m, {"a": (torch.randn(1, 3, 16, 12),), "b": (torch.randn(2, 3, 9, 20),)}, ["x"],
