@@ -115,9 +115,16 @@ func BroadcastStrict(a, b Shape) (Shape, error) {
 }
 
 // Transpose permutes all axes, dimension 0 included: output axis i is input
-// axis Perm[i]. A dynamic dimension 0 must stay in place. Rank-4 layouts
-// follow NCHW<->NHWC permutations; other results have no layout.
-type Transpose struct{ Perm []int }
+// axis Perm[i]. A dynamic dimension 0 must stay in place, unless MovesDim0:
+// then the model's dimension 0 is not (only) a batch — a time-major ONNX
+// graph input (steps, batch, features) or output — and exec compiles the
+// model for each input shape, dimension 0 included, so that every shape is
+// static when it runs. Rank-4 layouts follow NCHW<->NHWC permutations;
+// other results have no layout.
+type Transpose struct {
+	Perm      []int
+	MovesDim0 bool
+}
 
 func (*Transpose) Kind() string { return "Transpose" }
 func (o *Transpose) Infer(in []TensorType) (TensorType, error) {
@@ -128,7 +135,7 @@ func (o *Transpose) Infer(in []TensorType) (TensorType, error) {
 	if err := checkPerm(o.Perm, len(s)); err != nil {
 		return TensorType{}, err
 	}
-	if s[0] < 0 && o.Perm[0] != 0 {
+	if s[0] < 0 && o.Perm[0] != 0 && !o.MovesDim0 {
 		return TensorType{}, fmt.Errorf("permutation %v moves the dynamic batch axis", o.Perm)
 	}
 	out := make(Shape, len(s))

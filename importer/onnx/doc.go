@@ -63,9 +63,10 @@
 // time-major tensors and PyTorch writes them so. A value whose batch is on
 // another axis (val.bax: X after Transpose(1,0,2), Y, the states) is carried
 // as the ir value with its batch moved to the front, through the ops PyTorch
-// writes around recurrences (timemajor.go); a time-major graph output of
-// static shape gets a Transpose back, any other use is an error naming the
-// node.
+// writes around recurrences (timemajor.go); a time-major graph input or
+// output gets a Transpose to or from that form (ir.Transpose.MovesDim0 when
+// it moves a dynamic dimension 0: exec then compiles per input shape,
+// dimension 0 included); any other use is an error naming the node.
 //
 // # Reading
 //

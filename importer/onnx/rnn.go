@@ -229,12 +229,14 @@ func (c *nctx) recurrent() error {
 		return err
 	}
 	if xv := c.in(0); layout == 0 && xv.bax != 1 {
-		// X (steps, batch, features) as kconv sees it: made batch-first
-		// by a Transpose, which ir allows when the steps are static.
-		if len(xt.Shape) != 3 || xt.Shape[0] < 0 {
-			return fmt.Errorf("time-major %s (layout 0) reads X %v whose steps kconv sees as the model's batch (a graph input (steps, batch, features) with a dynamic length): kconv keeps the batch of its inputs on axis 0; export batch-first (e.g. nn.LSTM(batch_first=True)) or with layout 1", c.op, shapeOf(xv))
+		// X (steps, batch, features) as kconv sees it (a time-major
+		// graph input: PyTorch's nn.LSTM without batch_first): made
+		// batch-first by a Transpose, which moves dimension 0, so exec
+		// compiles the model per input shape, dimension 0 included.
+		if len(xt.Shape) != 3 {
+			return fmt.Errorf("input X %v is not (steps, batch, features)", xt.Shape)
 		}
-		if x, xt, err = c.emit("batch_first", &ir.Transpose{Perm: []int{1, 0, 2}}, []string{x}); err != nil {
+		if x, xt, err = c.emit("batch_first", &ir.Transpose{Perm: []int{1, 0, 2}, MovesDim0: xt.Shape[0] < 0}, []string{x}); err != nil {
 			return err
 		}
 	}

@@ -512,17 +512,16 @@ func (c *nctx) concatBatchAxis() error {
 
 // timeMajorOutput makes graph output name, a value v with its batch off
 // axis 0, the ONNX value: a Transpose from the batch-first ir value, which
-// ir allows for static shapes only (a dynamic dimension 0 is the batch).
+// moves a dynamic dimension 0 (ir.Transpose.MovesDim0: exec then compiles
+// the model per input shape, dimension 0 included).
 func (im *importer) timeMajorOutput(name string, v *val) (*val, error) {
-	if slices.ContainsFunc(v.t.Shape, func(d int) bool { return d < 0 }) {
-		return nil, fmt.Errorf("its batch is on axis %d (a time-major recurrence's layout) and its shape %v is not static: kconv keeps the dynamic batch on axis 0 of its outputs (export the model batch-first, e.g. nn.LSTM(batch_first=True))", v.bax, toONNXShape(v.t.Shape, v.bax))
-	}
 	perm := make([]int, len(v.t.Shape))
 	for j := range perm {
 		perm[j] = irAxis(v.bax, j)
 	}
 	c := &nctx{im: im, name: name, op: "Transpose", out0: -1}
-	node, t, err := c.emit("time_major", &ir.Transpose{Perm: perm}, []string{v.node})
+	op := &ir.Transpose{Perm: perm, MovesDim0: v.t.Shape[0] < 0}
+	node, t, err := c.emit("", op, []string{v.node})
 	if err != nil {
 		return nil, err
 	}

@@ -107,13 +107,24 @@ class FCN(nn.Module):
 
 
 class LSTMTimeMajor(nn.Module):
-    """A time-major graph input (seq, batch, features): refused cleanly."""
+    """A time-major graph input (seq, batch, features) and output."""
     def __init__(s):
         super().__init__()
         s.rnn = nn.LSTM(4, 3)
 
     def forward(s, x):
         return s.rnn(x)[0]
+
+
+class GRUTimeMajorStates(nn.Module):
+    """Time-major two-layer bidirectional GRU from h0, returning the
+    sequence and h_n (layers*directions, batch, hidden)."""
+    def __init__(s):
+        super().__init__()
+        s.rnn = nn.GRU(4, 3, num_layers=2, bidirectional=True)
+
+    def forward(s, x, h0):
+        return s.rnn(x, h0)
 
 
 def seq(n, t, f):
@@ -161,7 +172,11 @@ def main():
     export("fcn", m, {"a": (torch.randn(1, 3, 16, 12),), "b": (torch.randn(2, 3, 9, 20),)}, ["x"],
            {"x": hw, "y": hw, "z": {0: "batch"}}, ["y", "z"])
     m = LSTMTimeMajor()
-    export("lstm_time_major", m, {"a": (seq(5, 2, 4),)}, ["x"], {"x": {0: "seq", 1: "batch"}, "y": {0: "seq", 1: "batch"}}, ["y"])
+    sb = {0: "seq", 1: "batch"}
+    export("lstm_time_major", m, {"a": (seq(5, 2, 4),), "b": (seq(3, 4, 4),)}, ["x"], {"x": sb, "y": sb}, ["y"])
+    m = GRUTimeMajorStates()
+    export("gru_time_major_states", m, {"a": (seq(5, 2, 4), torch.randn(4, 2, 3)), "b": (seq(2, 3, 4), torch.randn(4, 3, 3))},
+           ["x", "h0"], {"x": sb, "h0": {1: "batch"}, "y": sb, "h": {1: "batch"}}, ["y", "h"])
 
 
 if __name__ == "__main__":
