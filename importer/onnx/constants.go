@@ -141,7 +141,9 @@ func (c *nctx) constantOfShape() error {
 	dims64, err := st.intsNoSym("the shape")
 	if err != nil {
 		if st.hasBatch() && c.zeroFill() {
-			c.setOut(0, &val{zero: err})
+			// Kept for a recurrent node's default state; any other
+			// use reports this node's error.
+			c.setOut(0, &val{zero: fmt.Errorf("its input comes from ConstantOfShape node '%s': %w", c.name, err)})
 			return nil
 		}
 		return err

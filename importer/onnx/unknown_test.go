@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kconv/kconv/ir"
@@ -51,5 +52,19 @@ func TestResolveReshapeUnknown(t *testing.T) {
 		case c.want != nil && (err != nil || !slices.Equal(got, c.want)):
 			t.Errorf("reshape %v to %v: got %v, %v; want %v", c.in, c.target, got, err, c.want)
 		}
+	}
+}
+
+// TestZeroFillUse: a zero fill of a symbolic shape (PyTorch's default
+// recurrent state) used by anything but a recurrent node is an error
+// naming that node and the ConstantOfShape.
+func TestZeroFillUse(t *testing.T) {
+	b := newGraph(13).input("x", -1, 4).output("y").
+		node("Shape", "shape", []string{"x"}, []string{"s"}).
+		node("ConstantOfShape", "zeros", []string{"s"}, []string{"z"}).
+		node("Add", "add", []string{"x", "z"}, []string{"y"})
+	_, err := Decode(b.bytes(t), "")
+	if err == nil || !strings.Contains(err.Error(), "node 'add' (op Add)") || !strings.Contains(err.Error(), "ConstantOfShape node 'zeros'") || !strings.Contains(err.Error(), "dynamic batch") {
+		t.Errorf("got %v", err)
 	}
 }
