@@ -238,10 +238,14 @@ func (o *Concat) Infer(in []TensorType) (TensorType, error) {
 		}
 		for i := 0; i < r; i++ {
 			if i == o.Axis {
-				if out[i] < 0 || t.Shape[i] < 0 {
+				switch {
+				case (out[i] < 0 || t.Shape[i] < 0) && i == 0:
 					return TensorType{}, fmt.Errorf("cannot concatenate along the dynamic batch axis")
+				case out[i] < 0 || t.Shape[i] < 0:
+					out[i] = -1 // an unknown size: known once exec fixes it
+				default:
+					out[i] += t.Shape[i]
 				}
-				out[i] += t.Shape[i]
 			} else if out[i] != t.Shape[i] {
 				return TensorType{}, fmt.Errorf("cannot concatenate %v and %v on axis %d", in[0].Shape, t.Shape, o.Axis)
 			}

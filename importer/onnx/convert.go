@@ -152,6 +152,8 @@ func (im *importer) nodeTranslate(c *nctx) error {
 		return c.activation(ir.Act{Name: ir.ActGELU, Approximate: s == "tanh"})
 	case "Expand":
 		return c.expand()
+	case "Tile":
+		return c.tile()
 	case "Range":
 		return c.rangeOp()
 	case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor":

@@ -136,6 +136,8 @@ func TestUnknownDimsORT(t *testing.T) {
 			nodes: []*onnxpb.NodeProto{unode("BatchNormalization", []string{"x", "s", "b", "m", "v"}, []string{"n"}), unode("Relu", []string{"n"}, []string{"y"})}},
 		{name: "reshape_merge", input: []int64{-1, -1, 2, 2}, shapes: [][]int{{2, 3, 2, 2}, {1, 5, 2, 2}}, inits: []*onnxpb.TensorProto{ui64("s", 0, 0, -1)},
 			nodes: []*onnxpb.NodeProto{unode("Reshape", []string{"x", "s"}, []string{"y"})}},
+		{name: "tile", input: []int64{-1, -1, 4}, shapes: seqShapes, inits: []*onnxpb.TensorProto{ui64("r", 1, 2, 3)},
+			nodes: []*onnxpb.NodeProto{unode("Tile", []string{"x", "r"}, []string{"y"})}},
 		{name: "flatten_unknown", input: []int64{-1, -1, 4}, shapes: seqShapes,
 			nodes: []*onnxpb.NodeProto{unode("Flatten", []string{"x"}, []string{"y"})}},
 		{name: "reshape_merge_unknowns", input: []int64{-1, -1, -1}, shapes: [][]int{{2, 3, 4}, {1, 2, 5}},
