@@ -454,7 +454,9 @@ func (c *nctx) squeeze(unsqueeze bool) error {
 				if err != nil {
 					return err
 				}
-				if s[ax] != 1 {
+				// An unknown size is squeezed as ONNX does, as 1:
+				// once known, the reshape checks it.
+				if s[ax] != 1 && (s[ax] >= 0 || ax == 0) {
 					return fmt.Errorf("cannot squeeze axis %d of %v", ax, s)
 				}
 				drop[ax] = true

@@ -203,3 +203,28 @@ func TestUnknownDimsORT(t *testing.T) {
 	}
 	t.Logf("%d runs match ONNX Runtime", len(jobs))
 }
+
+// TestSqueezeUnknownAtRun: a Squeeze of an unknown dimension imports (ONNX
+// squeezes it as 1) and a run where it is not 1 fails cleanly.
+func TestSqueezeUnknownAtRun(t *testing.T) {
+	g := ugraph{name: "squeeze_unknown", input: []int64{-1, -1, 5}, inits: []*onnxpb.TensorProto{ui64("ax", 1)},
+		nodes: []*onnxpb.NodeProto{unode("Squeeze", []string{"x", "ax"}, []string{"y"})}}
+	m, err := onnx.Load(g.write(t, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := exec.Compile(m, exec.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ir.NewTensor(ir.Shape{2, 1, 5}, ir.LayoutNone)
+	if out, err := p.Run(context.Background(), []*ir.Tensor{x}); err != nil || !out[0].Shape.Equal(ir.Shape{2, 5}) {
+		t.Errorf("steps 1: %v, %v", out, err)
+	}
+	x = ir.NewTensor(ir.Shape{2, 3, 5}, ir.LayoutNone)
+	if _, err := p.Run(context.Background(), []*ir.Tensor{x}); err == nil || strings.Contains(err.Error(), "\n") {
+		t.Errorf("steps 3: want a one-line error, got %v", err)
+	} else {
+		t.Log(err)
+	}
+}

@@ -131,11 +131,11 @@ def seq(n, t, f):
     return torch.randn(n, t, f)
 
 
-def export(name, model, shapes, names, dyn, outs):
+def export(name, model, shapes, names, dyn, outs, opset=13):
     torch.manual_seed(1)
     model.eval()
     torch.onnx.export(model, shapes["a"], name + ".onnx", input_names=names, output_names=outs,
-                      dynamic_axes=dyn, opset_version=13)
+                      dynamic_axes=dyn, opset_version=opset)
     for k, ins in shapes.items():
         with torch.no_grad():
             got = model(*ins)
@@ -158,6 +158,9 @@ def main():
            ["x", "h0"], {"x": bs, "h0": {1: "batch"}, "y": bs, "z": {0: "batch"}}, ["y", "z"])
     m = RNNRelu()
     export("rnn_relu", m, {"a": (seq(2, 5, 4),), "b": (seq(1, 9, 4),)}, ["x"], {"x": bs, "z": {0: "batch"}}, ["z"])
+    # Opset 9: Slice and Squeeze take attributes; x[:, -1] is a Slice of
+    # the unknown steps axis and a Squeeze of it.
+    export("rnn_relu_opset9", m, {"a": (seq(2, 5, 4),), "b": (seq(1, 9, 4),)}, ["x"], {"x": bs, "z": {0: "batch"}}, ["z"], opset=9)
     m = LSTMStates()
     export("lstm_states", m, {"a": (seq(2, 5, 4), torch.randn(2, 2, 3), torch.randn(2, 2, 3)),
                               "b": (seq(3, 4, 4), torch.randn(2, 3, 3), torch.randn(2, 3, 3))},
