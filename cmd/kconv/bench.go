@@ -132,7 +132,7 @@ gets seeded random weights.`,
 			fm := m
 			if shapeSpecs != nil || hasUnknownDims(m) {
 				if fm, err = exec.FixInputs(m, shapes); err != nil {
-					return fmt.Errorf("%s: %w", args[0], err)
+					return fmt.Errorf("%s: %w (unknown dimensions not given by --shape are --unknown-dim %d)", args[0], err, unknownDim)
 				}
 			}
 			inputs := randomInputs(m, shapes, seed)
@@ -144,6 +144,9 @@ gets seeded random weights.`,
 				bar.Add(1)
 				s := time.Now()
 				if _, err := p.Run(ctx, inputs); err != nil {
+					if fm != m {
+						return fmt.Errorf("%s: at input shapes %s: %w (unknown dimensions not given by --shape are --unknown-dim %d)", args[0], shapesText(shapes), err, unknownDim)
+					}
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
 				d := time.Since(s)
