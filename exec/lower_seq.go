@@ -283,6 +283,15 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 		rw := kernels.RNNWeights{Kernel: w[0], Recurrent: w[1]}
 		if op.UseBias {
 			rw.Bias = w[2]
+			if op.SplitBias && !(op.Cell == ir.CellGRU && op.ResetAfter) && len(rw.Bias)%2 == 0 {
+				// Input and recurrent biases act as their sum.
+				gu := len(rw.Bias) / 2
+				sum := make([]float32, gu)
+				for j := range sum {
+					sum[j] = rw.Bias[j] + rw.Bias[gu+j]
+				}
+				rw.Bias = sum
+			}
 		}
 		return rw
 	}

@@ -263,6 +263,11 @@ type Recurrent struct {
 	// ReturnState gives the layer States() more outputs, the final
 	// states, read by RecurrentState nodes (Keras return_state).
 	ReturnState bool
+	// SplitBias keeps the input and recurrent biases apart, as ONNX's B
+	// and PyTorch store them (and count them): the bias is (2, G·Units),
+	// input bias then recurrent bias, which act as their sum except in a
+	// GRU with ResetAfter (whose bias always has both).
+	SplitBias bool
 }
 
 // States is the number of state tensors of the layer: per direction one
@@ -396,7 +401,7 @@ func (o *Recurrent) Weights(in []TensorType) []WeightSpec {
 	}
 	if o.UseBias {
 		b := Shape{g * u}
-		if o.Cell == CellGRU && o.ResetAfter {
+		if o.Cell == CellGRU && o.ResetAfter || o.SplitBias {
 			b = Shape{2, g * u}
 		}
 		one = append(one, WeightSpec{Name: "bias", Shape: b, Trainable: true})

@@ -154,7 +154,7 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 			}
 			for o, kg := range gates {
 				copy(bias[o*u:(o+1)*u], bd[kg*u:(kg+1)*u])
-				if op.Cell == ir.CellGRU && op.ResetAfter {
+				if op.Cell == ir.CellGRU && op.ResetAfter || op.SplitBias {
 					copy(bias[g*u+o*u:g*u+(o+1)*u], bd[g*u+kg*u:g*u+(kg+1)*u])
 				}
 			}

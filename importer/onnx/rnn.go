@@ -159,8 +159,8 @@ func layoutOf(n *onnxpb.NodeProto) int64 {
 // recurrent imports ONNX RNN, LSTM and GRU as ir.Recurrent: Y (N, T, D,
 // H) is a sequence-returning layer split into directions, Y_h (N, D, H) a
 // last-step one. W, R and B become Keras's kernel, recurrent_kernel and
-// bias (LSTM gates reordered; W and R biases summed, except for a GRU with
-// linear_before_reset, whose two biases Keras keeps apart). initial_h and
+// bias (LSTM gates reordered; the W and R biases kept apart, SplitBias, as
+// ONNX and PyTorch count them). initial_h and
 // initial_c (N, D, H) become the layer's initial-state inputs, one (N, H)
 // per direction; when Y_h or Y_c is used with initial states or with Y_c,
 // the layer returns its states (ReturnState) and Y_h, Y_c are rebuilt
@@ -220,7 +220,7 @@ func (c *nctx) recurrent() error {
 		return err
 	}
 	op := &ir.Recurrent{Cell: cell, Units: int(hidden), UseBias: true, ResetAfter: cell == ir.CellGRU && lbr != 0,
-		Bidirectional: dirs == 2, Merge: "concat", GoBackwards: dir == "reverse"}
+		Bidirectional: dirs == 2, Merge: "concat", GoBackwards: dir == "reverse", SplitBias: true}
 	if err := c.rnnActs(op, dirs); err != nil {
 		return err
 	}
@@ -571,11 +571,9 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 			prefix = []string{"forward_", "backward_"}[d]
 		}
 		ws = append(ws, matrix(w, d, feat, prefix+"kernel"), matrix(r, d, u, prefix+"recurrent_kernel"))
-		shape := ir.Shape{g * u}
-		if op.ResetAfter {
-			shape = ir.Shape{2, g * u}
-		}
-		dd, sep, origin := d, op.ResetAfter, c.name
+		// Both biases kept (SplitBias), as ONNX and PyTorch count them.
+		shape := ir.Shape{2, g * u}
+		dd, origin := d, c.name
 		if b != nil {
 			origin = b.origin
 		}
@@ -591,12 +589,7 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 			base := dd * 2 * g * u
 			for o, kg := range keras {
 				for j := 0; j < u; j++ {
-					wb, rb := f[base+o*u+j], f[base+g*u+o*u+j]
-					if sep {
-						dst[kg*u+j], dst[g*u+kg*u+j] = wb, rb
-					} else {
-						dst[kg*u+j] = wb + rb
-					}
+					dst[kg*u+j], dst[g*u+kg*u+j] = f[base+o*u+j], f[base+g*u+o*u+j]
 				}
 			}
 			return nil

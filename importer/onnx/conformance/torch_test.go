@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kconv/kconv/exec"
@@ -39,6 +40,15 @@ func TestTorchExports(t *testing.T) {
 			m, err := onnx.Load(filepath.Join(torchDir, name+".onnx"))
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The summary's count is torch's (recurrent biases kept
+			// apart, ir.Recurrent.SplitBias).
+			b, err := os.ReadFile(filepath.Join(torchDir, name+".params.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total, _ := m.Params(); fmt.Sprint(total) != strings.TrimSpace(string(b)) {
+				t.Errorf("%d parameters, torch counts %s", total, strings.TrimSpace(string(b)))
 			}
 			p, err := exec.Compile(m, exec.Options{Threads: 2})
 			if err != nil {

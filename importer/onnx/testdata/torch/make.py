@@ -3,7 +3,8 @@ TestTorchExports, with inputs and torch's own outputs at two shapes.
 
     /usr/bin/python3 make.py        # torch 1.13, in this folder
 
-Each NAME.onnx comes with NAME.a.inK.npy / NAME.a.outK.npy and
+Each NAME.onnx comes with its parameter count in torch (NAME.params.txt),
+NAME.a.inK.npy / NAME.a.outK.npy and
 NAME.b.inK.npy / NAME.b.outK.npy: input K and output K at shapes a and b
 (another batch size and sequence length, or image size). Weights and
 inputs are seeded; the models are exported with dynamic batch and
@@ -136,6 +137,8 @@ def export(name, model, shapes, names, dyn, outs, opset=13):
     model.eval()
     torch.onnx.export(model, shapes["a"], name + ".onnx", input_names=names, output_names=outs,
                       dynamic_axes=dyn, opset_version=opset)
+    with open(name + ".params.txt", "w") as f:
+        f.write("%d\n" % sum(p.numel() for p in model.parameters()))
     for k, ins in shapes.items():
         with torch.no_grad():
             got = model(*ins)
