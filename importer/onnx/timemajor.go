@@ -19,8 +19,10 @@ import (
 // remembers in val.bax where the ONNX value has it. The ops PyTorch puts
 // around recurrences translate on that form: Transpose (often to nothing),
 // Squeeze, Unsqueeze, Reshape keeping the axes up to the batch, Gather,
-// Slice and Concat off the batch axis, element-wise activations, Identity
-// and Dropout, Shape, and the recurrent nodes. Any other op, and a graph
+// Slice and Concat off the batch axis, element-wise activations and
+// arithmetic (of values with their batch on one axis, or with constants
+// over the axes after it), Identity and Dropout, Shape, and the recurrent
+// nodes. Any other op, and a graph
 // output, with its batch elsewhere than on axis 0 is an error naming it.
 
 // irAxis returns the ir axis of ONNX axis j of a value whose batch is on
@@ -79,6 +81,30 @@ var elementwiseBatchAxis = map[string]bool{
 	"Softplus": true, "Selu": true, "HardSigmoid": true, "Gelu": true, "Swish": true, "HardSwish": true,
 }
 
+var binaryBatchAxis = map[string]bool{"Add": true, "Sub": true, "Mul": true, "Div": true, "Max": true, "Min": true}
+
+// sameBatchAxis checks that the operands of a binary element-wise node
+// line up in kconv's batch-first form as they do in ONNX: computed values
+// of one shape with their batch on v's axis, or constants that broadcast
+// only over the axes after the batch (which both forms order alike).
+func (c *nctx) sameBatchAxis(v *val) error {
+	r := len(shapeOf(v))
+	for i := 0; i < 2; i++ {
+		o := c.in(i)
+		switch {
+		case o == nil:
+			return fmt.Errorf("input %d is missing", i)
+		case o.c != nil && o.node == "":
+			if len(o.c.shape) > r-1-v.bax {
+				return fmt.Errorf("constant input %d of shape %v broadcasts over the batch axis (%d) of a time-major value %v", i, o.c.shape, v.bax, shapeOf(v))
+			}
+		case o.bax != v.bax || !shapeOf(o).Equal(shapeOf(v)):
+			return fmt.Errorf("operands %v (batch on axis %d) and %v (batch on axis %d) do not line up", shapeOf(v), v.bax, shapeOf(o), o.bax)
+		}
+	}
+	return nil
+}
+
 // batchAxisIn returns the first input of the node whose batch is not on
 // axis 0, and its index; nil when there is none.
 func (c *nctx) batchAxisIn() (*val, int) {
@@ -95,6 +121,19 @@ func (c *nctx) batchAxisIn() (*val, int) {
 func (c *nctx) batchAxisNode(v *val, i int) (done bool, err error) {
 	switch {
 	case elementwiseBatchAxis[c.op] && i == 0 && c.nin() == 1:
+		if err := c.im.nodeTranslate(c); err != nil {
+			return true, err
+		}
+		if out := c.out(0); out != nil && out.node != "" {
+			o := *out
+			o.bax = v.bax
+			c.setOut(0, &o)
+		}
+		return true, nil
+	case binaryBatchAxis[c.op] && c.nin() == 2:
+		if err := c.sameBatchAxis(v); err != nil {
+			return true, err
+		}
 		if err := c.im.nodeTranslate(c); err != nil {
 			return true, err
 		}
