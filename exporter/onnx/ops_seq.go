@@ -106,6 +106,9 @@ func onnxGates(cell string) []int {
 // LSTM and GRU (batch-second, so the input is transposed in and the
 // outputs out).
 func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
+	if op.SeqLens != nil {
+		return nil, fmt.Errorf("sequence lengths (ONNX sequence_lens read by importer/onnx) are not exported")
+	}
 	x := b.logical(b.in(n, 0))
 	if len(x.shape) != 3 || x.shape[2] < 1 {
 		return nil, fmt.Errorf("input %v is not (batch, steps, features)", x.shape)

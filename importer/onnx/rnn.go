@@ -173,8 +173,8 @@ func layoutOf(n *onnxpb.NodeProto) int64 {
 // Their initial states are such values, or tensors (directions, batch,
 // hidden) whose dimension 0 is static (graph inputs: PyTorch's h0, c0);
 // zero-filled ones of a symbolic shape (PyTorch's default states) are the
-// default. sequence_lens is accepted when it is a constant equal to the
-// number of steps everywhere; other sequence_lens, peepholes, clip,
+// default. sequence_lens must be a constant (ir.Recurrent.SeqLens when not
+// every sequence runs to the end); peepholes, clip,
 // input_forget, and initial_h without initial_c (or the reverse) for an
 // LSTM are refused.
 func (c *nctx) recurrent() error {
@@ -244,7 +244,7 @@ func (c *nctx) recurrent() error {
 		return fmt.Errorf("input X %v is not (batch, steps, features) with known features", xt.Shape)
 	}
 	steps, feat := xt.Shape[1], xt.Shape[2]
-	if err := c.seqLens(steps); err != nil {
+	if op.SeqLens, err = c.seqLens(steps); err != nil {
 		return err
 	}
 	ws, err := c.rnnWeights(op, dirs, feat)
@@ -300,26 +300,34 @@ func (c *nctx) state(i int) *val {
 	return v
 }
 
-// seqLens accepts sequence_lens when it is absent or a constant equal to
-// steps (known) for every batch row: every sequence runs to the end.
-func (c *nctx) seqLens(steps int) error {
+// seqLens reads sequence_lens, which must be a constant: nil when absent
+// or when every sequence runs to the end (steps known), else the lengths
+// (ir.Recurrent.SeqLens: the batch is then fixed at their count).
+func (c *nctx) seqLens(steps int) ([]int, error) {
 	v := c.in(4)
 	if v == nil {
-		return nil
+		return nil, nil
 	}
 	if v.c == nil || v.node != "" {
-		return fmt.Errorf("%s sequence_lens computed by the graph is not supported (only all sequences running to the end)", c.op)
+		return nil, fmt.Errorf("%s sequence_lens computed by the graph is not supported (only constants)", c.op)
 	}
 	lens, err := v.c.intsNoSym("sequence_lens")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, l := range lens {
-		if steps < 0 || l != int64(steps) {
-			return fmt.Errorf("%s sequence_lens %v: only sequences running to the end (%d steps) are supported", c.op, lens, steps)
+	full := steps > 0
+	out := make([]int, len(lens))
+	for i, l := range lens {
+		if l < 1 || (steps > 0 && l > int64(steps)) || l > maxElements {
+			return nil, fmt.Errorf("%s sequence_lens %v: length %d out of range for %d steps", c.op, lens, l, steps)
 		}
+		out[i] = int(l)
+		full = full && l == int64(steps)
 	}
-	return nil
+	if full || len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // recurrentStates imports a recurrent node with initial states, a used

@@ -68,7 +68,11 @@ var rnnCases = []rnnCase{
 	{name: "simple_rnn_batchwise", op: "RNN", layout: 1, steps: 3, batch: 3, feat: 2, hidden: 4, bias: true, outs: []int{0, 1}},
 	{name: "rnn_relu_bidirectional", op: "RNN", steps: 4, batch: 2, feat: 3, hidden: 3, dir: "bidirectional", bias: true, acts: []string{"Relu"}, outs: []int{0, 1}},
 	{name: "lstm_with_peepholes", op: "LSTM", steps: 1, batch: 2, feat: 4, hidden: 3, bias: true, peepholes: true, outs: []int{1}, refused: "peepholes"},
-	{name: "gru_ragged_seq_lens", op: "GRU", steps: 3, batch: 2, feat: 2, hidden: 3, seqLens: []int64{3, 1}, outs: []int{0}, refused: "sequence_lens"},
+	{name: "gru_ragged_seq_lens", op: "GRU", steps: 3, batch: 2, feat: 2, hidden: 3, bias: true, seqLens: []int64{3, 1}, outs: []int{0, 1}},
+	{name: "lstm_ragged_bidirectional", op: "LSTM", steps: 5, batch: 3, feat: 2, hidden: 3, dir: "bidirectional", bias: true, initial: true, seqLens: []int64{2, 5, 4}, outs: []int{0, 1, 2}},
+	{name: "rnn_ragged_reverse", op: "RNN", steps: 4, batch: 3, feat: 3, hidden: 2, dir: "reverse", bias: true, seqLens: []int64{4, 1, 3}, outs: []int{0, 1}},
+	{name: "gru_ragged_batchwise_lbr", op: "GRU", layout: 1, steps: 4, batch: 2, feat: 3, hidden: 3, lbr: 1, bias: true, seqLens: []int64{1, 3}, outs: []int{0, 1}},
+	{name: "lstm_seq_lens_too_long", op: "LSTM", steps: 2, batch: 2, feat: 2, hidden: 2, seqLens: []int64{3, 1}, outs: []int{0}, refused: "sequence_lens"},
 }
 
 // gates is the number of gate blocks of an op's W, R and B.
