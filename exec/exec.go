@@ -97,7 +97,7 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 		if err := p.checkWeights(m); err != nil {
 			return nil, err
 		}
-		p.spec = &specializer{model: m, opts: opts, pool: pool, progs: map[string]*Program{}}
+		p.spec = newSpecializer(m, opts, pool)
 		return p, nil
 	}
 	if err := p.checkModel(m); err != nil {

@@ -283,6 +283,15 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 		rw := kernels.RNNWeights{Kernel: w[0], Recurrent: w[1]}
 		if op.UseBias {
 			rw.Bias = w[2]
+			if op.SplitBias && !(op.Cell == ir.CellGRU && op.ResetAfter) && len(rw.Bias)%2 == 0 {
+				// Input and recurrent biases act as their sum.
+				gu := len(rw.Bias) / 2
+				sum := make([]float32, gu)
+				for j := range sum {
+					sum[j] = rw.Bias[j] + rw.Bias[gu+j]
+				}
+				rw.Bias = sum
+			}
 		}
 		return rw
 	}
@@ -332,7 +341,23 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 		p := kernels.RNNParams{Cell: cell, N: in.batch(b), T: steps, In: feat, U: op.Units, Act: act, RecAct: ract,
 			ResetAfter: op.ResetAfter, Backwards: op.GoBackwards, Sequences: op.ReturnSequences, ReverseOutputs: op.TimeOrder}
 		var mask []float32
-		if fill != nil {
+		switch {
+		case op.SeqLens != nil:
+			// ONNX's sequence_lens: steps past a row's length are
+			// masked (the state kept), and their outputs zeroed below.
+			if len(op.SeqLens) != p.N {
+				return fmt.Errorf("%d sequence lengths for a batch of %d", len(op.SeqLens), p.N)
+			}
+			mask = make([]float32, p.N*p.T)
+			for r, l := range op.SeqLens {
+				if l < 1 || l > p.T {
+					return fmt.Errorf("sequence length %d out of range for %d steps", l, p.T)
+				}
+				for t := 0; t < l; t++ {
+					mask[r*p.T+t] = 1
+				}
+			}
+		case fill != nil:
 			mask = make([]float32, p.N*p.T)
 			fill(mask, xs[maskAt], p.T)
 		}
@@ -348,6 +373,11 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 				var init, final []float32
 				if initial {
 					init = xs[1+i]
+					if len(init) != nu {
+						// A state of a static batch size (an ONNX
+						// h0 given per direction) against another.
+						return fmt.Errorf("initial state %d holds %d values, want %d for a batch of %d", i, len(init), nu, p.N)
+					}
 				}
 				if op.ReturnState {
 					off := p.N*outPer + i*nu
@@ -366,6 +396,12 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 			kernels.BiRNN(p, xs[0], fw, bw, sts[0], sts[1], merge, mask, y, &a.ws)
 		} else {
 			kernels.RNN(p, xs[0], fw, sts[0], mask, y, op.Units, &a.ws)
+		}
+		if op.SeqLens != nil && op.ReturnSequences {
+			per := outPer / p.T
+			for r, l := range op.SeqLens {
+				clear(y[(r*p.T+l)*per : (r+1)*p.T*per])
+			}
 		}
 		return nil
 	}})

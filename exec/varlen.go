@@ -27,20 +27,47 @@ type specializer struct {
 	model *ir.Model
 	opts  Options
 	pool  *par.Pool
+	// from is the first input dimension fixed per shape: 1, or 0 for a
+	// model that moves its dimension 0 (movesDim0).
+	from int
 
 	mu    sync.Mutex
 	progs map[string]*Program
 	order []string // keys, oldest first
 }
 
+// newSpecializer returns the specializer of a variable-length model.
+func newSpecializer(m *ir.Model, opts Options, pool *par.Pool) *specializer {
+	s := &specializer{model: m, opts: opts, pool: pool, progs: map[string]*Program{}, from: 1}
+	if movesDim0(m) {
+		s.from = 0
+	}
+	return s
+}
+
 // varDims reports whether a model input has an unknown dimension after the
-// batch.
+// batch, or a dynamic dimension 0 that the model moves (see movesDim0).
 func varDims(m *ir.Model) bool {
+	dim0 := false
 	for _, t := range m.InputTypes() {
 		for _, d := range t.Shape[1:] {
 			if d < 0 {
 				return true
 			}
+		}
+		dim0 = dim0 || t.Shape[0] < 0
+	}
+	return dim0 && movesDim0(m)
+}
+
+// movesDim0 reports whether the model has a Transpose moving a dynamic
+// dimension 0 (ir.Transpose.MovesDim0: a time-major ONNX input or output,
+// whose dimension 0 is not the batch): such a model is compiled for each
+// input shape with dimension 0 fixed too.
+func movesDim0(m *ir.Model) bool {
+	for _, n := range m.Nodes {
+		if t, ok := n.Op.(*ir.Transpose); ok && t.MovesDim0 {
+			return true
 		}
 	}
 	return false
@@ -62,7 +89,7 @@ func (s *specializer) program(inputs []*ir.Tensor) (*Program, error) {
 		if len(in.Shape) != len(t.Shape) {
 			return nil, fmt.Errorf("input '%s': shape %v, model expects %v", s.model.Inputs[i], in.Shape, t.Shape)
 		}
-		for d := 1; d < len(t.Shape); d++ {
+		for d := s.from; d < len(t.Shape); d++ {
 			if in.Shape[d] < 1 || (t.Shape[d] >= 0 && in.Shape[d] != t.Shape[d]) {
 				return nil, fmt.Errorf("input '%s': shape %v, model expects %v", s.model.Inputs[i], in.Shape, t.Shape)
 			}
@@ -95,31 +122,69 @@ func (s *specializer) program(inputs []*ir.Tensor) (*Program, error) {
 }
 
 // fixed returns a copy of the model whose inputs have the dimensions of
-// inputs after the batch, re-typed. Nodes are copied (ops and weights are
-// shared: neither is changed by typing or compiling).
+// inputs after the batch, re-typed.
 func (s *specializer) fixed(inputs []*ir.Tensor) (*ir.Model, error) {
-	m := *s.model
-	m.Nodes = make([]*ir.Node, len(s.model.Nodes))
-	pos := map[string]int{}
-	for i, name := range s.model.Inputs {
-		pos[name] = i
+	shapes := make([]ir.Shape, len(inputs))
+	for i, in := range inputs {
+		shapes[i] = in.Shape
 	}
-	for i, n := range s.model.Nodes {
-		c := *n
-		if in, ok := c.Op.(*ir.Input); ok {
-			if k, ok := pos[c.Name]; ok {
-				t := in.Type
-				t.Shape = append(ir.Shape{t.Shape[0]}, inputs[k].Shape[1:]...)
-				c.Op = &ir.Input{Type: t}
+	return FixInputs(s.model, shapes)
+}
+
+// FixInputs returns a copy of m whose inputs have the dimensions of shapes
+// after dimension 0 (one shape per model input, in order; dimension 0 of
+// each input stays as m declares it, unless the model moves a dynamic
+// dimension 0, see ir.Transpose.MovesDim0, which fixes it too), re-typed: the model a
+// variable-length Program compiles for inputs of those shapes (and whose
+// ir.FLOPs count them). Nodes are copied (ops and weights are shared:
+// neither is changed by typing or compiling). A shape that contradicts a
+// known dimension, or a model that cannot be typed at those shapes, is an
+// error.
+func FixInputs(m *ir.Model, shapes []ir.Shape) (*ir.Model, error) {
+	types := m.InputTypes()
+	if len(shapes) != len(types) {
+		return nil, fmt.Errorf("model takes %d input(s), got %d shapes", len(types), len(shapes))
+	}
+	for i, t := range types {
+		s := shapes[i]
+		if len(s) != len(t.Shape) {
+			return nil, fmt.Errorf("input '%s': shape %v, model expects %v", m.Inputs[i], s, t.Shape)
+		}
+		for d := 1; d < len(s); d++ {
+			if s[d] < 1 || (t.Shape[d] >= 0 && s[d] != t.Shape[d]) {
+				return nil, fmt.Errorf("input '%s': shape %v, model expects %v", m.Inputs[i], s, t.Shape)
 			}
 		}
-		m.Nodes[i] = &c
 	}
-	m.Passes = nil
-	if err := ir.RunPasses(&m, ir.PassInfer); err != nil {
-		return nil, fmt.Errorf("at input shape %v: %w", inputs[0].Shape, err)
+	from := 1
+	if movesDim0(m) {
+		from = 0
 	}
-	return &m, nil
+	c := *m
+	c.Nodes = make([]*ir.Node, len(m.Nodes))
+	pos := map[string]int{}
+	for i, name := range m.Inputs {
+		pos[name] = i
+	}
+	for i, n := range m.Nodes {
+		cn := *n
+		if in, ok := cn.Op.(*ir.Input); ok {
+			if k, ok := pos[cn.Name]; ok {
+				t := in.Type
+				t.Shape = append(ir.Shape{t.Shape[0]}, shapes[k][1:]...)
+				if from == 0 {
+					t.Shape[0] = shapes[k][0]
+				}
+				cn.Op = &ir.Input{Type: t}
+			}
+		}
+		c.Nodes[i] = &cn
+	}
+	c.Passes = nil
+	if err := ir.RunPasses(&c, ir.PassInfer); err != nil {
+		return nil, fmt.Errorf("at input shape %v: %w", shapes[0], err)
+	}
+	return &c, nil
 }
 
 // runSpecialized runs a variable-length program on the Program compiled

@@ -98,14 +98,16 @@ func layoutOfRank(in []TensorType, r int) Layout {
 }
 
 // BroadcastStrict is numpy broadcasting where -1 stands for the dynamic
-// batch: it matches only 1 or -1, so the result keeps its batch axis.
+// batch on dimension 0 (an unknown size elsewhere): it matches only 1 or
+// -1, and an operand of lower rank may not carry a dynamic batch, so the
+// result keeps its batch axis.
 func BroadcastStrict(a, b Shape) (Shape, error) {
 	out, err := broadcast(a, b, false)
 	if err != nil {
 		return nil, err
 	}
-	for i, d := range out {
-		if d < 0 && i != 0 {
+	for _, x := range []Shape{a, b} {
+		if len(x) > 0 && len(x) < len(out) && x[0] < 0 {
 			return nil, fmt.Errorf("broadcasting %v and %v moves the batch axis", a, b)
 		}
 	}
@@ -113,9 +115,16 @@ func BroadcastStrict(a, b Shape) (Shape, error) {
 }
 
 // Transpose permutes all axes, dimension 0 included: output axis i is input
-// axis Perm[i]. A dynamic dimension 0 must stay in place. Rank-4 layouts
-// follow NCHW<->NHWC permutations; other results have no layout.
-type Transpose struct{ Perm []int }
+// axis Perm[i]. A dynamic dimension 0 must stay in place, unless MovesDim0:
+// then the model's dimension 0 is not (only) a batch — a time-major ONNX
+// graph input (steps, batch, features) or output — and exec compiles the
+// model for each input shape, dimension 0 included, so that every shape is
+// static when it runs. Rank-4 layouts follow NCHW<->NHWC permutations;
+// other results have no layout.
+type Transpose struct {
+	Perm      []int
+	MovesDim0 bool
+}
 
 func (*Transpose) Kind() string { return "Transpose" }
 func (o *Transpose) Infer(in []TensorType) (TensorType, error) {
@@ -126,7 +135,7 @@ func (o *Transpose) Infer(in []TensorType) (TensorType, error) {
 	if err := checkPerm(o.Perm, len(s)); err != nil {
 		return TensorType{}, err
 	}
-	if s[0] < 0 && o.Perm[0] != 0 {
+	if s[0] < 0 && o.Perm[0] != 0 && !o.MovesDim0 {
 		return TensorType{}, fmt.Errorf("permutation %v moves the dynamic batch axis", o.Perm)
 	}
 	out := make(Shape, len(s))
@@ -229,10 +238,14 @@ func (o *Concat) Infer(in []TensorType) (TensorType, error) {
 		}
 		for i := 0; i < r; i++ {
 			if i == o.Axis {
-				if out[i] < 0 || t.Shape[i] < 0 {
+				switch {
+				case (out[i] < 0 || t.Shape[i] < 0) && i == 0:
 					return TensorType{}, fmt.Errorf("cannot concatenate along the dynamic batch axis")
+				case out[i] < 0 || t.Shape[i] < 0:
+					out[i] = -1 // an unknown size: known once exec fixes it
+				default:
+					out[i] += t.Shape[i]
 				}
-				out[i] += t.Shape[i]
 			} else if out[i] != t.Shape[i] {
 				return TensorType{}, fmt.Errorf("cannot concatenate %v and %v on axis %d", in[0].Shape, t.Shape, o.Axis)
 			}
@@ -322,12 +335,18 @@ func (o *Slice) Resolve(s Shape) ([]SliceAxis, error) {
 		}
 		seen[ax] = true
 		d := s[ax]
-		if d < 0 {
+		if d < 0 && ax == 0 {
 			return nil, fmt.Errorf("cannot slice the dynamic batch axis")
 		}
 		st, en, step := o.Starts[i], o.Ends[i], o.Steps[i]
 		if step == 0 {
 			return nil, fmt.Errorf("slice step is 0")
+		}
+		if d < 0 {
+			// An unknown dimension: the count is known once it is
+			// (exec compiles per input shape).
+			res[ax] = SliceAxis{Start: st, Step: step, Count: -1}
+			continue
 		}
 		if st < 0 {
 			st += d
@@ -436,7 +455,7 @@ func (o *ReduceMean) Infer(in []TensorType) (TensorType, error) {
 		if a < 0 || a >= len(s) || red[a] {
 			return TensorType{}, fmt.Errorf("bad reduction axes %v for rank %d", o.Axes, len(s))
 		}
-		if s[a] < 0 {
+		if s[a] < 0 && a == 0 {
 			return TensorType{}, fmt.Errorf("cannot reduce the dynamic batch axis")
 		}
 		red[a] = true

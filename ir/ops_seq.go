@@ -263,6 +263,17 @@ type Recurrent struct {
 	// ReturnState gives the layer States() more outputs, the final
 	// states, read by RecurrentState nodes (Keras return_state).
 	ReturnState bool
+	// SplitBias keeps the input and recurrent biases apart, as ONNX's B
+	// and PyTorch store them (and count them): the bias is (2, G·Units),
+	// input bias then recurrent bias, which act as their sum except in a
+	// GRU with ResetAfter (whose bias always has both).
+	SplitBias bool
+	// SeqLens, when set, are ONNX's sequence_lens, one per batch row (the
+	// batch size is then len(SeqLens)): row n runs steps 0 … SeqLens[n]-1
+	// (a backward direction from step SeqLens[n]-1 down), its outputs at
+	// later steps are zero and its final states are those after its last
+	// step run.
+	SeqLens []int
 }
 
 // States is the number of state tensors of the layer: per direction one
@@ -358,6 +369,16 @@ func (o *Recurrent) Infer(in []TensorType) (TensorType, error) {
 	if s[2] < 1 {
 		return TensorType{}, fmt.Errorf("the feature dimension of %v must be known", s)
 	}
+	if o.SeqLens != nil {
+		if s[0] >= 0 && s[0] != len(o.SeqLens) {
+			return TensorType{}, fmt.Errorf("%d sequence lengths for a batch of %d", len(o.SeqLens), s[0])
+		}
+		for _, l := range o.SeqLens {
+			if l < 1 || (s[1] >= 0 && l > s[1]) {
+				return TensorType{}, fmt.Errorf("sequence length %d out of range for %d steps", l, s[1])
+			}
+		}
+	}
 	for i, st := range in[1:] {
 		if len(st.Shape) != 2 || st.Shape[1] != o.Units || (st.Shape[0] >= 0 && s[0] >= 0 && st.Shape[0] != s[0]) {
 			return TensorType{}, fmt.Errorf("initial state %d has shape %v, expected (%d, %d)", i, st.Shape, s[0], o.Units)
@@ -396,7 +417,7 @@ func (o *Recurrent) Weights(in []TensorType) []WeightSpec {
 	}
 	if o.UseBias {
 		b := Shape{g * u}
-		if o.Cell == CellGRU && o.ResetAfter {
+		if o.Cell == CellGRU && o.ResetAfter || o.SplitBias {
 			b = Shape{2, g * u}
 		}
 		one = append(one, WeightSpec{Name: "bias", Shape: b, Trainable: true})

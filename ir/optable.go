@@ -239,10 +239,10 @@ func AllOps() []OpInfo {
 				"(ReshapeTo.AsReshape; see Reshape's Notes for why two ops)"},
 		{Kind: "Concat", Example: func() OpExample {
 			return OpExample{Op: &Concat{Axis: 1}, Inputs: []TensorType{{Shape: Shape{2, 3}}, {Shape: Shape{2, 2}}}}
-		}, ONNX: []string{"Concat"}, KerasExport: "Concatenate",
+		}, ONNX: []string{"Concat", "Tile"}, KerasExport: "Concatenate",
 			Notes: "a non-negative axis, any input may be constant; exporter/keras writes one of computed tensors as Concatenate. " +
 				"Two ops because Merge Concatenate takes computed tensors only (a Keras layer) and Concat takes constants (ONNX); " +
-				"importer/onnx makes Concatenate when no input is constant and the axis is not the batch"},
+				"importer/onnx makes Concatenate when no input is constant and the axis is not the batch; a Tile of a computed tensor by constant repeats is read as a Concat of copies"},
 		{Kind: "Pad", Example: ex(&Pad{Pads: []int{0, 1, 0, 0, 2, 0}, Mode: "constant"}, seq(2, 3)), ONNX: []string{"Pad"},
 			Notes: noKerasONNXOp + "; zero padding of an image's height and width is ZeroPadding2D (ZeroPaddingOf)"},
 		{Kind: "Slice", Example: ex(&Slice{Axes: []int{2}, Starts: []int{1}, Ends: []int{3}, Steps: []int{1}}, seq(2, 4)), ONNX: []string{"Slice"}, Notes: noKerasONNXOp},
@@ -362,8 +362,7 @@ var unsupported = map[string]map[Capability]string{
 		CapONNXReadBack: "exporter/onnx casts the float indices to INT64, and importer/onnx reads no Cast of a computed tensor",
 	},
 	"RepeatVector": {
-		CapKerasExport:  noKerasSeq,
-		CapONNXReadBack: "exporter/onnx writes it as Tile, which importer/onnx does not read",
+		CapKerasExport: noKerasSeq,
 	},
 	"Masking": {
 		CapKerasExport:  noKerasSeq,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kconv/kconv/exec"
+	"github.com/kconv/kconv/internal/memory"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/zoo"
 )
@@ -24,8 +26,10 @@ import (
 func init() { extraCommands = append(extraCommands, newBenchCmd) }
 
 type benchResult struct {
-	Model      string  `json:"model"`
-	Batch      int     `json:"batch"`
+	Model string `json:"model"`
+	Batch int    `json:"batch"`
+	// Shapes are the input shapes run, batch included.
+	Shapes     [][]int `json:"input_shapes"`
 	Threads    int     `json:"threads"`
 	Runs       int     `json:"runs"`
 	LoadMS     float64 `json:"load_ms"`
@@ -57,6 +61,8 @@ func newBenchCmd() *cobra.Command {
 		seed                  uint64
 		profile               int
 		cpuProfile            string
+		shapeFlags            []string
+		unknownDim            int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench MODEL",
@@ -66,13 +72,23 @@ median and minimum latency, images per second, GFLOP/s and the share of this
 machine's measured FP32 FMA peak, and the process's peak memory. --profile N
 then times each step over the runs and prints the time by kernel kind and
 the N slowest steps.
+A model with unknown dimensions after the batch (variable-length
+sequences, fully convolutional images) runs at the shape --shape gives
+(the dimensions after the batch, e.g. --shape 128,64 for a (None, None, 64)
+sequence; INPUT=DIMS for one input of several); unknown dimensions it does
+not set are --unknown-dim (32).
 A model without weights (a builtin such as vgg16, or an architecture file)
 gets seeded random weights.`,
-		Example: `  kconv bench vgg16 --batch 1 --threads 2 --runs 10`,
-		Args:    exactArgs(1, "one MODEL"),
+		Example: `  kconv bench vgg16 --batch 1 --threads 2 --runs 10
+  kconv bench lstm.onnx --batch 8 --shape 200,64`,
+		Args: exactArgs(1, "one MODEL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFlags(positive("batch", batch), positive("runs", runs), notNegative("warmup", warmup), threadsOK(threads)); err != nil {
+			if err := checkFlags(positive("batch", batch), positive("runs", runs), notNegative("warmup", warmup), threadsOK(threads), positive("unknown-dim", unknownDim)); err != nil {
 				return err
+			}
+			shapeSpecs, err := parseShapes(shapeFlags)
+			if err != nil {
+				return usageError{err}
 			}
 			if err := lf.parseBudget(); err != nil {
 				return err
@@ -110,7 +126,19 @@ gets seeded random weights.`,
 				return fmt.Errorf("%s: --batch %d: %w", args[0], batch, err)
 			}
 			compile := time.Since(t1)
-			inputs := randomInputs(m, batch, seed)
+			shapes, err := benchShapes(m, batch, shapeSpecs, unknownDim, memory.Resolve(lf.budget))
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			// FLOPs at the shapes run (a model with unknown
+			// dimensions counts none for them).
+			fm := m
+			if shapeSpecs != nil || hasUnknownDims(m) {
+				if fm, err = exec.FixInputs(m, shapes); err != nil {
+					return fmt.Errorf("%s: %w (unknown dimensions not given by --shape are --unknown-dim %d)", args[0], err, unknownDim)
+				}
+			}
+			inputs := randomInputs(m, shapes, seed)
 			ctx := context.Background()
 			var times []float64
 			var first time.Duration
@@ -119,6 +147,9 @@ gets seeded random weights.`,
 				bar.Add(1)
 				s := time.Now()
 				if _, err := p.Run(ctx, inputs); err != nil {
+					if fm != m {
+						return fmt.Errorf("%s: at input shapes %s: %w (unknown dimensions not given by --shape are --unknown-dim %d)", args[0], shapesText(shapes), err, unknownDim)
+					}
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
 				d := time.Since(s)
@@ -135,9 +166,9 @@ gets seeded random weights.`,
 			if len(times)%2 == 0 {
 				med = (times[len(times)/2-1] + times[len(times)/2]) / 2
 			}
-			flop := float64(ir.FLOPs(m))
+			flop := float64(ir.FLOPs(fm))
 			r := benchResult{
-				Model: args[0], Batch: batch, Threads: p.Threads(), Runs: runs,
+				Model: args[0], Batch: batch, Threads: p.Threads(), Runs: runs, Shapes: shapeInts(shapes),
 				LoadMS: ms(load), CompileMS: ms(compile), FirstMS: ms(first),
 				MedianMS: med, MinMS: times[0],
 				ImagesPerS: float64(batch) / (med / 1000),
@@ -160,6 +191,9 @@ gets seeded random weights.`,
 				return enc.Encode(r)
 			}
 			fmt.Fprintf(out, "model=%s batch=%d threads=%d runs=%d\n", r.Model, r.Batch, r.Threads, r.Runs)
+			if fm != m {
+				fmt.Fprintf(out, "input_shapes=%s\n", shapesText(shapes))
+			}
 			fmt.Fprintf(out, "load_ms=%.1f compile_ms=%.1f ready_ms=%.1f first_result_ms=%.1f\n", r.LoadMS, r.CompileMS, r.LoadMS+r.CompileMS, r.FirstMS)
 			fmt.Fprintf(out, "median_ms=%.2f min_ms=%.2f images_per_s=%.2f\n", r.MedianMS, r.MinMS, r.ImagesPerS)
 			fmt.Fprintf(out, "gflop_per_image=%.2f gflop_per_s=%.1f peak_share=%.0f%% peak_rss_mb=%.0f\n", r.GFLOP, r.GFLOPS, 100*r.PeakShare, r.PeakRSSMB)
@@ -191,6 +225,8 @@ gets seeded random weights.`,
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed for inputs and weights")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of load, compile and runs to `FILE` (go tool pprof)")
 	cmd.Flags().IntVar(&profile, "profile", 0, "after timing, profile the steps and print the N slowest (0: no profile)")
+	cmd.Flags().StringArrayVar(&shapeFlags, "shape", nil, "an input's dimensions after the batch, `[INPUT=]D1,D2,...` (repeat for several inputs; default: the model's, unknown ones --unknown-dim)")
+	cmd.Flags().IntVar(&unknownDim, "unknown-dim", 32, "size of the unknown dimensions after the batch that --shape does not set")
 	return cmd
 }
 
@@ -236,15 +272,142 @@ func printProfile(out io.Writer, steps []exec.StepTime, threads, runs, top int) 
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func randomInputs(m *ir.Model, batch int, seed uint64) []*ir.Tensor {
-	r := rand.New(rand.NewPCG(seed, 7))
-	var ts []*ir.Tensor
+// shapeSpec is one --shape flag: the dimensions after the batch of the
+// named input (the first input not named by another flag when name is "").
+type shapeSpec struct {
+	name string
+	dims []int
+}
+
+// parseShapes parses the --shape flags.
+func parseShapes(flags []string) ([]shapeSpec, error) {
+	var specs []shapeSpec
+	for _, f := range flags {
+		var sp shapeSpec
+		text := f
+		if i := strings.LastIndex(f, "="); i >= 0 {
+			sp.name, text = f[:i], f[i+1:]
+		}
+		for _, d := range strings.Split(text, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(d))
+			if err != nil || v < 1 {
+				return nil, fmt.Errorf("--shape %q: dimensions are whole numbers of at least 1, comma-separated", f)
+			}
+			sp.dims = append(sp.dims, v)
+		}
+		specs = append(specs, sp)
+	}
+	return specs, nil
+}
+
+// hasUnknownDims reports whether a model input has an unknown dimension
+// after dimension 0.
+func hasUnknownDims(m *ir.Model) bool {
 	for _, t := range m.InputTypes() {
+		for _, d := range t.Shape[1:] {
+			if d < 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// benchShapes returns the shape of each model input for bench: batch on a
+// dynamic dimension 0, the --shape dimensions after it, unknown ones not
+// set unknownDim; sizes are checked against the memory budget before any
+// input is made.
+func benchShapes(m *ir.Model, batch int, specs []shapeSpec, unknownDim int, budget int64) ([]ir.Shape, error) {
+	types := m.InputTypes()
+	given := make([][]int, len(types))
+	next := 0
+	for _, sp := range specs {
+		k := -1
+		if sp.name != "" {
+			k = slices.Index(m.Inputs, sp.name)
+			if k < 0 {
+				return nil, fmt.Errorf("--shape %s=…: the model has no input '%s' (inputs: %s)", sp.name, sp.name, strings.Join(m.Inputs, ", "))
+			}
+		} else {
+			for next < len(types) && given[next] != nil {
+				next++
+			}
+			if next == len(types) {
+				return nil, fmt.Errorf("more --shape flags than model inputs (%d)", len(types))
+			}
+			k = next
+		}
+		if given[k] != nil {
+			return nil, fmt.Errorf("--shape given twice for input '%s'", m.Inputs[k])
+		}
+		given[k] = sp.dims
+	}
+	var total int64
+	shapes := make([]ir.Shape, len(types))
+	for i, t := range types {
 		s := t.Shape.Clone()
 		if s[0] < 0 {
 			s[0] = batch
 		}
-		x := ir.NewTensor(s, t.Layout)
+		if g := given[i]; g != nil {
+			if len(g) != len(s)-1 {
+				return nil, fmt.Errorf("--shape for input '%s': %d dimensions, the input %v has %d after the batch", m.Inputs[i], len(g), t.Shape, len(s)-1)
+			}
+			for d, v := range g {
+				if t.Shape[d+1] >= 0 && t.Shape[d+1] != v {
+					return nil, fmt.Errorf("--shape for input '%s': dimension %d is %d in the model, not %d", m.Inputs[i], d+1, t.Shape[d+1], v)
+				}
+				s[d+1] = v
+			}
+		}
+		for d := 1; d < len(s); d++ {
+			if s[d] < 0 {
+				s[d] = unknownDim
+			}
+		}
+		n, err := ir.CheckedElements(s)
+		if err != nil {
+			return nil, fmt.Errorf("input '%s' at %v: %v", m.Inputs[i], s, err)
+		}
+		total += n
+		if b, ok := memory.Bytes(total, 4); !ok || b > budget {
+			return nil, fmt.Errorf("random inputs of shapes up to %v need %s, over the memory budget of %s", s, memory.Size(b), memory.Size(budget))
+		}
+		shapes[i] = s
+	}
+	return shapes, nil
+}
+
+func shapeInts(shapes []ir.Shape) [][]int {
+	out := make([][]int, len(shapes))
+	for i, s := range shapes {
+		out[i] = []int(s)
+	}
+	return out
+}
+
+func shapesText(shapes []ir.Shape) string {
+	var b strings.Builder
+	for i, s := range shapes {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		for j, d := range s {
+			if j > 0 {
+				b.WriteByte('x')
+			}
+			b.WriteString(strconv.Itoa(d))
+		}
+	}
+	return b.String()
+}
+
+// randomInputs makes seeded random inputs of the given shapes.
+func randomInputs(m *ir.Model, shapes []ir.Shape, seed uint64) []*ir.Tensor {
+	r := rand.New(rand.NewPCG(seed, 7))
+	var ts []*ir.Tensor
+	for i, t := range m.InputTypes() {
+		x := ir.NewTensor(shapes[i].Clone(), t.Layout)
 		for i := range x.Data {
 			x.Data[i] = r.Float32() * 255
 		}

@@ -106,6 +106,9 @@ func onnxGates(cell string) []int {
 // LSTM and GRU (batch-second, so the input is transposed in and the
 // outputs out).
 func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
+	if op.SeqLens != nil {
+		return nil, fmt.Errorf("sequence lengths (ONNX sequence_lens read by importer/onnx) are not exported")
+	}
 	x := b.logical(b.in(n, 0))
 	if len(x.shape) != 3 || x.shape[2] < 1 {
 		return nil, fmt.Errorf("input %v is not (batch, steps, features)", x.shape)
@@ -154,7 +157,7 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 			}
 			for o, kg := range gates {
 				copy(bias[o*u:(o+1)*u], bd[kg*u:(kg+1)*u])
-				if op.Cell == ir.CellGRU && op.ResetAfter {
+				if op.Cell == ir.CellGRU && op.ResetAfter || op.SplitBias {
 					copy(bias[g*u+o*u:g*u+(o+1)*u], bd[g*u+kg*u:g*u+(kg+1)*u])
 				}
 			}

@@ -16,7 +16,8 @@ import (
 )
 
 // lstmFile writes a one-unit ONNX LSTM over (N, 3, 1) inputs: batch-first
-// (layout 1, opset 14) or time-major without the transposes kconv needs.
+// (layout 1, opset 14) or time-major from a graph input (steps, 2, 1) of
+// dynamic length.
 func lstmFile(t *testing.T, layout int64, extra ...*onnxpb.AttributeProto) string {
 	return lstmFileStates(t, layout, false, extra...)
 }
@@ -46,7 +47,7 @@ func lstmFileStates(t *testing.T, layout int64, states bool, extra ...*onnxpb.At
 	}
 	in := vi("x", -1, 3, 1)
 	if layout == 0 {
-		in = vi("x", 3, 2, 1) // (steps, batch, features)
+		in = vi("x", -1, 2, 1) // (steps, batch, features), steps dynamic
 	}
 	attrs := append([]*onnxpb.AttributeProto{
 		{Name: proto.String("hidden_size"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1)},
@@ -144,11 +145,46 @@ func TestImportLSTMStatesHand(t *testing.T) {
 	}
 }
 
+// TestImportLSTMTimeMajorHand: a time-major ONNX LSTM whose graph input
+// is (steps, batch, features) with a dynamic length, and whose Y_h graph
+// output is (directions, batch, hidden), gives ONNX's equations for each
+// sequence of the batch.
+func TestImportLSTMTimeMajorHand(t *testing.T) {
+	m, err := onnximport.Load(lstmFile(t, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := [][]float32{{1, -0.5, 2}, {0.3, 0.7, -1}}
+	x := &ir.Tensor{Shape: ir.Shape{3, 2, 1}}
+	for step := 0; step < 3; step++ {
+		for n := range seqs {
+			x.Data = append(x.Data, seqs[n][step])
+		}
+	}
+	got := runKconv(t, m, x)
+	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	if !got.Shape.Equal(ir.Shape{1, 2, 1}) {
+		t.Fatalf("Y_h shape %v, want (1, 2, 1)", got.Shape)
+	}
+	for n, xs := range seqs {
+		var h, c float64
+		for _, xv := range xs {
+			x := float64(xv)
+			i := sig(0.5*x + 0.1*h + 0.05 + 0.02)
+			o := sig(-0.3*x + 0.4*h + 0.1 - 0.04)
+			f := sig(0.8*x - 0.2*h + 0.3 + 0.2)
+			cc := math.Tanh(1.2*x + 0.6*h - 0.1 + 0.1)
+			c = f*c + i*cc
+			h = o * math.Tanh(c)
+		}
+		if math.Abs(float64(got.Data[n])-h) > 1e-6 {
+			t.Errorf("Y_h of sequence %d: %v, want %v", n, got.Data[n], h)
+		}
+	}
+}
+
 // TestImportLSTMRefusals: what the importer cannot express fails cleanly.
 func TestImportLSTMRefusals(t *testing.T) {
-	if _, err := onnximport.Load(lstmFile(t, 0)); err == nil || !strings.Contains(err.Error(), "time-major") {
-		t.Errorf("time-major LSTM from a graph input: %v", err)
-	}
 	clip := &onnxpb.AttributeProto{Name: proto.String("clip"), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(3)}
 	if _, err := onnximport.Load(lstmFile(t, 1, clip)); err == nil || !strings.Contains(err.Error(), "clip") {
 		t.Errorf("LSTM clip: %v", err)

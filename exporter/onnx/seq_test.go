@@ -61,9 +61,7 @@ var (
 
 // reimportGaps are the seqModels that importer/onnx cannot read back yet,
 // with the op it lacks.
-var reimportGaps = map[string]string{
-	"gmp_repeat_gru": "(op Tile): unsupported op",
-}
+var reimportGaps = map[string]string{}
 
 func seqModel(t testing.TB, name string, ops []ir.Op, seed uint64) *ir.Model {
 	b := ir.NewBuilder(name)

@@ -174,6 +174,9 @@ func shapeOf(v *val) ir.Shape {
 	if v.c != nil && v.node == "" {
 		return ir.Shape(v.c.shape)
 	}
+	if v.bax != 0 {
+		return toONNXShape(v.t.Shape, v.bax)
+	}
 	return v.t.Shape
 }
 

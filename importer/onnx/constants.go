@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"github.com/kconv/kconv/internal/onnxpb"
 	"math"
 	"slices"
 
@@ -95,18 +96,38 @@ func (c *nctx) shape() error {
 	var out []int64
 	var batch []bool
 	for i := start; i < end; i++ {
-		if s[i] < 0 {
+		x := int64(s[i])
+		if x < 0 {
 			if batch == nil {
 				batch = make([]bool, end-start)
 			}
 			batch[i-start] = true
+			x = 0 // the batch size
+			if i != int64(v.bax) {
+				x = symUnknown
+			}
 		}
-		out = append(out, max(int64(s[i]), 0))
+		out = append(out, x)
 	}
 	t := intTensor([]int{len(out)}, out)
 	t.batch = batch
 	c.setOut(0, &val{c: t})
 	return nil
+}
+
+// zeroFill reports whether ConstantOfShape fills with zeros (its value
+// absent, or a one-element float zero).
+func (c *nctx) zeroFill() bool {
+	a := c.attrs["value"]
+	if a == nil || a.GetT() == nil {
+		return true
+	}
+	t, err := c.im.initTensor(a.GetT())
+	if err != nil || t.n() != 1 {
+		return false
+	}
+	f, err := t.floats()
+	return err == nil && len(f) == 1 && f[0] == 0
 }
 
 func (c *nctx) constantOfShape() error {
@@ -119,6 +140,12 @@ func (c *nctx) constantOfShape() error {
 	}
 	dims64, err := st.intsNoSym("the shape")
 	if err != nil {
+		if st.hasBatch() && c.zeroFill() {
+			// Kept for a recurrent node's default state; any other
+			// use reports this node's error.
+			c.setOut(0, &val{zero: fmt.Errorf("its input comes from ConstantOfShape node '%s': %w", c.name, err)})
+			return nil
+		}
 		return err
 	}
 	dims, n, err := checkDims(dims64)
@@ -183,6 +210,9 @@ func (c *nctx) gather() error {
 	if err != nil {
 		return err
 	}
+	if iv := c.in(1); iv != nil && iv.node != "" && data.c != nil && data.node == "" {
+		return c.embedding(data.c)
+	}
 	it, err := c.constIn(1, "the indices")
 	if err != nil {
 		return err
@@ -199,12 +229,15 @@ func (c *nctx) gather() error {
 	if err != nil {
 		return err
 	}
-	if s[axis] < 0 {
+	if s[axis] < 0 && axis == 0 {
 		return fmt.Errorf("cannot gather on the dynamic batch axis")
 	}
 	raw, err := it.intsNoSym("the indices")
 	if err != nil {
 		return err
+	}
+	if s[axis] < 0 {
+		return c.gatherUnknown(data, s, axis, raw, it.shape)
 	}
 	ind := make([]int, len(raw))
 	for k, x := range raw {
@@ -249,6 +282,10 @@ func (c *nctx) slice() error {
 	data, err := c.need(0)
 	if err != nil {
 		return err
+	}
+	if data.zero != nil {
+		c.setOut(0, data) // a slice of zeros is zeros
+		return nil
 	}
 	s := shapeOf(data)
 	var starts, ends, axes, steps []int64
@@ -417,7 +454,9 @@ func (c *nctx) squeeze(unsqueeze bool) error {
 				if err != nil {
 					return err
 				}
-				if s[ax] != 1 {
+				// An unknown size is squeezed as ONNX does, as 1:
+				// once known, the reshape checks it.
+				if s[ax] != 1 && (s[ax] >= 0 || ax == 0) {
 					return fmt.Errorf("cannot squeeze axis %d of %v", ax, s)
 				}
 				drop[ax] = true
@@ -434,4 +473,99 @@ func (c *nctx) squeeze(unsqueeze bool) error {
 		}
 	}
 	return c.reshapeVal(data, out)
+}
+
+// gatherUnknown takes one index of an unknown axis (x[:, -1] of a
+// variable-length sequence) as a Slice of that axis, then drops the axis
+// for a scalar index; negative indices count from the end, as the Slice
+// resolves them once the shape is known.
+func (c *nctx) gatherUnknown(data *val, s ir.Shape, axis int, raw []int64, ishape []int) error {
+	if len(raw) != 1 || len(ishape) > 1 {
+		return fmt.Errorf("gather of %d indices on unknown axis %d of %v: kconv gathers one index of an unknown axis", len(raw), axis, s)
+	}
+	st := raw[0]
+	en := st + 1
+	if st == -1 {
+		en = math.MaxInt32
+	}
+	if st < math.MinInt32 || st > math.MaxInt32 {
+		return fmt.Errorf("index %d out of range", st)
+	}
+	x, _, err := c.act(0)
+	if err != nil {
+		return err
+	}
+	name, t, err := c.emit("slice", &ir.Slice{Axes: []int{axis}, Starts: []int{int(st)}, Ends: []int{int(en)}, Steps: []int{1}}, []string{x})
+	if err != nil {
+		return err
+	}
+	if len(ishape) == 1 {
+		c.setOut(0, &val{node: name, t: t})
+		return nil
+	}
+	out := slices.Delete(slices.Clone(t.Shape), axis, axis+1)
+	name, t, err = c.reshapeNode("", name, t.Shape, out)
+	if err != nil {
+		return err
+	}
+	c.setOut(0, &val{node: name, t: t})
+	return nil
+}
+
+// embedding translates Gather of rows of a constant table (rank 2, axis
+// 0) by computed indices — PyTorch's nn.Embedding — as ir.Embedding: the
+// indices are float values in kconv (integer graph inputs that only index
+// tables are read as float, see indexInput), and one outside the table is
+// a run error naming the node.
+func (c *nctx) embedding(table *tensor) error {
+	a, err := c.int("axis", 0)
+	if err != nil {
+		return err
+	}
+	if len(table.shape) != 2 || a != 0 {
+		return fmt.Errorf("gather of a constant of shape %v on axis %d by computed indices: only rows of a 2-D table (an embedding) are supported", table.shape, a)
+	}
+	x, xt, err := c.act(1)
+	if err != nil {
+		return err
+	}
+	if v := c.in(1); v.bax != 0 || len(xt.Shape) == 0 {
+		return fmt.Errorf("embedding indices %v must have their batch on axis 0", shapeOf(v))
+	}
+	op := &ir.Embedding{InputDim: table.shape[0], OutputDim: table.shape[1]}
+	return c.emitOut(op, []string{x}, weight("embeddings", ir.Shape{table.shape[0], table.shape[1]}, table, 0, nil))
+}
+
+// indexInput reports whether an integer graph input only indexes constant
+// tables (every consumer a Gather of an initializer of rank 2 on axis 0 by
+// it: PyTorch's nn.Embedding), so that kconv reads it as a float input
+// holding whole numbers.
+func indexInput(name string, elem int32, g *onnxpb.GraphProto, inits map[string]*tensor) bool {
+	switch onnxpb.TensorProto_DataType(elem) {
+	case onnxpb.TensorProto_INT64, onnxpb.TensorProto_INT32:
+	default:
+		return false
+	}
+	used := false
+	for _, n := range g.GetNode() {
+		for i, in := range n.GetInput() {
+			if in != name {
+				continue
+			}
+			if n.GetOpType() != "Gather" || n.GetDomain() != "" || i != 1 || len(n.GetInput()) < 2 {
+				return false
+			}
+			t := inits[n.GetInput()[0]]
+			if t == nil || len(t.shape) != 2 || t.isInt {
+				return false
+			}
+			for _, a := range n.GetAttribute() {
+				if a.GetName() == "axis" && a.GetI() != 0 {
+					return false
+				}
+			}
+			used = true
+		}
+	}
+	return used
 }

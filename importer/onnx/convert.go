@@ -34,6 +34,25 @@ func (im *importer) node(n *onnxpb.NodeProto, h nodeHint) error {
 		return fmt.Errorf("node has no outputs")
 	}
 	switch c.op {
+	case "Slice", "Identity", "RNN", "LSTM", "GRU":
+	default:
+		for i := range n.GetInput() {
+			if v := c.in(i); v != nil && v.zero != nil {
+				return v.zero
+			}
+		}
+	}
+	if v, i := c.batchAxisIn(); v != nil {
+		if done, err := c.batchAxisNode(v, i); done {
+			return err
+		}
+	}
+	return im.nodeTranslate(c)
+}
+
+// nodeTranslate translates the node by its op.
+func (im *importer) nodeTranslate(c *nctx) error {
+	switch c.op {
 	case "Constant":
 		return c.constant()
 	case "Identity":
@@ -133,6 +152,8 @@ func (im *importer) node(n *onnxpb.NodeProto, h nodeHint) error {
 		return c.activation(ir.Act{Name: ir.ActGELU, Approximate: s == "tanh"})
 	case "Expand":
 		return c.expand()
+	case "Tile":
+		return c.tile()
 	case "Range":
 		return c.rangeOp()
 	case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor":

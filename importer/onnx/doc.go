@@ -50,8 +50,23 @@
 // Keras-style ir ops are used wherever their semantics match exactly; the
 // rest use the general ops of ir/ops_onnx.go (Constant, Binary, Transpose,
 // ReshapeTo, Concat, Pad, Slice, Gather, ReduceMean, LRN, Clip, Gemm,
-// MatMul). A graph input's dimension 0 stays -1 when it is symbolic; every
-// other dimension must be fixed.
+// MatMul). A graph input's symbolic (or missing) dimensions stay -1: its
+// dimension 0 is the dynamic batch, the others unknown sizes that exec fixes
+// per input shape at run time (variable-length sequences, fully
+// convolutional images). Shape of such a value marks them as symbols too
+// (symUnknown), which data movement carries and which any op needing their
+// value refuses, naming the node; a Reshape may leave one dimension unknown.
+//
+// # Time-major values
+//
+// kconv keeps the batch on axis 0, but ONNX's recurrent nodes default to
+// time-major tensors and PyTorch writes them so. A value whose batch is on
+// another axis (val.bax: X after Transpose(1,0,2), Y, the states) is carried
+// as the ir value with its batch moved to the front, through the ops PyTorch
+// writes around recurrences (timemajor.go); a time-major graph input or
+// output gets a Transpose to or from that form (ir.Transpose.MovesDim0 when
+// it moves a dynamic dimension 0: exec then compiles per input shape,
+// dimension 0 included); any other use is an error naming the node.
 //
 // # Reading
 //
@@ -89,11 +104,13 @@
 // nodes), scan.go (raw_data stripped at the scan), nodes.go (nodes split
 // off and decoded), names.go (the table of value and node names),
 // tensor.go (TensorProto data, external data). Idiom rewriting before
-// translation: rewrite.go (Softsign), rnn.go (batch-first recurrences).
+// translation: rewrite.go (Softsign), rnn.go (batch-first recurrences
+// between kconv's exporter's transposes).
 // Node translation: convert.go (the op dispatch), attrs.go (a node's
 // attributes, inputs and outputs), constants.go (constants and shape
 // arithmetic), reshape.go, elementwise.go, norm.go, matmul.go, pad.go,
 // spatial.go (Conv, ConvTranspose, pooling), resize.go, rnn.go,
-// tensorops.go (the transformer ops). Constant folding: fold.go. The IR
+// timemajor.go (values with their batch off axis 0), tensorops.go (the
+// transformer ops). Constant folding: fold.go. The IR
 // passes after translation, pruning included: passes.go.
 package onnx

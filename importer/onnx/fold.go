@@ -32,8 +32,10 @@ type tensor struct {
 	shape []int
 	isInt bool
 	i     []int64
-	// batch marks the elements of i that stand for the dynamic batch size
-	// (nil: none): Shape of a tensor with a dynamic dimension 0 makes them.
+	// batch marks the elements of i that are symbols (nil: none): the
+	// dynamic batch size (value 0) or an unknown dimension after the batch
+	// (value symUnknown). Shape of a tensor with such dimensions makes
+	// them.
 	// They pass through data movement (Gather, Slice, Concat, Unsqueeze,
 	// Reshape, Transpose, integer Cast) but not through arithmetic, and the
 	// readers of plain values (ints, floats, scalar) refuse them. The mark
@@ -65,7 +67,7 @@ func (t *tensor) floats() ([]float32, error) {
 		return t.f, nil
 	}
 	if t.hasBatch() {
-		return nil, fmt.Errorf("value depends on the dynamic batch size")
+		return nil, fmt.Errorf("value depends on %s", t.symWhat())
 	}
 	out := make([]float32, len(t.i))
 	for k, v := range t.i {
@@ -91,8 +93,30 @@ func (t *tensor) readFloatsAt(dst []float32, off int) error {
 	return nil
 }
 
-// hasBatch reports whether an element stands for the dynamic batch size.
+// hasBatch reports whether an element stands for the dynamic batch size
+// or an unknown dimension.
 func (t *tensor) hasBatch() bool { return slices.Contains(t.batch, true) }
+
+// symUnknown is the value of a marked element standing for an unknown
+// dimension after the batch (a marked 0 is the batch size).
+const symUnknown int64 = -1
+
+// symWhat names what the marked elements of t stand for.
+func (t *tensor) symWhat() string {
+	return symWhat(t.i, t.batch)
+}
+
+// symWhat names what the marked elements of v stand for: "the dynamic
+// batch size" (every import error about the batch says "dynamic batch")
+// or "an unknown input dimension".
+func symWhat(v []int64, marks []bool) string {
+	for k, m := range marks {
+		if m && k < len(v) && v[k] == symUnknown {
+			return "an unknown input dimension (kconv folds shape arithmetic only over the batch size)"
+		}
+	}
+	return "the dynamic batch size"
+}
 
 // ints returns the values as int64 (floats truncated), refusing elements
 // that stand for the dynamic batch size.
@@ -105,7 +129,7 @@ func (t *tensor) intsNoSym(what string) ([]int64, error) {
 		return nil, err
 	}
 	if slices.Contains(batch, true) {
-		return nil, fmt.Errorf("%s depends on the dynamic batch size", what)
+		return nil, fmt.Errorf("%s depends on %s", what, symWhat(v, batch))
 	}
 	return v, nil
 }

@@ -153,11 +153,20 @@ func TestHostile(t *testing.T) {
 				node("Relu", "r1", []string{"x"}, []string{"y"}).
 				node("Relu", "r2", []string{"x"}, []string{"y"}).bytes(t)
 		}, []string{"node 'r2' (op Relu)", "already defined"}},
-		{"symbolic spatial size", func(t *testing.T, _ string) []byte {
-			b := convModel()
-			b.g.Input[0] = valueInfo("x", dtFloat, []int64{-1, 2, -1, 5})
-			return b.bytes(t)
-		}, []string{"input 'x'", "dimension 2"}},
+		{"symbolic spatial size flattened", func(t *testing.T, _ string) []byte {
+			return newGraph(13).input("x", -1, 2, -1, 5).output("y").
+				node("Flatten", "flat", []string{"x"}, []string{"y"}, aInt("axis", 2)).bytes(t)
+		}, []string{"node 'flat' (op Flatten)", "unknown dimensions"}},
+		{"symbolic size in arithmetic", func(t *testing.T, _ string) []byte {
+			return newGraph(13).input("x", -1, -1, 4).output("y").
+				init(intT("two", 2)).init(intT("shape_rest", 4)).
+				node("Shape", "shape", []string{"x"}, []string{"s"}).
+				node("Slice", "steps", []string{"s", "one", "two"}, []string{"t"}).
+				init(intT("one", 1)).
+				node("Mul", "double", []string{"t", "two"}, []string{"t2"}).
+				node("Concat", "target", []string{"t2", "shape_rest"}, []string{"shp"}, aInt("axis", 0)).
+				node("Reshape", "reshape", []string{"x", "shp"}, []string{"y"}).bytes(t)
+		}, []string{"node 'double' (op Mul)", "unknown input dimension"}},
 		{"maxpool indices", func(t *testing.T, _ string) []byte {
 			return newGraph(13).input("x", -1, 1, 4, 4).output("y", "i").
 				node("MaxPool", "pool", []string{"x"}, []string{"y", "i"}, aInts("kernel_shape", 2, 2)).bytes(t)

@@ -145,6 +145,16 @@ type val struct {
 	node string        // ir node computing it
 	t    ir.TensorType // that node's type (when node != "")
 	c    *tensor
+	// zero, when set, marks a zero-filled tensor whose shape depends on
+	// symbols (ConstantOfShape of a Shape: PyTorch's default recurrent
+	// states): a recurrent node's initial state given so is its default
+	// (ONNX's is zero), Slice and Identity pass it on, and any other use
+	// fails with this error.
+	zero error
+	// bax is the ONNX axis holding the batch when it is not 0 (the
+	// time-major layout of recurrent nodes); the ir node's shape is the
+	// ONNX shape with that axis moved to the front (timemajor.go).
+	bax int
 }
 
 type importer struct {
@@ -322,6 +332,11 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 		if v == nil {
 			return fmt.Errorf("graph output '%s' is not computed by any node", o.GetName())
 		}
+		if v.bax != 0 {
+			if v, err = im.timeMajorOutput(o.GetName(), v); err != nil {
+				return fmt.Errorf("graph output '%s': %w", o.GetName(), err)
+			}
+		}
 		name, err := im.nodeOf(o.GetName(), v)
 		if err != nil {
 			return fmt.Errorf("graph output '%s': %w", o.GetName(), err)
@@ -396,7 +411,7 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 		im.setValue(name, &val{c: t})
 		return nil
 	}
-	if !isFloatType(tt.GetElemType()) {
+	if !isFloatType(tt.GetElemType()) && !indexInput(name, tt.GetElemType(), g, im.inits) {
 		return fmt.Errorf("input '%s' has element type %s: kconv's model inputs are float, others %w (bind it with Options.Constants)", name, dtypeName(tt.GetElemType()), ErrNotConstant)
 	}
 	if tt.GetShape() == nil {
@@ -420,13 +435,11 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 		case i == 0:
 			shape = append(shape, ir.Batch)
 		default:
-			what := d.GetDimParam()
-			if what == "" {
-				what = "unknown"
-			} else {
-				what = "'" + what + "'"
-			}
-			return fmt.Errorf("input '%s': dimension %d is %s: kconv needs every size but the batch (dimension 0) fixed", name, i, what)
+			// An unknown (symbolic or missing) dimension after the batch
+			// stays -1: exec compiles the model for each input shape met
+			// at run time (variable-length sequences, fully
+			// convolutional images), as for Keras's None dimensions.
+			shape = append(shape, ir.Batch)
 		}
 	}
 	if len(shape) == 0 {
@@ -653,6 +666,9 @@ func (im *importer) constNode(base string, t *tensor) (string, error) {
 func (im *importer) nodeOf(name string, v *val) (string, error) {
 	if v.node != "" {
 		return v.node, nil
+	}
+	if v.zero != nil {
+		return "", v.zero
 	}
 	return im.constNode(name, v.c)
 }

@@ -90,23 +90,34 @@ func (c *nctx) reshapeOp() error {
 }
 
 // resolveReshape computes ONNX Reshape's output shape. A dynamic batch
-// (-1 in `in`; in target, the elements isBatch marks) must stay dimension 0.
+// (-1 in `in`; in target, the elements isBatch marks with value 0) must
+// stay dimension 0. Unknown dimensions after the batch (-1 in `in` past
+// dimension 0; marked symUnknown elements of target) leave one unknown
+// output dimension at most, -1 in the result, which ir.Reshape infers
+// once the input's shape is known (exec compiles per input shape).
 func resolveReshape(in ir.Shape, target []int64, isBatch []bool, allowZero bool) ([]int, error) {
 	out := make([]int, len(target))
 	batch := make([]bool, len(target))
+	unknown := make([]bool, len(target))
+	copied := make([]bool, len(target)) // unknown[i] copied from in[i]
 	infer := -1
 	for i, t := range target {
 		switch {
+		case i < len(isBatch) && isBatch[i] && t == symUnknown:
+			unknown[i] = true
 		case i < len(isBatch) && isBatch[i]:
 			batch[i] = true
 		case t == 0 && !allowZero:
 			if i >= len(in) {
 				return nil, fmt.Errorf("target %v copies dimension %d of %v", target, i, in)
 			}
-			if in[i] < 0 {
-				batch[i] = true
-			} else {
+			switch {
+			case in[i] >= 0:
 				out[i] = in[i]
+			case i == 0:
+				batch[i] = true
+			default:
+				unknown[i], copied[i] = true, true
 			}
 		case t == -1:
 			if infer >= 0 {
@@ -124,6 +135,64 @@ func resolveReshape(in ir.Shape, target []int64, isBatch []bool, allowZero bool)
 		if b && (i != 0 || !dynamic) {
 			return nil, fmt.Errorf("target %v moves the dynamic batch axis of %v", target, in)
 		}
+	}
+	unknownIn := len(in) > 1 && slices.ContainsFunc(in[1:], func(d int) bool { return d < 0 })
+	if unknownIn || slices.Contains(unknown, true) {
+		// One output dimension after the batch may stay unknown: a
+		// copied or symbolic one, or the -1 when the input has
+		// unknown dimensions.
+		if dynamic && infer == 0 && !batch[0] {
+			return nil, fmt.Errorf("cannot reshape %v to %v keeping the dynamic batch axis first", in, target)
+		}
+		// Every unknown input dimension copied in place: the rest,
+		// -1 included, is known.
+		allCopied := true
+		kIn := int64(1)
+		for i := 1; i < len(in); i++ {
+			switch {
+			case in[i] >= 0:
+				kIn *= int64(in[i])
+			case i >= len(copied) || !copied[i]:
+				allCopied = false
+			}
+		}
+		if !dynamic && len(in) > 0 {
+			kIn *= int64(in[0])
+		}
+		for i, u := range unknown {
+			if u && !copied[i] {
+				allCopied = false // a symbol: its size is not in's
+			}
+		}
+		n := 0
+		for i := range out {
+			if unknown[i] || (i == infer && !allCopied) {
+				out[i] = -1
+				n++
+			}
+		}
+		if n != 1 {
+			return nil, fmt.Errorf("reshape of %v to %v leaves %d dimensions unknown (kconv infers one)", in, target, n)
+		}
+		if infer >= 0 && allCopied {
+			kOut := int64(1)
+			for i, d := range out {
+				if i != infer && !batch[i] && !unknown[i] {
+					kOut *= int64(d)
+				}
+			}
+			if kOut == 0 || kIn%kOut != 0 {
+				return nil, fmt.Errorf("cannot reshape %v to %v", in, target)
+			}
+			out[infer] = int(kIn / kOut)
+		} else if infer >= 0 && !unknownIn {
+			// The -1 is known once the unknown dimension is: not before.
+			return nil, fmt.Errorf("reshape of %v to %v has an inferred dimension beside an unknown one", in, target)
+		}
+		if dynamic {
+			out[0] = -1
+		}
+		return out, nil
 	}
 	total := int64(1)
 	for i, d := range in {
@@ -176,6 +245,9 @@ func (c *nctx) flatten() error {
 		return fmt.Errorf("axis %d out of range for rank %d", a, len(s))
 	}
 	axis := int(a)
+	if len(s) > 1 && slices.ContainsFunc(s[1:], func(d int) bool { return d < 0 }) && (axis != 1 || data.node == "") {
+		return fmt.Errorf("flatten at axis %d of %v: only axis 1 flattens unknown dimensions", axis, s)
+	}
 	outer, inner := 1, 1
 	for i, d := range s {
 		if d < 0 {
@@ -239,6 +311,10 @@ func (c *nctx) transpose() error {
 		}
 		c.setOut(0, &val{c: t})
 		return nil
+	}
+	if len(s) > 1 && s[0] < 0 && perm[0] != 0 {
+		// The batch moves: carried as a time-major value (timemajor.go).
+		return c.transposeBatchAxis(data)
 	}
 	identity := true
 	for i, x := range perm {

@@ -151,7 +151,7 @@ func (c *nctx) resize() error {
 		if !(f >= 1) || f != math.Trunc(f) || f > 1<<16 {
 			return fmt.Errorf("scale %g of axis %d is not supported: only integer upsampling factors are (UpSampling2D)", f, ax)
 		}
-		if f != 1 && in < 0 {
+		if f != 1 && in < 0 && ax == 0 {
 			return fmt.Errorf("scale %g resizes the dynamic batch axis", f)
 		}
 		factor[ax] = int(f)
@@ -207,7 +207,14 @@ func (c *nctx) resize() error {
 // is what UpSampling2D repeats.
 func nearestIsRepeat(ctm, rounding string, in, f int) error {
 	if in < 1 {
-		return fmt.Errorf("nearest resizing of an axis of unknown size is not supported")
+		// An unknown length: away from align_corners the source index
+		// depends on o alone (x = o/f + a constant; clamping changes
+		// nothing where floor(o/f) is taken), so any length shows
+		// whether the rule repeats pixels.
+		if ctm == "align_corners" {
+			return fmt.Errorf("nearest resizing with align_corners of an axis of unknown size is not supported")
+		}
+		in = 8
 	}
 	out := in * f
 	scale := float64(f)

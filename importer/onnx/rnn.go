@@ -156,32 +156,43 @@ func layoutOf(n *onnxpb.NodeProto) int64 {
 	return 0
 }
 
-// recurrent imports batch-first (layout = 1) ONNX RNN, LSTM and GRU as
-// ir.Recurrent: Y (N, T, D, H) is a sequence-returning layer split into
-// directions, Y_h (N, D, H) a last-step one. W, R and B become Keras's
-// kernel, recurrent_kernel and bias (LSTM gates reordered; W and R biases
-// summed, except for a GRU with linear_before_reset, whose two biases
-// Keras keeps apart). initial_h and initial_c (N, D, H) become the layer's
-// initial-state inputs, one (N, H) per direction; when Y_h or Y_c is used
-// with initial states or with Y_c, the layer returns its states
-// (ReturnState) and Y_h, Y_c are rebuilt from its RecurrentState nodes.
-// Time-major nodes that batchFirstRecurrent could not rewrite,
-// sequence_lens, peepholes, clip, input_forget, and initial_h without
-// initial_c (or the reverse) for an LSTM are refused.
+// recurrent imports ONNX RNN, LSTM and GRU as ir.Recurrent: Y (N, T, D,
+// H) is a sequence-returning layer split into directions, Y_h (N, D, H) a
+// last-step one. W, R and B become Keras's kernel, recurrent_kernel and
+// bias (LSTM gates reordered; the W and R biases kept apart, SplitBias, as
+// ONNX and PyTorch count them). initial_h and
+// initial_c (N, D, H) become the layer's initial-state inputs, one (N, H)
+// per direction; when Y_h or Y_c is used with initial states or with Y_c,
+// the layer returns its states (ReturnState) and Y_h, Y_c are rebuilt
+// from its RecurrentState nodes.
+//
+// Time-major nodes (layout 0, as PyTorch writes them) read X with its
+// batch on axis 1 (a value carried with bax 1, see timemajor.go: the
+// transpose of a batch-first value, or the output of another time-major
+// recurrence) and give Y and Y_h, Y_c with their batch on axes 2 and 1.
+// Their initial states are such values, or tensors (directions, batch,
+// hidden) whose dimension 0 is static (graph inputs: PyTorch's h0, c0);
+// zero-filled ones of a symbolic shape (PyTorch's default states) are the
+// default. sequence_lens must be a constant (ir.Recurrent.SeqLens when not
+// every sequence runs to the end); peepholes, clip,
+// input_forget, and initial_h without initial_c (or the reverse) for an
+// LSTM are refused.
 func (c *nctx) recurrent() error {
 	cell := map[string]string{"RNN": ir.CellSimpleRNN, "LSTM": ir.CellLSTM, "GRU": ir.CellGRU}[c.op]
-	if l, err := c.int("layout", 0); err != nil || l != 1 {
-		return fmt.Errorf("time-major %s (layout 0) is supported only between Transposes that make it batch-first (kconv keeps the batch on axis 0)", c.op)
+	layout, err := c.int("layout", 0)
+	if err != nil {
+		return err
 	}
-	for i, what := range map[int]string{4: "sequence_lens", 7: "peepholes (P)"} {
-		if c.in(i) != nil {
-			return fmt.Errorf("%s %s is not supported", c.op, what)
-		}
+	if layout != 0 && layout != 1 {
+		return fmt.Errorf("layout %d is not 0 or 1", layout)
 	}
-	if c.op != "LSTM" && (c.in(6) != nil || c.outUsed(2)) {
+	if c.in(7) != nil {
+		return fmt.Errorf("%s peepholes (P) are not supported", c.op)
+	}
+	if c.op != "LSTM" && (c.state(6) != nil || c.outUsed(2)) {
 		return fmt.Errorf("%s has no cell state (initial_c, Y_c)", c.op)
 	}
-	if c.op == "LSTM" && (c.in(5) == nil) != (c.in(6) == nil) {
+	if c.op == "LSTM" && (c.state(5) == nil) != (c.state(6) == nil) {
 		return fmt.Errorf("LSTM with only one of initial_h and initial_c is not supported")
 	}
 	if _, ok := c.attrs["clip"]; ok {
@@ -209,7 +220,7 @@ func (c *nctx) recurrent() error {
 		return err
 	}
 	op := &ir.Recurrent{Cell: cell, Units: int(hidden), UseBias: true, ResetAfter: cell == ir.CellGRU && lbr != 0,
-		Bidirectional: dirs == 2, Merge: "concat", GoBackwards: dir == "reverse"}
+		Bidirectional: dirs == 2, Merge: "concat", GoBackwards: dir == "reverse", SplitBias: true}
 	if err := c.rnnActs(op, dirs); err != nil {
 		return err
 	}
@@ -217,18 +228,39 @@ func (c *nctx) recurrent() error {
 	if err != nil {
 		return err
 	}
-	if len(xt.Shape) != 3 || xt.Shape[1] < 1 || xt.Shape[2] < 1 {
-		return fmt.Errorf("input X %v is not (batch, steps, features) with known steps and features", xt.Shape)
+	if xv := c.in(0); layout == 0 && xv.bax != 1 {
+		// X (steps, batch, features) as kconv sees it (a time-major
+		// graph input: PyTorch's nn.LSTM without batch_first): made
+		// batch-first by a Transpose, which moves dimension 0, so exec
+		// compiles the model per input shape, dimension 0 included.
+		if len(xt.Shape) != 3 {
+			return fmt.Errorf("input X %v is not (steps, batch, features)", xt.Shape)
+		}
+		if x, xt, err = c.emit("batch_first", &ir.Transpose{Perm: []int{1, 0, 2}, MovesDim0: xt.Shape[0] < 0}, []string{x}); err != nil {
+			return err
+		}
+	}
+	if len(xt.Shape) != 3 || xt.Shape[1] == 0 || xt.Shape[2] < 1 {
+		return fmt.Errorf("input X %v is not (batch, steps, features) with known features", xt.Shape)
 	}
 	steps, feat := xt.Shape[1], xt.Shape[2]
+	if op.SeqLens, err = c.seqLens(steps); err != nil {
+		return err
+	}
 	ws, err := c.rnnWeights(op, dirs, feat)
 	if err != nil {
 		return err
 	}
+	// Where the outputs have their batch: Y (T, D, N, H) and the states
+	// (D, N, H) when time-major.
+	ybax, sbax := 0, 0
+	if layout == 0 {
+		ybax, sbax = 2, 1
+	}
 	u := op.Units
-	if c.in(5) != nil || c.outUsed(2) || (c.outUsed(0) && c.outUsed(1)) {
+	if c.state(5) != nil || c.outUsed(2) || (c.outUsed(0) && c.outUsed(1)) {
 		// One recurrence for all outputs.
-		return c.recurrentStates(op, x, steps, dirs, ws)
+		return c.recurrentStates(op, x, steps, dirs, ws, layout)
 	}
 	if c.outUsed(0) {
 		seq := *op
@@ -241,7 +273,7 @@ func (c *nctx) recurrent() error {
 		if err != nil {
 			return err
 		}
-		c.setOut(0, &val{node: name, t: t})
+		c.setBatchAxis(0, name, t, ybax)
 	}
 	if c.outUsed(1) {
 		last := *op
@@ -253,30 +285,91 @@ func (c *nctx) recurrent() error {
 		if err != nil {
 			return err
 		}
-		c.setOut(1, &val{node: name, t: t})
+		c.setBatchAxis(1, name, t, sbax)
 	}
 	return nil
+}
+
+// state returns initial state input i (5: initial_h, 6: initial_c), nil
+// when absent or a zero fill (the default).
+func (c *nctx) state(i int) *val {
+	v := c.in(i)
+	if v == nil || v.zero != nil {
+		return nil
+	}
+	return v
+}
+
+// seqLens reads sequence_lens, which must be a constant: nil when absent
+// or when every sequence runs to the end (steps known), else the lengths
+// (ir.Recurrent.SeqLens: the batch is then fixed at their count).
+func (c *nctx) seqLens(steps int) ([]int, error) {
+	v := c.in(4)
+	if v == nil {
+		return nil, nil
+	}
+	if v.c == nil || v.node != "" {
+		return nil, fmt.Errorf("%s sequence_lens computed by the graph is not supported (only constants)", c.op)
+	}
+	lens, err := v.c.intsNoSym("sequence_lens")
+	if err != nil {
+		return nil, err
+	}
+	full := steps > 0
+	out := make([]int, len(lens))
+	for i, l := range lens {
+		if l < 1 || (steps > 0 && l > int64(steps)) || l > maxElements {
+			return nil, fmt.Errorf("%s sequence_lens %v: length %d out of range for %d steps", c.op, lens, l, steps)
+		}
+		out[i] = int(l)
+		full = full && l == int64(steps)
+	}
+	if full || len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // recurrentStates imports a recurrent node with initial states, a used
 // Y_c, or both Y and Y_h used: one Recurrent node (with its initial states as inputs, returning
 // its states), Y from its output and Y_h, Y_c (N, D, H) concatenated from
 // its RecurrentState nodes.
-func (c *nctx) recurrentStates(op *ir.Recurrent, x string, steps, dirs int, ws []*ir.Weight) error {
+func (c *nctx) recurrentStates(op *ir.Recurrent, x string, steps, dirs int, ws []*ir.Weight, layout int64) error {
 	u := op.Units
 	per := op.States() / dirs
+	ybax, sbax := 0, 0
+	if layout == 0 {
+		ybax, sbax = 2, 1
+	}
 	ins := []string{x}
-	if c.in(5) != nil {
+	if c.state(5) != nil {
 		// initial_h, initial_c (N, D, H) → (N, H) per direction, in
-		// the layer's order: per direction h (then c).
+		// the layer's order: per direction h (then c). Time-major
+		// states given as (D, N, H) tensors with a static D are
+		// gathered on axis 0 instead.
 		var parts [2][]string
 		for k := 0; k < per; k++ {
+			sv := c.state(5 + k)
 			v, vt, err := c.act(5 + k)
 			if err != nil {
 				return err
 			}
+			what := []string{"initial_h", "initial_c"}[k]
+			if layout == 0 && sv.bax == 0 {
+				if len(vt.Shape) != 3 || vt.Shape[0] != dirs || vt.Shape[2] != u {
+					return fmt.Errorf("%s %v is not (%d, batch, %d)", what, vt.Shape, dirs, u)
+				}
+				for d := 0; d < dirs; d++ {
+					g, _, err := c.emit(fmt.Sprintf("initial_%d_%d", k, d), &ir.Gather{Axis: 0, Indices: []int{d}, IndicesShape: ir.Shape{}}, []string{v})
+					if err != nil {
+						return err
+					}
+					parts[k] = append(parts[k], g)
+				}
+				continue
+			}
 			if len(vt.Shape) != 3 || vt.Shape[1] != dirs || vt.Shape[2] != u {
-				return fmt.Errorf("%s %v is not (batch, %d, %d)", []string{"initial_h", "initial_c"}[k], vt.Shape, dirs, u)
+				return fmt.Errorf("%s %v is not (batch, %d, %d)", what, vt.Shape, dirs, u)
 			}
 			for d := 0; d < dirs; d++ {
 				g, _, err := c.emit(fmt.Sprintf("initial_%d_%d", k, d), &ir.Gather{Axis: 1, Indices: []int{d}, IndicesShape: ir.Shape{1}}, []string{v})
@@ -308,7 +401,7 @@ func (c *nctx) recurrentStates(op *ir.Recurrent, x string, steps, dirs int, ws [
 		if err != nil {
 			return err
 		}
-		c.setOut(0, &val{node: name, t: t})
+		c.setBatchAxis(0, name, t, ybax)
 	}
 	for k := 0; k < per; k++ {
 		if !c.outUsed(1 + k) {
@@ -332,7 +425,7 @@ func (c *nctx) recurrentStates(op *ir.Recurrent, x string, steps, dirs int, ws [
 				return err
 			}
 		}
-		c.setOut(1+k, &val{node: name, t: t})
+		c.setBatchAxis(1+k, name, t, sbax)
 	}
 	return nil
 }
@@ -486,11 +579,9 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 			prefix = []string{"forward_", "backward_"}[d]
 		}
 		ws = append(ws, matrix(w, d, feat, prefix+"kernel"), matrix(r, d, u, prefix+"recurrent_kernel"))
-		shape := ir.Shape{g * u}
-		if op.ResetAfter {
-			shape = ir.Shape{2, g * u}
-		}
-		dd, sep, origin := d, op.ResetAfter, c.name
+		// Both biases kept (SplitBias), as ONNX and PyTorch count them.
+		shape := ir.Shape{2, g * u}
+		dd, origin := d, c.name
 		if b != nil {
 			origin = b.origin
 		}
@@ -506,12 +597,7 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 			base := dd * 2 * g * u
 			for o, kg := range keras {
 				for j := 0; j < u; j++ {
-					wb, rb := f[base+o*u+j], f[base+g*u+o*u+j]
-					if sep {
-						dst[kg*u+j], dst[g*u+kg*u+j] = wb, rb
-					} else {
-						dst[kg*u+j] = wb + rb
-					}
+					dst[kg*u+j], dst[g*u+kg*u+j] = f[base+o*u+j], f[base+g*u+o*u+j]
 				}
 			}
 			return nil

@@ -574,3 +574,77 @@ func (c *nctx) layerNorm() error {
 	}
 	return c.emitOut(op, []string{x}, ws...)
 }
+
+// maxTileCopies bounds the copies Tile makes along one axis of a computed
+// tensor (each is one input of a Concat).
+const maxTileCopies = 4096
+
+// tile imports Tile of a computed tensor by constant repeats as a Concat of
+// copies along each repeated axis (kconv's exporter writes RepeatVector
+// so); the dynamic batch axis is not repeated. A constant input is folded.
+func (c *nctx) tile() error {
+	data, err := c.need(0)
+	if err != nil {
+		return err
+	}
+	rt, err := c.constIn(1, "the repeats")
+	if err != nil {
+		return err
+	}
+	if rt == nil {
+		return fmt.Errorf("input 1 (the repeats) is missing")
+	}
+	reps, err := rt.intsNoSym("the repeats")
+	if err != nil {
+		return err
+	}
+	s := shapeOf(data)
+	if len(reps) != len(s) {
+		return fmt.Errorf("%d repeats for rank %d", len(reps), len(s))
+	}
+	if data.c != nil && data.node == "" {
+		out := make([]int, len(s))
+		for i, r := range reps {
+			if r < 1 || r > maxElements {
+				return fmt.Errorf("repeat %d on axis %d is not supported", r, i)
+			}
+			out[i] = s[i] * int(r)
+		}
+		t, err := remap(data.c, out, c.im.budget, func(idx []int) int {
+			j := 0
+			for a, x := range idx {
+				j = j*s[a] + x%s[a]
+			}
+			return j
+		})
+		if err != nil {
+			return err
+		}
+		c.setOut(0, &val{c: t})
+		return nil
+	}
+	x, _, err := c.act(0)
+	if err != nil {
+		return err
+	}
+	name := x
+	for a, r := range reps {
+		switch {
+		case r == 1:
+			continue
+		case r < 1 || r > maxTileCopies:
+			return fmt.Errorf("repeat %d on axis %d is not supported (1 to %d)", r, a, maxTileCopies)
+		case a == 0 && s[0] < 0:
+			return fmt.Errorf("cannot repeat the dynamic batch axis")
+		}
+		ins := make([]string, r)
+		for k := range ins {
+			ins[k] = name
+		}
+		if name, _, err = c.emit(fmt.Sprintf("axis%d", a), &ir.Concat{Axis: a}, ins); err != nil {
+			return err
+		}
+	}
+	c.setOut(0, &val{node: name, t: c.im.irType(name)})
+	return nil
+}
