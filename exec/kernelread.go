@@ -1,0 +1,156 @@
+package exec
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// A convolution whose kernel is packed (SmallConv, Winograd) needs the
+// model's kernel only while it is packed. Its values are therefore read at
+// packing time, from the weight's source, into a buffer the compile reuses
+// from kernel to kernel (kernelReads), batch normalization folded in place:
+// the model's layout of a kernel is never a fresh allocation of its own,
+// which on machines where first-touched memory is slow costs as much as
+// the packing itself.
+
+// kernelReads is a compile's buffers for kernels read at packing time, and
+// the first error reading one.
+type kernelReads struct {
+	mu   sync.Mutex
+	free [][]float32
+	err  error
+}
+
+// maxFreeKernels bounds the buffers kept for reuse (the packing runs on a
+// few workers at a time).
+const maxFreeKernels = 4
+
+// get returns a buffer of n values (garbage), the smallest kept one that is
+// large enough, or a new one.
+func (r *kernelReads) get(n int) []float32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	best := -1
+	for i, b := range r.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(r.free[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return make([]float32, n)
+	}
+	b := r.free[best][:n]
+	r.free = append(r.free[:best], r.free[best+1:]...)
+	return b
+}
+
+// put keeps b for reuse, dropping the smallest kept buffer when there are
+// too many.
+func (r *kernelReads) put(b []float32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.free = append(r.free, b)
+	if len(r.free) > maxFreeKernels {
+		small := 0
+		for i, f := range r.free {
+			if cap(f) < cap(r.free[small]) {
+				small = i
+			}
+		}
+		r.free = append(r.free[:small], r.free[small+1:]...)
+	}
+}
+
+// fail records err if it is the first.
+func (r *kernelReads) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// firstErr returns the first error recorded.
+func (r *kernelReads) firstErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// convKernel is a convolution's kernel 0, not read yet, with the per
+// output channel scale of a folded batch normalization (nil: none).
+type convKernel struct {
+	node  string
+	w     *ir.Weight
+	outC  int
+	scale []float32
+}
+
+// convWeights is foldedWeights for a node whose kernel 0 has output
+// channels last: it reads every weight but that kernel, which it returns
+// unread.
+func convWeights(n *ir.Node, useBias bool, f *ir.Fusion, outC int) (*convKernel, []float32, bool, error) {
+	if len(n.Weights) != len(n.Specs) {
+		return nil, nil, false, fmt.Errorf("has %d weights, expected %d (was the model loaded with its weights?)", len(n.Weights), len(n.Specs))
+	}
+	if len(n.Weights) == 0 {
+		return nil, nil, false, fmt.Errorf("has no kernel")
+	}
+	ws := make([][]float32, len(n.Weights))
+	for i, w := range n.Weights[1:] {
+		d, err := w.Data()
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("weight %s: %w", w.Name, err)
+		}
+		ws[i+1] = d
+	}
+	_, bias, scale, err := foldWeights(ws, useBias, f, outC, 0)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return &convKernel{node: n.Name, w: n.Weights[0], outC: outC, scale: scale}, bias, scale != nil, nil
+}
+
+// values returns the kernel's values to keep (a folded copy when a batch
+// normalization is folded).
+func (k *convKernel) values() ([]float32, error) {
+	d, err := k.w.Data()
+	if err != nil {
+		return nil, fmt.Errorf("weight %s: %w", k.w.Name, err)
+	}
+	if k.scale == nil {
+		return d, nil
+	}
+	return scaledKernel(d, k.outC, k.scale), nil
+}
+
+// pack calls f with the kernel's values in a buffer of r, then lets the
+// weight drop any values it holds in memory (it reads them from its file
+// again if ever needed). A read error is recorded in r and f not called.
+func (k *convKernel) pack(r *kernelReads, f func(kernel []float32)) {
+	buf := r.get(int(k.w.Elements()))
+	defer r.put(buf)
+	if err := k.w.ReadInto(buf); err != nil {
+		r.fail(&ir.LayerError{Layer: k.node, Err: fmt.Errorf("weight %s: %w", k.w.Name, err)})
+		return
+	}
+	k.w.Release()
+	if k.scale != nil {
+		for i := range buf {
+			buf[i] *= k.scale[i%k.outC]
+		}
+	}
+	f(buf)
+}
+
+// scaledKernel returns a copy of kernel (output channels last, outC of
+// them) with each output channel multiplied by its scale.
+func scaledKernel(kernel []float32, outC int, scale []float32) []float32 {
+	k := make([]float32, len(kernel))
+	for i, v := range kernel {
+		k[i] = v * scale[i%outC]
+	}
+	return k
+}
