@@ -21,7 +21,14 @@ type kernelReads struct {
 	mu   sync.Mutex
 	free [][]float32
 	err  error
+	// most is the largest kernel queued for reading (see expect): a
+	// buffer is made that large at once, not grown kernel by kernel.
+	most int
 }
+
+// expect notes, while lowering (before any get), a kernel of n values to
+// be read.
+func (r *kernelReads) expect(n int) { r.most = max(r.most, n) }
 
 // maxFreeKernels bounds the buffers kept for reuse (the packing runs on a
 // few workers at a time).
@@ -39,7 +46,7 @@ func (r *kernelReads) get(n int) []float32 {
 		}
 	}
 	if best < 0 {
-		return make([]float32, n)
+		return make([]float32, n, max(n, r.most))
 	}
 	b := r.free[best][:n]
 	r.free = append(r.free[:best], r.free[best+1:]...)
@@ -86,12 +93,13 @@ type convKernel struct {
 	w     *ir.Weight
 	outC  int
 	scale []float32
+	reads *kernelReads
 }
 
 // convWeights is foldedWeights for a node whose kernel 0 has output
 // channels last: it reads every weight but that kernel, which it returns
 // unread.
-func convWeights(n *ir.Node, useBias bool, f *ir.Fusion, outC int) (*convKernel, []float32, bool, error) {
+func (l *lowerer) convWeights(n *ir.Node, useBias bool, f *ir.Fusion, outC int) (*convKernel, []float32, bool, error) {
 	if len(n.Weights) != len(n.Specs) {
 		return nil, nil, false, fmt.Errorf("has %d weights, expected %d (was the model loaded with its weights?)", len(n.Weights), len(n.Specs))
 	}
@@ -110,7 +118,7 @@ func convWeights(n *ir.Node, useBias bool, f *ir.Fusion, outC int) (*convKernel,
 	if err != nil {
 		return nil, nil, false, err
 	}
-	return &convKernel{node: n.Name, w: n.Weights[0], outC: outC, scale: scale}, bias, scale != nil, nil
+	return &convKernel{node: n.Name, w: n.Weights[0], outC: outC, scale: scale, reads: &l.reads}, bias, scale != nil, nil
 }
 
 // values returns the kernel's values to keep (a folded copy when a batch
@@ -126,10 +134,19 @@ func (k *convKernel) values() ([]float32, error) {
 	return scaledKernel(d, k.outC, k.scale), nil
 }
 
-// pack calls f with the kernel's values in a buffer of r, then lets the
-// weight drop any values it holds in memory (it reads them from its file
-// again if ever needed). A read error is recorded in r and f not called.
-func (k *convKernel) pack(r *kernelReads, f func(kernel []float32)) {
+// packKernel queues the packing of kernel k by f as a preparation (see
+// lowerer.prepare and convKernel.pack).
+func (l *lowerer) packKernel(k *convKernel, f func(kernel []float32)) {
+	l.reads.expect(int(k.w.Elements()))
+	l.prepare(func() { k.pack(f) })
+}
+
+// pack calls f with the kernel's values in a buffer of k.reads, then lets
+// the weight drop any values it holds in memory (it reads them from its
+// file again if ever needed). A read error is recorded in k.reads and f
+// not called.
+func (k *convKernel) pack(f func(kernel []float32)) {
+	r := k.reads
 	buf := r.get(int(k.w.Elements()))
 	defer r.put(buf)
 	if err := k.w.ReadInto(buf); err != nil {

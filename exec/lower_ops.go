@@ -186,7 +186,7 @@ func physAxis(v *value, axis int) int {
 }
 
 func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
-	kc, bias, bn, err := convWeights(n, op.UseBias, op.Fused, op.Filters)
+	kc, bias, bn, err := l.convWeights(n, op.UseBias, op.Fused, op.Filters)
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		// The direct kernel adds the residual to each row it writes,
 		// then applies the activation after the Add.
 		var sc *kernels.SmallConv
-		l.prepare(func() { kc.pack(&l.reads, func(k []float32) { sc = kernels.NewSmallConvDirect(k, p1) }) })
+		l.packKernel(kc, func(k []float32) { sc = kernels.NewSmallConvDirect(k, p1) })
 		releaseKernel = true
 		l.add(&step{node: n.Name, kind: "Conv2D/direct+add", ins: []*value{in, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			sc.Conv2DAdd(geom(in.batch(b)), ins[0], bias, ins[1], ka, o, &a.ws)
@@ -246,7 +246,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			newSC = kernels.NewSmallConvDirect
 		}
 		var sc *kernels.SmallConv
-		l.prepare(func() { kc.pack(&l.reads, func(k []float32) { sc = newSC(k, p1) }) })
+		l.packKernel(kc, func(k []float32) { sc = newSC(k, p1) })
 		releaseKernel = true
 		// Winograd F(4×4, 3×3) for the batch sizes where it is expected to
 		// win, built from the packed kernel at the first such run: a
@@ -277,7 +277,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		// 3×3 stride-1 convolutions: Winograd F(4×4, 3×3), kernel
 		// transformed once here (4× its size), 2.25× fewer multiplications.
 		var wg *kernels.Winograd
-		l.prepare(func() { kc.pack(&l.reads, func(k []float32) { wg = kernels.NewWinograd(k, p1.C, op.Filters) }) })
+		l.packKernel(kc, func(k []float32) { wg = kernels.NewWinograd(k, p1.C, op.Filters) })
 		releaseKernel = true
 		l.add(&step{node: n.Name, kind: "Conv2D/winograd", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			wg.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
