@@ -171,3 +171,28 @@ func scaledKernel(kernel []float32, outC int, scale []float32) []float32 {
 	}
 	return k
 }
+
+// prefetch reads, on the Program's workers, every weight of m that
+// lowering reads (so that a large model's weights are read in parallel,
+// not one layer after the other), all but the Conv2D kernels, which are
+// read where they are packed (or, for the kernels kept as they are, by
+// lowering). A weight that fails to read keeps its error, which lowering
+// reports with its layer.
+func (l *lowerer) prefetch(m *ir.Model) {
+	var ws weightReads
+	for _, n := range m.Nodes {
+		_, conv := n.Op.(*ir.Conv2D)
+		for i, w := range n.Weights {
+			if !(conv && i == 0) {
+				ws = append(ws, w)
+			}
+		}
+	}
+	l.p.pool.Do(l.p.threads, len(ws), ws)
+}
+
+// weightReads reads weights as a par.Job.
+type weightReads []*ir.Weight
+
+// RunItem reads weight i.
+func (ws weightReads) RunItem(_, i int) { ws[i].Data() }

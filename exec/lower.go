@@ -48,6 +48,7 @@ func (p *Program) lower() error {
 	for _, o := range m.Outputs {
 		l.keep[o] = true
 	}
+	l.prefetch(m)
 	for _, n := range m.Nodes {
 		l.cur = n.Op.Kind()
 		if err := l.node(n); err != nil {
