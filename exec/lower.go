@@ -18,6 +18,7 @@ type lowerer struct {
 	keep      map[string]bool
 	cur       string   // the kind of the node being lowered (step.kind's default)
 	preps     []func() // kernel preparations the steps wait for (see prepare)
+	reads     kernelReads
 }
 
 func (p *Program) lower() error {
@@ -47,6 +48,7 @@ func (p *Program) lower() error {
 	for _, o := range m.Outputs {
 		l.keep[o] = true
 	}
+	l.prefetch(m)
 	for _, n := range m.Nodes {
 		l.cur = n.Op.Kind()
 		if err := l.node(n); err != nil {
@@ -57,6 +59,9 @@ func (p *Program) lower() error {
 	// them, run here on the Program's workers: they are independent and
 	// took most of a large model's compile time on one core.
 	p.pool.Do(p.threads, len(l.preps), preparations(l.preps))
+	if err := l.reads.firstErr(); err != nil {
+		return err
+	}
 	for _, name := range m.Inputs {
 		p.inputs = append(p.inputs, l.byNode[name])
 	}
@@ -155,19 +160,33 @@ func foldedWeights(n *ir.Node, useBias bool, f *ir.Fusion, outC, k int) (ks [][]
 	if err != nil {
 		return nil, nil, false, err
 	}
+	ks, bias, scale, err := foldWeights(ws, useBias, f, outC, k)
+	if err != nil || scale == nil {
+		return ks, bias, false, err
+	}
+	ks = append([][]float32(nil), ks...)
+	ks[k] = scaledKernel(ks[k], outC, scale)
+	return ks, bias, true, nil
+}
+
+// foldWeights is foldedWeights on the values ws of the node's weights,
+// leaving kernel ws[k] as it is (it may be nil: not read yet): scale, when
+// a batch normalization is folded, is what its output channels are to be
+// multiplied by.
+func foldWeights(ws [][]float32, useBias bool, f *ir.Fusion, outC, k int) (ks [][]float32, bias, scale []float32, err error) {
 	own := len(ws) - f.WeightCount()
 	if own < 1 {
-		return nil, nil, false, fmt.Errorf("has %d weights, its fusion alone takes %d", len(ws), f.WeightCount())
+		return nil, nil, nil, fmt.Errorf("has %d weights, its fusion alone takes %d", len(ws), f.WeightCount())
 	}
 	ks, extra := ws[:own], ws[own:]
 	if useBias {
 		ks, bias = ks[:own-1], ks[own-1]
 	}
 	if f == nil {
-		return ks, bias, false, nil
+		return ks, bias, nil, nil
 	}
 	if k >= len(ks) {
-		return nil, nil, false, fmt.Errorf("has no kernel %d", k)
+		return nil, nil, nil, fmt.Errorf("has no kernel %d", k)
 	}
 	if f.BN != nil {
 		nb := 2
@@ -177,23 +196,23 @@ func foldedWeights(n *ir.Node, useBias bool, f *ir.Fusion, outC, k int) (ks [][]
 		if f.BN.Center {
 			nb++
 		}
-		scale, shift, err := bnAffineOf(f.BN, extra[:nb])
+		var shift []float32
+		scale, shift, err = bnAffineOf(f.BN, extra[:nb])
 		if err != nil {
-			return nil, nil, false, fmt.Errorf("folding %s: %w", f.Nodes[len(f.Nodes)-1], err)
+			return nil, nil, nil, fmt.Errorf("folding %s: %w", f.Nodes[len(f.Nodes)-1], err)
 		}
 		if len(scale) != outC {
-			return nil, nil, false, fmt.Errorf("folded batch normalization has %d channels, expected %d", len(scale), outC)
+			return nil, nil, nil, fmt.Errorf("folded batch normalization has %d channels, expected %d", len(scale), outC)
 		}
-		ks = append([][]float32(nil), ks...)
-		ks[k], bias = foldAffine(ks[k], bias, outC, scale, shift)
-		extra, bn = extra[nb:], true
+		_, bias = foldAffine(nil, bias, outC, scale, shift)
+		extra = extra[nb:]
 	}
 	if len(extra) > 0 {
 		nb := make([]float32, outC)
 		copy(nb, bias)
 		for _, a := range extra {
 			if len(a) != 1 && len(a) != outC {
-				return nil, nil, false, fmt.Errorf("folded constant has %d values for %d channels", len(a), outC)
+				return nil, nil, nil, fmt.Errorf("folded constant has %d values for %d channels", len(a), outC)
 			}
 			for i := range nb {
 				if len(a) == 1 {
@@ -205,7 +224,7 @@ func foldedWeights(n *ir.Node, useBias bool, f *ir.Fusion, outC, k int) (ks [][]
 		}
 		bias = nb
 	}
-	return ks, bias, bn, nil
+	return ks, bias, scale, nil
 }
 
 // noResidual refuses a residual input or a pooling recorded on an op whose

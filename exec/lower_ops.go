@@ -186,11 +186,10 @@ func physAxis(v *value, axis int) int {
 }
 
 func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
-	ks, bias, bn, err := foldedWeights(n, op.UseBias, op.Fused, op.Filters, 0)
+	kc, bias, bn, err := l.convWeights(n, op.UseBias, op.Fused, op.Filters)
 	if err != nil {
 		return err
 	}
-	kernel := ks[0]
 	t := tail{act: op.Activation, bn: bn}
 	in := l.spatialIn(n, op.DataFormat)
 	geom := convGeom(in, op.DataFormat, op.Window2D, op.Filters, op.Groups, op.Fused.PadsOrZero())
@@ -218,10 +217,11 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		}
 	}
 	// The model's kernel is not needed once packed, transformed or folded:
-	// let it go (it is read from its file again if ever needed).
+	// let it go (it is read from its file again if ever needed). A packed
+	// kernel is read when it is packed, and let go then (see convKernel).
 	releaseKernel := false
 	defer func() {
-		if len(n.Weights) > 0 && (t.bn || releaseKernel) {
+		if t.bn && !releaseKernel {
 			n.Weights[0].Release()
 		}
 	}()
@@ -230,7 +230,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		// The direct kernel adds the residual to each row it writes,
 		// then applies the activation after the Add.
 		var sc *kernels.SmallConv
-		l.prepare(func() { sc = kernels.NewSmallConvDirect(kernel, p1) })
+		l.packKernel(kc, func(k []float32) { sc = kernels.NewSmallConvDirect(k, p1) })
 		releaseKernel = true
 		l.add(&step{node: n.Name, kind: "Conv2D/direct+add", ins: []*value{in, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			sc.Conv2DAdd(geom(in.batch(b)), ins[0], bias, ins[1], ka, o, &a.ws)
@@ -246,7 +246,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			newSC = kernels.NewSmallConvDirect
 		}
 		var sc *kernels.SmallConv
-		l.prepare(func() { sc = newSC(kernel, p1) })
+		l.packKernel(kc, func(k []float32) { sc = newSC(k, p1) })
 		releaseKernel = true
 		// Winograd F(4×4, 3×3) for the batch sizes where it is expected to
 		// win, built from the packed kernel at the first such run: a
@@ -278,7 +278,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		// 3×3 stride-1 convolutions: Winograd F(4×4, 3×3), kernel
 		// transformed once here (4× its size), 2.25× fewer multiplications.
 		var wg *kernels.Winograd
-		l.prepare(func() { wg = kernels.NewWinograd(kernel, p1.C, op.Filters) })
+		l.packKernel(kc, func(k []float32) { wg = kernels.NewWinograd(k, p1.C, op.Filters) })
 		releaseKernel = true
 		l.add(&step{node: n.Name, kind: "Conv2D/winograd", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			wg.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
@@ -288,6 +288,10 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		kind := "Conv2D/im2col"
 		if p1.KH == 1 && p1.KW == 1 {
 			kind = "Conv2D/1x1"
+		}
+		kernel, err := kc.values()
+		if err != nil {
+			return err
 		}
 		l.add(&step{node: n.Name, kind: kind, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			kernels.Conv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)

@@ -75,6 +75,30 @@ func (w *Weight) Data() ([]float32, error) {
 	return buf, nil
 }
 
+// ReadInto copies the weight's values into dst, whose length must be the
+// weight's element count: from memory when they are there, else straight
+// from its source, without keeping them. A consumer that transforms the
+// values (packs a convolution kernel) reads them so into a buffer it
+// reuses, and the model never holds a copy of its own. It is safe for
+// concurrent use.
+func (w *Weight) ReadInto(dst []float32) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if int64(len(dst)) != w.Shape.Elements() {
+		return fmt.Errorf("weight %s: %d values for shape %v", w.Name, len(dst), w.Shape)
+	}
+	switch {
+	case w.data != nil:
+		copy(dst, w.data)
+		return nil
+	case w.err != nil:
+		return w.err
+	case w.src == nil:
+		return fmt.Errorf("weight %s has no data", w.Name)
+	}
+	return w.src.ReadInto(dst)
+}
+
 // Release drops the in-memory values of a weight that can read them again
 // from its source (a file), so that a consumer that has transformed them
 // (e.g. an execution plan packing convolution kernels) does not keep two

@@ -112,7 +112,7 @@ gets seeded random weights.`,
 			if !ir.HasWeights(m) || randomWeights {
 				zoo.RandomWeights(m, seed)
 			}
-			if err := loadWeights(cmd, m, lf.budget); err != nil {
+			if err := compileWeights(m, lf.budget); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			load := time.Since(t0)

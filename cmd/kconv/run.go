@@ -91,7 +91,7 @@ with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 			if note != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "kconv: note: %s\n", note)
 			}
-			if err := loadWeights(cmd, m, lf.budget); err != nil {
+			if err := compileWeights(m, lf.budget); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd, MemoryBudget: lf.budget})

@@ -79,7 +79,7 @@ flight and exits 0. See docs/serving.md.`,
 				if !ir.HasWeights(m) && hasWeightSpecs(m) {
 					return fmt.Errorf("%s: the model has no weights (give a weights file)", path)
 				}
-				if err := loadWeights(cmd, m, lf.budget); err != nil {
+				if err := compileWeights(m, lf.budget); err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
 				p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd, MemoryBudget: lf.budget})

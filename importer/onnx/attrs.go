@@ -247,8 +247,9 @@ func (c *nctx) emitOut(op ir.Op, inputs []string, weights ...*ir.Weight) error {
 	return nil
 }
 
-// chunkElems is about the number of values weight converts at a time.
-var chunkElems = 1 << 20
+// chunkElems is about the number of values weight converts at a time: a
+// buffer that stays in a core's L2 cache while its rows are placed.
+var chunkElems = 1 << 16
 
 // weight makes a lazy weight from a constant. Without conv its data is read
 // straight into the weight's buffer; with conv, it is converted into the
@@ -283,7 +284,9 @@ func weight(name string, shape ir.Shape, t *tensor, rowLen int, conv func(rows [
 			return nil
 		}
 		rows, step := len(dst)/rowLen, max(chunkElems/rowLen, 1)
-		buf := make([]float32, min(step, rows)*rowLen)
+		sb := t.src.scratch(min(step, rows) * rowLen)
+		defer t.src.release(sb)
+		buf := *sb
 		for r0 := 0; r0 < rows; r0 += step {
 			b := buf[:min(step, rows-r0)*rowLen]
 			if err := t.readFloatsAt(b, r0*rowLen); err != nil {
@@ -293,4 +296,25 @@ func weight(name string, shape ir.Shape, t *tensor, rowLen int, conv func(rows [
 		}
 		return nil
 	}))
+}
+
+// scratch returns a buffer of n values for weight's row conversion, taken
+// from the model file's pool when one there is large enough (its values
+// are garbage). Give it back with release.
+func (t *tdata) scratch(n int) *[]float32 {
+	if t.mf != nil {
+		if p, ok := t.mf.scratch.Get().(*[]float32); ok && cap(*p) >= n {
+			*p = (*p)[:n]
+			return p
+		}
+	}
+	b := make([]float32, n, max(n, chunkElems))
+	return &b
+}
+
+// release returns a scratch buffer to the model file's pool.
+func (t *tdata) release(p *[]float32) {
+	if t.mf != nil {
+		t.mf.scratch.Put(p)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -211,6 +212,11 @@ type modelFile struct {
 	r    io.ReaderAt // nil when every raw_data is inline
 	size int64
 	refs []rawRef
+	// scratch holds the buffers weights convert their rows through (see
+	// weight): one per reader at a time, reused from weight to weight,
+	// rather than a fresh buffer for each, whose first touch costs more
+	// than the conversion on machines where page faults are slow.
+	scratch sync.Pool
 }
 
 // errChanged reports a fault reading the mapped file: another process

@@ -105,6 +105,7 @@ type tdata struct {
 	location string
 	offset   int64
 	length   int64
+	mf       *modelFile // the model's bytes (nil for a lone TensorProto)
 }
 
 // checkDims validates dims and returns the element count.
@@ -141,7 +142,7 @@ func newTData(tp *onnxpb.TensorProto, dir string, mf *modelFile) (*tdata, error)
 	if tp.GetSegment() != nil {
 		return nil, fmt.Errorf("segmented tensors are not supported")
 	}
-	t := &tdata{name: tp.GetName(), dtype: dt, dims: dims, n: n, tp: tp}
+	t := &tdata{name: tp.GetName(), dtype: dt, dims: dims, n: n, tp: tp, mf: mf}
 	want := n * int64(size)
 	if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 		return t, t.checkExternal(dir, want)
