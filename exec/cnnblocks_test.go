@@ -64,7 +64,12 @@ func TestCNNBlocksFusedVsUnfused(t *testing.T) {
 	}
 	conversions, own := 0, map[string]int{}
 	for _, s := range p.steps {
-		own[s.node]++
+		// A producer whose kernel cannot write into its slice of a
+		// concatenation is copied in by a step under its name
+		// (Concatenate/copy, counted in concat_test.go).
+		if s.kind != "Concatenate/copy" {
+			own[s.node]++
+		}
 		if len(s.ins) == 1 && len(s.out.shape) == 4 && s.ins[0].nhwc != s.out.nhwc && s.ins[0].name == s.out.name {
 			conversions++
 		}
@@ -87,7 +92,7 @@ func TestCNNBlocksFusedVsUnfused(t *testing.T) {
 		t.Errorf("bn and bnrelu not fused in the IR: %s", ir.NodeText(p.lowered.Node("bnrelu"), nil))
 	}
 	if own["bn"] > 0 || own["bnrelu"] > 1 || own["relu"] > 2 {
-		t.Errorf("activation after BN or after the residual Add has its own step")
+		t.Errorf("activation after BN or after the residual Add has its own step: %v", own)
 	}
 	if own["add"] > 0 || own["proj"] > 0 {
 		t.Errorf("residual Add or its convolution has its own step")
