@@ -278,6 +278,40 @@ func (c *nctx) listInput(attr string, i int, since int64, what string) ([]int64,
 	return v, true, err
 }
 
+// sliceArgs reads a Slice node's starts, ends, axes and steps (inputs from
+// opset 10, attributes before), with axes and steps defaulted, all of one
+// length.
+func (c *nctx) sliceArgs() (starts, ends, axes, steps []int64, err error) {
+	var ok bool
+	if starts, ok, err = c.listInput("starts", 1, 10, "the starts"); err != nil || !ok {
+		return nil, nil, nil, nil, fmtErr(err, "starts are missing")
+	}
+	if ends, ok, err = c.listInput("ends", 2, 10, "the ends"); err != nil || !ok {
+		return nil, nil, nil, nil, fmtErr(err, "ends are missing")
+	}
+	if axes, ok, err = c.listInput("axes", 3, 10, "the axes"); err != nil {
+		return nil, nil, nil, nil, err
+	} else if !ok {
+		for k := range starts {
+			axes = append(axes, int64(k))
+		}
+	}
+	if c.im.opset >= 10 {
+		if steps, _, err = c.listInput("steps", 4, 10, "the steps"); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
+	if steps == nil {
+		for range starts {
+			steps = append(steps, 1)
+		}
+	}
+	if len(ends) != len(starts) || len(axes) != len(starts) || len(steps) != len(starts) {
+		return nil, nil, nil, nil, fmt.Errorf("slice has %d starts, %d ends, %d axes and %d steps", len(starts), len(ends), len(axes), len(steps))
+	}
+	return starts, ends, axes, steps, nil
+}
+
 func (c *nctx) slice() error {
 	data, err := c.need(0)
 	if err != nil {
@@ -288,33 +322,9 @@ func (c *nctx) slice() error {
 		return nil
 	}
 	s := shapeOf(data)
-	var starts, ends, axes, steps []int64
-	var ok bool
-	if starts, ok, err = c.listInput("starts", 1, 10, "the starts"); err != nil || !ok {
-		return fmtErr(err, "starts are missing")
-	}
-	if ends, ok, err = c.listInput("ends", 2, 10, "the ends"); err != nil || !ok {
-		return fmtErr(err, "ends are missing")
-	}
-	if axes, ok, err = c.listInput("axes", 3, 10, "the axes"); err != nil {
+	starts, ends, axes, steps, err := c.sliceArgs()
+	if err != nil {
 		return err
-	} else if !ok {
-		for k := range starts {
-			axes = append(axes, int64(k))
-		}
-	}
-	if c.im.opset >= 10 {
-		if steps, _, err = c.listInput("steps", 4, 10, "the steps"); err != nil {
-			return err
-		}
-	}
-	if steps == nil {
-		for range starts {
-			steps = append(steps, 1)
-		}
-	}
-	if len(ends) != len(starts) || len(axes) != len(starts) || len(steps) != len(starts) {
-		return fmt.Errorf("slice has %d starts, %d ends, %d axes and %d steps", len(starts), len(ends), len(axes), len(steps))
 	}
 	op := &ir.Slice{}
 	for k := range starts {

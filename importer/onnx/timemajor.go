@@ -444,36 +444,9 @@ func (c *nctx) gatherBatchAxis(v *val) error {
 // sliceBatchAxis translates Slice of v off its batch axis.
 func (c *nctx) sliceBatchAxis(v *val) error {
 	s := shapeOf(v)
-	starts, ok, err := c.listInput("starts", 1, 10, "the starts")
-	if err != nil || !ok {
-		return fmtErr(err, "starts are missing")
-	}
-	ends, ok, err := c.listInput("ends", 2, 10, "the ends")
-	if err != nil || !ok {
-		return fmtErr(err, "ends are missing")
-	}
-	axes, ok, err := c.listInput("axes", 3, 10, "the axes")
+	starts, ends, axes, steps, err := c.sliceArgs()
 	if err != nil {
 		return err
-	}
-	if !ok {
-		for k := range starts {
-			axes = append(axes, int64(k))
-		}
-	}
-	var steps []int64
-	if c.im.opset >= 10 {
-		if steps, _, err = c.listInput("steps", 4, 10, "the steps"); err != nil {
-			return err
-		}
-	}
-	if steps == nil {
-		for range starts {
-			steps = append(steps, 1)
-		}
-	}
-	if len(ends) != len(starts) || len(axes) != len(starts) || len(steps) != len(starts) {
-		return fmt.Errorf("slice has %d starts, %d ends, %d axes and %d steps", len(starts), len(ends), len(axes), len(steps))
 	}
 	op := &ir.Slice{}
 	for k := range starts {
