@@ -6,6 +6,9 @@
 //       Feeds IN.npy (float32, C order) to the model's first input and writes
 //       its first output to OUT.npy (float32).
 //   node run.js bench MODEL.onnx [--batch N] [--threads T] [--runs R] [--warmup W]
+//   node run.js profile MODEL.onnx [--batch N] [--threads T] [--runs R] [--warmup W]
+//       Runs with ONNX Runtime's profiler and prints each node's mean
+//       kernel time in ms (tab-separated: node, op, ms), slowest first.
 //       Times R runs (after W warm-up runs) on uniform random inputs in
 //       [0, 1) with the symbolic dimensions set to N; prints
 //       session_ms=… first_ms=… median_ms=… min_ms=… tokens.
@@ -22,7 +25,8 @@ const os = require('os');
 function usage(msg) {
   if (msg) console.error('run.js: ' + msg);
   console.error('usage: run.js run MODEL.onnx IN.npy OUT.npy [--threads T]\n' +
-    '       run.js bench MODEL.onnx [--batch N] [--threads T] [--runs R] [--warmup W]');
+    '       run.js bench MODEL.onnx [--batch N] [--threads T] [--runs R] [--warmup W]\n' +
+    '       run.js profile MODEL.onnx [--batch N] [--threads T] [--runs R] [--warmup W]');
   process.exit(2);
 }
 
@@ -113,8 +117,8 @@ function writeNpy(path, shape, data) {
   fs.writeFileSync(path, Buffer.concat([head, Buffer.from(header, 'latin1'), body]));
 }
 
-async function session(ort, model, threads) {
-  const opts = { graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 };
+async function session(ort, model, threads, extra) {
+  const opts = Object.assign({ graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 }, extra || {});
   if (threads > 0) {
     opts.intraOpNumThreads = threads;
     opts.interOpNumThreads = 1;
@@ -144,19 +148,14 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function benchMode(argv) {
-  const { pos, flags } = parseFlags(argv, { batch: 1, threads: 0, runs: 10, warmup: 1 });
-  if (pos.length !== 1) usage('bench needs MODEL.onnx');
-  if (flags.batch < 1 || flags.runs < 1) usage('--batch and --runs must be positive');
-  const ort = loadOrt();
-  const t0 = process.hrtime.bigint();
-  const s = await session(ort, pos[0], flags.threads);
-  const sessionMs = Number(process.hrtime.bigint() - t0) / 1e6;
+// randomFeeds makes uniform [0, 1) float32 inputs for s, its symbolic
+// dimensions set to batch.
+function randomFeeds(ort, s, batch) {
   const feeds = {};
   s.inputNames.forEach((name, i) => {
     const md = s.inputMetadata ? s.inputMetadata[i] : undefined;
     if (!md || !md.isTensor || md.shape.length === 0) throw new Error('input ' + name + ' has no known shape');
-    const shape = md.shape.map(d => (typeof d === 'number' && d > 0 ? d : flags.batch));
+    const shape = md.shape.map(d => (typeof d === 'number' && d > 0 ? d : batch));
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     let r = 0x9e3779b9;
@@ -166,8 +165,19 @@ async function benchMode(argv) {
     }
     feeds[name] = new ort.Tensor('float32', data, shape);
   });
-  const times = [];
-  let firstMs = 0;
+  return feeds;
+}
+
+async function benchMode(argv) {
+  const { pos, flags } = parseFlags(argv, { batch: 1, threads: 0, runs: 10, warmup: 1 });
+  if (pos.length !== 1) usage('bench needs MODEL.onnx');
+  if (flags.batch < 1 || flags.runs < 1) usage('--batch and --runs must be positive');
+  const ort = loadOrt();
+  const t0 = process.hrtime.bigint();
+  const s = await session(ort, pos[0], flags.threads);
+  const sessionMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const feeds = randomFeeds(ort, s, flags.batch);
+  const times = [];  let firstMs = 0;
   for (let i = 0; i < flags.warmup + flags.runs; i++) {
     const t = process.hrtime.bigint();
     await s.run(feeds);
@@ -181,6 +191,44 @@ async function benchMode(argv) {
     `peak_rss_mb=${(process.resourceUsage().maxRSS * 1024 / 1e6).toFixed(0)}`);
 }
 
+// profileMode runs the model with ONNX Runtime's profiler on and prints
+// each node's mean kernel time over the timed runs (the warm-up runs'
+// events are dropped), slowest first, with names as the ONNX file has
+// them (ORT's _output_0 and _nchwc suffixes of fused nodes removed), for
+// bench/profile.sh to set beside kconv's own step profile.
+async function profileMode(argv) {
+  const { pos, flags } = parseFlags(argv, { batch: 1, threads: 0, runs: 10, warmup: 2 });
+  if (pos.length !== 1) usage('profile needs MODEL.onnx');
+  if (flags.batch < 1 || flags.runs < 1) usage('--batch and --runs must be positive');
+  const ort = loadOrt();
+  const dir = fs.mkdtempSync(require('path').join(os.tmpdir(), 'ortprof-'));
+  try {
+    const s = await session(ort, pos[0], flags.threads, { enableProfiling: true, profileFilePrefix: require('path').join(dir, 'p') });
+    const feeds = randomFeeds(ort, s, flags.batch);
+    for (let i = 0; i < flags.warmup + flags.runs; i++) await s.run(feeds);
+    s.endProfiling();
+    const files = fs.readdirSync(dir).filter(f => f.endsWith('.json'));
+    if (files.length !== 1) throw new Error('ONNX Runtime wrote ' + files.length + ' profile files');
+    const events = JSON.parse(fs.readFileSync(require('path').join(dir, files[0]), 'utf8'));
+    const seen = new Map(), total = new Map(), ops = new Map();
+    for (const e of events) {
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+      const n = e.name.slice(0, -'_kernel_time'.length).replace(/_output_0(_nchwc)?$/, '');
+      const k = (seen.get(n) || 0) + 1;
+      seen.set(n, k);
+      if (k <= flags.warmup) continue;
+      total.set(n, (total.get(n) || 0) + e.dur / 1000);
+      ops.set(n, (e.args && e.args.op_name) || '');
+    }
+    const rows = [...total.entries()].sort((a, b) => b[1] - a[1]);
+    const sum = rows.reduce((a, r) => a + r[1], 0) / flags.runs;
+    console.log(`ort_profile model=${pos[0]} batch=${flags.batch} threads=${flags.threads} runs=${flags.runs} total_ms=${sum.toFixed(3)}`);
+    for (const [n, t] of rows) console.log(`${n}\t${ops.get(n)}\t${(t / flags.runs).toFixed(4)}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const [mode, ...rest] = process.argv.slice(2);
   switch (mode) {
@@ -188,6 +236,8 @@ async function main() {
       return runMode(rest);
     case 'bench':
       return benchMode(rest);
+    case 'profile':
+      return profileMode(rest);
     default:
       usage(mode ? 'unknown mode ' + mode : '');
   }
