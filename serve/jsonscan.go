@@ -17,7 +17,8 @@ import (
 // to validate and read.
 //
 // Keys match as encoding/json matches struct fields (case-insensitively;
-// the last of repeated keys wins). Nothing is lost in validation: every
+// the last of repeated keys wins); a document with "inputs" more than once
+// is declined (encoding/json merges the arrays' elements). Nothing is lost in validation: every
 // byte outside the cut values stays in the copy that encoding/json checks,
 // and parseArray accepts a cut value only if it is a valid JSON array (or
 // number) of numbers. On a document it cannot walk (malformed), cutData
@@ -43,6 +44,12 @@ func cutData(doc []byte) (rest []byte, data [][]byte, ok bool) {
 	}
 	s.ws()
 	if s.i != len(s.b) {
+		return nil, nil, false
+	}
+	// With "inputs" repeated, encoding/json decodes the later array into
+	// the earlier one's elements (a field the later element lacks keeps
+	// the earlier value): decline, and let it decode the whole document.
+	if s.inputs > 1 {
 		return nil, nil, false
 	}
 	// Cut values that no input keeps (an earlier "inputs", a repeated
@@ -88,6 +95,7 @@ type cutter struct {
 	cutBytes int
 	data     [][]byte
 	dataAt   []int // where each data value starts in b
+	inputs   int   // top-level "inputs" keys seen
 }
 
 func (s *cutter) ws() {
@@ -199,6 +207,7 @@ func (s *cutter) object(ctx, index int) error {
 		s.ws()
 		switch {
 		case ctx == ctxTop && keyIs(key, esc, "inputs"):
+			s.inputs++
 			s.data, s.dataAt = s.data[:0], s.dataAt[:0] // the last "inputs" wins
 			if s.i < len(s.b) && s.b[s.i] == '[' {
 				err = s.array(true)

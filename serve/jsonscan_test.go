@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -16,7 +17,7 @@ func checkCut(t *testing.T, doc []byte) {
 	wantErr := json.Unmarshal(doc, &want)
 	rest, data, ok := cutData(doc)
 	if !ok {
-		if wantErr == nil {
+		if wantErr == nil && topInputs(doc) < 2 {
 			t.Fatalf("%q: cutData refused a document encoding/json accepts", doc)
 		}
 		return
@@ -51,6 +52,30 @@ func checkCut(t *testing.T, doc []byte) {
 		}
 	}
 	t.Fatalf("%q: encoding/json refuses it (%v), the fast path accepts it", doc, wantErr)
+}
+
+// topInputs counts the top-level keys of doc that encoding/json matches to
+// "inputs" (cutData declines documents that repeat it).
+func topInputs(doc []byte) int {
+	d := json.NewDecoder(bytes.NewReader(doc))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return 0
+	}
+	n := 0
+	for d.More() {
+		k, err := d.Token()
+		if err != nil {
+			return n
+		}
+		if s, ok := k.(string); ok && strings.EqualFold(s, "inputs") {
+			n++
+		}
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			return n
+		}
+	}
+	return n
 }
 
 // normalize makes empty and nil raw messages compare alike.
