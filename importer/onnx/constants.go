@@ -436,16 +436,9 @@ func (c *nctx) squeeze(unsqueeze bool) error {
 			return fmt.Errorf("axes are missing")
 		}
 		r := len(s) + len(axes)
-		ins := make([]bool, r)
-		for _, a := range axes {
-			ax, err := normAxis(a, r)
-			if err != nil {
-				return err
-			}
-			if ins[ax] {
-				return fmt.Errorf("axis %d given twice", ax)
-			}
-			ins[ax] = true
+		ins, err := unsqueezeAxes(axes, r)
+		if err != nil {
+			return err
 		}
 		k := 0
 		for i := 0; i < r; i++ {
@@ -578,4 +571,21 @@ func indexInput(name string, elem int32, g *onnxpb.GraphProto, inits map[string]
 		}
 	}
 	return used
+}
+
+// unsqueezeAxes marks the axes Unsqueeze inserts in an output of rank r
+// (negative axes count from the end); an axis given twice is an error.
+func unsqueezeAxes(axes []int64, r int) ([]bool, error) {
+	ins := make([]bool, r)
+	for _, a := range axes {
+		ax, err := normAxis(a, r)
+		if err != nil {
+			return nil, err
+		}
+		if ins[ax] {
+			return nil, fmt.Errorf("axis %d given twice", ax)
+		}
+		ins[ax] = true
+	}
+	return ins, nil
 }

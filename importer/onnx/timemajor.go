@@ -265,16 +265,9 @@ func (c *nctx) squeezeBatchAxis(v *val, unsqueeze bool) error {
 	bax := v.bax
 	if unsqueeze {
 		r := len(s) + len(axes)
-		ins := make([]bool, r)
-		for _, a := range axes {
-			ax, err := normAxis(a, r)
-			if err != nil {
-				return err
-			}
-			if ins[ax] {
-				return fmt.Errorf("axis %d given twice", ax)
-			}
-			ins[ax] = true
+		ins, err := unsqueezeAxes(axes, r)
+		if err != nil {
+			return err
 		}
 		k := 0
 		for j := 0; j < r; j++ {
