@@ -7,8 +7,8 @@ import "math"
 const dwMaxTaps = 49
 
 // dwParMin is the multiply-add count below which a depthwise layer runs on
-// one worker: waking a helper costs more than it saves.
-const dwParMin = 1 << 19
+// one worker (see Workspace.Pool).
+const dwParMin = 1 << 16
 
 // dwFastOK reports whether dwFast computes p: channel multiplier 1, a
 // window of at most dwMaxTaps taps, and the vector kernel present.

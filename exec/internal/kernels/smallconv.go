@@ -68,11 +68,11 @@ var scMaxPix = [3]int{0, 24, 14}
 const (
 	// scBandFloats bounds a worker's padded band (256 KiB).
 	scBandFloats = 64 << 10
-	// scSerialFLOPs: below this many FLOPs (~50 µs on one core) a call
-	// runs on the caller's goroutine alone. Waking another core costs
-	// ~10 µs here, and at batch 1 cifar_small's 16×16×16→32 layer (2.4
-	// MFLOP) took the same 22 µs on one worker as on two.
-	scSerialFLOPs = 20 << 20
+	// scSerialFLOPs: below this many FLOPs (~10 µs on one core) a call
+	// runs on the caller's goroutine alone: at batch 1 cifar_small's
+	// 16×16×16→32 layer (2.4 MFLOP) took the same 22 µs on one worker as
+	// on two. See Workspace.Pool for why convolutions split this early.
+	scSerialFLOPs = 5 << 19
 	// scMaxTaps bounds KH·KW·C: 4608 (3×3×512) is the largest measured;
 	// a 32-channel block's packed kernel then takes 576 KiB.
 	scMaxTaps = 4608

@@ -128,8 +128,8 @@ const (
 	// 36 runs of the per-tile intermediate stay in L1.
 	winoChan = 128
 	// winoSerialFLOPs: below this many direct-convolution FLOPs one worker
-	// does the whole call.
-	winoSerialFLOPs = 16 << 20
+	// does the whole call (see Workspace.Pool).
+	winoSerialFLOPs = 2 << 20
 )
 
 // WinogradOK reports whether p is a convolution Winograd handles: 3×3,

@@ -12,14 +12,23 @@ import "github.com/kconv/kconv/exec/internal/par"
 type Workspace struct {
 	buf []float32
 	// Pool is the Program's thread budget (nil: serial). Kernels split
-	// their work through Par(), and only work worth ~50 µs or more on one
-	// core: a parallel call costs ~10-20 µs here (handing out the items,
-	// waiting for the last one, the other core's caches), and at batch 1
-	// the layers of small models take 5-50 µs each. The kernels' limits
-	// (scSerialFLOPs, winoSerialFLOPs, dwParMin, parGrain, the channel
-	// ops', gemm's) were raised 4× to that: MobileNetV3-Small at batch 1
-	// on two threads 2.0 → 1.45 ms, SqueezeNet 3.9 → 3.6, larger models
-	// unchanged (alternated on a 2-vCPU Zen 5 VM).
+	// their work through Par() when it is worth it. Memory-bound kernels
+	// (element-wise, channel ops, copies: parGrain, chanop's limits) split
+	// only from ~50 µs of work: a parallel call costs ~5-20 µs here
+	// (handing out the items, waiting for the last one) and moving their
+	// data between the cores' caches costs what the second core gains
+	// (ShuffleNetV2 at batch 1 on two threads: 3.0 ms with those limits,
+	// 3.4 with limits 4× lower). Convolutions (scSerialFLOPs,
+	// winoSerialFLOPs, dwParMin) split from ~10 µs: at batch 1 a model is
+	// a chain of them, and a convolution that runs on one core leaves
+	// its output in that core's cache, so the next split convolution's
+	// other half reads it from the other core (MobileNetV2, with the
+	// convolution limits 8× higher: the helper took 1.4× longer per item
+	// than the caller; measured per-item with the pool instrumented).
+	// Batch 1, two threads, limits 8× lower than ~50 µs, alternated on a
+	// 2-vCPU Zen 5 VM: MobileNetV2 4.5 → 4.05 ms, RegNetX-400MF 4.67 →
+	// 3.47, SqueezeNet 2.43 → 2.26, EfficientNet-B0 5.79 → 5.53,
+	// GoogLeNet 11.4 → 11.0.
 	Pool *par.Pool
 }
 
