@@ -259,9 +259,10 @@ func copyStep(src, dst *value) *step {
 	}}
 }
 
-// scStep makes the fns of a SmallConv step as placeConcats and
-// fusePreAffine change how it reads its input and writes its output: with
-// pixel strides ldi and ldo (0: packed), and pre applied to its input.
+// scStep makes the fns of a SmallConv step as placeConcats,
+// fusePreAffine and fuseInputLayout change how it reads its input and
+// writes its output: with pixel strides ldi and ldo (0: packed), pre
+// applied to its input, or its input read in channels-first storage.
 type scStep struct {
 	sc   **kernels.SmallConv // read when the step runs: prepared after lowering
 	wg   func() *kernels.Winograd
@@ -272,24 +273,28 @@ type scStep struct {
 
 	ldi, ldo int
 	pre      *kernels.PreAffine
+	nchw     bool
 }
 
-// hooks sets s's outStride, inStride and preIn.
+// hooks sets s's outStride, inStride, preIn and nchwIn.
 func (c *scStep) hooks(s *step) {
 	s.outStride = func(ld int) stepFn { c.ldo = ld; return c.fn() }
 	s.inStride = func(ld int) stepFn { c.ldi = ld; return c.fn() }
 	s.preIn = func(pre *kernels.PreAffine) stepFn { c.pre = pre; return c.fn() }
+	s.nchwIn = func() stepFn { c.nchw = true; return c.fn() }
 }
 
 // fn is the step's fn as c now says. With a packed input it hands the
 // batch sizes where Winograd F(4×4, 3×3) is expected to win to wg when
 // not nil, as the lowered step does.
 func (c *scStep) fn() stepFn {
-	ldi, ldo, pre := c.ldi, c.ldo, c.pre
+	ldi, ldo, pre, nchw := c.ldi, c.ldo, c.pre, c.nchw
 	return func(a *arena, b int, ins [][]float32, o []float32) error {
 		p := c.geom(c.in.batch(b))
 		li, lo := max(ldi, p.C), max(ldo, p.OutC)
 		switch {
+		case nchw:
+			(*c.sc).Conv2DNCHW(p, ins[0], c.bias, c.ka, o, lo, &a.ws)
 		case pre != nil || li != p.C:
 			(*c.sc).Conv2DPre(p, ins[0], li, pre, c.bias, c.ka, o, lo, &a.ws)
 		case c.wg == nil || kernels.SmallConvPays(p, c.ka, true):

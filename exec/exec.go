@@ -113,6 +113,7 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	if err := p.lower(); err != nil {
 		return nil, err
 	}
+	p.fuseInputLayout()
 	p.fusePreAffine()
 	p.placeConcats()
 	p.allocate()

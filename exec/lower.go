@@ -120,7 +120,7 @@ func (l *lowerer) need(v *value, nhwc bool) *value {
 	}
 	c := l.newValue(v.name, ir.TensorType{Shape: v.shape, Layout: v.layout}, nhwc)
 	toNHWC := nhwc
-	l.add(&step{node: v.name, kind: "layout", ins: []*value{v}, out: c, fn: func(a *arena, n int, ins [][]float32, out []float32) error {
+	l.add(&step{node: v.name, kind: "layout", toNHWC: toNHWC, ins: []*value{v}, out: c, fn: func(a *arena, n int, ins [][]float32, out []float32) error {
 		s := v.dims(n)
 		if toNHWC {
 			nchwToNHWC(out, ins[0], s[0], s[1], s[2], s[3])

@@ -335,7 +335,7 @@ func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
 	if s := l.p.steps[len(l.p.steps)-1]; s.pool2x2 != nil && s.out == conv && kernels.PoolIs2x2(pp) {
 		out := l.newValue(n.Name, n.Out, conv.nhwc)
 		l.byNode[n.Name] = out
-		s.fn, s.out, s.pool2x2, s.outStride, s.inStride, s.preIn = s.pool2x2(pool.Max), out, nil, nil, nil, nil
+		s.fn, s.out, s.pool2x2, s.outStride, s.inStride, s.preIn, s.nchwIn = s.pool2x2(pool.Max), out, nil, nil, nil, nil, nil
 		return nil
 	}
 	return l.pool(&ir.Node{Name: n.Name, Class: pool.Kind(), Op: pool, Inputs: []string{conv.name}, Out: n.Out}, pool)

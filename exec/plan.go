@@ -109,6 +109,12 @@ type step struct {
 	// input: fusePreAffine joins the two (see preaffine.go).
 	preAffine *kernels.PreAffine
 	preIn     func(pre *kernels.PreAffine) stepFn
+	// toNHWC marks a layout step converting its input from NCHW to NHWC
+	// storage; nchwIn, when set, returns a fn that computes the step from
+	// its one 4-D input in NCHW storage: fuseInputLayout joins the two
+	// (see preaffine.go).
+	toNHWC bool
+	nchwIn func() stepFn
 }
 
 // stepFn computes a step's output from its inputs' buffers at batch n.

@@ -15,33 +15,14 @@ func (p *Program) fusePreAffine() {
 	if p.opts.NoFuse || p.opts.KeepAll {
 		return
 	}
-	readers := map[*value][]int{}
-	writers := map[*value]int{}
-	for i, s := range p.steps {
-		writers[s.out]++
-		for _, in := range s.ins {
-			readers[in] = append(readers[in], i)
-		}
-	}
-	pinned := map[*value]bool{}
-	for _, v := range p.outputs {
-		pinned[v] = true
-	}
-	for _, v := range p.kept {
-		pinned[v] = true
-	}
-	for _, v := range p.values {
-		if v.view != nil {
-			pinned[v.view] = true
-		}
-	}
+	rd := p.stepReaders()
 	removed := make([]bool, len(p.steps))
 	for i, s := range p.steps {
 		v := s.out
-		if s.preAffine == nil || len(s.ins) != 1 || pinned[v] || v.view != nil || writers[v] != 1 || len(readers[v]) != 1 {
+		if s.preAffine == nil || len(s.ins) != 1 || !rd.single(v) {
 			continue
 		}
-		r := p.steps[readers[v][0]]
+		r := p.steps[rd.readers[v][0]]
 		if r.preIn == nil || len(r.ins) != 1 {
 			continue
 		}
@@ -49,13 +30,7 @@ func (p *Program) fusePreAffine() {
 		r.fn, r.preIn = r.preIn(s.preAffine), nil
 		removed[i] = true
 	}
-	out := p.steps[:0]
-	for i, s := range p.steps {
-		if !removed[i] {
-			out = append(out, s)
-		}
-	}
-	p.steps = out
+	p.dropSteps(removed)
 }
 
 // preAffineOf is the preAffine of a batch normalization step with
@@ -66,4 +41,84 @@ func preAffineOf(scale, shift []float32, ka kernels.Activation) *kernels.PreAffi
 		return nil
 	}
 	return pre
+}
+
+// fuseInputLayout joins a layout step converting a value from NCHW to NHWC
+// storage with its only reader when that reader can read NCHW itself
+// (step.nchwIn: a SmallConv, which transposes input rows as it copies them
+// into its band). An ONNX CNN's input is NCHW and its first convolution
+// its only reader: the pass over the image before the first layer is gone.
+// Like fusePreAffine it runs only when fusions are on.
+func (p *Program) fuseInputLayout() {
+	if p.opts.NoFuse || p.opts.KeepAll {
+		return
+	}
+	rd := p.stepReaders()
+	removed := make([]bool, len(p.steps))
+	for i, s := range p.steps {
+		v := s.out
+		if !s.toNHWC || len(s.ins) != 1 || !rd.single(v) {
+			continue
+		}
+		r := p.steps[rd.readers[v][0]]
+		if r.nchwIn == nil || len(r.ins) != 1 {
+			continue
+		}
+		r.ins = []*value{s.ins[0]}
+		r.fn = r.nchwIn()
+		// The step now reads NCHW rows: a strided or pre-affine input no
+		// longer applies.
+		r.nchwIn, r.preIn, r.inStride = nil, nil, nil
+		removed[i] = true
+	}
+	p.dropSteps(removed)
+}
+
+// stepReaders indexes p.steps: which steps read and how many write each
+// value, and which values must keep a buffer of their own (outputs, kept
+// values, values others view).
+type stepReaders struct {
+	readers map[*value][]int
+	writers map[*value]int
+	pinned  map[*value]bool
+}
+
+func (p *Program) stepReaders() stepReaders {
+	rd := stepReaders{readers: map[*value][]int{}, writers: map[*value]int{}, pinned: map[*value]bool{}}
+	for i, s := range p.steps {
+		rd.writers[s.out]++
+		for _, in := range s.ins {
+			rd.readers[in] = append(rd.readers[in], i)
+		}
+	}
+	for _, v := range p.outputs {
+		rd.pinned[v] = true
+	}
+	for _, v := range p.kept {
+		rd.pinned[v] = true
+	}
+	for _, v := range p.values {
+		if v.view != nil {
+			rd.pinned[v.view] = true
+		}
+	}
+	return rd
+}
+
+// single reports whether v is an unpinned value, not a view, written by one
+// step and read by one: a step that reads it could compute from what it is
+// computed from instead.
+func (rd stepReaders) single(v *value) bool {
+	return !rd.pinned[v] && v.view == nil && rd.writers[v] == 1 && len(rd.readers[v]) == 1
+}
+
+// dropSteps removes the steps marked removed.
+func (p *Program) dropSteps(removed []bool) {
+	out := p.steps[:0]
+	for i, s := range p.steps {
+		if !removed[i] {
+			out = append(out, s)
+		}
+	}
+	p.steps = out
 }

@@ -206,3 +206,41 @@ func TestSmallConvPreVsRef(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallConvNCHWVsRef runs SmallConv on channels-first input
+// (Conv2DNCHW), packed and strided output, over the shared table against
+// RefConv2D of the channels-last copy of the input.
+func TestSmallConvNCHWVsRef(t *testing.T) {
+	kernelsGo := []bool{true}
+	if scAVX512 {
+		kernelsGo = []bool{false, true}
+	}
+	for ci, tc := range smallConvCases() {
+		p := tc.p
+		if p.Validate() != nil || scRace && ci%3 != 0 {
+			continue
+		}
+		rows := p.N * p.OutH() * p.OutW()
+		kernel := khRand(uint64(ci)*5+2, p.KernelLen())
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*5+3, p.OutC)
+		}
+		sc := NewSmallConv(kernel, p)
+		x := khRand(uint64(ci)*5+1, p.InLen()) // N, C, H, W
+		nhwc := make([]float32, len(x))
+		Transpose(nhwc, x, []int{p.N, p.C, p.H, p.W}, []int{0, 2, 3, 1}, nil)
+		for _, ldo := range []int{p.OutC, p.OutC + 3} {
+			want := stridedWant(RefConv2D(p, nhwc, kernel, bias, tc.act), rows, p.OutC, ldo)
+			for _, goKernel := range kernelsGo {
+				threads := 1 + ci%2
+				saved, savedSimd := scForceGo, simdOff
+				scForceGo, simdOff = goKernel, goKernel
+				got := stridedOut(rows, p.OutC, ldo)
+				sc.Conv2DNCHW(p, x, bias, tc.act, got, ldo, &Workspace{Pool: par.New(threads)})
+				scForceGo, simdOff = saved, savedSimd
+				khClose(t, fmt.Sprintf("%s nchw ldo=%d go=%v threads=%d", tc.name, ldo, goKernel, threads), got, want, 1e-4)
+			}
+		}
+	}
+}
