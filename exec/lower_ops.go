@@ -477,7 +477,7 @@ func (l *lowerer) pool(n *ir.Node, op *ir.Pool2D) error {
 			PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow,
 			CountIncludePad: op.CountIncludePad}
 		if op.Max {
-			kernels.MaxPool(o, ins[0], p, l.p.pool)
+			kernels.MaxPool(o, ins[0], p, &a.ws)
 		} else {
 			kernels.AvgPool(o, ins[0], p, &a.ws)
 		}

@@ -141,9 +141,10 @@ func poolSpan(start, k, lo, hi int) (int, int) {
 	return a, b
 }
 
-// MaxPool writes the max pooling of x into dst (N×OutH×OutW×C) using at most
-// the workers of pl.
-func MaxPool(dst, x []float32, p PoolParams, pl *par.Pool) {
+// MaxPool writes the max pooling of x into dst (N×OutH×OutW×C). It splits
+// its work on ws.Par() and takes its scratch from ws.
+func MaxPool(dst, x []float32, p PoolParams, ws *Workspace) {
+	pl := ws.Par()
 	oh, ow := p.mustValid(dst, x)
 	if pool2x2Fits(&p, oh, ow) {
 		pool2x2(dst, x, &p, oh, ow, pl, true)
@@ -151,13 +152,40 @@ func MaxPool(dst, x []float32, p PoolParams, pl *par.Pool) {
 	}
 	rows := p.N * oh
 	per := ow * p.KH * p.KW * p.C
-	if parChunks(pl.Workers(), rows, per) == 1 {
-		maxPoolRows(dst, x, &p, oh, ow, 0, rows)
+	w := parChunks(pl.Workers(), rows, per)
+	if !maxPoolFastOK(&p) {
+		if w == 1 {
+			maxPoolRows(dst, x, &p, oh, ow, 0, rows)
+			return
+		}
+		pp := new(PoolParams)
+		*pp = p
+		parRange(pl, rows, per, func(lo, hi int) { maxPoolRows(dst, x, pp, oh, ow, lo, hi) })
 		return
 	}
-	pp := new(PoolParams)
-	*pp = p
-	parRange(pl, rows, per, func(lo, hi int) { maxPoolRows(dst, x, pp, oh, ow, lo, hi) })
+	sl := maxPoolScratch(&p)
+	scratch := ws.Get(w * sl)
+	if w == 1 {
+		maxPoolRowsFast(dst, x, &p, oh, ow, 0, rows, scratch)
+		return
+	}
+	j := &maxPoolJob{dst: dst, x: x, p: p, oh: oh, ow: ow, rows: rows, chunks: w, scratch: scratch, sl: sl}
+	pl.Do(w, w, j)
+}
+
+// maxPoolJob is a parallel MaxPool on the vector kernel: chunk it of
+// the output rows, with worker w's scratch.
+type maxPoolJob struct {
+	dst, x       []float32
+	p            PoolParams
+	oh, ow, rows int
+	chunks, sl   int
+	scratch      []float32
+}
+
+func (j *maxPoolJob) RunItem(w, it int) {
+	lo, hi := it*j.rows/j.chunks, (it+1)*j.rows/j.chunks
+	maxPoolRowsFast(j.dst, j.x, &j.p, j.oh, j.ow, lo, hi, j.scratch[w*j.sl:(w+1)*j.sl])
 }
 
 // AvgPool writes the average pooling of x into dst; see PoolParams for the
@@ -193,10 +221,6 @@ func AvgPool(dst, x []float32, p PoolParams, ws *Workspace) {
 
 // maxPoolRows computes output rows [lo, hi) of the flattened N×OutH range.
 func maxPoolRows(dst, x []float32, p *PoolParams, oh, ow, lo, hi int) {
-	if maxPoolFastOK(p) {
-		maxPoolRowsFast(dst, x, p, oh, ow, lo, hi)
-		return
-	}
 	C, W := p.C, p.W
 	negInf := float32(math.Inf(-1))
 	for r := lo; r < hi; r++ {

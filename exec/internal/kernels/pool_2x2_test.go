@@ -26,7 +26,7 @@ func TestPool2x2VsRef(t *testing.T) {
 		wantMax, wantAvg := RefMaxPool(x, p), RefAvgPool(x, p)
 		for _, th := range tuThreads {
 			got := tuFill(p.OutLen(), -1)
-			MaxPool(got, x, p, par.New(th))
+			MaxPool(got, x, p, &Workspace{Pool: par.New(th)})
 			for k := range got {
 				if math.IsNaN(float64(wantMax[k])) != math.IsNaN(float64(got[k])) {
 					t.Fatalf("%v max threads=%d: [%d] = %v, want %v", d, th, k, got[k], wantMax[k])
@@ -46,7 +46,7 @@ func TestPool2x2NoAlloc(t *testing.T) {
 		x, dst := tuRand(1, p.InLen(), 1), make([]float32, p.OutLen())
 		p1, p2 := par.New(1), par.New(2)
 		if n := testing.AllocsPerRun(20, func() {
-			MaxPool(dst, x, p, p1)
+			MaxPool(dst, x, p, &Workspace{Pool: p1})
 			AvgPool(dst, x, p, &Workspace{Pool: p2})
 		}); n != 0 {
 			t.Errorf("C=%d: 2×2 pooling allocates %v times per call", c, n)

@@ -14,7 +14,7 @@ func benchPool(b *testing.B, p PoolParams, avg bool, threads int) {
 		if avg {
 			AvgPool(dst, x, p, &Workspace{Pool: par.New(threads)})
 		} else {
-			MaxPool(dst, x, p, par.New(threads))
+			MaxPool(dst, x, p, &Workspace{Pool: par.New(threads)})
 		}
 	}
 }
@@ -41,4 +41,16 @@ func BenchmarkGlobalAvgPool7x7x512(b *testing.B) {
 	for b.Loop() {
 		GlobalAvgPool(dst, x, 1, 7, 7, 512, nil)
 	}
+}
+
+// Inception-v3's max poolings: 3×3 stride 2 over 147²×64 and 71²×192, at
+// batch 8 (the input far larger than the last-level cache, as in a run).
+func BenchmarkMaxPoolInception1B8(b *testing.B) {
+	benchPool(b, PoolParams{N: 8, H: 147, W: 147, C: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2}, false, 1)
+}
+func BenchmarkMaxPoolInception2B8(b *testing.B) {
+	benchPool(b, PoolParams{N: 8, H: 71, W: 71, C: 192, KH: 3, KW: 3, StrideH: 2, StrideW: 2}, false, 1)
+}
+func BenchmarkMaxPoolInception2(b *testing.B) {
+	benchPool(b, PoolParams{N: 1, H: 71, W: 71, C: 192, KH: 3, KW: 3, StrideH: 2, StrideW: 2}, false, 1)
 }

@@ -71,7 +71,7 @@ func TestPoolFastVsRef(t *testing.T) {
 		forEachFamily(t, func(fam string) {
 			for _, th := range tuThreads {
 				got := tuFill(p.OutLen(), tuPoison)
-				MaxPool(got, x, p, par.New(th))
+				MaxPool(got, x, p, &Workspace{Pool: par.New(th)})
 				tuClose(t, tuName("%s %s max threads=%d", fam, tc.name, th), got, wantMax, 0, 0)
 				got = tuFill(p.OutLen(), tuPoison)
 				AvgPool(got, x, p, &Workspace{Pool: par.New(th)})
@@ -138,7 +138,7 @@ func TestPoolHandValues(t *testing.T) {
 				gotMax, gotAvg = RefMaxPool(tc.x, tc.p), RefAvgPool(tc.x, tc.p)
 			} else {
 				gotMax, gotAvg = make([]float32, tc.p.OutLen()), make([]float32, tc.p.OutLen())
-				MaxPool(gotMax, tc.x, tc.p, par.New(2))
+				MaxPool(gotMax, tc.x, tc.p, &Workspace{Pool: par.New(2)})
 				AvgPool(gotAvg, tc.x, tc.p, &Workspace{Pool: par.New(2)})
 			}
 			tuClose(t, tuName("%s max ref=%v", tc.name, ref), gotMax, tc.max, 0, 0)
@@ -223,7 +223,7 @@ func TestPoolNoAlloc(t *testing.T) {
 	p1 := par.New(1)
 	ws := &Workspace{Pool: p1}
 	if n := testing.AllocsPerRun(10, func() {
-		MaxPool(dst, x, p, p1)
+		MaxPool(dst, x, p, ws)
 		AvgPool(dst, x, p, ws)
 		GlobalAvgPool(g, x, 1, 16, 16, 8, nil)
 	}); n != 0 {
@@ -238,5 +238,5 @@ func TestPoolPanicsOnBadLength(t *testing.T) {
 		}
 	}()
 	p := PoolParams{N: 1, H: 4, W: 4, C: 1, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
-	MaxPool(make([]float32, 3), make([]float32, 16), p, par.New(1))
+	MaxPool(make([]float32, 3), make([]float32, 16), p, &Workspace{Pool: par.New(1)})
 }

@@ -47,7 +47,7 @@ func BenchmarkCifarLayers(b *testing.B) {
 			x, dst := khRand(1, p.InLen()), make([]float32, p.OutLen())
 			b.Run(fmt.Sprintf("b%d/maxpool%dx%dx%d", n, l.hw, l.hw, l.c), func(b *testing.B) {
 				for b.Loop() {
-					MaxPool(dst, x, p, par.New(0))
+					MaxPool(dst, x, p, &Workspace{Pool: par.New(0)})
 				}
 			})
 		}
