@@ -32,7 +32,8 @@ const (
 // normalization or constant Add that follows it), cancel-transposes (the
 // consumers of two inverse layout transposes read the value before them),
 // fuse-pad (a
-// ZeroPadding2D into the Conv2D or DepthwiseConv2D after it),
+// ZeroPadding2D into the Conv2D, DepthwiseConv2D or unpadded average
+// pooling after it),
 // fold-batchnorm (a BatchNormalization on the output channels into the
 // convolution or dense before it), fold-channel-add (an Add of a
 // per-channel constant into the same), fuse-residual (an Add of another
@@ -188,6 +189,22 @@ func (fu *fuser) pads() (int, error) {
 			op.Fused = o.Fused.clone()
 			f = op.Fused
 			c.Op = &op
+		case *Pool2D:
+			// An average over a zero-padded input is the average with
+			// those pads counted in the divisor (torchvision's
+			// Inception-v3 exports avg_pool2d(padding=1) so: Pad, then an
+			// unpadded AveragePool). Not a max: the pads would be -Inf.
+			// Pool2D has no Fused record: the Pad node is gone, and only
+			// kconv ir --keep (fu.foldable) keeps it.
+			if o.Max || o.DataFormat != zp.DataFormat || o.CeilMode || o.Padding != PadValid || max(o.DH, 1) > 1 || max(o.DW, 1) > 1 {
+				return false, nil
+			}
+			op := *o
+			op.Padding, op.Pads, op.CountIncludePad = PadExplicit, zp.Pads, true
+			c.Op = &op
+			c.Inputs = slices.Clone(p.Inputs)
+			fu.remove(p)
+			return true, fu.infer(c)
 		default:
 			return false, nil
 		}
