@@ -102,6 +102,14 @@ func TestCNNBlocksFusedVsUnfused(t *testing.T) {
 	if own["add"] > 0 || own["proj"] > 0 {
 		t.Errorf("residual Add or its convolution has its own step")
 	}
+	// fuseChannelScale: the squeeze-and-excitation scale is applied by the
+	// projection (on SmallConv's direct kernel, the step named relu) as
+	// it reads its input.
+	for _, s := range p.steps {
+		if s.node == "relu" && s.kind == "Conv2D/direct+add" && (own["scale"] > 0 || len(s.ins) != 3) {
+			t.Errorf("the channel scale has its own step (%d) before a SmallConv projection with %d inputs", own["scale"], len(s.ins))
+		}
+	}
 	sameOutputs(t, "fused vs unfused", p, ref, m, []int{1, 3}, 1e-4)
 }
 

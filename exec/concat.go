@@ -274,25 +274,29 @@ type scStep struct {
 	ldi, ldo int
 	pre      *kernels.PreAffine
 	nchw     bool
+	scaleBy  *value // a per-image channel scale, the step's last input
 }
 
-// hooks sets s's outStride, inStride, preIn and nchwIn.
+// hooks sets s's outStride, inStride, preIn, nchwIn and scaleIn.
 func (c *scStep) hooks(s *step) {
 	s.outStride = func(ld int) stepFn { c.ldo = ld; return c.fn() }
 	s.inStride = func(ld int) stepFn { c.ldi = ld; return c.fn() }
 	s.preIn = func(pre *kernels.PreAffine) stepFn { c.pre = pre; return c.fn() }
 	s.nchwIn = func() stepFn { c.nchw = true; return c.fn() }
+	s.scaleIn = func(y *value) stepFn { c.scaleBy = y; return c.fn() }
 }
 
 // fn is the step's fn as c now says. With a packed input it hands the
 // batch sizes where Winograd F(4×4, 3×3) is expected to win to wg when
 // not nil, as the lowered step does.
 func (c *scStep) fn() stepFn {
-	ldi, ldo, pre, nchw := c.ldi, c.ldo, c.pre, c.nchw
+	ldi, ldo, pre, nchw, y := c.ldi, c.ldo, c.pre, c.nchw, c.scaleBy
 	return func(a *arena, b int, ins [][]float32, o []float32) error {
 		p := c.geom(c.in.batch(b))
 		li, lo := max(ldi, p.C), max(ldo, p.OutC)
 		switch {
+		case y != nil:
+			(*c.sc).Conv2DScaled(p, ins[0], ins[len(ins)-1], scaleStride(y, b, p), c.bias, nil, c.ka, o, lo, &a.ws)
 		case nchw:
 			(*c.sc).Conv2DNCHW(p, ins[0], c.bias, c.ka, o, lo, &a.ws)
 		case pre != nil || li != p.C:
@@ -304,6 +308,15 @@ func (c *scStep) fn() stepFn {
 		}
 		return nil
 	}
+}
+
+// scaleStride is the stride between images' channel scales in y at batch
+// b (0 when one scale serves every image), for a convolution p.
+func scaleStride(y *value, b int, p kernels.ConvParams) int {
+	if y.batch(b) == p.N {
+		return p.C
+	}
+	return 0
 }
 
 // winogradStrided is the outStride of a Winograd F(4×4, 3×3) step (wg is

@@ -33,7 +33,7 @@ func (l *lowerer) channelOp(n *ir.Node, op *ir.Binary) bool {
 		l.byNode[n.Name] = o
 		kop := [...]kernels.BinaryOp{kernels.OpAdd, kernels.OpSub, kernels.OpMul, kernels.OpDiv, kernels.OpMax, kernels.OpMin}[op.Op]
 		yFirst := xi == 1
-		l.add(&step{node: n.Name, ins: []*value{x, y}, out: o, inplace: true, fn: func(a *arena, b int, ins [][]float32, dst []float32) error {
+		l.add(&step{node: n.Name, ins: []*value{x, y}, out: o, inplace: true, chanScale: kop == kernels.OpMul, fn: func(a *arena, b int, ins [][]float32, dst []float32) error {
 			bn := x.batch(b)
 			stride := 0 // y shared by every sample
 			if y.batch(b) == bn {

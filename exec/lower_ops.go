@@ -235,6 +235,12 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		l.add(&step{node: n.Name, kind: "Conv2D/direct+add", ins: []*value{in, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			sc.Conv2DAdd(geom(in.batch(b)), ins[0], bias, ins[1], ka, o, &a.ws)
 			return nil
+		}, scaleIn: func(y *value) stepFn {
+			return func(a *arena, b int, ins [][]float32, o []float32) error {
+				p := geom(in.batch(b))
+				sc.Conv2DScaled(p, ins[0], ins[2], scaleStride(y, b, p), bias, ins[1], ka, o, p.OutC, &a.ws)
+				return nil
+			}
 		}})
 	case kernels.SmallConvPays(p1, ka, wino):
 		// Direct convolution or Winograd F(2×2, 3×3) on AVX-512, the
@@ -335,7 +341,7 @@ func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
 	if s := l.p.steps[len(l.p.steps)-1]; s.pool2x2 != nil && s.out == conv && kernels.PoolIs2x2(pp) {
 		out := l.newValue(n.Name, n.Out, conv.nhwc)
 		l.byNode[n.Name] = out
-		s.fn, s.out, s.pool2x2, s.outStride, s.inStride, s.preIn, s.nchwIn = s.pool2x2(pool.Max), out, nil, nil, nil, nil, nil
+		s.fn, s.out, s.pool2x2, s.outStride, s.inStride, s.preIn, s.nchwIn, s.scaleIn = s.pool2x2(pool.Max), out, nil, nil, nil, nil, nil, nil
 		return nil
 	}
 	return l.pool(&ir.Node{Name: n.Name, Class: pool.Kind(), Op: pool, Inputs: []string{conv.name}, Out: n.Out}, pool)

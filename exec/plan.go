@@ -115,6 +115,12 @@ type step struct {
 	// (see preaffine.go).
 	toNHWC bool
 	nchwIn func() stepFn
+	// chanScale marks a step computing ins[0] × ins[1], ins[1] a scale per
+	// image and channel (a squeeze-and-excitation block's); scaleIn, when
+	// set, returns a fn that computes the step from ins[0] scaled by y,
+	// appended as its last input: fuseChannelScale joins the two.
+	chanScale bool
+	scaleIn   func(y *value) stepFn
 }
 
 // stepFn computes a step's output from its inputs' buffers at batch n.

@@ -1,6 +1,10 @@
 package exec
 
-import "github.com/kconv/kconv/exec/internal/kernels"
+import (
+	"slices"
+
+	"github.com/kconv/kconv/exec/internal/kernels"
+)
 
 // fusePreAffine joins a step that computes a per-channel affine and clamp
 // of its input (a batch normalization + ReLU, step.preAffine) with its
@@ -121,4 +125,37 @@ func (p *Program) dropSteps(removed []bool) {
 		}
 	}
 	p.steps = out
+}
+
+// fuseChannelScale joins a step scaling its input per image and channel
+// (step.chanScale: a squeeze-and-excitation block's Mul(x, sigmoid(…)))
+// with its only reader when that reader can scale its input as it reads
+// it (step.scaleIn: a SmallConv, plain or with a residual, which does it
+// while copying input rows into its band). The scaled copy of the
+// expanded tensor — a pass of its own over it, written and read back —
+// is gone: EfficientNet's and MobileNetV3's projections read the
+// depthwise convolution's output and the scale. Like fusePreAffine it runs
+// only when fusions are on.
+func (p *Program) fuseChannelScale() {
+	if p.opts.NoFuse || p.opts.KeepAll {
+		return
+	}
+	rd := p.stepReaders()
+	removed := make([]bool, len(p.steps))
+	for i, s := range p.steps {
+		v := s.out
+		if !s.chanScale || len(s.ins) != 2 || !rd.single(v) {
+			continue
+		}
+		r := p.steps[rd.readers[v][0]]
+		if r.scaleIn == nil || r.ins[0] != v || slices.Contains(r.ins[1:], v) {
+			continue
+		}
+		x, y := s.ins[0], s.ins[1]
+		r.ins = append(append([]*value{x}, r.ins[1:]...), y)
+		r.fn = r.scaleIn(y)
+		r.scaleIn, r.preIn, r.inStride, r.nchwIn = nil, nil, nil, nil
+		removed[i] = true
+	}
+	p.dropSteps(removed)
 }

@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"unsafe"
 )
@@ -229,10 +230,25 @@ type scRun struct {
 	act        Activation
 	pool       int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
 	ldo        int // floats from one output pixel to the next (OutC, or more: Conv2DStrided)
-	ldi        int // floats from one input pixel to the next (C, or more: Conv2DPre)
-	pre        *PreAffine
-	inPlace    bool // the band is the input itself (unpadded, packed input, no pre)
-	nchw       bool // the input is channels-first: bandRow transposes (Conv2DNCHW)
+	scInput
+	inPlace bool      // the band is the input itself (unpadded, packed input, as is)
+	zeros   []float32 // C zeros: the shift of a scale
+}
+
+// scInput is how a call reads its input: with a pixel stride, a
+// per-channel affine, a per-image channel scale, or channels-first. Any
+// of them but a packed NHWC input as is takes the band.
+type scInput struct {
+	ldi         int // floats from one input pixel to the next (C, or more: Conv2DPre)
+	pre         *PreAffine
+	nchw        bool      // the input is channels-first: bandRow transposes (Conv2DNCHW)
+	scale       []float32 // per-image channel scale (Conv2DScaled): image n's at scale[n*scaleStride:]
+	scaleStride int
+}
+
+// asIs reports whether the input is read as it is: packed NHWC, unscaled.
+func (in *scInput) asIs(c int) bool {
+	return in.pre == nil && !in.nchw && in.scale == nil && in.ldi == c
 }
 
 const (
@@ -352,11 +368,34 @@ func (s *SmallConv) runSkip(p ConvParams, in, bias, skip []float32, act Activati
 }
 
 func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activation, pool int, out []float32, ldo int, ws *Workspace) {
-	s.runAll(p, in, p.C, nil, false, bias, skip, act, pool, out, ldo, ws)
+	s.runAll(p, in, scInput{ldi: p.C}, bias, skip, act, pool, out, ldo, ws)
 }
 
 func (s *SmallConv) runPre(p ConvParams, in []float32, ldi int, pre *PreAffine, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
-	s.runAll(p, in, ldi, pre, false, bias, nil, act, 0, out, ldo, ws)
+	s.runAll(p, in, scInput{ldi: ldi, pre: pre}, bias, nil, act, 0, out, ldo, ws)
+}
+
+// Conv2DScaled is Conv2DStrided over the input with image n's channel c
+// multiplied by scale[n*scaleStride+c] (scaleStride C, or 0: one scale for
+// every image): the channel scale of a squeeze-and-excitation block
+// applied by the 1×1 projection after it as it copies input rows into its
+// band, instead of by a pass of its own over the expanded tensor. skip,
+// when not nil, is a residual added before act, as in Conv2DAdd (ldo must
+// then be OutC). The Winograd F(2×2) path is not taken.
+func (s *SmallConv) Conv2DScaled(p ConvParams, in, scale []float32, scaleStride int, bias, skip []float32, act Activation, out []float32, ldo int, ws *Workspace) {
+	s.check(p, in, bias)
+	stridedCheck("conv output", out, p.N*s.oh*s.ow, p.OutC, ldo)
+	if skip != nil {
+		if ldo != p.OutC {
+			panic("kernels: a residual needs a packed output")
+		}
+		convCheckLen("conv residual", skip, len(out))
+	}
+	if scaleStride != 0 && scaleStride != p.C {
+		panic(fmt.Sprintf("kernels: channel scale stride %d, want 0 or %d", scaleStride, p.C))
+	}
+	convCheckLen("channel scale", scale, max(0, p.N-1)*scaleStride+p.C)
+	s.runAll(p, in, scInput{ldi: p.C, scale: scale, scaleStride: scaleStride}, bias, skip, act, 0, out, ldo, ws)
 }
 
 // Conv2DNCHW is Conv2DStrided with the input in channels-first storage
@@ -368,13 +407,13 @@ func (s *SmallConv) runPre(p ConvParams, in []float32, ldi int, pre *PreAffine, 
 func (s *SmallConv) Conv2DNCHW(p ConvParams, in, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
 	s.check(p, in, bias)
 	stridedCheck("conv output", out, p.N*s.oh*s.ow, p.OutC, ldo)
-	s.runAll(p, in, p.C, nil, true, bias, nil, act, 0, out, ldo, ws)
+	s.runAll(p, in, scInput{ldi: p.C, nchw: true}, bias, nil, act, 0, out, ldo, ws)
 }
 
-func (s *SmallConv) runAll(p ConvParams, in []float32, ldi int, pre *PreAffine, nchw bool, bias, skip []float32, act Activation, pool int, out []float32, ldo int, ws *Workspace) {
+func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip []float32, act Activation, pool int, out []float32, ldo int, ws *Workspace) {
 	p = p.norm()
-	inPlace := s.inPlace && pre == nil && ldi == p.C && !nchw
-	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip, ldo: ldo, ldi: ldi, pre: pre, nchw: nchw, inPlace: inPlace}
+	inPlace := s.inPlace && how.asIs(p.C)
+	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip, ldo: ldo, scInput: how, inPlace: inPlace}
 	r.relu = skip == nil && act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax
 	r.postAct = !r.relu && !act.IsLinear() && skip == nil
 	// The work is a number of units per image (conv rows, or tile rows
@@ -447,9 +486,16 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, ldi int, pre *PreAffine, 
 		pairLen = 2 * s.ow * p.OutC
 	}
 	nb := 32 * len(s.blocks)
-	buf := ws.Get(nb + workers*(bandLen+pairLen))
+	nz := 0
+	if how.scale != nil {
+		nz = p.C
+	}
+	buf := ws.Get(nb + nz + workers*(bandLen+pairLen))
 	pb := buf[:nb]
 	clear(pb)
+	r.zeros = buf[nb : nb+nz]
+	clear(r.zeros)
+	buf = buf[nz:]
 	if bias != nil {
 		for i, b := range s.blocks {
 			copy(pb[32*i:32*i+min(32, p.OutC-b.oc0)], bias[b.oc0:])
@@ -578,7 +624,7 @@ func (r *scRun) RunItem(w, it int) {
 				continue
 			}
 			clear(row[:lp])
-			r.bandRow(row[lp:lp+wc], img, iy)
+			r.bandRow(row[lp:lp+wc], img, n, iy)
 			clear(row[lp+wc:])
 		}
 	}
@@ -629,9 +675,9 @@ func (r *scRun) RunItem(w, it int) {
 	}
 }
 
-// bandRow copies input row iy of img (an image of the input) into dst,
-// packed, applying pre.
-func (r *scRun) bandRow(dst, img []float32, iy int) {
+// bandRow copies input row iy of img (image n of the input) into dst,
+// packed, applying pre or the image's channel scale.
+func (r *scRun) bandRow(dst, img []float32, n, iy int) {
 	p := &r.p
 	c, ld := p.C, r.ldi
 	if r.nchw {
@@ -642,6 +688,10 @@ func (r *scRun) bandRow(dst, img []float32, iy int) {
 	switch {
 	case r.pre != nil:
 		preAffineRows(dst, src, p.W, c, ld, r.pre)
+	case r.scale != nil:
+		inf := float32(math.Inf(1))
+		pre := PreAffine{Scale: r.scale[n*r.scaleStride : n*r.scaleStride+c], Shift: r.zeros, Lo: -inf, Hi: inf}
+		preAffineRows(dst, src, p.W, c, ld, &pre)
 	case ld == c:
 		copy(dst, src[:p.W*c])
 	default:

@@ -103,7 +103,7 @@ func scWinoFits(p ConvParams) bool {
 
 // wino reports whether this call takes the Winograd path.
 func (r *scRun) wino() bool {
-	return r.s.wino != nil && r.skip == nil && r.pre == nil && !r.nchw && r.ldi == r.p.C && (r.relu || r.act.IsLinear())
+	return r.s.wino != nil && r.skip == nil && r.asIs(r.p.C) && (r.relu || r.act.IsLinear())
 }
 
 // runWino computes tile rows [ty0, ty1) of image n on worker w: the

@@ -244,3 +244,53 @@ func TestSmallConvNCHWVsRef(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallConvScaledVsRef runs SmallConv with a per-image channel scale
+// (Conv2DScaled: one scale per image, or one shared) over the shared table
+// against RefConv2D of the scaled input.
+func TestSmallConvScaledVsRef(t *testing.T) {
+	kernelsGo := []bool{true}
+	if scAVX512 {
+		kernelsGo = []bool{false, true}
+	}
+	for ci, tc := range smallConvCases() {
+		p := tc.p
+		if p.Validate() != nil || scRace && ci%3 != 0 {
+			continue
+		}
+		rows := p.N * p.OutH() * p.OutW()
+		kernel := khRand(uint64(ci)*7+2, p.KernelLen())
+		var bias []float32
+		if tc.bias {
+			bias = khRand(uint64(ci)*7+3, p.OutC)
+		}
+		sc := NewSmallConv(kernel, p)
+		x := khRand(uint64(ci)*7+1, p.InLen())
+		for _, stride := range []int{p.C, 0} {
+			scale := khRand(uint64(ci)*7+4, max(1, p.N)*p.C)
+			scaled := make([]float32, len(x))
+			for i := range scaled {
+				n, c := i/(p.H*p.W*p.C), i%p.C
+				scaled[i] = x[i] * scale[n*stride+c]
+			}
+			for _, ldo := range []int{p.OutC, p.OutC + 2} {
+				want := stridedWant(RefConv2D(p, scaled, kernel, bias, tc.act), rows, p.OutC, ldo)
+				for _, goKernel := range kernelsGo {
+					threads := 1 + ci%2
+					saved, savedSimd := scForceGo, simdOff
+					scForceGo, simdOff = goKernel, goKernel
+					got := stridedOut(rows, p.OutC, ldo)
+					sc.Conv2DScaled(p, x, scale[:max(0, p.N-1)*stride+p.C], stride, bias, nil, tc.act, got, ldo, &Workspace{Pool: par.New(threads)})
+					khClose(t, fmt.Sprintf("%s scale stride=%d ldo=%d go=%v threads=%d", tc.name, stride, ldo, goKernel, threads), got, want, 1e-4)
+					if ldo == p.OutC {
+						skip := khRand(uint64(ci)*7+5, rows*p.OutC)
+						got := make([]float32, rows*p.OutC)
+						sc.Conv2DScaled(p, x, scale[:max(0, p.N-1)*stride+p.C], stride, bias, skip, tc.act, got, ldo, &Workspace{Pool: par.New(threads)})
+						khClose(t, fmt.Sprintf("%s scale+add stride=%d go=%v threads=%d", tc.name, stride, goKernel, threads), got, RefConv2DAdd(p, scaled, kernel, bias, skip, tc.act), 1e-4)
+					}
+					scForceGo, simdOff = saved, savedSimd
+				}
+			}
+		}
+	}
+}
