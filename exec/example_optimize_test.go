@@ -40,6 +40,7 @@ func ExampleOptimize() {
 	// pool = Conv2D{Filters=4 KH=3 KW=3 SH=1 SW=1 Padding=valid Activation=relu DataFormat=channels_last Fused={Nodes=["pad","conv","bn","relu","pool"] Pads=[1,1,1,1] BN={Axis=-1 Epsilon=0.001 Center=true Scale=true} Pool={Max=true KH=2 KW=2 SH=2 SW=2 Padding=valid DataFormat=channels_last}}}(image) -> (None, 4, 4, 4) channels_last params 116 frozen 8
 	// sink-transpose 0
 	// cancel-transposes 0
+	// channel-shuffle 0
 	// fuse-pad 1
 	// fold-batchnorm 1
 	// fold-channel-add 0

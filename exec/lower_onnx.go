@@ -112,6 +112,22 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		}})
 
 	case *ir.Slice:
+		if v := l.byNode[n.Inputs[0]]; v != nil && v.nhwc && len(v.shape) == 4 {
+			// A slice of channels alone, on a channels-last value: a
+			// channel gather of a run.
+			axes, err := op.Resolve(v.shape)
+			if err != nil {
+				return true, err
+			}
+			if a := axes[1]; a.Step == 1 && axes[2].Count == v.shape[2] && axes[3].Count == v.shape[3] && (v.shape[0] < 0 || axes[0].Count == v.shape[0]) {
+				idx := make([]int, a.Count)
+				for i := range idx {
+					idx[i] = a.Start + i
+				}
+				l.channelGather(n, v, idx)
+				return true, nil
+			}
+		}
 		x := in(0)
 		o := out()
 		axes, err := op.Resolve(x.shape)
@@ -133,6 +149,12 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		}})
 
 	case *ir.Gather:
+		if v := l.byNode[n.Inputs[0]]; v != nil && v.nhwc && len(v.shape) == 4 && op.Axis == 1 && len(op.IndicesShape) == 1 {
+			// A Gather of channels (the channel-shuffle pass's) on a
+			// channels-last value.
+			l.channelGather(n, v, op.Indices)
+			return true, nil
+		}
 		x := in(0)
 		o := out()
 		axis := op.Axis
@@ -280,4 +302,18 @@ func matmul(pl *par.Pool, dst, a []float32, as []int, b []float32, bs []int) err
 		gemm.Sgemm(pl, false, false, m, n, k, 1, a[ao:ao+m*k], k, b[bo:bo+k*n], n, 0, dst[i*m*n:(i+1)*m*n], n)
 	}
 	return nil
+}
+
+// channelGather lowers node n, which takes channels idx of v (a 4-D value
+// in channels-last storage), as one pass per pixel, its output
+// channels-last too: ShuffleNet's channel shuffles and their halves (see
+// ir's channel-shuffle pass) and channel slices.
+func (l *lowerer) channelGather(n *ir.Node, v *value, idx []int) {
+	o := l.newValue(n.Name, n.Out, true)
+	l.byNode[n.Name] = o
+	c := v.shape[1]
+	l.add(&step{node: n.Name, kind: "Gather/channels", ins: []*value{v}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
+		kernels.ChannelGather(dst, ins[0], len(ins[0])/c, c, idx, ar.ws.Par())
+		return nil
+	}})
 }

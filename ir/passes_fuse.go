@@ -18,6 +18,7 @@ import "slices"
 
 // Fusion pass names, in pipeline order.
 const (
+	PassNameChannelShuffle = "channel-shuffle"
 	PassNameFusePad        = "fuse-pad"
 	PassNameFoldBatchNorm  = "fold-batchnorm"
 	PassNameFoldChannelAdd = "fold-channel-add"
@@ -31,7 +32,10 @@ const (
 // layout Transpose after a convolution moves after the activation, batch
 // normalization or constant Add that follows it), cancel-transposes (the
 // consumers of two inverse layout transposes read the value before them),
-// fuse-pad (a
+// channel-shuffle (a ShuffleNet channel shuffle — Reshape to (N, g, C/g,
+// H, W), Transpose (0, 2, 1, 3, 4), Reshape back — and the channel Slices
+// of it as Gathers on the channel axis, which exec runs as one pass per
+// pixel on channels-last storage), fuse-pad (a
 // ZeroPadding2D into the Conv2D, DepthwiseConv2D or unpadded average
 // pooling after it),
 // fold-batchnorm (a BatchNormalization on the output channels into the
@@ -55,6 +59,7 @@ func FusePasses(keep map[string]bool) []Pass {
 	return []Pass{
 		{Name: PassNameSinkTranspose, Run: run((*fuser).sinkTransposes), After: StageTyped},
 		{Name: PassNameCancelTransposes, Run: run((*fuser).cancelTransposes), After: StageTyped},
+		{Name: PassNameChannelShuffle, Run: run((*fuser).channelShuffles), After: StageTyped},
 		{Name: PassNameFusePad, Run: run((*fuser).pads), After: StageTyped},
 		{Name: PassNameFoldBatchNorm, Run: run((*fuser).batchNorms), After: StageTyped},
 		{Name: PassNameFoldChannelAdd, Run: run((*fuser).channelAdds), After: StageTyped},
@@ -604,4 +609,86 @@ func (fu *fuser) cancelTransposes() (int, error) {
 		}
 		return changed, nil
 	})
+}
+
+// channelShuffles rewrites channel shuffles of 4-D values (a reshape to
+// (N, g, C/g, H, W), Transpose (0, 2, 1, 3, 4), a reshape back to (N, C, H,
+// W)) as a Gather on axis 1 — output channel i·g+j is input channel
+// j·C/g+i — and then a Slice of channels (step 1) of a channel Gather as
+// the Gather of its share of the indices, reading the Gather's input.
+// ShuffleNetV2 follows every block's shuffle with two such slices: lowered
+// as they come, a shuffle and its slices were five passes over the
+// block's output (two storage-layout conversions, a transpose, two
+// copies), as Gathers two.
+func (fu *fuser) channelShuffles() (int, error) {
+	n, err := fu.eachNode(func(r2 *Node) (bool, error) {
+		if !isReshape(r2) || len(r2.Inputs) != 1 {
+			return false, nil
+		}
+		t := fu.idx[r2.Inputs[0]]
+		tr, ok := t.Op.(*Transpose)
+		if !ok || !slices.Equal(tr.Perm, []int{0, 2, 1, 3, 4}) || len(t.Inputs) != 1 || !fu.foldable(t.Name) {
+			return false, nil
+		}
+		r1 := fu.idx[t.Inputs[0]]
+		if !isReshape(r1) || len(r1.Inputs) != 1 || !fu.foldable(r1.Name) {
+			return false, nil
+		}
+		xs, s1 := fu.idx[r1.Inputs[0]].Out.Shape, r1.Out.Shape
+		if len(xs) != 4 || len(s1) != 5 || !r2.Out.Shape.Equal(xs) || s1[0] != xs[0] || s1[3] != xs[2] || s1[4] != xs[3] {
+			return false, nil
+		}
+		g, cg := s1[1], s1[2]
+		if g < 1 || cg < 1 || g*cg != xs[1] {
+			return false, nil
+		}
+		idx := make([]int, xs[1])
+		for i := range cg {
+			for j := range g {
+				idx[i*g+j] = j*cg + i
+			}
+		}
+		r2.Op = &Gather{Axis: 1, Indices: idx, IndicesShape: Shape{xs[1]}}
+		r2.Inputs = slices.Clone(r1.Inputs)
+		fu.remove(t)
+		fu.remove(r1)
+		return true, fu.infer(r2)
+	})
+	if err != nil {
+		return n, err
+	}
+	m, err := fu.eachNode(func(s *Node) (bool, error) {
+		sl, ok := s.Op.(*Slice)
+		if !ok || len(s.Inputs) != 1 || len(sl.Axes) != 1 || sl.Axes[0] != 1 || len(s.Out.Shape) != 4 {
+			return false, nil
+		}
+		g := fu.idx[s.Inputs[0]]
+		ga, ok := g.Op.(*Gather)
+		if !ok || fu.dead[g.Name] || ga.Axis != 1 || len(ga.IndicesShape) != 1 || len(g.Inputs) != 1 {
+			return false, nil
+		}
+		ax, err := sl.Resolve(g.Out.Shape)
+		if err != nil || ax[1].Step != 1 {
+			return false, nil
+		}
+		k0, k1 := ax[1].Start, ax[1].Start+ax[1].Count
+		s.Op = &Gather{Axis: 1, Indices: slices.Clone(ga.Indices[k0:k1]), IndicesShape: Shape{k1 - k0}}
+		s.Inputs = slices.Clone(g.Inputs)
+		fu.uses[g.Inputs[0]]++
+		if fu.uses[g.Name]--; fu.uses[g.Name] == 0 && !fu.keep[g.Name] && !slices.Contains(fu.m.Outputs, g.Name) {
+			fu.remove(g)
+			fu.uses[g.Inputs[0]]--
+		}
+		return true, fu.infer(s)
+	})
+	return n + m, err
+}
+
+// isReshape reports whether n only reshapes its input.
+func isReshape(n *Node) bool {
+	switch n.Op.(type) {
+	case *Reshape, *ReshapeTo:
+		return true
+	}
+	return false
 }

@@ -24,7 +24,7 @@ func newIRCmd() *cobra.Command {
 		Short: "Print a model's IR as text, or the passes that made it",
 		Long: `Print the model as kconv runs it: after its import pipeline and the optimizing
 passes that kconv run and serve compile with (sink-transpose,
-cancel-transposes and the fusions: fuse-pad, fold-batchnorm,
+cancel-transposes, channel-shuffle and the fusions: fuse-pad, fold-batchnorm,
 fold-channel-add, fuse-residual, fuse-activation, fuse-pool; a fused
 node takes the name of the last node it absorbed and shows the rest in its
 Fused attribute). One line per node with its name, op and typed attributes,
