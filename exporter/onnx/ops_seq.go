@@ -170,7 +170,11 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	if op.Cell != ir.CellSimpleRNN {
 		acts = []ir.Act{op.RecurrentActivation, op.Activation}
 		if op.Cell == ir.CellLSTM {
-			acts = append(acts, op.Activation)
+			h := op.Activation
+			if op.OutputActivation.Name != "" {
+				h = op.OutputActivation
+			}
+			acts = append(acts, h)
 		}
 	}
 	for d := 0; d < dirs; d++ {
@@ -200,6 +204,12 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	kind := map[string]string{ir.CellSimpleRNN: "RNN", ir.CellLSTM: "LSTM", ir.CellGRU: "GRU"}[op.Cell]
 	if op.Cell == ir.CellGRU && op.ResetAfter {
 		attrs = append(attrs, aInt("linear_before_reset", 1))
+	}
+	if op.Clip > 0 {
+		attrs = append(attrs, aFloat("clip", op.Clip))
+	}
+	if op.InputForget {
+		attrs = append(attrs, aInt("input_forget", 1))
 	}
 	xt := b.step("Transpose", []string{x.name}, n.Name+"/time_major", aInts("perm", 1, 0, 2))
 	wi := b.weightInit(n.Name+"/W", []int{dirs, g * u, feat}, W)
@@ -232,6 +242,24 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 				ins = append(ins, st)
 			}
 		}
+	}
+	if op.Peepholes {
+		// Keras-order peepholes i, f, o per direction → ONNX P (D, 3U),
+		// rows i, o, f.
+		P := make([]float32, 0, dirs*3*u)
+		for d := 0; d < dirs; d++ {
+			pd, err := n.Weights[(d+1)*per-1].Data()
+			if err != nil {
+				return nil, err
+			}
+			for _, kg := range []int{0, 2, 1} {
+				P = append(P, pd[kg*u:(kg+1)*u]...)
+			}
+		}
+		for len(ins) < 7 {
+			ins = append(ins, "")
+		}
+		ins = append(ins, b.weightInit(n.Name+"/P", []int{dirs, 3 * u}, P))
 	}
 	y, yh := b.fresh(n.Name+"/Y"), b.fresh(n.Name+"/Y_h")
 	outs := []string{y}

@@ -43,7 +43,12 @@ type rnnCase struct {
 	initial   bool    // initial_h (and initial_c)
 	seqLens   []int64 // sequence_lens, nil: none
 	peepholes bool
-	outs      []int // used outputs: 0 Y, 1 Y_h, 2 Y_c
+	clip      float32 // clip attribute, 0: none
+	forget    bool    // LSTM input_forget
+	alphas    []float32
+	betas     []float32
+	backActs  []string // the backward direction's activations, nil: acts
+	outs      []int    // used outputs: 0 Y, 1 Y_h, 2 Y_c
 	refused   string
 }
 
@@ -67,12 +72,32 @@ var rnnCases = []rnnCase{
 	{name: "rnn_seq_length", op: "RNN", steps: 2, batch: 3, feat: 3, hidden: 5, bias: true, seqLens: []int64{2, 2, 2}, outs: []int{0, 1}},
 	{name: "simple_rnn_batchwise", op: "RNN", layout: 1, steps: 3, batch: 3, feat: 2, hidden: 4, bias: true, outs: []int{0, 1}},
 	{name: "rnn_relu_bidirectional", op: "RNN", steps: 4, batch: 2, feat: 3, hidden: 3, dir: "bidirectional", bias: true, acts: []string{"Relu"}, outs: []int{0, 1}},
-	{name: "lstm_with_peepholes", op: "LSTM", steps: 1, batch: 2, feat: 4, hidden: 3, bias: true, peepholes: true, outs: []int{1}, refused: "peepholes"},
+	{name: "lstm_with_peepholes", op: "LSTM", steps: 1, batch: 2, feat: 4, hidden: 3, bias: true, peepholes: true, outs: []int{1}},
 	{name: "gru_ragged_seq_lens", op: "GRU", steps: 3, batch: 2, feat: 2, hidden: 3, bias: true, seqLens: []int64{3, 1}, outs: []int{0, 1}},
 	{name: "lstm_ragged_bidirectional", op: "LSTM", steps: 5, batch: 3, feat: 2, hidden: 3, dir: "bidirectional", bias: true, initial: true, seqLens: []int64{2, 5, 4}, outs: []int{0, 1, 2}},
 	{name: "rnn_ragged_reverse", op: "RNN", steps: 4, batch: 3, feat: 3, hidden: 2, dir: "reverse", bias: true, seqLens: []int64{4, 1, 3}, outs: []int{0, 1}},
 	{name: "gru_ragged_batchwise_lbr", op: "GRU", layout: 1, steps: 4, batch: 2, feat: 3, hidden: 3, lbr: 1, bias: true, seqLens: []int64{1, 3}, outs: []int{0, 1}},
 	{name: "lstm_seq_lens_too_long", op: "LSTM", steps: 2, batch: 2, feat: 2, hidden: 2, seqLens: []int64{3, 1}, outs: []int{0}, refused: "sequence_lens"},
+	// ONNX-only cell options: peepholes, clip, input_forget and
+	// activations Keras has no spelling for.
+	{name: "lstm_peepholes_seq_states", op: "LSTM", steps: 5, batch: 3, feat: 3, hidden: 4, bias: true, initial: true, peepholes: true, outs: []int{0, 1, 2}},
+	{name: "lstm_peepholes_bidirectional", op: "LSTM", steps: 4, batch: 2, feat: 3, hidden: 3, dir: "bidirectional", bias: true, initial: true, peepholes: true, outs: []int{0, 1, 2}},
+	{name: "lstm_peepholes_batchwise_ragged", op: "LSTM", layout: 1, steps: 4, batch: 2, feat: 2, hidden: 3, bias: true, peepholes: true, seqLens: []int64{4, 2}, outs: []int{0, 1, 2}},
+	{name: "lstm_clip", op: "LSTM", steps: 4, batch: 3, feat: 3, hidden: 4, bias: true, initial: true, clip: 0.3, outs: []int{0, 1, 2}},
+	{name: "lstm_input_forget", op: "LSTM", steps: 4, batch: 2, feat: 3, hidden: 4, bias: true, initial: true, forget: true, outs: []int{0, 1, 2}},
+	{name: "lstm_peepholes_forget_clip_reverse", op: "LSTM", steps: 5, batch: 2, feat: 3, hidden: 3, dir: "reverse", bias: true, initial: true, peepholes: true, forget: true, clip: 0.6, outs: []int{0, 1, 2}},
+	{name: "lstm_output_activation", op: "LSTM", steps: 4, batch: 2, feat: 3, hidden: 4, bias: true, acts: []string{"Sigmoid", "Tanh", "Relu"}, outs: []int{0, 1, 2}},
+	{name: "lstm_alpha_activations", op: "LSTM", steps: 3, batch: 2, feat: 3, hidden: 3, bias: true, dir: "bidirectional",
+		acts: []string{"HardSigmoid", "LeakyRelu", "ThresholdedRelu"}, alphas: []float32{0.3, 0.05, 0.2, 0.3, 0.05, 0.2}, betas: []float32{0.4, 0.4}, outs: []int{0, 1, 2}},
+	{name: "gru_clip", op: "GRU", steps: 4, batch: 3, feat: 3, hidden: 4, bias: true, initial: true, clip: 0.4, outs: []int{0, 1}},
+	{name: "gru_clip_lbr_bidirectional", op: "GRU", steps: 4, batch: 2, feat: 3, hidden: 3, lbr: 1, dir: "bidirectional", bias: true, clip: 0.5, outs: []int{0, 1}},
+	{name: "gru_elu_softsign", op: "GRU", steps: 3, batch: 2, feat: 2, hidden: 3, bias: true, acts: []string{"Softsign", "Elu"}, alphas: []float32{0.7}, outs: []int{0, 1}},
+	{name: "rnn_clip_leaky", op: "RNN", steps: 4, batch: 2, feat: 3, hidden: 4, bias: true, clip: 0.5, acts: []string{"LeakyRelu"}, outs: []int{0, 1}},
+	{name: "rnn_thresholded", op: "RNN", steps: 3, batch: 2, feat: 3, hidden: 4, bias: true, acts: []string{"ThresholdedRelu"}, alphas: []float32{0.1}, outs: []int{0, 1}},
+	{name: "rnn_thresholded_default_alpha", op: "RNN", steps: 3, batch: 2, feat: 3, hidden: 4, bias: true, acts: []string{"ThresholdedRelu"}, outs: []int{0, 1}, refused: "ambiguous"},
+	{name: "lstm_scaled_tanh", op: "LSTM", steps: 2, batch: 2, feat: 2, hidden: 2, acts: []string{"Sigmoid", "ScaledTanh", "Tanh"}, outs: []int{0}, refused: "ScaledTanh"},
+	{name: "rnn_directions_differ", op: "RNN", steps: 2, batch: 2, feat: 2, hidden: 2, dir: "bidirectional", acts: []string{"Tanh"}, backActs: []string{"Relu"}, outs: []int{0}, refused: "different activations"},
+	{name: "gru_input_forget", op: "GRU", steps: 2, batch: 2, feat: 2, hidden: 2, forget: true, outs: []int{0}, refused: "input_forget"},
 }
 
 // gates is the number of gate blocks of an op's W, R and B.
@@ -180,11 +205,27 @@ func (c rnnCase) model(t *testing.T, dir string, seed uint64, layout int64) stri
 	if c.acts != nil {
 		a := &onnxpb.AttributeProto{Name: proto.String("activations"), Type: onnxpb.AttributeProto_STRINGS.Enum()}
 		for d := 0; d < dirs; d++ {
-			for _, s := range c.acts { // one direction's list, repeated
+			acts := c.acts // one direction's list, repeated
+			if d == 1 && c.backActs != nil {
+				acts = c.backActs
+			}
+			for _, s := range acts {
 				a.Strings = append(a.Strings, []byte(s))
 			}
 		}
 		attrs = append(attrs, a)
+	}
+	if c.alphas != nil {
+		attrs = append(attrs, &onnxpb.AttributeProto{Name: proto.String("activation_alpha"), Type: onnxpb.AttributeProto_FLOATS.Enum(), Floats: c.alphas})
+	}
+	if c.betas != nil {
+		attrs = append(attrs, &onnxpb.AttributeProto{Name: proto.String("activation_beta"), Type: onnxpb.AttributeProto_FLOATS.Enum(), Floats: c.betas})
+	}
+	if c.clip != 0 {
+		attrs = append(attrs, &onnxpb.AttributeProto{Name: proto.String("clip"), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(c.clip)})
+	}
+	if c.forget {
+		attrs = append(attrs, &onnxpb.AttributeProto{Name: proto.String("input_forget"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1)})
 	}
 	gp := &onnxpb.GraphProto{Name: proto.String(c.name), Input: []*onnxpb.ValueInfoProto{x}, Initializer: inits,
 		Node:   []*onnxpb.NodeProto{{Name: proto.String(c.name), OpType: proto.String(c.op), Input: ins, Output: outNames, Attribute: attrs}},
