@@ -77,9 +77,17 @@ func rnnAct(a ir.Act) (name string, alpha, beta []float32, err error) {
 	case "", "linear":
 		return "Affine", []float32{1}, []float32{0}, nil
 	case "relu":
-		if a.Alpha == 0 && a.Threshold == 0 && !a.HasMax {
+		switch {
+		case a.HasMax:
+		case a.Alpha == 0 && a.Threshold == 0:
 			return "Relu", nil, nil, nil
+		case a.Threshold == 0:
+			return "LeakyRelu", []float32{float32(a.Alpha)}, nil, nil
+		case a.Alpha == 0:
+			return "ThresholdedRelu", []float32{float32(a.Threshold)}, nil, nil
 		}
+	case "leaky_relu":
+		return "LeakyRelu", []float32{float32(a.Alpha)}, nil, nil
 	case "softsign":
 		return "Softsign", nil, nil, nil
 	case "softplus":
@@ -106,9 +114,6 @@ func onnxGates(cell string) []int {
 // LSTM and GRU (batch-second, so the input is transposed in and the
 // outputs out).
 func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
-	if op.SeqLens != nil {
-		return nil, fmt.Errorf("sequence lengths (ONNX sequence_lens read by importer/onnx) are not exported")
-	}
 	x := b.logical(b.in(n, 0))
 	if len(x.shape) != 3 || x.shape[2] < 1 {
 		return nil, fmt.Errorf("input %v is not (batch, steps, features)", x.shape)
@@ -216,6 +221,14 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	ri := b.weightInit(n.Name+"/R", []int{dirs, g * u, u}, R)
 	bi := b.weightInit(n.Name+"/B", []int{dirs, 2 * g * u}, B)
 	ins := []string{xt, wi, ri, bi}
+	if op.SeqLens != nil {
+		// sequence_lens is int32: a Cast of the int64 constant.
+		lens := make([]int64, len(op.SeqLens))
+		for i, l := range op.SeqLens {
+			lens[i] = int64(l)
+		}
+		ins = append(ins, b.step("Cast", []string{b.constI(lens...)}, n.Name+"/sequence_lens", aInt("to", int64(onnxpb.TensorProto_INT32))))
+	}
 	if len(n.Inputs) > 1 {
 		// Keras's initial states, each (N, U), forward then backward,
 		// h then c per direction → initial_h and initial_c (D, N, U).
@@ -237,7 +250,10 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 			}
 			st = b.step("Transpose", []string{st}, n.Name+"/"+what, aInts("perm", 1, 0, 2))
 			if k == 0 {
-				ins = append(ins, "", st) // sequence_lens, initial_h
+				if len(ins) == 4 {
+					ins = append(ins, "") // no sequence_lens
+				}
+				ins = append(ins, st) // initial_h
 			} else {
 				ins = append(ins, st)
 			}
