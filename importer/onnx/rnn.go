@@ -600,7 +600,7 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 			return nil, err
 		}
 		if !ir.Shape(p.shape).Equal(ir.Shape{dirs, 3 * u}) {
-			return nil, fmt.Errorf("P has shape %v, expected %v", p.shape, ir.Shape{dirs, 3 * u})
+			return nil, fmt.Errorf("P has shape %v, expected %v", ir.Shape(p.shape), ir.Shape{dirs, 3 * u})
 		}
 	}
 	var ws []*ir.Weight

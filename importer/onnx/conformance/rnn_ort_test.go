@@ -44,6 +44,7 @@ type rnnCase struct {
 	initial   bool    // initial_h (and initial_c)
 	seqLens   []int64 // sequence_lens, nil: none
 	peepholes bool
+	badP      bool    // P of shape (D, 2·hidden) instead of (D, 3·hidden)
 	clip      float32 // clip attribute, 0: none
 	forget    bool    // LSTM input_forget
 	alphas    []float32
@@ -101,6 +102,7 @@ var rnnCases = []rnnCase{
 	{name: "rnn_thresholded_default_alpha", op: "RNN", steps: 3, batch: 2, feat: 3, hidden: 4, bias: true, acts: []string{"ThresholdedRelu"}, outs: []int{0, 1}, refused: "ambiguous"},
 	{name: "lstm_scaled_tanh", op: "LSTM", steps: 2, batch: 2, feat: 2, hidden: 2, acts: []string{"Sigmoid", "ScaledTanh", "Tanh"}, outs: []int{0}, refused: "ScaledTanh"},
 	{name: "rnn_directions_differ", op: "RNN", steps: 2, batch: 2, feat: 2, hidden: 2, dir: "bidirectional", acts: []string{"Tanh"}, backActs: []string{"Relu"}, outs: []int{0}, refused: "different activations"},
+	{name: "lstm_peepholes_bad_shape", op: "LSTM", steps: 2, batch: 2, feat: 2, hidden: 2, peepholes: true, badP: true, outs: []int{0}, refused: "P has shape (1, 4), expected (1, 6)"},
 	{name: "gru_input_forget", op: "GRU", steps: 2, batch: 2, feat: 2, hidden: 2, forget: true, outs: []int{0}, refused: "input_forget"},
 }
 
@@ -182,7 +184,11 @@ func (c rnnCase) model(t *testing.T, dir string, seed uint64, layout int64) stri
 	}
 	if c.peepholes {
 		ins[7] = "P"
-		inits = append(inits, f32("P", []int64{int64(dirs), int64(3 * h)}))
+		rows := 3
+		if c.badP {
+			rows = 2
+		}
+		inits = append(inits, f32("P", []int64{int64(dirs), int64(rows * h)}))
 	}
 	for len(ins) > 0 && ins[len(ins)-1] == "" {
 		ins = ins[:len(ins)-1]
