@@ -295,6 +295,16 @@ type Recurrent struct {
 	// the cell state in h = o∘act(c) (ONNX's third activation, h); unset,
 	// Activation serves for both (Keras).
 	OutputActivation Act
+	// BackwardActs, when set, are a Bidirectional layer's backward
+	// direction's activations where they differ from the forward one's
+	// (ONNX lists them per direction); nil: the fields above serve both.
+	BackwardActs *CellActs
+}
+
+// CellActs are one direction's activations of a recurrent cell, as
+// Recurrent's Activation, RecurrentActivation and OutputActivation.
+type CellActs struct {
+	Activation, RecurrentActivation, OutputActivation Act
 }
 
 // ONNXOnly reports the first of the ONNX-only options (Clip,
@@ -310,6 +320,8 @@ func (o *Recurrent) ONNXOnly() string {
 		return "peepholes"
 	case o.OutputActivation.Name != "" && o.OutputActivation != o.Activation:
 		return "an output activation (h) other than the candidate's (g)"
+	case o.BackwardActs != nil:
+		return "activations that differ between directions"
 	}
 	return ""
 }
@@ -437,6 +449,24 @@ func (o *Recurrent) Infer(in []TensorType) (TensorType, error) {
 	if o.OutputActivation.Name != "" {
 		if err := o.OutputActivation.Check(); err != nil {
 			return TensorType{}, err
+		}
+	}
+	if b := o.BackwardActs; b != nil {
+		if !o.Bidirectional {
+			return TensorType{}, fmt.Errorf("backward activations for a layer with one direction")
+		}
+		if o.Cell != CellLSTM && b.OutputActivation.Name != "" {
+			return TensorType{}, fmt.Errorf("an output activation belongs to an LSTM, not a %s", o.Cell)
+		}
+		for _, a := range []Act{b.Activation, b.RecurrentActivation} {
+			if err := a.Check(); err != nil {
+				return TensorType{}, err
+			}
+		}
+		if b.OutputActivation.Name != "" {
+			if err := b.OutputActivation.Check(); err != nil {
+				return TensorType{}, err
+			}
 		}
 	}
 	u := o.Units

@@ -171,19 +171,28 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	}
 	var names []string
 	var alphas, betas []float32
-	acts := []ir.Act{op.Activation}
-	if op.Cell != ir.CellSimpleRNN {
-		acts = []ir.Act{op.RecurrentActivation, op.Activation}
+	// One direction's ONNX activations: f (gates), g (candidate), h
+	// (LSTM output); a SimpleRNN's one.
+	dirActs := func(c ir.CellActs) []ir.Act {
+		if op.Cell == ir.CellSimpleRNN {
+			return []ir.Act{c.Activation}
+		}
+		acts := []ir.Act{c.RecurrentActivation, c.Activation}
 		if op.Cell == ir.CellLSTM {
-			h := op.Activation
-			if op.OutputActivation.Name != "" {
-				h = op.OutputActivation
+			h := c.Activation
+			if c.OutputActivation.Name != "" {
+				h = c.OutputActivation
 			}
 			acts = append(acts, h)
 		}
+		return acts
 	}
 	for d := 0; d < dirs; d++ {
-		for _, a := range acts {
+		c := ir.CellActs{Activation: op.Activation, RecurrentActivation: op.RecurrentActivation, OutputActivation: op.OutputActivation}
+		if d == 1 && op.BackwardActs != nil {
+			c = *op.BackwardActs
+		}
+		for _, a := range dirActs(c) {
 			nm, al, be, err := rnnAct(a)
 			if err != nil {
 				return nil, err

@@ -178,8 +178,9 @@ func layoutOf(n *onnxpb.NodeProto) int64 {
 // every sequence runs to the end). clip, an LSTM's input_forget,
 // peepholes P (a constant, ir.Recurrent.Peepholes) and an output
 // activation (h) other than its candidate's (g) import as ir.Recurrent's
-// ONNX-only options; initial_h without initial_c (or the reverse) for an
-// LSTM and directions with different activations are refused.
+// ONNX-only options, and so do activations that differ between
+// directions; initial_h without initial_c (or the reverse) for an LSTM is
+// refused.
 func (c *nctx) recurrent() error {
 	cell := map[string]string{"RNN": ir.CellSimpleRNN, "LSTM": ir.CellLSTM, "GRU": ir.CellGRU}[c.op]
 	layout, err := c.int("layout", 0)
@@ -442,8 +443,9 @@ func (c *nctx) recurrentStates(op *ir.Recurrent, x string, steps, dirs int, ws [
 	return nil
 }
 
-// rnnActs reads the activations attribute: one for the gates (f) and one
-// for the candidate and output (g, h), the same in both directions.
+// rnnActs reads the activations attribute: per direction one for the
+// gates (f), one for the candidate (g) and, for an LSTM, one for the
+// output (h); a backward direction's that differ are BackwardActs.
 func (c *nctx) rnnActs(op *ir.Recurrent, dirs int) error {
 	per := map[string]int{ir.CellSimpleRNN: 1, ir.CellLSTM: 3, ir.CellGRU: 2}[op.Cell]
 	names := []string{"Sigmoid", "Tanh", "Tanh"}[:per]
@@ -484,20 +486,22 @@ func (c *nctx) rnnActs(op *ir.Recurrent, dirs int) error {
 		}
 		acts = append(acts, a)
 	}
-	for d := 1; d < dirs; d++ {
-		for i := 0; i < per; i++ {
-			if acts[d*per+i] != acts[i] {
-				return fmt.Errorf("directions with different activations are not supported")
-			}
+	cellActs := func(a []ir.Act) ir.CellActs {
+		if op.Cell == ir.CellSimpleRNN {
+			return ir.CellActs{Activation: a[0], RecurrentActivation: ir.Linear}
 		}
+		c := ir.CellActs{RecurrentActivation: a[0], Activation: a[1]}
+		if op.Cell == ir.CellLSTM && a[1] != a[2] {
+			c.OutputActivation = a[2]
+		}
+		return c
 	}
-	if op.Cell == ir.CellSimpleRNN {
-		op.Activation, op.RecurrentActivation = acts[0], ir.Linear
-		return nil
-	}
-	op.RecurrentActivation, op.Activation = acts[0], acts[1]
-	if op.Cell == ir.CellLSTM && acts[1] != acts[2] {
-		op.OutputActivation = acts[2]
+	fw := cellActs(acts[:per])
+	op.Activation, op.RecurrentActivation, op.OutputActivation = fw.Activation, fw.RecurrentActivation, fw.OutputActivation
+	if dirs == 2 {
+		if bw := cellActs(acts[per:]); bw != fw {
+			op.BackwardActs = &bw
+		}
 	}
 	return nil
 }

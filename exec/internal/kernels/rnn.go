@@ -44,6 +44,26 @@ type RNNParams struct {
 	Clip        float32
 	InputForget bool
 	OutAct      *Activation
+	// BackActs, for BiRNN (nil: the forward direction's), are the
+	// backward direction's Act, RecAct and OutAct.
+	BackActs *RNNActs
+}
+
+// RNNActs are one direction's activations (OutAct nil: Act).
+type RNNActs struct {
+	Act, RecAct Activation
+	OutAct      *Activation
+}
+
+// backward returns the parameters of BiRNN's backward direction.
+func (p RNNParams) backward() RNNParams {
+	q := p
+	q.Backwards, q.ReverseOutputs = true, true
+	if b := p.BackActs; b != nil {
+		q.Act, q.RecAct, q.OutAct = b.Act, b.RecAct, b.OutAct
+	}
+	q.BackActs = nil
+	return q
 }
 
 // outAct is the activation of an LSTM's cell state in its output.
@@ -147,7 +167,7 @@ func (p RNNParams) check(x []float32, w RNNWeights, mask, y []float32, ystride i
 		}
 		convCheckLen("recurrent peephole", w.Peephole, 3*p.U)
 	}
-	if (p.InputForget || p.OutAct != nil) && p.Cell != CellLSTM {
+	if (p.InputForget || p.OutAct != nil || p.BackActs != nil && p.BackActs.OutAct != nil) && p.Cell != CellLSTM {
 		panic("kernels: input_forget or an output activation for a cell other than an LSTM")
 	}
 	if mask != nil {
@@ -212,8 +232,7 @@ func BiRNN(p RNNParams, x []float32, fw, bw RNNWeights, fst, bst *RNNState, merg
 	if p.N == 0 {
 		return
 	}
-	q := p
-	q.Backwards, q.ReverseOutputs = true, true
+	q := p.backward()
 	rows := p.outRows()
 	if merge == BiConcat {
 		p.check(x, fw, mask, y, 2*p.U)
@@ -247,8 +266,7 @@ func biMerge(merge BiMerge, y, back []float32) {
 
 // BiRNNRef is the reference of BiRNN, built on RNNRef.
 func BiRNNRef(p RNNParams, x []float32, fw, bw RNNWeights, fst, bst *RNNState, merge BiMerge, mask []float32, y []float32) {
-	q := p
-	q.Backwards, q.ReverseOutputs = true, true
+	q := p.backward()
 	rows := p.outRows()
 	if merge == BiConcat {
 		RNNRef(p, x, fw, fst, mask, y, 2*p.U)

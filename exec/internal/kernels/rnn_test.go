@@ -368,6 +368,7 @@ func TestRNNONNXOptions(t *testing.T) {
 		peep        bool
 		inputForget bool
 		outAct      *Activation
+		back        bool // different backward activations
 	}
 	variants := []opts{
 		{name: "clip", clip: 0.4},
@@ -375,11 +376,12 @@ func TestRNNONNXOptions(t *testing.T) {
 		{name: "peep_forget_clip", peep: true, inputForget: true, clip: 0.7},
 		{name: "out_relu", outAct: &relu},
 		{name: "all", peep: true, inputForget: true, clip: 0.5, outAct: &relu},
+		{name: "back_acts", back: true},
 	}
 	for _, cell := range []RNNCell{CellSimple, CellLSTM, CellGRU} {
 		for _, v := range variants {
-			if cell != CellLSTM && v != variants[0] {
-				continue // only clip applies to RNN and GRU
+			if cell != CellLSTM && v.name != "clip" && !v.back {
+				continue // only clip and backward activations apply to RNN and GRU
 			}
 			for _, resetAfter := range []bool{false, true} {
 				if resetAfter && cell != CellGRU {
@@ -422,6 +424,12 @@ func TestRNNONNXOptions(t *testing.T) {
 							}
 							if back {
 								continue
+							}
+							if v.back {
+								p.BackActs = &RNNActs{Act: Activation{Kind: ActSoftsign}, RecAct: hsig2}
+								if cell == CellLSTM {
+									p.BackActs.OutAct = &relu
+								}
 							}
 							bw := rnnWeights(r, p, true)
 							bw.Peephole = w.Peephole

@@ -101,7 +101,13 @@ var rnnCases = []rnnCase{
 	{name: "rnn_thresholded", op: "RNN", steps: 3, batch: 2, feat: 3, hidden: 4, bias: true, acts: []string{"ThresholdedRelu"}, alphas: []float32{0.1}, outs: []int{0, 1}},
 	{name: "rnn_thresholded_default_alpha", op: "RNN", steps: 3, batch: 2, feat: 3, hidden: 4, bias: true, acts: []string{"ThresholdedRelu"}, outs: []int{0, 1}, refused: "ambiguous"},
 	{name: "lstm_scaled_tanh", op: "LSTM", steps: 2, batch: 2, feat: 2, hidden: 2, acts: []string{"Sigmoid", "ScaledTanh", "Tanh"}, outs: []int{0}, refused: "ScaledTanh"},
-	{name: "rnn_directions_differ", op: "RNN", steps: 2, batch: 2, feat: 2, hidden: 2, dir: "bidirectional", acts: []string{"Tanh"}, backActs: []string{"Relu"}, outs: []int{0}, refused: "different activations"},
+	{name: "rnn_directions_differ", op: "RNN", steps: 3, batch: 2, feat: 2, hidden: 3, dir: "bidirectional", bias: true, acts: []string{"Tanh"}, backActs: []string{"Relu"}, outs: []int{0, 1}},
+	{name: "lstm_directions_differ", op: "LSTM", steps: 4, batch: 2, feat: 3, hidden: 3, dir: "bidirectional", bias: true, initial: true,
+		acts: []string{"Sigmoid", "Tanh", "Tanh"}, backActs: []string{"HardSigmoid", "Softsign", "Relu"}, outs: []int{0, 1, 2}},
+	{name: "gru_batchwise_directions_differ", op: "GRU", layout: 1, steps: 3, batch: 2, feat: 3, hidden: 3, dir: "bidirectional", bias: true,
+		acts: []string{"Sigmoid", "Tanh"}, backActs: []string{"HardSigmoid", "Tanh"}, outs: []int{0, 1}},
+	{name: "gru_directions_differ_lbr", op: "GRU", steps: 3, batch: 2, feat: 3, hidden: 3, lbr: 1, dir: "bidirectional", bias: true,
+		acts: []string{"Sigmoid", "Tanh"}, backActs: []string{"Sigmoid", "Softsign"}, outs: []int{0, 1}},
 	{name: "lstm_peepholes_bad_shape", op: "LSTM", steps: 2, batch: 2, feat: 2, hidden: 2, peepholes: true, badP: true, outs: []int{0}, refused: "P has shape (1, 4), expected (1, 6)"},
 	{name: "gru_input_forget", op: "GRU", steps: 2, batch: 2, feat: 2, hidden: 2, forget: true, outs: []int{0}, refused: "input_forget"},
 }
@@ -324,7 +330,7 @@ func TestRecurrentNodesORT(t *testing.T) {
 		// Keras has no spelling for ONNX's cell options: refused naming
 		// the node (checked on batch-first nodes, since a time-major
 		// one is refused first for its transpose of the batch axis).
-		if c.layout == 1 && (c.peepholes || c.clip != 0 || c.forget || len(c.acts) == 3 && c.acts[1] != c.acts[2]) {
+		if c.layout == 1 && (c.peepholes || c.clip != 0 || c.forget || c.backActs != nil || len(c.acts) == 3 && c.acts[1] != c.acts[2]) {
 			err := keras.WriteKeras3(m, filepath.Join(dir, c.name+".keras"), keras.K3Options{})
 			if err == nil || !strings.Contains(err.Error(), c.name) || !strings.Contains(err.Error(), "ONNX's") {
 				t.Errorf("%s: Keras export: want an error naming the node, got %v", c.name, err)
