@@ -307,9 +307,9 @@ type CellActs struct {
 	Activation, RecurrentActivation, OutputActivation Act
 }
 
-// ONNXOnly reports the first of the ONNX-only options (Clip,
-// InputForget, Peepholes, OutputActivation) the layer uses, "" when it
-// uses none: a Keras layer can say nothing else.
+// ONNXOnly names the first of the ONNX-only options (Clip, InputForget,
+// Peepholes, an OutputActivation other than Activation, BackwardActs)
+// the layer uses, "" when it uses none: no Keras layer has them.
 func (o *Recurrent) ONNXOnly() string {
 	switch {
 	case o.Clip > 0:
