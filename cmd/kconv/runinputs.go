@@ -29,8 +29,10 @@ func (f *inputFlags) tensors(m *ir.Model) ([]*ir.Tensor, string, error) {
 				return nil, "", usagef("--input %s is given twice", name)
 			}
 			named[name] = file
-		case ok && len(names) > 1 && !exists(in):
-			return nil, "", usagef("--input %s: the model has no input %q (its inputs: %s)", in, name, strings.Join(names, ", "))
+		case ok && !strings.Contains(name, "/") && !strings.Contains(in, ".h5:") && !exists(in):
+			// NAME=FILE with a name the model lacks (not a path, nor an
+			// HDF5 dataset, that holds "=").
+			return nil, "", usagef("--input %s: the model has no input %q (its inputs: %s), and no file has that name", in, name, strings.Join(names, ", "))
 		default:
 			plain = append(plain, in)
 		}

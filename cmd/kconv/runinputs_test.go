@@ -131,7 +131,7 @@ func TestRunNamedSingleInput(t *testing.T) {
 	if want := []float32{0, 0, 0.5, 1.5}; len(got) != 4 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] {
 		t.Errorf("output %v, want %v", got, want)
 	}
-	if code, _, errs := kconv(t, "run", relu, "--input", "z="+x); code == 0 || !strings.Contains(errs, "z="+x) {
+	if code, _, errs := kconv(t, "run", relu, "--input", "z="+x); code == 0 || !strings.Contains(errs, `the model has no input "z" (its inputs: x)`) {
 		t.Errorf("unknown name: exit %d, stderr %q", code, errs)
 	}
 }
