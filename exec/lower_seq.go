@@ -278,9 +278,37 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 	if err != nil {
 		return err
 	}
+	var outAct *kernels.Activation
+	if op.OutputActivation.Name != "" {
+		a, err := kernelAct(op.OutputActivation)
+		if err != nil {
+			return err
+		}
+		outAct = &a
+	}
+	var backActs *kernels.RNNActs
+	if b := op.BackwardActs; b != nil {
+		backActs = &kernels.RNNActs{}
+		if backActs.Act, err = kernelAct(b.Activation); err != nil {
+			return err
+		}
+		if backActs.RecAct, err = kernelAct(b.RecurrentActivation); err != nil {
+			return err
+		}
+		if b.OutputActivation.Name != "" {
+			a, err := kernelAct(b.OutputActivation)
+			if err != nil {
+				return err
+			}
+			backActs.OutAct = &a
+		}
+	}
 	cell := map[string]kernels.RNNCell{ir.CellSimpleRNN: kernels.CellSimple, ir.CellLSTM: kernels.CellLSTM, ir.CellGRU: kernels.CellGRU}[op.Cell]
 	dirW := func(w [][]float32) kernels.RNNWeights {
 		rw := kernels.RNNWeights{Kernel: w[0], Recurrent: w[1]}
+		if op.Peepholes {
+			rw.Peephole = w[len(w)-1]
+		}
 		if op.UseBias {
 			rw.Bias = w[2]
 			if op.SplitBias && !(op.Cell == ir.CellGRU && op.ResetAfter) && len(rw.Bias)%2 == 0 {
@@ -339,7 +367,8 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 	}
 	l.add(&step{node: n.Name, ins: ins, out: out, fn: func(a *arena, b int, xs [][]float32, o []float32) error {
 		p := kernels.RNNParams{Cell: cell, N: in.batch(b), T: steps, In: feat, U: op.Units, Act: act, RecAct: ract,
-			ResetAfter: op.ResetAfter, Backwards: op.GoBackwards, Sequences: op.ReturnSequences, ReverseOutputs: op.TimeOrder}
+			ResetAfter: op.ResetAfter, Backwards: op.GoBackwards, Sequences: op.ReturnSequences, ReverseOutputs: op.TimeOrder,
+			Clip: float32(op.Clip), InputForget: op.InputForget, OutAct: outAct, BackActs: backActs}
 		var mask []float32
 		switch {
 		case op.SeqLens != nil:

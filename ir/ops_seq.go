@@ -1,6 +1,9 @@
 package ir
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Sequence ops: tensors of shape (batch, steps, features), Keras's layout
 // for text and time series (channels_first Conv1D/pooling: (batch,
@@ -274,6 +277,53 @@ type Recurrent struct {
 	// later steps are zero and its final states are those after its last
 	// step run.
 	SeqLens []int
+	// ONNX-only cell options, which no Keras layer has (exporter/keras
+	// refuses them by name). Clip, when > 0, bounds the input of every
+	// gate's and the candidate's activation to [-Clip, Clip] (ONNX clip;
+	// an LSTM's cell state is not clipped).
+	Clip float64
+	// InputForget couples an LSTM's forget gate to its input gate,
+	// f = 1 − i (ONNX input_forget); the forget block of the weights (and
+	// of the peepholes) is then unused.
+	InputForget bool
+	// Peepholes gives an LSTM ONNX's peephole weights P: one more weight
+	// per direction, "peephole" (3, Units), rows i, f, o (Keras's gate
+	// order); i and f add p∘c of the previous cell state to their inputs,
+	// o of the new one.
+	Peepholes bool
+	// OutputActivation, when its Name is set, is an LSTM's activation of
+	// the cell state in h = o∘act(c) (ONNX's third activation, h); unset,
+	// Activation serves for both (Keras).
+	OutputActivation Act
+	// BackwardActs, when set, are a Bidirectional layer's backward
+	// direction's activations where they differ from the forward one's
+	// (ONNX lists them per direction); nil: the fields above serve both.
+	BackwardActs *CellActs
+}
+
+// CellActs are one direction's activations of a recurrent cell, as
+// Recurrent's Activation, RecurrentActivation and OutputActivation.
+type CellActs struct {
+	Activation, RecurrentActivation, OutputActivation Act
+}
+
+// ONNXOnly names the first of the ONNX-only options (Clip, InputForget,
+// Peepholes, an OutputActivation other than Activation, BackwardActs)
+// the layer uses, "" when it uses none: no Keras layer has them.
+func (o *Recurrent) ONNXOnly() string {
+	switch {
+	case o.Clip > 0:
+		return "clip"
+	case o.InputForget:
+		return "input_forget"
+	case o.Peepholes:
+		return "peepholes"
+	case o.OutputActivation.Name != "" && o.OutputActivation != o.Activation:
+		return "an output activation (h) other than the candidate's (g)"
+	case o.BackwardActs != nil:
+		return "activations that differ between directions"
+	}
+	return ""
 }
 
 // States is the number of state tensors of the layer: per direction one
@@ -390,6 +440,35 @@ func (o *Recurrent) Infer(in []TensorType) (TensorType, error) {
 	if err := o.RecurrentActivation.Check(); err != nil {
 		return TensorType{}, err
 	}
+	if !(o.Clip >= 0) || math.IsInf(o.Clip, 1) {
+		return TensorType{}, fmt.Errorf("clip %v is not a finite threshold >= 0", o.Clip)
+	}
+	if o.Cell != CellLSTM && (o.InputForget || o.Peepholes || o.OutputActivation.Name != "") {
+		return TensorType{}, fmt.Errorf("input_forget, peepholes and an output activation belong to an LSTM, not a %s", o.Cell)
+	}
+	if o.OutputActivation.Name != "" {
+		if err := o.OutputActivation.Check(); err != nil {
+			return TensorType{}, err
+		}
+	}
+	if b := o.BackwardActs; b != nil {
+		if !o.Bidirectional {
+			return TensorType{}, fmt.Errorf("backward activations for a layer with one direction")
+		}
+		if o.Cell != CellLSTM && b.OutputActivation.Name != "" {
+			return TensorType{}, fmt.Errorf("an output activation belongs to an LSTM, not a %s", o.Cell)
+		}
+		for _, a := range []Act{b.Activation, b.RecurrentActivation} {
+			if err := a.Check(); err != nil {
+				return TensorType{}, err
+			}
+		}
+		if b.OutputActivation.Name != "" {
+			if err := b.OutputActivation.Check(); err != nil {
+				return TensorType{}, err
+			}
+		}
+	}
 	u := o.Units
 	if o.Bidirectional {
 		switch o.Merge {
@@ -421,6 +500,9 @@ func (o *Recurrent) Weights(in []TensorType) []WeightSpec {
 			b = Shape{2, g * u}
 		}
 		one = append(one, WeightSpec{Name: "bias", Shape: b, Trainable: true})
+	}
+	if o.Peepholes {
+		one = append(one, WeightSpec{Name: "peephole", Shape: Shape{3, u}, Trainable: true})
 	}
 	if !o.Bidirectional {
 		return one

@@ -61,9 +61,14 @@ give a folder), decoded, resized bilinearly to the model's input size and laid
 out as RGB values in 0–255, then preprocessed as the architecture expects when
 kconv knows it (builtins, and weights-only files matched to one: Keras's
 "caffe", "tf" or "torch" modes; fast.ai's VGG16 preprocesses inside). Override
-with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
+with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.
+
+A model with several inputs takes one .npy file or FILE.h5:DATASET per input:
+--input NAME=FILE for each (NAME: its InputLayer, or ONNX graph input), or the files in
+the model's input order.`,
 		Example: `  kconv run model.h5 --input x.npy --out y.npy
-  kconv run vgg16.h5 --arch vgg16 --input cat.jpg --labels imagenet`,
+  kconv run vgg16.h5 --arch vgg16 --input cat.jpg --labels imagenet
+  kconv run two_inputs.onnx --input image=x.npy --input meta=m.npy --out-dir out`,
 		Args: exactArgs(1, "one MODEL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(inf.inputs) == 0 {
@@ -84,7 +89,7 @@ with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 			}
 			inf.changed = cmd.Flags().Changed
 			inf.budget = lf.budget
-			x, note, err := inf.tensor(m)
+			xs, note, err := inf.tensors(m)
 			if err != nil {
 				return err
 			}
@@ -98,7 +103,7 @@ with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			outs, err := p.Run(context.Background(), []*ir.Tensor{x})
+			outs, err := p.Run(context.Background(), xs)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -134,7 +139,7 @@ with --preprocess MODE, or give --scale, --mean, --std, --bgr yourself.`,
 		},
 	}
 	lf.register(cmd)
-	cmd.Flags().StringArrayVarP(&inf.inputs, "input", "i", nil, "input: `X`.npy, FILE.h5:DATASET, an image, or a folder of images (repeatable for images)")
+	cmd.Flags().StringArrayVarP(&inf.inputs, "input", "i", nil, "input: `X`.npy, FILE.h5:DATASET, an image, or a folder of images (repeatable for images); NAME=FILE for each input of a several-input model")
 	cmd.Flags().Float64Var(&inf.scale, "scale", 1, "multiply image pixel values (0–255) by this")
 	cmd.Flags().StringVar(&inf.mean, "mean", "", "subtract per-channel `R,G,B` means from images (after --scale)")
 	cmd.Flags().StringVar(&inf.std, "std", "", "divide images by per-channel `R,G,B` deviations (after --mean)")

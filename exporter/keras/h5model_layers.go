@@ -363,6 +363,12 @@ func (b *h5build) node(n *ir.Node) error {
 	case *ir.Unknown:
 		return layerErr(n, "class %s is not known to kconv (an unknown layer) and cannot be written", op.ClassName)
 
+	case *ir.Recurrent:
+		if why := op.ONNXOnly(); why != "" {
+			return layerErr(n, "%s with ONNX's %s has no Keras layer (no Keras cell has the option)", op.Kind(), why)
+		}
+		return layerErr(n, "op %s has no Keras layer (exporter/keras writes no recurrent layers yet)", op.Kind())
+
 	default:
 		var ok bool
 		if out, ok, err = b.onnxNode(n, name, ins); ok {

@@ -76,7 +76,7 @@ func checkStructure(t *testing.T, m *ir.Model, data []byte, opts onnxexport.Opti
 			t.Errorf("graph input %q is also an initializer", in.GetName())
 		}
 		defined[in.GetName()] = true
-		checkDims(t, in, opts.Batch, dim0(m, in.GetName()))
+		checkDims(t, in, opts.Batch, shapeOf(m, in.GetName()))
 	}
 	if len(g.Input) != len(m.Inputs) || len(g.Output) != len(m.Outputs) {
 		t.Errorf("%d inputs, %d outputs; the model has %d, %d", len(g.Input), len(g.Output), len(m.Inputs), len(m.Outputs))
@@ -106,25 +106,34 @@ func checkStructure(t *testing.T, m *ir.Model, data []byte, opts onnxexport.Opti
 		if i < len(m.Outputs) && out.GetName() != m.Outputs[i] {
 			t.Errorf("graph output %d is %q, want the layer's name %q", i, out.GetName(), m.Outputs[i])
 		}
-		checkDims(t, out, opts.Batch, dim0(m, out.GetName()))
+		checkDims(t, out, opts.Batch, shapeOf(m, out.GetName()))
 	}
 }
 
 // dim0 is the size of dimension 0 of node name's output (-1: dynamic or
 // no such node).
-func dim0(m *ir.Model, name string) int {
-	if n := m.Node(name); n != nil && len(n.Out.Shape) > 0 {
-		return n.Out.Shape[0]
+// shapeOf is the shape of node name of m, nil when unknown.
+func shapeOf(m *ir.Model, name string) ir.Shape {
+	if n := m.Node(name); n != nil {
+		return n.Out.Shape
 	}
-	return -1
+	return nil
 }
 
-func checkDims(t *testing.T, vi *onnxpb.ValueInfoProto, batch, static int) {
+// checkDims checks a graph input's or output's dimensions against the
+// node's shape: dimension 0 static as it is, else the batch given or "N";
+// the others static where the shape knows them, else left open (a
+// variable length).
+func checkDims(t *testing.T, vi *onnxpb.ValueInfoProto, batch int, shape ir.Shape) {
 	t.Helper()
 	dims := vi.GetType().GetTensorType().GetShape().GetDim()
 	if len(dims) == 0 {
 		t.Errorf("%s has no shape", vi.GetName())
 		return
+	}
+	static := -1
+	if len(shape) > 0 {
+		static = shape[0]
 	}
 	if static >= 0 {
 		// A static dimension 0 (imported ONNX models) is written as is.
@@ -138,9 +147,13 @@ func checkDims(t *testing.T, vi *onnxpb.ValueInfoProto, batch, static int) {
 	} else if dims[0].GetDimParam() != "N" {
 		t.Errorf("%s: batch dimension %v, want dim_param N", vi.GetName(), dims[0])
 	}
-	for _, d := range dims[1:] {
-		if d.GetDimValue() < 1 {
-			t.Errorf("%s: dimension %v", vi.GetName(), d)
+	for i, d := range dims[1:] {
+		if i+1 < len(shape) && shape[i+1] < 0 {
+			if d.GetValue() != nil {
+				t.Errorf("%s: dimension %d %v, want it open (the model's is unknown)", vi.GetName(), i+1, d)
+			}
+		} else if d.GetDimValue() < 1 {
+			t.Errorf("%s: dimension %d %v", vi.GetName(), i+1, d)
 		}
 	}
 }

@@ -77,9 +77,17 @@ func rnnAct(a ir.Act) (name string, alpha, beta []float32, err error) {
 	case "", "linear":
 		return "Affine", []float32{1}, []float32{0}, nil
 	case "relu":
-		if a.Alpha == 0 && a.Threshold == 0 && !a.HasMax {
+		switch {
+		case a.HasMax:
+		case a.Alpha == 0 && a.Threshold == 0:
 			return "Relu", nil, nil, nil
+		case a.Threshold == 0:
+			return "LeakyRelu", []float32{float32(a.Alpha)}, nil, nil
+		case a.Alpha == 0:
+			return "ThresholdedRelu", []float32{float32(a.Threshold)}, nil, nil
 		}
+	case "leaky_relu":
+		return "LeakyRelu", []float32{float32(a.Alpha)}, nil, nil
 	case "softsign":
 		return "Softsign", nil, nil, nil
 	case "softplus":
@@ -106,9 +114,6 @@ func onnxGates(cell string) []int {
 // LSTM and GRU (batch-second, so the input is transposed in and the
 // outputs out).
 func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
-	if op.SeqLens != nil {
-		return nil, fmt.Errorf("sequence lengths (ONNX sequence_lens read by importer/onnx) are not exported")
-	}
 	x := b.logical(b.in(n, 0))
 	if len(x.shape) != 3 || x.shape[2] < 1 {
 		return nil, fmt.Errorf("input %v is not (batch, steps, features)", x.shape)
@@ -166,15 +171,28 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	}
 	var names []string
 	var alphas, betas []float32
-	acts := []ir.Act{op.Activation}
-	if op.Cell != ir.CellSimpleRNN {
-		acts = []ir.Act{op.RecurrentActivation, op.Activation}
-		if op.Cell == ir.CellLSTM {
-			acts = append(acts, op.Activation)
+	// One direction's ONNX activations: f (gates), g (candidate), h
+	// (LSTM output); a SimpleRNN's one.
+	dirActs := func(c ir.CellActs) []ir.Act {
+		if op.Cell == ir.CellSimpleRNN {
+			return []ir.Act{c.Activation}
 		}
+		acts := []ir.Act{c.RecurrentActivation, c.Activation}
+		if op.Cell == ir.CellLSTM {
+			h := c.Activation
+			if c.OutputActivation.Name != "" {
+				h = c.OutputActivation
+			}
+			acts = append(acts, h)
+		}
+		return acts
 	}
 	for d := 0; d < dirs; d++ {
-		for _, a := range acts {
+		c := ir.CellActs{Activation: op.Activation, RecurrentActivation: op.RecurrentActivation, OutputActivation: op.OutputActivation}
+		if d == 1 && op.BackwardActs != nil {
+			c = *op.BackwardActs
+		}
+		for _, a := range dirActs(c) {
 			nm, al, be, err := rnnAct(a)
 			if err != nil {
 				return nil, err
@@ -201,11 +219,25 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	if op.Cell == ir.CellGRU && op.ResetAfter {
 		attrs = append(attrs, aInt("linear_before_reset", 1))
 	}
+	if op.Clip > 0 {
+		attrs = append(attrs, aFloat("clip", op.Clip))
+	}
+	if op.InputForget {
+		attrs = append(attrs, aInt("input_forget", 1))
+	}
 	xt := b.step("Transpose", []string{x.name}, n.Name+"/time_major", aInts("perm", 1, 0, 2))
 	wi := b.weightInit(n.Name+"/W", []int{dirs, g * u, feat}, W)
 	ri := b.weightInit(n.Name+"/R", []int{dirs, g * u, u}, R)
 	bi := b.weightInit(n.Name+"/B", []int{dirs, 2 * g * u}, B)
 	ins := []string{xt, wi, ri, bi}
+	if op.SeqLens != nil {
+		// sequence_lens is int32: a Cast of the int64 constant.
+		lens := make([]int64, len(op.SeqLens))
+		for i, l := range op.SeqLens {
+			lens[i] = int64(l)
+		}
+		ins = append(ins, b.step("Cast", []string{b.constI(lens...)}, n.Name+"/sequence_lens", aInt("to", int64(onnxpb.TensorProto_INT32))))
+	}
 	if len(n.Inputs) > 1 {
 		// Keras's initial states, each (N, U), forward then backward,
 		// h then c per direction → initial_h and initial_c (D, N, U).
@@ -227,11 +259,32 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 			}
 			st = b.step("Transpose", []string{st}, n.Name+"/"+what, aInts("perm", 1, 0, 2))
 			if k == 0 {
-				ins = append(ins, "", st) // sequence_lens, initial_h
+				if len(ins) == 4 {
+					ins = append(ins, "") // no sequence_lens
+				}
+				ins = append(ins, st) // initial_h
 			} else {
 				ins = append(ins, st)
 			}
 		}
+	}
+	if op.Peepholes {
+		// Keras-order peepholes i, f, o per direction → ONNX P (D, 3U),
+		// rows i, o, f.
+		P := make([]float32, 0, dirs*3*u)
+		for d := 0; d < dirs; d++ {
+			pd, err := n.Weights[(d+1)*per-1].Data()
+			if err != nil {
+				return nil, err
+			}
+			for _, kg := range []int{0, 2, 1} {
+				P = append(P, pd[kg*u:(kg+1)*u]...)
+			}
+		}
+		for len(ins) < 7 {
+			ins = append(ins, "")
+		}
+		ins = append(ins, b.weightInit(n.Name+"/P", []int{dirs, 3 * u}, P))
 	}
 	y, yh := b.fresh(n.Name+"/Y"), b.fresh(n.Name+"/Y_h")
 	outs := []string{y}

@@ -183,10 +183,16 @@ func TestImportLSTMTimeMajorHand(t *testing.T) {
 	}
 }
 
-// TestImportLSTMRefusals: what the importer cannot express fails cleanly.
+// TestImportLSTMRefusals: what the importer cannot express fails cleanly
+// (clip itself imports: importer/onnx/conformance checks it against ONNX
+// Runtime).
 func TestImportLSTMRefusals(t *testing.T) {
-	clip := &onnxpb.AttributeProto{Name: proto.String("clip"), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(3)}
-	if _, err := onnximport.Load(lstmFile(t, 1, clip)); err == nil || !strings.Contains(err.Error(), "clip") {
-		t.Errorf("LSTM clip: %v", err)
+	clip := &onnxpb.AttributeProto{Name: proto.String("clip"), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(-3)}
+	if _, err := onnximport.Load(lstmFile(t, 1, clip)); err == nil || !strings.Contains(err.Error(), "clip -3 is not a threshold") {
+		t.Errorf("LSTM clip -3: %v", err)
+	}
+	scaled := &onnxpb.AttributeProto{Name: proto.String("activations"), Type: onnxpb.AttributeProto_STRINGS.Enum(), Strings: [][]byte{[]byte("Sigmoid"), []byte("ScaledTanh"), []byte("Tanh")}}
+	if _, err := onnximport.Load(lstmFile(t, 1, scaled)); err == nil || !strings.Contains(err.Error(), "ScaledTanh is not supported") {
+		t.Errorf("LSTM ScaledTanh: %v", err)
 	}
 }

@@ -110,7 +110,21 @@ func TestSharedKeras3(t *testing.T) {
 func TestSharedKerasReal(t *testing.T) {
 	haveShared(t)
 	dir := filepath.Join(sharedDir, "keras-real")
-	runFixtures(t, realFixtures(dir))
+	fx := realFixtures(dir)
+	runFixtures(t, fx)
+	// Every model file of the folder is one of them: a file added there
+	// without a parameter count here fails.
+	listed := map[string]bool{}
+	for _, f := range fx {
+		listed[filepath.Base(f.file)] = true
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.h5"))
+	zips, _ := filepath.Glob(filepath.Join(dir, "*.keras"))
+	for _, f := range append(files, zips...) {
+		if b := filepath.Base(f); !strings.HasSuffix(b, ".io.h5") && !listed[b] {
+			t.Errorf("%s: a model file of %s with no fixture (parameter count) in realFixtures", b, dir)
+		}
+	}
 	// 36 has no architecture of its own.
 	p := filepath.Join(dir, "36_k3_mnist_weights_only.weights.h5")
 	_, err := Load(p, Options{})

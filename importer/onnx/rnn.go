@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -174,9 +175,12 @@ func layoutOf(n *onnxpb.NodeProto) int64 {
 // hidden) whose dimension 0 is static (graph inputs: PyTorch's h0, c0);
 // zero-filled ones of a symbolic shape (PyTorch's default states) are the
 // default. sequence_lens must be a constant (ir.Recurrent.SeqLens when not
-// every sequence runs to the end); peepholes, clip,
-// input_forget, and initial_h without initial_c (or the reverse) for an
-// LSTM are refused.
+// every sequence runs to the end). clip, an LSTM's input_forget,
+// peepholes P (a constant, ir.Recurrent.Peepholes) and an output
+// activation (h) other than its candidate's (g) import as ir.Recurrent's
+// ONNX-only options, and so do activations that differ between
+// directions; initial_h without initial_c (or the reverse) for an LSTM is
+// refused.
 func (c *nctx) recurrent() error {
 	cell := map[string]string{"RNN": ir.CellSimpleRNN, "LSTM": ir.CellLSTM, "GRU": ir.CellGRU}[c.op]
 	layout, err := c.int("layout", 0)
@@ -186,8 +190,8 @@ func (c *nctx) recurrent() error {
 	if layout != 0 && layout != 1 {
 		return fmt.Errorf("layout %d is not 0 or 1", layout)
 	}
-	if c.in(7) != nil {
-		return fmt.Errorf("%s peepholes (P) are not supported", c.op)
+	if c.op != "LSTM" && c.in(7) != nil {
+		return fmt.Errorf("%s has no peepholes (P)", c.op)
 	}
 	if c.op != "LSTM" && (c.state(6) != nil || c.outUsed(2)) {
 		return fmt.Errorf("%s has no cell state (initial_c, Y_c)", c.op)
@@ -195,11 +199,19 @@ func (c *nctx) recurrent() error {
 	if c.op == "LSTM" && (c.state(5) == nil) != (c.state(6) == nil) {
 		return fmt.Errorf("LSTM with only one of initial_h and initial_c is not supported")
 	}
-	if _, ok := c.attrs["clip"]; ok {
-		return fmt.Errorf("%s clip is not supported", c.op)
+	clip, err := c.float("clip", 0)
+	if err != nil {
+		return err
 	}
-	if f, err := c.int("input_forget", 0); err != nil || f != 0 {
-		return fmt.Errorf("%s input_forget is not supported", c.op)
+	if _, ok := c.attrs["clip"]; ok && !(clip > 0 && clip <= math.MaxFloat32) {
+		return fmt.Errorf("%s clip %v is not a threshold > 0", c.op, clip)
+	}
+	forget, err := c.int("input_forget", 0)
+	if err != nil {
+		return err
+	}
+	if forget != 0 && (c.op != "LSTM" || forget != 1) {
+		return fmt.Errorf("%s input_forget %d is not 0, or 1 for an LSTM", c.op, forget)
 	}
 	hidden, err := c.int("hidden_size", 0)
 	if err != nil {
@@ -220,7 +232,8 @@ func (c *nctx) recurrent() error {
 		return err
 	}
 	op := &ir.Recurrent{Cell: cell, Units: int(hidden), UseBias: true, ResetAfter: cell == ir.CellGRU && lbr != 0,
-		Bidirectional: dirs == 2, Merge: "concat", GoBackwards: dir == "reverse", SplitBias: true}
+		Bidirectional: dirs == 2, Merge: "concat", GoBackwards: dir == "reverse", SplitBias: true,
+		Clip: clip, InputForget: forget == 1, Peepholes: c.in(7) != nil}
 	if err := c.rnnActs(op, dirs); err != nil {
 		return err
 	}
@@ -430,8 +443,9 @@ func (c *nctx) recurrentStates(op *ir.Recurrent, x string, steps, dirs int, ws [
 	return nil
 }
 
-// rnnActs reads the activations attribute: one for the gates (f) and one
-// for the candidate and output (g, h), the same in both directions.
+// rnnActs reads the activations attribute: per direction one for the
+// gates (f), one for the candidate (g) and, for an LSTM, one for the
+// output (h); a backward direction's that differ are BackwardActs.
 func (c *nctx) rnnActs(op *ir.Recurrent, dirs int) error {
 	per := map[string]int{ir.CellSimpleRNN: 1, ir.CellLSTM: 3, ir.CellGRU: 2}[op.Cell]
 	names := []string{"Sigmoid", "Tanh", "Tanh"}[:per]
@@ -472,21 +486,23 @@ func (c *nctx) rnnActs(op *ir.Recurrent, dirs int) error {
 		}
 		acts = append(acts, a)
 	}
-	for d := 1; d < dirs; d++ {
-		for i := 0; i < per; i++ {
-			if acts[d*per+i] != acts[i] {
-				return fmt.Errorf("directions with different activations are not supported")
-			}
+	cellActs := func(a []ir.Act) ir.CellActs {
+		if op.Cell == ir.CellSimpleRNN {
+			return ir.CellActs{Activation: a[0], RecurrentActivation: ir.Linear}
+		}
+		c := ir.CellActs{RecurrentActivation: a[0], Activation: a[1]}
+		if op.Cell == ir.CellLSTM && a[1] != a[2] {
+			c.OutputActivation = a[2]
+		}
+		return c
+	}
+	fw := cellActs(acts[:per])
+	op.Activation, op.RecurrentActivation, op.OutputActivation = fw.Activation, fw.RecurrentActivation, fw.OutputActivation
+	if dirs == 2 {
+		if bw := cellActs(acts[per:]); bw != fw {
+			op.BackwardActs = &bw
 		}
 	}
-	if op.Cell == ir.CellSimpleRNN {
-		op.Activation, op.RecurrentActivation = acts[0], ir.Linear
-		return nil
-	}
-	if op.Cell == ir.CellLSTM && acts[1] != acts[2] {
-		return fmt.Errorf("LSTM with different cell (g) and output (h) activations is not supported")
-	}
-	op.RecurrentActivation, op.Activation = acts[0], acts[1]
 	return nil
 }
 
@@ -516,6 +532,16 @@ func onnxRNNAct(name string, alphas, betas *[]float32) (ir.Act, error) {
 		return ir.Act{Name: "hard_sigmoid", Alpha: take(alphas, 0.2), Beta: take(betas, 0.5)}, nil
 	case "elu":
 		return ir.Act{Name: "elu", Alpha: take(alphas, 1)}, nil
+	case "leakyrelu":
+		return ir.Act{Name: "leaky_relu", Alpha: take(alphas, 0.01)}, nil
+	case "thresholdedrelu":
+		// x if x >= alpha else 0: Keras's ReLU with a threshold. Without
+		// an alpha ONNX means its ThresholdedRelu's default, 1, where
+		// ONNX Runtime's recurrences use 0: refused rather than guessed.
+		if len(*alphas) == 0 {
+			return ir.Act{}, fmt.Errorf("recurrent activation %s without its alpha in activation_alpha is ambiguous (ONNX's default 1, ONNX Runtime's 0)", name)
+		}
+		return ir.Act{Name: "relu", Threshold: take(alphas, 1)}, nil
 	case "affine":
 		if a, b := take(alphas, 1), take(betas, 0); a == 1 && b == 0 {
 			return ir.Linear, nil
@@ -572,6 +598,15 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 			return nil
 		}))
 	}
+	var p *tensor
+	if op.Peepholes {
+		if p, err = c.constIn(7, "P"); err != nil {
+			return nil, err
+		}
+		if !ir.Shape(p.shape).Equal(ir.Shape{dirs, 3 * u}) {
+			return nil, fmt.Errorf("P has shape %v, expected %v", ir.Shape(p.shape), ir.Shape{dirs, 3 * u})
+		}
+	}
 	var ws []*ir.Weight
 	for d := 0; d < dirs; d++ {
 		prefix := ""
@@ -602,6 +637,20 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 			}
 			return nil
 		})))
+		if p != nil {
+			// ONNX P rows i, o, f → Keras's gate order i, f, o.
+			ws = append(ws, ir.NewWeight(prefix+"peephole", ir.Shape{3, u}, ir.Float32, p.origin, ir.SourceFunc(func(dst []float32) error {
+				f, err := p.floats()
+				if err != nil {
+					return err
+				}
+				base := dd * 3 * u
+				for o, kg := range []int{0, 2, 1} {
+					copy(dst[kg*u:(kg+1)*u], f[base+o*u:base+(o+1)*u])
+				}
+				return nil
+			})))
+		}
 	}
 	return ws, nil
 }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/kconv/kconv/exec/internal/gemm"
 )
@@ -36,12 +37,63 @@ type RNNParams struct {
 	Backwards      bool // read the steps last to first (Keras go_backwards)
 	Sequences      bool // output every step (N, T, U) instead of the last (N, U)
 	ReverseOutputs bool // with Sequences and Backwards: output step t at position t (Bidirectional's backward half)
+	// ONNX's cell options (zero values: Keras's cell). Clip > 0 bounds
+	// every gate's and the candidate's pre-activation to [-Clip, Clip];
+	// InputForget (LSTM) sets f = 1 − i; OutAct (LSTM, nil: Act) is the
+	// activation of c in h = o∘OutAct(c).
+	Clip        float32
+	InputForget bool
+	OutAct      *Activation
+	// BackActs, for BiRNN (nil: the forward direction's), are the
+	// backward direction's Act, RecAct and OutAct.
+	BackActs *RNNActs
+}
+
+// RNNActs are one direction's activations (OutAct nil: Act).
+type RNNActs struct {
+	Act, RecAct Activation
+	OutAct      *Activation
+}
+
+// backward returns the parameters of BiRNN's backward direction.
+func (p RNNParams) backward() RNNParams {
+	q := p
+	q.Backwards, q.ReverseOutputs = true, true
+	if b := p.BackActs; b != nil {
+		q.Act, q.RecAct, q.OutAct = b.Act, b.RecAct, b.OutAct
+	}
+	q.BackActs = nil
+	return q
+}
+
+// outAct is the activation of an LSTM's cell state in its output.
+func (p RNNParams) outAct() Activation {
+	if p.OutAct != nil {
+		return *p.OutAct
+	}
+	return p.Act
+}
+
+// clipTo bounds v to [-c, c] when c > 0 (NaN stays NaN).
+func clipTo(v []float32, c float32) {
+	if c <= 0 {
+		return
+	}
+	for i, x := range v {
+		if x > c {
+			v[i] = c
+		} else if x < -c {
+			v[i] = -c
+		}
+	}
 }
 
 // RNNWeights are one direction's weights in Keras 2 layout: Kernel (In,
 // G·U), Recurrent (U, G·U), Bias (G·U, or 2·3U for a reset-after GRU;
-// nil: none).
-type RNNWeights struct{ Kernel, Recurrent, Bias []float32 }
+// nil: none), and an LSTM's Peephole (3U: i, f, o; nil: none), ONNX's P:
+// i and f add Peephole∘c of the previous cell state to their
+// pre-activations, o of the new one.
+type RNNWeights struct{ Kernel, Recurrent, Bias, Peephole []float32 }
 
 // RNNState is one direction's initial and final states, each (N, U): H0
 // and C0 (LSTM) start the recurrence (nil: zeros), H and C (LSTM) receive
@@ -109,6 +161,15 @@ func (p RNNParams) check(x []float32, w RNNWeights, mask, y []float32, ystride i
 		}
 		convCheckLen("recurrent bias", w.Bias, nb)
 	}
+	if w.Peephole != nil {
+		if p.Cell != CellLSTM {
+			panic("kernels: peepholes for a cell other than an LSTM")
+		}
+		convCheckLen("recurrent peephole", w.Peephole, 3*p.U)
+	}
+	if (p.InputForget || p.OutAct != nil || p.BackActs != nil && p.BackActs.OutAct != nil) && p.Cell != CellLSTM {
+		panic("kernels: input_forget or an output activation for a cell other than an LSTM")
+	}
 	if mask != nil {
 		convCheckLen("recurrent mask", mask, p.N*p.T)
 	}
@@ -171,8 +232,7 @@ func BiRNN(p RNNParams, x []float32, fw, bw RNNWeights, fst, bst *RNNState, merg
 	if p.N == 0 {
 		return
 	}
-	q := p
-	q.Backwards, q.ReverseOutputs = true, true
+	q := p.backward()
 	rows := p.outRows()
 	if merge == BiConcat {
 		p.check(x, fw, mask, y, 2*p.U)
@@ -206,8 +266,7 @@ func biMerge(merge BiMerge, y, back []float32) {
 
 // BiRNNRef is the reference of BiRNN, built on RNNRef.
 func BiRNNRef(p RNNParams, x []float32, fw, bw RNNWeights, fst, bst *RNNState, merge BiMerge, mask []float32, y []float32) {
-	q := p
-	q.Backwards, q.ReverseOutputs = true, true
+	q := p.backward()
 	rows := p.outRows()
 	if merge == BiConcat {
 		RNNRef(p, x, fw, fst, mask, y, 2*p.U)
@@ -266,7 +325,7 @@ func rnnRun(p RNNParams, x []float32, w RNNWeights, st *RNNState, mask []float32
 			if mask == nil || mask[n*p.T+t] != 0 {
 				xr := xw[(n*p.T+t)*gu : (n*p.T+t+1)*gu]
 				hr := hu[n*gu : (n+1)*gu]
-				rnnCellStep(p, xr, hr, hn, cn, tmp[n*p.U:(n+1)*p.U], w.Recurrent, gu)
+				rnnCellStep(p, xr, hr, hn, cn, tmp[n*p.U:(n+1)*p.U], w.Recurrent, w.Peephole, gu)
 			}
 			row := n
 			if p.Sequences {
@@ -286,28 +345,48 @@ func rnnRun(p RNNParams, x []float32, w RNNWeights, st *RNNState, mask []float32
 
 // rnnCellStep updates one sample's state h (and c) from its input
 // projection xr and recurrent projection hr.
-func rnnCellStep(p RNNParams, xr, hr, h, c, tmp, rec []float32, gu int) {
+func rnnCellStep(p RNNParams, xr, hr, h, c, tmp, rec, peep []float32, gu int) {
 	u := p.U
 	switch p.Cell {
 	case CellSimple:
 		for j := 0; j < u; j++ {
 			h[j] = xr[j] + hr[j]
 		}
+		clipTo(h, p.Clip)
 		p.Act.Apply(h)
 	case CellLSTM:
 		for j := 0; j < 4*u; j++ {
 			xr[j] += hr[j] // xr is this step's own row: free to overwrite
 		}
 		i, f, cc, o := xr[:u], xr[u:2*u], xr[2*u:3*u], xr[3*u:]
+		if peep != nil {
+			for j := 0; j < u; j++ {
+				i[j] += peep[j] * c[j]
+				f[j] += peep[u+j] * c[j]
+			}
+		}
+		clipTo(xr[:3*u], p.Clip)
 		p.RecAct.Apply(i)
-		p.RecAct.Apply(f)
+		if p.InputForget {
+			for j := 0; j < u; j++ {
+				f[j] = 1 - i[j]
+			}
+		} else {
+			p.RecAct.Apply(f)
+		}
 		p.Act.Apply(cc)
-		p.RecAct.Apply(o)
 		for j := 0; j < u; j++ {
 			c[j] = f[j]*c[j] + i[j]*cc[j]
 			tmp[j] = c[j]
 		}
-		p.Act.Apply(tmp)
+		if peep != nil {
+			for j := 0; j < u; j++ {
+				o[j] += peep[2*u+j] * c[j]
+			}
+		}
+		clipTo(o, p.Clip)
+		p.RecAct.Apply(o)
+		p.outAct().Apply(tmp)
 		for j := 0; j < u; j++ {
 			h[j] = o[j] * tmp[j]
 		}
@@ -316,6 +395,7 @@ func rnnCellStep(p RNNParams, xr, hr, h, c, tmp, rec []float32, gu int) {
 		for j := 0; j < 2*u; j++ {
 			xr[j] += hr[j]
 		}
+		clipTo(xr[:2*u], p.Clip)
 		p.RecAct.Apply(z)
 		p.RecAct.Apply(r)
 		if p.ResetAfter {
@@ -329,6 +409,7 @@ func rnnCellStep(p RNNParams, xr, hr, h, c, tmp, rec []float32, gu int) {
 			}
 			gemm.SgemmSerial(false, false, 1, u, u, 1, tmp, u, rec[2*u:], gu, 1, hh, u)
 		}
+		clipTo(hh, p.Clip)
 		p.Act.Apply(hh)
 		for j := 0; j < u; j++ {
 			h[j] = z[j]*h[j] + (1-z[j])*hh[j]
@@ -356,9 +437,18 @@ func RNNRef(p RNNParams, x []float32, w RNNWeights, st *RNNState, mask []float32
 		return float64(w.Bias[gu+j])
 	}
 	act := func(a Activation, v float64) float64 {
+		if c := float64(p.Clip); c > 0 {
+			v = math.Max(-c, math.Min(c, v))
+		}
 		s := []float32{float32(v)}
 		a.Apply(s)
 		return float64(s[0])
+	}
+	peep := func(k, j int) float64 {
+		if w.Peephole == nil {
+			return 0
+		}
+		return float64(w.Peephole[k*u+j])
 	}
 	for n := 0; n < p.N; n++ {
 		h := make([]float64, u)
@@ -403,12 +493,18 @@ func RNNRef(p RNNParams, x []float32, w RNNWeights, st *RNNState, mask []float32
 					}
 				case CellLSTM:
 					for j := 0; j < u; j++ {
-						i := act(p.RecAct, xW(j)+vU(h, j))
-						f := act(p.RecAct, xW(u+j)+vU(h, u+j))
+						i := act(p.RecAct, xW(j)+vU(h, j)+peep(0, j)*c[j])
+						f := 1 - i
+						if !p.InputForget {
+							f = act(p.RecAct, xW(u+j)+vU(h, u+j)+peep(1, j)*c[j])
+						}
 						cc := act(p.Act, xW(2*u+j)+vU(h, 2*u+j))
-						o := act(p.RecAct, xW(3*u+j)+vU(h, 3*u+j))
 						c[j] = f*c[j] + i*cc
-						nh[j] = o * act(p.Act, c[j])
+						o := act(p.RecAct, xW(3*u+j)+vU(h, 3*u+j)+peep(2, j)*c[j])
+						// The cell state itself is not clipped.
+						s := []float32{float32(c[j])}
+						p.outAct().Apply(s)
+						nh[j] = o * float64(s[0])
 					}
 				case CellGRU:
 					z := make([]float64, u)

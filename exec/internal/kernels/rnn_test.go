@@ -355,3 +355,137 @@ func BenchmarkLSTM(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/op")
 }
+
+// TestRNNONNXOptions checks RNN and BiRNN against their references with
+// ONNX's cell options (clip, an LSTM's peepholes, input_forget and
+// output activation) over cells, directions, masks and states.
+func TestRNNONNXOptions(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	relu := Activation{Kind: ActReLU}
+	type opts struct {
+		name        string
+		clip        float32
+		peep        bool
+		inputForget bool
+		outAct      *Activation
+		back        bool // different backward activations
+	}
+	variants := []opts{
+		{name: "clip", clip: 0.4},
+		{name: "peep", peep: true},
+		{name: "peep_forget_clip", peep: true, inputForget: true, clip: 0.7},
+		{name: "out_relu", outAct: &relu},
+		{name: "all", peep: true, inputForget: true, clip: 0.5, outAct: &relu},
+		{name: "back_acts", back: true},
+	}
+	for _, cell := range []RNNCell{CellSimple, CellLSTM, CellGRU} {
+		for _, v := range variants {
+			if cell != CellLSTM && v.name != "clip" && !v.back {
+				continue // only clip and backward activations apply to RNN and GRU
+			}
+			for _, resetAfter := range []bool{false, true} {
+				if resetAfter && cell != CellGRU {
+					continue
+				}
+				for _, back := range []bool{false, true} {
+					for _, masked := range []bool{false, true} {
+						for _, states := range []bool{false, true} {
+							p := RNNParams{Cell: cell, N: 3, T: 4, In: 3, U: 5, Act: tanhAct, RecAct: sigAct, ResetAfter: resetAfter,
+								Backwards: back, Sequences: true, Clip: v.clip, InputForget: v.inputForget, OutAct: v.outAct}
+							name := fmt.Sprintf("cell%d_%s_ra%v_back%v_mask%v_states%v", cell, v.name, resetAfter, back, masked, states)
+							x := rnnRand(r, p.N*p.T*p.In)
+							w := rnnWeights(r, p, true)
+							if v.peep {
+								w.Peephole = rnnRand(r, 3*p.U)
+							}
+							var mask []float32
+							if masked {
+								mask = make([]float32, p.N*p.T)
+								for i := range mask {
+									mask[i] = float32(r.Intn(2))
+								}
+							}
+							want := make([]float32, p.outRows()*p.U)
+							got := make([]float32, len(want))
+							var wst, gst *RNNState
+							if states {
+								wst, gst = rnnStates(r, p), rnnStates(r, p)
+								gst.H0, gst.C0 = wst.H0, wst.C0
+							}
+							RNNRef(p, x, w, wst, mask, want, p.U)
+							RNN(p, x, w, gst, mask, got, p.U, &Workspace{})
+							if d := maxDiff(got, want); d > 1e-5 {
+								t.Errorf("%s: max diff %g", name, d)
+							}
+							if states {
+								if d := max(maxDiff(gst.H, wst.H), maxDiff(gst.C, wst.C)); d > 1e-5 {
+									t.Errorf("%s: final states: max diff %g", name, d)
+								}
+							}
+							if back {
+								continue
+							}
+							if v.back {
+								p.BackActs = &RNNActs{Act: Activation{Kind: ActSoftsign}, RecAct: hsig2}
+								if cell == CellLSTM {
+									p.BackActs.OutAct = &relu
+								}
+							}
+							bw := rnnWeights(r, p, true)
+							bw.Peephole = w.Peephole
+							want = make([]float32, p.outRows()*2*p.U)
+							got = make([]float32, len(want))
+							BiRNNRef(p, x, w, bw, nil, nil, BiConcat, mask, want)
+							BiRNN(p, x, w, bw, nil, nil, BiConcat, mask, got, &Workspace{})
+							if d := maxDiff(got, want); d > 1e-5 {
+								t.Errorf("%s bidirectional: max diff %g", name, d)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestRNNONNXOptionsHand checks a one-unit, one-step LSTM with ONNX's
+// peepholes, clip and input_forget against ONNX's equations written out
+// here: i = σ(clip(x·Wi + h·Ri + Pi·c + bi)), f = 1 − i, g = tanh(clip(…)),
+// c' = f·c + i·g, o = σ(clip(x·Wo + h·Ro + Po·c' + bo)), h' = o·tanh(c').
+func TestRNNONNXOptionsHand(t *testing.T) {
+	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	clip := func(v float64) float64 { return math.Max(-0.8, math.Min(0.8, v)) }
+	x, h0, c0 := 1.5, 0.3, -0.6
+	// Keras gate order i, f, c, o.
+	kw := []float64{0.9, 0.2, -0.7, 0.4}
+	rw := []float64{-0.5, 0.1, 0.6, 0.3}
+	b := []float64{0.05, -0.2, 0.1, 0.2}
+	pe := []float64{0.7, 0.9, -1.1} // i, f, o
+	i := sig(clip(x*kw[0] + h0*rw[0] + pe[0]*c0 + b[0]))
+	f := 1 - i
+	g := math.Tanh(clip(x*kw[2] + h0*rw[2] + b[2]))
+	c1 := f*c0 + i*g
+	o := sig(clip(x*kw[3] + h0*rw[3] + pe[2]*c1 + b[3]))
+	h1 := o * math.Tanh(c1)
+	f32 := func(v []float64) []float32 {
+		out := make([]float32, len(v))
+		for k, e := range v {
+			out[k] = float32(e)
+		}
+		return out
+	}
+	p := RNNParams{Cell: CellLSTM, N: 1, T: 1, In: 1, U: 1, Act: tanhAct, RecAct: sigAct, Clip: 0.8, InputForget: true}
+	w := RNNWeights{Kernel: f32(kw), Recurrent: f32(rw), Bias: f32(b), Peephole: f32(pe)}
+	for _, run := range []string{"RNN", "RNNRef"} {
+		y := make([]float32, 1)
+		st := &RNNState{H0: []float32{float32(h0)}, C0: []float32{float32(c0)}, H: make([]float32, 1), C: make([]float32, 1)}
+		if run == "RNN" {
+			RNN(p, f32([]float64{x}), w, st, nil, y, 1, &Workspace{})
+		} else {
+			RNNRef(p, f32([]float64{x}), w, st, nil, y, 1)
+		}
+		if math.Abs(float64(y[0])-h1) > 1e-6 || math.Abs(float64(st.C[0])-c1) > 1e-6 {
+			t.Errorf("%s: h %v c %v, want %v %v", run, y[0], st.C[0], h1, c1)
+		}
+	}
+}
