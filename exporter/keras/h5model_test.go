@@ -19,8 +19,13 @@ import (
 	"github.com/kconv/kconv/zoo"
 )
 
+// A round trip computes the same function, but not always with the same
+// kernels: an ONNX model's NCHW input is read by its first convolution
+// directly (direct kernel), the converted channels-last model's by
+// Winograd F(2×2) where it pays, and their roundings differ (cifar_deep:
+// 3e-5 relative at the output).
 const (
-	roundTripRtol = 1e-6
+	roundTripRtol = 1e-4
 	roundTripAtol = 1e-7
 )
 
