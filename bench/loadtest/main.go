@@ -250,7 +250,7 @@ func run(o options) error {
 	// is shared, and its speed before and after brackets the run.
 	pre := 0.0
 	if prog != nil && !o.null {
-		pre = runRate(prog, o.cfg.MaxBatch)
+		pre = runRate(prog, o.cfg.MaxBatch, o.cfg.Workers)
 	}
 	res, err := measure(&target{base, srv, timer}, prog, o, pre)
 	if err != nil {
@@ -392,7 +392,7 @@ func floors(t *target, prog *exec.Program, o options) error {
 	if rows <= 0 {
 		rows = o.cfg.MaxBatch
 	}
-	pre := runRate(prog, o.cfg.MaxBatch)
+	pre := runRate(prog, o.cfg.MaxBatch, o.cfg.Workers)
 	fmt.Printf("in-process Program.Run at batch %d before the load: %.1f rows/s\n", o.cfg.MaxBatch, pre)
 	runs := []struct {
 		label  string
@@ -791,7 +791,11 @@ func cpuTime() time.Duration {
 // served throughput relative to in-process Run doing the same batches:
 // Σ runs·rows / Σ runs·time(rows). Sizes are timed in turns (round robin)
 // for about 4 s so that a change in the machine's load hits them alike.
+// With --workers W > 1 each timed run is W runs of the size at once (see
+// runGroup), as the server runs W batches at once: the reference then
+// uses the cores the server's configuration uses.
 func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre float64) (formed, formedCPU float64) {
+	w := max(o.cfg.Workers, 1)
 	sizes := []int{}
 	for b := range hist {
 		sizes = append(sizes, b)
@@ -801,6 +805,7 @@ func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre
 	}
 	sort.Ints(sizes)
 	inputs := map[int][]*ir.Tensor{}
+	reps := map[int]int{} // runs in a row per timed group
 	m := p.Model()
 	ctx := context.Background()
 	for _, rows := range sizes {
@@ -816,10 +821,12 @@ func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre
 			}
 			ins = append(ins, t)
 		}
-		if _, err := p.Run(ctx, ins); err != nil { // warm up
+		t0 := time.Now()
+		if err := runGroup(ctx, p, ins, w, 1); err != nil { // warm up
 			fmt.Printf("in-process Run at batch %d: %v\n", rows, err)
 			return 0, 0
 		}
+		reps[rows] = groupReps(time.Since(t0))
 		inputs[rows] = ins
 	}
 	times := map[int][]time.Duration{}
@@ -831,12 +838,14 @@ func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre
 		}
 		for _, rows := range sizes {
 			t0, c0 := time.Now(), cpuTime()
-			if _, err := p.Run(ctx, inputs[rows]); err != nil {
+			if err := runGroup(ctx, p, inputs[rows], w, reps[rows]); err != nil {
 				fmt.Printf("in-process Run: %v\n", err)
 				return 0, 0
 			}
-			times[rows] = append(times[rows], time.Since(t0))
-			cpu[rows] += cpuTime() - c0
+			// Per run of each goroutine: the group's time and CPU over its
+			// runs in a row.
+			times[rows] = append(times[rows], time.Since(t0)/time.Duration(reps[rows]))
+			cpu[rows] += (cpuTime() - c0) / time.Duration(reps[rows])
 		}
 	}
 	median := func(d []time.Duration) float64 {
@@ -845,12 +854,14 @@ func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre
 	}
 	var rows, secs, cpuSecs float64
 	for b, n := range hist {
+		// A timed group is w runs: a run of b rows takes 1/w of its time
+		// and CPU.
 		rows += float64(n * b)
-		secs += float64(n) * median(times[b])
-		cpuSecs += float64(n) * cpu[b].Seconds() / float64(len(times[b]))
+		secs += float64(n) * median(times[b]) / float64(w)
+		cpuSecs += float64(n) * cpu[b].Seconds() / float64(len(times[b])*w)
 	}
 	mb := o.cfg.MaxBatch
-	atMax := float64(mb) / median(times[mb])
+	atMax := float64(mb*w) / median(times[mb])
 	fmt.Printf("in-process Program.Run at batch %d: %.1f rows/s (served/that: %.2f)\n", mb, atMax, served/atMax)
 	if pre > 0 {
 		fmt.Printf("  before the load: %.1f rows/s (served/that: %.2f)\n", pre, served/pre)
@@ -1009,9 +1020,43 @@ func nullInfer(h http.Handler) http.Handler {
 	})
 }
 
-// runRate times Program.Run at rows rows for about 4 s (at least 3 runs)
-// and returns rows/s from the median run.
-func runRate(p *exec.Program, rows int) float64 {
+// runGroup runs p on ins n times in a row on each of w goroutines at
+// once (Program.Run is safe for concurrent use and does not write its
+// inputs), as a server with w workers runs w batches at once; n runs in a
+// row keep the goroutines' start and wake-up out of the timing of short
+// runs. The calling goroutine is one of the w.
+func runGroup(ctx context.Context, p *exec.Program, ins []*ir.Tensor, w, n int) error {
+	loop := func() error {
+		for range n {
+			if _, err := p.Run(ctx, ins); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make(chan error, w)
+	for range w - 1 {
+		go func() { errs <- loop() }()
+	}
+	first := loop()
+	for range w - 1 {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// groupReps is how many runs in a row runGroup should make so that a
+// group lasts about 2 ms, given one group of single runs took d.
+func groupReps(d time.Duration) int {
+	return min(max(int(2*time.Millisecond/max(d, 1)), 1), 200)
+}
+
+// runRate times Program.Run at rows rows, w runs at once (runGroup), for
+// about 4 s (at least 3 groups) and returns rows/s from the median group.
+func runRate(p *exec.Program, rows, w int) float64 {
+	w = max(w, 1)
 	var ins []*ir.Tensor
 	for _, tt := range p.Model().InputTypes() {
 		shape := tt.Shape.Clone()
@@ -1025,18 +1070,20 @@ func runRate(p *exec.Program, rows int) float64 {
 		ins = append(ins, t)
 	}
 	ctx := context.Background()
-	if _, err := p.Run(ctx, ins); err != nil {
+	t0 := time.Now()
+	if err := runGroup(ctx, p, ins, w, 1); err != nil {
 		return 0
 	}
+	n := groupReps(time.Since(t0))
 	var d []time.Duration
 	start := time.Now()
 	for len(d) < 3 || (time.Since(start) < 4*time.Second && len(d) < 1000) {
 		t0 := time.Now()
-		if _, err := p.Run(ctx, ins); err != nil {
+		if err := runGroup(ctx, p, ins, w, n); err != nil {
 			return 0
 		}
-		d = append(d, time.Since(t0))
+		d = append(d, time.Since(t0)/time.Duration(n))
 	}
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	return float64(rows) / d[len(d)/2].Seconds()
+	return float64(rows*w) / d[len(d)/2].Seconds()
 }
