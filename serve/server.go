@@ -36,7 +36,8 @@ type Config struct {
 	// it requests get 429 with Retry-After.
 	MaxQueue int
 	// Workers is the number of batches of one model run at once (default 1;
-	// each run already uses the program's threads).
+	// each run already uses the program's threads); Model.Workers overrides
+	// it per model. Parallelism chooses threads and workers together.
 	Workers int
 	// MaxBodyBytes limits a request body (default 64 MiB); larger bodies get
 	// 413.

@@ -127,11 +127,11 @@ func main() {
 	flag.BoolVar(&o.stdClient, "std-client", false, "send with net/http's client instead of the lean HTTP/1.1 client (see client.go)")
 	flag.BoolVar(&o.null, "null", false, "in-process server: answer infer without running the model (measures HTTP and the machine alone)")
 	flag.BoolVar(&o.binary, "binary", true, "send and receive tensors with the binary data extension (false: JSON)")
-	flag.IntVar(&o.threads, "threads", 0, "threads per model run (in-process server)")
+	flag.IntVar(&o.threads, "threads", 0, "threads per model run (in-process server; 0: as kconv serve chooses, serve.Parallelism)")
 	flag.IntVar(&o.cfg.MaxBatch, "max-batch", 32, "in-process server: batch up to this many rows")
 	flag.DurationVar(&o.cfg.BatchTimeout, "batch-timeout", time.Millisecond, "in-process server: batch timeout")
 	flag.IntVar(&o.cfg.MaxQueue, "max-queue", 256, "in-process server: queue bound per model")
-	flag.IntVar(&o.cfg.Workers, "workers", 1, "in-process server: batches run at once")
+	flag.IntVar(&o.cfg.Workers, "workers", 0, "in-process server: batches run at once (0: as kconv serve chooses, serve.Parallelism)")
 	flag.DurationVar(&o.cfg.Timeout, "timeout", 30*time.Second, "in-process server: per-request deadline")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first load run (client and in-process server) to FILE")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the whole run (client and in-process server) to FILE")
@@ -191,7 +191,10 @@ func run(o options) error {
 		if err := m.LoadWeights(); err != nil {
 			return err
 		}
-		prog, err = exec.Compile(m, exec.Options{Threads: o.threads})
+		// Threads and workers as kconv serve chooses them unless given.
+		var threads int
+		threads, o.cfg.Workers = serve.Parallelism(ir.FLOPs(m), runtime.GOMAXPROCS(0), o.threads, o.cfg.Workers)
+		prog, err = exec.Compile(m, exec.Options{Threads: threads})
 		if err != nil {
 			return err
 		}

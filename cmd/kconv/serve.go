@@ -7,6 +7,7 @@ import (
 	"net"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -63,8 +64,11 @@ flight and exits 0. See docs/serving.md.`,
 			if len(names) > 0 && len(names) != len(args) {
 				return usagef("--name is given %d time(s) for %d model(s); give one per MODEL or none", len(names), len(args))
 			}
-			if cfg.MaxBatch < 1 || cfg.MaxQueue < 1 || cfg.Workers < 1 || cfg.BatchTimeout < 0 || cfg.Timeout <= 0 || cfg.MaxBodyBytes <= 0 {
-				return usagef("--max-batch, --max-queue, --workers, --timeout and --max-body must be positive, --batch-timeout not negative")
+			if cfg.MaxBatch < 1 || cfg.MaxQueue < 1 || cfg.Workers < 0 || cfg.BatchTimeout < 0 || cfg.Timeout <= 0 || cfg.MaxBodyBytes <= 0 {
+				return usagef("--max-batch, --max-queue, --timeout and --max-body must be positive, --workers and --batch-timeout not negative")
+			}
+			if err := threadsOK(threads); err != nil {
+				return usagef("%v", err)
 			}
 			var models []serve.Model
 			for i, path := range args {
@@ -82,11 +86,15 @@ flight and exits 0. See docs/serving.md.`,
 				if err := compileWeights(m, lf.budget); err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-				p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd, MemoryBudget: lf.budget})
+				// Threads per run and runs at once, by the model's size
+				// unless given (serve.Parallelism).
+				t, w := serve.Parallelism(ir.FLOPs(m), runtime.GOMAXPROCS(0), threads, cfg.Workers)
+				p, err := exec.Compile(m, exec.Options{Threads: t, NoWinograd: noWinograd, MemoryBudget: lf.budget})
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-				models = append(models, serve.Model{Name: name, Program: p})
+				fmt.Fprintf(cmd.ErrOrStderr(), "kconv: %s: %d thread(s) per run, %d run(s) at once\n", name, p.Threads(), w)
+				models = append(models, serve.Model{Name: name, Program: p, Workers: w})
 			}
 			cfg.Version = version
 			cfg.Log = log.New(cmd.ErrOrStderr(), "", log.LstdFlags)
@@ -141,12 +149,12 @@ flight and exits 0. See docs/serving.md.`,
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (0.0.0.0:8080 for every interface, as in a container)")
 	f.StringVar(&grpcAddr, "grpc-addr", "", "also serve the Open Inference Protocol over gRPC on `HOST:PORT` (e.g. 127.0.0.1:8081; KServe uses 8081)")
 	f.StringArrayVar(&names, "name", nil, "the `NAME` of each MODEL in URLs, in order (default: the file's base name)")
-	f.IntVar(&threads, "threads", 0, "worker threads per run (default: all cores)")
+	f.IntVar(&threads, "threads", 0, "worker threads per run (0: by the model's size, see --workers)")
 	f.BoolVar(&noWinograd, "no-winograd", false, "compute 3×3 convolutions without Winograd (less memory)")
 	f.IntVar(&cfg.MaxBatch, "max-batch", 1, "merge concurrent requests into batches of up to `B` rows (1: no merging)")
 	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", time.Millisecond, "while another batch runs, wait at most `D` for more requests to fill a batch (an idle model never waits)")
 	f.IntVar(&cfg.MaxQueue, "max-queue", 64, "requests waiting per model before answering 429")
-	f.IntVar(&cfg.Workers, "workers", 1, "batches of one model run at once")
+	f.IntVar(&cfg.Workers, "workers", 0, "batches of one model run at once (0: by the model's size: a model under 10 MFLOP per row runs on 1 thread, as many runs at once as cores; a larger one on every core, one run at a time; --workers W alone gives each run cores/W threads)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body", 64<<20, "largest request body in `BYTES` (413 beyond)")
 	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "each request's deadline, queueing included (504 beyond)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, wait at most this for requests in flight")
