@@ -27,10 +27,10 @@ type Config struct {
 	// no merging). Requests larger than MaxBatch run alone.
 	MaxBatch int
 	// BatchTimeout is how long a worker collecting a batch waits for more
-	// requests while another batch of the model runs (Workers > 1); a worker
-	// that would leave the model idle takes only the requests already
-	// queued and runs at once, so a lone request never waits (0: never
-	// wait).
+	// requests while other batches of the model run and keep every core
+	// busy (see batcher); a worker that would leave the model idle takes
+	// only the requests already queued and runs at once, so a lone request
+	// never waits (0: never wait).
 	BatchTimeout time.Duration
 	// MaxQueue bounds the requests waiting per model (default 64); beyond
 	// it requests get 429 with Retry-After.

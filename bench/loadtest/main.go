@@ -324,6 +324,8 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 	}
 	var st *stats
 	var serverCPU time.Duration // this process's CPU with the clients in a child
+	var gc0 runtime.MemStats
+	runtime.ReadMemStats(&gc0)
 	if srv != nil && !o.sameProcess {
 		stop := o.prof.start() // the server alone
 		st, serverCPU, err = driveChild(base, o)
@@ -335,6 +337,10 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 		st = drive(base, "/v2/models/"+o.name+"/infer", body, header, o)
 	}
 	st.print(o)
+	var gc1 runtime.MemStats
+	runtime.ReadMemStats(&gc1)
+	fmt.Printf("this process's collector: %d cycles, %.2f ms of stop-the-world pauses, %.0f bytes allocated per request\n",
+		gc1.NumGC-gc0.NumGC, float64(gc1.PauseTotalNs-gc0.PauseTotalNs)/1e6, float64(gc1.TotalAlloc-gc0.TotalAlloc)/float64(max(st.sent, 1)))
 	if t.timer != nil {
 		lat := t.timer.take()
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })

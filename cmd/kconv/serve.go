@@ -47,9 +47,12 @@ func newServeCmd() *cobra.Command {
 A model's name is its file's base name without extension unless --name gives
 one (repeat --name once per MODEL, in order). Concurrent requests for one
 model are merged into batches of up to --max-batch rows: a worker takes the
-requests queued so far and, only while another batch of the model runs
-(--workers > 1), waits at most --batch-timeout for more; a request reaching
-an idle model runs at once. When --max-queue requests wait, more get 429.
+requests queued so far and, only while other batches of the model keep every
+core busy, waits at most --batch-timeout for more; a request reaching an idle
+model runs at once. When --max-queue requests wait, more get 429.
+Unless --threads or --workers is given, a model under 10 MFLOP per row runs
+on one thread per run with as many runs at once as cores (its run is shorter
+than the HTTP work around it), a larger one on every core, one run at a time.
 SIGTERM or SIGINT stops accepting connections, finishes the requests in
 flight and exits 0. See docs/serving.md.`,
 		Example: `  kconv serve cifar_small.keras --addr 127.0.0.1:8080 --max-batch 32 --batch-timeout 2ms
@@ -152,7 +155,7 @@ flight and exits 0. See docs/serving.md.`,
 	f.IntVar(&threads, "threads", 0, "worker threads per run (0: by the model's size, see --workers)")
 	f.BoolVar(&noWinograd, "no-winograd", false, "compute 3×3 convolutions without Winograd (less memory)")
 	f.IntVar(&cfg.MaxBatch, "max-batch", 1, "merge concurrent requests into batches of up to `B` rows (1: no merging)")
-	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", time.Millisecond, "while another batch runs, wait at most `D` for more requests to fill a batch (an idle model never waits)")
+	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", time.Millisecond, "while other batches keep every core busy, wait at most `D` for more requests to fill a batch (an idle model never waits)")
 	f.IntVar(&cfg.MaxQueue, "max-queue", 64, "requests waiting per model before answering 429")
 	f.IntVar(&cfg.Workers, "workers", 0, "batches of one model run at once (0: by the model's size: a model under 10 MFLOP per row runs on 1 thread, as many runs at once as cores; a larger one on every core, one run at a time; --workers W alone gives each run cores/W threads)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body", 64<<20, "largest request body in `BYTES` (413 beyond)")
