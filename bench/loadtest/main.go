@@ -79,6 +79,7 @@ type options struct {
 	sameProcess         bool         // clients in this process (else a child, see driveChild)
 	child               bool         // this is the child: drive and print stats
 	stallDump           string       // in-process server: goroutine dump file for a stalled request
+	heapFloor           int          // in-process server: MiB of never-touched heap (see kconv serve)
 }
 
 // loadProfile writes a CPU profile of the first load run only (not the
@@ -123,6 +124,7 @@ func main() {
 	flag.IntVar(&o.floorRows, "floor-rows", 0, "--floors: rows per request of the multi-row run (default --max-batch)")
 	flag.BoolVar(&o.sameProcess, "same-process-client", false, "in-process server: run the clients in this process too, not in a child process (see child.go)")
 	flag.StringVar(&o.stallDump, "stall-dump", "", "in-process server: when a request's handler has run for 1 s, write the server's goroutines to FILE (once)")
+	flag.IntVar(&o.heapFloor, "heap-floor", 32, "in-process server: hold this many MiB of never-touched heap, which raises the collector's heap goal, as kconv serve does (0: none)")
 	flag.BoolVar(&o.child, "drive-child", false, "internal: run as the client process of an in-process server's load test")
 	flag.BoolVar(&o.stdClient, "std-client", false, "send with net/http's client instead of the lean HTTP/1.1 client (see client.go)")
 	flag.BoolVar(&o.null, "null", false, "in-process server: answer infer without running the model (measures HTTP and the machine alone)")
@@ -210,6 +212,13 @@ func run(o options) error {
 			debug.SetGCPercent(50)
 		}
 		fmt.Printf("GOGC=%s in the server\n", gogc)
+		if o.heapFloor > 0 {
+			// As kconv serve does (cmd/kconv/serve.go): a pointer-free
+			// block never touched, which raises the collector's heap goal.
+			floor := make([]byte, o.heapFloor<<20)
+			defer runtime.KeepAlive(floor)
+			fmt.Printf("heap floor: %d MiB\n", o.heapFloor)
+		}
 		srv = s
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
