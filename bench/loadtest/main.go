@@ -302,6 +302,7 @@ type result struct {
 	// and that over formedCPU (0: unknown)
 	rowsServerCPU, serverCPURatio float64
 	tail                          float64       // p99 / p50
+	cores                         float64       // CPU of server and client over the run's wall time (0: unknown)
 	srv50                         time.Duration // server-side latency percentiles (0: unknown)
 	srv99                         time.Duration
 }
@@ -363,6 +364,7 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 	r.rowRate = float64(st.ok*o.rows) / s
 	switch {
 	case serverCPU > 0:
+		r.cores = (serverCPU + st.cpu).Seconds() / s
 		r.rowsCPU = float64(st.ok*o.rows) / (serverCPU + st.cpu).Seconds()
 		r.rowsServerCPU = float64(st.ok*o.rows) / serverCPU.Seconds()
 		fmt.Printf("CPU: %.2f cores on average: server %.2f (this process), client %.2f (the child process); per request: server %.1f µs, client %.1f µs\n",
@@ -468,6 +470,12 @@ func floors(t *target, prog *exec.Program, o options) error {
 	fmt.Printf("latency, %s: p50 %.2f ms, p99 %.2f ms from the scheduled send: p99/p50 %.2f (floor 3): %s\n",
 		half.label, ms(pct(half.st.lat, 0.5)), ms(pct(half.st.lat, 0.99)), half.tail, verdict(half.tail <= 3))
 	fmt.Printf("  server side of the same requests (handler start to return): p50 %.3f ms, p99 %.3f ms\n", ms(half.srv50), ms(half.srv99))
+	if sat := results[0]; sat.cores > 0 && half.cores > 0 {
+		// Below saturation a request costs the server and the paced client
+		// more CPU than at saturation (docs/serving.md): half the rate is
+		// not half the cores.
+		fmt.Printf("  CPU (server and client): %.2f cores at half the rate, %.2f saturated: %.0f%% of the saturated run's\n", half.cores, sat.cores, 100*half.cores/sat.cores)
+	}
 	fmt.Printf("errors and lost requests, every run: %d errors, %d lost, %d arrivals dropped: %s\n", errs, lost, half.st.dropped, verdict(errs == 0 && lost == 0 && half.st.dropped == 0))
 	if errs > 0 || lost > 0 {
 		return fmt.Errorf("%d errors, %d lost requests", errs, lost)
