@@ -1,6 +1,8 @@
 # kconv serve in a container: a multi-stage build, then a slim Debian 12
-# runtime holding only the shared libraries kconv links (libhdf5, libhdf5_hl,
-# OpenBLAS) and the binary. Mount a model at /models or bake one in:
+# runtime holding only the shared libraries kconv links (libhdf5 and
+# libhdf5_hl, serial: `readelf -d` lists them and libc as the binary's only
+# NEEDED libraries; OpenBLAS is linked only with -tags openblas, which this
+# build does not use) and the binary. Mount a model at /models or bake one in:
 #
 #   docker build -t kconv .
 #   docker run --rm -p 8080:8080 -v $PWD/model:/models:ro kconv serve /models/model.keras
@@ -11,7 +13,7 @@
 
 FROM golang:1.26-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libhdf5-dev libopenblas-dev pkg-config \
+ && apt-get install -y --no-install-recommends libhdf5-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -22,11 +24,13 @@ RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}"
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libhdf5-103-1 libhdf5-hl-100 libopenblas0-pthread \
+ && apt-get install -y --no-install-recommends libhdf5-103-1 libhdf5-hl-100 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home kconv \
  && mkdir /models
 COPY --from=build /out/kconv /usr/local/bin/kconv
+# Fails the build if the runtime stage lacks a library the binary needs.
+RUN kconv version
 USER 10001
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/kconv"]

@@ -1,9 +1,11 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -93,9 +95,14 @@ var errShutdown = errors.New("the server is shutting down")
 // for the batch timeout nor for two goroutine wake-ups. Jobs arriving while
 // workers batches run are queued; when a run ends, a worker takes the
 // queued jobs as the next batch, which grows batches exactly as load grows.
-// The batch timeout applies only when a worker forms a batch while another
-// batch of the model runs (Workers > 1): then waiting a little fills the
-// batch without leaving the model idle.
+// The batch timeout applies only when a worker forms a batch while other
+// batches of the model run and keep every core busy (their threads add up
+// to the cores: Workers > 1, and runs of several threads or more workers
+// than cores): then waiting a little fills the batch without leaving a
+// core idle. With one thread per run and a worker per core (Parallelism's
+// choice for small models), a worker never waits: its core would idle
+// while the batch filled, and the wait would be added to every queued
+// request's latency.
 type batcher struct {
 	e        *entry
 	maxBatch int
@@ -103,6 +110,9 @@ type batcher struct {
 	timeout  time.Duration
 	workers  int
 	observe  func(rows int) // batch-size metric
+	// threads per run (the program's) and cores (GOMAXPROCS): see
+	// coresBusy.
+	threads, cores int
 
 	mu      sync.Mutex
 	queue   []*job // FIFO, at most maxQueue
@@ -121,8 +131,10 @@ func newBatcher(e *entry, cfg Config, observe func(int)) *batcher {
 		maxBatch: cfg.MaxBatch,
 		maxQueue: cfg.MaxQueue,
 		timeout:  cfg.BatchTimeout,
-		workers:  cfg.Workers,
+		workers:  cmp.Or(e.workers, cfg.Workers),
 		observe:  observe,
+		threads:  e.prog.Threads(),
+		cores:    runtime.GOMAXPROCS(0),
 		queue:    make([]*job, 0, min(cfg.MaxQueue, 1024)),
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
@@ -227,14 +239,21 @@ func (b *batcher) work() {
 		}
 		b.running++
 		batch, rows := b.take(nil, 0)
-		others := b.running > 1
+		busy := b.coresBusy(b.running - 1)
 		b.mu.Unlock()
-		if others {
+		if busy {
 			batch, rows = b.fill(batch, rows)
 		}
 		b.run(batch, rows)
 		b.finished()
 	}
+}
+
+// coresBusy reports whether others batches running at once keep every
+// core busy (each run uses b.threads threads): only then does a worker
+// forming a batch wait for the batch timeout (see batcher).
+func (b *batcher) coresBusy(others int) bool {
+	return others > 0 && others*max(b.threads, 1) >= b.cores
 }
 
 // take moves jobs from the head of the queue into batch (rows rows so far)

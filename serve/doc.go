@@ -6,11 +6,12 @@
 // A Server holds a fixed set of models, each compiled once (exec.Compile).
 // Requests for one model go through a bounded queue to that model's workers,
 // which merge concurrent requests into one batch (up to Config.MaxBatch rows:
-// the requests queued so far, plus, only while another batch of the model
-// runs, those arriving within Config.BatchTimeout; a request reaching an
-// idle model runs at once, on its own goroutine, with no hand-off to a
-// worker), run it with Program.Run and split the outputs back. A full
-// queue answers 429 with Retry-After.
+// the requests queued so far, plus, only while other batches of the model
+// keep every core busy, those arriving within Config.BatchTimeout; a
+// request reaching an idle model runs at once, on its own goroutine, with
+// no hand-off to a worker), run it with Program.Run and split the outputs
+// back. A full queue answers 429 with Retry-After. Parallelism chooses a
+// model's threads per run and runs at once by its work per row.
 //
 // Every request is checked against the model (input names, ranks, dims,
 // datatypes, element counts, binary sizes) before anything is allocated at

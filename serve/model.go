@@ -14,6 +14,9 @@ type Model struct {
 	Name string
 	// Program is the compiled model; the Server never recompiles it.
 	Program *exec.Program
+	// Workers is the number of batches of this model run at once (0:
+	// Config.Workers); see Parallelism.
+	Workers int
 }
 
 // tensorSpec is a model input or output as the protocols describe it.
@@ -41,6 +44,7 @@ type entry struct {
 	inputs    []tensorSpec
 	outputs   []tensorSpec
 	mergeable bool // every input and output has a dynamic batch dimension
+	workers   int  // Model.Workers (0: Config.Workers)
 	batcher   *batcher
 	bufs      bufPool // decoded inputs and merged batches
 	// run executes a batch: prog.Run (tests substitute faults).
@@ -56,7 +60,10 @@ func newEntry(m Model) (*entry, error) {
 	}
 	im := m.Program.Model()
 	idx := im.Index()
-	e := &entry{name: m.Name, prog: m.Program, mergeable: true, run: m.Program.Run}
+	if m.Workers < 0 {
+		return nil, fmt.Errorf("model %s: %d workers", m.Name, m.Workers)
+	}
+	e := &entry{name: m.Name, prog: m.Program, mergeable: true, workers: m.Workers, run: m.Program.Run}
 	for _, names := range []struct {
 		names []string
 		dst   *[]tensorSpec

@@ -27,16 +27,17 @@ type Config struct {
 	// no merging). Requests larger than MaxBatch run alone.
 	MaxBatch int
 	// BatchTimeout is how long a worker collecting a batch waits for more
-	// requests while another batch of the model runs (Workers > 1); a worker
-	// that would leave the model idle takes only the requests already
-	// queued and runs at once, so a lone request never waits (0: never
-	// wait).
+	// requests while other batches of the model run and keep every core
+	// busy (see batcher); a worker that would leave the model idle takes
+	// only the requests already queued and runs at once, so a lone request
+	// never waits (0: never wait).
 	BatchTimeout time.Duration
 	// MaxQueue bounds the requests waiting per model (default 64); beyond
 	// it requests get 429 with Retry-After.
 	MaxQueue int
 	// Workers is the number of batches of one model run at once (default 1;
-	// each run already uses the program's threads).
+	// each run already uses the program's threads); Model.Workers overrides
+	// it per model. Parallelism chooses threads and workers together.
 	Workers int
 	// MaxBodyBytes limits a request body (default 64 MiB); larger bodies get
 	// 413.

@@ -113,12 +113,13 @@ const maxDepth = 32
 // against dt (whole numbers within range for integer types, finite and in
 // float32 range for float types).
 type arrayParser struct {
-	b     []byte
-	i     int
-	dt    *datatype
-	data  []float32
-	shape []int // length at each depth; -1 until the first array at that depth closes
-	leaf  int   // depth of the numbers; -1 until the first number
+	b       []byte
+	i       int
+	dt      *datatype
+	general bool // tests: FP32 numbers by the general path only (not parseJSONFloat32)
+	data    []float32
+	shape   []int // length at each depth; -1 until the first array at that depth closes
+	leaf    int   // depth of the numbers; -1 until the first number
 }
 
 // parseArray parses raw (a JSON value) into values and their nested shape.
@@ -206,6 +207,13 @@ func (p *arrayParser) value(depth int) error {
 }
 
 func (p *arrayParser) number() error {
+	if p.dt.name == "FP32" && !p.general {
+		if f, end, ok := parseJSONFloat32(p.b, p.i); ok {
+			p.data = append(p.data, f)
+			p.i = end
+			return nil
+		}
+	}
 	start := p.i
 	for p.i < len(p.b) {
 		c := p.b[p.i]
@@ -341,6 +349,85 @@ func jsonNumber(tok string) bool {
 // pow10f64 are the powers of ten a float64 holds exactly.
 var pow10f64 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
+// parseJSONFloat32 reads the JSON number at b[i:] and converts it as
+// parseFloat32Fast does, in one pass: the grammar check (jsonNumber), the
+// scan and the conversion that number makes in three. It answers (ok) only
+// when the number follows JSON's grammar, is in parseFloat32Fast's fast
+// form with the same result, and is not followed by a byte number's scan
+// would take into the token ([0-9+-.eE]); end is the index after it.
+// Otherwise number's general path decides (and writes the error).
+func parseJSONFloat32(b []byte, i int) (f float32, end int, ok bool) {
+	neg := false
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	var mant uint64
+	digits, exp := 0, 0
+	switch {
+	case i >= len(b):
+		return 0, 0, false
+	case b[i] == '0':
+		i++
+	case b[i] >= '1' && b[i] <= '9':
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			mant = mant*10 + uint64(b[i]-'0')
+			digits++
+		}
+	default:
+		return 0, 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		first := i
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			exp--
+			if mant == 0 && b[i] == '0' {
+				continue
+			}
+			mant = mant*10 + uint64(b[i]-'0')
+			digits++
+		}
+		if i == first {
+			return 0, 0, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			eneg = b[i] == '-'
+			i++
+		}
+		first := i
+		e := 0
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			e = e*10 + int(b[i]-'0')
+			if e > 1000 {
+				return 0, 0, false
+			}
+		}
+		if i == first {
+			return 0, 0, false
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if i < len(b) {
+		switch c := b[i]; {
+		case c >= '0' && c <= '9', c == '+', c == '-', c == '.', c == 'e', c == 'E':
+			return 0, 0, false
+		}
+	}
+	if digits > 15 {
+		return 0, 0, false
+	}
+	f, ok = decimalFloat32(neg, mant, exp)
+	return f, i, ok
+}
+
 // parseFloat32Fast converts a valid JSON number to the nearest float32, as
 // strconv.ParseFloat(tok, 32) does, for the common short forms: at most 15
 // significant digits and a decimal exponent within ±22, so that the
@@ -402,6 +489,13 @@ func parseFloat32Fast(tok string) (f float32, ok bool) {
 	if i != len(tok) {
 		return 0, false
 	}
+	return decimalFloat32(neg, mant, exp)
+}
+
+// decimalFloat32 is (-1)^neg × mant × 10^exp rounded to float32 by
+// Clinger's fast path (see parseFloat32Fast; mant has at most 15
+// significant digits), or ok false where that path does not apply.
+func decimalFloat32(neg bool, mant uint64, exp int) (f float32, ok bool) {
 	var v float64
 	switch {
 	case mant == 0:

@@ -43,11 +43,11 @@ func decodeV2Fast(doc []byte) (*v2Request, bool) {
 						in.Name = s
 						return ok
 					case "datatype":
-						s, ok := d.str()
-						in.Datatype = s
+						s, ok := d.rawStr()
+						in.Datatype = intern(s)
 						return ok
 					case "shape":
-						in.Shape = []int64{}
+						in.Shape = make([]int64, 0, 4) // one allocation for up to rank 4
 						return d.array(func() bool {
 							n, ok := d.int()
 							in.Shape = append(in.Shape, n)
@@ -270,7 +270,7 @@ func (d *v2dec) params(m map[string]json.RawMessage) bool {
 		if !ok {
 			return false
 		}
-		m[string(key)] = v
+		m[intern(key)] = v
 		if d.next('}') {
 			return true
 		}
@@ -278,6 +278,27 @@ func (d *v2dec) params(m map[string]json.RawMessage) bool {
 			return false
 		}
 	}
+}
+
+// intern returns b as a string: a constant, without allocating, for the
+// strings a request header repeats (datatypes, parameter names), else a
+// copy.
+func intern(b []byte) string {
+	switch string(b) {
+	case "FP32":
+		return "FP32"
+	case "UINT8":
+		return "UINT8"
+	case "FP16":
+		return "FP16"
+	case "binary_data_size":
+		return "binary_data_size"
+	case "binary_data":
+		return "binary_data"
+	case "binary_data_output":
+		return "binary_data_output"
+	}
+	return string(b)
 }
 
 // array reads an array, calling elem for each element.

@@ -79,6 +79,7 @@ type options struct {
 	sameProcess         bool         // clients in this process (else a child, see driveChild)
 	child               bool         // this is the child: drive and print stats
 	stallDump           string       // in-process server: goroutine dump file for a stalled request
+	heapFloor           int          // in-process server: MiB of never-touched heap (see kconv serve)
 }
 
 // loadProfile writes a CPU profile of the first load run only (not the
@@ -123,15 +124,16 @@ func main() {
 	flag.IntVar(&o.floorRows, "floor-rows", 0, "--floors: rows per request of the multi-row run (default --max-batch)")
 	flag.BoolVar(&o.sameProcess, "same-process-client", false, "in-process server: run the clients in this process too, not in a child process (see child.go)")
 	flag.StringVar(&o.stallDump, "stall-dump", "", "in-process server: when a request's handler has run for 1 s, write the server's goroutines to FILE (once)")
+	flag.IntVar(&o.heapFloor, "heap-floor", 32, "in-process server: hold this many MiB of never-touched heap, which raises the collector's heap goal, as kconv serve does (0: none)")
 	flag.BoolVar(&o.child, "drive-child", false, "internal: run as the client process of an in-process server's load test")
 	flag.BoolVar(&o.stdClient, "std-client", false, "send with net/http's client instead of the lean HTTP/1.1 client (see client.go)")
 	flag.BoolVar(&o.null, "null", false, "in-process server: answer infer without running the model (measures HTTP and the machine alone)")
 	flag.BoolVar(&o.binary, "binary", true, "send and receive tensors with the binary data extension (false: JSON)")
-	flag.IntVar(&o.threads, "threads", 0, "threads per model run (in-process server)")
+	flag.IntVar(&o.threads, "threads", 0, "threads per model run (in-process server; 0: as kconv serve chooses, serve.Parallelism)")
 	flag.IntVar(&o.cfg.MaxBatch, "max-batch", 32, "in-process server: batch up to this many rows")
 	flag.DurationVar(&o.cfg.BatchTimeout, "batch-timeout", time.Millisecond, "in-process server: batch timeout")
 	flag.IntVar(&o.cfg.MaxQueue, "max-queue", 256, "in-process server: queue bound per model")
-	flag.IntVar(&o.cfg.Workers, "workers", 1, "in-process server: batches run at once")
+	flag.IntVar(&o.cfg.Workers, "workers", 0, "in-process server: batches run at once (0: as kconv serve chooses, serve.Parallelism)")
 	flag.DurationVar(&o.cfg.Timeout, "timeout", 30*time.Second, "in-process server: per-request deadline")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first load run (client and in-process server) to FILE")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the whole run (client and in-process server) to FILE")
@@ -191,7 +193,10 @@ func run(o options) error {
 		if err := m.LoadWeights(); err != nil {
 			return err
 		}
-		prog, err = exec.Compile(m, exec.Options{Threads: o.threads})
+		// Threads and workers as kconv serve chooses them unless given.
+		var threads int
+		threads, o.cfg.Workers = serve.Parallelism(ir.FLOPs(m), runtime.GOMAXPROCS(0), o.threads, o.cfg.Workers)
+		prog, err = exec.Compile(m, exec.Options{Threads: threads})
 		if err != nil {
 			return err
 		}
@@ -207,6 +212,13 @@ func run(o options) error {
 			debug.SetGCPercent(50)
 		}
 		fmt.Printf("GOGC=%s in the server\n", gogc)
+		if o.heapFloor > 0 {
+			// As kconv serve does (cmd/kconv/serve.go): a pointer-free
+			// block never touched, which raises the collector's heap goal.
+			floor := make([]byte, o.heapFloor<<20)
+			defer runtime.KeepAlive(floor)
+			fmt.Printf("heap floor: %d MiB\n", o.heapFloor)
+		}
 		srv = s
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -250,7 +262,7 @@ func run(o options) error {
 	// is shared, and its speed before and after brackets the run.
 	pre := 0.0
 	if prog != nil && !o.null {
-		pre = runRate(prog, o.cfg.MaxBatch)
+		pre = runRate(prog, o.cfg.MaxBatch, o.cfg.Workers)
 	}
 	res, err := measure(&target{base, srv, timer}, prog, o, pre)
 	if err != nil {
@@ -290,6 +302,7 @@ type result struct {
 	// and that over formedCPU (0: unknown)
 	rowsServerCPU, serverCPURatio float64
 	tail                          float64       // p99 / p50
+	cores                         float64       // CPU of server and client over the run's wall time (0: unknown)
 	srv50                         time.Duration // server-side latency percentiles (0: unknown)
 	srv99                         time.Duration
 }
@@ -321,6 +334,8 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 	}
 	var st *stats
 	var serverCPU time.Duration // this process's CPU with the clients in a child
+	var gc0 runtime.MemStats
+	runtime.ReadMemStats(&gc0)
 	if srv != nil && !o.sameProcess {
 		stop := o.prof.start() // the server alone
 		st, serverCPU, err = driveChild(base, o)
@@ -332,6 +347,10 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 		st = drive(base, "/v2/models/"+o.name+"/infer", body, header, o)
 	}
 	st.print(o)
+	var gc1 runtime.MemStats
+	runtime.ReadMemStats(&gc1)
+	fmt.Printf("this process's collector: %d cycles, %.2f ms of stop-the-world pauses, %.0f bytes allocated per request\n",
+		gc1.NumGC-gc0.NumGC, float64(gc1.PauseTotalNs-gc0.PauseTotalNs)/1e6, float64(gc1.TotalAlloc-gc0.TotalAlloc)/float64(max(st.sent, 1)))
 	if t.timer != nil {
 		lat := t.timer.take()
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -345,6 +364,7 @@ func measure(t *target, prog *exec.Program, o options, pre float64) (*result, er
 	r.rowRate = float64(st.ok*o.rows) / s
 	switch {
 	case serverCPU > 0:
+		r.cores = (serverCPU + st.cpu).Seconds() / s
 		r.rowsCPU = float64(st.ok*o.rows) / (serverCPU + st.cpu).Seconds()
 		r.rowsServerCPU = float64(st.ok*o.rows) / serverCPU.Seconds()
 		fmt.Printf("CPU: %.2f cores on average: server %.2f (this process), client %.2f (the child process); per request: server %.1f µs, client %.1f µs\n",
@@ -392,7 +412,7 @@ func floors(t *target, prog *exec.Program, o options) error {
 	if rows <= 0 {
 		rows = o.cfg.MaxBatch
 	}
-	pre := runRate(prog, o.cfg.MaxBatch)
+	pre := runRate(prog, o.cfg.MaxBatch, o.cfg.Workers)
 	fmt.Printf("in-process Program.Run at batch %d before the load: %.1f rows/s\n", o.cfg.MaxBatch, pre)
 	runs := []struct {
 		label  string
@@ -450,6 +470,12 @@ func floors(t *target, prog *exec.Program, o options) error {
 	fmt.Printf("latency, %s: p50 %.2f ms, p99 %.2f ms from the scheduled send: p99/p50 %.2f (floor 3): %s\n",
 		half.label, ms(pct(half.st.lat, 0.5)), ms(pct(half.st.lat, 0.99)), half.tail, verdict(half.tail <= 3))
 	fmt.Printf("  server side of the same requests (handler start to return): p50 %.3f ms, p99 %.3f ms\n", ms(half.srv50), ms(half.srv99))
+	if sat := results[0]; sat.cores > 0 && half.cores > 0 {
+		// Below saturation a request costs the server and the paced client
+		// more CPU than at saturation (docs/serving.md): half the rate is
+		// not half the cores.
+		fmt.Printf("  CPU (server and client): %.2f cores at half the rate, %.2f saturated: %.0f%% of the saturated run's\n", half.cores, sat.cores, 100*half.cores/sat.cores)
+	}
 	fmt.Printf("errors and lost requests, every run: %d errors, %d lost, %d arrivals dropped: %s\n", errs, lost, half.st.dropped, verdict(errs == 0 && lost == 0 && half.st.dropped == 0))
 	if errs > 0 || lost > 0 {
 		return fmt.Errorf("%d errors, %d lost requests", errs, lost)
@@ -791,7 +817,11 @@ func cpuTime() time.Duration {
 // served throughput relative to in-process Run doing the same batches:
 // Σ runs·rows / Σ runs·time(rows). Sizes are timed in turns (round robin)
 // for about 4 s so that a change in the machine's load hits them alike.
+// With --workers W > 1 each timed run is W runs of the size at once (see
+// runGroup), as the server runs W batches at once: the reference then
+// uses the cores the server's configuration uses.
 func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre float64) (formed, formedCPU float64) {
+	w := max(o.cfg.Workers, 1)
 	sizes := []int{}
 	for b := range hist {
 		sizes = append(sizes, b)
@@ -801,6 +831,7 @@ func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre
 	}
 	sort.Ints(sizes)
 	inputs := map[int][]*ir.Tensor{}
+	reps := map[int]int{} // runs in a row per timed group
 	m := p.Model()
 	ctx := context.Background()
 	for _, rows := range sizes {
@@ -816,10 +847,12 @@ func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre
 			}
 			ins = append(ins, t)
 		}
-		if _, err := p.Run(ctx, ins); err != nil { // warm up
+		t0 := time.Now()
+		if err := runGroup(ctx, p, ins, w, 1); err != nil { // warm up
 			fmt.Printf("in-process Run at batch %d: %v\n", rows, err)
 			return 0, 0
 		}
+		reps[rows] = groupReps(time.Since(t0))
 		inputs[rows] = ins
 	}
 	times := map[int][]time.Duration{}
@@ -831,12 +864,14 @@ func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre
 		}
 		for _, rows := range sizes {
 			t0, c0 := time.Now(), cpuTime()
-			if _, err := p.Run(ctx, inputs[rows]); err != nil {
+			if err := runGroup(ctx, p, inputs[rows], w, reps[rows]); err != nil {
 				fmt.Printf("in-process Run: %v\n", err)
 				return 0, 0
 			}
-			times[rows] = append(times[rows], time.Since(t0))
-			cpu[rows] += cpuTime() - c0
+			// Per run of each goroutine: the group's time and CPU over its
+			// runs in a row.
+			times[rows] = append(times[rows], time.Since(t0)/time.Duration(reps[rows]))
+			cpu[rows] += (cpuTime() - c0) / time.Duration(reps[rows])
 		}
 	}
 	median := func(d []time.Duration) float64 {
@@ -845,12 +880,14 @@ func inProcess(p *exec.Program, o options, served float64, hist map[int]int, pre
 	}
 	var rows, secs, cpuSecs float64
 	for b, n := range hist {
+		// A timed group is w runs: a run of b rows takes 1/w of its time
+		// and CPU.
 		rows += float64(n * b)
-		secs += float64(n) * median(times[b])
-		cpuSecs += float64(n) * cpu[b].Seconds() / float64(len(times[b]))
+		secs += float64(n) * median(times[b]) / float64(w)
+		cpuSecs += float64(n) * cpu[b].Seconds() / float64(len(times[b])*w)
 	}
 	mb := o.cfg.MaxBatch
-	atMax := float64(mb) / median(times[mb])
+	atMax := float64(mb*w) / median(times[mb])
 	fmt.Printf("in-process Program.Run at batch %d: %.1f rows/s (served/that: %.2f)\n", mb, atMax, served/atMax)
 	if pre > 0 {
 		fmt.Printf("  before the load: %.1f rows/s (served/that: %.2f)\n", pre, served/pre)
@@ -1009,9 +1046,43 @@ func nullInfer(h http.Handler) http.Handler {
 	})
 }
 
-// runRate times Program.Run at rows rows for about 4 s (at least 3 runs)
-// and returns rows/s from the median run.
-func runRate(p *exec.Program, rows int) float64 {
+// runGroup runs p on ins n times in a row on each of w goroutines at
+// once (Program.Run is safe for concurrent use and does not write its
+// inputs), as a server with w workers runs w batches at once; n runs in a
+// row keep the goroutines' start and wake-up out of the timing of short
+// runs. The calling goroutine is one of the w.
+func runGroup(ctx context.Context, p *exec.Program, ins []*ir.Tensor, w, n int) error {
+	loop := func() error {
+		for range n {
+			if _, err := p.Run(ctx, ins); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make(chan error, w)
+	for range w - 1 {
+		go func() { errs <- loop() }()
+	}
+	first := loop()
+	for range w - 1 {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// groupReps is how many runs in a row runGroup should make so that a
+// group lasts about 2 ms, given one group of single runs took d.
+func groupReps(d time.Duration) int {
+	return min(max(int(2*time.Millisecond/max(d, 1)), 1), 200)
+}
+
+// runRate times Program.Run at rows rows, w runs at once (runGroup), for
+// about 4 s (at least 3 groups) and returns rows/s from the median group.
+func runRate(p *exec.Program, rows, w int) float64 {
+	w = max(w, 1)
 	var ins []*ir.Tensor
 	for _, tt := range p.Model().InputTypes() {
 		shape := tt.Shape.Clone()
@@ -1025,18 +1096,20 @@ func runRate(p *exec.Program, rows int) float64 {
 		ins = append(ins, t)
 	}
 	ctx := context.Background()
-	if _, err := p.Run(ctx, ins); err != nil {
+	t0 := time.Now()
+	if err := runGroup(ctx, p, ins, w, 1); err != nil {
 		return 0
 	}
+	n := groupReps(time.Since(t0))
 	var d []time.Duration
 	start := time.Now()
 	for len(d) < 3 || (time.Since(start) < 4*time.Second && len(d) < 1000) {
 		t0 := time.Now()
-		if _, err := p.Run(ctx, ins); err != nil {
+		if err := runGroup(ctx, p, ins, w, n); err != nil {
 			return 0
 		}
-		d = append(d, time.Since(t0))
+		d = append(d, time.Since(t0)/time.Duration(n))
 	}
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	return float64(rows) / d[len(d)/2].Seconds()
+	return float64(rows*w) / d[len(d)/2].Seconds()
 }

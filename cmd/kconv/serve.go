@@ -7,6 +7,7 @@ import (
 	"net"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -46,9 +47,12 @@ func newServeCmd() *cobra.Command {
 A model's name is its file's base name without extension unless --name gives
 one (repeat --name once per MODEL, in order). Concurrent requests for one
 model are merged into batches of up to --max-batch rows: a worker takes the
-requests queued so far and, only while another batch of the model runs
-(--workers > 1), waits at most --batch-timeout for more; a request reaching
-an idle model runs at once. When --max-queue requests wait, more get 429.
+requests queued so far and, only while other batches of the model keep every
+core busy, waits at most --batch-timeout for more; a request reaching an idle
+model runs at once. When --max-queue requests wait, more get 429.
+Unless --threads or --workers is given, a model under 10 MFLOP per row runs
+on one thread per run with as many runs at once as cores (its run is shorter
+than the HTTP work around it), a larger one on every core, one run at a time.
 SIGTERM or SIGINT stops accepting connections, finishes the requests in
 flight and exits 0. See docs/serving.md.`,
 		Example: `  kconv serve cifar_small.keras --addr 127.0.0.1:8080 --max-batch 32 --batch-timeout 2ms
@@ -63,9 +67,24 @@ flight and exits 0. See docs/serving.md.`,
 			if len(names) > 0 && len(names) != len(args) {
 				return usagef("--name is given %d time(s) for %d model(s); give one per MODEL or none", len(names), len(args))
 			}
-			if cfg.MaxBatch < 1 || cfg.MaxQueue < 1 || cfg.Workers < 1 || cfg.BatchTimeout < 0 || cfg.Timeout <= 0 || cfg.MaxBodyBytes <= 0 {
-				return usagef("--max-batch, --max-queue, --workers, --timeout and --max-body must be positive, --batch-timeout not negative")
+			if cfg.MaxBatch < 1 || cfg.MaxQueue < 1 || cfg.Workers < 0 || cfg.BatchTimeout < 0 || cfg.Timeout <= 0 || cfg.MaxBodyBytes <= 0 {
+				return usagef("--max-batch, --max-queue, --timeout and --max-body must be positive, --workers and --batch-timeout not negative")
 			}
+			if err := threadsOK(threads); err != nil {
+				return usagef("%v", err)
+			}
+			// A heap floor: serveHeapFloor bytes held for the server's life
+			// and never touched (pointer-free, fresh from the OS: no
+			// resident memory), which raise the collector's heap goal.
+			// Without it a small model's server (live heap of a few MB)
+			// collected every ~2 MB allocated (Go's 4 MB minimum goal at
+			// GOGC=50): ~6 cycles a second at 2500 requests/s of 1 row,
+			// each a stop-the-world pause every request in flight waits
+			// for. With it, 10× fewer cycles at the same server CPU per
+			// request (docs/serving.md). A model with a large live heap
+			// (weights) barely notices it.
+			floor := make([]byte, serveHeapFloor)
+			defer runtime.KeepAlive(floor)
 			var models []serve.Model
 			for i, path := range args {
 				name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
@@ -82,11 +101,15 @@ flight and exits 0. See docs/serving.md.`,
 				if err := compileWeights(m, lf.budget); err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-				p, err := exec.Compile(m, exec.Options{Threads: threads, NoWinograd: noWinograd, MemoryBudget: lf.budget})
+				// Threads per run and runs at once, by the model's size
+				// unless given (serve.Parallelism).
+				t, w := serve.Parallelism(ir.FLOPs(m), runtime.GOMAXPROCS(0), threads, cfg.Workers)
+				p, err := exec.Compile(m, exec.Options{Threads: t, NoWinograd: noWinograd, MemoryBudget: lf.budget})
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-				models = append(models, serve.Model{Name: name, Program: p})
+				fmt.Fprintf(cmd.ErrOrStderr(), "kconv: %s: %d thread(s) per run, %d run(s) at once\n", name, p.Threads(), w)
+				models = append(models, serve.Model{Name: name, Program: p, Workers: w})
 			}
 			cfg.Version = version
 			cfg.Log = log.New(cmd.ErrOrStderr(), "", log.LstdFlags)
@@ -141,17 +164,20 @@ flight and exits 0. See docs/serving.md.`,
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (0.0.0.0:8080 for every interface, as in a container)")
 	f.StringVar(&grpcAddr, "grpc-addr", "", "also serve the Open Inference Protocol over gRPC on `HOST:PORT` (e.g. 127.0.0.1:8081; KServe uses 8081)")
 	f.StringArrayVar(&names, "name", nil, "the `NAME` of each MODEL in URLs, in order (default: the file's base name)")
-	f.IntVar(&threads, "threads", 0, "worker threads per run (default: all cores)")
+	f.IntVar(&threads, "threads", 0, "worker threads per run (0: by the model's size, see --workers)")
 	f.BoolVar(&noWinograd, "no-winograd", false, "compute 3×3 convolutions without Winograd (less memory)")
 	f.IntVar(&cfg.MaxBatch, "max-batch", 1, "merge concurrent requests into batches of up to `B` rows (1: no merging)")
-	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", time.Millisecond, "while another batch runs, wait at most `D` for more requests to fill a batch (an idle model never waits)")
+	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", time.Millisecond, "while other batches keep every core busy, wait at most `D` for more requests to fill a batch (an idle model never waits)")
 	f.IntVar(&cfg.MaxQueue, "max-queue", 64, "requests waiting per model before answering 429")
-	f.IntVar(&cfg.Workers, "workers", 1, "batches of one model run at once")
+	f.IntVar(&cfg.Workers, "workers", 0, "batches of one model run at once (0: by the model's size: a model under 10 MFLOP per row runs on 1 thread, as many runs at once as cores; a larger one on every core, one run at a time; --workers W alone gives each run cores/W threads)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body", 64<<20, "largest request body in `BYTES` (413 beyond)")
 	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "each request's deadline, queueing included (504 beyond)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, wait at most this for requests in flight")
 	return cmd
 }
+
+// serveHeapFloor is kconv serve's heap floor (see its RunE).
+const serveHeapFloor = 32 << 20
 
 func btoi(b bool) int {
 	if b {
