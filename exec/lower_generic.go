@@ -16,7 +16,6 @@ var unaryKernels = map[ir.UnaryOp]kernels.UnaryOp{
 // transformer graphs need). They work on values in logical storage. It
 // reports whether it handled the node.
 func (l *lowerer) genericNode(n *ir.Node) (bool, error) {
-	pool := l.p.pool
 	in := func(i int) *value { return l.need(l.byNode[n.Inputs[i]], false) }
 	out := func() *value {
 		v := l.newValue(n.Name, n.Out, false)
@@ -32,14 +31,14 @@ func (l *lowerer) genericNode(n *ir.Node) (bool, error) {
 			return true, fmt.Errorf("unary op %v is not supported", op.Op)
 		}
 		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
-			kernels.Unary(kop, dst, ins[0], pool)
+			kernels.Unary(kop, dst, ins[0], ar.ws.Par())
 			return nil
 		}})
 	case *ir.Expand:
 		x := in(0)
 		o := out()
 		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
-			kernels.BroadcastTo(dst, o.dims(bt), ins[0], x.dims(bt), pool)
+			kernels.BroadcastTo(dst, o.dims(bt), ins[0], x.dims(bt), ar.ws.Par())
 			return nil
 		}})
 	default:

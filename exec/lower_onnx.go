@@ -13,7 +13,6 @@ import (
 // ops_onnx.go). They work on values in logical storage. It reports whether
 // it handled the node.
 func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
-	pool := l.p.pool
 	in := func(i int) *value { return l.need(l.byNode[n.Inputs[i]], false) }
 	out := func() *value {
 		v := l.newValue(n.Name, n.Out, false)
@@ -39,7 +38,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		o := out()
 		kop := [...]kernels.BinaryOp{kernels.OpAdd, kernels.OpSub, kernels.OpMul, kernels.OpDiv, kernels.OpMax, kernels.OpMin, kernels.OpPow}[op.Op]
 		l.add(&step{node: n.Name, ins: []*value{a, b}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
-			kernels.Binary(kop, dst, ins[0], a.dims(bt), ins[1], b.dims(bt), pool)
+			kernels.Binary(kop, dst, ins[0], a.dims(bt), ins[1], b.dims(bt), ar.ws.Par())
 			return nil
 		}})
 
@@ -63,7 +62,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		x := in(0)
 		o := out()
 		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
-			kernels.Transpose(dst, ins[0], x.dims(bt), op.Perm, pool)
+			kernels.Transpose(dst, ins[0], x.dims(bt), op.Perm, ar.ws.Par())
 			return nil
 		}})
 
@@ -193,7 +192,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 			axes[i] = a
 		}
 		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
-			kernels.ReduceMean(dst, ins[0], x.dims(bt), axes, pool)
+			kernels.ReduceMean(dst, ins[0], x.dims(bt), axes, ar.ws.Par())
 			return nil
 		}})
 
@@ -208,7 +207,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		l.byNode[n.Name] = o
 		c := x.shape[1]
 		l.add(&step{node: n.Name, ins: []*value{x}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
-			kernels.LRN(dst, ins[0], c, op.Size, float32(op.Alpha), float32(op.Beta), float32(op.Bias), pool)
+			kernels.LRN(dst, ins[0], c, op.Size, float32(op.Alpha), float32(op.Beta), float32(op.Bias), ar.ws.Par())
 			return nil
 		}})
 
@@ -244,7 +243,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 				kernels.BroadcastTo(dst, []int{m, nn}, ins[2], vs[2].dims(bt), nil)
 				beta = float32(op.Beta)
 			}
-			gemm.Sgemm(l.p.pool, op.TransA, op.TransB, m, nn, k, float32(op.Alpha), ins[0], as[1], ins[1], bs[1], beta, dst, nn)
+			gemm.Sgemm(ar.ws.Par(), op.TransA, op.TransB, m, nn, k, float32(op.Alpha), ins[0], as[1], ins[1], bs[1], beta, dst, nn)
 			return nil
 		}})
 
@@ -252,7 +251,7 @@ func (l *lowerer) onnxNode(n *ir.Node) (bool, error) {
 		a, b := in(0), in(1)
 		o := out()
 		l.add(&step{node: n.Name, ins: []*value{a, b}, out: o, fn: func(ar *arena, bt int, ins [][]float32, dst []float32) error {
-			return matmul(l.p.pool, dst, ins[0], a.dims(bt), ins[1], b.dims(bt))
+			return matmul(ar.ws.Par(), dst, ins[0], a.dims(bt), ins[1], b.dims(bt))
 		}})
 
 	default:

@@ -499,13 +499,12 @@ func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {
 	// convolutions of a squeeze-and-excitation block then take it as is.
 	out := l.newValue(n.Name, n.Out, op.DataFormat == ir.ChannelsFirst)
 	l.byNode[n.Name] = out
-	pool := l.p.pool
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		bn, h, w, c := nhwcDims(in, op.DataFormat, b)
 		if op.Max {
-			kernels.GlobalMaxPool(o, ins[0], bn, h, w, c, pool)
+			kernels.GlobalMaxPool(o, ins[0], bn, h, w, c, a.ws.Par())
 		} else {
-			kernels.GlobalAvgPool(o, ins[0], bn, h, w, c, pool)
+			kernels.GlobalAvgPool(o, ins[0], bn, h, w, c, a.ws.Par())
 		}
 		return nil
 	}})
@@ -544,12 +543,11 @@ func (l *lowerer) activation(n *ir.Node, act ir.Act) error {
 	if !elementwise(act) {
 		axis := physAxis(in, act.Axis)
 		log := act.Name == "log_softmax"
-		pool := l.p.pool
 		l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			if log {
-				kernels.LogSoftmax(o, ins[0], in.physical(b), axis, pool)
+				kernels.LogSoftmax(o, ins[0], in.physical(b), axis, a.ws.Par())
 			} else {
-				kernels.Softmax(o, ins[0], in.physical(b), axis, pool)
+				kernels.Softmax(o, ins[0], in.physical(b), axis, a.ws.Par())
 			}
 			return nil
 		}})
@@ -645,7 +643,6 @@ func (l *lowerer) merge(n *ir.Node, op *ir.Merge) error {
 	}
 	out := l.newValue(n.Name, n.Out, nhwc)
 	l.byNode[n.Name] = out
-	pool := l.p.pool
 	if op.Mode == ir.MergeConcat {
 		axis := physAxis(out, op.ResolvedAxis(len(out.shape)))
 		l.add(&step{node: n.Name, ins: ins, out: out, chanConcat: len(out.shape) == 4 && axis == 3, fn: func(a *arena, b int, bufs [][]float32, o []float32) error {
@@ -665,17 +662,17 @@ func (l *lowerer) merge(n *ir.Node, op *ir.Merge) error {
 		}
 		switch op.Mode {
 		case ir.MergeAdd:
-			kernels.SumN(o, bufs, shapes, pool)
+			kernels.SumN(o, bufs, shapes, a.ws.Par())
 		case ir.MergeSubtract:
-			kernels.Binary(kernels.OpSub, o, bufs[0], shapes[0], bufs[1], shapes[1], pool)
+			kernels.Binary(kernels.OpSub, o, bufs[0], shapes[0], bufs[1], shapes[1], a.ws.Par())
 		case ir.MergeMultiply:
-			kernels.ProdN(o, bufs, shapes, pool)
+			kernels.ProdN(o, bufs, shapes, a.ws.Par())
 		case ir.MergeAverage:
-			kernels.MeanN(o, bufs, shapes, pool)
+			kernels.MeanN(o, bufs, shapes, a.ws.Par())
 		case ir.MergeMaximum:
-			kernels.MaxN(o, bufs, shapes, pool)
+			kernels.MaxN(o, bufs, shapes, a.ws.Par())
 		case ir.MergeMinimum:
-			kernels.MinN(o, bufs, shapes, pool)
+			kernels.MinN(o, bufs, shapes, a.ws.Par())
 		default:
 			return fmt.Errorf("merge mode %d", op.Mode)
 		}
@@ -689,9 +686,8 @@ func (l *lowerer) permute(n *ir.Node, op *ir.Permute) error {
 	out := l.newValue(n.Name, n.Out, false)
 	l.byNode[n.Name] = out
 	perm := append([]int{0}, op.Dims...)
-	pool := l.p.pool
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		kernels.Transpose(o, ins[0], in.dims(b), perm, pool)
+		kernels.Transpose(o, ins[0], in.dims(b), perm, a.ws.Par())
 		return nil
 	}})
 	return nil
@@ -702,13 +698,12 @@ func (l *lowerer) upsample(n *ir.Node, op *ir.UpSampling2D) error {
 	out := l.newValue(n.Name, n.Out, op.DataFormat == ir.ChannelsFirst)
 	l.byNode[n.Name] = out
 	bilinear := op.Interpolation == "bilinear"
-	pool := l.p.pool
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		bn, h, w, c := nhwcDims(in, op.DataFormat, b)
 		if bilinear {
-			kernels.UpsampleBilinear(o, ins[0], bn, h, w, c, op.SH, op.SW, pool)
+			kernels.UpsampleBilinear(o, ins[0], bn, h, w, c, op.SH, op.SW, a.ws.Par())
 		} else {
-			kernels.UpsampleNearest(o, ins[0], bn, h, w, c, op.SH, op.SW, pool)
+			kernels.UpsampleNearest(o, ins[0], bn, h, w, c, op.SH, op.SW, a.ws.Par())
 		}
 		return nil
 	}})

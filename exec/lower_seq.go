@@ -104,15 +104,14 @@ func (l *lowerer) globalPool1D(n *ir.Node, op *ir.GlobalPool1D) error {
 	}
 	out := l.newValue(n.Name, n.Out, false)
 	l.byNode[n.Name] = out
-	pool := l.p.pool
 	cf := op.DataFormat == ir.ChannelsFirst
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		s := in.dims(b)
 		if !cf {
 			if op.Max {
-				kernels.GlobalMaxPool(o, ins[0], s[0], 1, s[1], s[2], pool)
+				kernels.GlobalMaxPool(o, ins[0], s[0], 1, s[1], s[2], a.ws.Par())
 			} else {
-				kernels.GlobalAvgPool(o, ins[0], s[0], 1, s[1], s[2], pool)
+				kernels.GlobalAvgPool(o, ins[0], s[0], 1, s[1], s[2], a.ws.Par())
 			}
 			return nil
 		}
