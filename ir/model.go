@@ -116,11 +116,50 @@ func (m *Model) Index() map[string]*Node {
 }
 
 // Params returns the model's trainable and non-trainable parameter counts.
+//
+// A weight without Provenance counts on each node that holds it, as
+// Node.Params counts it (Keras models: a Keras layer's weights are its own;
+// summaries are checked against Keras's). A weight with Provenance counts
+// the stored tensors it names instead, each once in the model however many
+// weights read it, and as trainable or not as the first weight reading it
+// is: the count of an ONNX model is thus the number of values in the
+// float initializers (and Constant values) the model reads, what
+// `sum(numel for initializer)` gives with onnx, and does not change when an
+// exporter spells a layer out (opset 13's LayerNorm as Mul and Add of
+// shared constants) or shares one initializer between many nodes. Rows of
+// a summary (Node.Params) still show a shared tensor on every node reading
+// it, as Keras shows a shared layer's weights on each of its rows.
 func (m *Model) Params() (trainable, nonTrainable int64) {
+	var seen map[string]bool
 	for _, n := range m.Nodes {
-		t, nt := n.Params()
-		trainable += t
-		nonTrainable += nt
+		for i, s := range n.Specs {
+			var p *Provenance
+			if i < len(n.Weights) && n.Weights[i] != nil {
+				p = n.Weights[i].Provenance
+			}
+			if p == nil {
+				if s.Trainable {
+					trainable += s.Shape.Elements()
+				} else {
+					nonTrainable += s.Shape.Elements()
+				}
+				continue
+			}
+			if seen == nil {
+				seen = map[string]bool{}
+			}
+			for _, t := range p.Tensors {
+				if seen[t.Name] {
+					continue
+				}
+				seen[t.Name] = true
+				if s.Trainable {
+					trainable += t.Elements
+				} else {
+					nonTrainable += t.Elements
+				}
+			}
+		}
 	}
 	return
 }
