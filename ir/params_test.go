@@ -3,8 +3,9 @@ package ir
 import "testing"
 
 // Model.Params: weights without Provenance (Keras's) count on every node
-// holding them; weights with Provenance count each stored tensor once;
-// an empty Provenance (a value the file does not store) counts nothing.
+// holding them; weights with Provenance count each stored tensor once,
+// trainable when any node trains it or reads it as a Constant; an empty
+// Provenance (a value the file does not store) counts nothing.
 func TestModelParamsProvenance(t *testing.T) {
 	kernel := StoredTensor{Name: "initializer W", Elements: 12}
 	shared := &Provenance{Tensors: []StoredTensor{kernel}}
@@ -24,14 +25,18 @@ func TestModelParamsProvenance(t *testing.T) {
 			{Name: "a", Weights: []*Weight{w(nil)}, Specs: spec},
 			{Name: "b", Weights: []*Weight{w(nil)}, Specs: spec},
 		}, 24, 0},
-		{"one stored tensor read by two nodes", []*Node{
-			{Name: "a", Weights: []*Weight{w(shared)}, Specs: spec},
+		{"one stored tensor read by two nodes, one training it", []*Node{
+			{Name: "a", Weights: []*Weight{w(shared)}, Specs: frozen},
+			{Name: "b", Weights: []*Weight{w(shared)}, Specs: spec},
+		}, 12, 0},
+		{"the same tensors through two Provenance values, all held frozen", []*Node{
+			{Name: "a", Weights: []*Weight{w(&Provenance{Tensors: []StoredTensor{kernel}})}, Specs: frozen},
+			{Name: "b", Weights: []*Weight{w(&Provenance{Tensors: []StoredTensor{kernel, {Name: "initializer idx", Elements: 3}}})}, Specs: frozen},
+		}, 0, 15},
+		{"read as a Constant operand: trainable", []*Node{
+			{Name: "a", Op: &Constant{Shape: Shape{12}}, Weights: []*Weight{w(shared)}, Specs: frozen},
 			{Name: "b", Weights: []*Weight{w(shared)}, Specs: frozen},
 		}, 12, 0},
-		{"the same tensor through two Provenance values", []*Node{
-			{Name: "a", Weights: []*Weight{w(&Provenance{Tensors: []StoredTensor{kernel}})}, Specs: frozen},
-			{Name: "b", Weights: []*Weight{w(&Provenance{Tensors: []StoredTensor{kernel, {Name: "initializer idx", Elements: 3}}})}, Specs: spec},
-		}, 3, 12},
 		{"not stored", []*Node{
 			{Name: "a", Weights: []*Weight{w(&Provenance{})}, Specs: spec},
 		}, 0, 0},

@@ -49,14 +49,16 @@ func storedParams(path string) (floats, ints int64, err error) {
 // (colon-separated, as exec's TestTorchvisionZoo reads them; e.g. opset 13
 // and opset 17 exports of ../shared/bench/export_zoo.py) and checks that
 // the model's parameter total is its float initializers' element count,
-// and that a model found in several folders has the same total in each.
+// and that a model found in several folders has the same total, and the
+// same trainable part, in each.
 // It logs a PARAMS line per file (docs/zoo.md's parameter counts).
 func TestZooParams(t *testing.T) {
 	dirs := os.Getenv("KCONV_ZOO")
 	if dirs == "" {
 		t.Skip("KCONV_ZOO not set (e.g. KCONV_ZOO=/work/zooall:/work/zooall17): torchvision zoo parameter counts skipped")
 	}
-	totals := map[string]int64{}
+	type counts struct{ total, trainable int64 }
+	totals := map[string]counts{}
 	where := map[string]string{}
 	for _, dir := range filepath.SplitList(dirs) {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.onnx"))
@@ -84,10 +86,10 @@ func TestZooParams(t *testing.T) {
 			if total != floats {
 				t.Errorf("%s: %d parameters, but its float initializers hold %d values", path, total, floats)
 			}
-			if prev, ok := totals[name]; ok && prev != total {
-				t.Errorf("%s: %d parameters, %d in %s", path, total, prev, where[name])
+			if prev, ok := totals[name]; ok && prev != (counts{total, tr}) {
+				t.Errorf("%s: %d parameters (%d trainable), %d (%d) in %s", path, total, tr, prev.total, prev.trainable, where[name])
 			}
-			totals[name], where[name] = total, path
+			totals[name], where[name] = counts{total, tr}, path
 		}
 	}
 }
