@@ -213,7 +213,7 @@ func (c *nctx) inProv() *ir.Provenance {
 		}
 	}
 	if len(ts) == 0 {
-		return noProv
+		return noProv()
 	}
 	return &ir.Provenance{Tensors: ts}
 }

@@ -45,7 +45,7 @@ func (c *nctx) constant() error {
 		// A Constant is a literal of the graph's arithmetic (ε, an
 		// exponent, a scale: attributes at other opsets), not one of
 		// its parameters, which exporters store as initializers.
-		t.prov = noProv
+		t.prov = noProv()
 		c.setOut(0, &val{c: t})
 		return nil
 	}
@@ -176,7 +176,7 @@ func (c *nctx) constantOfShape() error {
 	}
 	// Not a parameter: the file stores no such tensor (see noProv),
 	// though a graph may build weights so (the ONNX zoo's VGGs).
-	out := &tensor{shape: dims, isInt: fill.isInt, origin: "constant " + c.name, prov: noProv}
+	out := &tensor{shape: dims, isInt: fill.isInt, origin: "constant " + c.name, prov: noProv()}
 	if fill.isInt {
 		v, err := fill.ints()
 		if err != nil {

@@ -52,21 +52,21 @@ type tensor struct {
 	prov *ir.Provenance
 }
 
-// noProv is the provenance of a value the file does not store as a
+// noProv returns the provenance of a value the file does not store as a
 // parameter: an integer tensor, a Constant node's value, a value computed
 // from attributes or shapes alone (ConstantOfShape, Range), a zero bias
 // the importer makes. An ONNX model's parameters are its float
 // initializers (and graph inputs bound by Options.Constants, which stand
 // for initializers), each counted once, as onnx users count them:
 // sum(numel for initializer).
-var noProv = &ir.Provenance{}
+func noProv() *ir.Provenance { return &ir.Provenance{} }
 
 // storedProv is the provenance of a stored tensor named key ("initializer
 // fc.weight"): itself when it holds floats, none when integers (shapes,
 // indices are not parameters).
 func storedProv(key string, t *tensor) *ir.Provenance {
 	if t.isInt {
-		return noProv
+		return noProv()
 	}
 	return &ir.Provenance{Tensors: []ir.StoredTensor{{Name: key, Elements: int64(t.n())}}}
 }
@@ -75,7 +75,7 @@ func storedProv(key string, t *tensor) *ir.Provenance {
 // is not stored in the file.
 func provOf(t *tensor) *ir.Provenance {
 	if t == nil || t.prov == nil {
-		return noProv
+		return noProv()
 	}
 	return t.prov
 }
