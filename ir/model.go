@@ -116,11 +116,65 @@ func (m *Model) Index() map[string]*Node {
 }
 
 // Params returns the model's trainable and non-trainable parameter counts.
+//
+// A weight without Provenance counts on each node that holds it, as
+// Node.Params counts it (Keras models: a Keras layer's weights are its own;
+// summaries are checked against Keras's). A weight with Provenance counts
+// the stored tensors it names instead, each once in the model however many
+// weights read it: the count of an ONNX model is thus the number of values
+// in the float initializers the model reads, what onnx's
+// `sum(numel for initializer)` gives, and does not change when an exporter
+// spells a layer out (opset 13's LayerNorm as Mul and Add of shared
+// constants) or shares one initializer between many nodes. Rows of a
+// summary (Node.Params) still show a shared tensor on every node reading
+// it, as Keras shows a shared layer's weights on each of its rows.
+//
+// ONNX does not say which tensors a framework trains. A stored tensor is
+// counted trainable when a node holds it as a trainable weight (a kernel, a
+// LayerNorm's γ) or reads it as a Constant operand of arithmetic (ViT's
+// position embedding, a spelled-out LayerNorm's γ and β), and
+// non-trainable only when every node holding it holds it so (a
+// BatchNormalization's moving statistics).
 func (m *Model) Params() (trainable, nonTrainable int64) {
+	type stored struct {
+		elements  int64
+		trainable bool
+	}
+	var seen map[string]*stored
 	for _, n := range m.Nodes {
-		t, nt := n.Params()
-		trainable += t
-		nonTrainable += nt
+		_, constant := n.Op.(*Constant)
+		for i, s := range n.Specs {
+			var p *Provenance
+			if i < len(n.Weights) && n.Weights[i] != nil {
+				p = n.Weights[i].Provenance
+			}
+			if p == nil {
+				if s.Trainable {
+					trainable += s.Shape.Elements()
+				} else {
+					nonTrainable += s.Shape.Elements()
+				}
+				continue
+			}
+			if seen == nil {
+				seen = map[string]*stored{}
+			}
+			for _, t := range p.Tensors {
+				st := seen[t.Name]
+				if st == nil {
+					st = &stored{elements: t.Elements}
+					seen[t.Name] = st
+				}
+				st.trainable = st.trainable || s.Trainable || constant
+			}
+		}
+	}
+	for _, st := range seen {
+		if st.trainable {
+			trainable += st.elements
+		} else {
+			nonTrainable += st.elements
+		}
 	}
 	return
 }

@@ -506,6 +506,7 @@ func (fu *fuser) sinkTransposes() (int, error) {
 					copy(dst, v)
 					return nil
 				}))}}
+			nk.Weights[0].Provenance = w.Provenance // a permuted view of the same stored values
 			if err := fu.infer(nk); err != nil {
 				return false, err
 			}

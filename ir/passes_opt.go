@@ -72,6 +72,7 @@ func foldDenseBias(m *Model) (int, error) {
 				copy(dst, v)
 				return nil
 			}))
+			bias.Provenance = w.Provenance // the same stored values, counted once
 			op := *dense
 			op.UseBias = true
 			n.Op, n.Inputs = &op, d.Inputs

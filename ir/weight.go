@@ -28,6 +28,11 @@ type Weight struct {
 	// Origin says where the data comes from, for messages
 	// (e.g. "model.h5:/model_weights/dense_1/dense_1/kernel:0").
 	Origin string
+	// Provenance, when not nil, names the tensors of the source file the
+	// weight's values are read or computed from: Model.Params counts each
+	// of them once, however many weights read it (see Model.Params). Nil
+	// for a weight that is its node's own (every Keras weight).
+	Provenance *Provenance
 
 	src  WeightSource
 	mu   sync.Mutex
@@ -110,6 +115,25 @@ func (w *Weight) Release() {
 	if w.src != nil && w.err == nil {
 		w.data = nil
 	}
+}
+
+// StoredTensor is one tensor as a model file stores it (an ONNX
+// initializer or Constant value), for parameter accounting.
+type StoredTensor struct {
+	// Name is unique within the file: "initializer fc.weight",
+	// "constant /blocks/Constant_3_output_0".
+	Name     string
+	Elements int64 // its element count in the file
+}
+
+// Provenance lists the stored tensors a weight's values come from: one for
+// a weight read from an initializer (transposed or scaled as its op needs),
+// every stored input of a value folded at import (a Gather of a table by
+// constant indices, a reshaped bias), none for a weight the importer makes
+// that the file does not hold (a zero bias). Provenances are shared, never
+// written after import.
+type Provenance struct {
+	Tensors []StoredTensor
 }
 
 // WeightSpec is what an op expects of one weight: its Keras name, canonical

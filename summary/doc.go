@@ -45,6 +45,17 @@
 // rows; functional models show them. StyleFor picks the model's own Keras
 // generation (Keras3 for unknown versions and ONNX models).
 //
+// # Parameter counts
+//
+// A row counts the weights its node reads; the totals are ir.Model.Params.
+// For Keras models the two agree as in Keras (each layer's weights are its
+// own). For an ONNX model the totals count each initializer once, however
+// many nodes read it (onnx's sum(numel for initializer)), while every row
+// reading a shared initializer shows it, as Keras shows a shared layer's
+// weights on each of its rows: such a model's rows add up to more than
+// its total. Constant literals (ε, exponents) show on their rows and count
+// in no total.
+//
 // # Checking against a reference
 //
 // Parse reads a summary of any vintage: the Keras 3 boxed table (wrapped

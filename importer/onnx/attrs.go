@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/kconv/kconv/internal/onnxpb"
 	"github.com/kconv/kconv/ir"
@@ -182,6 +183,9 @@ func shapeOf(v *val) ir.Shape {
 
 // setOut defines output i.
 func (c *nctx) setOut(i int, v *val) {
+	if v != nil && v.c != nil && v.c.prov == nil {
+		v.c.prov = c.inProv()
+	}
 	outs := c.n.GetOutput()
 	switch {
 	case i == 0 && c.out0 >= 0:
@@ -189,6 +193,29 @@ func (c *nctx) setOut(i int, v *val) {
 	case i < len(outs) && outs[i] != "":
 		c.im.setValue(outs[i], v)
 	}
+}
+
+// inProv is the provenance of a value the node folds at import: the stored
+// tensors of its constant inputs, each once (a Gather of an initializer
+// table by constant indices holds the table's values, however large the
+// result).
+func (c *nctx) inProv() *ir.Provenance {
+	var ts []ir.StoredTensor
+	for i := range c.n.GetInput() {
+		v := c.in(i)
+		if v == nil || v.c == nil || v.c.prov == nil {
+			continue
+		}
+		for _, t := range v.c.prov.Tensors {
+			if !slices.ContainsFunc(ts, func(u ir.StoredTensor) bool { return u.Name == t.Name }) {
+				ts = append(ts, t)
+			}
+		}
+	}
+	if len(ts) == 0 {
+		return noProv()
+	}
+	return &ir.Provenance{Tensors: ts}
 }
 
 // outUsed reports whether output i is consumed or a graph output.
@@ -262,7 +289,7 @@ func weight(name string, shape ir.Shape, t *tensor, rowLen int, conv func(rows [
 	if t.src != nil && isFloatType(t.src.dtype) {
 		dt = irDType(t.src.dtype)
 	}
-	return ir.NewWeight(name, shape, dt, t.origin, ir.SourceFunc(func(dst []float32) error {
+	w := ir.NewWeight(name, shape, dt, t.origin, ir.SourceFunc(func(dst []float32) error {
 		if t.n() != len(dst) {
 			return fmt.Errorf("%d values for shape %v", t.n(), shape)
 		}
@@ -296,6 +323,8 @@ func weight(name string, shape ir.Shape, t *tensor, rowLen int, conv func(rows [
 		}
 		return nil
 	}))
+	w.Provenance = provOf(t)
+	return w
 }
 
 // scratch returns a buffer of n values for weight's row conversion, taken

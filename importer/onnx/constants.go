@@ -42,6 +42,10 @@ func (c *nctx) constant() error {
 		if t.origin == "" {
 			t.origin = "constant " + c.name
 		}
+		// A Constant is a literal of the graph's arithmetic (ε, an
+		// exponent, a scale: attributes at other opsets), not one of
+		// its parameters, which exporters store as initializers.
+		t.prov = noProv()
 		c.setOut(0, &val{c: t})
 		return nil
 	}
@@ -170,7 +174,9 @@ func (c *nctx) constantOfShape() error {
 	if b, ok := memory.Bytes(n, elem); !ok || b > c.im.budget {
 		return fmt.Errorf("constant of shape %v needs %s, over the memory budget of %s (set with --memory-budget or Options.MemoryBudget)", dims, memory.Size(b), memory.Size(c.im.budget))
 	}
-	out := &tensor{shape: dims, isInt: fill.isInt, origin: "constant " + c.name}
+	// Not a parameter: the file stores no such tensor (see noProv),
+	// though a graph may build weights so (the ONNX zoo's VGGs).
+	out := &tensor{shape: dims, isInt: fill.isInt, origin: "constant " + c.name, prov: noProv()}
 	if fill.isInt {
 		v, err := fill.ints()
 		if err != nil {

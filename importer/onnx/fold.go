@@ -45,6 +45,39 @@ type tensor struct {
 	f      []float32
 	src    *tdata // data not read yet
 	origin string
+	// prov names the stored tensors of the file the value comes from,
+	// for parameter accounting (ir.Model.Params): the initializer or
+	// Constant itself, a folded value's stored inputs (setOut fills it),
+	// none for integers and values made from attributes alone.
+	prov *ir.Provenance
+}
+
+// noProv returns the provenance of a value the file does not store as a
+// parameter: an integer tensor, a Constant node's value, a value computed
+// from attributes or shapes alone (ConstantOfShape, Range), a zero bias
+// the importer makes. An ONNX model's parameters are its float
+// initializers (and graph inputs bound by Options.Constants, which stand
+// for initializers), each counted once, as onnx users count them:
+// sum(numel for initializer).
+func noProv() *ir.Provenance { return &ir.Provenance{} }
+
+// storedProv is the provenance of a stored tensor named key ("initializer
+// fc.weight"): itself when it holds floats, none when integers (shapes,
+// indices are not parameters).
+func storedProv(key string, t *tensor) *ir.Provenance {
+	if t.isInt {
+		return noProv()
+	}
+	return &ir.Provenance{Tensors: []ir.StoredTensor{{Name: key, Elements: int64(t.n())}}}
+}
+
+// provOf returns t's provenance; a tensor the importer made with none set
+// is not stored in the file.
+func provOf(t *tensor) *ir.Provenance {
+	if t == nil || t.prov == nil {
+		return noProv()
+	}
+	return t.prov
 }
 
 func (t *tensor) n() int {

@@ -75,14 +75,16 @@ func (c *nctx) gemm() error {
 			case vector || scalar:
 				ct := cv.c
 				op.UseBias = true
-				ws = append(ws, ir.NewWeight("bias", ir.Shape{n}, ir.Float32, ct.origin, ir.SourceFunc(func(dst []float32) error {
+				bias := ir.NewWeight("bias", ir.Shape{n}, ir.Float32, ct.origin, ir.SourceFunc(func(dst []float32) error {
 					f, err := ct.floats()
 					if err != nil {
 						return err
 					}
 					ir.GemmBias(dst, float32(beta), f)
 					return nil
-				})))
+				}))
+				bias.Provenance = provOf(ct)
+				ws = append(ws, bias)
 			case beta != 0:
 				rest = cv
 			}

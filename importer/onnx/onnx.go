@@ -289,6 +289,7 @@ func (im *importer) graph(g *onnxpb.GraphProto) error {
 		if err != nil {
 			return fmt.Errorf("initializer '%s': %w", name, err)
 		}
+		t.prov = storedProv("initializer "+name, t)
 		im.inits[name] = t
 		im.setValue(name, &val{c: t})
 	}
@@ -408,6 +409,7 @@ func (im *importer) input(vi *onnxpb.ValueInfoProto, g *onnxpb.GraphProto) error
 				t.i[k] = int64(v)
 			}
 		}
+		t.prov = storedProv("input "+name, t)
 		im.setValue(name, &val{c: t})
 		return nil
 	}
@@ -648,6 +650,7 @@ func (im *importer) constNode(base string, t *tensor) (string, error) {
 	w := ir.NewWeight("value", shape, ir.Float32, t.origin, ir.SourceFunc(func(dst []float32) error {
 		return t.readFloatsAt(dst, 0)
 	}))
+	w.Provenance = provOf(t)
 	n := &ir.Node{Name: name, Class: "Constant", Op: &ir.Constant{Shape: shape}, Weights: []*ir.Weight{w}}
 	if constantsNeedAnchor() {
 		if im.anchor == "" {

@@ -582,7 +582,7 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 		}
 	}
 	matrix := func(t *tensor, d, rows int, name string) *ir.Weight {
-		return ir.NewWeight(name, ir.Shape{rows, g * u}, ir.Float32, t.origin, ir.SourceFunc(func(dst []float32) error {
+		m := ir.NewWeight(name, ir.Shape{rows, g * u}, ir.Float32, t.origin, ir.SourceFunc(func(dst []float32) error {
 			f, err := t.floats()
 			if err != nil {
 				return err
@@ -597,6 +597,8 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 			}
 			return nil
 		}))
+		m.Provenance = provOf(t)
+		return m
 	}
 	var p *tensor
 	if op.Peepholes {
@@ -620,7 +622,7 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 		if b != nil {
 			origin = b.origin
 		}
-		ws = append(ws, ir.NewWeight(prefix+"bias", shape, ir.Float32, origin, ir.SourceFunc(func(dst []float32) error {
+		bias := ir.NewWeight(prefix+"bias", shape, ir.Float32, origin, ir.SourceFunc(func(dst []float32) error {
 			clear(dst)
 			if b == nil {
 				return nil
@@ -636,10 +638,12 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 				}
 			}
 			return nil
-		})))
+		}))
+		bias.Provenance = provOf(b) // none when B is absent: zeros the file does not hold
+		ws = append(ws, bias)
 		if p != nil {
 			// ONNX P rows i, o, f → Keras's gate order i, f, o.
-			ws = append(ws, ir.NewWeight(prefix+"peephole", ir.Shape{3, u}, ir.Float32, p.origin, ir.SourceFunc(func(dst []float32) error {
+			peep := ir.NewWeight(prefix+"peephole", ir.Shape{3, u}, ir.Float32, p.origin, ir.SourceFunc(func(dst []float32) error {
 				f, err := p.floats()
 				if err != nil {
 					return err
@@ -649,7 +653,9 @@ func (c *nctx) rnnWeights(op *ir.Recurrent, dirs, feat int) ([]*ir.Weight, error
 					copy(dst[kg*u:(kg+1)*u], f[base+o*u:base+(o+1)*u])
 				}
 				return nil
-			})))
+			}))
+			peep.Provenance = provOf(p)
+			ws = append(ws, peep)
 		}
 	}
 	return ws, nil
