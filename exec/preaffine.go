@@ -14,27 +14,16 @@ import (
 // convolution: the normalized copy of the features — written, then read
 // back, by every layer — is gone, and the convolution reads the features
 // themselves (with a stride when they are a prefix of the block's buffer,
-// see concat.go). Like placeConcats it runs only when fusions are on.
+// see concat.go). (joinReaders: only when fusions are on.)
 func (p *Program) fusePreAffine() {
-	if p.opts.NoFuse || p.opts.KeepAll {
-		return
-	}
-	rd := p.stepReaders()
-	removed := make([]bool, len(p.steps))
-	for i, s := range p.steps {
-		v := s.out
-		if s.preAffine == nil || len(s.ins) != 1 || !rd.single(v) {
-			continue
-		}
-		r := p.steps[rd.readers[v][0]]
+	p.joinReaders(func(s *step) bool { return s.preAffine != nil && len(s.ins) == 1 }, func(s, r *step) bool {
 		if r.preIn == nil || len(r.ins) != 1 {
-			continue
+			return false
 		}
 		r.ins = []*value{s.ins[0]}
 		r.fn, r.preIn = r.preIn(s.preAffine), nil
-		removed[i] = true
-	}
-	p.dropSteps(removed)
+		return true
+	})
 }
 
 // preAffineOf is the preAffine of a batch normalization step with
@@ -52,28 +41,36 @@ func preAffineOf(scale, shift []float32, ka kernels.Activation) *kernels.PreAffi
 // (step.nchwIn: a SmallConv, which transposes input rows as it copies them
 // into its band). An ONNX CNN's input is NCHW and its first convolution
 // its only reader: the pass over the image before the first layer is gone.
-// Like fusePreAffine it runs only when fusions are on.
+// (joinReaders: only when fusions are on.)
 func (p *Program) fuseInputLayout() {
-	if p.opts.NoFuse || p.opts.KeepAll {
-		return
-	}
-	rd := p.stepReaders()
-	removed := make([]bool, len(p.steps))
-	for i, s := range p.steps {
-		v := s.out
-		if !s.toNHWC || len(s.ins) != 1 || !rd.single(v) {
-			continue
-		}
-		r := p.steps[rd.readers[v][0]]
+	p.joinReaders(func(s *step) bool { return s.toNHWC && len(s.ins) == 1 }, func(s, r *step) bool {
 		if r.nchwIn == nil || len(r.ins) != 1 {
-			continue
+			return false
 		}
 		r.ins = []*value{s.ins[0]}
 		r.fn = r.nchwIn()
 		// The step now reads NCHW rows: a strided or pre-affine input no
 		// longer applies.
 		r.nchwIn, r.preIn, r.inStride = nil, nil, nil
-		removed[i] = true
+		return true
+	})
+}
+
+// joinReaders is the shape of the passes above: every step s that match
+// accepts, whose output is read by one step r alone (and is not pinned),
+// is removed when join(s, r) rewrites r to compute from s's inputs.
+// They run only when fusions are on.
+func (p *Program) joinReaders(match func(s *step) bool, join func(s, r *step) bool) {
+	if p.opts.NoFuse || p.opts.KeepAll {
+		return
+	}
+	rd := p.stepReaders()
+	removed := make([]bool, len(p.steps))
+	for i, s := range p.steps {
+		if !match(s) || !rd.single(s.out) {
+			continue
+		}
+		removed[i] = join(s, p.steps[rd.readers[s.out][0]])
 	}
 	p.dropSteps(removed)
 }
@@ -134,28 +131,18 @@ func (p *Program) dropSteps(removed []bool) {
 // while copying input rows into its band). The scaled copy of the
 // expanded tensor — a pass of its own over it, written and read back —
 // is gone: EfficientNet's and MobileNetV3's projections read the
-// depthwise convolution's output and the scale. Like fusePreAffine it runs
-// only when fusions are on.
+// depthwise convolution's output and the scale. (joinReaders: only when
+// fusions are on.)
 func (p *Program) fuseChannelScale() {
-	if p.opts.NoFuse || p.opts.KeepAll {
-		return
-	}
-	rd := p.stepReaders()
-	removed := make([]bool, len(p.steps))
-	for i, s := range p.steps {
+	p.joinReaders(func(s *step) bool { return s.chanScale && len(s.ins) == 2 }, func(s, r *step) bool {
 		v := s.out
-		if !s.chanScale || len(s.ins) != 2 || !rd.single(v) {
-			continue
-		}
-		r := p.steps[rd.readers[v][0]]
 		if r.scaleIn == nil || r.ins[0] != v || slices.Contains(r.ins[1:], v) {
-			continue
+			return false
 		}
 		x, y := s.ins[0], s.ins[1]
 		r.ins = append(append([]*value{x}, r.ins[1:]...), y)
 		r.fn = r.scaleIn(y)
 		r.scaleIn, r.preIn, r.inStride, r.nchwIn = nil, nil, nil, nil
-		removed[i] = true
-	}
-	p.dropSteps(removed)
+		return true
+	})
 }
