@@ -169,6 +169,10 @@ func (c *nctx) kernelIn() (x string, in ir.Shape, w *tensor, g geom, err error) 
 		err = fmt.Errorf("kernel shape %v does not fit input %v", w.shape, in)
 		return
 	}
+	if len(in) < 3 { // found by FuzzDecode: a rank-1 input and kernel
+		err = fmt.Errorf("expected a rank-3 or rank-4 (N, C, …) input, got %v", in)
+		return
+	}
 	g, err = c.geometry(len(in), w.shape[2:])
 	return
 }
