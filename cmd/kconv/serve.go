@@ -73,6 +73,12 @@ flight and exits 0. See docs/serving.md.`,
 			if err := threadsOK(threads); err != nil {
 				return usagef("%v", err)
 			}
+			// SIGTERM/SIGINT are ours from before the models load: one
+			// that arrives while they load (a Kubernetes pod deleted
+			// during startup) stops the server cleanly, exit 0, instead
+			// of the default action's exit 143.
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
 			// A heap floor: serveHeapFloor bytes held for the server's life
 			// and never touched (pointer-free, fresh from the OS: no
 			// resident memory), which raise the collector's heap goal.
@@ -110,6 +116,10 @@ flight and exits 0. See docs/serving.md.`,
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "kconv: %s: %d thread(s) per run, %d run(s) at once\n", name, p.Threads(), w)
 				models = append(models, serve.Model{Name: name, Program: p, Workers: w})
+				if ctx.Err() != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "kconv: stopped by a signal before serving")
+					return nil
+				}
 			}
 			cfg.Version = version
 			cfg.Log = log.New(cmd.ErrOrStderr(), "", log.LstdFlags)
@@ -117,8 +127,6 @@ flight and exits 0. See docs/serving.md.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
 			defer s.Close() // after both servers have drained
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
