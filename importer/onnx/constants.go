@@ -318,6 +318,61 @@ func (c *nctx) sliceArgs() (starts, ends, axes, steps []int64, err error) {
 	return starts, ends, axes, steps, nil
 }
 
+// sliceAxis is one axis of a Slice node: the axis (normalized for the
+// input's rank) and its start, end and step.
+type sliceAxis struct{ ax, start, end, step int }
+
+// whole reports whether the axis is taken whole from 0 with step 1 and an
+// open end (how exporters write "every element" of an axis of unknown size).
+func (a sliceAxis) whole() bool { return a.start == 0 && a.step == 1 && a.end >= math.MaxInt32 }
+
+// sliceAxes reads a Slice node's arguments (sliceArgs) for an input of
+// rank r, axis by axis.
+func (c *nctx) sliceAxes(r int) ([]sliceAxis, error) {
+	starts, ends, axes, steps, err := c.sliceArgs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sliceAxis, len(starts))
+	for k := range starts {
+		ax, err := normAxis(axes[k], r)
+		if err != nil {
+			return nil, err
+		}
+		w, err := toInts([]int64{starts[k], ends[k], steps[k]}, "the slice")
+		if err != nil {
+			return nil, err
+		}
+		out[k] = sliceAxis{ax, w[0], w[1], w[2]}
+	}
+	return out, nil
+}
+
+// perm reads a Transpose node's perm for an input of rank r (default:
+// the axes reversed), each entry an axis of the input.
+func (c *nctx) perm(r int) ([]int, error) {
+	p, ok, err := c.ints("perm")
+	if err != nil {
+		return nil, err
+	}
+	perm := make([]int, r)
+	for i := range perm {
+		perm[i] = r - 1 - i
+	}
+	if ok {
+		if len(p) != r {
+			return nil, fmt.Errorf("permutation %v does not fit rank %d", p, r)
+		}
+		for i, x := range p {
+			if x < 0 || x >= int64(r) {
+				return nil, fmt.Errorf("bad permutation %v", p)
+			}
+			perm[i] = int(x)
+		}
+	}
+	return perm, nil
+}
+
 func (c *nctx) slice() error {
 	data, err := c.need(0)
 	if err != nil {
@@ -328,27 +383,19 @@ func (c *nctx) slice() error {
 		return nil
 	}
 	s := shapeOf(data)
-	starts, ends, axes, steps, err := c.sliceArgs()
+	args, err := c.sliceAxes(len(s))
 	if err != nil {
 		return err
 	}
 	op := &ir.Slice{}
-	for k := range starts {
-		ax, err := normAxis(axes[k], len(s))
-		if err != nil {
-			return err
-		}
-		v, err := toInts([]int64{starts[k], ends[k], steps[k]}, "the slice")
-		if err != nil {
-			return err
-		}
-		if s[ax] < 0 && v[0] == 0 && v[2] == 1 && v[1] >= math.MaxInt32 {
+	for _, a := range args {
+		if s[a.ax] < 0 && a.whole() {
 			continue // the whole dynamic batch axis
 		}
-		op.Axes = append(op.Axes, ax)
-		op.Starts = append(op.Starts, v[0])
-		op.Ends = append(op.Ends, v[1])
-		op.Steps = append(op.Steps, v[2])
+		op.Axes = append(op.Axes, a.ax)
+		op.Starts = append(op.Starts, a.start)
+		op.Ends = append(op.Ends, a.end)
+		op.Steps = append(op.Steps, a.step)
 	}
 	if data.c != nil && data.node == "" {
 		t, err := foldSlice(data.c, op, c.im.budget)

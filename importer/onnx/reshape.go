@@ -285,24 +285,9 @@ func (c *nctx) transpose() error {
 		return err
 	}
 	s := shapeOf(data)
-	p, ok, err := c.ints("perm")
+	perm, err := c.perm(len(s))
 	if err != nil {
 		return err
-	}
-	perm := make([]int, len(s))
-	for i := range perm {
-		perm[i] = len(s) - 1 - i
-	}
-	if ok {
-		if len(p) != len(s) {
-			return fmt.Errorf("permutation %v does not fit rank %d", p, len(s))
-		}
-		for i, x := range p {
-			if x < 0 || x >= int64(len(s)) {
-				return fmt.Errorf("bad permutation %v", p)
-			}
-			perm[i] = int(x)
-		}
 	}
 	if data.c != nil && data.node == "" {
 		t, err := foldTranspose(data.c, perm, c.im.budget)

@@ -191,27 +191,12 @@ func (c *nctx) setBatchAxis(i int, name string, t ir.TensorType, bax int) {
 // or a batch-first value whose batch the transpose moves).
 func (c *nctx) transposeBatchAxis(v *val) error {
 	s := shapeOf(v)
-	p, ok, err := c.ints("perm")
+	perm, err := c.perm(len(s))
 	if err != nil {
 		return err
 	}
-	perm := make([]int, len(s))
-	for i := range perm {
-		perm[i] = len(s) - 1 - i
-	}
-	if ok {
-		if len(p) != len(s) {
-			return fmt.Errorf("permutation %v does not fit rank %d", p, len(s))
-		}
-		for i, x := range p {
-			if x < 0 || x >= int64(len(s)) {
-				return fmt.Errorf("bad permutation %v", p)
-			}
-			perm[i] = int(x)
-		}
-		if err := checkPermutation(perm); err != nil {
-			return err
-		}
+	if err := checkPermutation(perm); err != nil {
+		return err
 	}
 	out := slices.Index(perm, v.bax)
 	// q is the ir permutation: ir output axis k is ONNX output axis
@@ -437,30 +422,22 @@ func (c *nctx) gatherBatchAxis(v *val) error {
 // sliceBatchAxis translates Slice of v off its batch axis.
 func (c *nctx) sliceBatchAxis(v *val) error {
 	s := shapeOf(v)
-	starts, ends, axes, steps, err := c.sliceArgs()
+	args, err := c.sliceAxes(len(s))
 	if err != nil {
 		return err
 	}
 	op := &ir.Slice{}
-	for k := range starts {
-		ax, err := normAxis(axes[k], len(s))
-		if err != nil {
-			return err
-		}
-		w, err := toInts([]int64{starts[k], ends[k], steps[k]}, "the slice")
-		if err != nil {
-			return err
-		}
-		if ax == v.bax {
-			if w[0] == 0 && w[2] == 1 && w[1] >= 1<<31-1 {
+	for _, a := range args {
+		if a.ax == v.bax {
+			if a.whole() {
 				continue // the whole batch axis
 			}
-			return fmt.Errorf("cannot slice the batch axis (%d) of %v", ax, s)
+			return fmt.Errorf("cannot slice the batch axis (%d) of %v", a.ax, s)
 		}
-		op.Axes = append(op.Axes, irAxis(v.bax, ax))
-		op.Starts = append(op.Starts, w[0])
-		op.Ends = append(op.Ends, w[1])
-		op.Steps = append(op.Steps, w[2])
+		op.Axes = append(op.Axes, irAxis(v.bax, a.ax))
+		op.Starts = append(op.Starts, a.start)
+		op.Ends = append(op.Ends, a.end)
+		op.Steps = append(op.Steps, a.step)
 	}
 	x, xt, err := c.act(0)
 	if err != nil {
