@@ -159,10 +159,6 @@ func TestCopyStrided(t *testing.T) {
 // input and output (Conv2DPre) over the shared table against RefConv2D of
 // the normalized, packed input (under the race detector, every third case).
 func TestSmallConvPreVsRef(t *testing.T) {
-	kernelsGo := []bool{true}
-	if scAVX512 {
-		kernelsGo = []bool{false, true}
-	}
 	for ci, tc := range smallConvCases() {
 		p := tc.p
 		if p.Validate() != nil || scRace && ci%3 != 0 {
@@ -192,16 +188,12 @@ func TestSmallConvPreVsRef(t *testing.T) {
 					pre = nil
 				}
 				want := stridedWant(RefConv2D(p, normed, kernel, bias, tc.act), rows, p.OutC, in.ldo)
-				for _, goKernel := range kernelsGo {
-					for _, threads := range []int{1 + 2*(ci%2)} { // 1 or 3, by case
-						saved, savedSimd := scForceGo, simdOff
-						scForceGo, simdOff = goKernel, goKernel
-						got := stridedOut(rows, p.OutC, in.ldo)
-						sc.Conv2DPre(p, x, in.ldi, pre, bias, tc.act, got, in.ldo, &Workspace{Pool: par.New(threads)})
-						scForceGo, simdOff = saved, savedSimd
-						khClose(t, fmt.Sprintf("%s pre=%v ldi=%d ldo=%d go=%v threads=%d", tc.name, pa.Kind, in.ldi, in.ldo, goKernel, threads), got, want, 1e-4)
-					}
-				}
+				threads := 1 + 2*(ci%2) // 1 or 3, by case
+				scEachKernel(func(goKernel bool) {
+					got := stridedOut(rows, p.OutC, in.ldo)
+					sc.Conv2DPre(p, x, in.ldi, pre, bias, tc.act, got, in.ldo, &Workspace{Pool: par.New(threads)})
+					khClose(t, fmt.Sprintf("%s pre=%v ldi=%d ldo=%d go=%v threads=%d", tc.name, pa.Kind, in.ldi, in.ldo, goKernel, threads), got, want, 1e-4)
+				})
 			}
 		}
 	}
@@ -211,10 +203,6 @@ func TestSmallConvPreVsRef(t *testing.T) {
 // (Conv2DNCHW), packed and strided output, over the shared table against
 // RefConv2D of the channels-last copy of the input.
 func TestSmallConvNCHWVsRef(t *testing.T) {
-	kernelsGo := []bool{true}
-	if scAVX512 {
-		kernelsGo = []bool{false, true}
-	}
 	for ci, tc := range smallConvCases() {
 		p := tc.p
 		if p.Validate() != nil || scRace && ci%3 != 0 {
@@ -232,15 +220,12 @@ func TestSmallConvNCHWVsRef(t *testing.T) {
 		Transpose(nhwc, x, []int{p.N, p.C, p.H, p.W}, []int{0, 2, 3, 1}, nil)
 		for _, ldo := range []int{p.OutC, p.OutC + 3} {
 			want := stridedWant(RefConv2D(p, nhwc, kernel, bias, tc.act), rows, p.OutC, ldo)
-			for _, goKernel := range kernelsGo {
-				threads := 1 + ci%2
-				saved, savedSimd := scForceGo, simdOff
-				scForceGo, simdOff = goKernel, goKernel
+			threads := 1 + ci%2
+			scEachKernel(func(goKernel bool) {
 				got := stridedOut(rows, p.OutC, ldo)
 				sc.Conv2DNCHW(p, x, bias, tc.act, got, ldo, &Workspace{Pool: par.New(threads)})
-				scForceGo, simdOff = saved, savedSimd
 				khClose(t, fmt.Sprintf("%s nchw ldo=%d go=%v threads=%d", tc.name, ldo, goKernel, threads), got, want, 1e-4)
-			}
+			})
 		}
 	}
 }
@@ -249,10 +234,6 @@ func TestSmallConvNCHWVsRef(t *testing.T) {
 // (Conv2DScaled: one scale per image, or one shared) over the shared table
 // against RefConv2D of the scaled input.
 func TestSmallConvScaledVsRef(t *testing.T) {
-	kernelsGo := []bool{true}
-	if scAVX512 {
-		kernelsGo = []bool{false, true}
-	}
 	for ci, tc := range smallConvCases() {
 		p := tc.p
 		if p.Validate() != nil || scRace && ci%3 != 0 {
@@ -275,10 +256,8 @@ func TestSmallConvScaledVsRef(t *testing.T) {
 			}
 			for _, ldo := range []int{p.OutC, p.OutC + 2} {
 				want := stridedWant(RefConv2D(p, scaled, kernel, bias, tc.act), rows, p.OutC, ldo)
-				for _, goKernel := range kernelsGo {
-					threads := 1 + ci%2
-					saved, savedSimd := scForceGo, simdOff
-					scForceGo, simdOff = goKernel, goKernel
+				threads := 1 + ci%2
+				scEachKernel(func(goKernel bool) {
 					got := stridedOut(rows, p.OutC, ldo)
 					sc.Conv2DScaled(p, x, scale[:max(0, p.N-1)*stride+p.C], stride, bias, nil, tc.act, got, ldo, &Workspace{Pool: par.New(threads)})
 					khClose(t, fmt.Sprintf("%s scale stride=%d ldo=%d go=%v threads=%d", tc.name, stride, ldo, goKernel, threads), got, want, 1e-4)
@@ -288,9 +267,24 @@ func TestSmallConvScaledVsRef(t *testing.T) {
 						sc.Conv2DScaled(p, x, scale[:max(0, p.N-1)*stride+p.C], stride, bias, skip, tc.act, got, ldo, &Workspace{Pool: par.New(threads)})
 						khClose(t, fmt.Sprintf("%s scale+add stride=%d go=%v threads=%d", tc.name, stride, goKernel, threads), got, RefConv2DAdd(p, scaled, kernel, bias, skip, tc.act), 1e-4)
 					}
-					scForceGo, simdOff = saved, savedSimd
-				}
+				})
 			}
 		}
+	}
+}
+
+// scEachKernel runs f with SmallConv's Go micro-kernel and Go vector code
+// forced (goKernel true) and, where the CPU has AVX-512, with the vector
+// kernels too.
+func scEachKernel(f func(goKernel bool)) {
+	kernelsGo := []bool{true}
+	if scAVX512 {
+		kernelsGo = []bool{false, true}
+	}
+	for _, goKernel := range kernelsGo {
+		saved, savedSimd := scForceGo, simdOff
+		scForceGo, simdOff = goKernel, goKernel
+		f(goKernel)
+		scForceGo, simdOff = saved, savedSimd
 	}
 }
