@@ -4,6 +4,28 @@
 
 #include "textflag.h"
 
+// From ../kernels/fpmode_amd64.h:
+// FPMODE_ENTER and FPMODE_LEAVE bracket a kernel's arithmetic: ENTER keeps
+// the caller's MXCSR in the frame (the function declares a frame of 8
+// bytes) and sets flush-to-zero and denormals-are-zero (bits 15 and 6);
+// LEAVE, before each RET, puts the caller's value back. Denormal operands
+// and results cost Intel cores a microcode assist of ~100 cycles each (a
+// depthwise convolution over activations near 1e-37 ran 70× slower), and
+// random-weight and real networks alike make them (swish of large negative
+// inputs, products of small activations and weights). Flushing them
+// changes a value by less than 2^-126, far under every tolerance here. The
+// mode is the kernel's own: the Go code around it, and the goroutines that
+// may run on the same thread later, keep Go's default MXCSR. ENTER uses AX.
+#define FPMODE_ENTER \
+	STMXCSR fpsave-8(SP)  \
+	MOVL    fpsave-8(SP), AX \
+	ORL     $0x8040, AX   \
+	MOVL    AX, fpset-4(SP) \
+	LDMXCSR fpset-4(SP)
+
+#define FPMODE_LEAVE \
+	LDMXCSR fpsave-8(SP)
+
 // func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL leaf+0(FP), AX
@@ -16,7 +38,8 @@ TEXT ·cpuid(SB), NOSPLIT, $0-24
 	RET
 
 // func sgemmKernAVX512N(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
-TEXT ·sgemmKernAVX512N(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernAVX512N(SB), NOSPLIT, $8-80
+	FPMODE_ENTER
 	MOVQ c+48(FP), R10
 	MOVQ ldc+56(FP), R11
 	SHLQ $2, R11
@@ -970,6 +993,7 @@ done:
 	VMOVUPS Z26, (R10)
 	VMOVUPS Z27, 64(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 store:
 	VMULPS Z28, Z0, Z0
@@ -1042,10 +1066,12 @@ store:
 	VMOVUPS Z26, (R10)
 	VMOVUPS Z27, 64(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func sgemmKernAVX512P(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
-TEXT ·sgemmKernAVX512P(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernAVX512P(SB), NOSPLIT, $8-80
+	FPMODE_ENTER
 	MOVQ c+48(FP), R10
 	MOVQ ldc+56(FP), R11
 	SHLQ $2, R11
@@ -1972,6 +1998,7 @@ done:
 	VMOVUPS Z26, (R10)
 	VMOVUPS Z27, 64(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 store:
 	VMULPS Z28, Z0, Z0
@@ -2044,10 +2071,12 @@ store:
 	VMOVUPS Z26, (R10)
 	VMOVUPS Z27, 64(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func sgemmKernAVX512NH(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
-TEXT ·sgemmKernAVX512NH(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernAVX512NH(SB), NOSPLIT, $8-80
+	FPMODE_ENTER
 	MOVQ c+48(FP), R10
 	MOVQ ldc+56(FP), R11
 	SHLQ $2, R11
@@ -2704,6 +2733,7 @@ done:
 	VFMADD213PS (R10), Z14, Z13
 	VMOVUPS Z13, (R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 store:
 	VMULPS Z14, Z0, Z0
@@ -2748,10 +2778,12 @@ store:
 	VMULPS Z14, Z13, Z13
 	VMOVUPS Z13, (R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func sgemmKernAVX512PH(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
-TEXT ·sgemmKernAVX512PH(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernAVX512PH(SB), NOSPLIT, $8-80
+	FPMODE_ENTER
 	MOVQ c+48(FP), R10
 	MOVQ ldc+56(FP), R11
 	SHLQ $2, R11
@@ -3381,6 +3413,7 @@ done:
 	VFMADD213PS (R10), Z14, Z13
 	VMOVUPS Z13, (R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 store:
 	VMULPS Z14, Z0, Z0
@@ -3425,10 +3458,12 @@ store:
 	VMULPS Z14, Z13, Z13
 	VMOVUPS Z13, (R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func sgemmKernAVX512R7N(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
-TEXT ·sgemmKernAVX512R7N(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernAVX512R7N(SB), NOSPLIT, $8-80
+	FPMODE_ENTER
 	MOVQ c+48(FP), R10
 	MOVQ ldc+56(FP), R11
 	SHLQ $2, R11
@@ -3941,6 +3976,7 @@ done:
 	VMOVUPS Z12, (R10)
 	VMOVUPS Z13, 64(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 store:
 	VMULPS Z14, Z0, Z0
@@ -3978,10 +4014,12 @@ store:
 	VMOVUPS Z12, (R10)
 	VMOVUPS Z13, 64(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func sgemmKernAVX512R7P(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
-TEXT ·sgemmKernAVX512R7P(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernAVX512R7P(SB), NOSPLIT, $8-80
+	FPMODE_ENTER
 	MOVQ c+48(FP), R10
 	MOVQ ldc+56(FP), R11
 	SHLQ $2, R11
@@ -4481,6 +4519,7 @@ done:
 	VMOVUPS Z12, (R10)
 	VMOVUPS Z13, 64(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 store:
 	VMULPS Z14, Z0, Z0
@@ -4518,6 +4557,7 @@ store:
 	VMOVUPS Z12, (R10)
 	VMOVUPS Z13, 64(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func fmaPeakAVX512(n int) (fmas int)
@@ -4661,7 +4701,8 @@ ploop:
 	RET
 
 // func sdotAVX512(n int, a, x, out *float32)
-TEXT ·sdotAVX512(SB), NOSPLIT, $0-32
+TEXT ·sdotAVX512(SB), NOSPLIT, $8-32
+	FPMODE_ENTER
 	MOVQ n+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ x+16(FP), DI
@@ -4691,10 +4732,12 @@ ddone:
 	VADDPS Z2, Z0, Z0
 	VMOVUPS Z0, (BX)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func saxpy8AVX512(n int, x, a *float32, lda int, y *float32)
-TEXT ·saxpy8AVX512(SB), NOSPLIT, $0-40
+TEXT ·saxpy8AVX512(SB), NOSPLIT, $8-40
+	FPMODE_ENTER
 	MOVQ n+0(FP), CX
 	MOVQ x+8(FP), AX
 	MOVQ a+16(FP), SI
@@ -4742,10 +4785,12 @@ aloop:
 	JNZ aloop
 adone:
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func sgemmKernAVX2N(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
-TEXT ·sgemmKernAVX2N(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernAVX2N(SB), NOSPLIT, $8-80
+	FPMODE_ENTER
 	MOVQ c+48(FP), R10
 	MOVQ ldc+56(FP), R11
 	SHLQ $2, R11
@@ -5196,6 +5241,7 @@ done:
 	VMOVUPS Y10, (R10)
 	VMOVUPS Y11, 32(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 store:
 	VMULPS Y12, Y0, Y0
@@ -5228,10 +5274,12 @@ store:
 	VMOVUPS Y10, (R10)
 	VMOVUPS Y11, 32(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func sgemmKernAVX2P(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
-TEXT ·sgemmKernAVX2P(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernAVX2P(SB), NOSPLIT, $8-80
+	FPMODE_ENTER
 	MOVQ c+48(FP), R10
 	MOVQ ldc+56(FP), R11
 	SHLQ $2, R11
@@ -5670,6 +5718,7 @@ done:
 	VMOVUPS Y10, (R10)
 	VMOVUPS Y11, 32(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 store:
 	VMULPS Y12, Y0, Y0
@@ -5702,10 +5751,12 @@ store:
 	VMOVUPS Y10, (R10)
 	VMOVUPS Y11, 32(R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func sgemmKernAVX2NH(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
-TEXT ·sgemmKernAVX2NH(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernAVX2NH(SB), NOSPLIT, $8-80
+	FPMODE_ENTER
 	MOVQ c+48(FP), R10
 	MOVQ ldc+56(FP), R11
 	SHLQ $2, R11
@@ -6019,6 +6070,7 @@ done:
 	VFMADD213PS (R10), Y6, Y5
 	VMOVUPS Y5, (R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 store:
 	VMULPS Y6, Y0, Y0
@@ -6039,10 +6091,12 @@ store:
 	VMULPS Y6, Y5, Y5
 	VMOVUPS Y5, (R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func sgemmKernAVX2PH(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)
-TEXT ·sgemmKernAVX2PH(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernAVX2PH(SB), NOSPLIT, $8-80
+	FPMODE_ENTER
 	MOVQ c+48(FP), R10
 	MOVQ ldc+56(FP), R11
 	SHLQ $2, R11
@@ -6344,6 +6398,7 @@ done:
 	VFMADD213PS (R10), Y6, Y5
 	VMOVUPS Y5, (R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 store:
 	VMULPS Y6, Y0, Y0
@@ -6364,6 +6419,7 @@ store:
 	VMULPS Y6, Y5, Y5
 	VMOVUPS Y5, (R10)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func fmaPeakAVX2(n int) (fmas int)
@@ -6443,7 +6499,8 @@ ploop:
 	RET
 
 // func sdotAVX2(n int, a, x, out *float32)
-TEXT ·sdotAVX2(SB), NOSPLIT, $0-32
+TEXT ·sdotAVX2(SB), NOSPLIT, $8-32
+	FPMODE_ENTER
 	MOVQ n+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ x+16(FP), DI
@@ -6473,10 +6530,12 @@ ddone:
 	VADDPS Y2, Y0, Y0
 	VMOVUPS Y0, (BX)
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func saxpy8AVX2(n int, x, a *float32, lda int, y *float32)
-TEXT ·saxpy8AVX2(SB), NOSPLIT, $0-40
+TEXT ·saxpy8AVX2(SB), NOSPLIT, $8-40
+	FPMODE_ENTER
 	MOVQ n+0(FP), CX
 	MOVQ x+8(FP), AX
 	MOVQ a+16(FP), SI
@@ -6524,4 +6583,5 @@ aloop:
 	JNZ aloop
 adone:
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET

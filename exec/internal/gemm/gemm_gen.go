@@ -61,6 +61,17 @@ func main() {
 	w("")
 	w("#include \"textflag.h\"")
 	w("")
+	// The kernels' floating-point mode macros, from the one header that
+	// defines them (the kernels package's; an asm #include cannot reach
+	// another package's directory).
+	fpmode, err := os.ReadFile("../kernels/fpmode_amd64.h")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	w("// From ../kernels/fpmode_amd64.h:")
+	b.Write(fpmode)
+	w("")
 	w("// func cpuid(leaf, sub uint32) (a, b, c, d uint32)")
 	w("TEXT ·cpuid(SB), NOSPLIT, $0-24")
 	w("\tMOVL leaf+0(FP), AX")
@@ -295,7 +306,8 @@ func kernel(w func(string, ...any), f family, packed bool, nv int) {
 	bc := func(r int) string { return reg(f, nv*f.mr+nv+r%2) }
 	w("")
 	w("// func %s(k int, a, pf *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, accum int)", name)
-	w("TEXT ·%s(SB), NOSPLIT, $0-80", name)
+	w("TEXT ·%s(SB), NOSPLIT, $8-80", name)
+	w("\tFPMODE_ENTER")
 	// Prefetch the C tile: it is read (accum) or written at the end.
 	w("\tMOVQ c+48(FP), R10")
 	w("\tMOVQ ldc+56(FP), R11")
@@ -421,6 +433,7 @@ func kernel(w func(string, ...any), f family, packed bool, nv int) {
 		}
 	}
 	w("\tVZEROUPPER")
+	w("\tFPMODE_LEAVE")
 	w("\tRET")
 	w("store:")
 	for r := range f.mr {
@@ -437,6 +450,7 @@ func kernel(w func(string, ...any), f family, packed bool, nv int) {
 		}
 	}
 	w("\tVZEROUPPER")
+	w("\tFPMODE_LEAVE")
 	w("\tRET")
 }
 
@@ -476,7 +490,8 @@ func dot(w func(string, ...any), f family) {
 	name := "sdot" + f.name
 	w("")
 	w("// func %s(n int, a, x, out *float32)", name)
-	w("TEXT ·%s(SB), NOSPLIT, $0-32", name)
+	w("TEXT ·%s(SB), NOSPLIT, $8-32", name)
+	w("\tFPMODE_ENTER")
 	w("\tMOVQ n+0(FP), CX")
 	w("\tMOVQ a+8(FP), SI")
 	w("\tMOVQ x+16(FP), DI")
@@ -503,6 +518,7 @@ func dot(w func(string, ...any), f family) {
 	w("\tVADDPS %s, %s, %s", reg(f, 2), reg(f, 0), reg(f, 0))
 	w("\tVMOVUPS %s, (BX)", reg(f, 0))
 	w("\tVZEROUPPER")
+	w("\tFPMODE_LEAVE")
 	w("\tRET")
 }
 
@@ -513,7 +529,8 @@ func axpy8(w func(string, ...any), f family) {
 	name := "saxpy8" + f.name
 	w("")
 	w("// func %s(n int, x, a *float32, lda int, y *float32)", name)
-	w("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	w("TEXT ·%s(SB), NOSPLIT, $8-40", name)
+	w("\tFPMODE_ENTER")
 	w("\tMOVQ n+0(FP), CX")
 	w("\tMOVQ x+8(FP), AX")
 	w("\tMOVQ a+16(FP), SI")
@@ -548,6 +565,7 @@ func axpy8(w func(string, ...any), f family) {
 	w("\tJNZ aloop")
 	w("adone:")
 	w("\tVZEROUPPER")
+	w("\tFPMODE_LEAVE")
 	w("\tRET")
 }
 

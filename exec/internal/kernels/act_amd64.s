@@ -1,9 +1,10 @@
 #include "textflag.h"
+#include "fpmode_amd64.h"
 
 // Element-wise activations in place over AVX-512 vectors (act_fast.go).
 // kind: 0 clamp to [lo, hi] (ReLU, ReLU6, Clip; NaN stays NaN),
 // 1 sigmoid, 2 swish (x·sigmoid(x)), 3 hard swish (x·clamp(x/6+½, 0, 1)).
-// e^t: t clamped to [-88, 88], n = round(t·log2 e), r = t - n·ln 2 (in two
+// e^t: t clamped to [-87, 88], n = round(t·log2 e), r = t - n·ln 2 (in two
 // parts), a degree-7 polynomial in r, scaled by 2^n with VSCALEFPS.
 
 // EXP(X): X = e^X; clobbers Z1-Z3.
@@ -31,7 +32,8 @@
 	VPBROADCASTD AX, Z
 
 // func actAVX512(x *float32, n int, kind int, lo, hi float32)
-TEXT ·actAVX512(SB), NOSPLIT, $0-32
+TEXT ·actAVX512(SB), NOSPLIT, $8-32
+	FPMODE_ENTER
 	MOVQ         x+0(FP), DI
 	MOVQ         n+8(FP), CX
 	MOVQ         kind+16(FP), DX
@@ -47,7 +49,7 @@ TEXT ·actAVX512(SB), NOSPLIT, $0-32
 	BCAST($0x3e2aaaaa, Z23)
 	BCAST($0x3f000000, Z24)
 	BCAST($0x3f800000, Z25) // 1
-	BCAST($0xc2b00000, Z26) // -88
+	BCAST($0xc2ae0000, Z26) // -87: e^-87 is still a normal float; below it 1+e^t rounds to 1 anyway
 	BCAST($0x42b00000, Z27) // 88
 	BCAST($0x3e2aaaab, Z28) // 1/6
 	BCAST($0x3f000000, Z29) // 1/2
@@ -107,4 +109,5 @@ store:
 
 done:
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET

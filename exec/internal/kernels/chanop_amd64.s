@@ -1,9 +1,11 @@
 #include "textflag.h"
+#include "fpmode_amd64.h"
 
 // func chanOpAVX512(dst, x, y *float32, rows, c int, tailmask uint64, mul int)
 // dst[r*c+k] = x[r*c+k] + y[k] (mul == 0) or x[r*c+k] * y[k] (mul != 0)
 // for r < rows, k < c; channels in blocks of 16, the last masked.
-TEXT ·chanOpAVX512(SB), NOSPLIT, $0-56
+TEXT ·chanOpAVX512(SB), NOSPLIT, $8-56
+	FPMODE_ENTER
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ rows+24(FP), CX
@@ -53,11 +55,13 @@ store:
 
 done:
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func chanAffineAVX512(dst, x, s, b *float32, rows, c int, tailmask uint64, lo, hi float32)
 // dst[r*c+k] = min(max(x[r*c+k]*s[k] + b[k], lo), hi) for r < rows, k < c.
-TEXT ·chanAffineAVX512(SB), NOSPLIT, $0-64
+TEXT ·chanAffineAVX512(SB), NOSPLIT, $8-64
+	FPMODE_ENTER
 	MOVQ         dst+0(FP), DI
 	MOVQ         x+8(FP), SI
 	MOVQ         rows+32(FP), CX
@@ -103,11 +107,13 @@ aload:
 
 adone:
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func addClampAVX512(dst, a *float32, n int, lo, hi float32)
 // dst[i] = min(max(dst[i] + a[i], lo), hi) for i < n (the last block masked).
-TEXT ·addClampAVX512(SB), NOSPLIT, $0-32
+TEXT ·addClampAVX512(SB), NOSPLIT, $8-32
+	FPMODE_ENTER
 	MOVQ         dst+0(FP), DI
 	MOVQ         a+8(FP), SI
 	MOVQ         n+16(FP), CX
@@ -141,4 +147,5 @@ rfull:
 
 rdone:
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET

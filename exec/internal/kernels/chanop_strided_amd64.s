@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "fpmode_amd64.h"
 
 // func chanAffineStridedAVX512(dst, x, s, b *float32, rows, c, ldx int, tailmask uint64, lo, hi float32)
 // dst[r*c+k] = min(max(x[r*ldx+k]*s[k] + b[k], lo), hi) for r < rows, k < c:
@@ -6,7 +7,8 @@
 // store unmasked: a masked store that misses the cache is several times
 // slower on Zen 4 and 5 (out of place, the all-ones masked loop ran at a
 // fifth of a copy's bandwidth); only the tail is masked.
-TEXT ·chanAffineStridedAVX512(SB), NOSPLIT, $0-72
+TEXT ·chanAffineStridedAVX512(SB), NOSPLIT, $8-72
+	FPMODE_ENTER
 	MOVQ         dst+0(FP), DI
 	MOVQ         x+8(FP), SI
 	MOVQ         rows+32(FP), CX
@@ -58,4 +60,5 @@ snext:
 
 sdone:
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "fpmode_amd64.h"
 
 // Depthwise convolution of nx output pixels of one row (conv_dw_fast.go),
 // channel multiplier 1, on AVX-512:
@@ -18,7 +19,8 @@
 // Registers: R14/R15 src/dst of pixel x, R9/DX their pixel steps, SI and
 // CX three steps, DI the block's src, R12 its kernel, BX/R8 the tap list
 // and count, R13 the channel block's byte offset, Z8 the tap's weights.
-TEXT ·dwRowAVX512(SB), NOSPLIT, $0-96
+TEXT ·dwRowAVX512(SB), NOSPLIT, $8-96
+	FPMODE_ENTER
 	MOVQ         dst+0(FP), R15
 	MOVQ         src+8(FP), R14
 	MOVQ         xstep+40(FP), R9
@@ -232,4 +234,5 @@ cb1_tap:
 
 done:
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "fpmode_amd64.h"
 
 // Global average pooling of one NHWC image (gap.go): dst[k] =
 // float32(Σ_i float64(x[i*c+k]) · inv) for k < c, summing in float64 in
@@ -8,7 +9,8 @@
 
 // func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64)
 // (channels [0, n) of rows c floats apart)
-TEXT ·gapAVX512(SB), NOSPLIT, $0-56
+TEXT ·gapAVX512(SB), NOSPLIT, $8-56
+	FPMODE_ENTER
 	MOVQ         dst+0(FP), DI
 	MOVQ         x+8(FP), SI
 	MOVQ         c+24(FP), R8
@@ -97,4 +99,5 @@ s8:
 
 done:
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET

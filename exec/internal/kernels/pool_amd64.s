@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "fpmode_amd64.h"
 
 // 2×2 stride-2 pooling of one output row (pool_2x2.go): dst[ox*c+k] =
 // op(r0[2ox*c+k], r0[(2ox+1)*c+k], r1[2ox*c+k], r1[(2ox+1)*c+k]) for ow
@@ -48,7 +49,8 @@ maxchan:
 
 // func pool2x2AvgAVX512(dst, r0, r1 *float32, ow, c int)
 // ((a+b)+c)+d then ×0.25, the generic kernel's order: identical results.
-TEXT ·pool2x2AvgAVX512(SB), NOSPLIT, $0-40
+TEXT ·pool2x2AvgAVX512(SB), NOSPLIT, $8-40
+	FPMODE_ENTER
 	MOVQ dst+0(FP), DI
 	MOVQ r0+8(FP), SI
 	MOVQ r1+16(FP), DX
@@ -79,4 +81,5 @@ avgchan:
 	DECQ    CX
 	JNZ     avgpix
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET

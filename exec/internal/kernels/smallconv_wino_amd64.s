@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "fpmode_amd64.h"
 
 // Winograd F(2×2, 3×3) transforms for SmallConv (smallconv_wino.go), over
 // channel vectors of 16 floats. V and M hold, per tile, per 16-channel
@@ -10,7 +11,8 @@
 // floats, rows rowStride bytes apart), c a positive multiple of 16:
 //
 //	Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
-TEXT ·scWinoIn(SB), NOSPLIT, $0-40
+TEXT ·scWinoIn(SB), NOSPLIT, $8-40
+	FPMODE_ENTER
 	MOVQ v+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ rowStride+16(FP), DX
@@ -111,6 +113,7 @@ inchunk:
 	DECQ CX
 	JNZ  intile
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
 
 // func scWinoOut(m *float32, ntiles, oc int, bias, y0, y1 *float32, flags int)
@@ -122,7 +125,8 @@ inchunk:
 //	2: store their mean ((y00+y01)+y10)+y11)·¼ at y0 + t pixels.
 //
 // Aᵀ = [1 1 1 0; 0 1 -1 -1].
-TEXT ·scWinoOut(SB), NOSPLIT, $0-56
+TEXT ·scWinoOut(SB), NOSPLIT, $8-56
+	FPMODE_ENTER
 	MOVQ m+0(FP), SI
 	MOVQ ntiles+8(FP), CX
 	MOVQ oc+16(FP), R10
@@ -252,4 +256,5 @@ outtiled:
 	DECQ CX
 	JNZ  outtile
 	VZEROUPPER
+	FPMODE_LEAVE
 	RET
