@@ -3,6 +3,7 @@ package exec
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/kconv/kconv/exec/internal/kernels"
 	"github.com/kconv/kconv/ir"
@@ -208,54 +209,36 @@ func maskedStep(feat []float32, mv float32) bool {
 	return true
 }
 
-// maskOf finds the mask a recurrent layer reading node name receives, as
-// Keras propagates it: from a Masking layer (steps whose features all
-// equal its value) or an Embedding with mask_zero (index 0), through
-// Dropout, Activation and sequence-returning recurrent layers. It returns
-// the value the mask is computed from and a function filling mask (N×T,
-// 1 = keep) from it; src is nil when no mask applies.
+// maskOf finds the mask a recurrent layer reading node name receives (see
+// ir.MaskSource). It returns the value the mask is computed from and a
+// function filling mask (N×T, 1 = keep) from it; src is nil when no mask
+// applies.
 func (l *lowerer) maskOf(name string) (src *value, fill func(mask, data []float32, t int)) {
-	for depth := 0; depth < 64; depth++ {
-		nd := l.idx[name]
-		if nd == nil || len(nd.Inputs) == 0 {
-			return nil, nil
-		}
-		if _, rec := nd.Op.(*ir.Recurrent); len(nd.Inputs) != 1 && !rec {
-			return nil, nil // a recurrent layer's other inputs are initial states
-		}
-		switch op := nd.Op.(type) {
-		case *ir.Masking:
-			src := l.need(l.byNode[nd.Inputs[0]], false)
-			f, mv := src.shape[2], float32(op.Value)
-			return src, func(mask, data []float32, _ int) {
-				for r := range mask {
-					mask[r] = 1
-					if maskedStep(data[r*f:(r+1)*f], mv) {
-						mask[r] = 0
-					}
+	nd := ir.MaskSource(l.idx, name)
+	if nd == nil {
+		return nil, nil
+	}
+	src = l.need(l.byNode[nd.Inputs[0]], false)
+	switch op := nd.Op.(type) {
+	case *ir.Masking:
+		f, mv := src.shape[2], float32(op.Value)
+		return src, func(mask, data []float32, _ int) {
+			for r := range mask {
+				mask[r] = 1
+				if maskedStep(data[r*f:(r+1)*f], mv) {
+					mask[r] = 0
 				}
 			}
-		case *ir.Embedding:
-			if !op.MaskZero {
-				return nil, nil
-			}
-			return l.need(l.byNode[nd.Inputs[0]], false), func(mask, data []float32, _ int) {
-				for r := range mask {
-					mask[r] = 1
-					if data[r] == 0 {
-						mask[r] = 0
-					}
+		}
+	case *ir.Embedding:
+		return src, func(mask, data []float32, _ int) {
+			for r := range mask {
+				mask[r] = 1
+				if data[r] == 0 {
+					mask[r] = 0
 				}
 			}
-		case *ir.Recurrent:
-			if !op.ReturnSequences {
-				return nil, nil
-			}
-		case *ir.Dropout, *ir.Activation:
-		default:
-			return nil, nil
 		}
-		name = nd.Inputs[0]
 	}
 	return nil, nil
 }
@@ -430,10 +413,55 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 			for r, l := range op.SeqLens {
 				clear(y[(r*p.T+l)*per : (r+1)*p.T*per])
 			}
+		} else if fill != nil {
+			kerasMaskedZeros(p, op.Bidirectional, initial, mask, y, outPer)
 		}
 		return nil
 	}})
 	return nil
+}
+
+// kerasMaskedZeros zeroes the outputs Keras gives as zeros at masked steps
+// where the kernel repeats the carried state (Keras's RNN outputs its
+// previous output at a masked step, starting from zeros, not from the
+// initial state): a Bidirectional layer returning sequences outputs zeros
+// at every masked step (Keras sets zero_output_for_mask on both of its
+// layers); a layer given initial states outputs zeros at the masked steps
+// before its first kept one, in the order it reads them, and, returning
+// only its last output, for a row with no kept step. per is one row's
+// output size.
+func kerasMaskedZeros(p kernels.RNNParams, bi, initial bool, mask, y []float32, per int) {
+	if !bi && !initial {
+		return
+	}
+	for n := 0; n < p.N; n++ {
+		m := mask[n*p.T : (n+1)*p.T]
+		row := y[n*per : (n+1)*per]
+		if !p.Sequences {
+			if initial && !slices.ContainsFunc(m, func(v float32) bool { return v != 0 }) {
+				clear(row)
+			}
+			continue
+		}
+		step := per / p.T
+		seen := false // a kept step read before, in reading order
+		for s := 0; s < p.T; s++ {
+			t, pos := s, s // step read, output position
+			if p.Backwards {
+				t = p.T - 1 - s
+				if p.ReverseOutputs {
+					pos = t
+				}
+			}
+			if m[t] != 0 {
+				seen = true
+				continue
+			}
+			if bi || !seen {
+				clear(row[pos*step : (pos+1)*step])
+			}
+		}
+	}
 }
 
 // recurrentState copies state op.Index of the packed value of the

@@ -65,6 +65,109 @@ func TestMaskingHand(t *testing.T) {
 	}
 }
 
+// TestMaskingKerasZeros: where Keras's masked RNN outputs zeros rather
+// than the carried state (its previous output starts at zeros): at the
+// masked steps before the first kept one of a layer given an initial
+// state (whose state still carries the initial one), for a row with no
+// kept step, and at every masked step of a Bidirectional layer returning
+// sequences (Keras sets zero_output_for_mask on both of its layers).
+// Expected values come from SimpleRNN's h = tanh(x·w + h·u + b).
+func TestMaskingKerasZeros(t *testing.T) {
+	cell := func(x, h float64) float64 { return math.Tanh(0.8*x + 0.5*h + 0.1) }
+	x := &ir.Tensor{Shape: ir.Shape{2, 4, 1}, Data: []float32{0, 0.5, 0, -1, 0, 0, 0, 0}}
+	keep := []bool{false, true, false, true}
+	run := func(op *ir.Recurrent, initial bool, outputs ...string) map[string]*ir.Tensor {
+		t.Helper()
+		b := ir.NewBuilder("masking")
+		ins := []string{b.Add("mask", &ir.Masking{Value: 0}, b.Input("x", ir.Shape{4, 1}, ir.LayoutNone))}
+		inputs := []*ir.Tensor{x}
+		if initial {
+			ins = append(ins, b.Input("h0", ir.Shape{1}, ir.LayoutNone))
+			inputs = append(inputs, &ir.Tensor{Shape: ir.Shape{2, 1}, Data: []float32{0.7, -0.4}})
+		}
+		b.Add("rnn", op, ins...)
+		if op.ReturnState {
+			b.Add("rnn:1", &ir.RecurrentState{Index: 1, Units: 1}, "rnn")
+		}
+		ws := [][]float32{{0.8}, {0.5}, {0.1}}
+		if op.Bidirectional {
+			ws = append(ws, ws...)
+		}
+		b.SetWeights("rnn", ws...)
+		m, err := b.Build(outputs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := exec.Compile(m, exec.Options{Keep: outputs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, kept, err := p.RunNodes(context.Background(), inputs, outputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kept
+	}
+	check := func(what string, got []float32, want []float64) {
+		t.Helper()
+		for i := range want {
+			if math.Abs(float64(got[i])-want[i]) > 1e-6 {
+				t.Errorf("%s: %v, want %v", what, got, want)
+				return
+			}
+		}
+	}
+	simple := ir.Recurrent{Cell: ir.CellSimpleRNN, Units: 1, Activation: ir.Act{Name: "tanh"}, UseBias: true}
+
+	// An initial state, sequences and the final state: row 0 outputs 0 at
+	// step 0, then the carried state; row 1 (all masked) zeros, and its
+	// state stays the initial one.
+	op := simple
+	op.ReturnSequences, op.ReturnState = true, true
+	got := run(&op, true, "rnn", "rnn:1")
+	h := 0.7
+	var want []float64
+	seen := false
+	for i, v := range x.Data[:4] {
+		if keep[i] {
+			h, seen = cell(float64(v), h), true
+		}
+		want = append(want, map[bool]float64{true: h, false: 0}[seen])
+	}
+	check("initial state, sequences", got["rnn"].Data, append(want, 0, 0, 0, 0))
+	check("initial state, final state", got["rnn:1"].Data, []float64{h, -0.4})
+
+	// The last output only: row 1 (all masked) outputs 0.
+	op = simple
+	got = run(&op, true, "rnn")
+	check("initial state, last output", got["rnn"].Data, []float64{h, 0})
+
+	// Bidirectional (concat) sequences: zeros at the masked steps.
+	op = simple
+	op.ReturnSequences, op.Bidirectional, op.Merge = true, true, "concat"
+	got = run(&op, false, "rnn")
+	fw, bw := make([]float64, 4), make([]float64, 4)
+	h = 0
+	for i := 0; i < 4; i++ {
+		if keep[i] {
+			h = cell(float64(x.Data[i]), h)
+			fw[i] = h
+		}
+	}
+	h = 0
+	for i := 3; i >= 0; i-- {
+		if keep[i] {
+			h = cell(float64(x.Data[i]), h)
+			bw[i] = h
+		}
+	}
+	want = nil
+	for i := range fw {
+		want = append(want, fw[i], bw[i])
+	}
+	check("bidirectional sequences", got["rnn"].Data, append(want, make([]float64, 8)...))
+}
+
 // TestEmbeddingBadIndex: an index outside the table is a clean run-time
 // error naming the layer.
 func TestEmbeddingBadIndex(t *testing.T) {

@@ -366,8 +366,7 @@ var unsupported = map[string]map[Capability]string{
 	},
 	"Masking": {
 		CapKerasExport:  noKerasSeq,
-		CapONNXExport:   "ONNX's recurrent ops have no per-step mask",
-		CapONNXReadBack: "not exported",
+		CapONNXReadBack: "importer/onnx reads no Equal of a computed tensor (the step mask), nor the masked recurrences' TopK, GatherElements and computed sequence_lens",
 	},
 }
 

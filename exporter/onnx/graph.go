@@ -54,6 +54,10 @@ type builder struct {
 	// rnnStates holds the final-state outputs (Y_h, Y_c) of the exported
 	// recurrent nodes that return their states, for RecurrentState nodes.
 	rnnStates map[string][2]string
+	// idx maps node names to nodes (for ir.MaskSource); masks holds the
+	// masks made, by source node.
+	idx   map[string]*ir.Node
+	masks map[string]*stepMask
 }
 
 func build(m *ir.Model, opts Options) (*file, error) {
@@ -80,6 +84,7 @@ func build(m *ir.Model, opts Options) (*file, error) {
 		consts:    map[string]string{},
 		vals:      map[string]*value{},
 		feedsPool: map[string]bool{},
+		idx:       m.Index(),
 	}
 	for _, n := range m.Nodes {
 		b.used[n.Name] = true

@@ -34,7 +34,7 @@ func (b *builder) seqNode(n *ir.Node) (v *value, ok bool, err error) {
 	case *ir.MultiHeadAttention:
 		v, err = b.mha(n, op)
 	case *ir.Masking:
-		err = fmt.Errorf("Masking is not exported: ONNX's recurrent ops have no per-step mask")
+		v, err = b.masking(n)
 	default:
 		return nil, false, nil
 	}
@@ -225,7 +225,20 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	if op.InputForget {
 		attrs = append(attrs, aInt("input_forget", 1))
 	}
-	xt := b.step("Transpose", []string{x.name}, n.Name+"/time_major", aInts("perm", 1, 0, 2))
+	// A mask (see masking.go): the kept steps compacted to the front of
+	// each row, run with sequence_lens. ONNX's own sequence_lens (an
+	// imported node's) take precedence, as in exec.
+	var mask *stepMask
+	xin := x.name
+	if src := ir.MaskSource(b.idx, n.Inputs[0]); src != nil && op.SeqLens == nil {
+		var err error
+		if mask, err = b.mask(src); err != nil {
+			return nil, err
+		}
+		b.compact(src.Name, mask)
+		xin = b.compacted(xin, mask, n.Name+"/mask")
+	}
+	xt := b.step("Transpose", []string{xin}, n.Name+"/time_major", aInts("perm", 1, 0, 2))
 	wi := b.weightInit(n.Name+"/W", []int{dirs, g * u, feat}, W)
 	ri := b.weightInit(n.Name+"/R", []int{dirs, g * u, u}, R)
 	bi := b.weightInit(n.Name+"/B", []int{dirs, 2 * g * u}, B)
@@ -237,7 +250,10 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 			lens[i] = int64(l)
 		}
 		ins = append(ins, b.step("Cast", []string{b.constI(lens...)}, n.Name+"/sequence_lens", aInt("to", int64(onnxpb.TensorProto_INT32))))
+	} else if mask != nil {
+		ins = append(ins, mask.lens)
 	}
+	var init [2]string // initial_h, initial_c (D, N, U) when given
 	if len(n.Inputs) > 1 {
 		// Keras's initial states, each (N, U), forward then backward,
 		// h then c per direction → initial_h and initial_c (D, N, U).
@@ -258,6 +274,7 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 				st = b.step("Concat", parts, n.Name+"/"+what, aInt("axis", 1))
 			}
 			st = b.step("Transpose", []string{st}, n.Name+"/"+what, aInts("perm", 1, 0, 2))
+			init[k] = st
 			if k == 0 {
 				if len(ins) == 4 {
 					ins = append(ins, "") // no sequence_lens
@@ -298,9 +315,20 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	}
 	b.addMulti(kind, ins, outs, attrs...)
 	// Y_h (D, N, U) → (N, D, U), once for the output and the states.
-	var yhb string
+	var yhb, yhOut string
 	if !op.ReturnSequences || op.ReturnState {
 		yhb = b.step("Transpose", []string{yh}, n.Name+"/batch_major", aInts("perm", 1, 0, 2))
+		yhOut = yhb
+	}
+	if mask != nil && yhb != "" {
+		// A row without a kept step ran one (sequence_lens ≥ 1): its
+		// final states are the initial ones, its last output zeros.
+		raw := yhb
+		yhOut = b.emptyRows(raw, mask, "", n.Name+"/Y_h_masked")
+		yhb = yhOut
+		if init[0] != "" {
+			yhb = b.emptyRows(raw, mask, b.step("Transpose", []string{init[0]}, n.Name+"/initial_h", aInts("perm", 1, 0, 2)), n.Name+"/Y_h_masked")
+		}
 	}
 	if op.ReturnState {
 		if b.rnnStates == nil {
@@ -309,6 +337,13 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 		st := [2]string{yhb}
 		if yc != "" {
 			st[1] = b.step("Transpose", []string{yc}, n.Name+"/batch_major", aInts("perm", 1, 0, 2))
+			if mask != nil {
+				c0 := ""
+				if init[1] != "" {
+					c0 = b.step("Transpose", []string{init[1]}, n.Name+"/initial_c", aInts("perm", 1, 0, 2))
+				}
+				st[1] = b.emptyRows(st[1], mask, c0, n.Name+"/Y_c_masked")
+			}
 		}
 		b.rnnStates[n.Name] = st
 	}
@@ -317,13 +352,26 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	if op.ReturnSequences {
 		// Y (T, D, N, U) → (N, T, D, U).
 		perDir = b.step("Transpose", []string{y}, n.Name+"/batch_major", aInts("perm", 2, 0, 1, 3))
+		if mask != nil {
+			rev := []bool{op.GoBackwards}
+			if op.Bidirectional {
+				rev = []bool{false, true}
+			}
+			perDir = b.uncompact(perDir, mask, rev, u, n.Name+"/mask")
+			if op.Bidirectional {
+				// Keras zeroes a Bidirectional layer's sequence
+				// outputs at masked steps.
+				keep := b.step("Reshape", []string{mask.keep, b.constI(0, 0, 1, 1)}, n.Name+"/mask/keep")
+				perDir = b.step("Where", []string{keep, perDir, b.scalar(0)}, n.Name+"/mask/zeroed")
+			}
+		}
 		if op.GoBackwards && !op.TimeOrder {
 			// Keras outputs a backwards layer's steps in the order it
 			// read them; ONNX's reverse direction keeps time order.
 			perDir = b.step("Slice", []string{perDir, b.constI(-1), b.constI(-int64Max), b.constI(1), b.constI(-1)}, n.Name+"/reversed")
 		}
 	} else {
-		perDir = yhb
+		perDir = yhOut
 	}
 	dirAxis := int64(1)
 	shape := []int64{0, -1}
@@ -479,9 +527,6 @@ func (b *builder) globalPool1D(n *ir.Node, op *ir.GlobalPool1D) (*value, error) 
 }
 
 func (b *builder) embedding(n *ir.Node, op *ir.Embedding) (*value, error) {
-	if op.MaskZero {
-		return nil, fmt.Errorf("Embedding(mask_zero) is not exported: ONNX's recurrent ops have no per-step mask")
-	}
 	x := b.logical(b.in(n, 0))
 	d, s, err := weight(n, "embeddings", 0)
 	if err != nil {

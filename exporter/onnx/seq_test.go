@@ -173,9 +173,8 @@ func TestSeqKerasFilesORT(t *testing.T) {
 // TestSeqKerasImportOnlyORT: the keras-seq files without a Keras-made
 // .io.h5 are checked against ONNX Runtime instead: converted to ONNX, ORT's
 // output must match kconv's run on the same input (22, of variable
-// length, at 7 steps). 20 cannot be exported: its Masking skips steps
-// anywhere in a sequence, which ONNX's recurrent ops cannot (refused by
-// name, checked here).
+// length, at 7 steps). 20, whose Masking needs inputs with masked steps,
+// is TestMaskingKerasFileORT's.
 func TestSeqKerasImportOnlyORT(t *testing.T) {
 	ortModules(t)
 	shared := filepath.Join("..", "..", "..", "shared", "fixtures", "keras-seq")
@@ -185,23 +184,15 @@ func TestSeqKerasImportOnlyORT(t *testing.T) {
 		"02_k1_tf_simple_lstm_weights.h5", "06_k2_theano_lstm2_weights.h5", "16_k2_tf_bidirectional_lstm_seq.h5", "17_k1_theano_bidirectional_lstm_last.h5",
 		"18_k2_theano_embedding_lstm.h5", "19_k1_tf_embedding_conv1d_flatten.h5", "21_k1_tf_lstm_timedistributeddense.h5",
 		"22_tfk_bilstm_repeatvector_varlen.h5", "23_k2_conv1d_bn_gap1d_repeatvector.h5", "24_tfk250_conv1d_maxpool1d_leakyrelu.h5", "25_k2_tf_separableconv2d.h5"}
-	if masked := filepath.Join(shared, "20_k2_masking2_lstm.h5"); fileThere(masked) {
-		m, err := load.Model(masked, load.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := onnxexport.Write(m, filepath.Join(t.TempDir(), "20.onnx"), onnxexport.Options{}); err == nil || !strings.Contains(err.Error(), "masking_2") {
-			t.Errorf("20_k2_masking2_lstm.h5: want an export error naming layer masking_2, got %v", err)
-		}
-	}
 	var paths []string
 	if fileThere(filepath.Join(shared, files[0])) {
 		for _, f := range files {
 			paths = append(paths, filepath.Join(shared, f))
 		}
 		// Every model file of the folder is converted and run by ONNX
-		// Runtime here or in TestSeqKerasFilesORT (those with an .io.h5),
-		// or is 20: a file added there unchecked fails.
+		// Runtime here, in TestSeqKerasFilesORT (those with an .io.h5) or
+		// in TestMaskingKerasFileORT (20): a file added there unchecked
+		// fails.
 		all, _ := filepath.Glob(filepath.Join(shared, "*.h5"))
 		for _, f := range all {
 			b := filepath.Base(f)
