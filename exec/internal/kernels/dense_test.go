@@ -79,3 +79,22 @@ func BenchmarkDenseFC6(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDenseClassifier: a classifier head (1024 → 1000, 4 MB of
+// weights, in cache) at the small batches batch splitting gives it.
+func BenchmarkDenseClassifier(b *testing.B) {
+	const in, out = 1024, 1000
+	w := khRand(2, in*out)
+	bias := khRand(3, out)
+	for _, n := range []int{2, 8, 32} {
+		x := khRand(1, n*in)
+		y := make([]float32, n*out)
+		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
+			for b.Loop() {
+				Dense(n, in, out, x, w, bias, Activation{}, y, nil)
+			}
+			sec := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(2*float64(n)*in*out/sec/1e9, "GFLOP/s")
+		})
+	}
+}
