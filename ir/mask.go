@@ -48,8 +48,9 @@ import (
 //     covers Conv1D and the 1-D poolings, GlobalMaxPooling1D (which
 //     ignores it: pooling/global_max_pooling1d.py takes no mask), Reshape,
 //     Flatten, Permute, RepeatVector (reshaping/*.py), and Lambda, whose
-//     compute_mask returns its mask argument (None unless the file gives
-//     a function kconv cannot run; core/lambda_layer.py).
+//     compute_mask returns its mask argument (None by default; a Lambda
+//     whose config gives one makes a mask kconv cannot compute, refused
+//     where a layer reads it; core/lambda_layer.py).
 //
 // The layers that read the mask (their call takes it):
 //
@@ -311,6 +312,10 @@ func (ms *Masks) compute(name string, depth int) (*Mask, error) {
 		return first()
 	case *Merge:
 		return ms.merge(nd, op, depth)
+	case *Lambda:
+		if op.Mask {
+			return nil, fmt.Errorf("Lambda '%s' gives its own mask (a function kconv cannot run)", nd.Name)
+		}
 	}
 	return nil, nil
 }

@@ -62,3 +62,27 @@ func TestModelMasksSources(t *testing.T) {
 		t.Error("Flatten reads no mask")
 	}
 }
+
+// TestModelMasksLambda: a Lambda drops the mask, unless its config gives
+// its own (a function kconv cannot run): then a layer reading it is
+// refused, naming the layer.
+func TestModelMasksLambda(t *testing.T) {
+	for _, own := range []bool{false, true} {
+		b := NewBuilder("lambda")
+		b.Input("x", Shape{4, 2}, LayoutNone)
+		b.Add("mask", &Masking{Value: 0})
+		b.Add("lam", &Lambda{OutputShape: Shape{4, 2}, Mask: own})
+		b.Add("rnn", &Recurrent{Cell: CellSimpleRNN, Units: 1, Activation: Act{Name: ActTanh}})
+		m, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := ModelMasks(m)
+		switch {
+		case !own && (err != nil || ms.Into("rnn") != nil):
+			t.Errorf("plain Lambda: %v, mask %v", err, ms.Into("rnn"))
+		case own && (err == nil || err.Error() != "layer 'rnn': SimpleRNN: Lambda 'lam' gives its own mask (a function kconv cannot run)"):
+			t.Errorf("Lambda with a mask: error %v", err)
+		}
+	}
+}
