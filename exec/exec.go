@@ -40,6 +40,7 @@ type Options struct {
 type Program struct {
 	model   *ir.Model // as given to Compile
 	lowered *ir.Model // model after Optimize (model itself when nothing fuses)
+	masks   *ir.Masks // Keras's masks, found on model (fusion renames values)
 	opts    Options
 	threads int
 	pool    *par.Pool // the thread budget, shared by every run of this Program
@@ -93,6 +94,12 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	}
 	p := &Program{model: m, opts: opts, threads: t, pool: pool, kept: map[string]*value{}, arenas: map[int]*arenaPool{}}
 	p.budget = memory.Resolve(opts.MemoryBudget)
+	// Keras's masks, found on m before fusion renames values (and, for a
+	// variable-length model, refused here rather than at its first run).
+	var err error
+	if p.masks, err = ir.ModelMasks(m); err != nil {
+		return nil, err
+	}
 	if varDims(m) {
 		if err := p.checkWeights(m); err != nil {
 			return nil, err
@@ -105,7 +112,6 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	}
 	p.lowered = m
 	if !opts.NoFuse && !opts.KeepAll {
-		var err error
 		if p.lowered, err = Optimize(m, opts, ""); err != nil {
 			return nil, err
 		}

@@ -106,6 +106,51 @@ func (l *lowerer) globalPool1D(n *ir.Node, op *ir.GlobalPool1D) error {
 	out := l.newValue(n.Name, n.Out, false)
 	l.byNode[n.Name] = out
 	cf := op.DataFormat == ir.ChannelsFirst
+	t := in.shape[1]
+	if cf {
+		t = in.shape[2]
+	}
+	msrcs, fill, err := l.maskOf(n.Name, t)
+	if err != nil {
+		return err
+	}
+	if fill != nil {
+		// Keras averages over the kept steps only (0/0 for a row that
+		// keeps none, as Keras gives).
+		l.add(&step{node: n.Name, ins: append([]*value{in}, msrcs...), out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+			s := in.dims(b)
+			mask := make([]float32, s[0]*t)
+			fill(mask, ins[1:])
+			c := s[2]
+			if cf {
+				c = s[1]
+			}
+			sum := make([]float64, c)
+			for r := 0; r < s[0]; r++ {
+				clear(sum)
+				x, m := ins[0][r*t*c:(r+1)*t*c], mask[r*t:(r+1)*t]
+				var kept float64
+				for k, keep := range m {
+					if keep == 0 {
+						continue
+					}
+					kept++
+					for j := range sum {
+						if cf {
+							sum[j] += float64(x[j*t+k])
+						} else {
+							sum[j] += float64(x[k*c+j])
+						}
+					}
+				}
+				for j, v := range sum {
+					o[r*c+j] = float32(v / kept)
+				}
+			}
+			return nil
+		}})
+		return nil
+	}
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		s := in.dims(b)
 		if !cf {
@@ -209,38 +254,67 @@ func maskedStep(feat []float32, mv float32) bool {
 	return true
 }
 
-// maskOf finds the mask a recurrent layer reading node name receives (see
-// ir.MaskSource). It returns the value the mask is computed from and a
-// function filling mask (N×T, 1 = keep) from it; src is nil when no mask
-// applies.
-func (l *lowerer) maskOf(name string) (src *value, fill func(mask, data []float32, t int)) {
-	nd := ir.MaskSource(l.idx, name)
-	if nd == nil {
-		return nil, nil
+// maskOf finds the mask node reads on its first input, of t steps (see
+// ir.ModelMasks). It returns the values the mask is computed from and a
+// function filling mask (N×T, 1 = keep) from them (data holds the values
+// of srcs, in order); srcs is nil when no mask applies.
+func (l *lowerer) maskOf(node string, t int) (srcs []*value, fill func(mask []float32, data [][]float32), err error) {
+	mk := l.p.masks.Into(node)
+	if mk == nil {
+		return nil, nil, nil
 	}
-	src = l.need(l.byNode[nd.Inputs[0]], false)
-	switch op := nd.Op.(type) {
-	case *ir.Masking:
-		f, mv := src.shape[2], float32(op.Value)
-		return src, func(mask, data []float32, _ int) {
-			for r := range mask {
-				mask[r] = 1
-				if maskedStep(data[r*f:(r+1)*f], mv) {
-					mask[r] = 0
+	at := map[*ir.Node]int{}
+	type leaf struct {
+		src  *ir.Node
+		feat int // Masking: features per step; Embedding: 0
+		mv   float32
+	}
+	var leaves []leaf
+	for _, src := range mk.Sources() {
+		nd := l.idx[src.Name]
+		if nd == nil || len(nd.Inputs) == 0 {
+			return nil, nil, fmt.Errorf("the mask source '%s' is gone after optimizing", src.Name)
+		}
+		v := l.need(l.byNode[nd.Inputs[0]], false)
+		lf := leaf{src: src}
+		switch op := nd.Op.(type) {
+		case *ir.Masking:
+			if len(v.shape) != 3 {
+				return nil, nil, fmt.Errorf("mask source '%s' reads %v, not (batch, steps, features)", src.Name, v.shape)
+			}
+			lf.feat, lf.mv = v.shape[2], float32(op.Value)
+		case *ir.Embedding:
+			if len(v.shape) != 2 {
+				return nil, nil, fmt.Errorf("mask source '%s' (mask_zero) reads %v, not (batch, steps)", src.Name, v.shape)
+			}
+		default:
+			return nil, nil, fmt.Errorf("'%s' (%s) is not a mask source", src.Name, nd.Op.Kind())
+		}
+		if v.shape[1] != t {
+			return nil, nil, fmt.Errorf("the mask of '%s' has %d steps, the input %d", src.Name, v.shape[1], t)
+		}
+		at[src] = len(srcs)
+		srcs = append(srcs, v)
+		leaves = append(leaves, lf)
+	}
+	return srcs, func(mask []float32, data [][]float32) {
+		leafMask := func(src *ir.Node) []float32 {
+			i := at[src]
+			lf, x := leaves[i], data[i]
+			m := make([]float32, len(mask))
+			for r := range m {
+				if lf.feat > 0 {
+					if !maskedStep(x[r*lf.feat:(r+1)*lf.feat], lf.mv) {
+						m[r] = 1
+					}
+				} else if x[r] != 0 {
+					m[r] = 1
 				}
 			}
+			return m
 		}
-	case *ir.Embedding:
-		return src, func(mask, data []float32, _ int) {
-			for r := range mask {
-				mask[r] = 1
-				if data[r] == 0 {
-					mask[r] = 0
-				}
-			}
-		}
-	}
-	return nil, nil
+		copy(mask, mk.Combine(leafMask))
+	}, nil
 }
 
 func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
@@ -328,11 +402,12 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 	if op.Bidirectional {
 		perDir /= 2
 	}
-	msrc, fill := l.maskOf(n.Inputs[0])
-	maskAt := len(ins)
-	if msrc != nil {
-		ins = append(ins, msrc)
+	msrcs, fill, err := l.maskOf(n.Name, steps)
+	if err != nil {
+		return err
 	}
+	maskAt := len(ins)
+	ins = append(ins, msrcs...)
 	// With ReturnState the step writes a packed value, [output | state 1
 	// | … | state k] each over the whole batch: the node's output is a
 	// view of its front (views share a prefix of their root's buffer) and
@@ -370,7 +445,7 @@ func (l *lowerer) recurrent(n *ir.Node, op *ir.Recurrent) error {
 			}
 		case fill != nil:
 			mask = make([]float32, p.N*p.T)
-			fill(mask, xs[maskAt], p.T)
+			fill(mask, xs[maskAt:])
 		}
 		// States per direction, in Keras's order (h, then c); none (and
 		// nothing allocated) for a layer without initial or returned

@@ -157,6 +157,8 @@ var (
 	// ("raw") or a function ("lambda", not read).
 	KeyLambdaOutputShapeType = KerasKey{Name: "output_shape_type"}
 	KeyLambdaArguments       = KerasKey{Name: "arguments", Attrs: []string{"Arguments"}}
+	// KeyLambdaMask is the layer's own output mask, when not null.
+	KeyLambdaMask = KerasKey{Name: "mask", Attrs: []string{"Mask"}}
 
 	// Sequence layers (1-D: Keras 1 spells their windows differently and
 	// has no data_format).
@@ -281,7 +283,7 @@ func kerasKeys(kind string) []KerasKey {
 	case "InputLayer":
 		return []KerasKey{KeyBatchInputShape, KeyInputShape, KeyFirstInputDim}
 	case "Lambda":
-		return []KerasKey{KeyLambdaFunction, KeyLambdaOutputShape, KeyLambdaOutputShapeType, KeyLambdaArguments}
+		return []KerasKey{KeyLambdaFunction, KeyLambdaOutputShape, KeyLambdaOutputShapeType, KeyLambdaArguments, KeyLambdaMask}
 	case "ZeroPadding2D":
 		return []KerasKey{KeyZeroPadding, KeyDataFormat}
 	case "Cropping2D":

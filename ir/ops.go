@@ -32,6 +32,10 @@ type Lambda struct {
 	// OutputShape is the config's output_shape (no batch axis), nil if absent.
 	OutputShape Shape
 	Arguments   map[string]any
+	// Mask: the config gives the layer's own output mask (Keras's Lambda
+	// mask argument: a function or a fixed mask), which kconv cannot
+	// compute; a layer reading it is refused (see ModelMasks).
+	Mask bool
 }
 
 func (*Lambda) Kind() string { return "Lambda" }

@@ -164,7 +164,7 @@ func (*GlobalPool1D) Weights([]TensorType) []WeightSpec { return nil }
 type Embedding struct {
 	InputDim, OutputDim int
 	// MaskZero is Keras's mask_zero: index 0 masks its step for the
-	// recurrent layers that follow.
+	// layers its mask reaches (ModelMasks).
 	MaskZero bool
 }
 
@@ -207,10 +207,11 @@ func (o *RepeatVector) Infer(in []TensorType) (TensorType, error) {
 func (*RepeatVector) Weights([]TensorType) []WeightSpec { return nil }
 
 // Masking zeroes the steps whose features all equal Value, and masks those
-// steps for the recurrent layers it reaches (MaskSource): their states
-// carry over masked steps, and their output there is the previous one, as
-// Keras's RNN does (zeros before the first kept step, and at every masked
-// step of a Bidirectional layer returning sequences).
+// steps for the layers its mask reaches (ModelMasks): a recurrent layer's
+// states carry over masked steps, and its output there is the previous
+// one, as Keras's RNN does (zeros before the first kept step, and at every
+// masked step of a Bidirectional layer returning sequences);
+// GlobalAveragePooling1D averages over the kept steps.
 type Masking struct{ Value float64 }
 
 func (*Masking) Kind() string { return "Masking" }
@@ -224,43 +225,6 @@ func (o *Masking) Infer(in []TensorType) (TensorType, error) {
 	return TensorType{Shape: in[0].Shape.Clone()}, nil
 }
 func (*Masking) Weights([]TensorType) []WeightSpec { return nil }
-
-// MaskSource returns the node whose per-step mask a recurrent layer reading
-// value name receives, as Keras propagates it: a Masking layer (steps
-// whose features all equal its value are masked) or an Embedding with
-// mask_zero (index 0), reached through Dropout, Activation and
-// sequence-returning recurrent layers; nil when no mask applies. idx maps
-// node names to nodes (Model.Index). exec runs, and exporter/onnx writes,
-// the masks this finds: both ask here so that they agree.
-func MaskSource(idx map[string]*Node, name string) *Node {
-	for depth := 0; depth < 64; depth++ {
-		nd := idx[name]
-		if nd == nil || len(nd.Inputs) == 0 {
-			return nil
-		}
-		if _, rec := nd.Op.(*Recurrent); len(nd.Inputs) != 1 && !rec {
-			return nil // a recurrent layer's other inputs are initial states
-		}
-		switch op := nd.Op.(type) {
-		case *Masking:
-			return nd
-		case *Embedding:
-			if !op.MaskZero {
-				return nil
-			}
-			return nd
-		case *Recurrent:
-			if !op.ReturnSequences {
-				return nil
-			}
-		case *Dropout, *Activation:
-		default:
-			return nil
-		}
-		name = nd.Inputs[0]
-	}
-	return nil
-}
 
 // Recurrent cells.
 const (

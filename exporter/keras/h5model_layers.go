@@ -346,6 +346,9 @@ func (b *h5build) node(n *ir.Node) error {
 		if _, ok := ir.LookupLambda(op.Function); !ok {
 			return layerErr(n, "Lambda function %q is not registered", op.Function)
 		}
+		if op.Mask {
+			return layerErr(n, "Lambda gives its own mask (a function kconv does not know) and cannot be written")
+		}
 		var oshape any
 		if op.OutputShape != nil {
 			oshape = []int(op.OutputShape.Clone())

@@ -54,9 +54,9 @@ type builder struct {
 	// rnnStates holds the final-state outputs (Y_h, Y_c) of the exported
 	// recurrent nodes that return their states, for RecurrentState nodes.
 	rnnStates map[string][2]string
-	// idx maps node names to nodes (for ir.MaskSource); masks holds the
-	// masks made, by source node.
-	idx   map[string]*ir.Node
+	// mm are the model's Keras masks (ir.ModelMasks); masks holds the
+	// masks made, by source node name or combined mask key.
+	mm    *ir.Masks
 	masks map[string]*stepMask
 }
 
@@ -84,7 +84,11 @@ func build(m *ir.Model, opts Options) (*file, error) {
 		consts:    map[string]string{},
 		vals:      map[string]*value{},
 		feedsPool: map[string]bool{},
-		idx:       m.Index(),
+		masks:     map[string]*stepMask{},
+	}
+	var err error
+	if b.mm, err = ir.ModelMasks(m); err != nil {
+		return nil, err
 	}
 	for _, n := range m.Nodes {
 		b.used[n.Name] = true

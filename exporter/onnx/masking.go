@@ -11,8 +11,9 @@ import (
 //
 // A Masking layer (or an Embedding with mask_zero) masks the steps of a
 // row whose features all equal its value (whose index is 0), and the
-// recurrent layers it reaches (ir.MaskSource) skip those steps, as kconv's
-// runtime and Keras's RNN do: the states are carried over a masked step,
+// recurrent layers it reaches (ir.ModelMasks; through a merge layer,
+// several sources' masks combine with And or Or) skip those steps, as
+// kconv's runtime and Keras's RNN do: the states are carried over a masked step,
 // and the output there is the previous output — zeros before the first
 // kept step, even with initial states, and zeros at every masked step of
 // a Bidirectional layer returning sequences (Keras's zero_output_for_mask).
@@ -54,6 +55,7 @@ import (
 
 // stepMask is the ONNX form of one mask source's mask, made once.
 type stepMask struct {
+	base  string // the prefix of the names of its nodes
 	keep  string // (N, T) bool: the step is kept
 	keepF string // (N, T) float: 1 kept, 0 masked
 	// Made by compact for the recurrent layers.
@@ -65,15 +67,46 @@ type stepMask struct {
 	cntx  string // (N, T) float: kept steps < t
 }
 
-// mask returns the mask of source node src (a Masking, or an Embedding
-// with mask_zero), computed from src's input.
-func (b *builder) mask(src *ir.Node) (*stepMask, error) {
+// mask returns the ONNX form of mask mk (see ir.ModelMasks): its sources'
+// masks, combined with And or Or for a merge layer's.
+func (b *builder) mask(mk *ir.Mask) (*stepMask, error) {
+	if mk.Source != nil {
+		return b.sourceMask(mk.Source)
+	}
+	if m, ok := b.masks[mk.Key()]; ok {
+		return m, nil
+	}
+	base := b.fresh("mask")
+	keep := ""
+	for _, t := range mk.Terms {
+		tm, err := b.mask(t)
+		if err != nil {
+			return nil, err
+		}
+		if keep == "" {
+			keep = tm.keep
+			continue
+		}
+		op := "And"
+		if mk.Any {
+			op = "Or"
+		}
+		keep = b.step(op, []string{keep, tm.keep}, base+"/keep")
+	}
+	m := &stepMask{base: base, keep: keep, keepF: b.cast(keep, onnxpb.TensorProto_FLOAT, base+"/keep")}
+	b.masks[mk.Key()] = m
+	return m, nil
+}
+
+// sourceMask returns the mask of source node src (a Masking, or an
+// Embedding with mask_zero), computed from src's input.
+func (b *builder) sourceMask(src *ir.Node) (*stepMask, error) {
 	if m, ok := b.masks[src.Name]; ok {
 		return m, nil
 	}
 	x := b.logical(b.vals[src.Inputs[0]])
 	base := src.Name + "/mask"
-	m := &stepMask{}
+	m := &stepMask{base: base}
 	switch op := src.Op.(type) {
 	case *ir.Masking:
 		if len(x.shape) != 3 {
@@ -93,20 +126,17 @@ func (b *builder) mask(src *ir.Node) (*stepMask, error) {
 	default:
 		return nil, fmt.Errorf("'%s' (%s) is not a mask source", src.Name, src.Op.Kind())
 	}
-	if b.masks == nil {
-		b.masks = map[string]*stepMask{}
-	}
 	b.masks[src.Name] = m
 	return m, nil
 }
 
 // compact adds to m what the recurrent layers read (see the comment at the
 // top of this file), once.
-func (b *builder) compact(src string, m *stepMask) {
+func (b *builder) compact(m *stepMask) {
 	if m.order != "" {
 		return
 	}
-	base := src + "/mask"
+	base := m.base
 	shp := b.step("Shape", []string{m.keepF}, base+"/shape")
 	ones := b.step("Expand", []string{b.scalar(1), shp}, base+"/ones")
 	axis1 := b.scalarI(1)
@@ -183,7 +213,7 @@ func (b *builder) emptyRows(st string, m *stepMask, init, base string) string {
 // masking exports Masking: the masked steps zeroed (Where, so that an
 // infinite mask value gives 0, not NaN).
 func (b *builder) masking(n *ir.Node) (*value, error) {
-	m, err := b.mask(n)
+	m, err := b.sourceMask(n)
 	if err != nil {
 		return nil, err
 	}

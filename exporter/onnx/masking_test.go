@@ -79,11 +79,25 @@ var maskedRecurrents = []struct {
 	{"bi_gru_seq_lstm_backwards_seq", []ir.Op{
 		&ir.Recurrent{Cell: ir.CellGRU, Units: 2, Activation: tanh, RecurrentActivation: sigmoid, UseBias: true, ReturnSequences: true, Bidirectional: true, Merge: "concat"},
 		&ir.Recurrent{Cell: ir.CellLSTM, Units: 3, Activation: tanh, RecurrentActivation: sigmoid, UseBias: true, ReturnSequences: true, GoBackwards: true}}},
-	// Consumers that are not recurrent: only the zeroing shows (a Dense
-	// stops the mask in kconv, so the LSTM after it runs every step).
+	// Consumers that are not recurrent: only the zeroing shows.
 	{"masking_only", nil},
 	{"dense", []ir.Op{&ir.Dense{Units: 3, UseBias: true, Activation: tanh}}},
+	// The mask passes through a Dense on each step (and the other layers
+	// Keras passes it through) to the LSTM after it (ir.ModelMasks).
 	{"dense_lstm", []ir.Op{&ir.Dense{Units: 3, UseBias: true}, &ir.Recurrent{Cell: ir.CellLSTM, Units: 2, Activation: tanh, RecurrentActivation: sigmoid, UseBias: true}}},
+	{"dense_layernorm_prelu_bn_gru_seq", []ir.Op{&ir.Dense{Units: 3, UseBias: true, Activation: tanh},
+		&ir.LayerNormalization{Axes: []int{-1}, Epsilon: 1e-3, Center: true, Scale: true},
+		&ir.PReLU{SharedAxes: []int{1}},
+		&ir.BatchNorm{Axis: -1, Epsilon: 1e-3, Center: true, Scale: true},
+		&ir.Recurrent{Cell: ir.CellGRU, Units: 2, Activation: tanh, RecurrentActivation: sigmoid, UseBias: true, ResetAfter: true, ReturnSequences: true}}},
+	// GlobalAveragePooling1D averages over the kept steps (NaN for the
+	// row that keeps none, in kconv as in ONNX Runtime and Keras).
+	{"dense_global_average", []ir.Op{&ir.Dense{Units: 3, UseBias: true}, &ir.GlobalPool1D{DataFormat: ir.ChannelsLast}}},
+	{"lstm_seq_global_average_keepdims", []ir.Op{
+		&ir.Recurrent{Cell: ir.CellLSTM, Units: 3, Activation: tanh, RecurrentActivation: sigmoid, UseBias: true, ReturnSequences: true},
+		&ir.GlobalPool1D{DataFormat: ir.ChannelsLast, KeepDims: true}}},
+	// GlobalMaxPooling1D ignores the mask (over every step).
+	{"global_max", []ir.Op{&ir.GlobalPool1D{Max: true, DataFormat: ir.ChannelsLast}}},
 }
 
 // TestMaskingORT: Masking, and the recurrent layers it masks, export to
@@ -171,6 +185,65 @@ func TestMaskingStatesORT(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMaskingMergeORT: the masks of two inputs of a merge layer combine —
+// with And in Keras 1/2 and Or in Keras 3 — on their way to the LSTM and
+// the GlobalAveragePooling1D after it. The second mask (of the first
+// Masking's output, value 0) masks the first one's steps and the steps
+// whose features are all 0, so the two combinations differ.
+func TestMaskingMergeORT(t *testing.T) {
+	ortModules(t)
+	const mv = 0.5
+	for i, ver := range []string{"2.2.4", "3.3.3"} {
+		for _, mode := range []ir.MergeMode{ir.MergeAdd, ir.MergeConcat} {
+			mg := &ir.Merge{Mode: mode, Axis: -1}
+			t.Run(fmt.Sprintf("%s_keras%s", mg.Kind(), ver), func(t *testing.T) {
+				b := ir.NewBuilder("masked_merge")
+				b.Input("x", ir.Shape{6, 4}, ir.LayoutNone)
+				a := b.Add("masking_a", &ir.Masking{Value: mv})
+				mb := b.Add("masking_b", &ir.Masking{Value: 0})
+				d := b.Add("dense", &ir.Dense{Units: 4, UseBias: true}, mb)
+				b.Add("merge", mg, a, d)
+				b.Add("lstm", &ir.Recurrent{Cell: ir.CellLSTM, Units: 3, Activation: tanh, RecurrentActivation: sigmoid, UseBias: true, ReturnSequences: true})
+				b.Add("pool", &ir.GlobalPool1D{DataFormat: ir.ChannelsLast})
+				m := built(t, b, uint64(40+i))
+				m.Meta.KerasVersion = ver
+				x := maskedInput(m, 6, uint64(9+i), mv)
+				for _, rs := range [][2]int{{0, 4}, {1, 3}, {3, 5}, {5, 1}} { // steps of all 0
+					clear(x.Data[(rs[0]*6+rs[1])*4 : (rs[0]*6+rs[1]+1)*4])
+				}
+				want := runKconv(t, m, x)
+				path := export(t, m, onnxexport.Options{})
+				compare(t, "ONNX Runtime", runORT(t, path, x), want)
+			})
+		}
+	}
+}
+
+// TestMaskingEmbeddingPoolORT: the text-model head Embedding(mask_zero) →
+// GlobalAveragePooling1D → Dense: the pooling averages the nonzero tokens'
+// embeddings, in ONNX Runtime as in kconv.
+func TestMaskingEmbeddingPoolORT(t *testing.T) {
+	ortModules(t)
+	b := ir.NewBuilder("embedding_pool")
+	b.Input("tokens", ir.Shape{6}, ir.LayoutNone)
+	b.Add("embedding", &ir.Embedding{InputDim: 9, OutputDim: 4, MaskZero: true})
+	b.Add("pool", &ir.GlobalPool1D{DataFormat: ir.ChannelsLast})
+	b.Add("dense", &ir.Dense{Units: 2, UseBias: true, Activation: ir.Act{Name: ir.ActSigmoid}})
+	m := built(t, b, 8)
+	x := ir.NewTensor(ir.Shape{len(maskRows(6)), 6}, ir.LayoutNone)
+	for r, masked := range maskRows(6) {
+		for s := 0; s < 6; s++ {
+			x.Data[r*6+s] = float32(1 + (r*5+s*3)%8)
+		}
+		for _, s := range masked {
+			x.Data[r*6+s] = 0
+		}
+	}
+	want := runKconv(t, m, x)
+	path := export(t, m, onnxexport.Options{})
+	compare(t, "ONNX Runtime", runORT(t, path, x), want)
 }
 
 // TestMaskingEmbeddingORT: an Embedding with mask_zero masks the steps of

@@ -230,12 +230,12 @@ func (b *builder) recurrent(n *ir.Node, op *ir.Recurrent) (*value, error) {
 	// imported node's) take precedence, as in exec.
 	var mask *stepMask
 	xin := x.name
-	if src := ir.MaskSource(b.idx, n.Inputs[0]); src != nil && op.SeqLens == nil {
+	if mk := b.mm.Into(n.Name); mk != nil && op.SeqLens == nil {
 		var err error
-		if mask, err = b.mask(src); err != nil {
+		if mask, err = b.mask(mk); err != nil {
 			return nil, err
 		}
-		b.compact(src.Name, mask)
+		b.compact(mask)
 		xin = b.compacted(xin, mask, n.Name+"/mask")
 	}
 	xt := b.step("Transpose", []string{xin}, n.Name+"/time_major", aInts("perm", 1, 0, 2))
@@ -515,7 +515,23 @@ func (b *builder) globalPool1D(n *ir.Node, op *ir.GlobalPool1D) (*value, error) 
 	if op.Max {
 		kind = "GlobalMaxPool"
 	}
-	p := b.step(kind, []string{b.ncl(n, op.DataFormat)}, n.Name+"/pool") // (N, C, 1)
+	var p string // (N, C, 1)
+	if mk := b.mm.Into(n.Name); mk != nil {
+		// Keras averages over the kept steps only: the sum of the kept
+		// steps (Where, as Keras 3, so a masked infinity counts 0) over
+		// their count (0/0 for a row that keeps none, as Keras gives).
+		m, err := b.mask(mk)
+		if err != nil {
+			return nil, err
+		}
+		keep := b.step("Reshape", []string{m.keep, b.constI(0, 1, -1)}, n.Name+"/keep")
+		kept := b.step("Where", []string{keep, b.ncl(n, op.DataFormat), b.scalar(0)}, n.Name+"/kept")
+		sum := b.reduce("ReduceSum", kept, 2, true, n.Name+"/sum")
+		cnt := b.step("Reshape", []string{b.reduce("ReduceSum", m.keepF, 1, true, n.Name+"/count"), b.constI(0, 1, 1)}, n.Name+"/count")
+		p = b.step("Div", []string{sum, cnt}, n.Name+"/pool")
+	} else {
+		p = b.step(kind, []string{b.ncl(n, op.DataFormat)}, n.Name+"/pool")
+	}
 	if op.KeepDims && op.DataFormat == ir.ChannelsFirst {
 		return result(n, b.add("Identity", []string{p}, n.Name), false), nil
 	}

@@ -477,6 +477,16 @@ func TestLambda(t *testing.T) {
 			}
 		})
 	}
+	// A Lambda giving its own mask (Keras's mask argument): read as
+	// Lambda.Mask; null (Keras 2 writes it so) or absent is no mask.
+	for _, mask := range []string{`, "mask": ["bWFzaw==", null, null], "mask_type": "lambda"`, `, "mask": null`, ""} {
+		cfg := strings.Replace(mk(k2), `"arguments": {}`, `"arguments": {}`+mask, 1)
+		m, err := ParseConfig([]byte(cfg), "arch.json", Options{})
+		must(t, err)
+		if got := m.Node("lambda_1").Op.(*ir.Lambda).Mask; got != (mask != "" && mask != `, "mask": null`) {
+			t.Errorf("config%s: Mask %v", mask, got)
+		}
+	}
 	_, err := ParseConfig([]byte(mk(k1)), "arch.json", Options{Lambdas: map[string]string{"lambda_1": "nope"}})
 	checkErr(t, err, "arch.json", "layer 'lambda_1'", "nope")
 	_, err = ParseConfig([]byte(mk(k1)), "arch.json", Options{Lambdas: map[string]string{"lamda_1": "vgg_preprocess"}})

@@ -495,7 +495,7 @@ func (b *builder) actNamed(name string) (ir.Act, error) {
 // lambda reads a Lambda layer: its function is taken from Options.Lambdas
 // (by layer name) or recognized in the config by a registered name.
 func (b *builder) lambda(c obj, name string) (ir.Op, error) {
-	op := &ir.Lambda{Arguments: asObj(c.val(ir.KeyLambdaArguments))}
+	op := &ir.Lambda{Arguments: asObj(c.val(ir.KeyLambdaArguments)), Mask: c.val(ir.KeyLambdaMask) != nil}
 	if v, ok := c.get(ir.KeyLambdaOutputShape.Read()...); ok && c.str(ir.KeyLambdaOutputShapeType.Read()...) != "lambda" {
 		if s, err := toInts(v, ir.KeyLambdaOutputShape.Name); err == nil && len(s) > 0 {
 			op.OutputShape = ir.Shape(s)
