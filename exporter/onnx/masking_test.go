@@ -232,18 +232,26 @@ func TestMaskingEmbeddingPoolORT(t *testing.T) {
 	b.Add("pool", &ir.GlobalPool1D{DataFormat: ir.ChannelsLast})
 	b.Add("dense", &ir.Dense{Units: 2, UseBias: true, Activation: ir.Act{Name: ir.ActSigmoid}})
 	m := built(t, b, 8)
-	x := ir.NewTensor(ir.Shape{len(maskRows(6)), 6}, ir.LayoutNone)
-	for r, masked := range maskRows(6) {
-		for s := 0; s < 6; s++ {
-			x.Data[r*6+s] = float32(1 + (r*5+s*3)%8)
-		}
-		for _, s := range masked {
-			x.Data[r*6+s] = 0
-		}
-	}
+	x := maskedTokens(6)
 	want := runKconv(t, m, x)
 	path := export(t, m, onnxexport.Options{})
 	compare(t, "ONNX Runtime", runORT(t, path, x), want)
+}
+
+// maskedTokens returns token rows of the given length, one row per case
+// of maskRows, with index 0 (mask_zero's masked token) at its masked steps.
+func maskedTokens(steps int) *ir.Tensor {
+	rows := maskRows(steps)
+	x := ir.NewTensor(ir.Shape{len(rows), steps}, ir.LayoutNone)
+	for r, masked := range rows {
+		for s := 0; s < steps; s++ {
+			x.Data[r*steps+s] = float32(1 + (r*5+s*3)%8)
+		}
+		for _, s := range masked {
+			x.Data[r*steps+s] = 0
+		}
+	}
+	return x
 }
 
 // TestMaskingEmbeddingORT: an Embedding with mask_zero masks the steps of
@@ -257,15 +265,7 @@ func TestMaskingEmbeddingORT(t *testing.T) {
 			b.Add("embedding", &ir.Embedding{InputDim: 9, OutputDim: 4, MaskZero: true})
 			b.Add("lstm", &ir.Recurrent{Cell: ir.CellLSTM, Units: 3, Activation: tanh, RecurrentActivation: sigmoid, UseBias: true, ReturnSequences: seq, Bidirectional: true, Merge: "concat"})
 			m := built(t, b, 7)
-			x := ir.NewTensor(ir.Shape{len(maskRows(6)), 6}, ir.LayoutNone)
-			for r, masked := range maskRows(6) {
-				for s := 0; s < 6; s++ {
-					x.Data[r*6+s] = float32(1 + (r*5+s*3)%8)
-				}
-				for _, s := range masked {
-					x.Data[r*6+s] = 0
-				}
-			}
+			x := maskedTokens(6)
 			want := runKconv(t, m, x)
 			path := export(t, m, onnxexport.Options{})
 			compare(t, "ONNX Runtime", runORT(t, path, x), want)
