@@ -462,7 +462,7 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 	r.groups = 1
 	if !wino && pool == 0 {
 		maxRows := units
-		for !inPlace && maxRows > 1 && span(maxRows)*rowLen > scBandFloats {
+		for !inPlace && maxRows > 1 && span(maxRows)*rowLen > s.bandLimit() {
 			maxRows = (maxRows + 1) / 2
 		}
 		pl := s.plan(p.N, workers, inPlace, maxRows, span(1)*rowLen, rowLen*p.StrideH)
@@ -521,6 +521,26 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 	case scRuns <- rp:
 	default:
 	}
+}
+
+// bandLimit bounds the padded band of a direct, unpooled call's item, in
+// floats: scBandFloats, raised up to 4× where the layer's packed weights
+// are over 4× the band. Every band of an image reads all its channel
+// blocks' weights, so where weights dominate a band cut in two costs a
+// second pass over megabytes of weights (at batch 1 from DRAM) to save a
+// few hundred KB of band that the next level of cache serves: ResNet50's
+// layer4 stride-2 3×3 (15×15×512 padded input, 460 KB; 9.4 MB of
+// weights) was cut into 3 bands and took 2.7 ms on one core where the
+// stride-1 3×3s after it, same weights, took 1.7.
+func (s *SmallConv) bandLimit() int {
+	w := 0
+	for _, b := range s.blocks {
+		w += len(b.w)
+	}
+	if w <= 4*scBandFloats {
+		return scBandFloats
+	}
+	return min(4*scBandFloats, w/4)
 }
 
 // scPlan is how an unpooled direct convolution splits into items.
