@@ -103,7 +103,29 @@ func scWinoFits(p ConvParams) bool {
 
 // wino reports whether this call takes the Winograd path.
 func (r *scRun) wino() bool {
-	return r.s.wino != nil && r.skip == nil && r.asIs(r.p.C) && (r.relu || r.act.IsLinear())
+	return r.s.wino != nil && r.skip == nil && r.asIs(r.p.C) && (r.relu || r.act.IsLinear()) && !r.s.wino.streams(r.p.N)
+}
+
+// scWinoStreamTiles and scWinoStreamBytes: a call of fewer tiles than
+// scWinoStreamTiles whose transformed kernel (16·C·OutC floats, 16/9 of
+// the direct kernel) is over scWinoStreamBytes takes the direct kernel.
+// With few tiles each transformed weight is used by few GEMM rows, and at
+// batch 1 a late layer's weights come from L3 or DRAM: there the 16/9 more
+// bytes cost more than the multiplications saved. Xeon, one thread,
+// 14²×256→256 (49 tiles, 4 MB transformed) with 40 copies cycled so that
+// the weights stream: F(2×2) 124 GFLOP/s, direct 142-147 (with the
+// weights in cache: 229 and 170); in ResNet50 at batch 1 its six layers
+// 1.58-1.68 → 1.40-1.55 ms. 28²×128→128 (196 tiles) keeps F(2×2) either
+// way (230 vs 152 streaming).
+const (
+	scWinoStreamTiles = 64
+	scWinoStreamBytes = 2 << 20
+)
+
+// streams reports whether a call over n images should take the direct
+// kernel instead (scWinoStreamTiles).
+func (w *scWino) streams(n int) bool {
+	return n*w.th*w.tw < scWinoStreamTiles && 4*len(w.u) > scWinoStreamBytes
 }
 
 // runWino computes tile rows [ty0, ty1) of image n on worker w: the
