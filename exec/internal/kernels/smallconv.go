@@ -461,8 +461,8 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 	items := p.N * perImg
 	r.groups = 1
 	if !wino && pool == 0 {
-		maxRows := units
-		for !inPlace && maxRows > 1 && span(maxRows)*rowLen > s.bandLimit() {
+		maxRows, limit := units, s.bandLimit()
+		for !inPlace && maxRows > 1 && span(maxRows)*rowLen > limit {
 			maxRows = (maxRows + 1) / 2
 		}
 		pl := s.plan(p.N, workers, inPlace, maxRows, span(1)*rowLen, rowLen*p.StrideH)
