@@ -21,9 +21,9 @@ import (
 // smallLimits makes every raw_data lazy and every conversion go through
 // many small chunks, for the duration of a test.
 func smallLimits(t *testing.T) {
-	im, ce, cb := inlineMax, chunkElems, chunkBytes
-	inlineMax, chunkElems, chunkBytes = 0, 5, 6
-	t.Cleanup(func() { inlineMax, chunkElems, chunkBytes = im, ce, cb })
+	im, ce, cr, cb := inlineMax, chunkElems, chunkMinRows, chunkBytes
+	inlineMax, chunkElems, chunkMinRows, chunkBytes = 0, 5, 1, 6
+	t.Cleanup(func() { inlineMax, chunkElems, chunkMinRows, chunkBytes = im, ce, cr, cb })
 }
 
 // weightsOf returns every weight's data by node and weight name.
