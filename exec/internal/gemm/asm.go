@@ -84,3 +84,47 @@ func (v vecGemv) sgemv(trans bool, m, n int, alpha float32, a []float32, lda int
 		}
 	}
 }
+
+// rowsCols is the column block of vecGemv.rows: 8 rows of B and each row
+// of C over it take 16 KB each (512 floats), in L1 together.
+const rowsCols = 512
+
+// rows adds A·B to C (A m×k, B k×n, row-major) for the few rows of A: B
+// goes 8 rows at a time, in blocks of rowsCols columns that stay in L1
+// while every row of A uses them (axpy8, the transposed GEMV's kernel), so
+// B streams from memory once where the blocked GEMM, for a short A, reads
+// it in place a k step per line and page. Each element of C sums its terms
+// in the order the transposed GEMV does: a row of A gives, bit for bit,
+// what Sgemv gives for it.
+func (v vecGemv) rows(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	for j0 := 0; j0 < n; j0 += rowsCols {
+		w := min(rowsCols, n-j0)
+		blk := w / (2 * v.vw) * (2 * v.vw)
+		p := 0
+		for ; p+8 <= k; p += 8 {
+			for i := range m {
+				xs := a[i*lda+p : i*lda+p+8]
+				y := c[i*ldc+j0 : i*ldc+j0+w]
+				if blk > 0 {
+					v.axpy8(blk, &xs[0], &b[p*ldb+j0], ldb, &y[0])
+				}
+				for r, xr := range xs {
+					row := b[(p+r)*ldb+j0 : (p+r)*ldb+j0+w]
+					for j := blk; j < w; j++ {
+						y[j] += xr * row[j]
+					}
+				}
+			}
+		}
+		for ; p < k; p++ {
+			for i := range m {
+				xr := a[i*lda+p]
+				row := b[p*ldb+j0 : p*ldb+j0+w]
+				y := c[i*ldc+j0 : i*ldc+j0+w]
+				for j := range y {
+					y[j] += xr * row[j]
+				}
+			}
+		}
+	}
+}

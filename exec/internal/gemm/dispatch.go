@@ -13,6 +13,9 @@ type family struct {
 	name  string
 	sgemm func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 	sgemv func(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
+	// rows, when set, adds A·B to C for a few rows of A, streaming B once
+	// (SgemmRows); nil: SgemmRows uses sgemm.
+	rows func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
 	// peak, when set, runs n iterations of independent FMAs on vectors of
 	// peakWidth floats and reports the FMAs per iteration (benchmarks).
 	peak      func(n int) int

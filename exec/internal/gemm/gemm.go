@@ -87,6 +87,33 @@ func Sgemv(pl *par.Pool, trans bool, m, n int, alpha float32, a []float32, lda i
 	sgemv(trans, m, n, alpha, a, lda, x, beta, y)
 }
 
+// SgemmRows adds A·B to C for a short A: C (m×n, ldc) += A (m×k, lda) ·
+// B (k×n, ldb), all row-major. On the assembly families B streams from
+// memory once, each block of it used by every row of A while in L1 (a
+// dense layer at a small batch: its weights are B); each row of C then
+// equals, bit for bit, what Sgemv (trans, alpha 1, beta 1) gives for that
+// row of A. Elsewhere it is Sgemm. Columns are split across pl's workers.
+func SgemmRows(pl *par.Pool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m <= 0 || n <= 0 || k <= 0 {
+		return
+	}
+	need("A", len(a), m, k, lda)
+	need("B", len(b), k, n, ldb)
+	need("C", len(c), m, n, ldc)
+	run := func(j0, j1 int) {
+		if active.rows == nil {
+			sgemm(false, false, m, j1-j0, k, 1, a, lda, b[j0:], ldb, 1, c[j0:], ldc)
+			return
+		}
+		active.rows(m, j1-j0, k, a, lda, b[j0:], ldb, c[j0:], ldc)
+	}
+	if t := pl.Workers(); t > 1 && int64(m)*int64(n)*int64(k) >= int64(t)<<18 {
+		pl.For(n, 64, run)
+		return
+	}
+	run(0, n)
+}
+
 // SgemvSerial is Sgemv on the calling goroutine only.
 func SgemvSerial(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
 	if trivialGemv(trans, m, n, alpha, a, lda, x, beta, y) {

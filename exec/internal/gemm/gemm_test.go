@@ -345,3 +345,60 @@ func TestPeakGFLOPS(t *testing.T) {
 	}
 	t.Logf("FMA peak %.0f GFLOP/s per core", p)
 }
+
+// TestSgemmRows: C += A·B for short A against the reference, through
+// SgemmRows (serial and split) and each family's rows kernel (or the
+// sgemm fallback), over shapes with k not a multiple of 8, n not a
+// multiple of the vector pair and n over one column block; and each row
+// equal, bit for bit, to Sgemv (trans) of that row of A on the same
+// family.
+func TestSgemmRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, sh := range [][3]int{{1, 1, 1}, {2, 33, 7}, {2, 64, 16}, {3, 1000, 1024}, {4, 530, 29}, {8, 1100, 9}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		lda, ldb, ldc := k+3, n+5, n+2
+		a := randSlice(r, (m-1)*lda+k)
+		b := randSlice(r, (k-1)*ldb+n)
+		c0 := randSlice(r, (m-1)*ldc+n)
+		want := append([]float32(nil), c0...)
+		naiveGemm(false, false, m, n, k, 1, a, lda, b, ldb, 1, want, ldc)
+		run := map[string]func(c []float32){
+			"SgemmRows/serial": func(c []float32) { SgemmRows(nil, m, n, k, a, lda, b, ldb, c, ldc) },
+			"SgemmRows/2":      func(c []float32) { SgemmRows(par.New(2), m, n, k, a, lda, b, ldb, c, ldc) },
+		}
+		for _, f := range families {
+			if f.rows != nil {
+				run["rows/"+f.name] = func(c []float32) { f.rows(m, n, k, a, lda, b, ldb, c, ldc) }
+			}
+		}
+		for name, f := range run {
+			got := append([]float32(nil), c0...)
+			f(got)
+			for i := range got {
+				if i%ldc >= n {
+					if got[i] != c0[i] {
+						t.Fatalf("%s %v: wrote padding element %d", name, sh, i)
+					}
+					got[i], want[i] = 0, 0
+				}
+			}
+			closeEnough(t, fmt.Sprintf("%s %v", name, sh), got, want, k)
+		}
+		for _, f := range families {
+			if f.rows == nil {
+				continue
+			}
+			got := append([]float32(nil), c0...)
+			f.rows(m, n, k, a, lda, b, ldb, got, ldc)
+			for i := range m {
+				y := append([]float32(nil), c0[i*ldc:i*ldc+n]...)
+				f.sgemv(true, k, n, 1, b, ldb, a[i*lda:i*lda+k], 1, y)
+				for j := range y {
+					if y[j] != got[i*ldc+j] {
+						t.Fatalf("%s %v: row %d col %d = %v, Sgemv gives %v", f.name, sh, i, j, got[i*ldc+j], y[j])
+					}
+				}
+			}
+		}
+	}
+}

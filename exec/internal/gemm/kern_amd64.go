@@ -62,15 +62,15 @@ func archFamilies() []*family {
 		bl.kernNH, bl.kernPH = sgemmKernAVX512NH, sgemmKernAVX512PH
 		bl.lowMR, bl.kernNL, bl.kernPL = 7, sgemmKernAVX512R7N, sgemmKernAVX512R7P
 		fs = append(fs, &family{name: "avx512", sgemm: bl.sgemm, bl: bl,
-			sgemv: vecGemv{vw: 16, lanes: 16}.sgemv,
-			peak:  fmaPeakAVX512, peakWidth: 16})
+			sgemv: vecGemv{vw: 16, lanes: 16}.sgemv, rows: vecGemv{vw: 16, lanes: 16}.rows,
+			peak: fmaPeakAVX512, peakWidth: 16})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		bl := newBlocked(6, 16, sgemmKernAVX2N, sgemmKernAVX2P, l1, l2)
 		bl.kernNH, bl.kernPH = sgemmKernAVX2NH, sgemmKernAVX2PH
 		fs = append(fs, &family{name: "avx2", sgemm: bl.sgemm, bl: bl,
-			sgemv: vecGemv{vw: 8, lanes: 8}.sgemv,
-			peak:  fmaPeakAVX2, peakWidth: 8})
+			sgemv: vecGemv{vw: 8, lanes: 8}.sgemv, rows: vecGemv{vw: 8, lanes: 8}.rows,
+			peak: fmaPeakAVX2, peakWidth: 8})
 	}
 	return fs
 }

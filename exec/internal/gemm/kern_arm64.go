@@ -25,7 +25,8 @@ func (v vecGemv) axpy8(n int, x, a *float32, lda int, y *float32) { saxpy8NEON(n
 // arm64: the blocks assume 64 KiB of L1d and 1 MiB of L2.
 func archFamilies() []*family {
 	bl := newBlocked(neonMR, 16, sgemmKernNEONN, sgemmKernNEONP, 64<<10, 1<<20)
-	return []*family{{name: "neon", sgemm: bl.sgemm, bl: bl, sgemv: vecGemv{vw: 4, lanes: 16}.sgemv}}
+	v := vecGemv{vw: 4, lanes: 16}
+	return []*family{{name: "neon", sgemm: bl.sgemm, bl: bl, sgemv: v.sgemv, rows: v.rows}}
 }
 
 // neonMR is the NEON micro-kernel's height (gemm_gen.go).

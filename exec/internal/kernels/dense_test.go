@@ -64,7 +64,7 @@ func BenchmarkDenseFC6(b *testing.B) {
 	const in, out = 25088, 4096
 	w := khRand(2, in*out)
 	bias := khRand(3, out)
-	for _, n := range []int{1, 8} {
+	for _, n := range []int{1, 4, 8} {
 		x := khRand(1, n*in)
 		y := make([]float32, n*out)
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
@@ -86,7 +86,7 @@ func BenchmarkDenseClassifier(b *testing.B) {
 	const in, out = 1024, 1000
 	w := khRand(2, in*out)
 	bias := khRand(3, out)
-	for _, n := range []int{2, 8, 32} {
+	for _, n := range []int{1, 2, 4, 8, 32} {
 		x := khRand(1, n*in)
 		y := make([]float32, n*out)
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
