@@ -26,6 +26,23 @@ func rnnCell(w []float64, x []float64, h float64) float64 {
 	return math.Tanh(s)
 }
 
+// runWithRNN ends b with a SimpleRNN "rnn" over feat features
+// (simpleRNN), builds it as a file of Keras version ver would be read, and
+// runs it on ins (runMasked); w is the RNN's weights.
+func runWithRNN(t *testing.T, b *ir.Builder, feat int, ver string, ins []*ir.Tensor) (w [][]float32, got map[string]*ir.Tensor, err error) {
+	t.Helper()
+	rnn, w := simpleRNN(feat)
+	b.Add("rnn", rnn)
+	b.SetWeights("rnn", w...)
+	m, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Meta.KerasVersion = ver
+	got, err = runMasked(t, m, ins, "rnn")
+	return w, got, err
+}
+
 func simpleRNN(feat int) (*ir.Recurrent, [][]float32) {
 	k := make([]float32, feat)
 	for i := range k {
@@ -127,15 +144,7 @@ func TestMaskThroughDense(t *testing.T) {
 					b.SetWeights(name, []float32{2}, []float32{0.25})
 				}
 			}
-			rnn, w := simpleRNN(1)
-			b.Add("rnn", rnn)
-			b.SetWeights("rnn", w...)
-			m, err := b.Build()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Meta.KerasVersion = c.ver
-			got, err := runMasked(t, m, []*ir.Tensor{x}, "rnn")
+			_, got, err := runWithRNN(t, b, 1, c.ver, []*ir.Tensor{x})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,15 +270,7 @@ func TestMaskMerge(t *testing.T) {
 				mg.Axis, feat = -1, 2
 			}
 			b.Add("merge", mg, a, in2)
-			rnn, w := simpleRNN(feat)
-			b.Add("rnn", rnn)
-			b.SetWeights("rnn", w...)
-			m, err := b.Build()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Meta.KerasVersion = c.ver
-			got, err := runMasked(t, m, []*ir.Tensor{x1, x2}, "rnn")
+			w, got, err := runWithRNN(t, b, feat, c.ver, []*ir.Tensor{x1, x2})
 			if c.err != "" {
 				if err == nil || err.Error() != c.err {
 					t.Fatalf("got error %v, want %q", err, c.err)
