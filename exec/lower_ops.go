@@ -502,9 +502,9 @@ func (l *lowerer) globalPool(n *ir.Node, op *ir.GlobalPool2D) error {
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		bn, h, w, c := nhwcDims(in, op.DataFormat, b)
 		if op.Max {
-			kernels.GlobalMaxPool(o, ins[0], bn, h, w, c, a.ws.Par())
+			kernels.GlobalMaxPool(o, ins[0], bn, h, w, c, &a.ws)
 		} else {
-			kernels.GlobalAvgPool(o, ins[0], bn, h, w, c, a.ws.Par())
+			kernels.GlobalAvgPool(o, ins[0], bn, h, w, c, &a.ws)
 		}
 		return nil
 	}})

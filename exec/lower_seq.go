@@ -155,9 +155,9 @@ func (l *lowerer) globalPool1D(n *ir.Node, op *ir.GlobalPool1D) error {
 		s := in.dims(b)
 		if !cf {
 			if op.Max {
-				kernels.GlobalMaxPool(o, ins[0], s[0], 1, s[1], s[2], a.ws.Par())
+				kernels.GlobalMaxPool(o, ins[0], s[0], 1, s[1], s[2], &a.ws)
 			} else {
-				kernels.GlobalAvgPool(o, ins[0], s[0], 1, s[1], s[2], a.ws.Par())
+				kernels.GlobalAvgPool(o, ins[0], s[0], 1, s[1], s[2], &a.ws)
 			}
 			return nil
 		}

@@ -24,7 +24,7 @@ func chanAffineAVX512(dst, x, s, b *float32, rows, c int, tailmask uint64, lo, h
 func addClampAVX512(dst, a *float32, n int, lo, hi float32)
 
 //go:noescape
-func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64)
+func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64, sums *float64)
 
 //go:noescape
 func maxRowAVX512(dst, src *float32, nx, xstep, dstep int, taps *int, ntaps, cbytes int, tailmask uint64)

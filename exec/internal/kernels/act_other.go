@@ -22,7 +22,7 @@ func chanAffineAVX512(dst, x, s, b *float32, rows, c int, tailmask uint64, lo, h
 
 func addClampAVX512(dst, a *float32, n int, lo, hi float32) { panic("kernels: no AVX-512") }
 
-func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64) {
+func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64, sums *float64) {
 	panic("kernels: no AVX-512")
 }
 

@@ -126,9 +126,35 @@ func RefChannelAffineAct(x []float32, c int, scale, shift []float32, act Activat
 func gapTile(o, x []float32, hw, c int) {
 	n := len(o)
 	_ = x[(hw-1)*c+n-1] // bounds: the last value read
-	tail := uint64(0xFF)
-	if n%8 != 0 {
-		tail = 1<<(n%8) - 1
+	gapAVX512(&o[0], &x[0], hw, c, n, gapTail(n), 1/float64(hw), nil)
+}
+
+// gapSums sets sums[k] to the float64 sum over hw pixels (rows of c floats
+// from x) of channel k < len(sums), in pixel order: gapChunked's partial
+// sums, on AVX-512 or in Go with the same arithmetic.
+func gapSums(sums []float64, x []float32, hw, c int) {
+	n := len(sums)
+	if n == 0 || hw == 0 {
+		clear(sums)
+		return
 	}
-	gapAVX512(&o[0], &x[0], hw, c, n, tail, 1/float64(hw))
+	_ = x[(hw-1)*c+n-1]
+	if simdAVX512() {
+		gapAVX512(nil, &x[0], hw, c, n, gapTail(n), 0, &sums[0])
+		return
+	}
+	clear(sums)
+	for i := range hw {
+		for k, v := range x[i*c : i*c+n] {
+			sums[k] += float64(v)
+		}
+	}
+}
+
+// gapTail is the lane mask of the last 8 of n channels.
+func gapTail(n int) uint64 {
+	if n%8 != 0 {
+		return 1<<(n%8) - 1
+	}
+	return 0xFF
 }

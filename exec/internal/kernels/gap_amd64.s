@@ -1,15 +1,16 @@
 #include "textflag.h"
 #include "fpmode_amd64.h"
 
-// Global average pooling of one NHWC image (gap.go): dst[k] =
+// Global average pooling of one NHWC image (pool.go): dst[k] =
 // float32(Σ_i float64(x[i*c+k]) · inv) for k < c, summing in float64 in
-// pixel order per channel — the Go loop's arithmetic exactly. Channels go
-// 32 at a time (four chains of 8 doubles), then 8 at a time, the last 8
-// masked by tailmask.
+// pixel order per channel — the Go loop's arithmetic exactly. With sums
+// non-nil, sums[k] = Σ_i float64(x[i*c+k]) instead (dst is not written).
+// Channels go 32 at a time (four chains of 8 doubles), then 8 at a time,
+// the last 8 masked by tailmask.
 
-// func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64)
+// func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64, sums *float64)
 // (channels [0, n) of rows c floats apart)
-TEXT ·gapAVX512(SB), NOSPLIT, $8-56
+TEXT ·gapAVX512(SB), NOSPLIT, $8-64
 	FPMODE_ENTER
 	MOVQ         dst+0(FP), DI
 	MOVQ         x+8(FP), SI
@@ -50,6 +51,17 @@ l32:
 	JNZ       l32
 
 s32:
+	MOVQ      sums+56(FP), DX
+	TESTQ     DX, DX
+	JZ        m32
+	VMOVUPD   Z0, (DX)(R9*2)
+	VMOVUPD   Z1, 64(DX)(R9*2)
+	VMOVUPD   Z2, 128(DX)(R9*2)
+	VMOVUPD   Z3, 192(DX)(R9*2)
+	ADDQ      $128, R9
+	JMP       g32
+
+m32:
 	VMULPD    Z31, Z0, Z0
 	VMULPD    Z31, Z1, Z1
 	VMULPD    Z31, Z2, Z2
@@ -91,6 +103,14 @@ l8:
 	JNZ       l8
 
 s8:
+	MOVQ      sums+56(FP), DX
+	TESTQ     DX, DX
+	JZ        m8
+	VMOVUPD   Z0, K1, (DX)(R9*2)
+	ADDQ      $32, R9
+	JMP       g8
+
+m8:
 	VMULPD    Z31, Z0, Z0
 	VCVTPD2PS Z0, Y0
 	VMOVUPS   Z0, K1, (DI)(R9*1)

@@ -181,7 +181,7 @@ func TestPoolSizes(t *testing.T) {
 }
 
 func TestGlobalPool(t *testing.T) {
-	for i, d := range [][4]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 7, 7, 512}, {3, 4, 4, 65}, {2, 14, 14, 130}, {1, 0, 3, 4}, {1, 9, 11, 40}, {2, 5, 3, 97}} {
+	for i, d := range [][4]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 7, 7, 512}, {3, 4, 4, 65}, {2, 14, 14, 130}, {1, 0, 3, 4}, {1, 9, 11, 40}, {2, 5, 3, 97}, {2, 40, 30, 37}, {1, 56, 56, 144}, {3, 23, 23, 9}} {
 		n, h, w, c := d[0], d[1], d[2], d[3]
 		x := tuRand(uint64(100+i), n*h*w*c, 5)
 		wantA, wantM := RefGlobalAvgPool(x, n, h, w, c), RefGlobalMaxPool(x, n, h, w, c)
@@ -189,14 +189,14 @@ func TestGlobalPool(t *testing.T) {
 		forEachFamily(t, func(fam string) {
 			for _, th := range tuThreads {
 				got := tuFill(n*c, tuPoison)
-				GlobalAvgPool(got, x, n, h, w, c, par.New(th))
+				GlobalAvgPool(got, x, n, h, w, c, &Workspace{Pool: par.New(th)})
 				tuClose(t, tuName("%s gap %v threads=%d", fam, d, th), got, wantA, 1e-6, 1e-7)
 				if goA == nil {
 					goA = got
 				}
 				tuClose(t, tuName("%s gap %v threads=%d vs go", fam, d, th), got, goA, 0, 0)
 				got = tuFill(n*c, tuPoison)
-				GlobalMaxPool(got, x, n, h, w, c, par.New(th))
+				GlobalMaxPool(got, x, n, h, w, c, &Workspace{Pool: par.New(th)})
 				tuClose(t, tuName("%s gmp %v threads=%d", fam, d, th), got, wantM, 0, 0)
 			}
 		})
@@ -225,7 +225,8 @@ func TestPoolNoAlloc(t *testing.T) {
 	if n := testing.AllocsPerRun(10, func() {
 		MaxPool(dst, x, p, ws)
 		AvgPool(dst, x, p, ws)
-		GlobalAvgPool(g, x, 1, 16, 16, 8, nil)
+		GlobalAvgPool(g, x, 1, 16, 16, 8, ws)       // 256 pixels: in chunks
+		GlobalAvgPool(g, x[:8*8*8], 1, 8, 8, 8, ws) // 64: by channel tiles
 	}); n != 0 {
 		t.Errorf("serial pooling allocates %v times per call", n)
 	}

@@ -10,7 +10,8 @@ import "github.com/kconv/kconv/exec/internal/par"
 // The zero value is ready to use, and a nil *Workspace is accepted by every
 // kernel (it then allocates per call).
 type Workspace struct {
-	buf []float32
+	buf   []float32
+	buf64 []float64 // Get64's buffer
 	// Pool is the Program's thread budget (nil: serial). Kernels split
 	// their work through Par() when it is worth it. Memory-bound kernels
 	// (element-wise, channel ops, copies: parGrain, chanop's limits) split
@@ -58,6 +59,18 @@ func (w *Workspace) Get(n int) []float32 {
 		w.buf = make([]float32, n)
 	}
 	return w.buf[:n]
+}
+
+// Get64 is Get for float64 scratch (a buffer of its own: a kernel may
+// hold one slice from each).
+func (w *Workspace) Get64(n int) []float64 {
+	if w == nil {
+		return make([]float64, n)
+	}
+	if cap(w.buf64) < n {
+		w.buf64 = make([]float64, n)
+	}
+	return w.buf64[:n]
 }
 
 // Cap reports the number of floats the workspace holds.
