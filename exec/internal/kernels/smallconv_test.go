@@ -96,20 +96,28 @@ func TestSmallConvVsRef(t *testing.T) {
 
 // TestSmallConvPlan checks how work splits at batch 1 on two workers: a
 // late layer whose weights dwarf its input splits output channels over
-// whole images (each weight read once), an early layer with a large map
-// and small kernel splits rows.
+// whole images, one group per worker (each weight read once); a late
+// layer with little weight (at most scRowSplitBytes) splits rows, one band
+// per worker; an early layer with a large map and small kernel splits
+// rows.
 func TestSmallConvPlan(t *testing.T) {
-	same := func(hw, c, oc int) ConvParams {
-		return ConvParams{N: 1, H: hw, W: hw, C: c, OutC: oc, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
+	same := func(hw, c, oc, k int) ConvParams {
+		return ConvParams{N: 1, H: hw, W: hw, C: c, OutC: oc, KH: k, KW: k, PadTop: k / 2, PadBottom: k / 2, PadLeft: k / 2, PadRight: k / 2}
 	}
-	late := same(7, 512, 512)
+	late := same(7, 512, 512, 3)
 	sc := NewSmallConvDirect(make([]float32, late.KernelLen()), late)
 	wp := 9 * 512
 	pl := sc.plan(1, 2, false, 7, 3*wp, wp)
-	if pl.perImg != 1 || pl.groups < 4 {
-		t.Errorf("7×7×512→512: plan %+v, want one band and at least 4 channel groups", pl)
+	if pl.perImg != 1 || pl.groups != 2 {
+		t.Errorf("7×7×512→512 3×3: plan %+v, want one band and 2 channel groups", pl)
 	}
-	early := same(112, 64, 64)
+	light := same(7, 400, 400, 1) // 640 KB of weights
+	sc = NewSmallConvDirect(make([]float32, light.KernelLen()), light)
+	pl = sc.plan(1, 2, true, 7, 7*400, 7*400)
+	if pl.perImg != 2 || pl.groups != 1 || pl.rows != 4 {
+		t.Errorf("7×7×400→400 1×1: plan %+v, want 2 bands of up to 4 rows and one channel group", pl)
+	}
+	early := same(112, 64, 64, 3)
 	sc = NewSmallConvDirect(make([]float32, early.KernelLen()), early)
 	wp = 114 * 64
 	pl = sc.plan(1, 2, false, 8, 3*wp, wp)
