@@ -708,6 +708,26 @@ func (r *scRun) RunItem(w, it int) {
 	if r.pool != 0 {
 		pair = r.pairs[w*r.pairLen : (w+1)*r.pairLen]
 	}
+	if r.blockOuter && r.flat() {
+		// A 1×1 stride-1 convolution read in place: the item's rows are
+		// one run of pixels in the input and in the output, computed as
+		// one long row, so the micro-kernel calls are full width (a 7×7
+		// map took 7 calls of 7 pixels per block, each weight loaded for
+		// 7 pixels; now 4 of 12-13).
+		np := (y1 - y0) * s.ow
+		dst := r.out[(n*s.oh+y0)*s.ow*r.ldo:]
+		for bi := b0; bi < b1; bi++ {
+			var pf scPrefetch
+			if bi+1 < b1 {
+				pf = newSCPrefetch(s.blocks[bi+1].w, s.callsFor(bi, np), len(s.taps))
+			}
+			r.pixelsBlock(bi, np, band, dst, &pf)
+		}
+		for y := y0; y < y1; y++ {
+			r.rowEpilogue(n, y, b0, b1, r.outRow(n, y))
+		}
+		return
+	}
 	if r.blockOuter {
 		// Each block's packed weights are read once per item and stay in
 		// cache over the rows; the band is re-read per block instead.
@@ -839,14 +859,20 @@ func (r *scRun) rowBlock(bi int, src, dst []float32) {
 // rowBlockPF is rowBlock with each micro-kernel call also prefetching
 // its share of pf.
 func (r *scRun) rowBlockPF(bi int, src, dst []float32, pf *scPrefetch) {
+	r.pixelsBlock(bi, r.s.ow, src, dst, pf)
+}
+
+// pixelsBlock is rowBlockPF for a run of npix output pixels (a conv row,
+// or consecutive rows of a flat call).
+func (r *scRun) pixelsBlock(bi, npix int, src, dst []float32, pf *scPrefetch) {
 	s, p := r.s, &r.p
 	blk := &s.blocks[bi]
 	pix := uintptr(4 * p.StrideW * p.C)
 	dpix := uintptr(4 * r.ldo)
 	// Calls of (nearly) equal width: 32 pixels go as 16+16, not 24+8.
-	calls := s.calls(bi)
+	calls := s.callsFor(bi, npix)
 	for c, x := 0, 0; c < calls; c++ {
-		np := (s.ow - x) / (calls - c)
+		np := (npix - x) / (calls - c)
 		at, step := pf.next()
 		scKern(blk.nv, np, &src[x*p.StrideW*p.C+blk.inOff], pix, s.taps, &blk.w[0],
 			&r.bias[32*bi], &dst[x*r.ldo+blk.oc0], dpix, blk.mask, r.relu, at, step)
@@ -855,9 +881,20 @@ func (r *scRun) rowBlockPF(bi int, src, dst []float32, pf *scPrefetch) {
 }
 
 // calls returns the micro-kernel calls per conv row of block bi.
-func (s *SmallConv) calls(bi int) int {
+func (s *SmallConv) calls(bi int) int { return s.callsFor(bi, s.ow) }
+
+// callsFor returns the micro-kernel calls of block bi over npix pixels.
+func (s *SmallConv) callsFor(bi, npix int) int {
 	m := scMaxPix[s.blocks[bi].nv]
-	return (s.ow + m - 1) / m
+	return (npix + m - 1) / m
+}
+
+// flat reports whether the call is a 1×1 stride-1 convolution read in
+// place, unpooled: consecutive conv rows are then consecutive pixels of
+// the input and of the output.
+func (r *scRun) flat() bool {
+	p := &r.p
+	return r.inPlace && r.pool == 0 && p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1
 }
 
 // scPrefetch spreads the prefetching of w (a block's packed weights) over
