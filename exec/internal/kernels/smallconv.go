@@ -561,7 +561,9 @@ type scPlan struct {
 // image; early layers (large maps, small kernels) split rows. With more
 // than one worker there must be at least two items per worker where the
 // layer allows, so that a worker slowed down by the machine does not hold
-// up the others. Plans are kept per (n, workers).
+// up the others, except at batch 1 for a layer whose map is one band: it
+// takes one item per worker (scRowSplitBytes). Plans are kept per (n,
+// workers).
 func (s *SmallConv) plan(n, workers int, inPlace bool, maxRows, band0, rowStep int) scPlan {
 	key := [3]int{n, workers, 0}
 	if inPlace {
