@@ -13,15 +13,10 @@ import (
 func refSCWinoU(kernel []float32, c, oc int) []float32 {
 	nob := oc / 16
 	u := make([]float32, 16*oc*c)
-	var g [3][3]float64
 	var gg [4][3]float64
 	for ci := range c {
 		for o := range oc {
-			for kh := range 3 {
-				for kw := range 3 {
-					g[kh][kw] = float64(kernel[((kh*3+kw)*c+ci)*oc+o])
-				}
-			}
+			g := refTaps(kernel, c, oc, ci, o)
 			for kw := range 3 {
 				gg[0][kw] = g[0][kw]
 				gg[1][kw] = (g[0][kw] + g[1][kw] + g[2][kw]) * 0.5
@@ -39,18 +34,24 @@ func refSCWinoU(kernel []float32, c, oc int) []float32 {
 	return u
 }
 
+// refTaps is the 3×3 taps of input channel ci and output channel o of an
+// HWIO kernel, in float64.
+func refTaps(kernel []float32, c, oc, ci, o int) (g [3][3]float64) {
+	for kh := range 3 {
+		for kw := range 3 {
+			g[kh][kw] = float64(kernel[((kh*3+kw)*c+ci)*oc+o])
+		}
+	}
+	return g
+}
+
 // refWinogradU is G g Gᵀ for F(4×4, 3×3) in Winograd.u's layout.
 func refWinogradU(kernel []float32, c, oc int) []float32 {
 	u := make([]float32, winoXi*c*oc)
-	var g [3][3]float64
 	var gg [winoIn][3]float64
 	for ci := range c {
 		for o := range oc {
-			for kh := range 3 {
-				for kw := range 3 {
-					g[kh][kw] = float64(kernel[((kh*3+kw)*c+ci)*oc+o])
-				}
-			}
+			g := refTaps(kernel, c, oc, ci, o)
 			for kw := range 3 {
 				winoG(g[0][kw], g[1][kw], g[2][kw], &gg, kw)
 			}

@@ -55,10 +55,7 @@ func (w *Workspace) Get(n int) []float32 {
 	if w == nil {
 		return make([]float32, n)
 	}
-	if cap(w.buf) < n {
-		w.buf = make([]float32, n)
-	}
-	return w.buf[:n]
+	return grow(&w.buf, n)
 }
 
 // Get64 is Get for float64 scratch (a buffer of its own: a kernel may
@@ -67,10 +64,16 @@ func (w *Workspace) Get64(n int) []float64 {
 	if w == nil {
 		return make([]float64, n)
 	}
-	if cap(w.buf64) < n {
-		w.buf64 = make([]float64, n)
+	return grow(&w.buf64, n)
+}
+
+// grow returns (*buf)[:n], reallocating *buf (without copying) when its
+// capacity is short.
+func grow[T float32 | float64](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
 	}
-	return w.buf64[:n]
+	return (*buf)[:n]
 }
 
 // Cap reports the number of floats the workspace holds.
