@@ -19,8 +19,13 @@
 // (SI, R9, R10, R11) and the index registers DX = pix and R8 = 3·pix reach
 // 14 pixels (28 accumulators, the weights in Z28-Z29).
 // The last vector of a pixel is stored under the mask K1 (OutC not a
-// multiple of 16); with relu set, every accumulator is max(0, ·)'d first
-// (VMAXPS returns the accumulator when it is NaN).
+// multiple of 16). epi, when not nil, points at the activation the sums
+// take before the stores (scEpi in smallconv.go: kind at 0, lo at 8, hi
+// at 12, a at 16, b at 20): 1 max(lo, ·), 2 min(hi, max(lo, ·)), 3 hard
+// swish x·min(hi, max(lo, a·x+b)), with the instructions, in the same
+// operand order, of actAVX512's clamp and hard swish, so that a fused
+// activation gives the bits of the separate pass (the clamps return the
+// accumulator when it is NaN).
 package main
 
 import (
@@ -72,7 +77,7 @@ func main() {
 	fmt.Fprintln(&g, "package kernels")
 	fmt.Fprintln(&g, "")
 	fmt.Fprintln(&g, "// scKernels[nv][np] is the micro-kernel for nv vectors × np pixels.")
-	fmt.Fprintln(&g, "var scKernels = [3][25]func(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask, relu uint64, pf *float32, pfStep uintptr){")
+	fmt.Fprintln(&g, "var scKernels = [3][25]func(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr){")
 	for nv := 1; nv <= 2; nv++ {
 		fmt.Fprintf(&g, "\t%d: {", nv)
 		for np := 1; np <= maxPix[nv]; np++ {
@@ -85,7 +90,7 @@ func main() {
 		for np := 1; np <= maxPix[nv]; np++ {
 			fmt.Fprintln(&g, "")
 			fmt.Fprintln(&g, "//go:noescape")
-			fmt.Fprintf(&g, "func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask, relu uint64, pf *float32, pfStep uintptr)\n", nv, np)
+			fmt.Fprintf(&g, "func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)\n", nv, np)
 		}
 	}
 	src, err := format.Source(g.Bytes())
@@ -127,7 +132,7 @@ func kernel(w func(string, ...any), nv, np int) {
 	acc := func(p, v int) string { return fmt.Sprintf("Z%d", p*nv+v) }
 	wreg := func(v int) string { return fmt.Sprintf("Z%d", 28+v) }
 	w("")
-	w("// func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, relu uint64, pf *float32, pfStep uintptr)", nv, np)
+	w("// func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)", nv, np)
 	w("TEXT ·scKernV%dP%d(SB), NOSPLIT, $8-96", nv, np)
 	w("\tFPMODE_ENTER")
 	w("\tMOVQ src+0(FP), SI")
@@ -191,13 +196,41 @@ func kernel(w func(string, ...any), nv, np int) {
 			w("\tVADDPS %s, %s, %s", wreg(v), acc(p, v), acc(p, v))
 		}
 	}
-	w("\tMOVQ relu+72(FP), AX")
+	// The activation (epi): the accumulators are Z0-Z27 at most, the
+	// bias registers Z28-Z29 and the broadcast registers Z30-Z31 are free.
+	w("\tMOVQ epi+72(FP), AX")
 	w("\tTESTQ AX, AX")
 	w("\tJZ store")
-	w("\tVPXORD Z31, Z31, Z31")
+	w("\tVBROADCASTSS 8(AX), Z30")
+	w("\tVBROADCASTSS 12(AX), Z31")
+	w("\tMOVQ (AX), CX")
+	w("\tCMPQ CX, $3")
+	w("\tJEQ hswish")
 	for p := range np {
 		for v := range nv {
-			w("\tVMAXPS %s, Z31, %s", acc(p, v), acc(p, v))
+			w("\tVMAXPS %s, Z30, %s", acc(p, v), acc(p, v))
+		}
+	}
+	w("\tCMPQ CX, $1")
+	w("\tJEQ store")
+	for p := range np {
+		for v := range nv {
+			w("\tVMINPS %s, Z31, %s", acc(p, v), acc(p, v))
+		}
+	}
+	w("\tJMP store")
+	w("hswish:")
+	w("\tVBROADCASTSS 16(AX), Z28")
+	w("\tVBROADCASTSS 20(AX), Z29")
+	for p := range np {
+		for v := range nv {
+			a := acc(p, v)
+			// t = a·x+b; t = max(t, lo); t = min(t, hi) (NaN: lo); x·t.
+			w("\tVMOVAPS %s, Z30", a)
+			w("\tVFMADD213PS Z29, Z28, Z30")
+			w("\tVMAXPS.BCST 8(AX), Z30, Z30")
+			w("\tVMINPS.BCST 12(AX), Z30, Z30")
+			w("\tVMULPS Z30, %s, %s", a, a)
 		}
 	}
 	w("store:")

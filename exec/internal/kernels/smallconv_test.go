@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"testing"
 	"unsafe"
@@ -33,6 +34,11 @@ func smallConvCases() []convCase {
 		convCase{"dilated s1x3", ConvParams{N: 1, H: 15, W: 40, C: 3, OutC: 5, KH: 3, KW: 3, DilH: 2, DilW: 3, StrideW: 3, PadTop: 2, PadBottom: 2, PadLeft: 3, PadRight: 3}, false, khELU},
 		convCase{"relu6", same(2, 10, 14, 3, 16), true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 0.5}},
 		convCase{"leaky", same(1, 10, 14, 3, 16), true, Activation{Kind: ActReLU, NegativeSlope: 0.1}},
+		// Activations the micro-kernel applies (scEpi): clamps with any
+		// bounds and hard swish, on masked stores and flat 1×1 runs.
+		convCase{"clip masked", same(2, 9, 11, 8, 20), true, Activation{Kind: ActClip, Min: -0.3, Max: 0.4}},
+		convCase{"hard swish masked", same(2, 9, 11, 8, 20), true, Activation{Kind: ActHardSwish}},
+		convCase{"1x1 14x14 hard swish in place", ConvParams{N: 1, H: 14, W: 14, C: 40, OutC: 240, KH: 1, KW: 1}, true, Activation{Kind: ActHardSwish}},
 		// Winograd F(2×2, 3×3) path (C, OutC multiples of 16, linear or ReLU).
 		convCase{"wino odd sizes", same(2, 15, 13, 16, 48), true, khReLU},
 		convCase{"wino asym pads", ConvParams{N: 1, H: 12, W: 17, C: 32, OutC: 16, KH: 3, KW: 3, PadBottom: 2, PadLeft: 1}, true, Activation{}},
@@ -90,6 +96,44 @@ func TestSmallConvVsRef(t *testing.T) {
 			sc.Conv2D(p, in, bias, tc.act, got, nil)
 			khClose(t, fmt.Sprintf("%s go=%v nil workspace", tc.name, goKernel), got, want, 1e-4)
 			scForceGo = saved
+		}
+	}
+}
+
+// TestSmallConvFusedActBits checks that an activation the micro-kernel
+// applies (scEpi) gives the bits of the linear convolution followed by the
+// row pass it replaces (ApplyFast; Apply for the Go kernel), NaN sums
+// included.
+func TestSmallConvFusedActBits(t *testing.T) {
+	p := ConvParams{N: 1, H: 9, W: 13, C: 24, OutC: 40, KH: 1, KW: 1}
+	in, kernel, bias := khRand(1, p.InLen()), khRand(2, p.KernelLen()), khRand(3, p.OutC)
+	for i := range in {
+		in[i] *= 8 // past hard swish's and the clips' bends
+	}
+	in[5] = float32(math.NaN())
+	sc := NewSmallConv(kernel, p)
+	kernels := []bool{true}
+	if scAVX512 {
+		kernels = []bool{false, true}
+	}
+	for _, act := range []Activation{khReLU, {Kind: ActReLU, HasMax: true, MaxValue: 6}, {Kind: ActClip, Min: -0.3, Max: 0.4}, {Kind: ActHardSwish}} {
+		if scEpiFor(act).kind == scEpiNone {
+			t.Fatalf("%v: not fused", act.Kind)
+		}
+		for _, goKernel := range kernels {
+			saved, savedOff := scForceGo, simdOff
+			scForceGo, simdOff = goKernel, goKernel
+			want := khPoison(p.OutLen())
+			sc.Conv2D(p, in, bias, Activation{}, want, nil)
+			convAct(want, act)
+			got := khPoison(p.OutLen())
+			sc.Conv2D(p, in, bias, act, got, nil)
+			scForceGo, simdOff = saved, savedOff
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Fatalf("%v go=%v: [%d] = %v, the row pass gives %v", act.Kind, goKernel, i, got[i], want[i])
+				}
+			}
 		}
 	}
 }

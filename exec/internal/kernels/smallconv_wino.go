@@ -117,7 +117,7 @@ func scWinoFits(p ConvParams) bool {
 
 // wino reports whether this call takes the Winograd path.
 func (r *scRun) wino() bool {
-	return r.s.wino != nil && r.skip == nil && r.asIs(r.p.C) && (r.relu || r.act.IsLinear()) && !r.s.wino.streams(r.p.N)
+	return r.s.wino != nil && r.skip == nil && r.asIs(r.p.C) && (r.epi.kind == scEpiMax || r.act.IsLinear()) && !r.s.wino.streams(r.p.N)
 }
 
 // scWinoStreamTiles and scWinoStreamBytes: a call of fewer tiles than
@@ -177,7 +177,7 @@ func (r *scRun) runWino(w, n, ty0, ty1 int) {
 	total := (ty1 - ty0) * wn.tw
 	runs := (total + scWinoRun - 1) / scWinoRun
 	flags := 0
-	if r.relu {
+	if r.epi.kind == scEpiMax {
 		flags = 1
 	}
 	flags |= r.pool << 1
@@ -192,7 +192,7 @@ func (r *scRun) runWino(w, n, ty0, ty1 int) {
 		for xi := range 16 {
 			for ob := range nob {
 				scKern(1, cnt, &v[xi*16], uintptr(4*vT), wn.taps, &wn.u[(xi*nob+ob)*c*16],
-					&wn.zero[0], &m[(ob*16+xi)*16], uintptr(4*mT), 0xFFFF, false, nil, 0)
+					&wn.zero[0], &m[(ob*16+xi)*16], uintptr(4*mT), 0xFFFF, nil, nil, 0)
 			}
 		}
 		for i := 0; i < cnt; {
