@@ -1,7 +1,7 @@
 package kernels
 
 //go:noescape
-func actAVX512(x *float32, n int, kind int, lo, hi float32)
+func actAVX512(x *float32, n, rows, ld int, kind int, lo, hi float32)
 
 // simdAVX512 reports whether the AVX-512 kernels may run: the CPU has them
 // and the tests have not switched them off (simdOff).

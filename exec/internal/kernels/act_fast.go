@@ -59,15 +59,34 @@ func (a Activation) clampBounds() (lo, hi float32, ok bool) {
 // ApplyFast is Apply on the CPU's vector units where a kernel exists for a
 // (ReLU, ReLU6 and other clamps, sigmoid, swish, hard swish on AVX-512);
 // otherwise, or when vectors are disabled (simdOff), it is Apply. Sigmoid
-// and swish use a float32 polynomial e^x (within a few float32 ulps of
-// Apply's float64 exp); the clamps are exact and keep NaN.
+// and swish use a float32 polynomial e^x and a Newton-refined reciprocal
+// (within a few float32 ulps of Apply's float64); the clamps are exact
+// and keep NaN.
 func (a Activation) ApplyFast(x []float32) {
 	if len(x) == 0 || a.IsLinear() {
 		return
 	}
 	if k, lo, hi, ok := a.simdAct(); ok && simdAVX512() {
-		actAVX512(&x[0], len(x), k, lo, hi)
+		actAVX512(&x[0], len(x), 1, 0, k, lo, hi)
 		return
 	}
 	a.Apply(x)
+}
+
+// applyRows is ApplyFast over rows runs of n floats, ld apart, from x[0]
+// on (a channel range of each pixel): one call of the vector kernel for
+// them all, where a call per run cost more than the activation on short
+// runs (a 1×1 convolution split into channel groups, 120 channels a pixel).
+func (a Activation) applyRows(x []float32, n, rows, ld int) {
+	if n <= 0 || rows <= 0 || a.IsLinear() {
+		return
+	}
+	_ = x[(rows-1)*ld+n-1]
+	if k, lo, hi, ok := a.simdAct(); ok && simdAVX512() {
+		actAVX512(&x[0], n, rows, ld, k, lo, hi)
+		return
+	}
+	for r := range rows {
+		a.Apply(x[r*ld : r*ld+n])
+	}
 }

@@ -2,7 +2,7 @@
 
 package kernels
 
-func actAVX512(x *float32, n int, kind int, lo, hi float32) { panic("kernels: no AVX-512") }
+func actAVX512(x *float32, n, rows, ld int, kind int, lo, hi float32) { panic("kernels: no AVX-512") }
 
 func simdAVX512() bool { return false }
 

@@ -985,13 +985,13 @@ func (r *scRun) rowEpilogue(n, y, b0, b1 int, dst []float32) {
 		if b1 < len(s.blocks) {
 			oc1 = s.blocks[b1].oc0
 		}
+		if r.skip == nil {
+			r.act.applyRows(dst[oc0:], oc1-oc0, s.ow, r.ldo)
+			return
+		}
 		for x := range s.ow {
 			seg := dst[x*r.ldo+oc0 : x*r.ldo+oc1]
-			if r.skip != nil {
-				residualAct(seg, r.skip[o+x*p.OutC+oc0:o+x*p.OutC+oc1], r.act)
-			} else {
-				convAct(seg, r.act)
-			}
+			residualAct(seg, r.skip[o+x*p.OutC+oc0:o+x*p.OutC+oc1], r.act)
 		}
 	case r.skip != nil:
 		residualAct(dst, r.skip[o:o+outRow], r.act)
