@@ -54,6 +54,10 @@ func smallConvCases() []convCase {
 		// Weight-heavy layers: channel groups over whole images, blocks
 		// outside rows (see SmallConv.plan).
 		convCase{"3x3 7x7 weights outweigh input", same(1, 7, 7, 160, 96), true, khReLU},
+		// Over scRowSplitBytes of weights: channel groups, pooled too
+		// (scRun.poolWhole; an odd map drops its last row when pooled).
+		convCase{"3x3 7x7 1.3 MB of weights", same(1, 7, 7, 256, 144), true, Activation{Kind: ActHardSwish}},
+		convCase{"3x3 6x8 1.5 MB of weights swish", same(1, 6, 8, 256, 160), false, Activation{Kind: ActSwish}},
 		convCase{"3x3 s2 9x11 blocks outer", ConvParams{N: 2, H: 9, W: 11, C: 96, OutC: 112, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActSwish}},
 		convCase{"1x1 5x6 wide blocks outer", ConvParams{N: 1, H: 5, W: 6, C: 900, OutC: 130, KH: 1, KW: 1}, true, Activation{}},
 		// Grouped: groups narrower than a 16-channel vector, between 16
