@@ -12,6 +12,9 @@ func simdAVX512() bool { return scAVX512 && !simdOff }
 var simdOff = false
 
 //go:noescape
+func nchw3AVX512(dst, s0, s1, s2 *float32, blocks int)
+
+//go:noescape
 func dwRowAVX512(dst, src, kern, bias *float32, nx, xstep, dstep int, taps *int, ntaps, cbytes int, tailmask uint64, lo, hi float32)
 
 //go:noescape

@@ -8,6 +8,8 @@ func simdAVX512() bool { return false }
 
 var simdOff = false
 
+func nchw3AVX512(dst, s0, s1, s2 *float32, blocks int) { panic("kernels: no AVX-512") }
+
 func dwRowAVX512(dst, src, kern, bias *float32, nx, xstep, dstep int, taps *int, ntaps, cbytes int, tailmask uint64, lo, hi float32) {
 	panic("kernels: no AVX-512")
 }

@@ -930,6 +930,13 @@ func nchwRow(dst, img []float32, iy, c, h, w int) {
 	case 3: // images: one pass, three planes read in order
 		s0, s1, s2 := img[o:o+w], img[hw+o:hw+o+w], img[2*hw+o:2*hw+o+w]
 		d := dst[:3*w]
+		if blocks := w / 16; blocks > 0 && simdAVX512() {
+			// 16 pixels a step in vector permutes: the scalar loop took a
+			// fifth of a 224×224 RGB model's first convolution (VGG16's
+			// conv1_1: 424 µs on one core, 345 from an NHWC input).
+			nchw3AVX512(&d[0], &s0[0], &s1[0], &s2[0], blocks)
+			s0, s1, s2, d = s0[16*blocks:], s1[16*blocks:], s2[16*blocks:], d[48*blocks:]
+		}
 		for x, v := range s0 {
 			e := d[3*x : 3*x+3 : 3*x+3]
 			e[0], e[1], e[2] = v, s1[x], s2[x]
