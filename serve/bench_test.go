@@ -29,7 +29,12 @@ func imageProgram(t testing.TB) *ir.Builder {
 // benchInfer measures one v2 infer request through the Server's handler
 // (no network): parsing, queueing, the batcher's hand-off, the model and
 // the response. It reports ns/op and allocs/op per request.
-func benchInfer(b *testing.B, binaryData bool) {
+func benchInfer(b *testing.B, binaryData bool) { benchInferForm(b, binaryData, false) }
+
+// benchInferForm is benchInfer; with wide, the JSON numbers are the
+// float32 values as float64s, printed in full (up to 17 digits, as
+// Python's json prints a numpy float32 converted to float).
+func benchInferForm(b *testing.B, binaryData, wide bool) {
 	s, err := New(Config{MaxBatch: 8}, Model{Name: "image", Program: compile(b, imageProgram(b))})
 	if err != nil {
 		b.Fatal(err)
@@ -48,8 +53,16 @@ func benchInfer(b *testing.B, binaryData bool) {
 		header.Set(headerLength, strconv.Itoa(len(js)))
 		header.Set("Content-Type", "application/octet-stream")
 	} else {
+		var data any = x.Data
+		if wide {
+			d := make([]float64, len(x.Data))
+			for i, v := range x.Data {
+				d[i] = float64(v)
+			}
+			data = d
+		}
 		body = mustJSON(b, map[string]any{
-			"inputs": []any{map[string]any{"name": "image", "shape": []int{1, 32, 32, 3}, "datatype": "FP32", "data": x.Data}},
+			"inputs": []any{map[string]any{"name": "image", "shape": []int{1, 32, 32, 3}, "datatype": "FP32", "data": data}},
 		})
 		header.Set("Content-Type", "application/json")
 	}
@@ -71,6 +84,10 @@ func benchInfer(b *testing.B, binaryData bool) {
 
 // BenchmarkInferJSON is one request with a 3072-value JSON data array.
 func BenchmarkInferJSON(b *testing.B) { benchInfer(b, false) }
+
+// BenchmarkInferJSONWide is BenchmarkInferJSON with numbers of up to 17
+// digits (float64 forms).
+func BenchmarkInferJSONWide(b *testing.B) { benchInferForm(b, false, true) }
 
 // BenchmarkInferBinary is the same request with the binary data extension.
 func BenchmarkInferBinary(b *testing.B) { benchInfer(b, true) }

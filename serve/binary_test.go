@@ -50,11 +50,17 @@ func TestParseFloat32Fast(t *testing.T) {
 		g := math.Nextafter32(f, float32(math.Inf(1)))
 		mid := (float64(f) + float64(g)) / 2
 		toks = append(toks, strconv.FormatFloat(mid, 'g', -1, 64), strconv.FormatFloat(mid, 'e', 14, 64), strconv.FormatFloat(mid, 'e', 20, 64))
-		// Random decimals of 1–17 digits and exponents.
-		digits := strconv.FormatUint(1e16+r.Uint64()%9e16, 10)[:1+r.IntN(17)]
-		toks = append(toks, digits+"e"+strconv.Itoa(r.IntN(100)-50), "0."+digits, "-"+digits+"."+digits)
+		// Near midpoints in 17-19 digits (the longest fast forms), and a
+		// float64 printed in full as Python's json does.
+		for _, prec := range []int{16, 17, 18} {
+			toks = append(toks, strconv.FormatFloat(mid, 'e', prec, 64), strconv.FormatFloat(math.Nextafter(mid, 0), 'e', prec, 64), strconv.FormatFloat(math.Nextafter(mid, 1e300), 'e', prec, 64))
+		}
+		toks = append(toks, strconv.FormatFloat(float64(f)*(1+r.Float64()*1e-7), 'g', -1, 64))
+		// Random decimals of 1–19 digits and exponents.
+		digits := strconv.FormatUint(1e18+r.Uint64()%9e18, 10)[:1+r.IntN(19)]
+		toks = append(toks, digits+"e"+strconv.Itoa(r.IntN(100)-50), "0."+digits, "-"+digits+"."+digits, "0.0000000000000000000000"+digits)
 	}
-	toks = append(toks, "0", "-0", "0.0", "1e22", "1e23", "1e-22", "123456789012345", "1234567890123456", "3.4028235e38", "3.4028236e38", "1.1754944e-38", "1.17549435e-38", "1e-45", "0.000000000000000000001", "16777217", "16777219", "33554434", "33554438", "-16777217")
+	toks = append(toks, "0", "-0", "0.0", "1e22", "1e23", "1e-22", "1e-44", "1e-45", "123456789012345", "1234567890123456", "9999999999999999999", "18446744073709551615", "0.40872985124588013", "3.4028235e38", "3.4028236e38", "1.1754944e-38", "1.17549435e-38", "1e-45", "0.000000000000000000001", "16777217", "16777219", "33554434", "33554438", "-16777217")
 	answered := 0
 	for _, tok := range toks {
 		if !jsonNumber(tok) {

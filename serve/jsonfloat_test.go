@@ -55,7 +55,7 @@ var errTrailing = errors.New("bytes after the array")
 // and not, in the edge cases of JSON's grammar and of Clinger's fast path.
 var numberForms = []string{
 	"0", "-0", "0.0", "1", "-1", "0.5", "1e22", "1e23", "1e-22", "1E+2", "1e-0", "2.5E-3",
-	"123456789012345", "1234567890123456", "0.000000000000001234", "16777217", "3.4028235e38",
+	"123456789012345", "1234567890123456", "9999999999999999999", "99999999999999999999", "0.40872985124588013", "0.000000000000001234", "16777217", "3.4028235e38",
 	"3.4028236e38", "1.1754944e-38", "1e-45", "1e1001", "1e-1001",
 	"01", "-", "-.5", ".5", "1.", "1.e5", "1e", "1e+", "1e-", "+1", "1-2", "1.5.5", "1e5e5",
 	"1ee5", "0x10", "1_0", "--1", "-01", "00", "NaN", "Infinity", "1e99999999999999999999",
@@ -77,7 +77,7 @@ func TestParseJSONFloat32(t *testing.T) {
 		}
 		var toks []string
 		toks = append(toks, strconv.FormatFloat(float64(f), 'g', -1, 32), strconv.FormatFloat(float64(f), 'e', r.IntN(17), 32), strconv.FormatFloat(float64(f), 'f', -1, 32))
-		digits := strconv.FormatUint(1e16+r.Uint64()%9e16, 10)[:1+r.IntN(17)]
+		digits := strconv.FormatUint(1e18+r.Uint64()%9e18, 10)[:1+r.IntN(19)]
 		toks = append(toks, digits+"e"+strconv.Itoa(r.IntN(100)-50), "0."+digits, "-"+digits+"."+digits)
 		parseBoth(t, "["+strings.Join(toks, ",")+"]")
 		for _, tok := range toks {
@@ -90,7 +90,7 @@ func TestParseJSONFloat32(t *testing.T) {
 		t.Fatalf("the one-pass path answered only %d numbers", answered)
 	}
 	// What clients send: taken by the one-pass path.
-	for _, tok := range []string{"0.5", "-1.25e-3", "0.123456789", "255", "1e10", "0"} {
+	for _, tok := range []string{"0.5", "-1.25e-3", "0.123456789", "255", "1e10", "0", "0.40872985124588013", "-3.0517578125e-05"} {
 		if _, end, ok := parseJSONFloat32([]byte(tok+","), 0); !ok || end != len(tok) {
 			t.Errorf("%s: not taken by the one-pass path (end %d, ok %v)", tok, end, ok)
 		}

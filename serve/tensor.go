@@ -346,6 +346,10 @@ func jsonNumber(tok string) bool {
 	return i == len(tok)
 }
 
+// maxFastDigits is the most significant digits decimalFloat32 takes: a
+// uint64 holds any 19-digit mantissa.
+const maxFastDigits = 19
+
 // pow10f64 are the powers of ten a float64 holds exactly.
 var pow10f64 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
@@ -421,7 +425,7 @@ func parseJSONFloat32(b []byte, i int) (f float32, end int, ok bool) {
 			return 0, 0, false
 		}
 	}
-	if digits > 15 {
+	if digits > maxFastDigits {
 		return 0, 0, false
 	}
 	f, ok = decimalFloat32(neg, mant, exp)
@@ -429,15 +433,11 @@ func parseJSONFloat32(b []byte, i int) (f float32, end int, ok bool) {
 }
 
 // parseFloat32Fast converts a valid JSON number to the nearest float32, as
-// strconv.ParseFloat(tok, 32) does, for the common short forms: at most 15
-// significant digits and a decimal exponent within ±22, so that the
-// decimal's mantissa and power of ten are exact float64s and one float64
-// multiplication or division rounds it correctly (Clinger's fast path).
-// Rounding that float64 to float32 gives the float32 nearest the decimal
-// unless the float64 falls exactly on a midpoint between two float32s, or
-// outside float32's normal range: then, as for every other form, ok is
-// false and the caller uses strconv. TestParseFloat32Fast checks it
-// against strconv bit for bit.
+// strconv.ParseFloat(tok, 32) does, for the common forms: at most 19
+// significant digits (a float64 printed in full by Python's json, 17) and
+// a decimal exponent from -44 to 22; see decimalFloat32. Otherwise, as
+// for every other form, ok is false and the caller uses strconv.
+// TestParseFloat32Fast checks it against strconv bit for bit.
 func parseFloat32Fast(tok string) (f float32, ok bool) {
 	i := 0
 	neg := false
@@ -464,7 +464,7 @@ func parseFloat32Fast(tok string) (f float32, ok bool) {
 			digits++
 		}
 	}
-	if digits > 15 {
+	if digits > maxFastDigits {
 		return 0, false
 	}
 	if i < len(tok) && (tok[i] == 'e' || tok[i] == 'E') {
@@ -492,9 +492,19 @@ func parseFloat32Fast(tok string) (f float32, ok bool) {
 	return decimalFloat32(neg, mant, exp)
 }
 
-// decimalFloat32 is (-1)^neg × mant × 10^exp rounded to float32 by
-// Clinger's fast path (see parseFloat32Fast; mant has at most 15
-// significant digits), or ok false where that path does not apply.
+// decimalFloat32 is (-1)^neg × mant × 10^exp rounded to float32, or ok
+// false where it cannot tell. The float64 v computed from mant (exact below
+// 2^53, else rounded) and the exact powers of ten 10^0…10^22 (one
+// multiplication, or one or two divisions) has at most three roundings,
+// each a relative error of at most 2^-53: within 3 float64 ulps of the
+// decimal (an ulp is at least 2^-53 of the value). Rounding v to float32
+// then gives the float32 nearest the decimal unless a midpoint between two
+// float32s lies that close to v (a midpoint has a 1 followed by 28 zero
+// bits below float32's 23-bit fraction in float64's 52-bit one: v's low 29
+// bits within 4 of 1<<28 are left out), or v is outside float32's normal
+// range: ok is false there, as for exponents beyond -44…22. (With at most 15 digits and
+// exponents within ±22 this is Clinger's fast path: v is the decimal
+// correctly rounded, and only an exact midpoint is left out.)
 func decimalFloat32(neg bool, mant uint64, exp int) (f float32, ok bool) {
 	var v float64
 	switch {
@@ -504,6 +514,8 @@ func decimalFloat32(neg bool, mant uint64, exp int) (f float32, ok bool) {
 		v = float64(mant) * pow10f64[exp]
 	case exp < 0 && -exp < len(pow10f64):
 		v = float64(mant) / pow10f64[-exp]
+	case exp < 0 && -exp < 2*len(pow10f64)-1:
+		v = float64(mant) / 1e22 / pow10f64[-exp-22]
 	default:
 		return 0, false
 	}
@@ -511,9 +523,7 @@ func decimalFloat32(neg bool, mant uint64, exp int) (f float32, ok bool) {
 		if v < 0x1p-126 || v > math.MaxFloat32 {
 			return 0, false
 		}
-		// A float32 midpoint has a 1 followed by 28 zero bits below
-		// float32's 23-bit fraction in float64's 52-bit one.
-		if math.Float64bits(v)&(1<<29-1) == 1<<28 {
+		if d := int64(math.Float64bits(v)&(1<<29-1)) - 1<<28; d >= -4 && d <= 4 {
 			return 0, false
 		}
 	}
