@@ -291,6 +291,9 @@ func (s *cutter) skipValue() error {
 	if s.i >= len(s.b) || (s.b[s.i] != '[' && s.b[s.i] != '{') {
 		return s.value(ctxOther, 0)
 	}
+	if s.b[s.i] == '[' && s.skipNumbers() {
+		return nil
+	}
 	depth := 0
 	for j := s.i; j < len(s.b); j++ {
 		switch s.b[j] {
@@ -312,3 +315,32 @@ func (s *cutter) skipValue() error {
 	}
 	return errCut
 }
+
+// skipNumbers skips an array at s.i that holds no strings or objects (a
+// data array of numbers, flat or nested) from closing bracket to closing
+// bracket with the vector searches of package bytes, counting the opening
+// brackets of each stretch: a flat array of 150,528 numbers (an image)
+// went byte by byte through skipValue's switch, ~12 ns a number. A
+// stretch with a quote or a brace, or a closing bracket short of the end,
+// reports false with s.i unchanged, for skipValue's byte loop.
+func (s *cutter) skipNumbers() bool {
+	depth := 0
+	for j := s.i; ; {
+		k := bytes.IndexByte(s.b[j:], ']')
+		if k < 0 {
+			return false
+		}
+		seg := s.b[j : j+k]
+		if bytes.IndexByte(seg, '"') >= 0 || bytes.IndexByte(seg, '{') >= 0 || bytes.IndexByte(seg, '}') >= 0 {
+			return false
+		}
+		depth += bytes.Count(seg, openBracket) - 1
+		j += k + 1
+		if depth <= 0 {
+			s.i = j
+			return true
+		}
+	}
+}
+
+var openBracket = []byte{'['}

@@ -108,6 +108,14 @@ var cutSeeds = []string{
 	` {"inputs":[]} `,
 	`[1,2]`,
 	``,
+	// The bracket-to-bracket skip of numeric data (skipNumbers).
+	`{"inputs":[{"data":[[1,2],[3,[4]]],"name":"a"}]}`,
+	`{"inputs":[{"data":[[1,2]}]}`,
+	`{"inputs":[{"data":[1,2}]}`,
+	`{"inputs":[{"data":[[1,2],]]}]}`,
+	`{"inputs":[{"data":[1,"]"]}]}`,
+	`{"inputs":[{"data":[[1],[2]]]}]}`,
+	`{"inputs":[{"data":[[[1]]`,
 }
 
 func TestCutData(t *testing.T) {
