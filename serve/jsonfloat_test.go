@@ -1,7 +1,9 @@
 package serve
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -107,4 +109,24 @@ func FuzzParseJSONFloat32(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc string) {
 		parseBoth(t, doc)
 	})
+}
+
+// TestEightDigits checks the eight-digit step against strconv, and that a
+// byte other than a digit anywhere in the eight stops it.
+func TestEightDigits(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for range 100000 {
+		s := []byte(fmt.Sprintf("%08d", r.IntN(100000000)))
+		w := binary.LittleEndian.Uint64(s)
+		want, _ := strconv.ParseUint(string(s), 10, 64)
+		if !eightDigits(w) || eightDigitsValue(w) != want {
+			t.Fatalf("%s: digits %v, value %d", s, eightDigits(w), eightDigitsValue(w))
+		}
+		for _, c := range []byte{'/', ':', '.', 'e', '-', ' ', 0, 0xB0, 0x3A, 0x39 + 0x80} {
+			s[r.IntN(8)] = c
+			if eightDigits(binary.LittleEndian.Uint64(s)) {
+				t.Fatalf("%q taken as eight digits", s)
+			}
+		}
+	}
 }

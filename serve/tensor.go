@@ -346,6 +346,23 @@ func jsonNumber(tok string) bool {
 	return i == len(tok)
 }
 
+// eightDigits reports whether the 8 bytes of w (little-endian) are all
+// ASCII digits: each byte's high nibble is 3, and adding 6 to its low
+// nibble does not carry into it.
+func eightDigits(w uint64) bool {
+	return w&0xF0F0F0F0F0F0F0F0|(w+0x0606060606060606)&0xF0F0F0F0F0F0F0F0>>4 == 0x3333333333333333
+}
+
+// eightDigitsValue is the number the 8 ASCII digits of w (little-endian:
+// the first digit in the low byte) spell, combined pairwise in three
+// multiplications.
+func eightDigitsValue(w uint64) uint64 {
+	w -= 0x3030303030303030
+	w = w*10 + w>>8 // each even byte: two digits' value
+	const mask = 0x000000FF000000FF
+	return (w&mask*(100+1000000<<32) + w>>16&mask*(1+10000<<32)) >> 32
+}
+
 // maxFastDigits is the most significant digits decimalFloat32 takes: a
 // uint64 holds any 19-digit mantissa.
 const maxFastDigits = 19
@@ -384,6 +401,22 @@ func parseJSONFloat32(b []byte, i int) (f float32, end int, ok bool) {
 	if i < len(b) && b[i] == '.' {
 		i++
 		first := i
+		if mant == 0 { // leading zeros are not significant digits
+			for ; i < len(b) && b[i] == '0'; i++ {
+				exp--
+			}
+		}
+		// Eight digits a step where eight follow (most of a float32's
+		// fraction as clients print it), then one at a time.
+		for ; i+8 <= len(b); i += 8 {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if !eightDigits(w) {
+				break
+			}
+			mant = mant*1e8 + eightDigitsValue(w)
+			digits += 8
+			exp -= 8
+		}
 		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
 			exp--
 			if mant == 0 && b[i] == '0' {
@@ -502,9 +535,9 @@ func parseFloat32Fast(tok string) (f float32, ok bool) {
 // float32s lies that close to v (a midpoint has a 1 followed by 28 zero
 // bits below float32's 23-bit fraction in float64's 52-bit one: v's low 29
 // bits within 4 of 1<<28 are left out), or v is outside float32's normal
-// range: ok is false there, as for exponents beyond -44…22. (With at most 15 digits and
-// exponents within ±22 this is Clinger's fast path: v is the decimal
-// correctly rounded, and only an exact midpoint is left out.)
+// range: ok is false there, as for exponents beyond -44…22. (With at most
+// 15 digits and exponents within ±22 this is Clinger's fast path: v is the
+// decimal correctly rounded, and only an exact midpoint is left out.)
 func decimalFloat32(neg bool, mant uint64, exp int) (f float32, ok bool) {
 	var v float64
 	switch {
