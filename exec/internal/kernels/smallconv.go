@@ -74,6 +74,11 @@ const (
 	// 16×16×16→32 layer (2.4 MFLOP) took the same 22 µs on one worker as
 	// on two. See Workspace.Pool for why convolutions split this early.
 	scSerialFLOPs = 5 << 19
+	// scParWeightBytes: a call with this many bytes of packed weights
+	// splits however few its FLOPs (a squeeze-and-excitation block's
+	// dense layers on a 1×1 map: weights streamed from L3 at ~20 GB/s a
+	// core, ~6 µs for 128 KB, where a call costs ~1-2 µs).
+	scParWeightBytes = 128 << 10
 	// scMaxTaps bounds KH·KW·C: 4608 (3×3×512) is the largest measured;
 	// a 32-channel block's packed kernel then takes 576 KiB.
 	scMaxTaps = 4608
@@ -482,7 +487,7 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 		return
 	}
 	workers := ws.Par().Workers()
-	if p.FLOPs() < scSerialFLOPs {
+	if p.FLOPs() < scSerialFLOPs && 4*len(s.taps)*32*len(s.blocks) < scParWeightBytes {
 		workers = 1
 	}
 	// Items: whole images, or bands of units when the batch is small.
