@@ -806,22 +806,7 @@ func (r *scRun) RunItem(w, it int) {
 		return
 	}
 	if r.blockOuter {
-		// Each block's packed weights are read once per item and stay in
-		// cache over the rows; the band is re-read per block instead.
-		for bi := b0; bi < b1; bi++ {
-			// The block's calls also bring the next block's weights into
-			// L2, a share each: at batch 1 the weights of late layers come
-			// from DRAM, and the hardware prefetcher alone left the first
-			// pass over each block waiting on them (7²×512→512 on one
-			// core: 205 GFLOP/s with its weights in cache, 128 cold).
-			var pf scPrefetch
-			if bi+1 < b1 {
-				pf = newSCPrefetch(s.blocks[bi+1].w, (y1-y0)*s.calls(bi), len(s.taps))
-			}
-			for y := y0; y < y1; y++ {
-				r.rowBlockPF(bi, band[(y-y0)*p.StrideH*rowLen:], r.outRow(n, y), &pf)
-			}
-		}
+		r.blocksOuter(y0, y1, b0, b1, band, rowLen, r.out[(n*s.oh+y0)*s.ow*r.ldo:], s.ow*r.ldo)
 		for y := y0; y < y1; y++ {
 			r.rowEpilogue(n, y, b0, b1, r.outRow(n, y))
 		}
@@ -853,15 +838,7 @@ func (r *scRun) RunItem(w, it int) {
 func (r *scRun) pooledWhole(n, y0, y1, b0, b1 int, band []float32, rowLen int, scr []float32) {
 	s, p := r.s, &r.p
 	outRow := s.ow * p.OutC
-	for bi := b0; bi < b1; bi++ {
-		var pf scPrefetch
-		if bi+1 < b1 {
-			pf = newSCPrefetch(s.blocks[bi+1].w, (y1-y0)*s.calls(bi), len(s.taps))
-		}
-		for y := y0; y < y1; y++ {
-			r.rowBlockPF(bi, band[(y-y0)*p.StrideH*rowLen:], scr[(y-y0)*outRow:(y-y0+1)*outRow], &pf)
-		}
-	}
+	r.blocksOuter(y0, y1, b0, b1, band, rowLen, scr, outRow)
 	oc0, oc1 := s.blocks[b0].oc0, p.OutC
 	if b1 < len(s.blocks) {
 		oc1 = s.blocks[b1].oc0
@@ -873,6 +850,28 @@ func (r *scRun) pooledWhole(n, y0, y1, b0, b1 int, band []float32, rowLen int, s
 		r.rowEpilogue(n, y+1, b0, b1, r1)
 		py := (n*(s.oh/2) + y/2) * pw * p.OutC
 		pool2x2Chans(r.out[py:py+pw*p.OutC], r0, r1, pw, p.OutC, oc0, oc1, r.pool == scPoolMax)
+	}
+}
+
+// blocksOuter computes conv rows [y0, y1) of channel blocks [b0, b1) from
+// band, block by block: each block's packed weights are read once and stay
+// in cache over the rows (the band is re-read per block instead). Row y
+// goes to dst[(y-y0)·dstRow:], at most dstRow floats. The block's calls
+// also bring the next block's weights into L2, a share each: at batch 1
+// the weights of late layers come from DRAM, and the hardware prefetcher
+// alone left the first pass over each block waiting on them (7²×512→512
+// on one core: 205 GFLOP/s with its weights in cache, 128 cold).
+func (r *scRun) blocksOuter(y0, y1, b0, b1 int, band []float32, rowLen int, dst []float32, dstRow int) {
+	s, p := r.s, &r.p
+	for bi := b0; bi < b1; bi++ {
+		var pf scPrefetch
+		if bi+1 < b1 {
+			pf = newSCPrefetch(s.blocks[bi+1].w, (y1-y0)*s.calls(bi), len(s.taps))
+		}
+		for y := y0; y < y1; y++ {
+			o := (y - y0) * dstRow
+			r.rowBlockPF(bi, band[(y-y0)*p.StrideH*rowLen:], dst[o:min(o+dstRow, len(dst))], &pf)
+		}
 	}
 }
 
