@@ -82,11 +82,17 @@ func pool2x2Row(o, r0, r1 []float32, ow, c int, isMax bool) {
 	if pool2x2Asm(o, r0, r1, ow, c, isMax) {
 		return
 	}
+	pool2x2Chans(o, r0, r1, ow, c, 0, c, isMax)
+}
+
+// pool2x2Chans is pool2x2Row, in Go, for channels [c0, c1) of each pixel
+// only.
+func pool2x2Chans(o, r0, r1 []float32, ow, c, c0, c1 int, isMax bool) {
 	for ox := range ow {
-		i := 2 * ox * c
-		a, b := r0[i:i+c], r0[i+c:i+2*c]
-		d, e := r1[i:i+c], r1[i+c:i+2*c]
-		oo := o[ox*c : ox*c+c]
+		i := 2*ox*c + c0
+		a, b := r0[i:i+c1-c0], r0[i+c:i+c+c1-c0]
+		d, e := r1[i:i+c1-c0], r1[i+c:i+c+c1-c0]
+		oo := o[ox*c+c0 : ox*c+c1]
 		if isMax {
 			for k := range oo {
 				oo[k] = max(max(a[k], b[k]), max(d[k], e[k]))

@@ -251,6 +251,10 @@ func scEpiFor(act Activation) scEpi {
 	return scEpi{}
 }
 
+// packedBytes is the size of the packed weights: len(blocks) blocks of
+// 32 output channels × the taps.
+func (s *SmallConv) packedBytes() int { return 4 * len(s.taps) * 32 * len(s.blocks) }
+
 // scRun is one call, shared by its workers (pooled: no allocation).
 type scRun struct {
 	s       *SmallConv
@@ -487,7 +491,7 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 		return
 	}
 	workers := ws.Par().Workers()
-	if p.FLOPs() < scSerialFLOPs && 4*len(s.taps)*32*len(s.blocks) < scParWeightBytes {
+	if p.FLOPs() < scSerialFLOPs && s.packedBytes() < scParWeightBytes {
 		workers = 1
 	}
 	// Items: whole images, or bands of units when the batch is small.
@@ -522,7 +526,7 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 		case pool == 0:
 			rows, perImg, r.groups, r.blockOuter = pl.rows, pl.perImg, pl.groups, pl.blockOuter
 			items = p.N * perImg
-		case pl.perImg == 1 && 4*len(s.taps)*32*len(s.blocks) > scCacheBytes:
+		case pl.perImg == 1 && s.packedBytes() > scCacheBytes:
 			// A pooled call whose plan takes whole images and whose
 			// weights do not stay in cache (a small map, weights that
 			// outweigh it): items are images × channel groups, each
@@ -849,7 +853,11 @@ func (r *scRun) pooledWhole(n, y0, y1, b0, b1 int, band []float32, rowLen int, s
 		r.rowEpilogue(n, y, b0, b1, r0)
 		r.rowEpilogue(n, y+1, b0, b1, r1)
 		py := (n*(s.oh/2) + y/2) * pw * p.OutC
-		pool2x2Chans(r.out[py:py+pw*p.OutC], r0, r1, pw, p.OutC, oc0, oc1, r.pool == scPoolMax)
+		if o := r.out[py : py+pw*p.OutC]; oc0 == 0 && oc1 == p.OutC {
+			pool2x2Row(o, r0, r1, pw, p.OutC, r.pool == scPoolMax)
+		} else {
+			pool2x2Chans(o, r0, r1, pw, p.OutC, oc0, oc1, r.pool == scPoolMax)
+		}
 	}
 }
 
@@ -871,29 +879,6 @@ func (r *scRun) blocksOuter(y0, y1, b0, b1 int, band []float32, rowLen int, dst 
 		for y := y0; y < y1; y++ {
 			o := (y - y0) * dstRow
 			r.rowBlockPF(bi, band[(y-y0)*p.StrideH*rowLen:], dst[o:min(o+dstRow, len(dst))], &pf)
-		}
-	}
-}
-
-// pool2x2Chans is pool2x2Row for channels [c0, c1) of each pixel only.
-func pool2x2Chans(o, r0, r1 []float32, ow, c, c0, c1 int, isMax bool) {
-	if c0 == 0 && c1 == c {
-		pool2x2Row(o, r0, r1, ow, c, isMax)
-		return
-	}
-	for ox := range ow {
-		i := 2*ox*c + c0
-		a, b := r0[i:i+c1-c0], r0[i+c:i+c+c1-c0]
-		d, e := r1[i:i+c1-c0], r1[i+c:i+c+c1-c0]
-		oo := o[ox*c+c0 : ox*c+c1]
-		if isMax {
-			for k := range oo {
-				oo[k] = max(max(a[k], b[k]), max(d[k], e[k]))
-			}
-		} else {
-			for k := range oo {
-				oo[k] = (a[k] + b[k] + d[k] + e[k]) * 0.25
-			}
 		}
 	}
 }
