@@ -74,6 +74,9 @@ const (
 	// 16×16×16→32 layer (2.4 MFLOP) took the same 22 µs on one worker as
 	// on two. See Workspace.Pool for why convolutions split this early.
 	scSerialFLOPs = 5 << 19
+	// scPoolWholeBytes bounds the scratch of a pooled whole-image item
+	// (scRun.poolWhole), per worker: its unpooled conv rows.
+	scPoolWholeBytes = 4 << 20
 	// scParWeightBytes: a call with this many bytes of packed weights
 	// splits however few its FLOPs (a squeeze-and-excitation block's
 	// dense layers on a 1×1 map: weights streamed from L3 at ~20 GB/s a
@@ -526,7 +529,7 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 		case pool == 0:
 			rows, perImg, r.groups, r.blockOuter = pl.rows, pl.perImg, pl.groups, pl.blockOuter
 			items = p.N * perImg
-		case pl.perImg == 1 && s.packedBytes() > scCacheBytes:
+		case pl.perImg == 1 && s.packedBytes() > scCacheBytes && 4*used*s.ow*p.OutC <= scPoolWholeBytes:
 			// A pooled call whose plan takes whole images and whose
 			// weights do not stay in cache (a small map, weights that
 			// outweigh it): items are images × channel groups, each
