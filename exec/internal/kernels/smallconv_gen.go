@@ -131,6 +131,14 @@ func addr(p, disp int) string {
 func kernel(w func(string, ...any), nv, np int) {
 	acc := func(p, v int) string { return fmt.Sprintf("Z%d", p*nv+v) }
 	wreg := func(v int) string { return fmt.Sprintf("Z%d", 28+v) }
+	// eachAcc calls f on every accumulator, pixel by pixel.
+	eachAcc := func(f func(v int, a string)) {
+		for p := range np {
+			for v := range nv {
+				f(v, acc(p, v))
+			}
+		}
+	}
 	w("")
 	w("// func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)", nv, np)
 	w("TEXT ·scKernV%dP%d(SB), NOSPLIT, $8-96", nv, np)
@@ -146,11 +154,7 @@ func kernel(w func(string, ...any), nv, np int) {
 		w("\tMOVQ pfStep+88(FP), R13")
 	}
 	bases(w, np)
-	for p := range np {
-		for v := range nv {
-			w("\tVPXORD %s, %s, %s", acc(p, v), acc(p, v), acc(p, v))
-		}
-	}
+	eachAcc(func(_ int, a string) { w("\tVPXORD %s, %s, %s", a, a, a) })
 	w("\tPCALIGN $32")
 	w("loop:")
 	w("\tMOVQ (BX), AX")
@@ -191,11 +195,7 @@ func kernel(w func(string, ...any), nv, np int) {
 	for v := range nv {
 		w("\tVMOVUPS %d(AX), %s", 64*v, wreg(v))
 	}
-	for p := range np {
-		for v := range nv {
-			w("\tVADDPS %s, %s, %s", wreg(v), acc(p, v), acc(p, v))
-		}
-	}
+	eachAcc(func(v int, a string) { w("\tVADDPS %s, %s, %s", wreg(v), a, a) })
 	// The activation (epi): the accumulators are Z0-Z27 at most, the
 	// bias registers Z28-Z29 and the broadcast registers Z30-Z31 are free.
 	w("\tMOVQ epi+72(FP), AX")
@@ -206,33 +206,22 @@ func kernel(w func(string, ...any), nv, np int) {
 	w("\tMOVQ (AX), CX")
 	w("\tCMPQ CX, $3")
 	w("\tJEQ hswish")
-	for p := range np {
-		for v := range nv {
-			w("\tVMAXPS %s, Z30, %s", acc(p, v), acc(p, v))
-		}
-	}
+	eachAcc(func(_ int, a string) { w("\tVMAXPS %s, Z30, %s", a, a) })
 	w("\tCMPQ CX, $1")
 	w("\tJEQ store")
-	for p := range np {
-		for v := range nv {
-			w("\tVMINPS %s, Z31, %s", acc(p, v), acc(p, v))
-		}
-	}
+	eachAcc(func(_ int, a string) { w("\tVMINPS %s, Z31, %s", a, a) })
 	w("\tJMP store")
 	w("hswish:")
 	w("\tVBROADCASTSS 16(AX), Z28")
 	w("\tVBROADCASTSS 20(AX), Z29")
-	for p := range np {
-		for v := range nv {
-			a := acc(p, v)
-			// t = a·x+b; t = max(t, lo); t = min(t, hi) (NaN: lo); x·t.
-			w("\tVMOVAPS %s, Z30", a)
-			w("\tVFMADD213PS Z29, Z28, Z30")
-			w("\tVMAXPS.BCST 8(AX), Z30, Z30")
-			w("\tVMINPS.BCST 12(AX), Z30, Z30")
-			w("\tVMULPS Z30, %s, %s", a, a)
-		}
-	}
+	eachAcc(func(_ int, a string) {
+		// t = a·x+b; t = max(t, lo); t = min(t, hi) (NaN: lo); x·t.
+		w("\tVMOVAPS %s, Z30", a)
+		w("\tVFMADD213PS Z29, Z28, Z30")
+		w("\tVMAXPS.BCST 8(AX), Z30, Z30")
+		w("\tVMINPS.BCST 12(AX), Z30, Z30")
+		w("\tVMULPS Z30, %s, %s", a, a)
+	})
 	w("store:")
 	w("\tMOVQ mask+64(FP), AX")
 	w("\tKMOVW AX, K1")
