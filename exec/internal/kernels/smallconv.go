@@ -799,7 +799,7 @@ func (r *scRun) RunItem(w, it int) {
 		for bi := b0; bi < b1; bi++ {
 			var pf scPrefetch
 			if bi+1 < b1 {
-				pf = newSCPrefetch(s.blocks[bi+1].w, s.callsFor(bi, np), len(s.taps))
+				pf = newSCPrefetch(s.blocks[bi+1].w, s.runsFor(bi, np), len(s.taps))
 			}
 			r.pixelsBlock(bi, np, band, dst, &pf)
 		}
@@ -877,7 +877,7 @@ func (r *scRun) blocksOuter(y0, y1, b0, b1 int, band []float32, rowLen int, dst 
 	for bi := b0; bi < b1; bi++ {
 		var pf scPrefetch
 		if bi+1 < b1 {
-			pf = newSCPrefetch(s.blocks[bi+1].w, (y1-y0)*s.calls(bi), len(s.taps))
+			pf = newSCPrefetch(s.blocks[bi+1].w, (y1-y0)*s.runs(bi), len(s.taps))
 		}
 		for y := y0; y < y1; y++ {
 			o := (y - y0) * dstRow
@@ -992,22 +992,29 @@ func (r *scRun) pixelsBlock(bi, npix int, src, dst []float32, pf *scPrefetch) {
 	blk := &s.blocks[bi]
 	pix := uintptr(4 * p.StrideW * p.C)
 	dpix := uintptr(4 * r.ldo)
-	// Calls of (nearly) equal width: 32 pixels go as 16+16, not 24+8.
-	calls := s.callsFor(bi, npix)
-	for c, x := 0, 0; c < calls; c++ {
-		np := (npix - x) / (calls - c)
-		at, step := pf.next()
-		scKern(blk.nv, np, &src[x*p.StrideW*p.C+blk.inOff], pix, s.taps, &blk.w[0],
+	// Runs of (nearly) equal width: 32 pixels go as 16+16, not 24+8; the
+	// runs of each width go in one call.
+	runs := s.runsFor(bi, npix)
+	q, wider := npix/runs, npix%runs // runs-wider runs of q pixels, then wider of q+1
+	x := 0
+	for _, g := range [2][2]int{{q, runs - wider}, {q + 1, wider}} {
+		np, groups := g[0], g[1]
+		if groups == 0 {
+			continue
+		}
+		at, step := pf.next(groups)
+		_ = dst[(x+np*groups-1)*r.ldo+blk.oc0] // the last run's first pixel
+		scKern(blk.nv, np, groups, &src[x*p.StrideW*p.C+blk.inOff], pix, s.taps, &blk.w[0],
 			&r.bias[32*bi], &dst[x*r.ldo+blk.oc0], dpix, blk.mask, &r.epi, at, step)
-		x += np
+		x += np * groups
 	}
 }
 
-// calls returns the micro-kernel calls per conv row of block bi.
-func (s *SmallConv) calls(bi int) int { return s.callsFor(bi, s.ow) }
+// runs returns the micro-kernel runs per conv row of block bi.
+func (s *SmallConv) runs(bi int) int { return s.runsFor(bi, s.ow) }
 
-// callsFor returns the micro-kernel calls of block bi over npix pixels.
-func (s *SmallConv) callsFor(bi, npix int) int {
+// runsFor returns the micro-kernel runs of block bi over npix pixels.
+func (s *SmallConv) runsFor(bi, npix int) int {
 	m := scMaxPix[s.blocks[bi].nv]
 	return (npix + m - 1) / m
 }
@@ -1021,32 +1028,33 @@ func (r *scRun) flat() bool {
 }
 
 // scPrefetch spreads the prefetching of w (a block's packed weights) over
-// a number of micro-kernel calls of ntaps taps each: call i prefetches
-// the lines from i·per bytes on, step bytes per tap.
+// a number of micro-kernel runs of ntaps taps each: run i prefetches the
+// lines from i·per bytes on, step bytes per tap (a call of several runs
+// goes on from where its first starts).
 type scPrefetch struct {
 	w         []float32
-	per, step int // bytes per call, bytes per tap
+	per, step int // bytes per run, bytes per tap
 	i         int
 }
 
-func newSCPrefetch(w []float32, calls, ntaps int) scPrefetch {
-	if calls <= 0 || ntaps <= 0 || len(w) == 0 {
+func newSCPrefetch(w []float32, runs, ntaps int) scPrefetch {
+	if runs <= 0 || ntaps <= 0 || len(w) == 0 {
 		return scPrefetch{}
 	}
 	lines := (4*len(w) + 63) / 64
-	perLines := (lines + calls - 1) / calls
+	perLines := (lines + runs - 1) / runs
 	step := (64*perLines + ntaps - 1) / ntaps
 	return scPrefetch{w: w, per: 64 * perLines, step: step}
 }
 
-// next returns where the next call prefetches from and its step (nil:
-// nothing to prefetch).
-func (f *scPrefetch) next() (*float32, uintptr) {
+// next returns where the next call, of runs micro-kernel runs, prefetches
+// from and its step (nil: nothing to prefetch).
+func (f *scPrefetch) next(runs int) (*float32, uintptr) {
 	if f.w == nil {
 		return nil, 0
 	}
 	off := f.i * f.per / 4
-	f.i++
+	f.i += runs
 	if off >= len(f.w) {
 		return nil, 0
 	}
@@ -1081,10 +1089,19 @@ func (r *scRun) rowEpilogue(n, y, b0, b1 int, dst []float32) {
 }
 
 // scKernGo is the micro-kernel in Go (see smallconv_gen.go for the
-// contract): np pixels, pix bytes apart from src, × nv vectors of 16
-// channels, each pixel's channels taking epi's activation (Apply) before
-// they are stored.
-func scKernGo(nv, np int, src *float32, pix uintptr, taps []int, w, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi) {
+// contract): groups runs of np pixels, pix bytes apart from src, × nv
+// vectors of 16 channels, each pixel's channels taking epi's activation
+// (Apply) before they are stored.
+func scKernGo(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi) {
+	for g := range groups {
+		run := uintptr(g * np)
+		scKernGoRun(nv, np, (*float32)(unsafe.Add(unsafe.Pointer(src), run*pix)), pix, taps, w, bias,
+			(*float32)(unsafe.Add(unsafe.Pointer(dst), run*dpix)), dpix, mask, epi)
+	}
+}
+
+// scKernGoRun is scKernGo's one run of np pixels.
+func scKernGoRun(nv, np int, src *float32, pix uintptr, taps []int, w, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi) {
 	var acc [24][32]float32
 	width := 16 * nv
 	bs := unsafe.Slice(bias, width)

@@ -29,12 +29,13 @@ func scWinoOut(m *float32, ntiles, oc int, bias, y0, y1 *float32, flags int)
 func scXGETBV() (eax uint32)
 
 // scKern runs the micro-kernel for nv vectors × np pixels (1 ≤ np ≤
-// scMaxPix[nv]), applying epi (nil or kind scEpiNone: none). With two
-// vectors it also prefetches into L2 one line at pf, pf+pfStep, … per tap
-// (nil: none): the next block's weights.
-func scKern(nv, np int, src *float32, pix uintptr, taps []int, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr) {
+// scMaxPix[nv]) over groups ≥ 1 runs of np pixels in a row (run g at src
+// + g·np·pix and dst + g·np·dpix), applying epi (nil or kind scEpiNone:
+// none). With two vectors it also prefetches into L2 one line at pf,
+// pf+pfStep, … per tap (nil: none): the next block's weights.
+func scKern(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr) {
 	if !scAVX512 || scForceGo {
-		scKernGo(nv, np, src, pix, taps, w, bias, dst, dpix, mask, epi)
+		scKernGo(nv, np, groups, src, pix, taps, w, bias, dst, dpix, mask, epi)
 		return
 	}
 	if epi != nil && epi.kind == scEpiNone {
@@ -43,7 +44,7 @@ func scKern(nv, np int, src *float32, pix uintptr, taps []int, w, bias, dst *flo
 	if pf == nil {
 		pf, pfStep = w, 0
 	}
-	scKernels[nv][np](src, pix, &taps[0], len(taps), w, bias, dst, dpix, mask, epi, pf, pfStep)
+	scKernels[nv][np](src, pix, &taps[0], len(taps), w, bias, dst, dpix, mask, epi, pf, pfStep, groups)
 }
 
 // cpuAllows reports whether $KCONV_CPU (the gemm package's override of the

@@ -21,9 +21,10 @@ TEXT ·scXGETBV(SB), NOSPLIT, $0-4
 	MOVL AX, eax+0(FP)
 	RET
 
-// func scKernV1P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P1(SB), NOSPLIT, $8-96
+// func scKernV1P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P1(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -72,13 +73,21 @@ store:
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
 	VMOVUPS Z0, K1, (SI)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $1, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $1, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P2(SB), NOSPLIT, $8-96
+// func scKernV1P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P2(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -138,13 +147,21 @@ store:
 	LEAQ (DX)(DX*2), R8
 	VMOVUPS Z0, K1, (SI)
 	VMOVUPS Z1, K1, (SI)(DX*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $2, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $2, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P3(SB), NOSPLIT, $8-96
+// func scKernV1P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P3(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -215,13 +232,21 @@ store:
 	VMOVUPS Z0, K1, (SI)
 	VMOVUPS Z1, K1, (SI)(DX*1)
 	VMOVUPS Z2, K1, (SI)(DX*2)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $3, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $3, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P4(SB), NOSPLIT, $8-96
+// func scKernV1P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P4(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -303,13 +328,21 @@ store:
 	VMOVUPS Z1, K1, (SI)(DX*1)
 	VMOVUPS Z2, K1, (SI)(DX*2)
 	VMOVUPS Z3, K1, (SI)(R8*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $4, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $4, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P5(SB), NOSPLIT, $8-96
+// func scKernV1P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P5(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -405,13 +438,21 @@ store:
 	VMOVUPS Z2, K1, (SI)(DX*2)
 	VMOVUPS Z3, K1, (SI)(R8*1)
 	VMOVUPS Z4, K1, (R9)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $5, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $5, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P6(SB), NOSPLIT, $8-96
+// func scKernV1P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P6(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -518,13 +559,21 @@ store:
 	VMOVUPS Z3, K1, (SI)(R8*1)
 	VMOVUPS Z4, K1, (R9)
 	VMOVUPS Z5, K1, (R9)(DX*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $6, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $6, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P7(SB), NOSPLIT, $8-96
+// func scKernV1P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P7(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -642,13 +691,21 @@ store:
 	VMOVUPS Z4, K1, (R9)
 	VMOVUPS Z5, K1, (R9)(DX*1)
 	VMOVUPS Z6, K1, (R9)(DX*2)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $7, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $7, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P8(SB), NOSPLIT, $8-96
+// func scKernV1P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P8(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -777,13 +834,21 @@ store:
 	VMOVUPS Z5, K1, (R9)(DX*1)
 	VMOVUPS Z6, K1, (R9)(DX*2)
 	VMOVUPS Z7, K1, (R9)(R8*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $8, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $8, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P9(SB), NOSPLIT, $8-96
+// func scKernV1P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P9(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -926,13 +991,21 @@ store:
 	VMOVUPS Z6, K1, (R9)(DX*2)
 	VMOVUPS Z7, K1, (R9)(R8*1)
 	VMOVUPS Z8, K1, (R10)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $9, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $9, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P10(SB), NOSPLIT, $8-96
+// func scKernV1P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P10(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1086,13 +1159,21 @@ store:
 	VMOVUPS Z7, K1, (R9)(R8*1)
 	VMOVUPS Z8, K1, (R10)
 	VMOVUPS Z9, K1, (R10)(DX*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $10, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $10, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P11(SB), NOSPLIT, $8-96
+// func scKernV1P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P11(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1257,13 +1338,21 @@ store:
 	VMOVUPS Z8, K1, (R10)
 	VMOVUPS Z9, K1, (R10)(DX*1)
 	VMOVUPS Z10, K1, (R10)(DX*2)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $11, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $11, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P12(SB), NOSPLIT, $8-96
+// func scKernV1P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P12(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1439,13 +1528,21 @@ store:
 	VMOVUPS Z9, K1, (R10)(DX*1)
 	VMOVUPS Z10, K1, (R10)(DX*2)
 	VMOVUPS Z11, K1, (R10)(R8*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $12, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $12, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P13(SB), NOSPLIT, $8-96
+// func scKernV1P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P13(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1635,13 +1732,21 @@ store:
 	VMOVUPS Z10, K1, (R10)(DX*2)
 	VMOVUPS Z11, K1, (R10)(R8*1)
 	VMOVUPS Z12, K1, (R11)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $13, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $13, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P14(SB), NOSPLIT, $8-96
+// func scKernV1P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P14(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -1842,13 +1947,21 @@ store:
 	VMOVUPS Z11, K1, (R10)(R8*1)
 	VMOVUPS Z12, K1, (R11)
 	VMOVUPS Z13, K1, (R11)(DX*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $14, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $14, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P15(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P15(SB), NOSPLIT, $8-96
+// func scKernV1P15(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P15(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -2060,13 +2173,21 @@ store:
 	VMOVUPS Z12, K1, (R11)
 	VMOVUPS Z13, K1, (R11)(DX*1)
 	VMOVUPS Z14, K1, (R11)(DX*2)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $15, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $15, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P16(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P16(SB), NOSPLIT, $8-96
+// func scKernV1P16(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P16(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -2289,13 +2410,21 @@ store:
 	VMOVUPS Z13, K1, (R11)(DX*1)
 	VMOVUPS Z14, K1, (R11)(DX*2)
 	VMOVUPS Z15, K1, (R11)(R8*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $16, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $16, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P17(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P17(SB), NOSPLIT, $8-96
+// func scKernV1P17(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P17(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -2532,13 +2661,21 @@ store:
 	VMOVUPS Z14, K1, (R11)(DX*2)
 	VMOVUPS Z15, K1, (R11)(R8*1)
 	VMOVUPS Z16, K1, (R12)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $17, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $17, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P18(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P18(SB), NOSPLIT, $8-96
+// func scKernV1P18(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P18(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -2786,13 +2923,21 @@ store:
 	VMOVUPS Z15, K1, (R11)(R8*1)
 	VMOVUPS Z16, K1, (R12)
 	VMOVUPS Z17, K1, (R12)(DX*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $18, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $18, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P19(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P19(SB), NOSPLIT, $8-96
+// func scKernV1P19(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P19(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -3051,13 +3196,21 @@ store:
 	VMOVUPS Z16, K1, (R12)
 	VMOVUPS Z17, K1, (R12)(DX*1)
 	VMOVUPS Z18, K1, (R12)(DX*2)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $19, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $19, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P20(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P20(SB), NOSPLIT, $8-96
+// func scKernV1P20(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P20(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -3327,13 +3480,21 @@ store:
 	VMOVUPS Z17, K1, (R12)(DX*1)
 	VMOVUPS Z18, K1, (R12)(DX*2)
 	VMOVUPS Z19, K1, (R12)(R8*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $20, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $20, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P21(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P21(SB), NOSPLIT, $8-96
+// func scKernV1P21(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P21(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -3617,13 +3778,21 @@ store:
 	VMOVUPS Z18, K1, (R12)(DX*2)
 	VMOVUPS Z19, K1, (R12)(R8*1)
 	VMOVUPS Z20, K1, (R13)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $21, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $21, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P22(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P22(SB), NOSPLIT, $8-96
+// func scKernV1P22(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P22(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -3918,13 +4087,21 @@ store:
 	VMOVUPS Z19, K1, (R12)(R8*1)
 	VMOVUPS Z20, K1, (R13)
 	VMOVUPS Z21, K1, (R13)(DX*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $22, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $22, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P23(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P23(SB), NOSPLIT, $8-96
+// func scKernV1P23(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P23(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -4230,13 +4407,21 @@ store:
 	VMOVUPS Z20, K1, (R13)
 	VMOVUPS Z21, K1, (R13)(DX*1)
 	VMOVUPS Z22, K1, (R13)(DX*2)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $23, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $23, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P24(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV1P24(SB), NOSPLIT, $8-96
+// func scKernV1P24(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV1P24(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
@@ -4553,21 +4738,29 @@ store:
 	VMOVUPS Z21, K1, (R13)(DX*1)
 	VMOVUPS Z22, K1, (R13)(DX*2)
 	VMOVUPS Z23, K1, (R13)(R8*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $24, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $24, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P1(SB), NOSPLIT, $8-96
+// func scKernV2P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P1(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	PCALIGN $32
@@ -4626,21 +4819,29 @@ store:
 	LEAQ (DX)(DX*2), R8
 	VMOVUPS Z0, (SI)
 	VMOVUPS Z1, K1, 64(SI)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $1, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $1, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P2(SB), NOSPLIT, $8-96
+// func scKernV2P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P2(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4722,21 +4923,29 @@ store:
 	VMOVUPS Z1, K1, 64(SI)
 	VMOVUPS Z2, (SI)(DX*1)
 	VMOVUPS Z3, K1, 64(SI)(DX*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $2, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $2, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P3(SB), NOSPLIT, $8-96
+// func scKernV2P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P3(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4841,21 +5050,29 @@ store:
 	VMOVUPS Z3, K1, 64(SI)(DX*1)
 	VMOVUPS Z4, (SI)(DX*2)
 	VMOVUPS Z5, K1, 64(SI)(DX*2)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $3, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $3, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P4(SB), NOSPLIT, $8-96
+// func scKernV2P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P4(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4983,21 +5200,29 @@ store:
 	VMOVUPS Z5, K1, 64(SI)(DX*2)
 	VMOVUPS Z6, (SI)(R8*1)
 	VMOVUPS Z7, K1, 64(SI)(R8*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $4, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $4, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P5(SB), NOSPLIT, $8-96
+// func scKernV2P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P5(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -5151,21 +5376,29 @@ store:
 	VMOVUPS Z7, K1, 64(SI)(R8*1)
 	VMOVUPS Z8, (R9)
 	VMOVUPS Z9, K1, 64(R9)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $5, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $5, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P6(SB), NOSPLIT, $8-96
+// func scKernV2P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P6(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -5342,21 +5575,29 @@ store:
 	VMOVUPS Z9, K1, 64(R9)
 	VMOVUPS Z10, (R9)(DX*1)
 	VMOVUPS Z11, K1, 64(R9)(DX*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $6, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $6, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P7(SB), NOSPLIT, $8-96
+// func scKernV2P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P7(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -5556,21 +5797,29 @@ store:
 	VMOVUPS Z11, K1, 64(R9)(DX*1)
 	VMOVUPS Z12, (R9)(DX*2)
 	VMOVUPS Z13, K1, 64(R9)(DX*2)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $7, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $7, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P8(SB), NOSPLIT, $8-96
+// func scKernV2P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P8(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -5793,21 +6042,29 @@ store:
 	VMOVUPS Z13, K1, 64(R9)(DX*2)
 	VMOVUPS Z14, (R9)(R8*1)
 	VMOVUPS Z15, K1, 64(R9)(R8*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $8, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $8, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P9(SB), NOSPLIT, $8-96
+// func scKernV2P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P9(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -6056,21 +6313,29 @@ store:
 	VMOVUPS Z15, K1, 64(R9)(R8*1)
 	VMOVUPS Z16, (R10)
 	VMOVUPS Z17, K1, 64(R10)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $9, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $9, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P10(SB), NOSPLIT, $8-96
+// func scKernV2P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P10(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -6342,21 +6607,29 @@ store:
 	VMOVUPS Z17, K1, 64(R10)
 	VMOVUPS Z18, (R10)(DX*1)
 	VMOVUPS Z19, K1, 64(R10)(DX*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $10, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $10, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P11(SB), NOSPLIT, $8-96
+// func scKernV2P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P11(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -6651,21 +6924,29 @@ store:
 	VMOVUPS Z19, K1, 64(R10)(DX*1)
 	VMOVUPS Z20, (R10)(DX*2)
 	VMOVUPS Z21, K1, 64(R10)(DX*2)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $11, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $11, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P12(SB), NOSPLIT, $8-96
+// func scKernV2P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P12(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	VPXORD Z0, Z0, Z0
@@ -6983,21 +7264,29 @@ store:
 	VMOVUPS Z21, K1, 64(R10)(DX*2)
 	VMOVUPS Z22, (R10)(R8*1)
 	VMOVUPS Z23, K1, 64(R10)(R8*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $12, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $12, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P13(SB), NOSPLIT, $8-96
+// func scKernV2P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P13(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	LEAQ (R10)(DX*4), R11
@@ -7341,21 +7630,29 @@ store:
 	VMOVUPS Z23, K1, 64(R10)(R8*1)
 	VMOVUPS Z24, (R11)
 	VMOVUPS Z25, K1, 64(R11)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $13, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $13, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)
-TEXT ·scKernV2P14(SB), NOSPLIT, $8-96
+// func scKernV2P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
+TEXT ·scKernV2P14(SB), NOSPLIT, $8-104
 	FPMODE_ENTER
+	MOVQ pf+80(FP), R12
+	MOVQ pfStep+88(FP), R13
+group:
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), DX
 	MOVQ taps+16(FP), BX
 	MOVQ ntaps+24(FP), CX
 	MOVQ wt+32(FP), DI
 	LEAQ (DX)(DX*2), R8
-	MOVQ pf+80(FP), R12
-	MOVQ pfStep+88(FP), R13
 	LEAQ (SI)(DX*4), R9
 	LEAQ (R9)(DX*4), R10
 	LEAQ (R10)(DX*4), R11
@@ -7722,6 +8019,13 @@ store:
 	VMOVUPS Z25, K1, 64(R11)
 	VMOVUPS Z26, (R11)(DX*1)
 	VMOVUPS Z27, K1, 64(R11)(DX*1)
+	MOVQ pix+8(FP), AX
+	IMUL3Q $14, AX, AX
+	ADDQ AX, src+0(FP)
+	IMUL3Q $14, DX, DX
+	ADDQ DX, dst+48(FP)
+	DECQ groups+96(FP)
+	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET

@@ -8,7 +8,10 @@
 //
 //	acc[p][v] = (Σ_t src[p·pix + off_t] · w[t][v]) + bias[v]
 //
-// where the tap offsets come as deltas (off_0, off_1-off_0, …, bytes) and
+// for groups runs of np pixels one after another (run g reads src and
+// writes dst g·np pixels further: a conv row's runs of equal width in one
+// call, so the call's fixed cost — arguments, MXCSR, the Go loop around
+// it — is paid once per row and block, not per run), where the tap offsets come as deltas (off_0, off_1-off_0, …, bytes) and
 // w is packed [tap][nv·16]. With one vector, each FMA broadcasts its input
 // scalar from memory ({1to16}); with two, the scalar is broadcast once into
 // a register (Z30 and Z31 in turn) that both FMAs read. (Broadcasting from
@@ -77,7 +80,7 @@ func main() {
 	fmt.Fprintln(&g, "package kernels")
 	fmt.Fprintln(&g, "")
 	fmt.Fprintln(&g, "// scKernels[nv][np] is the micro-kernel for nv vectors × np pixels.")
-	fmt.Fprintln(&g, "var scKernels = [3][25]func(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr){")
+	fmt.Fprintln(&g, "var scKernels = [3][25]func(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int){")
 	for nv := 1; nv <= 2; nv++ {
 		fmt.Fprintf(&g, "\t%d: {", nv)
 		for np := 1; np <= maxPix[nv]; np++ {
@@ -90,7 +93,7 @@ func main() {
 		for np := 1; np <= maxPix[nv]; np++ {
 			fmt.Fprintln(&g, "")
 			fmt.Fprintln(&g, "//go:noescape")
-			fmt.Fprintf(&g, "func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)\n", nv, np)
+			fmt.Fprintf(&g, "func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)\n", nv, np)
 		}
 	}
 	src, err := format.Source(g.Bytes())
@@ -140,19 +143,20 @@ func kernel(w func(string, ...any), nv, np int) {
 		}
 	}
 	w("")
-	w("// func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr)", nv, np)
-	w("TEXT ·scKernV%dP%d(SB), NOSPLIT, $8-96", nv, np)
+	w("// func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)", nv, np)
+	w("TEXT ·scKernV%dP%d(SB), NOSPLIT, $8-104", nv, np)
 	w("\tFPMODE_ENTER")
+	if nv == 2 {
+		w("\tMOVQ pf+80(FP), R12")
+		w("\tMOVQ pfStep+88(FP), R13")
+	}
+	w("group:")
 	w("\tMOVQ src+0(FP), SI")
 	w("\tMOVQ pix+8(FP), DX")
 	w("\tMOVQ taps+16(FP), BX")
 	w("\tMOVQ ntaps+24(FP), CX")
 	w("\tMOVQ wt+32(FP), DI")
 	w("\tLEAQ (DX)(DX*2), R8")
-	if nv == 2 {
-		w("\tMOVQ pf+80(FP), R12")
-		w("\tMOVQ pfStep+88(FP), R13")
-	}
 	bases(w, np)
 	eachAcc(func(_ int, a string) { w("\tVPXORD %s, %s, %s", a, a, a) })
 	w("\tPCALIGN $32")
@@ -238,6 +242,15 @@ func kernel(w func(string, ...any), nv, np int) {
 			}
 		}
 	}
+	// The next group: np pixels further in src and dst (DX is still
+	// dpix); the prefetch pointer goes on from where it is.
+	w("\tMOVQ pix+8(FP), AX")
+	w("\tIMUL3Q $%d, AX, AX", np)
+	w("\tADDQ AX, src+0(FP)")
+	w("\tIMUL3Q $%d, DX, DX", np)
+	w("\tADDQ DX, dst+48(FP)")
+	w("\tDECQ groups+96(FP)")
+	w("\tJNZ group")
 	w("\tVZEROUPPER")
 	w("\tFPMODE_LEAVE")
 	w("\tRET")

@@ -344,16 +344,21 @@ func TestSmallConvAddVsRef(t *testing.T) {
 	}
 }
 
-// TestSCPrefetchCovers checks that the calls of a block together prefetch
-// every line of the next block's weights, and never point outside them.
+// TestSCPrefetchCovers checks that the runs of a block together prefetch
+// every line of the next block's weights, and never start outside them,
+// whether each call computes one run or several (pixelsBlock: a row's
+// runs of each width in one call).
 func TestSCPrefetchCovers(t *testing.T) {
-	for _, c := range []struct{ floats, calls, ntaps int }{
-		{4608 * 32, 7, 4608}, {4608 * 32, 28, 4608}, {64 * 32, 1, 64}, {147 * 32, 200, 147}, {16, 3, 1},
+	for _, c := range []struct{ floats, runs, ntaps, perCall int }{
+		{4608 * 32, 7, 4608, 1}, {4608 * 32, 28, 4608, 1}, {64 * 32, 1, 64, 1}, {147 * 32, 200, 147, 1}, {16, 3, 1, 1},
+		{4608 * 32, 7, 4608, 3}, {147 * 32, 200, 147, 7}, {512 * 32, 13, 512, 13},
 	} {
-		pf := newSCPrefetch(make([]float32, c.floats), c.calls, c.ntaps)
+		pf := newSCPrefetch(make([]float32, c.floats), c.runs, c.ntaps)
 		covered := 0 // bytes from the start prefetched so far
-		for range c.calls {
-			at, step := pf.next()
+		for done := 0; done < c.runs; {
+			g := min(c.perCall, c.runs-done)
+			done += g
+			at, step := pf.next(g)
 			if at == nil {
 				break
 			}
@@ -361,7 +366,7 @@ func TestSCPrefetchCovers(t *testing.T) {
 			if off < 0 || off >= c.floats || 4*off > covered {
 				t.Fatalf("%+v: call starts at float %d, %d bytes covered before it", c, off, covered)
 			}
-			covered = max(covered, 4*off+c.ntaps*int(step))
+			covered = max(covered, 4*off+g*c.ntaps*int(step))
 		}
 		if covered < 4*c.floats {
 			t.Errorf("%+v: %d of %d bytes prefetched", c, covered, 4*c.floats)
