@@ -21,8 +21,11 @@ func residualAct(dst, skip []float32, act Activation) {
 
 // Conv2DAdd computes out = act(conv(in, kernel) + bias + skip), skip being
 // an NHWC tensor of out's size (the other input of a residual Add): the
-// addition and the activation run on each output row right after the
-// micro-kernel writes it, instead of in a separate pass over the tensor.
+// micro-kernel adds it to its sums before the activation and the stores
+// where act is linear or one it applies (ReLU, clamps, hard swish: a
+// ResNet block's Add and ReLU); otherwise the addition and the activation
+// run on each output row right after the micro-kernel writes it. Either
+// way no separate pass over the tensor, and the same bits.
 // It always runs the direct kernel (the Winograd path has no such
 // epilogue). skip must not overlap out.
 func (s *SmallConv) Conv2DAdd(p ConvParams, in, bias, skip []float32, act Activation, out []float32, ws *Workspace) {

@@ -31,12 +31,16 @@ func scXGETBV() (eax uint32)
 // scKern runs the micro-kernel for nv vectors × np pixels (1 ≤ np ≤
 // scMaxPix[nv]) over groups ≥ 1 runs of np pixels in a row (run g at src
 // + g·np·pix and dst + g·np·dpix), applying epi (nil or kind scEpiNone:
-// none). With two vectors it also prefetches into L2 one line at pf,
+// none), after adding skip (nil: none; pixel p's at skip + p·spix, runs
+// advancing it as dst) to the sums. With two vectors it also prefetches into L2 one line at pf,
 // pf+pfStep, … per tap (nil: none): the next block's weights.
-func scKern(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr) {
+func scKern(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, skip *float32, spix uintptr) {
 	if !scAVX512 || scForceGo {
-		scKernGo(nv, np, groups, src, pix, taps, w, bias, dst, dpix, mask, epi)
+		scKernGo(nv, np, groups, src, pix, taps, w, bias, dst, dpix, mask, epi, skip, spix)
 		return
+	}
+	if skip == nil {
+		spix = 0 // the kernel advances skip by spix per pixel: nil stays nil
 	}
 	if epi != nil && epi.kind == scEpiNone {
 		epi = nil
@@ -44,7 +48,7 @@ func scKern(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias, 
 	if pf == nil {
 		pf, pfStep = w, 0
 	}
-	scKernels[nv][np](src, pix, &taps[0], len(taps), w, bias, dst, dpix, mask, epi, pf, pfStep, groups)
+	scKernels[nv][np](src, pix, &taps[0], len(taps), w, bias, dst, dpix, mask, epi, pf, pfStep, groups, skip, spix)
 }
 
 // cpuAllows reports whether $KCONV_CPU (the gemm package's override of the

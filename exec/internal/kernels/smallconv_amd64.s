@@ -21,8 +21,8 @@ TEXT ·scXGETBV(SB), NOSPLIT, $0-4
 	MOVL AX, eax+0(FP)
 	RET
 
-// func scKernV1P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P1(SB), NOSPLIT, $8-104
+// func scKernV1P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P1(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -45,6 +45,15 @@ loop:
 	MOVQ bias+40(FP), AX
 	VMOVUPS 0(AX), Z28
 	VADDPS Z28, Z0, Z0
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	VADDPS (SI), Z0, K1, Z0
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -67,8 +76,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z0, Z0
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -78,14 +85,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $1, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $1, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P2(SB), NOSPLIT, $8-104
+// func scKernV1P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P2(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -111,6 +121,16 @@ loop:
 	VMOVUPS 0(AX), Z28
 	VADDPS Z28, Z0, Z0
 	VADDPS Z28, Z1, Z1
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -140,8 +160,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z1, Z1
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -152,14 +170,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $2, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $2, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P3(SB), NOSPLIT, $8-104
+// func scKernV1P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P3(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -188,6 +209,17 @@ loop:
 	VADDPS Z28, Z0, Z0
 	VADDPS Z28, Z1, Z1
 	VADDPS Z28, Z2, Z2
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -224,8 +256,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z2, Z2
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -237,14 +267,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $3, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $3, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P4(SB), NOSPLIT, $8-104
+// func scKernV1P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P4(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -276,6 +309,18 @@ loop:
 	VADDPS Z28, Z1, Z1
 	VADDPS Z28, Z2, Z2
 	VADDPS Z28, Z3, Z3
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -319,8 +364,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z3, Z3
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -333,14 +376,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $4, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $4, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P5(SB), NOSPLIT, $8-104
+// func scKernV1P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P5(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -377,6 +423,20 @@ loop:
 	VADDPS Z28, Z2, Z2
 	VADDPS Z28, Z3, Z3
 	VADDPS Z28, Z4, Z4
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -427,8 +487,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z4, Z4
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -443,14 +501,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $5, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $5, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P6(SB), NOSPLIT, $8-104
+// func scKernV1P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P6(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -490,6 +551,21 @@ loop:
 	VADDPS Z28, Z3, Z3
 	VADDPS Z28, Z4, Z4
 	VADDPS Z28, Z5, Z5
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -547,8 +623,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z5, Z5
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -564,14 +638,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $6, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $6, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P7(SB), NOSPLIT, $8-104
+// func scKernV1P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P7(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -614,6 +691,22 @@ loop:
 	VADDPS Z28, Z4, Z4
 	VADDPS Z28, Z5, Z5
 	VADDPS Z28, Z6, Z6
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -678,8 +771,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z6, Z6
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -696,14 +787,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $7, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $7, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P8(SB), NOSPLIT, $8-104
+// func scKernV1P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P8(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -749,6 +843,23 @@ loop:
 	VADDPS Z28, Z5, Z5
 	VADDPS Z28, Z6, Z6
 	VADDPS Z28, Z7, Z7
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -820,8 +931,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z7, Z7
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -839,14 +948,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $8, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $8, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P9(SB), NOSPLIT, $8-104
+// func scKernV1P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P9(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -897,6 +1009,25 @@ loop:
 	VADDPS Z28, Z6, Z6
 	VADDPS Z28, Z7, Z7
 	VADDPS Z28, Z8, Z8
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -975,8 +1106,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z8, Z8
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -996,14 +1125,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $9, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $9, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P10(SB), NOSPLIT, $8-104
+// func scKernV1P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P10(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -1057,6 +1189,26 @@ loop:
 	VADDPS Z28, Z7, Z7
 	VADDPS Z28, Z8, Z8
 	VADDPS Z28, Z9, Z9
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -1142,8 +1294,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z9, Z9
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -1164,14 +1314,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $10, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $10, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P11(SB), NOSPLIT, $8-104
+// func scKernV1P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P11(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -1228,6 +1381,27 @@ loop:
 	VADDPS Z28, Z8, Z8
 	VADDPS Z28, Z9, Z9
 	VADDPS Z28, Z10, Z10
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -1320,8 +1494,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z10, Z10
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -1343,14 +1515,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $11, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $11, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P12(SB), NOSPLIT, $8-104
+// func scKernV1P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P12(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -1410,6 +1585,28 @@ loop:
 	VADDPS Z28, Z9, Z9
 	VADDPS Z28, Z10, Z10
 	VADDPS Z28, Z11, Z11
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -1509,8 +1706,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z11, Z11
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -1533,14 +1728,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $12, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $12, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P13(SB), NOSPLIT, $8-104
+// func scKernV1P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P13(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -1605,6 +1803,30 @@ loop:
 	VADDPS Z28, Z10, Z10
 	VADDPS Z28, Z11, Z11
 	VADDPS Z28, Z12, Z12
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -1711,8 +1933,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z12, Z12
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -1737,14 +1957,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $13, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $13, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P14(SB), NOSPLIT, $8-104
+// func scKernV1P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P14(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -1812,6 +2035,31 @@ loop:
 	VADDPS Z28, Z11, Z11
 	VADDPS Z28, Z12, Z12
 	VADDPS Z28, Z13, Z13
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -1925,8 +2173,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z13, Z13
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -1952,14 +2198,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $14, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $14, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P15(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P15(SB), NOSPLIT, $8-104
+// func scKernV1P15(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P15(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -2030,6 +2279,32 @@ loop:
 	VADDPS Z28, Z12, Z12
 	VADDPS Z28, Z13, Z13
 	VADDPS Z28, Z14, Z14
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+	VADDPS (R11)(DX*2), Z14, K1, Z14
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -2150,8 +2425,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z14, Z14
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -2178,14 +2451,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $15, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $15, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P16(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P16(SB), NOSPLIT, $8-104
+// func scKernV1P16(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P16(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -2259,6 +2535,33 @@ loop:
 	VADDPS Z28, Z13, Z13
 	VADDPS Z28, Z14, Z14
 	VADDPS Z28, Z15, Z15
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+	VADDPS (R11)(DX*2), Z14, K1, Z14
+	VADDPS (R11)(R8*1), Z15, K1, Z15
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -2386,8 +2689,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z15, Z15
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -2415,14 +2716,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $16, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $16, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P17(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P17(SB), NOSPLIT, $8-104
+// func scKernV1P17(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P17(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -2501,6 +2805,35 @@ loop:
 	VADDPS Z28, Z14, Z14
 	VADDPS Z28, Z15, Z15
 	VADDPS Z28, Z16, Z16
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	LEAQ (R11)(DX*4), R12
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+	VADDPS (R11)(DX*2), Z14, K1, Z14
+	VADDPS (R11)(R8*1), Z15, K1, Z15
+	VADDPS (R12), Z16, K1, Z16
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -2635,8 +2968,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z16, Z16
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -2666,14 +2997,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $17, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $17, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P18(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P18(SB), NOSPLIT, $8-104
+// func scKernV1P18(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P18(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -2755,6 +3089,36 @@ loop:
 	VADDPS Z28, Z15, Z15
 	VADDPS Z28, Z16, Z16
 	VADDPS Z28, Z17, Z17
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	LEAQ (R11)(DX*4), R12
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+	VADDPS (R11)(DX*2), Z14, K1, Z14
+	VADDPS (R11)(R8*1), Z15, K1, Z15
+	VADDPS (R12), Z16, K1, Z16
+	VADDPS (R12)(DX*1), Z17, K1, Z17
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -2896,8 +3260,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z17, Z17
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -2928,14 +3290,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $18, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $18, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P19(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P19(SB), NOSPLIT, $8-104
+// func scKernV1P19(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P19(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -3020,6 +3385,37 @@ loop:
 	VADDPS Z28, Z16, Z16
 	VADDPS Z28, Z17, Z17
 	VADDPS Z28, Z18, Z18
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	LEAQ (R11)(DX*4), R12
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+	VADDPS (R11)(DX*2), Z14, K1, Z14
+	VADDPS (R11)(R8*1), Z15, K1, Z15
+	VADDPS (R12), Z16, K1, Z16
+	VADDPS (R12)(DX*1), Z17, K1, Z17
+	VADDPS (R12)(DX*2), Z18, K1, Z18
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -3168,8 +3564,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z18, Z18
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -3201,14 +3595,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $19, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $19, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P20(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P20(SB), NOSPLIT, $8-104
+// func scKernV1P20(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P20(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -3296,6 +3693,38 @@ loop:
 	VADDPS Z28, Z17, Z17
 	VADDPS Z28, Z18, Z18
 	VADDPS Z28, Z19, Z19
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	LEAQ (R11)(DX*4), R12
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+	VADDPS (R11)(DX*2), Z14, K1, Z14
+	VADDPS (R11)(R8*1), Z15, K1, Z15
+	VADDPS (R12), Z16, K1, Z16
+	VADDPS (R12)(DX*1), Z17, K1, Z17
+	VADDPS (R12)(DX*2), Z18, K1, Z18
+	VADDPS (R12)(R8*1), Z19, K1, Z19
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -3451,8 +3880,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z19, Z19
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -3485,14 +3912,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $20, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $20, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P21(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P21(SB), NOSPLIT, $8-104
+// func scKernV1P21(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P21(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -3585,6 +4015,40 @@ loop:
 	VADDPS Z28, Z18, Z18
 	VADDPS Z28, Z19, Z19
 	VADDPS Z28, Z20, Z20
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	LEAQ (R11)(DX*4), R12
+	LEAQ (R12)(DX*4), R13
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+	VADDPS (R11)(DX*2), Z14, K1, Z14
+	VADDPS (R11)(R8*1), Z15, K1, Z15
+	VADDPS (R12), Z16, K1, Z16
+	VADDPS (R12)(DX*1), Z17, K1, Z17
+	VADDPS (R12)(DX*2), Z18, K1, Z18
+	VADDPS (R12)(R8*1), Z19, K1, Z19
+	VADDPS (R13), Z20, K1, Z20
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -3747,8 +4211,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z20, Z20
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -3783,14 +4245,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $21, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $21, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P22(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P22(SB), NOSPLIT, $8-104
+// func scKernV1P22(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P22(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -3886,6 +4351,41 @@ loop:
 	VADDPS Z28, Z19, Z19
 	VADDPS Z28, Z20, Z20
 	VADDPS Z28, Z21, Z21
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	LEAQ (R11)(DX*4), R12
+	LEAQ (R12)(DX*4), R13
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+	VADDPS (R11)(DX*2), Z14, K1, Z14
+	VADDPS (R11)(R8*1), Z15, K1, Z15
+	VADDPS (R12), Z16, K1, Z16
+	VADDPS (R12)(DX*1), Z17, K1, Z17
+	VADDPS (R12)(DX*2), Z18, K1, Z18
+	VADDPS (R12)(R8*1), Z19, K1, Z19
+	VADDPS (R13), Z20, K1, Z20
+	VADDPS (R13)(DX*1), Z21, K1, Z21
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -4055,8 +4555,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z21, Z21
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -4092,14 +4590,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $22, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $22, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P23(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P23(SB), NOSPLIT, $8-104
+// func scKernV1P23(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P23(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -4198,6 +4699,42 @@ loop:
 	VADDPS Z28, Z20, Z20
 	VADDPS Z28, Z21, Z21
 	VADDPS Z28, Z22, Z22
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	LEAQ (R11)(DX*4), R12
+	LEAQ (R12)(DX*4), R13
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+	VADDPS (R11)(DX*2), Z14, K1, Z14
+	VADDPS (R11)(R8*1), Z15, K1, Z15
+	VADDPS (R12), Z16, K1, Z16
+	VADDPS (R12)(DX*1), Z17, K1, Z17
+	VADDPS (R12)(DX*2), Z18, K1, Z18
+	VADDPS (R12)(R8*1), Z19, K1, Z19
+	VADDPS (R13), Z20, K1, Z20
+	VADDPS (R13)(DX*1), Z21, K1, Z21
+	VADDPS (R13)(DX*2), Z22, K1, Z22
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -4374,8 +4911,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z22, Z22
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -4412,14 +4947,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $23, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $23, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV1P24(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV1P24(SB), NOSPLIT, $8-104
+// func scKernV1P24(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV1P24(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 group:
 	MOVQ src+0(FP), SI
@@ -4521,6 +5059,43 @@ loop:
 	VADDPS Z28, Z21, Z21
 	VADDPS Z28, Z22, Z22
 	VADDPS Z28, Z23, Z23
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	LEAQ (R11)(DX*4), R12
+	LEAQ (R12)(DX*4), R13
+	VADDPS (SI), Z0, K1, Z0
+	VADDPS (SI)(DX*1), Z1, K1, Z1
+	VADDPS (SI)(DX*2), Z2, K1, Z2
+	VADDPS (SI)(R8*1), Z3, K1, Z3
+	VADDPS (R9), Z4, K1, Z4
+	VADDPS (R9)(DX*1), Z5, K1, Z5
+	VADDPS (R9)(DX*2), Z6, K1, Z6
+	VADDPS (R9)(R8*1), Z7, K1, Z7
+	VADDPS (R10), Z8, K1, Z8
+	VADDPS (R10)(DX*1), Z9, K1, Z9
+	VADDPS (R10)(DX*2), Z10, K1, Z10
+	VADDPS (R10)(R8*1), Z11, K1, Z11
+	VADDPS (R11), Z12, K1, Z12
+	VADDPS (R11)(DX*1), Z13, K1, Z13
+	VADDPS (R11)(DX*2), Z14, K1, Z14
+	VADDPS (R11)(R8*1), Z15, K1, Z15
+	VADDPS (R12), Z16, K1, Z16
+	VADDPS (R12)(DX*1), Z17, K1, Z17
+	VADDPS (R12)(DX*2), Z18, K1, Z18
+	VADDPS (R12)(R8*1), Z19, K1, Z19
+	VADDPS (R13), Z20, K1, Z20
+	VADDPS (R13)(DX*1), Z21, K1, Z21
+	VADDPS (R13)(DX*2), Z22, K1, Z22
+	VADDPS (R13)(R8*1), Z23, K1, Z23
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -4704,8 +5279,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z23, Z23
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -4743,14 +5316,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $24, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $24, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P1(SB), NOSPLIT, $8-104
+// func scKernV2P1(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P1(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -4783,6 +5359,16 @@ loop:
 	VMOVUPS 64(AX), Z29
 	VADDPS Z28, Z0, Z0
 	VADDPS Z29, Z1, Z1
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -4812,8 +5398,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z1, Z1
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -4824,14 +5408,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $1, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $1, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P2(SB), NOSPLIT, $8-104
+// func scKernV2P2(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P2(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -4871,6 +5458,18 @@ loop:
 	VADDPS Z29, Z1, Z1
 	VADDPS Z28, Z2, Z2
 	VADDPS Z29, Z3, Z3
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -4914,8 +5513,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z3, Z3
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -4928,14 +5525,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $2, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $2, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P3(SB), NOSPLIT, $8-104
+// func scKernV2P3(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P3(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -4982,6 +5582,20 @@ loop:
 	VADDPS Z29, Z3, Z3
 	VADDPS Z28, Z4, Z4
 	VADDPS Z29, Z5, Z5
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -5039,8 +5653,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z5, Z5
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -5055,14 +5667,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $3, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $3, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P4(SB), NOSPLIT, $8-104
+// func scKernV2P4(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P4(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -5116,6 +5731,22 @@ loop:
 	VADDPS Z29, Z5, Z5
 	VADDPS Z28, Z6, Z6
 	VADDPS Z29, Z7, Z7
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -5187,8 +5818,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z7, Z7
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -5205,14 +5834,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $4, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $4, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P5(SB), NOSPLIT, $8-104
+// func scKernV2P5(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P5(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -5275,6 +5907,25 @@ loop:
 	VADDPS Z29, Z7, Z7
 	VADDPS Z28, Z8, Z8
 	VADDPS Z29, Z9, Z9
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+	VADDPS (R9), Z8, Z8
+	VADDPS 64(R9), Z9, K1, Z9
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -5360,8 +6011,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z9, Z9
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -5381,14 +6030,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $5, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $5, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P6(SB), NOSPLIT, $8-104
+// func scKernV2P6(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P6(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -5458,6 +6110,27 @@ loop:
 	VADDPS Z29, Z9, Z9
 	VADDPS Z28, Z10, Z10
 	VADDPS Z29, Z11, Z11
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+	VADDPS (R9), Z8, Z8
+	VADDPS 64(R9), Z9, K1, Z9
+	VADDPS (R9)(DX*1), Z10, Z10
+	VADDPS 64(R9)(DX*1), Z11, K1, Z11
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -5557,8 +6230,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z11, Z11
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -5580,14 +6251,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $6, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $6, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P7(SB), NOSPLIT, $8-104
+// func scKernV2P7(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P7(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -5664,6 +6338,29 @@ loop:
 	VADDPS Z29, Z11, Z11
 	VADDPS Z28, Z12, Z12
 	VADDPS Z29, Z13, Z13
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+	VADDPS (R9), Z8, Z8
+	VADDPS 64(R9), Z9, K1, Z9
+	VADDPS (R9)(DX*1), Z10, Z10
+	VADDPS 64(R9)(DX*1), Z11, K1, Z11
+	VADDPS (R9)(DX*2), Z12, Z12
+	VADDPS 64(R9)(DX*2), Z13, K1, Z13
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -5777,8 +6474,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z13, Z13
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -5802,14 +6497,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $7, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $7, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P8(SB), NOSPLIT, $8-104
+// func scKernV2P8(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P8(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -5893,6 +6591,31 @@ loop:
 	VADDPS Z29, Z13, Z13
 	VADDPS Z28, Z14, Z14
 	VADDPS Z29, Z15, Z15
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+	VADDPS (R9), Z8, Z8
+	VADDPS 64(R9), Z9, K1, Z9
+	VADDPS (R9)(DX*1), Z10, Z10
+	VADDPS 64(R9)(DX*1), Z11, K1, Z11
+	VADDPS (R9)(DX*2), Z12, Z12
+	VADDPS 64(R9)(DX*2), Z13, K1, Z13
+	VADDPS (R9)(R8*1), Z14, Z14
+	VADDPS 64(R9)(R8*1), Z15, K1, Z15
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -6020,8 +6743,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z15, Z15
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -6047,14 +6768,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $8, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $8, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P9(SB), NOSPLIT, $8-104
+// func scKernV2P9(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P9(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -6147,6 +6871,34 @@ loop:
 	VADDPS Z29, Z15, Z15
 	VADDPS Z28, Z16, Z16
 	VADDPS Z29, Z17, Z17
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+	VADDPS (R9), Z8, Z8
+	VADDPS 64(R9), Z9, K1, Z9
+	VADDPS (R9)(DX*1), Z10, Z10
+	VADDPS 64(R9)(DX*1), Z11, K1, Z11
+	VADDPS (R9)(DX*2), Z12, Z12
+	VADDPS 64(R9)(DX*2), Z13, K1, Z13
+	VADDPS (R9)(R8*1), Z14, Z14
+	VADDPS 64(R9)(R8*1), Z15, K1, Z15
+	VADDPS (R10), Z16, Z16
+	VADDPS 64(R10), Z17, K1, Z17
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -6288,8 +7040,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z17, Z17
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -6318,14 +7068,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $9, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $9, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P10(SB), NOSPLIT, $8-104
+// func scKernV2P10(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P10(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -6425,6 +7178,36 @@ loop:
 	VADDPS Z29, Z17, Z17
 	VADDPS Z28, Z18, Z18
 	VADDPS Z29, Z19, Z19
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+	VADDPS (R9), Z8, Z8
+	VADDPS 64(R9), Z9, K1, Z9
+	VADDPS (R9)(DX*1), Z10, Z10
+	VADDPS 64(R9)(DX*1), Z11, K1, Z11
+	VADDPS (R9)(DX*2), Z12, Z12
+	VADDPS 64(R9)(DX*2), Z13, K1, Z13
+	VADDPS (R9)(R8*1), Z14, Z14
+	VADDPS 64(R9)(R8*1), Z15, K1, Z15
+	VADDPS (R10), Z16, Z16
+	VADDPS 64(R10), Z17, K1, Z17
+	VADDPS (R10)(DX*1), Z18, Z18
+	VADDPS 64(R10)(DX*1), Z19, K1, Z19
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -6580,8 +7363,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z19, Z19
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -6612,14 +7393,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $10, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $10, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P11(SB), NOSPLIT, $8-104
+// func scKernV2P11(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P11(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -6726,6 +7510,38 @@ loop:
 	VADDPS Z29, Z19, Z19
 	VADDPS Z28, Z20, Z20
 	VADDPS Z29, Z21, Z21
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+	VADDPS (R9), Z8, Z8
+	VADDPS 64(R9), Z9, K1, Z9
+	VADDPS (R9)(DX*1), Z10, Z10
+	VADDPS 64(R9)(DX*1), Z11, K1, Z11
+	VADDPS (R9)(DX*2), Z12, Z12
+	VADDPS 64(R9)(DX*2), Z13, K1, Z13
+	VADDPS (R9)(R8*1), Z14, Z14
+	VADDPS 64(R9)(R8*1), Z15, K1, Z15
+	VADDPS (R10), Z16, Z16
+	VADDPS 64(R10), Z17, K1, Z17
+	VADDPS (R10)(DX*1), Z18, Z18
+	VADDPS 64(R10)(DX*1), Z19, K1, Z19
+	VADDPS (R10)(DX*2), Z20, Z20
+	VADDPS 64(R10)(DX*2), Z21, K1, Z21
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -6895,8 +7711,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z21, Z21
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -6929,14 +7743,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $11, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $11, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P12(SB), NOSPLIT, $8-104
+// func scKernV2P12(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P12(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -7050,6 +7867,40 @@ loop:
 	VADDPS Z29, Z21, Z21
 	VADDPS Z28, Z22, Z22
 	VADDPS Z29, Z23, Z23
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+	VADDPS (R9), Z8, Z8
+	VADDPS 64(R9), Z9, K1, Z9
+	VADDPS (R9)(DX*1), Z10, Z10
+	VADDPS 64(R9)(DX*1), Z11, K1, Z11
+	VADDPS (R9)(DX*2), Z12, Z12
+	VADDPS 64(R9)(DX*2), Z13, K1, Z13
+	VADDPS (R9)(R8*1), Z14, Z14
+	VADDPS 64(R9)(R8*1), Z15, K1, Z15
+	VADDPS (R10), Z16, Z16
+	VADDPS 64(R10), Z17, K1, Z17
+	VADDPS (R10)(DX*1), Z18, Z18
+	VADDPS 64(R10)(DX*1), Z19, K1, Z19
+	VADDPS (R10)(DX*2), Z20, Z20
+	VADDPS 64(R10)(DX*2), Z21, K1, Z21
+	VADDPS (R10)(R8*1), Z22, Z22
+	VADDPS 64(R10)(R8*1), Z23, K1, Z23
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -7233,8 +8084,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z23, Z23
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -7269,14 +8118,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $12, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $12, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P13(SB), NOSPLIT, $8-104
+// func scKernV2P13(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P13(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -7399,6 +8251,43 @@ loop:
 	VADDPS Z29, Z23, Z23
 	VADDPS Z28, Z24, Z24
 	VADDPS Z29, Z25, Z25
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+	VADDPS (R9), Z8, Z8
+	VADDPS 64(R9), Z9, K1, Z9
+	VADDPS (R9)(DX*1), Z10, Z10
+	VADDPS 64(R9)(DX*1), Z11, K1, Z11
+	VADDPS (R9)(DX*2), Z12, Z12
+	VADDPS 64(R9)(DX*2), Z13, K1, Z13
+	VADDPS (R9)(R8*1), Z14, Z14
+	VADDPS 64(R9)(R8*1), Z15, K1, Z15
+	VADDPS (R10), Z16, Z16
+	VADDPS 64(R10), Z17, K1, Z17
+	VADDPS (R10)(DX*1), Z18, Z18
+	VADDPS 64(R10)(DX*1), Z19, K1, Z19
+	VADDPS (R10)(DX*2), Z20, Z20
+	VADDPS 64(R10)(DX*2), Z21, K1, Z21
+	VADDPS (R10)(R8*1), Z22, Z22
+	VADDPS 64(R10)(R8*1), Z23, K1, Z23
+	VADDPS (R11), Z24, Z24
+	VADDPS 64(R11), Z25, K1, Z25
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -7596,8 +8485,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z25, Z25
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -7635,14 +8522,17 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $13, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $13, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET
 
-// func scKernV2P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)
-TEXT ·scKernV2P14(SB), NOSPLIT, $8-104
+// func scKernV2P14(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+TEXT ·scKernV2P14(SB), NOSPLIT, $8-120
 	FPMODE_ENTER
 	MOVQ pf+80(FP), R12
 	MOVQ pfStep+88(FP), R13
@@ -7772,6 +8662,45 @@ loop:
 	VADDPS Z29, Z25, Z25
 	VADDPS Z28, Z26, Z26
 	VADDPS Z29, Z27, Z27
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ skip+104(FP), SI
+	TESTQ SI, SI
+	JZ act
+	MOVQ spix+112(FP), DX
+	LEAQ (DX)(DX*2), R8
+	LEAQ (SI)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, K1, Z1
+	VADDPS (SI)(DX*1), Z2, Z2
+	VADDPS 64(SI)(DX*1), Z3, K1, Z3
+	VADDPS (SI)(DX*2), Z4, Z4
+	VADDPS 64(SI)(DX*2), Z5, K1, Z5
+	VADDPS (SI)(R8*1), Z6, Z6
+	VADDPS 64(SI)(R8*1), Z7, K1, Z7
+	VADDPS (R9), Z8, Z8
+	VADDPS 64(R9), Z9, K1, Z9
+	VADDPS (R9)(DX*1), Z10, Z10
+	VADDPS 64(R9)(DX*1), Z11, K1, Z11
+	VADDPS (R9)(DX*2), Z12, Z12
+	VADDPS 64(R9)(DX*2), Z13, K1, Z13
+	VADDPS (R9)(R8*1), Z14, Z14
+	VADDPS 64(R9)(R8*1), Z15, K1, Z15
+	VADDPS (R10), Z16, Z16
+	VADDPS 64(R10), Z17, K1, Z17
+	VADDPS (R10)(DX*1), Z18, Z18
+	VADDPS 64(R10)(DX*1), Z19, K1, Z19
+	VADDPS (R10)(DX*2), Z20, Z20
+	VADDPS 64(R10)(DX*2), Z21, K1, Z21
+	VADDPS (R10)(R8*1), Z22, Z22
+	VADDPS 64(R10)(R8*1), Z23, K1, Z23
+	VADDPS (R11), Z24, Z24
+	VADDPS 64(R11), Z25, K1, Z25
+	VADDPS (R11)(DX*1), Z26, Z26
+	VADDPS 64(R11)(DX*1), Z27, K1, Z27
+act:
 	MOVQ epi+72(FP), AX
 	TESTQ AX, AX
 	JZ store
@@ -7983,8 +8912,6 @@ hswish:
 	VMINPS.BCST 12(AX), Z30, Z30
 	VMULPS Z30, Z27, Z27
 store:
-	MOVQ mask+64(FP), AX
-	KMOVW AX, K1
 	MOVQ dst+48(FP), SI
 	MOVQ dpix+56(FP), DX
 	LEAQ (DX)(DX*2), R8
@@ -8024,6 +8951,9 @@ store:
 	ADDQ AX, src+0(FP)
 	IMUL3Q $14, DX, DX
 	ADDQ DX, dst+48(FP)
+	MOVQ spix+112(FP), AX
+	IMUL3Q $14, AX, AX
+	ADDQ AX, skip+104(FP)
 	DECQ groups+96(FP)
 	JNZ group
 	VZEROUPPER

@@ -21,6 +21,10 @@
 // Pixel p's address is base[p/4] + (p%4)·pix: up to four base registers
 // (SI, R9, R10, R11) and the index registers DX = pix and R8 = 3·pix reach
 // 14 pixels (28 accumulators, the weights in Z28-Z29).
+// skip, when not nil, is a residual added to the sums after the bias
+// (pixel p's at skip + p·spix, groups advancing it as dst), before the
+// activation: a residual block's Add and ReLU done before the stores
+// instead of in a second pass over the output row.
 // The last vector of a pixel is stored under the mask K1 (OutC not a
 // multiple of 16). epi, when not nil, points at the activation the sums
 // take before the stores (scEpi in smallconv.go: kind at 0, lo at 8, hi
@@ -80,7 +84,7 @@ func main() {
 	fmt.Fprintln(&g, "package kernels")
 	fmt.Fprintln(&g, "")
 	fmt.Fprintln(&g, "// scKernels[nv][np] is the micro-kernel for nv vectors × np pixels.")
-	fmt.Fprintln(&g, "var scKernels = [3][25]func(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int){")
+	fmt.Fprintln(&g, "var scKernels = [3][25]func(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr){")
 	for nv := 1; nv <= 2; nv++ {
 		fmt.Fprintf(&g, "\t%d: {", nv)
 		for np := 1; np <= maxPix[nv]; np++ {
@@ -93,7 +97,7 @@ func main() {
 		for np := 1; np <= maxPix[nv]; np++ {
 			fmt.Fprintln(&g, "")
 			fmt.Fprintln(&g, "//go:noescape")
-			fmt.Fprintf(&g, "func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)\n", nv, np)
+			fmt.Fprintf(&g, "func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)\n", nv, np)
 		}
 	}
 	src, err := format.Source(g.Bytes())
@@ -143,8 +147,8 @@ func kernel(w func(string, ...any), nv, np int) {
 		}
 	}
 	w("")
-	w("// func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int)", nv, np)
-	w("TEXT ·scKernV%dP%d(SB), NOSPLIT, $8-104", nv, np)
+	w("// func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)", nv, np)
+	w("TEXT ·scKernV%dP%d(SB), NOSPLIT, $8-120", nv, np)
 	w("\tFPMODE_ENTER")
 	if nv == 2 {
 		w("\tMOVQ pf+80(FP), R12")
@@ -200,6 +204,27 @@ func kernel(w func(string, ...any), nv, np int) {
 		w("\tVMOVUPS %d(AX), %s", 64*v, wreg(v))
 	}
 	eachAcc(func(v int, a string) { w("\tVADDPS %s, %s, %s", wreg(v), a, a) })
+	// The residual (skip, when not nil): acc + skip, in addClampAVX512's
+	// operand order; the last vector's load is masked (K1), so nothing
+	// beyond OutC is read.
+	w("\tMOVQ mask+64(FP), AX")
+	w("\tKMOVW AX, K1")
+	w("\tMOVQ skip+104(FP), SI")
+	w("\tTESTQ SI, SI")
+	w("\tJZ act")
+	w("\tMOVQ spix+112(FP), DX")
+	w("\tLEAQ (DX)(DX*2), R8")
+	bases(w, np)
+	for p := range np {
+		for v := range nv {
+			if v == nv-1 {
+				w("\tVADDPS %s, %s, K1, %s", addr(p, 64*v), acc(p, v), acc(p, v))
+			} else {
+				w("\tVADDPS %s, %s, %s", addr(p, 64*v), acc(p, v), acc(p, v))
+			}
+		}
+	}
+	w("act:")
 	// The activation (epi): the accumulators are Z0-Z27 at most, the
 	// bias registers Z28-Z29 and the broadcast registers Z30-Z31 are free.
 	w("\tMOVQ epi+72(FP), AX")
@@ -227,8 +252,6 @@ func kernel(w func(string, ...any), nv, np int) {
 		w("\tVMULPS Z30, %s, %s", a, a)
 	})
 	w("store:")
-	w("\tMOVQ mask+64(FP), AX")
-	w("\tKMOVW AX, K1")
 	w("\tMOVQ dst+48(FP), SI")
 	w("\tMOVQ dpix+56(FP), DX")
 	w("\tLEAQ (DX)(DX*2), R8")
@@ -249,6 +272,9 @@ func kernel(w func(string, ...any), nv, np int) {
 	w("\tADDQ AX, src+0(FP)")
 	w("\tIMUL3Q $%d, DX, DX", np)
 	w("\tADDQ DX, dst+48(FP)")
+	w("\tMOVQ spix+112(FP), AX") // 0 without a residual: skip stays nil
+	w("\tIMUL3Q $%d, AX, AX", np)
+	w("\tADDQ AX, skip+104(FP)")
 	w("\tDECQ groups+96(FP)")
 	w("\tJNZ group")
 	w("\tVZEROUPPER")

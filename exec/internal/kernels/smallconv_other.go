@@ -8,8 +8,8 @@ const scAVX512 = false
 
 var scForceGo = true
 
-func scKern(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, _ *float32, _ uintptr) {
-	scKernGo(nv, np, groups, src, pix, taps, w, bias, dst, dpix, mask, epi)
+func scKern(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, _ *float32, _ uintptr, skip *float32, spix uintptr) {
+	scKernGo(nv, np, groups, src, pix, taps, w, bias, dst, dpix, mask, epi, skip, spix)
 }
 
 func scWinoIn(v, src *float32, rowStride uintptr, ntiles, c int) { panic("unreachable") }

@@ -133,11 +133,58 @@ func TestSmallConvFusedActBits(t *testing.T) {
 			got := khPoison(p.OutLen())
 			sc.Conv2D(p, in, bias, act, got, nil)
 			scForceGo, simdOff = saved, savedOff
-			for i := range want {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
-					t.Fatalf("%v go=%v: [%d] = %v, the row pass gives %v", act.Kind, goKernel, i, got[i], want[i])
+			khSameBits(t, fmt.Sprintf("%v go=%v", act.Kind, goKernel), got, want)
+		}
+	}
+}
+
+// TestSmallConvFusedSkipBits checks that a residual the micro-kernel adds
+// before its activation (Conv2DAdd with a linear or fused activation)
+// gives the bits of the convolution followed by residualAct's pass, NaN
+// included, over the row, flat and channel-group splits.
+func TestSmallConvFusedSkipBits(t *testing.T) {
+	kernels := []bool{true}
+	if scAVX512 {
+		kernels = []bool{false, true}
+	}
+	for _, p := range []ConvParams{
+		{N: 1, H: 9, W: 13, C: 24, OutC: 40, KH: 1, KW: 1},
+		{N: 2, H: 7, W: 30, C: 16, OutC: 72, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
+		{N: 1, H: 7, W: 7, C: 64, OutC: 600, KH: 1, KW: 1},
+	} {
+		in, kernel, bias, skip := khRand(1, p.InLen()), khRand(2, p.KernelLen()), khRand(3, p.OutC), khRand(4, p.OutLen())
+		for i := range in {
+			in[i] *= 8
+		}
+		in[5] = float32(math.NaN())
+		skip[7] = float32(math.NaN())
+		sc := NewSmallConvDirect(kernel, p)
+		for _, act := range []Activation{{}, khReLU, {Kind: ActReLU, HasMax: true, MaxValue: 6}, {Kind: ActClip, Min: -0.3, Max: 0.4}, {Kind: ActHardSwish}} {
+			for _, goKernel := range kernels {
+				for _, threads := range []int{1, 2} {
+					saved, savedOff := scForceGo, simdOff
+					scForceGo, simdOff = goKernel, goKernel
+					ws := &Workspace{Pool: par.New(threads)}
+					want := khPoison(p.OutLen())
+					sc.Conv2D(p, in, bias, Activation{}, want, ws)
+					residualAct(want, skip, act)
+					got := khPoison(p.OutLen())
+					sc.Conv2DAdd(p, in, bias, skip, act, got, ws)
+					scForceGo, simdOff = saved, savedOff
+					khSameBits(t, fmt.Sprintf("%+v %v go=%v threads=%d", p, act.Kind, goKernel, threads), got, want)
 				}
 			}
+		}
+	}
+}
+
+// khSameBits fails t where got and want differ in their bits (any NaN
+// matching any NaN).
+func khSameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+			t.Fatalf("%s: [%d] = %v, the separate passes give %v", what, i, got[i], want[i])
 		}
 	}
 }

@@ -192,7 +192,7 @@ func (r *scRun) runWino(w, n, ty0, ty1 int) {
 		for xi := range 16 {
 			for ob := range nob {
 				scKern(1, cnt, 1, &v[xi*16], uintptr(4*vT), wn.taps, &wn.u[(xi*nob+ob)*c*16],
-					&wn.zero[0], &m[(ob*16+xi)*16], uintptr(4*mT), 0xFFFF, nil, nil, 0)
+					&wn.zero[0], &m[(ob*16+xi)*16], uintptr(4*mT), 0xFFFF, nil, nil, 0, nil, 0)
 			}
 		}
 		for i := 0; i < cnt; {
