@@ -115,3 +115,34 @@ func TestLoneRequestDoesNotWait(t *testing.T) {
 		sameTensor(t, "logits", got.Outputs[0].Shape, got.Outputs[0].Data, want[0])
 	}
 }
+
+// BenchmarkParseArray parses a flat JSON data array of one 224×224×3
+// image (150,528 numbers as encoding/json prints float32s: uniform in
+// [0, 1), as bench/loadtest sends, and in [-1, 1)), reporting ns/number.
+func BenchmarkParseArray(b *testing.B) {
+	dt, err := lookupDatatype("FP32")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		lo, hi float32
+	}{{"unit", 0, 1}, {"signed", -1, 1}} {
+		r := rand.New(rand.NewPCG(7, 7))
+		data := make([]float32, 224*224*3)
+		for i := range data {
+			data[i] = c.lo + (c.hi-c.lo)*r.Float32()
+		}
+		raw := mustJSON(b, data)
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				got, _, err := parseArray(raw, dt, len(data))
+				if err != nil || len(got) != len(data) {
+					b.Fatal(err, len(got))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(data)), "ns/number")
+		})
+	}
+}

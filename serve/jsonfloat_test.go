@@ -3,7 +3,6 @@ package serve
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -18,7 +17,7 @@ func parseBoth(t *testing.T, raw string) {
 	t.Helper()
 	fp32, _ := lookupDatatype("FP32")
 	run := func(general bool) ([]float32, []int, error) {
-		p := &arrayParser{b: []byte(raw), dt: fp32, leaf: -1, general: general}
+		p := &arrayParser{b: []byte(raw), dt: fp32, leaf: -1, fast32: !general}
 		p.ws()
 		if err := p.value(0); err != nil {
 			return nil, nil, err
@@ -68,6 +67,17 @@ func TestParseJSONFloat32(t *testing.T) {
 		for _, doc := range []string{tok, "[" + tok + "]", "[" + tok + ",1]", "[[" + tok + " ],[2]]", "[" + tok + "\n]", "[1," + tok + "]"} {
 			parseBoth(t, doc)
 		}
+		// Within long arrays, where numbers reads word by word (and
+		// parseJSONFloat32 takes its word path): first, in the middle,
+		// last, beside whitespace, in nested rows.
+		pad := strings.Repeat("0.5,-0.25,", 6)
+		for _, doc := range []string{
+			"[" + tok + "," + pad + "1]", "[" + pad + tok + "," + pad + "1]", "[" + pad + tok + "]", "[" + pad + tok + " ," + pad + "1]",
+			"[" + pad + " " + tok + "," + pad + "1]", "[[" + pad + tok + "],[" + pad + "2]]", "[[" + pad + "2],[" + pad + tok + "]]",
+			"[" + pad + tok + "]   " + pad, "[" + pad + tok,
+		} {
+			parseBoth(t, doc)
+		}
 	}
 	// Random float32s as clients print them, and random decimals.
 	r := rand.New(rand.NewPCG(3, 5))
@@ -93,8 +103,10 @@ func TestParseJSONFloat32(t *testing.T) {
 	}
 	// What clients send: taken by the one-pass path.
 	for _, tok := range []string{"0.5", "-1.25e-3", "0.123456789", "255", "1e10", "0", "0.40872985124588013", "-3.0517578125e-05"} {
-		if _, end, ok := parseJSONFloat32([]byte(tok+","), 0); !ok || end != len(tok) {
-			t.Errorf("%s: not taken by the one-pass path (end %d, ok %v)", tok, end, ok)
+		for _, tail := range []string{",", "," + strings.Repeat(" ", 40)} {
+			if _, end, ok := parseJSONFloat32([]byte(tok+tail), 0); !ok || end != len(tok) {
+				t.Errorf("%s: not taken by the one-pass path (end %d, ok %v, %d bytes after)", tok, end, ok, len(tail))
+			}
 		}
 	}
 }
@@ -106,27 +118,46 @@ func FuzzParseJSONFloat32(f *testing.F) {
 		f.Add("[" + tok + "]")
 	}
 	f.Add("[[0.5,-1e-3],[2,3]]")
+	long := strings.Repeat("0.42451832,-0.6046603,", 4)
+	f.Add("[" + long + "1e-3," + long + "0]")
+	f.Add("[[" + long + "0.5],[" + long + "0.5 ]]")
 	f.Fuzz(func(t *testing.T, doc string) {
 		parseBoth(t, doc)
 	})
 }
 
-// TestEightDigits checks the eight-digit step against strconv, and that a
-// byte other than a digit anywhere in the eight stops it.
-func TestEightDigits(t *testing.T) {
+// TestLeadingDigits checks the word step of parseJSONFloat32 against
+// strconv: leadingDigits counts the digits an 8-byte word starts with,
+// whatever follows (every byte value, non-digits that border the digit
+// range among them), and digitsValue reads them.
+func TestLeadingDigits(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
-	for range 100000 {
-		s := []byte(fmt.Sprintf("%08d", r.IntN(100000000)))
-		w := binary.LittleEndian.Uint64(s)
-		want, _ := strconv.ParseUint(string(s), 10, 64)
-		if !eightDigits(w) || eightDigitsValue(w) != want {
-			t.Fatalf("%s: digits %v, value %d", s, eightDigits(w), eightDigitsValue(w))
-		}
-		for _, c := range []byte{'/', ':', '.', 'e', '-', ' ', 0, 0xB0, 0x3A, 0x39 + 0x80} {
-			s[r.IntN(8)] = c
-			if eightDigits(binary.LittleEndian.Uint64(s)) {
-				t.Fatalf("%q taken as eight digits", s)
+	others := []byte{'/', ':', '.', 'e', 'E', '-', '+', ',', ']', ' ', 0, 0x2F, 0x3A, 0xB0, 0xB9, 0xF9, 0xFA, 0xFF, 0x39 + 0x80}
+	for n := range 200000 {
+		k := n % 9 // digits first
+		s := make([]byte, 8)
+		for i := range s {
+			if i < k {
+				s[i] = byte('0' + r.IntN(10))
+			} else if n%2 == 0 {
+				s[i] = others[r.IntN(len(others))]
+			} else {
+				s[i] = byte(r.IntN(256))
 			}
+		}
+		if k < 8 && s[k] >= '0' && s[k] <= '9' {
+			s[k] = others[r.IntN(len(others))]
+		}
+		w := binary.LittleEndian.Uint64(s)
+		if got := leadingDigits(w); got != k {
+			t.Fatalf("%q: %d leading digits, want %d", s, got, k)
+		}
+		if k == 0 {
+			continue
+		}
+		want, _ := strconv.ParseUint(string(s[:k]), 10, 64)
+		if got := digitsValue(w, k); got != want {
+			t.Fatalf("%q: digits %d, want %d", s[:k], got, want)
 		}
 	}
 }

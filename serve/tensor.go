@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"unsafe"
 )
@@ -113,19 +114,21 @@ const maxDepth = 32
 // against dt (whole numbers within range for integer types, finite and in
 // float32 range for float types).
 type arrayParser struct {
-	b       []byte
-	i       int
-	dt      *datatype
-	general bool // tests: FP32 numbers by the general path only (not parseJSONFloat32)
-	data    []float32
-	shape   []int // length at each depth; -1 until the first array at that depth closes
-	leaf    int   // depth of the numbers; -1 until the first number
+	b  []byte
+	i  int
+	dt *datatype
+	// fast32: FP32 numbers go through numbers and parseJSONFloat32 (false
+	// in tests: by number's general path only).
+	fast32 bool
+	data   []float32
+	shape  []int // length at each depth; -1 until the first array at that depth closes
+	leaf   int   // depth of the numbers; -1 until the first number
 }
 
 // parseArray parses raw (a JSON value) into values and their nested shape.
 // A bare number gives shape []. capHint preallocates the result.
 func parseArray(raw []byte, dt *datatype, capHint int) ([]float32, []int, error) {
-	p := &arrayParser{b: raw, dt: dt, leaf: -1, data: make([]float32, 0, capHint)}
+	p := &arrayParser{b: raw, dt: dt, leaf: -1, data: make([]float32, 0, capHint), fast32: dt.name == "FP32"}
 	p.ws()
 	if err := p.value(0); err != nil {
 		return nil, nil, err
@@ -171,9 +174,15 @@ func (p *arrayParser) value(depth int) error {
 	}
 	n := 0
 	p.ws()
+	done := false
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
-	} else {
+		done = true
+	} else if p.fast32 && p.i < len(p.b) && p.b[p.i] != '[' && (p.leaf < 0 || p.leaf == depth+1) {
+		p.leaf = depth + 1
+		n, done = p.numbers()
+	}
+	if !done {
 		for {
 			p.ws()
 			if err := p.value(depth + 1); err != nil {
@@ -206,8 +215,56 @@ func (p *arrayParser) value(depth int) error {
 	return nil
 }
 
+// numbers reads the FP32 numbers of an array from p.i (the first one) for
+// as long as they come in the common form: numbers in parseJSONFloat32's
+// fast form, each followed by ',' or, the last, by ']'. It returns how
+// many it read and whether it read the ']' (p.i after it); otherwise p.i
+// is the start of the element it stopped at, for value's general loop.
+//
+// The separators are found eight bytes at a time, apart from the numbers:
+// each number's start is the byte after the separator before it, so the
+// conversion of one number does not wait for the scan of the one before
+// (parsing them in turn, each start was known only at the end of the
+// previous number's digits).
+func (p *arrayParser) numbers() (n int, done bool) {
+	b := p.b
+	start := p.i
+	for o := start; o+8+32 <= len(b); o += 8 {
+		for sep := separators(binary.LittleEndian.Uint64(b[o:])); sep != 0; sep &= sep - 1 {
+			at := o + bits.TrailingZeros64(sep)>>3
+			f, end, ok := parseJSONFloat32Words(b, start)
+			if !ok || end != at {
+				p.i = start
+				return n, false
+			}
+			p.data = append(p.data, f)
+			n++
+			start = at + 1
+			if b[at] == ']' {
+				p.i = start
+				return n, true
+			}
+		}
+	}
+	p.i = start
+	return n, false
+}
+
+// separators has the high bit set of each byte of w that is ',' or ']'.
+func separators(w uint64) uint64 {
+	const ones = 0x0101010101010101
+	return zeroBytes(w^(','*ones)) | zeroBytes(w^(']'*ones))
+}
+
+// zeroBytes has the high bit set of each zero byte of x (exactly: no
+// carry crosses a byte).
+func zeroBytes(x uint64) uint64 {
+	const low7 = 0x7F7F7F7F7F7F7F7F
+	return ^(x&low7 + low7 | x) & 0x8080808080808080
+}
+
 func (p *arrayParser) number() error {
-	if p.dt.name == "FP32" && !p.general {
+	if p.fast32 {
 		if f, end, ok := parseJSONFloat32(p.b, p.i); ok {
 			p.data = append(p.data, f)
 			p.i = end
@@ -346,12 +403,28 @@ func jsonNumber(tok string) bool {
 	return i == len(tok)
 }
 
-// eightDigits reports whether the 8 bytes of w (little-endian) are all
-// ASCII digits: each byte's high nibble is 3, and adding 6 to its low
-// nibble does not carry into it.
-func eightDigits(w uint64) bool {
-	return w&0xF0F0F0F0F0F0F0F0|(w+0x0606060606060606)&0xF0F0F0F0F0F0F0F0>>4 == 0x3333333333333333
+// leadingDigits returns how many of the 8 bytes of w (little-endian: the
+// first byte in the low bits) are ASCII digits before the first that is
+// not. t = w - '0'·ones leaves a digit byte 0-9; any other byte is 10 or
+// more, or has its high bit set (below '0' it wraps); t + 0x76 sets the
+// high bit of bytes 10-0x89. The borrows and carries between bytes move
+// only towards later bytes, which are not counted after a non-digit.
+func leadingDigits(w uint64) int {
+	const ones = 0x0101010101010101
+	t := w - '0'*ones
+	return bits.TrailingZeros64((t|(t+0x76*ones))&(0x80*ones)) >> 3
 }
+
+// digitsValue is the number the first k (1 ≤ k ≤ 8) bytes of w spell, all
+// ASCII digits: they are moved to the top of the word and the bytes below
+// them made '0' (leading zeros).
+func digitsValue(w uint64, k int) uint64 {
+	sh := uint(8 * (8 - k))
+	return eightDigitsValue(w<<sh | 0x3030303030303030&(1<<sh-1))
+}
+
+// pow10u64[k] is 10^k.
+var pow10u64 = [16]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
 
 // eightDigitsValue is the number the 8 ASCII digits of w (little-endian:
 // the first digit in the low byte) spell, combined pairwise in three
@@ -367,8 +440,12 @@ func eightDigitsValue(w uint64) uint64 {
 // uint64 holds any 19-digit mantissa.
 const maxFastDigits = 19
 
-// pow10f64 are the powers of ten a float64 holds exactly.
-var pow10f64 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+// pow10f64[k] is 10^k for the exactPow10 powers of ten a float64 holds
+// exactly (the array is longer so that an index masked to 5 bits needs no
+// bounds check).
+const exactPow10 = 23
+
+var pow10f64 = [32]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // parseJSONFloat32 reads the JSON number at b[i:] and converts it as
 // parseFloat32Fast does, in one pass: the grammar check (jsonNumber), the
@@ -378,6 +455,75 @@ var pow10f64 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e
 // would take into the token ([0-9+-.eE]); end is the index after it.
 // Otherwise number's general path decides (and writes the error).
 func parseJSONFloat32(b []byte, i int) (f float32, end int, ok bool) {
+	if i+32 <= len(b) {
+		return parseJSONFloat32Words(b, i)
+	}
+	return parseJSONFloat32Bytes(b, i)
+}
+
+// parseJSONFloat32Words is parseJSONFloat32 where 32 bytes follow i (a
+// sign, 7 integer digits, a point and two words, then the byte after):
+// the integer part's digits are one 8-byte word's leading digits, the
+// fraction's two words' (up to 15), read without a branch on how many
+// there are (a float32 as clients print it has 1-9 fraction digits, and a
+// loop's exit on them was a misprediction per number), and the bytes are
+// read without bounds checks (the 32 bytes are checked once). An
+// exponent, a long or malformed number, or a value decimalFloat32 leaves
+// out go to parseJSONFloat32Bytes.
+func parseJSONFloat32Words(b []byte, i int) (f float32, end int, ok bool) {
+	_ = b[i+31]
+	at := unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i)
+	byteAt := func(o int) byte { return *(*byte)(unsafe.Add(at, o)) }
+	wordAt := func(o int) uint64 { return binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(at, o)), 8)) }
+	neg := byteAt(0) == '-'
+	o := 0
+	if neg {
+		o = 1
+	}
+	w := wordAt(o)
+	k := leadingDigits(w)
+	if uint(k-1) >= 7 || k > 1 && byte(w) == '0' {
+		return parseJSONFloat32Bytes(b, i) // no digit, a long integer part, or a leading zero
+	}
+	mant := digitsValue(w, k)
+	o += k
+	kf := 0
+	if byteAt(o) == '.' {
+		w1, w2 := wordAt(o+1), wordAt(o+9)
+		k1 := leadingDigits(w1)
+		k2 := leadingDigits(w2) & -(k1 >> 3) // counted only after eight
+		kf = k1 + k2
+		if k1 == 0 || kf == 16 {
+			return parseJSONFloat32Bytes(b, i) // "1." or a long fraction
+		}
+		mant = mant*pow10u64[k1&15] + digitsValue(w1, k1)
+		mant = mant*pow10u64[k2&15] + digitsValue(w2, k2)
+		o += 1 + kf
+	}
+	// Leading zeros counted as digits (0.05) only make the limit
+	// stricter; the mantissa (at most 7 + 15 digits) may have wrapped
+	// only beyond it.
+	if numberByte(byteAt(o)) || k+kf > maxFastDigits {
+		return parseJSONFloat32Bytes(b, i) // an exponent, or more digits
+	}
+	v := float64(mant) / pow10f64[kf&31]
+	if v != 0 && (v < 0x1p-126 || v > math.MaxFloat32 || nearMidpoint32(v)) {
+		return parseJSONFloat32Bytes(b, i)
+	}
+	if neg {
+		v = -v
+	}
+	return float32(v), i + o, true
+}
+
+// numberByte reports whether number's scan takes c into a token.
+func numberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.' || c == 'e' || c == 'E'
+}
+
+// parseJSONFloat32Bytes is parseJSONFloat32 byte by byte (but for the
+// fraction's runs of eight digits), for any position.
+func parseJSONFloat32Bytes(b []byte, i int) (f float32, end int, ok bool) {
 	neg := false
 	if i < len(b) && b[i] == '-' {
 		neg = true
@@ -406,11 +552,9 @@ func parseJSONFloat32(b []byte, i int) (f float32, end int, ok bool) {
 				exp--
 			}
 		}
-		// Eight digits a step where eight follow (most of a float32's
-		// fraction as clients print it), then one at a time.
 		for ; i+8 <= len(b); i += 8 {
 			w := binary.LittleEndian.Uint64(b[i:])
-			if !eightDigits(w) {
+			if leadingDigits(w) != 8 {
 				break
 			}
 			mant = mant*1e8 + eightDigitsValue(w)
@@ -452,11 +596,8 @@ func parseJSONFloat32(b []byte, i int) (f float32, end int, ok bool) {
 		}
 		exp += e
 	}
-	if i < len(b) {
-		switch c := b[i]; {
-		case c >= '0' && c <= '9', c == '+', c == '-', c == '.', c == 'e', c == 'E':
-			return 0, 0, false
-		}
+	if i < len(b) && numberByte(b[i]) {
+		return 0, 0, false
 	}
 	if digits > maxFastDigits {
 		return 0, 0, false
@@ -525,6 +666,13 @@ func parseFloat32Fast(tok string) (f float32, ok bool) {
 	return decimalFloat32(neg, mant, exp)
 }
 
+// nearMidpoint32 reports whether v (a float64 within 3 ulps of a decimal)
+// is within 4 ulps of a midpoint between two float32s, where rounding it
+// to float32 may round the decimal the wrong way (see decimalFloat32).
+func nearMidpoint32(v float64) bool {
+	return uint64(int64(math.Float64bits(v)&(1<<29-1))-1<<28+4) <= 8
+}
+
 // decimalFloat32 is (-1)^neg × mant × 10^exp rounded to float32, or ok
 // false where it cannot tell. The float64 v computed from mant (exact below
 // 2^53, else rounded) and the exact powers of ten 10^0…10^22 (one
@@ -543,11 +691,11 @@ func decimalFloat32(neg bool, mant uint64, exp int) (f float32, ok bool) {
 	switch {
 	case mant == 0:
 		v = 0
-	case exp >= 0 && exp < len(pow10f64):
+	case exp >= 0 && exp < exactPow10:
 		v = float64(mant) * pow10f64[exp]
-	case exp < 0 && -exp < len(pow10f64):
+	case exp < 0 && -exp < exactPow10:
 		v = float64(mant) / pow10f64[-exp]
-	case exp < 0 && -exp < 2*len(pow10f64)-1:
+	case exp < 0 && -exp < 2*exactPow10-1:
 		v = float64(mant) / 1e22 / pow10f64[-exp-22]
 	default:
 		return 0, false
@@ -556,7 +704,7 @@ func decimalFloat32(neg bool, mant uint64, exp int) (f float32, ok bool) {
 		if v < 0x1p-126 || v > math.MaxFloat32 {
 			return 0, false
 		}
-		if d := int64(math.Float64bits(v)&(1<<29-1)) - 1<<28; d >= -4 && d <= 4 {
+		if nearMidpoint32(v) {
 			return 0, false
 		}
 	}
