@@ -838,8 +838,12 @@ func (r *scRun) RunItem(w, it int) {
 			dst = r.outRow(n, y)
 		}
 		skip := r.skipRows(n, y)
-		for bi := b0; bi < b1; bi++ {
-			r.rowBlock(bi, src, dst, skip)
+		if skip != nil && b1-b0 > 1 {
+			r.rowRunsOuter(b0, b1, src, dst, skip, y+1 < y1)
+		} else {
+			for bi := b0; bi < b1; bi++ {
+				r.rowBlock(bi, src, dst, skip)
+			}
 		}
 		r.rowEpilogue(n, y, b0, b1, dst)
 		if r.pool != 0 && y%2 == 1 {
@@ -987,6 +991,39 @@ func (r *scRun) outRow(n, y int) []float32 {
 	s := r.s
 	o := (n*s.oh + y) * s.ow * r.ldo
 	return r.out[o:min(o+s.ow*r.ldo, len(r.out))]
+}
+
+// rowRunsOuter is the row loop's blocks for a conv row with a residual:
+// run by run (all blocks of a run's pixels before the next run), each
+// run's blocks prefetching the next run's residual, which then streams in
+// order (block by block over the row, the residual's lines were read 4·OutC
+// bytes apart, one demand miss each). more: the next row's first run
+// follows this row's last.
+func (r *scRun) rowRunsOuter(b0, b1 int, src, dst, skip []float32, more bool) {
+	s, p := r.s, &r.p
+	pix := uintptr(4 * p.StrideW * p.C)
+	dpix := uintptr(4 * r.ldo)
+	runs := (s.ow + scMaxPix[2] - 1) / scMaxPix[2]
+	nb := b1 - b0
+	for c, x := 0, 0; c < runs; c++ {
+		np := (s.ow - x) / (runs - c)
+		x1 := x + np
+		var pf scPrefetch
+		if next := min(s.ow-x1, np); next > 0 {
+			pf = newSCPrefetch(skip[x1*p.OutC:(x1+next)*p.OutC], nb, len(s.taps))
+		} else if more {
+			pf = newSCPrefetch(skip[s.ow*p.OutC:min(len(skip), (s.ow+np)*p.OutC)], nb, len(s.taps))
+		}
+		_ = dst[(x1-1)*r.ldo+p.OutC-1]
+		_ = skip[x1*p.OutC-1]
+		for bi := b0; bi < b1; bi++ {
+			blk := &s.blocks[bi]
+			at, step := pf.next(1)
+			scKern(blk.nv, np, 1, &src[x*p.StrideW*p.C+blk.inOff], pix, s.taps, &blk.w[0],
+				&r.bias[32*bi], &dst[x*r.ldo+blk.oc0], dpix, blk.mask, &r.epi, at, step, &skip[x*p.OutC+blk.oc0], uintptr(4*p.OutC))
+		}
+		x = x1
+	}
 }
 
 // skipRows returns the residual from conv row y of image n on (packed,

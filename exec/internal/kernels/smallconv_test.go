@@ -141,7 +141,7 @@ func TestSmallConvFusedActBits(t *testing.T) {
 // TestSmallConvFusedSkipBits checks that a residual the micro-kernel adds
 // before its activation (Conv2DAdd with a linear or fused activation)
 // gives the bits of the convolution followed by residualAct's pass, NaN
-// included, over the row, flat and channel-group splits.
+// included, over the row (rowRunsOuter), flat and channel-group splits.
 func TestSmallConvFusedSkipBits(t *testing.T) {
 	kernels := []bool{true}
 	if scAVX512 {
@@ -151,6 +151,7 @@ func TestSmallConvFusedSkipBits(t *testing.T) {
 		{N: 1, H: 9, W: 13, C: 24, OutC: 40, KH: 1, KW: 1},
 		{N: 2, H: 7, W: 30, C: 16, OutC: 72, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
 		{N: 1, H: 7, W: 7, C: 64, OutC: 600, KH: 1, KW: 1},
+		{N: 1, H: 40, W: 37, C: 96, OutC: 72, KH: 1, KW: 1}, // a band past scCacheBytes: rows outside, rowRunsOuter
 	} {
 		in, kernel, bias, skip := khRand(1, p.InLen()), khRand(2, p.KernelLen()), khRand(3, p.OutC), khRand(4, p.OutLen())
 		for i := range in {
