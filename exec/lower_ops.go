@@ -227,8 +227,9 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	}()
 	switch {
 	case skip != nil && !residualStep:
-		// The direct kernel adds the residual to each row it writes,
-		// then applies the activation after the Add.
+		// The direct kernel adds the residual to the sums it stores
+		// (or to each row it writes), then applies the activation
+		// after the Add.
 		var sc *kernels.SmallConv
 		l.packKernel(kc, func(k []float32) { sc = kernels.NewSmallConvDirect(k, p1) })
 		releaseKernel = true
