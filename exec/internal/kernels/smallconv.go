@@ -1001,8 +1001,6 @@ func (r *scRun) outRow(n, y int) []float32 {
 // follows this row's last.
 func (r *scRun) rowRunsOuter(b0, b1 int, src, dst, skip []float32, more bool) {
 	s, p := r.s, &r.p
-	pix := uintptr(4 * p.StrideW * p.C)
-	dpix := uintptr(4 * r.ldo)
 	runs := (s.ow + scMaxPix[2] - 1) / scMaxPix[2]
 	nb := b1 - b0
 	for c, x := 0, 0; c < runs; c++ {
@@ -1014,13 +1012,8 @@ func (r *scRun) rowRunsOuter(b0, b1 int, src, dst, skip []float32, more bool) {
 		} else if more {
 			pf = newSCPrefetch(skip[s.ow*p.OutC:min(len(skip), (s.ow+np)*p.OutC)], nb, len(s.taps))
 		}
-		_ = dst[(x1-1)*r.ldo+p.OutC-1]
-		_ = skip[x1*p.OutC-1]
 		for bi := b0; bi < b1; bi++ {
-			blk := &s.blocks[bi]
-			at, step := pf.next(1)
-			scKern(blk.nv, np, 1, &src[x*p.StrideW*p.C+blk.inOff], pix, s.taps, &blk.w[0],
-				&r.bias[32*bi], &dst[x*r.ldo+blk.oc0], dpix, blk.mask, &r.epi, at, step, &skip[x*p.OutC+blk.oc0], uintptr(4*p.OutC))
+			r.kern(bi, x, np, 1, src, dst, skip, &pf)
 		}
 		x = x1
 	}
@@ -1052,10 +1045,7 @@ func (r *scRun) rowBlockPF(bi int, src, dst, skip []float32, pf *scPrefetch) {
 // pixelsBlock is rowBlockPF for a run of npix output pixels (a conv row,
 // or consecutive rows of a flat call).
 func (r *scRun) pixelsBlock(bi, npix int, src, dst, skip []float32, pf *scPrefetch) {
-	s, p := r.s, &r.p
-	blk := &s.blocks[bi]
-	pix := uintptr(4 * p.StrideW * p.C)
-	dpix := uintptr(4 * r.ldo)
+	s := r.s
 	// Runs of (nearly) equal width: 32 pixels go as 16+16, not 24+8; the
 	// runs of each width go in one call.
 	runs := s.runsFor(bi, npix)
@@ -1066,18 +1056,27 @@ func (r *scRun) pixelsBlock(bi, npix int, src, dst, skip []float32, pf *scPrefet
 		if groups == 0 {
 			continue
 		}
-		at, step := pf.next(groups)
-		last := x + np*groups - 1 // the last pixel
-		_ = dst[last*r.ldo+blk.oc0]
-		var sk *float32
-		if skip != nil {
-			_ = skip[last*p.OutC+min(p.OutC, blk.oc0+16*blk.nv)-1]
-			sk = &skip[x*p.OutC+blk.oc0]
-		}
-		scKern(blk.nv, np, groups, &src[x*p.StrideW*p.C+blk.inOff], pix, s.taps, &blk.w[0],
-			&r.bias[32*bi], &dst[x*r.ldo+blk.oc0], dpix, blk.mask, &r.epi, at, step, sk, uintptr(4*p.OutC))
+		r.kern(bi, x, np, groups, src, dst, skip, pf)
 		x += np * groups
 	}
+}
+
+// kern runs block bi's micro-kernel over groups runs of np pixels from
+// pixel x of src (the band row where the taps start) into dst, adding
+// skip (nil: none), the call prefetching its share of pf.
+func (r *scRun) kern(bi, x, np, groups int, src, dst, skip []float32, pf *scPrefetch) {
+	s, p := r.s, &r.p
+	blk := &s.blocks[bi]
+	last := x + np*groups - 1 // the last pixel
+	_ = dst[last*r.ldo+blk.oc0]
+	var sk *float32
+	if skip != nil {
+		_ = skip[last*p.OutC+min(p.OutC, blk.oc0+16*blk.nv)-1]
+		sk = &skip[x*p.OutC+blk.oc0]
+	}
+	at, step := pf.next(groups)
+	scKern(blk.nv, np, groups, &src[x*p.StrideW*p.C+blk.inOff], uintptr(4*p.StrideW*p.C), s.taps, &blk.w[0],
+		&r.bias[32*bi], &dst[x*r.ldo+blk.oc0], uintptr(4*r.ldo), blk.mask, &r.epi, at, step, sk, uintptr(4*p.OutC))
 }
 
 // runs returns the micro-kernel runs per conv row of block bi.
