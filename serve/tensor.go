@@ -415,9 +415,9 @@ func leadingDigits(w uint64) int {
 	return bits.TrailingZeros64((t|(t+0x76*ones))&(0x80*ones)) >> 3
 }
 
-// digitsValue is the number the first k (1 ≤ k ≤ 8) bytes of w spell, all
-// ASCII digits: they are moved to the top of the word and the bytes below
-// them made '0' (leading zeros).
+// digitsValue is the number the first k (0 ≤ k ≤ 8) bytes of w spell, all
+// ASCII digits (0 for k = 0): they are moved to the top of the word and
+// the bytes below them made '0' (leading zeros; Go's shift by 64 gives 0).
 func digitsValue(w uint64, k int) uint64 {
 	sh := uint(8 * (8 - k))
 	return eightDigitsValue(w<<sh | 0x3030303030303030&(1<<sh-1))
