@@ -67,9 +67,9 @@ func TestParseJSONFloat32(t *testing.T) {
 		for _, doc := range []string{tok, "[" + tok + "]", "[" + tok + ",1]", "[[" + tok + " ],[2]]", "[" + tok + "\n]", "[1," + tok + "]"} {
 			parseBoth(t, doc)
 		}
-		// Within long arrays, where numbers reads word by word (and
-		// parseJSONFloat32 takes its word path): first, in the middle,
-		// last, beside whitespace, in nested rows.
+		// Within long arrays, where parseJSONFloat32 takes its word path
+		// (32 bytes follow): first, in the middle, last, beside
+		// whitespace, in nested rows.
 		pad := strings.Repeat("0.5,-0.25,", 6)
 		for _, doc := range []string{
 			"[" + tok + "," + pad + "1]", "[" + pad + tok + "," + pad + "1]", "[" + pad + tok + "]", "[" + pad + tok + " ," + pad + "1]",

@@ -117,8 +117,8 @@ type arrayParser struct {
 	b  []byte
 	i  int
 	dt *datatype
-	// fast32: FP32 numbers go through numbers and parseJSONFloat32 (false
-	// in tests: by number's general path only).
+	// fast32: FP32 numbers go through parseJSONFloat32 (false in tests:
+	// by number's general path only).
 	fast32 bool
 	data   []float32
 	shape  []int // length at each depth; -1 until the first array at that depth closes
@@ -174,15 +174,9 @@ func (p *arrayParser) value(depth int) error {
 	}
 	n := 0
 	p.ws()
-	done := false
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
-		done = true
-	} else if p.fast32 && p.i < len(p.b) && p.b[p.i] != '[' && (p.leaf < 0 || p.leaf == depth+1) {
-		p.leaf = depth + 1
-		n, done = p.numbers()
-	}
-	if !done {
+	} else {
 		for {
 			p.ws()
 			if err := p.value(depth + 1); err != nil {
@@ -213,54 +207,6 @@ func (p *arrayParser) value(depth int) error {
 		return fmt.Errorf("ragged nested array (lengths %d and %d at depth %d)", p.shape[depth], n, depth)
 	}
 	return nil
-}
-
-// numbers reads the FP32 numbers of an array from p.i (the first one) for
-// as long as they come in the common form: numbers in parseJSONFloat32's
-// fast form, each followed by ',' or, the last, by ']'. It returns how
-// many it read and whether it read the ']' (p.i after it); otherwise p.i
-// is the start of the element it stopped at, for value's general loop.
-//
-// The separators are found eight bytes at a time, apart from the numbers:
-// each number's start is the byte after the separator before it, so the
-// conversion of one number does not wait for the scan of the one before
-// (parsing them in turn, each start was known only at the end of the
-// previous number's digits).
-func (p *arrayParser) numbers() (n int, done bool) {
-	b := p.b
-	start := p.i
-	for o := start; o+8+32 <= len(b); o += 8 {
-		for sep := separators(binary.LittleEndian.Uint64(b[o:])); sep != 0; sep &= sep - 1 {
-			at := o + bits.TrailingZeros64(sep)>>3
-			f, end, ok := parseJSONFloat32Words(b, start)
-			if !ok || end != at {
-				p.i = start
-				return n, false
-			}
-			p.data = append(p.data, f)
-			n++
-			start = at + 1
-			if b[at] == ']' {
-				p.i = start
-				return n, true
-			}
-		}
-	}
-	p.i = start
-	return n, false
-}
-
-// separators has the high bit set of each byte of w that is ',' or ']'.
-func separators(w uint64) uint64 {
-	const ones = 0x0101010101010101
-	return zeroBytes(w^(','*ones)) | zeroBytes(w^(']'*ones))
-}
-
-// zeroBytes has the high bit set of each zero byte of x (exactly: no
-// carry crosses a byte).
-func zeroBytes(x uint64) uint64 {
-	const low7 = 0x7F7F7F7F7F7F7F7F
-	return ^(x&low7 + low7 | x) & 0x8080808080808080
 }
 
 func (p *arrayParser) number() error {
