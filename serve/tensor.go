@@ -220,7 +220,7 @@ func (p *arrayParser) number() error {
 	start := p.i
 	for p.i < len(p.b) {
 		c := p.b[p.i]
-		if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+		if numberByte(c) {
 			p.i++
 			continue
 		}
@@ -386,12 +386,8 @@ func eightDigitsValue(w uint64) uint64 {
 // uint64 holds any 19-digit mantissa.
 const maxFastDigits = 19
 
-// pow10f64[k] is 10^k for the exactPow10 powers of ten a float64 holds
-// exactly (the array is longer so that an index masked to 5 bits needs no
-// bounds check).
-const exactPow10 = 23
-
-var pow10f64 = [32]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+// pow10f64 are the powers of ten a float64 holds exactly.
+var pow10f64 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // parseJSONFloat32 reads the JSON number at b[i:] and converts it as
 // parseFloat32Fast does, in one pass: the grammar check (jsonNumber), the
@@ -452,14 +448,10 @@ func parseJSONFloat32Words(b []byte, i int) (f float32, end int, ok bool) {
 	if numberByte(byteAt(o)) || k+kf > maxFastDigits {
 		return parseJSONFloat32Bytes(b, i) // an exponent, or more digits
 	}
-	v := float64(mant) / pow10f64[kf&31]
-	if v != 0 && (v < 0x1p-126 || v > math.MaxFloat32 || nearMidpoint32(v)) {
-		return parseJSONFloat32Bytes(b, i)
+	if f, ok = decimalFloat32(neg, mant, -kf); !ok {
+		return parseJSONFloat32Bytes(b, i) // which decimalFloat32 refuses alike
 	}
-	if neg {
-		v = -v
-	}
-	return float32(v), i + o, true
+	return f, i + o, true
 }
 
 // numberByte reports whether number's scan takes c into a token.
@@ -637,11 +629,11 @@ func decimalFloat32(neg bool, mant uint64, exp int) (f float32, ok bool) {
 	switch {
 	case mant == 0:
 		v = 0
-	case exp >= 0 && exp < exactPow10:
+	case exp >= 0 && exp < len(pow10f64):
 		v = float64(mant) * pow10f64[exp]
-	case exp < 0 && -exp < exactPow10:
+	case exp < 0 && -exp < len(pow10f64):
 		v = float64(mant) / pow10f64[-exp]
-	case exp < 0 && -exp < 2*exactPow10-1:
+	case exp < 0 && -exp < 2*len(pow10f64)-1:
 		v = float64(mant) / 1e22 / pow10f64[-exp-22]
 	default:
 		return 0, false
