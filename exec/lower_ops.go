@@ -205,14 +205,16 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	if err != nil {
 		return err
 	}
-	// A residual input (fuse-residual) is added in the epilogue of
-	// SmallConv's direct kernel; after any other kernel, which then runs
-	// without the activation, by a step of its own with the activation.
+	// A residual input (fuse-residual) is added by SmallConv (its direct
+	// kernel's epilogue, or after its Winograd F(2×2) output transform)
+	// where SmallConv computes the layer at batch 1; after any other
+	// kernel, which then runs without the activation, by a step of its own
+	// with the activation.
 	var skip *value
 	residualStep, afterAct := false, ka
 	if r := op.Fused.ResidualName(); r != "" {
 		skip = l.need(l.byNode[r], op.DataFormat == ir.ChannelsFirst)
-		if wino || !kernels.SmallConvPays(p1, kernels.Activation{}, false) {
+		if !kernels.SmallConvPays(p1, ka, wino) {
 			residualStep, ka = true, kernels.Activation{}
 		}
 	}
@@ -227,14 +229,29 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	}()
 	switch {
 	case skip != nil && !residualStep:
-		// The direct kernel adds the residual to the sums it stores
-		// (or to each row it writes), then applies the activation
-		// after the Add.
+		// SmallConv adds the residual to the sums its direct kernel
+		// stores (or to each row it writes, or to the pixels its Winograd
+		// F(2×2) path writes), then applies the activation after the Add.
+		// At the batch sizes where Winograd F(4×4, 3×3) takes over (as in
+		// the case below) the Add and the activation follow it.
+		newSC := kernels.NewSmallConv
+		if l.p.opts.NoWinograd {
+			newSC = kernels.NewSmallConvDirect
+		}
 		var sc *kernels.SmallConv
-		l.packKernel(kc, func(k []float32) { sc = kernels.NewSmallConvDirect(k, p1) })
+		l.packKernel(kc, func(k []float32) { sc = newSC(k, p1) })
 		releaseKernel = true
+		var wg func() *kernels.Winograd
+		if wino && !kernels.SmallConvPays(geom(1<<20), ka, true) {
+			wg = sync.OnceValue(func() *kernels.Winograd { return kernels.NewWinogradFrom(sc) })
+		}
 		l.add(&step{node: n.Name, kind: "Conv2D/direct+add", ins: []*value{in, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-			sc.Conv2DAdd(geom(in.batch(b)), ins[0], bias, ins[1], ka, o, &a.ws)
+			if p := geom(in.batch(b)); wg == nil || kernels.SmallConvPays(p, ka, true) {
+				sc.Conv2DAdd(p, ins[0], bias, ins[1], ka, o, &a.ws)
+			} else {
+				wg().Conv2D(p, ins[0], bias, kernels.Activation{}, o, &a.ws)
+				kernels.ResidualAct(o, ins[1][:len(o)], ka, &a.ws)
+			}
 			return nil
 		}, scaleIn: func(y *value) stepFn {
 			return func(a *arena, b int, ins [][]float32, o []float32) error {
@@ -352,11 +369,7 @@ func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
 // the element-wise activation ka.
 func (l *lowerer) addResidual(out, skip *value, ka kernels.Activation) {
 	l.add(&step{node: out.name, ins: []*value{out, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		x, s := ins[0], ins[1][:len(o)]
-		for i := range o {
-			o[i] = x[i] + s[i]
-		}
-		ka.ApplyFast(o)
+		kernels.ResidualAct(o, ins[1][:len(o)], ka, &a.ws)
 		return nil
 	}})
 }

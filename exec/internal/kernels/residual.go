@@ -25,9 +25,12 @@ func residualAct(dst, skip []float32, act Activation) {
 // where act is linear or one it applies (ReLU, clamps, hard swish: a
 // ResNet block's Add and ReLU); otherwise the addition and the activation
 // run on each output row right after the micro-kernel writes it. Either
-// way no separate pass over the tensor, and the same bits.
-// It always runs the direct kernel (the Winograd path has no such
-// epilogue). skip must not overlap out.
+// way no separate pass over the tensor, and the same bits. Where the call
+// takes SmallConv's Winograd F(2×2, 3×3) path, the addition and act run on
+// each run of tiles' output pixels right after their output transform
+// writes them (linear), as residualAct would on the whole output after
+// Conv2D with a linear act: the same bits as that. skip must not overlap
+// out.
 func (s *SmallConv) Conv2DAdd(p ConvParams, in, bias, skip []float32, act Activation, out []float32, ws *Workspace) {
 	s.check(p, in, bias)
 	convCheckLen("conv output", out, p.N*s.oh*s.ow*p.OutC)
@@ -44,4 +47,26 @@ func RefConv2DAdd(p ConvParams, in, kernel, bias, skip []float32, act Activation
 	}
 	act.Apply(out)
 	return out
+}
+
+// ResidualAct sets dst = act(dst + skip): a residual Add and the
+// activation after it, as a step of its own after a kernel that cannot
+// take the residual (Winograd F(4×4, 3×3), im2col). Split over ws's
+// workers as the element-wise kernels are (parGrain), in chunks of whole
+// vectors so that every element takes the same path as in one call.
+func ResidualAct(dst, skip []float32, act Activation, ws *Workspace) {
+	convCheckLen("residual", skip, len(dst))
+	w := parChunks(ws.Par().Workers(), len(dst)/16, 16)
+	if w == 1 {
+		residualAct(dst, skip, act)
+		return
+	}
+	v := len(dst) / 16
+	ws.Par().Do(w, w, itemFunc(func(i int) {
+		lo, hi := 16*(i*v/w), 16*((i+1)*v/w)
+		if i == w-1 {
+			hi = len(dst)
+		}
+		residualAct(dst[lo:hi], skip[lo:hi], act)
+	}))
 }

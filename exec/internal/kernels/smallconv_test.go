@@ -179,6 +179,54 @@ func TestSmallConvFusedSkipBits(t *testing.T) {
 	}
 }
 
+// TestSmallConvWinoSkipBits: Conv2DAdd on the Winograd F(2×2) path (the
+// residual and the activation added to each run of tiles' output pixels)
+// gives the bits of Conv2D on that path with a linear activation followed
+// by residualAct over the whole output, odd sizes (partial tiles, an odd
+// last row) and both workers included; and the result is the reference's.
+func TestSmallConvWinoSkipBits(t *testing.T) {
+	kernels := []bool{true}
+	if scAVX512 {
+		kernels = []bool{false, true}
+	}
+	pad := func(p ConvParams) ConvParams {
+		p.KH, p.KW, p.PadTop, p.PadBottom, p.PadLeft, p.PadRight = 3, 3, 1, 1, 1, 1
+		return p
+	}
+	for _, p := range []ConvParams{
+		pad(ConvParams{N: 2, H: 9, W: 11, C: 32, OutC: 48}),
+		pad(ConvParams{N: 1, H: 14, W: 14, C: 64, OutC: 64}),
+		pad(ConvParams{N: 1, H: 28, W: 27, C: 16, OutC: 32}),
+	} {
+		in, kernel, bias, skip := khRand(1, p.InLen()), khRand(2, p.KernelLen()), khRand(3, p.OutC), khRand(4, p.OutLen())
+		skip[7] = float32(math.NaN())
+		sc := NewSmallConv(kernel, p)
+		if r := (&scRun{s: sc, p: p.norm(), skip: skip, ldo: p.OutC, scInput: scInput{ldi: p.C}}); !r.wino() {
+			t.Fatalf("%+v: Conv2DAdd does not take the Winograd path", p)
+		}
+		for _, act := range []Activation{{}, khReLU, {Kind: ActClip, Min: -0.3, Max: 0.4}, {Kind: ActHardSwish}} {
+			ref := RefConv2DAdd(p, in, kernel, bias, skip, act)
+			for _, goKernel := range kernels {
+				for _, threads := range []int{1, 2} {
+					saved, savedOff := scForceGo, simdOff
+					scForceGo, simdOff = goKernel, goKernel
+					ws := &Workspace{Pool: par.New(threads)}
+					want := khPoison(p.OutLen())
+					sc.Conv2D(p, in, bias, Activation{}, want, ws)
+					residualAct(want, skip, act)
+					got := khPoison(p.OutLen())
+					sc.Conv2DAdd(p, in, bias, skip, act, got, ws)
+					scForceGo, simdOff = saved, savedOff
+					what := fmt.Sprintf("%+v %v go=%v threads=%d", p, act.Kind, goKernel, threads)
+					khSameBits(t, what, got, want)
+					got[7], ref[7] = 0, 0 // NaN
+					khClose(t, what+" vs reference", got, ref, 1e-4)
+				}
+			}
+		}
+	}
+}
+
 // khSameBits fails t where got and want differ in their bits (any NaN
 // matching any NaN).
 func khSameBits(t *testing.T, what string, got, want []float32) {
@@ -419,5 +467,20 @@ func TestSCPrefetchCovers(t *testing.T) {
 		if covered < 4*c.floats {
 			t.Errorf("%+v: %d of %d bytes prefetched", c, covered, 4*c.floats)
 		}
+	}
+}
+
+// TestResidualActSplit: ResidualAct over two workers (chunks of whole
+// vectors, an odd length) gives residualAct's bits in one call.
+func TestResidualActSplit(t *testing.T) {
+	n := 3*parGrain + 37
+	dst, skip := khRand(1, n), khRand(2, n)
+	dst[5] = float32(math.NaN())
+	for _, act := range []Activation{{}, khReLU, {Kind: ActSigmoid}, {Kind: ActHardSwish}} {
+		want := append([]float32(nil), dst...)
+		residualAct(want, skip, act)
+		got := append([]float32(nil), dst...)
+		ResidualAct(got, skip, act, &Workspace{Pool: par.New(2)})
+		khSameBits(t, fmt.Sprint(act.Kind), got, want)
 	}
 }

@@ -115,9 +115,18 @@ func scWinoFits(p ConvParams) bool {
 	return float64(oh*ow)/float64(4*((oh+1)/2)*((ow+1)/2)) >= scWinoMinCover
 }
 
-// wino reports whether this call takes the Winograd path.
+// wino reports whether this call takes the Winograd path: its output
+// transform applies ReLU or nothing; with a residual (packed output) it
+// applies neither, and the addition and any activation run on the pixels
+// it has just written (winoOut).
 func (r *scRun) wino() bool {
-	return r.s.wino != nil && r.skip == nil && r.asIs(r.p.C) && (r.epi.kind == scEpiMax || r.act.IsLinear()) && !r.s.wino.streams(r.p.N)
+	if r.s.wino == nil || !r.asIs(r.p.C) || r.s.wino.streams(r.p.N) {
+		return false
+	}
+	if r.skip != nil {
+		return r.ldo == r.p.OutC && r.pool == 0
+	}
+	return r.epi.kind == scEpiMax || r.act.IsLinear()
 }
 
 // scWinoStreamTiles and scWinoStreamBytes: a call of fewer tiles than
@@ -177,7 +186,7 @@ func (r *scRun) runWino(w, n, ty0, ty1 int) {
 	total := (ty1 - ty0) * wn.tw
 	runs := (total + scWinoRun - 1) / scWinoRun
 	flags := 0
-	if r.epi.kind == scEpiMax {
+	if r.epi.kind == scEpiMax && r.skip == nil {
 		flags = 1
 	}
 	flags |= r.pool << 1
@@ -252,6 +261,13 @@ func (r *scRun) winoOut(n, ty, tx, seg int, mt, rowScr, tileScr, packed []float3
 		copy(y0[x*ld:x*ld+oc], tileScr[:oc])
 		if 2*ty+1 < s.oh {
 			copy(y1[x*ld:x*ld+oc], tileScr[2*oc:3*oc])
+		}
+	}
+	if r.skip != nil { // the residual and the activation, on the pixels just written (ld == oc)
+		x0, x1 := 2*tx*oc, min(2*(tx+seg), s.ow)*oc
+		for y := 2 * ty; y < min(2*ty+2, s.oh); y++ {
+			o := (n*s.oh + y) * s.ow * oc
+			residualAct(r.out[o+x0:o+x1], r.skip[o+x0:o+x1], r.act)
 		}
 	}
 }
