@@ -2,10 +2,13 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kconv/kconv/exec/internal/kernels"
 	"github.com/kconv/kconv/ir"
 	"github.com/kconv/kconv/zoo"
 )
@@ -179,4 +182,54 @@ func TestWinogradTakesOverAtLargeBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameOutputs(t, "with vs without Winograd", p, ref, m, []int{1, 64, 64}, 1e-3)
+}
+
+// TestResidual3x3Kernels: a basic residual block (3×3 conv, 3×3 conv, Add,
+// ReLU) on maps where the second conv runs on SmallConv's Winograd F(2×2)
+// path, on Winograd F(4×4) from batch 1, and on SmallConv at batch 1 but
+// F(4×4) at batch 8 (on one thread, where batch 8 is not split): one step computes the conv, the Add and the ReLU
+// (the residual added as each output row or tile is written), and the
+// outputs are the unfused program's at batches 1 and 8.
+func TestResidual3x3Kernels(t *testing.T) {
+	for _, sh := range []struct {
+		hw, c int
+		kind  string
+	}{{14, 64, "Conv2D/direct+add"}, {28, 128, "Conv2D/winograd+add"}, {16, 128, "Conv2D/direct+add"}} {
+		df := ir.ChannelsLast
+		b := ir.NewBuilder("basic_block")
+		b.Input("in", ir.Shape{sh.hw, sh.hw, sh.c}, df)
+		win := ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadSame}
+		c1 := b.Add("c1", &ir.Conv2D{Filters: sh.c, Window2D: win, UseBias: true, Activation: ir.Act{Name: "relu"}, DataFormat: df}, "in")
+		c2 := b.Add("c2", &ir.Conv2D{Filters: sh.c, Window2D: win, UseBias: true, Activation: ir.Act{Name: "linear"}, DataFormat: df}, c1)
+		add := b.Add("add", &ir.Merge{Mode: ir.MergeAdd}, c2, "in") // a residual of both signs
+		b.Add("relu", &ir.Activation{Act: ir.Act{Name: "relu"}}, add)
+		m, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		zoo.RandomWeights(m, 5)
+		// One thread: batch 8 runs whole, not in chunks of images.
+		p, err := Compile(m, Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := Compile(m, Options{NoFuse: true, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, s := range p.steps {
+			if s.node == "relu" || s.node == "add" {
+				kinds = append(kinds, s.kind)
+			}
+		}
+		want := []string{sh.kind}
+		if !kernels.SmallConvPays(kernels.ConvParams{N: 1, H: sh.hw, W: sh.hw, C: sh.c, OutC: sh.c, KH: 3, KW: 3}, kernels.Activation{}, false) {
+			want = []string{"Conv2D/winograd+add"} // no AVX-512: Winograd F(4×4) everywhere
+		}
+		if !slices.Equal(kinds, want) {
+			t.Errorf("%d²×%d: steps of the block's end %q, want %q", sh.hw, sh.c, kinds, want)
+		}
+		sameOutputs(t, fmt.Sprintf("%d²×%d", sh.hw, sh.c), p, ref, m, []int{1, 8}, 1e-4)
+	}
 }

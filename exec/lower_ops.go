@@ -205,16 +205,17 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 	if err != nil {
 		return err
 	}
-	// A residual input (fuse-residual) is added by SmallConv (its direct
-	// kernel's epilogue, or after its Winograd F(2×2) output transform)
-	// where SmallConv computes the layer at batch 1; after any other
+	// A residual input (fuse-residual) is added by the convolution where
+	// SmallConv (its direct kernel's epilogue, or after its Winograd
+	// F(2×2) output transform) or Winograd F(4×4) computes the layer, each
+	// output row or tile right after it is written; after the im2col
 	// kernel, which then runs without the activation, by a step of its own
 	// with the activation.
 	var skip *value
 	residualStep, afterAct := false, ka
 	if r := op.Fused.ResidualName(); r != "" {
 		skip = l.need(l.byNode[r], op.DataFormat == ir.ChannelsFirst)
-		if !kernels.SmallConvPays(p1, ka, wino) {
+		if !wino && !kernels.SmallConvPays(p1, ka, false) {
 			residualStep, ka = true, kernels.Activation{}
 		}
 	}
@@ -228,12 +229,12 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		}
 	}()
 	switch {
-	case skip != nil && !residualStep:
+	case skip != nil && !residualStep && kernels.SmallConvPays(p1, ka, wino):
 		// SmallConv adds the residual to the sums its direct kernel
 		// stores (or to each row it writes, or to the pixels its Winograd
-		// F(2×2) path writes), then applies the activation after the Add.
-		// At the batch sizes where Winograd F(4×4, 3×3) takes over (as in
-		// the case below) the Add and the activation follow it.
+		// F(2×2) path writes), then applies the activation after the Add;
+		// so does Winograd F(4×4, 3×3) at the batch sizes where it takes
+		// over (as in the case below).
 		newSC := kernels.NewSmallConv
 		if l.p.opts.NoWinograd {
 			newSC = kernels.NewSmallConvDirect
@@ -249,8 +250,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			if p := geom(in.batch(b)); wg == nil || kernels.SmallConvPays(p, ka, true) {
 				sc.Conv2DAdd(p, ins[0], bias, ins[1], ka, o, &a.ws)
 			} else {
-				wg().Conv2D(p, ins[0], bias, kernels.Activation{}, o, &a.ws)
-				kernels.ResidualAct(o, ins[1][:len(o)], ka, &a.ws)
+				wg().Conv2DAdd(p, ins[0], bias, ins[1], ka, o, &a.ws)
 			}
 			return nil
 		}, scaleIn: func(y *value) stepFn {
@@ -304,6 +304,13 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		var wg *kernels.Winograd
 		l.packKernel(kc, func(k []float32) { wg = kernels.NewWinograd(k, p1.C, op.Filters) })
 		releaseKernel = true
+		if skip != nil {
+			l.add(&step{node: n.Name, kind: "Conv2D/winograd+add", ins: []*value{in, skip}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+				wg.Conv2DAdd(geom(in.batch(b)), ins[0], bias, ins[1], ka, o, &a.ws)
+				return nil
+			}})
+			break
+		}
 		l.add(&step{node: n.Name, kind: "Conv2D/winograd", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			wg.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
 			return nil

@@ -312,7 +312,7 @@ func (w *Winograd) WorkspaceLen(p ConvParams, workers int) int {
 func (w *Winograd) Conv2D(p ConvParams, in, bias []float32, act Activation, out []float32, ws *Workspace) {
 	w.check(p)
 	convCheckLen("conv output", out, p.OutLen())
-	w.conv2D(p, in, bias, act, out, p.OutC, ws)
+	w.conv2D(p, in, bias, nil, act, out, p.OutC, ws)
 }
 
 // Conv2DStrided is Conv2D writing output pixel i's OutC channels at
@@ -322,7 +322,19 @@ func (w *Winograd) Conv2D(p ConvParams, in, bias []float32, act Activation, out 
 func (w *Winograd) Conv2DStrided(p ConvParams, in, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
 	w.check(p)
 	stridedCheck("conv output", out, p.N*p.OutH()*p.OutW(), p.OutC, ldo)
-	w.conv2D(p, in, bias, act, out, ldo, ws)
+	w.conv2D(p, in, bias, nil, act, out, ldo, ws)
+}
+
+// Conv2DAdd computes out = act(conv(in, kernel) + bias + skip), skip being
+// an NHWC tensor of out's size (the other input of a residual Add): each
+// output tile's rows take the addition and act right after the output
+// transform writes them, as residualAct would on the whole output after
+// Conv2D with a linear act (the same bits). skip must not overlap out.
+func (w *Winograd) Conv2DAdd(p ConvParams, in, bias, skip []float32, act Activation, out []float32, ws *Workspace) {
+	w.check(p)
+	convCheckLen("conv output", out, p.OutLen())
+	convCheckLen("conv residual", skip, len(out))
+	w.conv2D(p, in, bias, skip, act, out, p.OutC, ws)
 }
 
 func (w *Winograd) check(p ConvParams) {
@@ -334,7 +346,7 @@ func (w *Winograd) check(p ConvParams) {
 	}
 }
 
-func (w *Winograd) conv2D(p ConvParams, in, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
+func (w *Winograd) conv2D(p ConvParams, in, bias, skip []float32, act Activation, out []float32, ldo int, ws *Workspace) {
 	convCheckLen("conv input", in, p.InLen())
 	if bias != nil {
 		convCheckLen("conv bias", bias, p.OutC)
@@ -357,12 +369,12 @@ func (w *Winograd) conv2D(p ConvParams, in, bias []float32, act Activation, out 
 		bias = zero[:p.OutC]
 	}
 	if pl.workers == 1 { // r stays on the stack: no allocation
-		r := winoRun{w: w, p: p, pl: pl, in: in, bias: bias, out: out, ldo: ldo, act: act,
+		r := winoRun{w: w, p: p, pl: pl, in: in, bias: bias, skip: skip, out: out, ldo: ldo, act: act,
 			v: buf[:nv], m: buf[nv : nv+nm], zero: zero, scratch: buf[nv+nm+nz:]}
 		r.run(0, 0)
 		return
 	}
-	r := &winoRun{w: w, p: p, pl: pl, in: in, bias: bias, out: out, ldo: ldo, act: act,
+	r := &winoRun{w: w, p: p, pl: pl, in: in, bias: bias, skip: skip, out: out, ldo: ldo, act: act,
 		v: buf[:nv], m: buf[nv : nv+nm], zero: zero, scratch: buf[nv+nm+nz:]}
 	r.barStore = winoBarrier{n: 1} // the helpers join when they start
 	r.bar = &r.barStore
@@ -396,7 +408,8 @@ type winoRun struct {
 	p             ConvParams
 	pl            winoPlan
 	in, bias, out []float32
-	ldo           int // output pixel stride
+	skip          []float32 // a residual added before act (Conv2DAdd; ldo is OutC), or nil
+	ldo           int       // output pixel stride
 	act           Activation
 	v, m, zero    []float32
 	scratch       []float32
@@ -721,6 +734,14 @@ func (r *winoRun) outTile(mb []float32, g, t int, scr []float32) {
 			winoAtBias(s[:no], s[occ:occ+no], s[2*occ:2*occ+no], s[3*occ:3*occ+no], s[4*occ:4*occ+no], s[5*occ:5*occ+no],
 				r.bias[o0:o0+no], y[0], y[1], y[2], y[3])
 		}
+	}
+	if r.skip != nil {
+		sk := r.skip[n*pl.oh*pl.ow*oc:]
+		for i := range vh {
+			o := ((oy0+i)*pl.ow + ox0) * oc
+			residualAct(img[o:o+vw*oc], sk[o:o+vw*oc], r.act)
+		}
+		return
 	}
 	if !r.act.IsLinear() {
 		for i := range vh {

@@ -129,6 +129,31 @@ func TestWinogradVsRef(t *testing.T) {
 	}
 }
 
+// TestWinogradAddBits: Conv2DAdd gives the bits of Conv2D with a linear
+// activation followed by residualAct over the whole output, on the shared
+// cases (partial tiles, batches) with one to three workers.
+func TestWinogradAddBits(t *testing.T) {
+	for ci, tc := range winoCases() {
+		p := tc.p
+		in, kernel, bias, skip := khRand(uint64(ci)*5+1, p.InLen()), khRand(uint64(ci)*5+2, p.KernelLen()), khRand(uint64(ci)*5+3, p.OutC), khRand(uint64(ci)*5+4, p.OutLen())
+		if len(skip) > 0 {
+			skip[len(skip)/2] = float32(math.NaN())
+		}
+		w := NewWinograd(kernel, p.C, p.OutC)
+		for _, act := range []Activation{{}, khReLU, {Kind: ActHardSwish}} {
+			for _, threads := range []int{1, 2, 3} {
+				ws := &Workspace{Pool: par.New(threads)}
+				want := khPoison(p.OutLen())
+				w.Conv2D(p, in, bias, Activation{}, want, ws)
+				residualAct(want, skip, act)
+				got := khPoison(p.OutLen())
+				w.Conv2DAdd(p, in, bias, skip, act, got, ws)
+				khSameBits(t, fmt.Sprintf("%s %v threads=%d", tc.name, act.Kind, threads), got, want)
+			}
+		}
+	}
+}
+
 // TestWinogradLargeVsIm2col runs layers too big for the naive reference
 // (checked against the im2col Conv2D) that take the other plans: shared
 // blocks with several workers, whole blocks per worker, and GEMMs in
