@@ -233,3 +233,50 @@ func TestResidual3x3Kernels(t *testing.T) {
 		sameOutputs(t, fmt.Sprintf("%d²×%d", sh.hw, sh.c), p, ref, m, []int{1, 8}, 1e-4)
 	}
 }
+
+// TestStemMaxPoolFused: a stem (a 7×7 stride-2 convolution reading the
+// channels-first input, then a padded 3×3 stride-2 max pooling; a 3×3
+// convolution, then a 3×3 stride-2 max pooling in ceil mode) computes each
+// pooling in its convolution's step where the convolution runs on
+// SmallConv (no pooling step, no layout step for the input), with the
+// unfused program's outputs at batches 1 and 3, and 8 on one thread.
+func TestStemMaxPoolFused(t *testing.T) {
+	df := ir.ChannelsFirst
+	b := ir.NewBuilder("stem")
+	b.Input("in", ir.Shape{3, 45, 41}, df)
+	c1 := b.Add("c1", &ir.Conv2D{Filters: 24, Window2D: ir.Window2D{KH: 7, KW: 7, SH: 2, SW: 2, Padding: ir.PadExplicit, Pads: [4]int{3, 3, 3, 3}},
+		UseBias: true, Activation: ir.Act{Name: "relu"}, DataFormat: df}, "in")
+	p1 := b.Add("p1", &ir.Pool2D{Max: true, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 2, SW: 2, Padding: ir.PadExplicit, Pads: [4]int{1, 1, 1, 1}}, DataFormat: df}, c1)
+	c2 := b.Add("c2", &ir.Conv2D{Filters: 32, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadSame},
+		UseBias: true, Activation: ir.Act{Name: "relu6"}, DataFormat: df}, p1)
+	b.Add("p2", &ir.Pool2D{Max: true, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 2, SW: 2, CeilMode: true}, DataFormat: df}, c2)
+	m, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoo.RandomWeights(m, 9)
+	for _, threads := range []int{0, 1} {
+		p, err := Compile(m, Options{Threads: threads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := Compile(m, Options{NoFuse: true, Threads: threads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hasSmallConv(p) || kernels.SmallConvPays(kernels.ConvParams{N: 1, H: 8, W: 8, C: 8, OutC: 8, KH: 3, KW: 3}, kernels.Activation{}, false) {
+			var kinds []string
+			for _, s := range p.steps {
+				kinds = append(kinds, s.kind)
+			}
+			if want := []string{"Conv2D/direct", "Conv2D/direct", "layout"}; !slices.Equal(kinds, want) {
+				t.Errorf("steps %q, want %q (each pooling in its convolution's step, the input read channels-first)", kinds, want)
+			}
+		}
+		batches := []int{1, 3}
+		if threads == 1 {
+			batches = []int{8}
+		}
+		sameOutputs(t, fmt.Sprintf("threads=%d", threads), p, ref, m, batches, 1e-4)
+	}
+}

@@ -275,6 +275,12 @@ type scStep struct {
 	pre      *kernels.PreAffine
 	nchw     bool
 	scaleBy  *value // a per-image channel scale, the step's last input
+	// pool, when not nil, is a pooling the step computes instead of
+	// storing the convolution's output (image geometry; lowerer.pooled):
+	// 2×2 stride-2 max or average (poolMax) from a packed input, or a
+	// max pooling of any window.
+	pool    *kernels.PoolParams
+	poolMax bool
 }
 
 // hooks sets s's outStride, inStride, preIn, nchwIn and scaleIn.
@@ -291,6 +297,23 @@ func (c *scStep) hooks(s *step) {
 // not nil, as the lowered step does.
 func (c *scStep) fn() stepFn {
 	ldi, ldo, pre, nchw, y := c.ldi, c.ldo, c.pre, c.nchw, c.scaleBy
+	if c.pool != nil {
+		pool, isMax := *c.pool, c.poolMax
+		return func(a *arena, b int, ins [][]float32, o []float32) error {
+			p := c.geom(c.in.batch(b))
+			pp := pool
+			pp.N = p.N
+			switch {
+			case nchw:
+				(*c.sc).Conv2DNCHWMaxPool(p, pp, ins[0], c.bias, c.ka, o, &a.ws)
+			case kernels.PoolIs2x2(pp):
+				(*c.sc).Conv2DPool2x2(p, ins[0], c.bias, c.ka, isMax, o, &a.ws)
+			default:
+				(*c.sc).Conv2DMaxPool(p, pp, ins[0], c.bias, c.ka, o, &a.ws)
+			}
+			return nil
+		}
+	}
 	return func(a *arena, b int, ins [][]float32, o []float32) error {
 		p := c.geom(c.in.batch(b))
 		li, lo := max(ldi, p.C), max(ldo, p.OutC)

@@ -133,7 +133,7 @@ func TestPoolFusedIntoConv(t *testing.T) {
 // depends on the CPU).
 func hasSmallConv(p *Program) bool {
 	for _, s := range p.steps {
-		if s.pool2x2 != nil || poolFused(p, "pool1", "conv1") {
+		if s.poolIn != nil || poolFused(p, "pool1", "conv1") {
 			return true
 		}
 	}

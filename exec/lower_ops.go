@@ -288,13 +288,15 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 			}
 			return nil
 		}}
-		(&scStep{sc: &sc, wg: wg, geom: geom, in: in, bias: bias, ka: ka}).hooks(s)
+		c := &scStep{sc: &sc, wg: wg, geom: geom, in: in, bias: bias, ka: ka}
+		c.hooks(s)
 		if wg == nil {
-			s.pool2x2 = func(isMax bool) stepFn {
-				return func(a *arena, b int, ins [][]float32, o []float32) error {
-					sc.Conv2DPool2x2(geom(in.batch(b)), ins[0], bias, ka, isMax, o, &a.ws)
+			s.poolIn = func(pp kernels.PoolParams, isMax bool) stepFn {
+				if !kernels.PoolIs2x2(pp) && !(isMax && kernels.MaxPoolFits(pp)) {
 					return nil
 				}
+				c.pool, c.poolMax = &pp, isMax
+				return c.fn()
 			}
 		}
 		l.add(s)
@@ -356,19 +358,34 @@ func (l *lowerer) unpooled(n *ir.Node, op *ir.Conv2D) (*ir.Node, error) {
 	return &ir.Node{Name: n.Name + "/unpooled", Class: n.Class, Op: &c, Inputs: n.Inputs, Out: t}, nil
 }
 
-// pooled lowers the 2×2 pooling fuse-pool folded into convolution n, whose
-// unpooled output is conv: the step just added computes it when it can
-// (SmallConv's Conv2DPool2x2) and conv is its own output, else a pooling
-// step follows.
+// pooled lowers the pooling fuse-pool folded into convolution n, whose
+// unpooled output is conv: the step just added computes it when its kernel
+// can (SmallConv: Conv2DPool2x2, Conv2DMaxPool) and conv is its own
+// output, else a pooling step follows. The pooled step keeps only the
+// hook that reads a channels-first input (a stem's convolution and max
+// pooling: Conv2DNCHWMaxPool).
 func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
 	_, h, w, c := nhwcDims(conv, pool.DataFormat, 1)
-	pp := kernels.PoolParams{N: 1, H: h, W: w, C: c, KH: pool.KH, KW: pool.KW, StrideH: pool.SH, StrideW: pool.SW, OutH: h / 2, OutW: w / 2}
-	if s := l.p.steps[len(l.p.steps)-1]; s.pool2x2 != nil && s.out == conv && kernels.PoolIs2x2(pp) {
-		out := l.newValue(n.Name, n.Out, conv.nhwc)
-		l.byNode[n.Name] = out
-		s.fn, s.out, s.pool2x2, s.outStride, s.inStride, s.preIn, s.nchwIn, s.scaleIn = s.pool2x2(pool.Max), out, nil, nil, nil, nil, nil, nil
-		return nil
+	oh, ow, pads, err := pool.Window2D.Resolve(h, w)
+	if err != nil {
+		return err
 	}
+	pp := kernels.PoolParams{N: 1, H: h, W: w, C: c, KH: pool.KH, KW: pool.KW, StrideH: pool.SH, StrideW: pool.SW,
+		PadTop: pads[0], PadBottom: pads[1], PadLeft: pads[2], PadRight: pads[3], OutH: oh, OutW: ow}
+	if s := l.p.steps[len(l.p.steps)-1]; s.poolIn != nil && s.out == conv && max(pool.DH, 1) == 1 && max(pool.DW, 1) == 1 {
+		if fn := s.poolIn(pp, pool.Max); fn != nil {
+			out := l.newValue(n.Name, n.Out, conv.nhwc)
+			l.byNode[n.Name] = out
+			s.fn, s.out, s.poolIn, s.outStride, s.inStride, s.preIn, s.scaleIn = fn, out, nil, nil, nil, nil, nil
+			if !pool.Max || kernels.PoolIs2x2(pp) {
+				s.nchwIn = nil
+			}
+			return nil
+		}
+	}
+	cur := l.cur
+	l.cur = pool.Kind() // the pooling step's kind in profiles
+	defer func() { l.cur = cur }()
 	return l.pool(&ir.Node{Name: n.Name, Class: pool.Kind(), Op: pool, Inputs: []string{conv.name}, Out: n.Out}, pool)
 }
 

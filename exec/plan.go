@@ -91,10 +91,11 @@ type step struct {
 	out     *value
 	inplace bool // the output may take the first input's buffer if it dies here
 	fn      stepFn
-	// pool2x2, when set, returns a fn that computes this step's output
-	// followed by a 2×2 stride-2 unpadded max (isMax) or average pooling,
-	// without storing the unpooled output (see lowerer.pool).
-	pool2x2 func(isMax bool) stepFn
+	// poolIn, when set, returns a fn that computes this step's output
+	// followed by the max (isMax) or average pooling pp (image geometry),
+	// without storing the unpooled output, or nil where its kernel cannot
+	// (see lowerer.pooled).
+	poolIn func(pp kernels.PoolParams, isMax bool) stepFn
 	// chanConcat marks a concatenation of 4-D values on their last stored
 	// axis (channels), which placeConcats may replace by writing its inputs in
 	// place; outStride, when set, returns a fn that writes the output with

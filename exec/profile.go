@@ -25,7 +25,8 @@ type StepTime struct {
 	// shared machine. With more threads it misses the helpers' share.
 	CPU time.Duration
 	// FLOPs is the node's multiply-add work per run at the profiled batch
-	// (ir.NodeFLOPs; 0 for layout conversions and ops without MACs).
+	// (ir.NodeFLOPs), on the node's first step only; 0 for layout
+	// conversions, ops without MACs and a node's later steps.
 	FLOPs int64
 }
 
@@ -63,10 +64,15 @@ func (p *Program) Profile(ctx context.Context, inputs []*ir.Tensor, runs int) ([
 	}
 	idx := p.lowered.Index() // the nodes the steps were made from (fused)
 	out := make([]StepTime, len(p.steps))
+	counted := map[string]bool{}
 	for i, s := range p.steps {
 		out[i] = StepTime{Node: s.node, Kind: s.kind, Time: times[i], CPU: cpu[i]}
-		if n := idx[s.node]; n != nil && s.kind != "layout" {
+		// A node's work is its first step's (a residual Add or a pooling
+		// after its convolution, when a kernel cannot take them, is a
+		// step of its own under the node's name).
+		if n := idx[s.node]; n != nil && s.kind != "layout" && !counted[s.node] {
 			out[i].FLOPs = ir.NodeFLOPs(idx, n) * int64(batch)
+			counted[s.node] = true
 		}
 	}
 	return out, nil

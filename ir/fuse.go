@@ -40,10 +40,11 @@ type Fusion struct {
 	// after BN and Adds and before the activation (a ResNet skip
 	// connection). It is the node's last input.
 	Residual string
-	// Pool is a 2×2, stride-2, unpadded pooling after the activation
-	// (Conv2D only): the node's output is the pooled tensor. exec computes
-	// it inside the convolution's step when its kernel can (SmallConv),
-	// else by a pooling step after it.
+	// Pool is a pooling after the activation (Conv2D only; a 2×2,
+	// stride-2, unpadded one, or a max pooling without dilation): the
+	// node's output is the pooled tensor. exec computes it inside the
+	// convolution's step when its kernel can (SmallConv), else by a
+	// pooling step after it.
 	Pool *Pool2D
 }
 

@@ -45,8 +45,8 @@ const (
 // fuse-activation (an element-wise activation, or a softmax on the last
 // axis of a channels-last output, into the op before it; an element-wise
 // one into a BatchNormalization too) and fuse-pool (a 2×2, stride-2,
-// unpadded pooling into the Conv2D before it, which exec's SmallConv
-// kernel computes in the convolution's step).
+// unpadded pooling, or a max pooling, into the Conv2D before it, which
+// exec's SmallConv kernel computes in the convolution's step).
 func FusePasses(keep map[string]bool) []Pass {
 	run := func(f func(*fuser) (int, error)) func(*Model) (int, error) {
 		return func(m *Model) (int, error) {
@@ -538,12 +538,14 @@ func (fu *fuser) sinkTransposes() (int, error) {
 }
 
 // pools folds a 2×2, stride-2, unpadded max or average pooling (of the
-// same data format, without dilation or ceil mode) into the Conv2D before
-// it when that convolution's activation is element-wise.
+// same data format, without dilation or ceil mode), or a max pooling of
+// any window, stride, padding and ceil mode without dilation (a stem's
+// 3×3 stride-2 MaxPool), into the Conv2D before it when that
+// convolution's activation is element-wise.
 func (fu *fuser) pools() (int, error) {
 	return fu.eachNode(func(c *Node) (bool, error) {
 		pl, ok := c.Op.(*Pool2D)
-		if !ok || len(c.Inputs) != 1 || !is2x2(pl) {
+		if !ok || len(c.Inputs) != 1 || !is2x2(pl) && !(pl.Max && max(pl.DH, 1) == 1 && max(pl.DW, 1) == 1) {
 			return false, nil
 		}
 		p := fu.idx[c.Inputs[0]]

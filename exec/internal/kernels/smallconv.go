@@ -289,7 +289,11 @@ type scRun struct {
 	poolWhole bool
 	act       Activation
 	pool      int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
-	ldo       int // floats from one output pixel to the next (OutC, or more: Conv2DStrided)
+	// mp, when not nil, is a max pooling of the conv output computed
+	// instead of storing it (Conv2DMaxPool; image 0's geometry): items
+	// are bands of pooled rows (see runMaxPooled).
+	mp  *PoolParams
+	ldo int // floats from one output pixel to the next (OutC, or more: Conv2DStrided)
 	scInput
 	inPlace bool      // the band is the input itself (unpadded, packed input, as is)
 	zeros   []float32 // C zeros: the shift of a scale
@@ -428,11 +432,11 @@ func (s *SmallConv) runSkip(p ConvParams, in, bias, skip []float32, act Activati
 }
 
 func (s *SmallConv) runWith(p ConvParams, in, bias, skip []float32, act Activation, pool int, out []float32, ldo int, ws *Workspace) {
-	s.runAll(p, in, scInput{ldi: p.C}, bias, skip, act, pool, out, ldo, ws)
+	s.runAll(p, in, scInput{ldi: p.C}, bias, skip, act, pool, nil, out, ldo, ws)
 }
 
 func (s *SmallConv) runPre(p ConvParams, in []float32, ldi int, pre *PreAffine, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
-	s.runAll(p, in, scInput{ldi: ldi, pre: pre}, bias, nil, act, 0, out, ldo, ws)
+	s.runAll(p, in, scInput{ldi: ldi, pre: pre}, bias, nil, act, 0, nil, out, ldo, ws)
 }
 
 // Conv2DScaled is Conv2DStrided over the input with image n's channel c
@@ -455,7 +459,7 @@ func (s *SmallConv) Conv2DScaled(p ConvParams, in, scale []float32, scaleStride 
 		panic(fmt.Sprintf("kernels: channel scale stride %d, want 0 or %d", scaleStride, p.C))
 	}
 	convCheckLen("channel scale", scale, max(0, p.N-1)*scaleStride+p.C)
-	s.runAll(p, in, scInput{ldi: p.C, scale: scale, scaleStride: scaleStride}, bias, skip, act, 0, out, ldo, ws)
+	s.runAll(p, in, scInput{ldi: p.C, scale: scale, scaleStride: scaleStride}, bias, skip, act, 0, nil, out, ldo, ws)
 }
 
 // Conv2DNCHW is Conv2DStrided with the input in channels-first storage
@@ -467,13 +471,13 @@ func (s *SmallConv) Conv2DScaled(p ConvParams, in, scale []float32, scaleStride 
 func (s *SmallConv) Conv2DNCHW(p ConvParams, in, bias []float32, act Activation, out []float32, ldo int, ws *Workspace) {
 	s.check(p, in, bias)
 	stridedCheck("conv output", out, p.N*s.oh*s.ow, p.OutC, ldo)
-	s.runAll(p, in, scInput{ldi: p.C, nchw: true}, bias, nil, act, 0, out, ldo, ws)
+	s.runAll(p, in, scInput{ldi: p.C, nchw: true}, bias, nil, act, 0, nil, out, ldo, ws)
 }
 
-func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip []float32, act Activation, pool int, out []float32, ldo int, ws *Workspace) {
+func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip []float32, act Activation, pool int, mp *PoolParams, out []float32, ldo int, ws *Workspace) {
 	p = p.norm()
 	inPlace := s.inPlace && how.asIs(p.C)
-	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip, ldo: ldo, scInput: how, inPlace: inPlace}
+	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, mp: mp, skip: skip, ldo: ldo, scInput: how, inPlace: inPlace}
 	r.epi = scEpiFor(act)
 	if skip != nil {
 		r.skipIn = r.epi.kind != scEpiNone || act.IsLinear()
@@ -490,6 +494,9 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 		if s.ow < 2 {
 			used = 0
 		}
+	}
+	if mp != nil {
+		used, _ = mp.Out() // pooled rows
 	}
 	wino := r.wino()
 	units := used / unit
@@ -510,10 +517,18 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 	perImg := 1
 	if p.N < 2*workers {
 		perImg = min(units, (4*workers+p.N-1)/p.N)
+		if mp != nil {
+			// Two items per worker: each band of pooled rows computes
+			// the conv rows its first window shares with the band before.
+			perImg = min(units, (2*workers+p.N-1)/p.N)
+		}
 	}
 	rows := (units + perImg - 1) / perImg // units per item
 	var rowLen int
 	span := func(r int) int { return (r*unit-1)*p.StrideH + (p.KH-1)*p.DilH + 1 } // band rows
+	if mp != nil {
+		span = func(r int) int { return (mpConvRows(mp, s.oh, r)-1)*p.StrideH + (p.KH-1)*p.DilH + 1 }
+	}
 	if wino {
 		rowLen = s.wino.wt * p.C
 		span = func(r int) int { return 2*r + 2 }
@@ -526,7 +541,7 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 	perImg = (units + rows - 1) / rows
 	items := p.N * perImg
 	r.groups = 1
-	if !wino {
+	if !wino && mp == nil {
 		// The plan is the unpooled call's (rows of one conv row each).
 		span1 := func(r int) int { return (r-1)*p.StrideH + (p.KH-1)*p.DilH + 1 }
 		maxRows, limit := s.oh, s.bandLimit()
@@ -567,6 +582,8 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 		if ldo != p.OutC {
 			pairLen += 4 * s.wino.tw * p.OutC // two packed output rows (winoOut)
 		}
+	case mp != nil:
+		pairLen = (mpConvRows(mp, s.oh, mpStripRows(mp, s.oh, s.ow*p.OutC)) + 1) * s.ow * p.OutC
 	case r.poolWhole:
 		pairLen = used * s.ow * p.OutC
 	case pool != 0:
@@ -769,29 +786,12 @@ func (r *scRun) RunItem(w, it int) {
 		r.runWino(w, n, y0, y1) // tile rows
 		return
 	}
-	inImg := p.H * p.W * r.ldi
-	img := r.in[n*inImg : min((n+1)*inImg, len(r.in))]
-	rowLen := s.wp * p.C
-	iy0 := y0*p.StrideH - p.PadTop // input row of band row 0
-	var band []float32
-	if r.inPlace {
-		band = img[iy0*rowLen:]
-	} else {
-		band = r.bands[w*r.bandLen : (w+1)*r.bandLen]
-		nr := (y1-1-y0)*p.StrideH + (p.KH-1)*p.DilH + 1
-		lp, wc := p.PadLeft*p.C, p.W*p.C
-		for i := range nr {
-			row := band[i*rowLen : (i+1)*rowLen]
-			iy := iy0 + i
-			if iy < 0 || iy >= p.H {
-				clear(row)
-				continue
-			}
-			clear(row[:lp])
-			r.bandRow(row[lp:lp+wc], img, n, iy)
-			clear(row[lp+wc:])
-		}
+	if r.mp != nil {
+		r.runMaxPooled(w, n, y0, y1) // pooled rows
+		return
 	}
+	rowLen := s.wp * p.C
+	band := r.band(w, n, y0, y1)
 	outRow := s.ow * p.OutC // packed: the pooling pair's rows
 	var pair []float32
 	if r.pool != 0 {
@@ -852,6 +852,36 @@ func (r *scRun) RunItem(w, it int) {
 			pool2x2Row(r.out[py:py+pw*p.OutC], pair[:outRow], pair[outRow:], pw, p.OutC, r.pool == scPoolMax)
 		}
 	}
+}
+
+// band returns the input rows conv rows [y0, y1) of image n read, from
+// row y0's first on, rows s.wp·C floats apart: the input itself when the
+// call reads it in place, else worker w's band, filled with them (the
+// padding zeroed).
+func (r *scRun) band(w, n, y0, y1 int) []float32 {
+	s, p := r.s, &r.p
+	inImg := p.H * p.W * r.ldi
+	img := r.in[n*inImg : min((n+1)*inImg, len(r.in))]
+	rowLen := s.wp * p.C
+	iy0 := y0*p.StrideH - p.PadTop // input row of band row 0
+	if r.inPlace {
+		return img[iy0*rowLen:]
+	}
+	band := r.bands[w*r.bandLen : (w+1)*r.bandLen]
+	nr := (y1-1-y0)*p.StrideH + (p.KH-1)*p.DilH + 1
+	lp, wc := p.PadLeft*p.C, p.W*p.C
+	for i := range nr {
+		row := band[i*rowLen : (i+1)*rowLen]
+		iy := iy0 + i
+		if iy < 0 || iy >= p.H {
+			clear(row)
+			continue
+		}
+		clear(row[:lp])
+		r.bandRow(row[lp:lp+wc], img, n, iy)
+		clear(row[lp+wc:])
+	}
+	return band
 }
 
 // pooledWhole computes conv rows [y0, y1) of image n, channel blocks
