@@ -75,6 +75,10 @@ func TestParseJSONFloat32(t *testing.T) {
 			"[" + tok + "," + pad + "1]", "[" + pad + tok + "," + pad + "1]", "[" + pad + tok + "]", "[" + pad + tok + " ," + pad + "1]",
 			"[" + pad + " " + tok + "," + pad + "1]", "[[" + pad + tok + "],[" + pad + "2]]", "[[" + pad + "2],[" + pad + tok + "]]",
 			"[" + pad + tok + "]   " + pad, "[" + pad + tok,
+			// fastNumbers' stops: whitespace after the separator, a
+			// trailing or doubled comma, an array where numbers were.
+			"[" + pad + tok + ", \n\t" + pad + "1]", "[" + pad + tok + ",]", "[" + pad + tok + ",,1]",
+			"[[" + pad + "1],[" + tok + "," + pad + "[2]]]", "[[" + pad + "1],[" + pad + tok + "]]",
 		} {
 			parseBoth(t, doc)
 		}

@@ -179,6 +179,13 @@ func (p *arrayParser) value(depth int) error {
 	} else {
 		for {
 			p.ws()
+			if p.fast32 && p.leaf == depth+1 {
+				k, closed := p.fastNumbers()
+				n += k
+				if closed {
+					break
+				}
+			}
 			if err := p.value(depth + 1); err != nil {
 				return err
 			}
@@ -207,6 +214,35 @@ func (p *arrayParser) value(depth int) error {
 		return fmt.Errorf("ragged nested array (lengths %d and %d at depth %d)", p.shape[depth], n, depth)
 	}
 	return nil
+}
+
+// fastNumbers takes the elements of an array of numbers from p.i (an
+// element's start, after any whitespace) while each is a number parseJSONFloat32 reads followed
+// by ']' or by ',' and any whitespace, without value's and number's
+// per-element calls and checks: it returns how many it appended and
+// whether it took the array's ']'. It stops at the start of an element it
+// leaves to value (another form of number, whitespace before the
+// separator, a malformed or truncated array), which then decides.
+func (p *arrayParser) fastNumbers() (k int, closed bool) {
+	b, i, data := p.b, p.i, p.data
+	for {
+		f, end, ok := parseJSONFloat32(b, i)
+		if !ok || end >= len(b) || b[end] != ',' && b[end] != ']' {
+			break
+		}
+		data = append(data, f)
+		k++
+		if b[end] == ']' {
+			p.i, p.data = end+1, data
+			return k, true
+		}
+		i = end + 1
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	p.i, p.data = i, data
+	return k, false
 }
 
 func (p *arrayParser) number() error {
