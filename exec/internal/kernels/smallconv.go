@@ -790,33 +790,35 @@ func (r *scRun) RunItem(w, it int) {
 		r.runMaxPooled(w, n, y0, y1) // pooled rows
 		return
 	}
+	if r.blockOuter && r.flat() {
+		// A 1×1 stride-1 convolution read in place: the image's pixels
+		// are one run in the input and in the output, and the item's
+		// share of them is computed as one long row, so the micro-kernel
+		// calls are full width (a 7×7 map took 7 calls of 7 pixels per
+		// block, each weight loaded for 7 pixels; now 4 of 12-13). The
+		// shares are of pixels, not rows: a 7×7 map on two workers is
+		// 25 and 24 pixels, not 4 and 3 rows.
+		npix := s.oh * s.ow
+		px0, px1 := b*npix/r.perImg, (b+1)*npix/r.perImg
+		np := px1 - px0
+		band := r.band(w, n, 0, 1)[px0*p.C:]
+		o := (n*npix + px0) * r.ldo
+		for bi := b0; bi < b1; bi++ {
+			var pf scPrefetch
+			if bi+1 < b1 {
+				pf = newSCPrefetch(s.blocks[bi+1].w, s.runsFor(bi, np), len(s.taps))
+			}
+			r.pixelsBlock(bi, np, band, r.out[o:], r.skipPixels(n, px0), &pf)
+		}
+		r.pixelsEpilogue(n, px0, np, b0, b1, r.out[o:min(o+np*r.ldo, len(r.out))])
+		return
+	}
 	rowLen := s.wp * p.C
 	band := r.band(w, n, y0, y1)
 	outRow := s.ow * p.OutC // packed: the pooling pair's rows
 	var pair []float32
 	if r.pool != 0 {
 		pair = r.pairs[w*r.pairLen : (w+1)*r.pairLen]
-	}
-	if r.blockOuter && r.flat() {
-		// A 1×1 stride-1 convolution read in place: the item's rows are
-		// one run of pixels in the input and in the output, computed as
-		// one long row, so the micro-kernel calls are full width (a 7×7
-		// map took 7 calls of 7 pixels per block, each weight loaded for
-		// 7 pixels; now 4 of 12-13).
-		np := (y1 - y0) * s.ow
-		dst := r.out[(n*s.oh+y0)*s.ow*r.ldo:]
-		skip := r.skipRows(n, y0)
-		for bi := b0; bi < b1; bi++ {
-			var pf scPrefetch
-			if bi+1 < b1 {
-				pf = newSCPrefetch(s.blocks[bi+1].w, s.runsFor(bi, np), len(s.taps))
-			}
-			r.pixelsBlock(bi, np, band, dst, skip, &pf)
-		}
-		for y := y0; y < y1; y++ {
-			r.rowEpilogue(n, y, b0, b1, r.outRow(n, y))
-		}
-		return
 	}
 	if r.poolWhole {
 		r.pooledWhole(n, y0, y1, b0, b1, band, rowLen, pair)
@@ -1052,11 +1054,16 @@ func (r *scRun) rowRunsOuter(b0, b1 int, src, dst, skip []float32, more bool) {
 // skipRows returns the residual from conv row y of image n on (packed,
 // OutC floats a pixel), or nil when the micro-kernel adds none.
 func (r *scRun) skipRows(n, y int) []float32 {
+	return r.skipPixels(n, y*r.s.ow)
+}
+
+// skipPixels is skipRows from pixel px of image n on.
+func (r *scRun) skipPixels(n, px int) []float32 {
 	if !r.skipIn {
 		return nil
 	}
 	s := r.s
-	return r.skip[(n*s.oh+y)*s.ow*r.p.OutC:]
+	return r.skip[(n*s.oh*s.ow+px)*r.p.OutC:]
 }
 
 // rowBlock computes block bi's output channels of one conv row from src,
@@ -1163,9 +1170,14 @@ func (f *scPrefetch) next(runs int) (*float32, uintptr) {
 // rowEpilogue applies the residual and the activation the micro-kernel
 // did not to conv row y of image n (dst), channels of blocks [b0, b1).
 func (r *scRun) rowEpilogue(n, y, b0, b1 int, dst []float32) {
+	r.pixelsEpilogue(n, y*r.s.ow, r.s.ow, b0, b1, dst)
+}
+
+// pixelsEpilogue is rowEpilogue for the np pixels of image n from pixel
+// px on (dst: their output).
+func (r *scRun) pixelsEpilogue(n, px, np, b0, b1 int, dst []float32) {
 	s, p := r.s, &r.p
-	outRow := s.ow * p.OutC
-	switch o := (n*s.oh + y) * outRow; {
+	switch o := (n*s.oh*s.ow + px) * p.OutC; {
 	case (r.groups > 1 || r.ldo != p.OutC) && (r.skip != nil && !r.skipIn || r.postAct):
 		// This item wrote channels [oc0, oc1) of each pixel.
 		oc0, oc1 := s.blocks[b0].oc0, p.OutC
@@ -1173,15 +1185,15 @@ func (r *scRun) rowEpilogue(n, y, b0, b1 int, dst []float32) {
 			oc1 = s.blocks[b1].oc0
 		}
 		if r.skip == nil {
-			r.act.applyRows(dst[oc0:], oc1-oc0, s.ow, r.ldo)
+			r.act.applyRows(dst[oc0:], oc1-oc0, np, r.ldo)
 			return
 		}
-		for x := range s.ow {
+		for x := range np {
 			seg := dst[x*r.ldo+oc0 : x*r.ldo+oc1]
 			residualAct(seg, r.skip[o+x*p.OutC+oc0:o+x*p.OutC+oc1], r.act)
 		}
 	case r.skip != nil && !r.skipIn:
-		residualAct(dst, r.skip[o:o+outRow], r.act)
+		residualAct(dst, r.skip[o:o+np*p.OutC], r.act)
 	case r.postAct:
 		convAct(dst, r.act)
 	}
