@@ -84,6 +84,9 @@ const (
 	// dense layers on a 1×1 map: weights streamed from L3 at ~20 GB/s a
 	// core, ~6 µs for 128 KB, where a call costs ~1-2 µs).
 	scParWeightBytes = 128 << 10
+	// scParInFloats: a call reading this many input floats splits however
+	// few its FLOPs.
+	scParInFloats = 32 << 10
 	// scMaxTaps bounds KH·KW·C: 4608 (3×3×512) is the largest measured;
 	// a 32-channel block's packed kernel then takes 576 KiB.
 	scMaxTaps = 4608
@@ -510,7 +513,7 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 		return
 	}
 	workers := ws.Par().Workers()
-	if p.FLOPs() < scSerialFLOPs && s.packedBytes() < scParWeightBytes {
+	if p.FLOPs() < scSerialFLOPs && s.packedBytes() < scParWeightBytes && p.InLen() < scParInFloats {
 		workers = 1
 	}
 	// Items: whole images, or bands of units when the batch is small.
