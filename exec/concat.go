@@ -278,7 +278,8 @@ type scStep struct {
 	// pool, when not nil, is a pooling the step computes instead of
 	// storing the convolution's output (image geometry; lowerer.pooled):
 	// 2×2 stride-2 max or average (poolMax) from a packed input, or a
-	// max pooling of any window.
+	// max pooling of any window (a 2×2 one too from a channels-first
+	// input).
 	pool    *kernels.PoolParams
 	poolMax bool
 }
@@ -304,8 +305,10 @@ func (c *scStep) fn() stepFn {
 			pp := pool
 			pp.N = p.N
 			switch {
-			case nchw:
+			case nchw && isMax:
 				(*c.sc).Conv2DNCHWMaxPool(p, pp, ins[0], c.bias, c.ka, o, &a.ws)
+			case nchw:
+				panic("exec: a convolution's average pooling reading a channels-first input") // pooled keeps no nchwIn
 			case kernels.PoolIs2x2(pp):
 				(*c.sc).Conv2DPool2x2(p, ins[0], c.bias, c.ka, isMax, o, &a.ws)
 			default:

@@ -361,9 +361,9 @@ func (l *lowerer) unpooled(n *ir.Node, op *ir.Conv2D) (*ir.Node, error) {
 // pooled lowers the pooling fuse-pool folded into convolution n, whose
 // unpooled output is conv: the step just added computes it when its kernel
 // can (SmallConv: Conv2DPool2x2, Conv2DMaxPool) and conv is its own
-// output, else a pooling step follows. The pooled step keeps only the
+// output, else a pooling step follows. A max-pooled step keeps only the
 // hook that reads a channels-first input (a stem's convolution and max
-// pooling: Conv2DNCHWMaxPool).
+// pooling: Conv2DNCHWMaxPool, for a 2×2 window too).
 func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
 	_, h, w, c := nhwcDims(conv, pool.DataFormat, 1)
 	oh, ow, pads, err := pool.Window2D.Resolve(h, w)
@@ -377,7 +377,7 @@ func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
 			out := l.newValue(n.Name, n.Out, conv.nhwc)
 			l.byNode[n.Name] = out
 			s.fn, s.out, s.poolIn, s.outStride, s.inStride, s.preIn, s.scaleIn = fn, out, nil, nil, nil, nil, nil
-			if !pool.Max || kernels.PoolIs2x2(pp) {
+			if !pool.Max {
 				s.nchwIn = nil
 			}
 			return nil

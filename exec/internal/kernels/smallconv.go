@@ -292,11 +292,13 @@ type scRun struct {
 	poolWhole bool
 	act       Activation
 	pool      int // 0, or scPoolMax / scPoolAvg: 2×2 stride-2 pooling of the rows
-	// mp, when not nil, is a max pooling of the conv output computed
+	// mp, when maxPooled, is a max pooling of the conv output computed
 	// instead of storing it (Conv2DMaxPool; image 0's geometry): items
-	// are bands of pooled rows (see runMaxPooled).
-	mp  *PoolParams
-	ldo int // floats from one output pixel to the next (OutC, or more: Conv2DStrided)
+	// are bands of pooled rows (see runMaxPooled). Held by value: a
+	// pointer would make every call allocate.
+	mp        PoolParams
+	maxPooled bool
+	ldo       int // floats from one output pixel to the next (OutC, or more: Conv2DStrided)
 	scInput
 	inPlace bool      // the band is the input itself (unpadded, packed input, as is)
 	zeros   []float32 // C zeros: the shift of a scale
@@ -480,7 +482,10 @@ func (s *SmallConv) Conv2DNCHW(p ConvParams, in, bias []float32, act Activation,
 func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip []float32, act Activation, pool int, mp *PoolParams, out []float32, ldo int, ws *Workspace) {
 	p = p.norm()
 	inPlace := s.inPlace && how.asIs(p.C)
-	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, mp: mp, skip: skip, ldo: ldo, scInput: how, inPlace: inPlace}
+	r := scRun{s: s, p: p, in: in, out: out, act: act, pool: pool, skip: skip, ldo: ldo, scInput: how, inPlace: inPlace}
+	if mp != nil {
+		r.mp, r.maxPooled = *mp, true
+	}
 	r.epi = scEpiFor(act)
 	if skip != nil {
 		r.skipIn = r.epi.kind != scEpiNone || act.IsLinear()
@@ -789,7 +794,7 @@ func (r *scRun) RunItem(w, it int) {
 		r.runWino(w, n, y0, y1) // tile rows
 		return
 	}
-	if r.mp != nil {
+	if r.maxPooled {
 		r.runMaxPooled(w, n, y0, y1) // pooled rows
 		return
 	}

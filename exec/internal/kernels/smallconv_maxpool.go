@@ -75,7 +75,7 @@ func mpStripRows(mp *PoolParams, oh, rowFloats int) int {
 
 // runMaxPooled computes pooled rows [y0, y1) of image n on worker w.
 func (r *scRun) runMaxPooled(w, n, y0, y1 int) {
-	s, p, mp := r.s, &r.p, r.mp
+	s, p, mp := r.s, &r.p, &r.mp
 	rowF := s.ow * p.OutC
 	sr := mpStripRows(mp, s.oh, rowF)
 	buf := r.pairs[w*r.pairLen : (w+1)*r.pairLen]

@@ -120,7 +120,7 @@ func scWinoFits(p ConvParams) bool {
 // applies neither, and the addition and any activation run on the pixels
 // it has just written (winoOut).
 func (r *scRun) wino() bool {
-	if r.s.wino == nil || r.mp != nil || !r.asIs(r.p.C) || r.s.wino.streams(r.p.N) {
+	if r.s.wino == nil || r.maxPooled || !r.asIs(r.p.C) || r.s.wino.streams(r.p.N) {
 		return false
 	}
 	if r.skip != nil {
