@@ -54,9 +54,14 @@ printf '%-8s %10.3f %10.3f %12s %14s\n' kconv "$k" "$(printf '%s\n' "${kmin[@]}"
 printf '%-8s %10.3f %10.3f %12s %14s\n' ort "$o" "$(printf '%s\n' "${omin[@]}" | sort -g | head -1)" \
 	"$(printf '%s\n' "${or[@]}" | med)" "$(printf '%s\n' "${ol[@]}" | med)"
 awk -v k="$k" -v o="$o" 'BEGIN {printf "ratio kconv/ort (median) = %.2f\n", k/o}'
+# Each round's kconv median over the ORT median measured right after it:
+# where the host slows for minutes, a round's pair slows together, so the
+# median of these ratios moves less than the ratio of the two medians.
+paired=$(for ((r = 0; r < rounds; r++)); do awk -v k="${km[r]}" -v o="${om[r]}" 'BEGIN {print k/o}'; done | med)
+awk -v p="$paired" 'BEGIN {printf "ratio kconv/ort (median of per-round ratios) = %.2f\n", p}'
 echo "(load_ms: ready to run — kconv: file open to compiled Program, weights read and packed; ORT: session creation, which also optimizes the graph and prepacks weights)"
 # One machine-readable line (bench/zoo.sh reads it).
-printf 'summary model=%s batch=%s gflop_per_image=%s kconv_ms=%s ort_ms=%s kconv_gflop_per_s=%s kconv_peak_share=%s kconv_rss_mb=%s ort_rss_mb=%s kconv_load_ms=%s ort_load_ms=%s\n' \
-	"$(basename "$model" .onnx)" "$batch" "$gflop" "$k" "$o" "$(printf '%s\n' "${kg[@]}" | med)" \
+printf 'summary model=%s batch=%s gflop_per_image=%s kconv_ms=%s ort_ms=%s paired_ratio=%.3f kconv_gflop_per_s=%s kconv_peak_share=%s kconv_rss_mb=%s ort_rss_mb=%s kconv_load_ms=%s ort_load_ms=%s\n' \
+	"$(basename "$model" .onnx)" "$batch" "$gflop" "$k" "$o" "$paired" "$(printf '%s\n' "${kg[@]}" | med)" \
 	"$(printf '%s\n' "${kp[@]}" | med)" "$(printf '%s\n' "${kr[@]}" | med)" "$(printf '%s\n' "${or[@]}" | med)" \
 	"$(printf '%s\n' "${kl[@]}" | med)" "$(printf '%s\n' "${ol[@]}" | med)"
