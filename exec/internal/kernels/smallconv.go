@@ -878,7 +878,15 @@ func (r *scRun) band(w, n, y0, y1 int) []float32 {
 		return img[iy0*rowLen:]
 	}
 	band := r.bands[w*r.bandLen : (w+1)*r.bandLen]
-	nr := (y1-1-y0)*p.StrideH + (p.KH-1)*p.DilH + 1
+	r.fillBand(band, rowLen, img, n, iy0, (y1-1-y0)*p.StrideH+(p.KH-1)*p.DilH+1)
+	return band
+}
+
+// fillBand writes nr input rows of image n (img), from row iy0 on, into
+// band, rowLen floats apart: each row's pixels after the left padding
+// (bandRow), zeros around them and for rows outside the image.
+func (r *scRun) fillBand(band []float32, rowLen int, img []float32, n, iy0, nr int) {
+	p := &r.p
 	lp, wc := p.PadLeft*p.C, p.W*p.C
 	for i := range nr {
 		row := band[i*rowLen : (i+1)*rowLen]
@@ -891,7 +899,6 @@ func (r *scRun) band(w, n, y0, y1 int) []float32 {
 		r.bandRow(row[lp:lp+wc], img, n, iy)
 		clear(row[lp+wc:])
 	}
-	return band
 }
 
 // pooledWhole computes conv rows [y0, y1) of image n, channel blocks

@@ -163,15 +163,7 @@ func TestSmallConvFusedSkipBits(t *testing.T) {
 		for _, act := range []Activation{{}, khReLU, {Kind: ActReLU, HasMax: true, MaxValue: 6}, {Kind: ActClip, Min: -0.3, Max: 0.4}, {Kind: ActHardSwish}} {
 			for _, goKernel := range kernels {
 				for _, threads := range []int{1, 2} {
-					saved, savedOff := scForceGo, simdOff
-					scForceGo, simdOff = goKernel, goKernel
-					ws := &Workspace{Pool: par.New(threads)}
-					want := khPoison(p.OutLen())
-					sc.Conv2D(p, in, bias, Activation{}, want, ws)
-					residualAct(want, skip, act)
-					got := khPoison(p.OutLen())
-					sc.Conv2DAdd(p, in, bias, skip, act, got, ws)
-					scForceGo, simdOff = saved, savedOff
+					got, want := addAndTwoPasses(sc, p, in, bias, skip, act, goKernel, threads)
 					khSameBits(t, fmt.Sprintf("%+v %v go=%v threads=%d", p, act.Kind, goKernel, threads), got, want)
 				}
 			}
@@ -208,15 +200,7 @@ func TestSmallConvWinoSkipBits(t *testing.T) {
 			ref := RefConv2DAdd(p, in, kernel, bias, skip, act)
 			for _, goKernel := range kernels {
 				for _, threads := range []int{1, 2} {
-					saved, savedOff := scForceGo, simdOff
-					scForceGo, simdOff = goKernel, goKernel
-					ws := &Workspace{Pool: par.New(threads)}
-					want := khPoison(p.OutLen())
-					sc.Conv2D(p, in, bias, Activation{}, want, ws)
-					residualAct(want, skip, act)
-					got := khPoison(p.OutLen())
-					sc.Conv2DAdd(p, in, bias, skip, act, got, ws)
-					scForceGo, simdOff = saved, savedOff
+					got, want := addAndTwoPasses(sc, p, in, bias, skip, act, goKernel, threads)
 					what := fmt.Sprintf("%+v %v go=%v threads=%d", p, act.Kind, goKernel, threads)
 					khSameBits(t, what, got, want)
 					got[7], ref[7] = 0, 0 // NaN
@@ -225,6 +209,29 @@ func TestSmallConvWinoSkipBits(t *testing.T) {
 			}
 		}
 	}
+}
+
+// addConv is a convolution that also takes a residual (SmallConv,
+// Winograd).
+type addConv interface {
+	Conv2D(p ConvParams, in, bias []float32, act Activation, out []float32, ws *Workspace)
+	Conv2DAdd(p ConvParams, in, bias, skip []float32, act Activation, out []float32, ws *Workspace)
+}
+
+// addAndTwoPasses returns c's Conv2DAdd of p and the two passes it stands
+// for (Conv2D with a linear activation, then residualAct over the whole
+// output), on threads workers, the Go kernels forced where goKernel is set.
+func addAndTwoPasses(c addConv, p ConvParams, in, bias, skip []float32, act Activation, goKernel bool, threads int) (got, want []float32) {
+	saved, savedOff := scForceGo, simdOff
+	scForceGo, simdOff = goKernel, goKernel
+	defer func() { scForceGo, simdOff = saved, savedOff }()
+	ws := &Workspace{Pool: par.New(threads)}
+	want = khPoison(p.OutLen())
+	c.Conv2D(p, in, bias, Activation{}, want, ws)
+	residualAct(want, skip, act)
+	got = khPoison(p.OutLen())
+	c.Conv2DAdd(p, in, bias, skip, act, got, ws)
+	return got, want
 }
 
 // khSameBits fails t where got and want differ in their bits (any NaN

@@ -159,22 +159,8 @@ func (r *scRun) runWino(w, n, ty0, ty1 int) {
 	c, oc := p.C, p.OutC
 	rowLen := wn.wt * c
 	band := r.bands[w*r.bandLen : (w+1)*r.bandLen]
-	iy0 := 2*ty0 - p.PadTop
-	nr := 2*(ty1-ty0) + 2
 	inImg := p.H * p.W * p.C
-	img := r.in[n*inImg : (n+1)*inImg]
-	lp, wc := p.PadLeft*c, p.W*c
-	for i := range nr {
-		row := band[i*rowLen : (i+1)*rowLen]
-		iy := iy0 + i
-		if iy < 0 || iy >= p.H {
-			clear(row)
-			continue
-		}
-		clear(row[:lp])
-		copy(row[lp:lp+wc], img[iy*wc:(iy+1)*wc])
-		clear(row[lp+wc:])
-	}
+	r.fillBand(band, rowLen, r.in[n*inImg:(n+1)*inImg], n, 2*ty0-p.PadTop, 2*(ty1-ty0)+2)
 	scr := r.pairs[w*r.pairLen : (w+1)*r.pairLen]
 	vT, mT := 16*c+scWinoPad, 16*oc+scWinoPad // tile strides
 	vLen, mLen := scWinoRun*vT, scWinoRun*mT

@@ -142,12 +142,7 @@ func TestWinogradAddBits(t *testing.T) {
 		w := NewWinograd(kernel, p.C, p.OutC)
 		for _, act := range []Activation{{}, khReLU, {Kind: ActHardSwish}} {
 			for _, threads := range []int{1, 2, 3} {
-				ws := &Workspace{Pool: par.New(threads)}
-				want := khPoison(p.OutLen())
-				w.Conv2D(p, in, bias, Activation{}, want, ws)
-				residualAct(want, skip, act)
-				got := khPoison(p.OutLen())
-				w.Conv2DAdd(p, in, bias, skip, act, got, ws)
+				got, want := addAndTwoPasses(w, p, in, bias, skip, act, false, threads)
 				khSameBits(t, fmt.Sprintf("%s %v threads=%d", tc.name, act.Kind, threads), got, want)
 			}
 		}
