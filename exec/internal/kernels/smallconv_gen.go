@@ -146,6 +146,20 @@ func kernel(w func(string, ...any), nv, np int) {
 			}
 		}
 	}
+	// eachAccMem is eachAcc with pixel p's memory operand for vector v
+	// (after bases) and the opmask operand k: "K1, " for a pixel's last
+	// vector, whose channels may be fewer than 16, else "".
+	eachAccMem := func(f func(a, m, k string)) {
+		for p := range np {
+			for v := range nv {
+				k := ""
+				if v == nv-1 {
+					k = "K1, "
+				}
+				f(acc(p, v), addr(p, 64*v), k)
+			}
+		}
+	}
 	w("")
 	w("// func scKernV%dP%d(src *float32, pix uintptr, taps *int, ntaps int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)", nv, np)
 	w("TEXT ·scKernV%dP%d(SB), NOSPLIT, $8-120", nv, np)
@@ -215,15 +229,7 @@ func kernel(w func(string, ...any), nv, np int) {
 	w("\tMOVQ spix+112(FP), DX")
 	w("\tLEAQ (DX)(DX*2), R8")
 	bases(w, np)
-	for p := range np {
-		for v := range nv {
-			if v == nv-1 {
-				w("\tVADDPS %s, %s, K1, %s", addr(p, 64*v), acc(p, v), acc(p, v))
-			} else {
-				w("\tVADDPS %s, %s, %s", addr(p, 64*v), acc(p, v), acc(p, v))
-			}
-		}
-	}
+	eachAccMem(func(a, m, k string) { w("\tVADDPS %s, %s, %s%s", m, a, k, a) })
 	w("act:")
 	// The activation (epi): the accumulators are Z0-Z27 at most, the
 	// bias registers Z28-Z29 and the broadcast registers Z30-Z31 are free.
@@ -256,15 +262,7 @@ func kernel(w func(string, ...any), nv, np int) {
 	w("\tMOVQ dpix+56(FP), DX")
 	w("\tLEAQ (DX)(DX*2), R8")
 	bases(w, np)
-	for p := range np {
-		for v := range nv {
-			if v == nv-1 {
-				w("\tVMOVUPS %s, K1, %s", acc(p, v), addr(p, 64*v))
-			} else {
-				w("\tVMOVUPS %s, %s", acc(p, v), addr(p, 64*v))
-			}
-		}
-	}
+	eachAccMem(func(a, m, k string) { w("\tVMOVUPS %s, %s%s", a, k, m) })
 	// The next group: np pixels further in src and dst (DX is still
 	// dpix); the prefetch pointer goes on from where it is.
 	w("\tMOVQ pix+8(FP), AX")
