@@ -280,3 +280,47 @@ func TestStemMaxPoolFused(t *testing.T) {
 		sameOutputs(t, fmt.Sprintf("threads=%d", threads), p, ref, m, batches, 1e-4)
 	}
 }
+
+// TestWinogradConvKeepsMaxPool: fuse-pool folds a 3×3 stride-2 max pooling
+// into the convolution before it, but where SmallConv would compute that
+// convolution on its Winograd F(2×2) path (ReLU) lowering keeps the pooling
+// as a step of its own; with ReLU6 (the direct kernel either way) the
+// pooling stays in the convolution's step. Outputs as unfused.
+func TestWinogradConvKeepsMaxPool(t *testing.T) {
+	for _, tc := range []struct {
+		act  string
+		want []string
+	}{
+		{"relu", []string{"Conv2D/direct", "MaxPooling2D"}},
+		{"relu6", []string{"Conv2D/direct"}},
+	} {
+		b := ir.NewBuilder("winopool")
+		b.Input("in", ir.Shape{29, 29, 16}, ir.ChannelsLast)
+		c := b.Add("c", &ir.Conv2D{Filters: 32, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadSame},
+			UseBias: true, Activation: ir.Act{Name: ir.ActName(tc.act)}}, "in")
+		b.Add("p", &ir.Pool2D{Max: true, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 2, SW: 2}}, c)
+		m, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		zoo.RandomWeights(m, 5)
+		p, err := Compile(m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := Compile(m, Options{NoFuse: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kernels.SmallConvPays(kernels.ConvParams{N: 1, H: 8, W: 8, C: 8, OutC: 8, KH: 3, KW: 3}, kernels.Activation{}, false) { // AVX-512
+			var kinds []string
+			for _, s := range p.steps {
+				kinds = append(kinds, s.kind)
+			}
+			if !slices.Equal(kinds, tc.want) {
+				t.Errorf("%s: steps %q, want %q", tc.act, kinds, tc.want)
+			}
+		}
+		sameOutputs(t, tc.act, p, ref, m, []int{1, 2}, 1e-4)
+	}
+}

@@ -133,18 +133,37 @@ func SmallConvPays(p ConvParams, act Activation, winograd bool) bool {
 	if !winograd {
 		return true
 	}
+	th, tw := (q.OutH()+winoTile-1)/winoTile, (q.OutW()+winoTile-1)/winoTile
+	tiles := q.N * th * tw
 	few := 64
 	if scWinoFits(q) && (act.IsLinear() || act.Kind == ActReLU && act.NegativeSlope == 0 && act.Threshold == 0 && !act.HasMax) {
 		few = 192
+		if q.C <= scWinoFewC && tiles >= scWinoManyTiles {
+			return true
+		}
 	}
 	if q.C+q.OutC <= few {
 		return true
 	}
-	tiles := q.N * ((q.OutH() + winoTile - 1) / winoTile) * ((q.OutW() + winoTile - 1) / winoTile)
-	th, tw := (q.OutH()+winoTile-1)/winoTile, (q.OutW()+winoTile-1)/winoTile
 	cover := float64(q.OutH()*q.OutW()) / float64(th*tw*winoTile*winoTile)
 	return tiles*(q.C+q.OutC) < 10000 || cover < scWinoMinCover
 }
+
+// scWinoFewC and scWinoManyTiles: a layer that SmallConv's F(2×2) path
+// computes, with at most scWinoFewC input channels and at least
+// scWinoManyTiles 4×4 tiles, stays with SmallConv however many output
+// channels it has: F(4×4)'s GEMMs are then shallow (C deep) and its
+// transformed tiles no longer stay in cache. Xeon, two threads, F(2×2)
+// against F(4×4) (GFLOP/s counted as direct convolution): batch 1
+// 71²×80→192 446/375, 56²×64→192 445/407, 56²×96→128 411/324,
+// 56²×64→256 370/310; batch 8 28²×64→256 490/316, 28²×80→192 457/363.
+// With fewer tiles F(4×4) keeps them (28²×96→128 at batch 1, 49 tiles:
+// 414/462; 28²×80→192 405/466), and with more channels too (112²×128→128
+// 420/491, 28²×128→128 at batch 8 459/469).
+const (
+	scWinoFewC      = 96
+	scWinoManyTiles = 128
+)
 
 // scWinoMinCover: SmallConv keeps a layer from Winograd F(4×4, 3×3) when
 // the 4×4 output tiles cover the map with more than a fifth of their

@@ -491,3 +491,31 @@ func TestResidualActSplit(t *testing.T) {
 		khSameBits(t, fmt.Sprint(act.Kind), got, want)
 	}
 }
+
+// TestSmallConvWinogradAgrees: SmallConvWinograd (what lowering asks
+// before fusing a max pooling) says the same as the call itself (wino)
+// on layers that fit F(2×2) or not, that stream their transformed kernel
+// or not, at batch 1 and 8, with activations the transform applies or not.
+func TestSmallConvWinogradAgrees(t *testing.T) {
+	same := func(n, hw, c, oc, k int) ConvParams {
+		return ConvParams{N: n, H: hw, W: hw, C: c, OutC: oc, KH: k, KW: k, PadTop: k / 2, PadBottom: k / 2, PadLeft: k / 2, PadRight: k / 2}
+	}
+	acts := []Activation{{}, khReLU, {Kind: ActReLU, HasMax: true, Max: 6}, {Kind: ActSigmoid}}
+	seen := map[bool]bool{}
+	for _, p := range []ConvParams{same(1, 29, 16, 32, 3), same(8, 29, 16, 32, 3), same(1, 14, 256, 256, 3), same(8, 14, 256, 256, 3),
+		same(1, 7, 64, 64, 3), same(1, 16, 24, 32, 3), same(1, 16, 16, 32, 5)} {
+		sc := NewSmallConv(make([]float32, p.KernelLen()), p)
+		for _, act := range acts {
+			r := scRun{s: sc, p: p.norm(), act: act, ldo: p.OutC, scInput: scInput{ldi: p.C}}
+			r.epi = scEpiFor(act)
+			got, want := SmallConvWinograd(p, act), r.wino()
+			if got != want {
+				t.Errorf("%+v %+v: SmallConvWinograd %v, the call %v", p, act, got, want)
+			}
+			seen[got] = true
+		}
+	}
+	if !seen[true] || !seen[false] {
+		t.Errorf("the table does not have both answers: %v", seen)
+	}
+}
