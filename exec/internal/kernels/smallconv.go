@@ -46,9 +46,9 @@ import (
 type SmallConv struct {
 	p       ConvParams // normalized; N is taken from each call
 	oh, ow  int
-	wp      int   // band row width in pixels (input width plus pads)
-	inPlace bool  // no padding: the band is the input itself
-	taps    []int // byte offsets of the taps, as deltas (see the kernels)
+	wp      int  // band row width in pixels (input width plus pads)
+	inPlace bool // no padding: the band is the input itself
+	taps    scTaps
 	blocks  []scBlock
 	wino    *scWino // the Winograd F(2×2, 3×3) path, where it applies
 
@@ -201,17 +201,15 @@ func newSmallConv(kernel []float32, p ConvParams, allowWino bool) *SmallConv {
 	// at the full pixel stride; a block adds its group's channel offset.
 	cg, ocg := p.C/p.Groups, p.OutC/p.Groups
 	ntaps := p.KH * p.KW * cg
-	s.taps = make([]int, ntaps)
-	prev := 0
+	offs := make([]int, ntaps)
 	for kh := range p.KH {
 		for kw := range p.KW {
 			for c := range cg {
-				off := 4 * ((kh*p.DilH*s.wp+kw*p.DilW)*p.C + c)
-				s.taps[(kh*p.KW+kw)*cg+c] = off - prev
-				prev = off
+				offs[(kh*p.KW+kw)*cg+c] = 4 * ((kh*p.DilH*s.wp+kw*p.DilW)*p.C + c)
 			}
 		}
 	}
+	s.taps = newSCTaps(offs)
 	for g := range p.Groups {
 		for j := 0; j < ocg; j += 32 {
 			oc0, rem := g*ocg+j, ocg-j
@@ -237,6 +235,37 @@ func newSmallConv(kernel []float32, p ConvParams, allowWino bool) *SmallConv {
 		s.wino = newSCWino(kernel, p, s.oh, s.ow, s.wp)
 	}
 	return s
+}
+
+// scTaps are the byte offsets of a micro-kernel's taps from its pixels'
+// addresses, in two forms: deltas, each tap's offset from the tap before
+// (the first's from 0), for the Go kernel; and runs, the same taps as
+// runs of consecutive floats (a kernel position's channels), three ints
+// each: the run's first offset from the end of the run before (from 0
+// for the first), its taps / 4 and its taps % 4, for the AVX-512 kernels,
+// which take four taps of a run per loop (smallconv_gen.go).
+type scTaps struct {
+	deltas, runs []int
+}
+
+// newSCTaps returns the taps at byte offsets offs (taken in that order).
+func newSCTaps(offs []int) scTaps {
+	t := scTaps{deltas: make([]int, len(offs))}
+	prev := 0
+	for i, o := range offs {
+		t.deltas[i], prev = o-prev, o
+	}
+	end := 0 // the end of the run before
+	for i := 0; i < len(offs); {
+		n := 1
+		for i+n < len(offs) && offs[i+n] == offs[i+n-1]+4 {
+			n++
+		}
+		t.runs = append(t.runs, offs[i]-end, n/4, n%4)
+		end = offs[i+n-1] + 4
+		i += n
+	}
+	return t
 }
 
 // scEpi is the activation SmallConv's micro-kernel applies to its sums
@@ -280,7 +309,7 @@ func scEpiFor(act Activation) scEpi {
 
 // packedBytes is the size of the packed weights: len(blocks) blocks of
 // 32 output channels × the taps.
-func (s *SmallConv) packedBytes() int { return 4 * len(s.taps) * 32 * len(s.blocks) }
+func (s *SmallConv) packedBytes() int { return 4 * len(s.taps.deltas) * 32 * len(s.blocks) }
 
 // scRun is one call, shared by its workers (pooled: no allocation).
 type scRun struct {
@@ -708,7 +737,7 @@ func (s *SmallConv) plan(n, workers int, inPlace bool, maxRows, band0, rowStep i
 	}
 	units := s.oh
 	nblk := len(s.blocks)
-	wBytes := 4 * len(s.taps) * 32 // one block's packed weights
+	wBytes := 4 * len(s.taps.deltas) * 32 // one block's packed weights
 	bandBytes := func(r int) int { return 4 * (band0 + (r-1)*rowStep) }
 	want := 1
 	if workers > 1 {
@@ -833,7 +862,7 @@ func (r *scRun) RunItem(w, it int) {
 		for bi := b0; bi < b1; bi++ {
 			var pf scPrefetch
 			if bi+1 < b1 {
-				pf = newSCPrefetch(s.blocks[bi+1].w, s.runsFor(bi, np), len(s.taps))
+				pf = newSCPrefetch(s.blocks[bi+1].w, s.runsFor(bi, np), len(s.taps.deltas))
 			}
 			r.pixelsBlock(bi, np, band, r.out[o:], r.skipPixels(n, px0), &pf)
 		}
@@ -959,7 +988,7 @@ func (r *scRun) blocksOuter(y0, y1, b0, b1 int, band []float32, rowLen int, dst 
 	for bi := b0; bi < b1; bi++ {
 		var pf scPrefetch
 		if bi+1 < b1 {
-			pf = newSCPrefetch(s.blocks[bi+1].w, (y1-y0)*s.runs(bi), len(s.taps))
+			pf = newSCPrefetch(s.blocks[bi+1].w, (y1-y0)*s.runs(bi), len(s.taps.deltas))
 		}
 		for y := y0; y < y1; y++ {
 			o := (y - y0) * dstRow
@@ -1074,9 +1103,9 @@ func (r *scRun) rowRunsOuter(b0, b1 int, src, dst, skip []float32, more bool) {
 		x1 := x + np
 		var pf scPrefetch
 		if next := min(s.ow-x1, np); next > 0 {
-			pf = newSCPrefetch(skip[x1*p.OutC:(x1+next)*p.OutC], nb, len(s.taps))
+			pf = newSCPrefetch(skip[x1*p.OutC:(x1+next)*p.OutC], nb, len(s.taps.deltas))
 		} else if more {
-			pf = newSCPrefetch(skip[s.ow*p.OutC:min(len(skip), (s.ow+np)*p.OutC)], nb, len(s.taps))
+			pf = newSCPrefetch(skip[s.ow*p.OutC:min(len(skip), (s.ow+np)*p.OutC)], nb, len(s.taps.deltas))
 		}
 		for bi := b0; bi < b1; bi++ {
 			r.kern(bi, x, np, 1, src, dst, skip, &pf)
@@ -1146,7 +1175,7 @@ func (r *scRun) kern(bi, x, np, groups int, src, dst, skip []float32, pf *scPref
 		sk = &skip[x*p.OutC+blk.oc0]
 	}
 	at, step := pf.next(groups)
-	scKern(blk.nv, np, groups, &src[x*p.StrideW*p.C+blk.inOff], uintptr(4*p.StrideW*p.C), s.taps, &blk.w[0],
+	scKern(blk.nv, np, groups, &src[x*p.StrideW*p.C+blk.inOff], uintptr(4*p.StrideW*p.C), &s.taps, &blk.w[0],
 		&r.bias[32*bi], &dst[x*r.ldo+blk.oc0], uintptr(4*r.ldo), blk.mask, &r.epi, at, step, sk, uintptr(4*p.OutC))
 }
 
@@ -1237,14 +1266,14 @@ func (r *scRun) pixelsEpilogue(n, px, np, b0, b1 int, dst []float32) {
 // contract): groups runs of np pixels, pix bytes apart from src, × nv
 // vectors of 16 channels, each pixel's channels taking epi's activation
 // (Apply) before they are stored.
-func scKernGo(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, skip *float32, spix uintptr) {
+func scKernGo(nv, np, groups int, src *float32, pix uintptr, taps *scTaps, w, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, skip *float32, spix uintptr) {
 	for g := range groups {
 		run := uintptr(g * np)
 		var sk *float32
 		if skip != nil {
 			sk = (*float32)(unsafe.Add(unsafe.Pointer(skip), run*spix))
 		}
-		scKernGoRun(nv, np, (*float32)(unsafe.Add(unsafe.Pointer(src), run*pix)), pix, taps, w, bias,
+		scKernGoRun(nv, np, (*float32)(unsafe.Add(unsafe.Pointer(src), run*pix)), pix, taps.deltas, w, bias,
 			(*float32)(unsafe.Add(unsafe.Pointer(dst), run*dpix)), dpix, mask, epi, sk, spix)
 	}
 }

@@ -33,8 +33,9 @@ func scXGETBV() (eax uint32)
 // + g·np·pix and dst + g·np·dpix), applying epi (nil or kind scEpiNone:
 // none), after adding skip (nil: none; pixel p's at skip + p·spix, runs
 // advancing it as dst) to the sums. With two vectors it also prefetches into L2 one line at pf,
-// pf+pfStep, … per tap (nil: none): the next block's weights.
-func scKern(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, skip *float32, spix uintptr) {
+// pf+pfStep, … per tap (nil: none; the fourth of each four taps of a run
+// left out): the next block's weights.
+func scKern(nv, np, groups int, src *float32, pix uintptr, taps *scTaps, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, skip *float32, spix uintptr) {
 	if !scAVX512 || scForceGo {
 		scKernGo(nv, np, groups, src, pix, taps, w, bias, dst, dpix, mask, epi, skip, spix)
 		return
@@ -48,7 +49,7 @@ func scKern(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias, 
 	if pf == nil {
 		pf, pfStep = w, 0
 	}
-	scKernels[nv][np](src, pix, &taps[0], len(taps), w, bias, dst, dpix, mask, epi, pf, pfStep, groups, skip, spix)
+	scKernels[nv][np](src, pix, &taps.runs[0], len(taps.runs)/3, w, bias, dst, dpix, mask, epi, pf, pfStep, groups, skip, spix)
 }
 
 // cpuAllows reports whether $KCONV_CPU (the gemm package's override of the

@@ -8,7 +8,7 @@ const scAVX512 = false
 
 var scForceGo = true
 
-func scKern(nv, np, groups int, src *float32, pix uintptr, taps []int, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, _ *float32, _ uintptr, skip *float32, spix uintptr) {
+func scKern(nv, np, groups int, src *float32, pix uintptr, taps *scTaps, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, _ *float32, _ uintptr, skip *float32, spix uintptr) {
 	scKernGo(nv, np, groups, src, pix, taps, w, bias, dst, dpix, mask, epi, skip, spix)
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -517,5 +518,36 @@ func TestSmallConvWinogradAgrees(t *testing.T) {
 	}
 	if !seen[true] || !seen[false] {
 		t.Errorf("the table does not have both answers: %v", seen)
+	}
+}
+
+// TestSCTapsRuns: the micro-kernels' runs give back every tap's offset, in
+// order, for convolutions whose positions have 3, 16, 20 and 1 channels.
+func TestSCTapsRuns(t *testing.T) {
+	for _, p := range []ConvParams{
+		{N: 1, H: 9, W: 9, C: 3, OutC: 16, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
+		{N: 1, H: 9, W: 9, C: 16, OutC: 32, KH: 1, KW: 1},
+		{N: 1, H: 9, W: 9, C: 20, OutC: 32, KH: 3, KW: 2, DilH: 2, DilW: 2},
+		{N: 1, H: 9, W: 9, C: 40, OutC: 40, KH: 1, KW: 3, Groups: 40},
+	} {
+		s := NewSmallConvDirect(make([]float32, p.KernelLen()), p)
+		var want, got []int
+		off := 0
+		for _, d := range s.taps.deltas {
+			off += d
+			want = append(want, off)
+		}
+		end := 0
+		for r := 0; r < len(s.taps.runs); r += 3 {
+			o := end + s.taps.runs[r]
+			for range 4*s.taps.runs[r+1] + s.taps.runs[r+2] {
+				got = append(got, o)
+				o += 4
+			}
+			end = o
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%+v: runs %v give %v, want %v", p, s.taps.runs, got, want)
+		}
 	}
 }

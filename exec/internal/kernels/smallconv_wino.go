@@ -33,7 +33,7 @@ type scWino struct {
 	th, tw int       // tile grid (ceil of the output size / 2)
 	wt     int       // band width in pixels: ≥ 2·tw+2, so every patch is in the band
 	u      []float32 // G g Gᵀ as [ξ][OutC/16][C][16]
-	taps   []int     // byte deltas of the C channels in V's layout
+	taps   scTaps    // the C channels in V's layout
 	zero   []float32 // 16 zeros: the GEMMs' bias
 }
 
@@ -49,13 +49,11 @@ func newSCWino(kernel []float32, p ConvParams, oh, ow, wp int) *scWino {
 	c, oc := p.C, p.OutC
 	w := &scWino{th: (oh + 1) / 2, tw: (ow + 1) / 2, zero: make([]float32, 16)}
 	w.wt = max(wp, 2*w.tw+2)
-	w.taps = make([]int, c)
-	prev := 0
+	offs := make([]int, c)
 	for ci := range c {
-		off := 4 * (ci/16*256 + ci%16)
-		w.taps[ci] = off - prev
-		prev = off
+		offs[ci] = 4 * (ci/16*256 + ci%16)
 	}
+	w.taps = newSCTaps(offs)
 	nob := oc / 16
 	w.u = make([]float32, 16*oc*c)
 	// One 16-channel block at a time, gathered and written whole, the
@@ -215,7 +213,7 @@ func (r *scRun) runWino(w, n, ty0, ty1 int) {
 		}
 		for xi := range 16 {
 			for ob := range nob {
-				scKern(1, cnt, 1, &v[xi*16], uintptr(4*vT), wn.taps, &wn.u[(xi*nob+ob)*c*16],
+				scKern(1, cnt, 1, &v[xi*16], uintptr(4*vT), &wn.taps, &wn.u[(xi*nob+ob)*c*16],
 					&wn.zero[0], &m[(ob*16+xi)*16], uintptr(4*mT), 0xFFFF, nil, nil, 0, nil, 0)
 			}
 		}
