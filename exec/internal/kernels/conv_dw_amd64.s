@@ -8,7 +8,11 @@
 //	                                    * kern[taps[2t+1] + c], lo), hi)
 //
 // for c in [0, cbytes/4), offsets in bytes. Pixels go eight, four or one at a
-// time (eight independent FMA chains), and for each group of pixels every block of 16
+// time (eight independent FMA chains; four pixels take two blocks of 16
+// channels at a time and one pixel four, while that many full blocks
+// remain, so that every group keeps four to eight chains: a 7×7 map's 5×5
+// layer, every pixel of it on the one-pixel path, waited on one chain's
+// FMA latency), and for each group of pixels every block of 16
 // channels (the last masked by tailmask) in turn, so that the row is read
 // and written in address order: NHWC keeps a pixel's channels together,
 // and sweeping the row once per channel block (the order before) read it
@@ -124,6 +128,81 @@ x4:
 	JLT  x1
 	XORQ R13, R13
 
+	// Two full blocks at a time (eight FMA chains) while two remain.
+cb4w:
+	MOVQ cbytes+72(FP), AX
+	SUBQ R13, AX
+	JLE  cb4_done
+	CMPQ AX, $128
+	JLT  cb4
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	MOVQ   bias+24(FP), AX
+	TESTQ  AX, AX
+	JZ     cb4w_nobias
+	VMOVUPS (AX)(R13*1), Z28
+	VMOVUPS 64(AX)(R13*1), Z29
+
+cb4w_nobias:
+	VMOVAPS Z28, Z0
+	VMOVAPS Z28, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z28, Z3
+	VMOVAPS Z29, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z29, Z6
+	VMOVAPS Z29, Z7
+	MOVQ kern+16(FP), R12
+	ADDQ R13, R12
+	LEAQ (R14)(R13*1), DI
+	MOVQ R10, BX
+	MOVQ R11, R8
+
+cb4w_tap:
+	MOVQ        8(BX), AX
+	VMOVUPS     (R12)(AX*1), Z8
+	VMOVUPS     64(R12)(AX*1), Z9
+	MOVQ        (BX), AX
+	ADDQ        DI, AX
+	VFMADD231PS (AX), Z8, Z0
+	VFMADD231PS (AX)(R9*1), Z8, Z1
+	VFMADD231PS (AX)(R9*2), Z8, Z2
+	VFMADD231PS (AX)(SI*1), Z8, Z3
+	VFMADD231PS 64(AX), Z9, Z4
+	VFMADD231PS 64(AX)(R9*1), Z9, Z5
+	VFMADD231PS 64(AX)(R9*2), Z9, Z6
+	VFMADD231PS 64(AX)(SI*1), Z9, Z7
+	ADDQ        $16, BX
+	DECQ        R8
+	JNZ         cb4w_tap
+	VMAXPS      Z0, Z30, Z0
+	VMAXPS      Z1, Z30, Z1
+	VMAXPS      Z2, Z30, Z2
+	VMAXPS      Z3, Z30, Z3
+	VMAXPS      Z4, Z30, Z4
+	VMAXPS      Z5, Z30, Z5
+	VMAXPS      Z6, Z30, Z6
+	VMAXPS      Z7, Z30, Z7
+	VMINPS      Z0, Z31, Z0
+	VMINPS      Z1, Z31, Z1
+	VMINPS      Z2, Z31, Z2
+	VMINPS      Z3, Z31, Z3
+	VMINPS      Z4, Z31, Z4
+	VMINPS      Z5, Z31, Z5
+	VMINPS      Z6, Z31, Z6
+	VMINPS      Z7, Z31, Z7
+	LEAQ        (R15)(R13*1), AX
+	VMOVUPS     Z0, (AX)
+	VMOVUPS     Z1, (AX)(DX*1)
+	VMOVUPS     Z2, (AX)(DX*2)
+	VMOVUPS     Z3, (AX)(CX*1)
+	VMOVUPS     Z4, 64(AX)
+	VMOVUPS     Z5, 64(AX)(DX*1)
+	VMOVUPS     Z6, 64(AX)(DX*2)
+	VMOVUPS     Z7, 64(AX)(CX*1)
+	ADDQ        $128, R13
+	JMP         cb4w
+
 cb4:
 	MOVQ  cbytes+72(FP), AX
 	SUBQ  R13, AX
@@ -178,7 +257,9 @@ cb4_tap:
 	VMOVUPS     Z3, K1, (AX)(CX*1)
 	ADDQ        $64, R13
 	CMPQ        R13, cbytes+72(FP)
-	JLT         cb4
+	JLT         cb4w
+
+cb4_done:
 	LEAQ (R14)(R9*4), R14
 	LEAQ (R15)(DX*4), R15
 	SUBQ $4, nx+32(FP)
@@ -187,6 +268,62 @@ x1:
 	CMPQ nx+32(FP), $0
 	JEQ  done
 	XORQ R13, R13
+
+	// Four full blocks at a time (four FMA chains) while four remain.
+cb1w:
+	MOVQ cbytes+72(FP), AX
+	SUBQ R13, AX
+	JLE  cb1_done
+	CMPQ AX, $256
+	JLT  cb1
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   bias+24(FP), AX
+	TESTQ  AX, AX
+	JZ     cb1w_nobias
+	VMOVUPS (AX)(R13*1), Z0
+	VMOVUPS 64(AX)(R13*1), Z1
+	VMOVUPS 128(AX)(R13*1), Z2
+	VMOVUPS 192(AX)(R13*1), Z3
+
+cb1w_nobias:
+	MOVQ kern+16(FP), R12
+	ADDQ R13, R12
+	LEAQ (R14)(R13*1), DI
+	MOVQ R10, BX
+	MOVQ R11, R8
+
+cb1w_tap:
+	MOVQ        8(BX), AX
+	VMOVUPS     (R12)(AX*1), Z8
+	VMOVUPS     64(R12)(AX*1), Z9
+	VMOVUPS     128(R12)(AX*1), Z10
+	VMOVUPS     192(R12)(AX*1), Z11
+	MOVQ        (BX), AX
+	VFMADD231PS (DI)(AX*1), Z8, Z0
+	VFMADD231PS 64(DI)(AX*1), Z9, Z1
+	VFMADD231PS 128(DI)(AX*1), Z10, Z2
+	VFMADD231PS 192(DI)(AX*1), Z11, Z3
+	ADDQ        $16, BX
+	DECQ        R8
+	JNZ         cb1w_tap
+	VMAXPS      Z0, Z30, Z0
+	VMAXPS      Z1, Z30, Z1
+	VMAXPS      Z2, Z30, Z2
+	VMAXPS      Z3, Z30, Z3
+	VMINPS      Z0, Z31, Z0
+	VMINPS      Z1, Z31, Z1
+	VMINPS      Z2, Z31, Z2
+	VMINPS      Z3, Z31, Z3
+	LEAQ        (R15)(R13*1), AX
+	VMOVUPS     Z0, (AX)
+	VMOVUPS     Z1, 64(AX)
+	VMOVUPS     Z2, 128(AX)
+	VMOVUPS     Z3, 192(AX)
+	ADDQ        $256, R13
+	JMP         cb1w
 
 cb1:
 	MOVQ  cbytes+72(FP), AX
@@ -226,7 +363,9 @@ cb1_tap:
 	VMOVUPS     Z0, K1, (AX)
 	ADDQ        $64, R13
 	CMPQ        R13, cbytes+72(FP)
-	JLT         cb1
+	JLT         cb1w
+
+cb1_done:
 	ADDQ R9, R14
 	ADDQ DX, R15
 	DECQ nx+32(FP)

@@ -185,6 +185,12 @@ func TestDepthwiseConv2DFastVsRef(t *testing.T) {
 		{"7x7 s1 linear c1", ConvParams{N: 1, H: 9, W: 10, C: 1, OutC: 1, KH: 7, KW: 7, PadTop: 3, PadBottom: 3, PadLeft: 3, PadRight: 3}, true, Activation{}},
 		{"3x3 huge pads", ConvParams{N: 1, H: 2, W: 2, C: 16, OutC: 16, KH: 3, KW: 3, PadTop: 4, PadBottom: 4, PadLeft: 4, PadRight: 4}, true, khReLU},
 		{"3x3 big relu6 c96", ConvParams{N: 1, H: 56, W: 56, C: 96, OutC: 96, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 6}},
+		// Small maps, where pixels go one or four at a time over four or two
+		// channel blocks at once: full blocks, a partial last one, no bias.
+		{"5x5 7x7 swish c72", ConvParams{N: 1, H: 7, W: 7, C: 72, OutC: 72, KH: 5, KW: 5, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2}, true, Activation{Kind: ActSwish}},
+		{"5x5 7x7 linear c80 no bias", ConvParams{N: 2, H: 7, W: 7, C: 80, OutC: 80, KH: 5, KW: 5, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2}, false, Activation{}},
+		{"3x3 6x6 relu c256", ConvParams{N: 1, H: 6, W: 6, C: 256, OutC: 256, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
+		{"3x3 s2 9x9 relu6 c64", ConvParams{N: 1, H: 9, W: 9, C: 64, OutC: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 6}},
 	}
 	for ci, tc := range cases {
 		p := tc.p
