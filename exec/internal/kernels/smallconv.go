@@ -107,8 +107,9 @@ func SmallConvOK(p ConvParams) bool {
 // F(4×4, 3×3): the CPU has AVX-512, the im2col row is at most scMaxTaps
 // long (the largest measured), and against Winograd either the channels
 // are few (C+OutC ≤ 192 where SmallConv takes its own F(2×2, 3×3) path,
-// ≤ 64 where it computes directly) or tiles·(C+OutC) < 10000 (Winograd
-// needs channels to amortize its transforms and tiles to fill its GEMMs).
+// or there C ≤ scWinoFewC over many tiles; ≤ 64 where it computes
+// directly) or tiles·(C+OutC) < 10000 (Winograd needs channels to
+// amortize its transforms and tiles to fill its GEMMs).
 //
 // Measured (2 threads, Zen 4, bias+ReLU, GFLOP/s counted as direct
 // convolution; BenchmarkSmallConvRule): the direct path runs at 175-225 on
