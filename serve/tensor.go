@@ -422,6 +422,9 @@ func eightDigitsValue(w uint64) uint64 {
 // uint64 holds any 19-digit mantissa.
 const maxFastDigits = 19
 
+// negPow10f64[k] is 10^-k rounded to float64 (decimalFloat32).
+var negPow10f64 = [...]float64{1e0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22}
+
 // pow10f64 are the powers of ten a float64 holds exactly.
 var pow10f64 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
@@ -649,17 +652,17 @@ func nearMidpoint32(v float64) bool {
 
 // decimalFloat32 is (-1)^neg × mant × 10^exp rounded to float32, or ok
 // false where it cannot tell. The float64 v computed from mant (exact below
-// 2^53, else rounded) and the exact powers of ten 10^0…10^22 (one
-// multiplication, or one or two divisions) has at most three roundings,
-// each a relative error of at most 2^-53: within 3 float64 ulps of the
-// decimal (an ulp is at least 2^-53 of the value). Rounding v to float32
-// then gives the float32 nearest the decimal unless a midpoint between two
-// float32s lies that close to v (a midpoint has a 1 followed by 28 zero
-// bits below float32's 23-bit fraction in float64's 52-bit one: v's low 29
-// bits within 4 of 1<<28 are left out), or v is outside float32's normal
-// range: ok is false there, as for exponents beyond -44…22. (With at most
-// 15 digits and exponents within ±22 this is Clinger's fast path: v is the
-// decimal correctly rounded, and only an exact midpoint is left out.)
+// 2^53, else rounded) and a power of ten (10^0…10^22 exactly, times; or
+// 10^-1…10^-22 rounded to float64, times: a division's latency was a
+// quarter of a number's parse; or beyond, two divisions by exact powers)
+// has at most three roundings, each a relative error of at most 2^-53:
+// within 3 float64 ulps of the decimal (an ulp is at least 2^-53 of the
+// value). Rounding v to float32 then gives the float32 nearest the decimal
+// unless a midpoint between two float32s lies that close to v (a midpoint
+// has a 1 followed by 28 zero bits below float32's 23-bit fraction in
+// float64's 52-bit one: v's low 29 bits within 4 of 1<<28 are left out),
+// or v is outside float32's normal range: ok is false there, as for
+// exponents beyond -44…22.
 func decimalFloat32(neg bool, mant uint64, exp int) (f float32, ok bool) {
 	var v float64
 	switch {
@@ -668,7 +671,7 @@ func decimalFloat32(neg bool, mant uint64, exp int) (f float32, ok bool) {
 	case exp >= 0 && exp < len(pow10f64):
 		v = float64(mant) * pow10f64[exp]
 	case exp < 0 && -exp < len(pow10f64):
-		v = float64(mant) / pow10f64[-exp]
+		v = float64(mant) * negPow10f64[-exp]
 	case exp < 0 && -exp < 2*len(pow10f64)-1:
 		v = float64(mant) / 1e22 / pow10f64[-exp-22]
 	default:
