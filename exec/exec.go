@@ -50,8 +50,11 @@ type Program struct {
 	outputs []*value          // model outputs (logical storage), in model order
 	kept    map[string]*value // observable node outputs (logical storage)
 	slots   [][]*value        // the values of each arena buffer (an in-place chain)
-	lives   [][2]int          // each buffer's first and last step (-1: before the first; len(steps): after the last)
-	maxIns  int               // the most inputs of any step
+	// borrow[i]: a run reads input i from the caller's tensor instead of
+	// a copy in its arena (no step writes into its buffer; see allocate).
+	borrow []bool
+	lives  [][2]int // each buffer's first and last step (-1: before the first; len(steps): after the last)
+	maxIns int      // the most inputs of any step
 
 	budget      int64 // Options.MemoryBudget resolved
 	weightBytes int64 // float32 bytes of all weights
@@ -342,6 +345,10 @@ func (p *Program) execOn(ctx context.Context, inputs []*ir.Tensor, batch int, po
 	}
 	a.ws.Pool = pool
 	for i, v := range p.inputs {
+		if p.borrow[i] {
+			a.borrow(v.slot, inputs[i].Data)
+			continue
+		}
 		copy(a.buf(v, batch), inputs[i].Data)
 	}
 	// A thread's CPU time is a system call: read it only where it means
@@ -424,6 +431,7 @@ func (p *Program) getArena(batch int) (*arena, error) {
 // putArena returns a to the idle arenas of its batch size (or drops it when
 // as many are idle as can run at once).
 func (p *Program) putArena(batch int, a *arena) {
+	a.unborrow()
 	p.mu.Lock()
 	if ap := p.arenas[batch]; ap != nil && len(ap.idle) < maxIdleArenas() {
 		ap.idle = append(ap.idle, a)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/kconv/kconv/ir"
@@ -214,5 +215,68 @@ func TestRunIntoBadOutputs(t *testing.T) {
 	good := []*ir.Tensor{ir.NewTensor(ir.Shape{2, 5}, p.outputs[0].layout)}
 	if err := p.RunInto(ctx, []*ir.Tensor{x}, good); err != nil {
 		t.Errorf("RunInto: %v", err)
+	}
+}
+
+// TestBorrowedInputs: a run reads an input from the caller's tensor where
+// no step writes into the input's buffer (a convolution first), copies it
+// where a step would (ReLU in place first: the caller's tensor must stay
+// as it was), and either way gives what a run with the input copied gives
+// and leaves no reference to the tensor in the idle arena.
+func TestBorrowedInputs(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		first  ir.Op
+		borrow bool
+	}{
+		{"conv first", &ir.Conv2D{Filters: 8, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadSame}, UseBias: true, Activation: ir.Act{Name: "relu"}}, true},
+		{"relu first", &ir.Activation{Act: ir.Act{Name: "relu"}}, false},
+	} {
+		b := ir.NewBuilder("borrow")
+		b.Input("in", ir.Shape{9, 9, 4}, ir.ChannelsLast)
+		x := b.Add("first", tc.first, "in")
+		x = b.Add("flat", &ir.Flatten{}, x)
+		b.Add("dense", &ir.Dense{Units: 5, UseBias: true}, x)
+		m, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		zoo.RandomWeights(m, 3)
+		p, err := Compile(m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.borrow[0] != tc.borrow {
+			t.Errorf("%s: borrow %v, want %v", tc.name, p.borrow[0], tc.borrow)
+		}
+		x0 := fastInput(m, 2)
+		for i := range x0.Data {
+			x0.Data[i] -= 0.5 // negatives, which ReLU in place would clear
+		}
+		keep := slices.Clone(x0.Data)
+		got, err := p.Run(context.Background(), []*ir.Tensor{x0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(x0.Data, keep) {
+			t.Errorf("%s: the run changed the caller's input", tc.name)
+		}
+		p.borrow[0] = false
+		want, err := p.Run(context.Background(), []*ir.Tensor{x0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got[0].Data, want[0].Data) {
+			t.Errorf("%s: borrowed input gave %v, copied %v", tc.name, got[0].Data, want[0].Data)
+		}
+		for _, ap := range p.arenas {
+			for _, a := range ap.idle {
+				for _, s := range a.slots {
+					if len(s) > 0 && &s[0] == &x0.Data[0] {
+						t.Errorf("%s: an idle arena holds the caller's input", tc.name)
+					}
+				}
+			}
+		}
 	}
 }

@@ -140,6 +140,30 @@ type arena struct {
 	slots [][]float32 // one per buffer (Program.slots), all cut from one allocation
 	ws    kernels.Workspace
 	ins   [][]float32 // a step's input buffers (sized to the widest step)
+	// borrowed are the buffers a run reads from the caller's input tensors
+	// (Program.borrow), with the arena's own slice to put back.
+	borrowed []borrowedSlot
+}
+
+type borrowedSlot struct {
+	slot int
+	own  []float32
+}
+
+// borrow makes buffer slot the caller's data for the run.
+func (a *arena) borrow(slot int, data []float32) {
+	a.borrowed = append(a.borrowed, borrowedSlot{slot, a.slots[slot]})
+	a.slots[slot] = data[:len(data):len(data)]
+}
+
+// unborrow gives the borrowed buffers their arena memory back, so that an
+// idle arena holds no reference to a caller's tensor.
+func (a *arena) unborrow() {
+	for i, b := range a.borrowed {
+		a.slots[b.slot] = b.own
+		a.borrowed[i] = borrowedSlot{}
+	}
+	a.borrowed = a.borrowed[:0]
 }
 
 // newArena cuts the buffers of a run at batch size batch out of one
@@ -237,6 +261,19 @@ func (p *Program) allocate() {
 	for _, v := range p.values {
 		if r := v.root(); r.constant == nil && r.slot >= 0 {
 			p.slots[r.slot] = append(p.slots[r.slot], v)
+		}
+	}
+	// A run reads an input straight from the caller's tensor (no copy: a
+	// 224²×3 image is 600 KB) when no step writes into its buffer, in
+	// place or through a view.
+	p.borrow = make([]bool, len(p.inputs))
+	for i, v := range p.inputs {
+		r := v.root()
+		p.borrow[i] = r == v && v.ld == 0 && tails[r.slot] == r
+		for _, s := range p.steps {
+			if s.out.root() == r {
+				p.borrow[i] = false
+			}
 		}
 	}
 	sort.SliceStable(p.values, func(i, j int) bool { return p.values[i].id < p.values[j].id })
