@@ -281,22 +281,26 @@ func TestStemMaxPoolFused(t *testing.T) {
 	}
 }
 
-// TestWinogradConvKeepsMaxPool: fuse-pool folds a 3×3 stride-2 max pooling
+// TestMaxPoolKeptApart: fuse-pool folds a 3×3 stride-2 max pooling
 // into the convolution before it, but where SmallConv would compute that
-// convolution on its Winograd F(2×2) path (ReLU) lowering keeps the pooling
-// as a step of its own; with ReLU6 (the direct kernel either way) the
-// pooling stays in the convolution's step. Outputs as unfused.
-func TestWinogradConvKeepsMaxPool(t *testing.T) {
+// convolution on its Winograd F(2×2) path (ReLU) or its weights outgrow
+// the cache (SmallConvMaxPoolPays: a 5×5 64→128, 800 KB) lowering keeps the
+// pooling as a step of its own; with ReLU6 and few weights (the direct
+// kernel either way) the pooling stays in the convolution's step. Outputs
+// as unfused.
+func TestMaxPoolKeptApart(t *testing.T) {
 	for _, tc := range []struct {
 		act  string
+		c, k int
 		want []string
 	}{
-		{"relu", []string{"Conv2D/direct", "MaxPooling2D"}},
-		{"relu6", []string{"Conv2D/direct"}},
+		{"relu", 16, 3, []string{"Conv2D/direct", "MaxPooling2D"}},
+		{"relu6", 16, 3, []string{"Conv2D/direct"}},
+		{"relu6", 64, 5, []string{"Conv2D/direct", "MaxPooling2D"}},
 	} {
 		b := ir.NewBuilder("winopool")
-		b.Input("in", ir.Shape{29, 29, 16}, ir.ChannelsLast)
-		c := b.Add("c", &ir.Conv2D{Filters: 32, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadSame},
+		b.Input("in", ir.Shape{29, 29, tc.c}, ir.ChannelsLast)
+		c := b.Add("c", &ir.Conv2D{Filters: 2 * tc.c, Window2D: ir.Window2D{KH: tc.k, KW: tc.k, SH: 1, SW: 1, Padding: ir.PadSame},
 			UseBias: true, Activation: ir.Act{Name: ir.ActName(tc.act)}}, "in")
 		b.Add("p", &ir.Pool2D{Max: true, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 2, SW: 2}}, c)
 		m, err := b.Build()
@@ -318,7 +322,7 @@ func TestWinogradConvKeepsMaxPool(t *testing.T) {
 				kinds = append(kinds, s.kind)
 			}
 			if !slices.Equal(kinds, tc.want) {
-				t.Errorf("%s: steps %q, want %q", tc.act, kinds, tc.want)
+				t.Errorf("%s, %d channels: steps %q, want %q", tc.act, tc.c, kinds, tc.want)
 			}
 		}
 		sameOutputs(t, tc.act, p, ref, m, []int{1, 2}, 1e-4)

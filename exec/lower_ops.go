@@ -295,8 +295,8 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 				if !kernels.PoolIs2x2(pp) && !(isMax && kernels.MaxPoolFits(pp)) {
 					return nil
 				}
-				if !kernels.PoolIs2x2(pp) && !l.p.opts.NoWinograd && kernels.SmallConvWinograd(p1, ka) {
-					return nil // Winograd F(2×2) and a pooling step beat the direct kernel pooling its rows
+				if !kernels.PoolIs2x2(pp) && (!kernels.SmallConvMaxPoolPays(p1) || !l.p.opts.NoWinograd && kernels.SmallConvWinograd(p1, ka)) {
+					return nil // a pooling step after the convolution is faster
 				}
 				c.pool, c.poolMax = &pp, isMax
 				return c.fn()

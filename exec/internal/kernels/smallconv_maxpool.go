@@ -31,6 +31,20 @@ func MaxPoolFits(pool PoolParams) bool {
 	return pool.Validate() == nil && oh > 0 && ow > 0
 }
 
+// SmallConvMaxPoolPays reports whether Conv2DMaxPool is expected to beat
+// Conv2D and a MaxPool step on p: where its packed weights stay in cache
+// (scCacheBytes). Every band of pooled rows reads all the weights, and a
+// late layer's megabytes of weights read per band cost more than the
+// pooling pass saves. Xeon, two threads, fused against apart: AlexNet's
+// 13²×256→256 3×3 with its 3×3/2 pooling (2.4 MB of weights) 1.06 / 0.68
+// ms, its 27²×64→192 5×5 (1.2 MB) 2.0 / 1.75; Inception-v3's 147²×32→64
+// 3×3 direct (74 KB) 2.99 / 3.33.
+func SmallConvMaxPoolPays(p ConvParams) bool {
+	q := p.norm()
+	blocks := q.Groups * ((q.OutC/q.Groups + 31) / 32)
+	return 4*q.KH*q.KW*(q.C/q.Groups)*32*blocks <= scCacheBytes
+}
+
 // Conv2DMaxPool computes MaxPool(pool) of Conv2D's result (act(conv(in) +
 // bias)) without storing that result: pool's N, H, W and C must be the
 // convolution's output geometry, and out holds pool's output. The Winograd
