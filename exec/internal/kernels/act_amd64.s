@@ -3,7 +3,12 @@
 
 // Element-wise activations in place over AVX-512 vectors (act_fast.go).
 // kind: 0 clamp to [lo, hi] (ReLU, ReLU6, Clip; NaN stays NaN),
-// 1 sigmoid, 2 swish (x·sigmoid(x)), 3 hard swish (x·clamp(x/6+½, 0, 1)).
+// 1 sigmoid, 2 swish (x·sigmoid(x)), 3 hard swish (x·clamp(x/6+½, 0, 1)),
+// 4 GELU, x·Φ(x), with Φ(x) = ½·erfc(-x/√2) from the Chebyshev-fitted
+// erfc of Numerical Recipes (erfcc: t·e^(-z²+P(t)), t = 1/(1+z/2), P of
+// degree 9; relative error under 1.2e-7 for every z ≥ 0): with a = |x|/√2
+// clamped to 10 (erfc(10) < 1e-44), h = ½·erfc(a) and Φ = 1-h for x ≥ 0,
+// h below.
 // e^t: t clamped to [-87, 88], n = round(t·log2 e), r = t - n·ln 2 (in two
 // parts), a degree-7 polynomial in r, scaled by 2^n with VSCALEFPS.
 
@@ -37,6 +42,23 @@
 	VMOVAPS      Z25, Z6  \
 	VFNMADD231PS R, D, Z6 \
 	VFMADD231PS  Z6, R, R
+
+// GELU's constants: |x| mask, 1/√2, the clamp of a, then P's
+// coefficients from t^0 to t^9.
+DATA gelu<>+0(SB)/4, $0x7fffffff
+DATA gelu<>+4(SB)/4, $0x3f3504f3
+DATA gelu<>+8(SB)/4, $0x41200000
+DATA gelu<>+12(SB)/4, $0xbfa1fc4e // -1.26551223
+DATA gelu<>+16(SB)/4, $0x3f8000c7 // 1.00002368
+DATA gelu<>+20(SB)/4, $0x3ebf88fb // 0.37409196
+DATA gelu<>+24(SB)/4, $0x3dc636c9 // 0.09678418
+DATA gelu<>+28(SB)/4, $0xbe3ec24c // -0.18628806
+DATA gelu<>+32(SB)/4, $0x3e8ec7cc // 0.27886807
+DATA gelu<>+36(SB)/4, $0xbf914e5d // -1.13520398
+DATA gelu<>+40(SB)/4, $0x3fbe87b0 // 1.48851587
+DATA gelu<>+44(SB)/4, $0xbf527892 // -0.82215223
+DATA gelu<>+48(SB)/4, $0x3e2ef945 // 0.17087277
+GLOBL gelu<>(SB), RODATA|NOPTR, $52
 
 #define BCAST(bits, Z) \
 	MOVL         bits, AX \
@@ -96,6 +118,8 @@ full:
 	JEQ       swish
 	CMPQ      DX, $3
 	JEQ       hswish
+	CMPQ      DX, $4
+	JEQ       gelu
 	VMAXPS    Z0, Z30, Z0
 	VMINPS    Z0, Z31, Z0
 	JMP       store
@@ -114,6 +138,33 @@ swish:
 	RECIP(Z4, Z5)
 	VMULPS Z5, Z0, Z0
 	JMP    store
+
+gelu:
+	VPANDD.BCST       gelu<>+0(SB), Z0, Z4
+	VMULPS.BCST       gelu<>+4(SB), Z4, Z4
+	VMINPS.BCST       gelu<>+8(SB), Z4, Z4 // a = min(|x|/√2, 10)
+	VMOVAPS           Z4, Z7
+	VFMADD213PS       Z25, Z29, Z7         // 1 + a/2
+	RECIP(Z7, Z8)                          // t
+	VBROADCASTSS      gelu<>+48(SB), Z9
+	VFMADD213PS.BCST  gelu<>+44(SB), Z8, Z9
+	VFMADD213PS.BCST  gelu<>+40(SB), Z8, Z9
+	VFMADD213PS.BCST  gelu<>+36(SB), Z8, Z9
+	VFMADD213PS.BCST  gelu<>+32(SB), Z8, Z9
+	VFMADD213PS.BCST  gelu<>+28(SB), Z8, Z9
+	VFMADD213PS.BCST  gelu<>+24(SB), Z8, Z9
+	VFMADD213PS.BCST  gelu<>+20(SB), Z8, Z9
+	VFMADD213PS.BCST  gelu<>+16(SB), Z8, Z9
+	VFMADD213PS.BCST  gelu<>+12(SB), Z8, Z9 // P(t)
+	VFNMADD231PS      Z4, Z4, Z9            // P(t) - a²
+	EXP(Z9)
+	VMULPS            Z8, Z9, Z9
+	VMULPS            Z29, Z9, Z9 // h = ½·erfc(a)
+	VSUBPS            Z9, Z25, Z10
+	VCMPPS            $0x0d, Z15, Z0, K2 // x ≥ 0
+	VMOVAPS           Z10, K2, Z9
+	VMULPS            Z9, Z0, Z0
+	JMP               store
 
 hswish:
 	VMOVAPS     Z0, Z4

@@ -8,6 +8,7 @@ const (
 	simdSigmoid
 	simdSwish
 	simdHardSwish
+	simdGELU
 )
 
 // simdAct maps a to the vector kernel's form: its kind and, for clamps,
@@ -39,6 +40,8 @@ func (a Activation) simdAct() (kind int, lo, hi float32, ok bool) {
 		return simdSwish, 0, 0, true
 	case ActHardSwish:
 		return simdHardSwish, 0, 0, true
+	case ActGELU:
+		return simdGELU, 0, 0, true
 	}
 	return 0, 0, 0, false
 }

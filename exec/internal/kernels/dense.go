@@ -48,7 +48,7 @@ func Dense(n, in, out int, x, w, bias []float32, act Activation, y []float32, ws
 	default:
 		gemm.Sgemm(ws.Par(), false, false, n, out, in, 1, x, in, w, out, beta, y, out)
 	}
-	convAct(y, act)
+	convActPar(y[:n*out], act, ws)
 }
 
 // denseSmallBatch is the largest batch that denseBlocked handles. For a few
