@@ -328,3 +328,50 @@ func TestMaxPoolKeptApart(t *testing.T) {
 		sameOutputs(t, tc.act, p, ref, m, []int{1, 2}, 1e-4)
 	}
 }
+
+// TestFusedGELU: an exported GELU (Div by √2, Erf, Add 1, Mul x, Mul ½)
+// after a Dense runs as the Dense's gelu activation (fuse-gelu, then
+// fuse-activation; the vector kernel where the CPU has one) and gives the
+// unfused graph's outputs, whose Erf runs in float64.
+func TestFusedGELU(t *testing.T) {
+	b := ir.NewBuilder("gelu")
+	b.Input("in", ir.Shape{5, 40}, ir.ChannelsLast)
+	b.Add("x", &ir.Dense{Units: 48, UseBias: true}, "in")
+	b.Add("k_s", &ir.Constant{Shape: ir.Shape{1}})
+	b.Add("d", &ir.Binary{Op: ir.BinaryDiv}, "x", "k_s")
+	b.Add("erf", &ir.Activation{Act: ir.Act{Name: ir.ActErf}}, "d")
+	b.Add("k_one", &ir.Constant{Shape: ir.Shape{1}})
+	b.Add("add", &ir.Binary{Op: ir.BinaryAdd}, "erf", "k_one")
+	b.Add("m1", &ir.Merge{Mode: ir.MergeMultiply}, "x", "add")
+	b.Add("k_half", &ir.Constant{Shape: ir.Shape{1}})
+	b.Add("out", &ir.Binary{Op: ir.BinaryMul}, "m1", "k_half")
+	m, err := b.Build("out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoo.RandomWeights(m, 4)
+	for k, v := range map[string]float32{"k_s": math.Sqrt2, "k_one": 1, "k_half": 0.5} {
+		n := m.Node(k)
+		n.Inputs = nil // the Builder chains every node to the one before
+		n.Weights = []*ir.Weight{ir.ConstWeight("value", ir.Shape{1}, []float32{v})}
+	}
+	if err := ir.RunPasses(m, ir.PassOrder, ir.PassInfer); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.steps) != 1 {
+		var kinds []string
+		for _, s := range p.steps {
+			kinds = append(kinds, s.kind)
+		}
+		t.Errorf("steps %q, want the Dense alone", kinds)
+	}
+	ref, err := Compile(m, Options{NoFuse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameOutputs(t, "gelu", p, ref, m, []int{1, 3}, 1e-5)
+}

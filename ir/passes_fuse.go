@@ -41,7 +41,8 @@ const (
 // fold-batchnorm (a BatchNormalization on the output channels into the
 // convolution or dense before it), fold-channel-add (an Add of a
 // per-channel constant into the same), fuse-residual (an Add of another
-// computed value of the same shape into the Conv2D before it) and
+// computed value of the same shape into the Conv2D before it), fuse-gelu
+// (an exported GELU's Erf and arithmetic as one gelu Activation) and
 // fuse-activation (an element-wise activation, or a softmax on the last
 // axis of a channels-last output, into the op before it; an element-wise
 // one into a BatchNormalization too) and fuse-pool (a 2×2, stride-2,
@@ -64,6 +65,7 @@ func FusePasses(keep map[string]bool) []Pass {
 		{Name: PassNameFoldBatchNorm, Run: run((*fuser).batchNorms), After: StageTyped},
 		{Name: PassNameFoldChannelAdd, Run: run((*fuser).channelAdds), After: StageTyped},
 		{Name: PassNameFuseResidual, Run: run((*fuser).residuals), After: StageTyped},
+		{Name: PassNameFuseGELU, Run: run((*fuser).gelus), After: StageTyped},
 		{Name: PassNameFuseActivation, Run: run((*fuser).activations), After: StageTyped},
 		{Name: PassNameFusePool, Run: run((*fuser).pools), After: StageTyped},
 	}
