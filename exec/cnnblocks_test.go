@@ -375,3 +375,99 @@ func TestFusedGELU(t *testing.T) {
 	}
 	sameOutputs(t, "gelu", p, ref, m, []int{1, 3}, 1e-5)
 }
+
+// TestDenseAsConv: a Dense over the last axis of a rank-3 or rank-4 input
+// with enough rows runs as a 1×1 SmallConv (Dense/direct, on AVX-512),
+// with its activation; its outputs are the reference Dense's row by row.
+// Fewer rows keep the GEMM path.
+func TestDenseAsConv(t *testing.T) {
+	for _, tc := range []struct {
+		in   ir.Shape
+		act  ir.ActName
+		conv bool
+	}{
+		{ir.Shape{40, 24}, ir.ActGELU, true},
+		{ir.Shape{7, 5, 40}, ir.ActReLU, true},
+		{ir.Shape{9, 3, 70}, "", true},
+		{ir.Shape{3, 40}, ir.ActGELU, false},
+	} {
+		b := ir.NewBuilder("dense")
+		b.Input("in", tc.in, ir.ChannelsLast)
+		b.Add("d", &ir.Dense{Units: 37, UseBias: true, Activation: ir.Act{Name: tc.act}}, "in")
+		m, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		zoo.RandomWeights(m, 6)
+		p, err := Compile(m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		avx512 := kernels.SmallConvPays(kernels.ConvParams{N: 1, H: 8, W: 8, C: 8, OutC: 8, KH: 1, KW: 1}, kernels.Activation{}, false)
+		if got := p.steps[0].kind == "Dense/direct"; avx512 && got != tc.conv {
+			t.Errorf("%v: step %q", tc.in, p.steps[0].kind)
+		}
+		w, _ := m.Node("d").Weights[0].Data()
+		bias, _ := m.Node("d").Weights[1].Data()
+		ka, err := kernelAct(ir.Act{Name: tc.act})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := tc.in[len(tc.in)-1]
+		for _, n := range []int{1, 3} {
+			x := fastInput(m, n)
+			got, err := p.Run(context.Background(), []*ir.Tensor{x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := kernels.RefDense(len(x.Data)/k, k, 37, x.Data, w, bias, ka)
+			for i, v := range want {
+				if d := math.Abs(float64(got[0].Data[i] - v)); d > 1e-5*(1+math.Abs(float64(v))) {
+					t.Fatalf("%v batch %d: output[%d] = %v, reference %v", tc.in, n, i, got[0].Data[i], v)
+				}
+			}
+		}
+	}
+}
+
+// TestLayerScaleNHWC: a channels-first Mul by a (C, 1, 1) constant
+// between two convolutions (ConvNeXt's layer scale) runs on the NHWC
+// storage as a channel op: no layout step, the unfused outputs.
+func TestLayerScaleNHWC(t *testing.T) {
+	df := ir.ChannelsFirst
+	b := ir.NewBuilder("scale")
+	b.Input("in", ir.Shape{8, 9, 9}, df)
+	b.Add("c1", &ir.Conv2D{Filters: 16, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadSame}, UseBias: true, DataFormat: df}, "in")
+	b.Add("k", &ir.Constant{Shape: ir.Shape{16, 1, 1}})
+	b.Add("mul", &ir.Binary{Op: ir.BinaryMul}, "k", "c1")
+	b.Add("c2", &ir.Conv2D{Filters: 8, Window2D: ir.Window2D{KH: 1, KW: 1, SH: 1, SW: 1}, UseBias: true, DataFormat: df}, "mul")
+	m, err := b.Build("c2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoo.RandomWeights(m, 8)
+	k := m.Node("k")
+	k.Inputs = nil
+	vals := make([]float32, 16)
+	for i := range vals {
+		vals[i] = float32(i) - 7.5
+	}
+	k.Weights = []*ir.Weight{ir.ConstWeight("value", ir.Shape{16, 1, 1}, vals)}
+	if err := ir.RunPasses(m, ir.PassOrder, ir.PassInfer); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.steps {
+		if s.kind == "layout" && s.node != "in" && s.node != "c2" {
+			t.Errorf("layout step for %s", s.node)
+		}
+	}
+	ref, err := Compile(m, Options{NoFuse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameOutputs(t, "layer scale", p, ref, m, []int{1, 2}, 1e-5)
+}

@@ -8,7 +8,8 @@ import (
 // channelOp lowers a broadcast Binary between a 4-D NCHW tensor x kept in
 // NHWC storage and a per-channel operand y of shape (N or 1, C, 1, 1) —
 // the channel scale of a squeeze-and-excitation block, Mul(x, sigmoid(…))
-// — as one channels-last step: without it, the logical-layout Binary
+// — or (C, 1, 1) (a per-channel constant that ONNX broadcasts from the
+// right: ConvNeXt's layer scale) as one channels-last step: without it, the logical-layout Binary
 // would transpose x to NCHW and its result back for the next convolution.
 // y's storage needs no conversion (with 1×1 spatial dims both layouts are
 // the same memory). It reports whether it took the node.
@@ -22,13 +23,17 @@ func (l *lowerer) channelOp(n *ir.Node, op *ir.Binary) bool {
 	}
 	for xi := range 2 {
 		x, y := l.byNode[n.Inputs[xi]], l.byNode[n.Inputs[1-xi]]
-		if x == nil || y == nil || !x.nhwc || !x.shape.Equal(out) || len(y.shape) != 4 {
+		if x == nil || y == nil || !x.nhwc || !x.shape.Equal(out) {
 			continue
 		}
 		c := out[1]
-		if y.shape[1] != c || y.shape[2] != 1 || y.shape[3] != 1 || (y.shape[0] != 1 && y.shape[0] != out[0]) {
+		switch ys := y.shape; {
+		case len(ys) == 4 && ys[1] == c && ys[2] == 1 && ys[3] == 1 && (ys[0] == 1 || ys[0] == out[0]):
+		case len(ys) == 3 && ys[0] == c && ys[1] == 1 && ys[2] == 1 && y.constant != nil:
+		default:
 			continue
 		}
+		perSample := len(y.shape) == 4
 		o := l.newValue(n.Name, n.Out, true)
 		l.byNode[n.Name] = o
 		kop := [...]kernels.BinaryOp{kernels.OpAdd, kernels.OpSub, kernels.OpMul, kernels.OpDiv, kernels.OpMax, kernels.OpMin}[op.Op]
@@ -36,7 +41,7 @@ func (l *lowerer) channelOp(n *ir.Node, op *ir.Binary) bool {
 		l.add(&step{node: n.Name, ins: []*value{x, y}, out: o, inplace: true, chanScale: kop == kernels.OpMul, fn: func(a *arena, b int, ins [][]float32, dst []float32) error {
 			bn := x.batch(b)
 			stride := 0 // y shared by every sample
-			if y.batch(b) == bn {
+			if perSample && y.batch(b) == bn {
 				stride = c
 			}
 			kernels.ChannelOp(kop, dst, ins[0], bn, out[2]*out[3], c, ins[1], stride, yFirst, &a.ws)
