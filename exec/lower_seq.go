@@ -587,7 +587,7 @@ func (l *lowerer) layerNorm(n *ir.Node, op *ir.LayerNormalization) error {
 	l.byNode[n.Name] = out
 	eps := float32(op.Epsilon)
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, inplace: true, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		kernels.LayerNorm(o, ins[0], size, gamma, beta, eps)
+		kernels.LayerNorm(o, ins[0], size, gamma, beta, eps, &a.ws)
 		return nil
 	}})
 	return nil

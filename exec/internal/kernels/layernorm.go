@@ -4,8 +4,9 @@ import "math"
 
 // LayerNorm normalizes rows of n values: y = (x − mean)/sqrt(var + eps)·
 // gamma + beta over each row (gamma, beta: n values each, or nil for 1
-// and 0). Mean and variance accumulate in float64 (two passes).
-func LayerNorm(y, x []float32, n int, gamma, beta []float32, eps float32) {
+// and 0), the rows split over ws's workers (nil: serial). See
+// layerNormRow for the arithmetic.
+func LayerNorm(y, x []float32, n int, gamma, beta []float32, eps float32, ws *Workspace) {
 	if n < 1 || len(x)%n != 0 {
 		panic("kernels: bad layer norm sizes")
 	}
@@ -16,28 +17,67 @@ func LayerNorm(y, x []float32, n int, gamma, beta []float32, eps float32) {
 	if beta != nil {
 		convCheckLen("layer norm beta", beta, n)
 	}
-	for r := 0; r*n < len(x); r++ {
-		xr, yr := x[r*n:(r+1)*n], y[r*n:(r+1)*n]
-		var sum float64
-		for _, v := range xr {
-			sum += float64(v)
+	rows := len(x) / n
+	parRange(ws.Par(), rows, 4*n, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			layerNormRow(y[r*n:(r+1)*n], x[r*n:(r+1)*n], gamma, beta, eps)
 		}
-		mean := sum / float64(n)
-		var sq float64
-		for _, v := range xr {
-			d := float64(v) - mean
-			sq += d * d
-		}
-		inv := 1 / math.Sqrt(sq/float64(n)+float64(eps))
+	})
+}
+
+// layerNormRow normalizes one row: the mean, then the mean of squared
+// deviations (two passes, as the reference's one-pass E[x²] − E[x]²
+// cancels badly for rows far from zero), each summed in float32 over four
+// lanes and combined in float64, then the affine map in float32.
+func layerNormRow(yr, xr, gamma, beta []float32, eps float32) {
+	n := len(xr)
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		s0 += xr[i]
+		s1 += xr[i+1]
+		s2 += xr[i+2]
+		s3 += xr[i+3]
+	}
+	for ; i < n; i++ {
+		s0 += xr[i]
+	}
+	mean := float32((float64(s0) + float64(s1) + float64(s2) + float64(s3)) / float64(n))
+	s0, s1, s2, s3 = 0, 0, 0, 0
+	i = 0
+	for ; i+4 <= n; i += 4 {
+		d0, d1, d2, d3 := xr[i]-mean, xr[i+1]-mean, xr[i+2]-mean, xr[i+3]-mean
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < n; i++ {
+		d := xr[i] - mean
+		s0 += d * d
+	}
+	sq := float64(s0) + float64(s1) + float64(s2) + float64(s3)
+	inv := float32(1 / math.Sqrt(sq/float64(n)+float64(eps)))
+	yr = yr[:n]
+	switch {
+	case gamma != nil && beta != nil:
+		gamma, beta = gamma[:n], beta[:n]
 		for i, v := range xr {
-			o := (float64(v) - mean) * inv
-			if gamma != nil {
-				o *= float64(gamma[i])
-			}
-			if beta != nil {
-				o += float64(beta[i])
-			}
-			yr[i] = float32(o)
+			yr[i] = (v-mean)*inv*gamma[i] + beta[i]
+		}
+	case gamma != nil:
+		gamma = gamma[:n]
+		for i, v := range xr {
+			yr[i] = (v - mean) * inv * gamma[i]
+		}
+	case beta != nil:
+		beta = beta[:n]
+		for i, v := range xr {
+			yr[i] = (v-mean)*inv + beta[i]
+		}
+	default:
+		for i, v := range xr {
+			yr[i] = (v - mean) * inv
 		}
 	}
 }
