@@ -471,3 +471,70 @@ func TestLayerScaleNHWC(t *testing.T) {
 	}
 	sameOutputs(t, "layer scale", p, ref, m, []int{1, 2}, 1e-5)
 }
+
+// TestFusedLayerNorm: an exported layer normalization over the last axis
+// (ReduceMean, Sub, Pow 2, ReduceMean, Add ε, Sqrt, Div, then Mul γ and
+// Add β, as torch.onnx writes F.layer_norm before opset 17) runs as one
+// LayerNormalization step (fuse-layernorm), with and without γ and β, and
+// gives the unfused graph's outputs; with Pow 4 it is left as it is.
+func TestFusedLayerNorm(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		affine bool
+		pow    float32
+		fused  bool
+	}{{"affine", true, 2, true}, {"plain", false, 2, true}, {"pow 4", true, 4, false}} {
+		b := ir.NewBuilder("ln")
+		b.Input("in", ir.Shape{6, 40}, ir.ChannelsLast)
+		b.Add("x", &ir.Dense{Units: 48, UseBias: true}, "in")
+		b.Add("m1", &ir.ReduceMean{Axes: []int{2}, KeepDims: true}, "x")
+		b.Add("d", &ir.Binary{Op: ir.BinarySub}, "x", "m1")
+		b.Add("k_pow", &ir.Constant{Shape: ir.Shape{1}})
+		b.Add("p", &ir.Binary{Op: ir.BinaryPow}, "d", "k_pow")
+		b.Add("m2", &ir.ReduceMean{Axes: []int{2}, KeepDims: true}, "p")
+		b.Add("k_eps", &ir.Constant{Shape: ir.Shape{1}})
+		b.Add("a", &ir.Binary{Op: ir.BinaryAdd}, "m2", "k_eps")
+		b.Add("s", &ir.Unary{Op: ir.UnarySqrt}, "a")
+		out := b.Add("q", &ir.Binary{Op: ir.BinaryDiv}, "d", "s")
+		vals := map[string][]float32{"k_pow": {tc.pow}, "k_eps": {1e-6}}
+		if tc.affine {
+			b.Add("k_g", &ir.Constant{Shape: ir.Shape{48}})
+			b.Add("g", &ir.Binary{Op: ir.BinaryMul}, "q", "k_g")
+			b.Add("k_b", &ir.Constant{Shape: ir.Shape{48}})
+			out = b.Add("out", &ir.Binary{Op: ir.BinaryAdd}, "g", "k_b")
+			vals["k_g"], vals["k_b"] = make([]float32, 48), make([]float32, 48)
+			for i := range 48 {
+				vals["k_g"][i], vals["k_b"][i] = 0.5+float32(i)/48, float32(i%7)-3
+			}
+		}
+		m, err := b.Build(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zoo.RandomWeights(m, 2)
+		for k, v := range vals {
+			n := m.Node(k)
+			n.Inputs = nil // the Builder chains every node to the one before
+			n.Weights = []*ir.Weight{ir.ConstWeight("value", ir.Shape{len(v)}, v)}
+		}
+		if err := ir.RunPasses(m, ir.PassOrder, ir.PassInfer); err != nil {
+			t.Fatal(err)
+		}
+		p, err := Compile(m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, s := range p.steps {
+			kinds = append(kinds, s.kind)
+		}
+		if fused := len(kinds) == 2 && kinds[1] == "LayerNormalization"; fused != tc.fused {
+			t.Errorf("%s: steps %q", tc.name, kinds)
+		}
+		ref, err := Compile(m, Options{NoFuse: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameOutputs(t, tc.name, p, ref, m, []int{1, 3}, 1e-4)
+	}
+}

@@ -46,6 +46,7 @@ func ExampleOptimize() {
 	// fold-channel-add 0
 	// fuse-residual 0
 	// fuse-gelu 0
+	// fuse-layernorm 0
 	// fuse-activation 1
 	// fuse-pool 1
 	// 6 nodes in the model, 2 optimized

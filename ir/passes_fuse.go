@@ -42,8 +42,9 @@ const (
 // convolution or dense before it), fold-channel-add (an Add of a
 // per-channel constant into the same), fuse-residual (an Add of another
 // computed value of the same shape into the Conv2D before it), fuse-gelu
-// (an exported GELU's Erf and arithmetic as one gelu Activation) and
-// fuse-activation (an element-wise activation, or a softmax on the last
+// (an exported GELU's Erf and arithmetic as one gelu Activation),
+// fuse-layernorm (an exported layer normalization's nine nodes as one
+// LayerNormalization) and fuse-activation (an element-wise activation, or a softmax on the last
 // axis of a channels-last output, into the op before it; an element-wise
 // one into a BatchNormalization too) and fuse-pool (a 2×2, stride-2,
 // unpadded pooling, or a max pooling, into the Conv2D before it, which
@@ -66,6 +67,7 @@ func FusePasses(keep map[string]bool) []Pass {
 		{Name: PassNameFoldChannelAdd, Run: run((*fuser).channelAdds), After: StageTyped},
 		{Name: PassNameFuseResidual, Run: run((*fuser).residuals), After: StageTyped},
 		{Name: PassNameFuseGELU, Run: run((*fuser).gelus), After: StageTyped},
+		{Name: PassNameFuseLayerNorm, Run: run((*fuser).layerNorms), After: StageTyped},
 		{Name: PassNameFuseActivation, Run: run((*fuser).activations), After: StageTyped},
 		{Name: PassNameFusePool, Run: run((*fuser).pools), After: StageTyped},
 	}

@@ -112,15 +112,21 @@ func isProduct(n *Node) bool {
 // scalarIs reports whether n is a one-element constant whose value is v
 // (within float32 rounding).
 func (fu *fuser) scalarIs(n *Node, v float64) bool {
+	f, ok := fu.scalar(n)
+	return ok && math.Abs(float64(f)-v) <= 1e-6*math.Abs(v)
+}
+
+// scalar returns the value of a one-element constant.
+func (fu *fuser) scalar(n *Node) (float32, bool) {
 	if n == nil {
-		return false
+		return 0, false
 	}
 	if _, ok := n.Op.(*Constant); !ok || len(n.Weights) != 1 || n.Weights[0].Elements() != 1 {
-		return false
+		return 0, false
 	}
 	d, err := n.Weights[0].Data()
 	if err != nil || len(d) != 1 {
-		return false
+		return 0, false
 	}
-	return math.Abs(float64(d[0])-v) <= 1e-6*math.Abs(v)
+	return d[0], true
 }

@@ -25,7 +25,8 @@ func newIRCmd() *cobra.Command {
 		Long: `Print the model as kconv runs it: after its import pipeline and the optimizing
 passes that kconv run and serve compile with (sink-transpose,
 cancel-transposes, channel-shuffle and the fusions: fuse-pad, fold-batchnorm,
-fold-channel-add, fuse-residual, fuse-gelu, fuse-activation, fuse-pool; a fused
+fold-channel-add, fuse-residual, fuse-gelu, fuse-layernorm, fuse-activation,
+fuse-pool; a fused
 node takes the name of the last node it absorbed and shows the rest in its
 Fused attribute). One line per node with its name, op and typed attributes,
 inputs with their types, output type, class (when it differs from the op),
