@@ -556,17 +556,7 @@ func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
 	if err := noResidual(op.Fused); err != nil {
 		return err
 	}
-	ks, bias, bn, err := foldedWeights(n, op.UseBias, op.Fused, op.Units, 0)
-	if err != nil {
-		return err
-	}
-	kernel := ks[0]
 	in := l.need(l.byNode[n.Inputs[0]], false)
-	t := tail{act: op.Activation, bn: bn}
-	out, final, ka, err := l.finish(n, t, false)
-	if err != nil {
-		return err
-	}
 	k := in.shape[len(in.shape)-1]
 	rowsPer := in.per / k
 	// A Dense over the last axis of a rank-3 or rank-4 input (ConvNeXt's
@@ -574,18 +564,39 @@ func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
 	// pixels: SmallConv packs its kernel once here, where the GEMM packed
 	// it at every call (ConvNeXt-T's 7²×768→3072 at batch 1: 9.4 MB a
 	// call, 83 GFLOP/s on two threads), and applies the activation to
-	// each row of output while it is in cache.
+	// each row of output while it is in cache. The model's kernel is let
+	// go once packed, as a convolution's is.
 	geom := func(b int) kernels.ConvParams {
 		return kernels.ConvParams{N: in.batch(b), H: rowsPer, W: 1, C: k, OutC: op.Units, KH: 1, KW: 1}
 	}
-	if rowsPer >= denseConvRows && kernels.SmallConvPays(geom(1), ka, false) {
-		sc := kernels.NewSmallConvDirect(kernel, geom(1))
+	if rowsPer >= denseConvRows && kernels.SmallConvPays(geom(1), kernels.Activation{}, false) {
+		kc, bias, bn, err := l.convWeights(n, op.UseBias, op.Fused, op.Units)
+		if err != nil {
+			return err
+		}
+		t := tail{act: op.Activation, bn: bn}
+		out, final, ka, err := l.finish(n, t, false)
+		if err != nil {
+			return err
+		}
+		var sc *kernels.SmallConv
+		l.packKernel(kc, func(kernel []float32) { sc = kernels.NewSmallConvDirect(kernel, geom(1)) })
 		l.add(&step{node: n.Name, kind: "Dense/direct", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 			sc.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
 			return nil
 		}})
 		l.softmaxAfter(final, t.act)
 		return nil
+	}
+	ks, bias, bn, err := foldedWeights(n, op.UseBias, op.Fused, op.Units, 0)
+	if err != nil {
+		return err
+	}
+	kernel := ks[0]
+	t := tail{act: op.Activation, bn: bn}
+	out, final, ka, err := l.finish(n, t, false)
+	if err != nil {
+		return err
 	}
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.Dense(in.batch(b)*rowsPer, k, op.Units, ins[0], kernel, bias, ka, o, &a.ws)
