@@ -265,10 +265,7 @@ func TestStemMaxPoolFused(t *testing.T) {
 			t.Fatal(err)
 		}
 		if hasSmallConv(p) || kernels.SmallConvPays(kernels.ConvParams{N: 1, H: 8, W: 8, C: 8, OutC: 8, KH: 3, KW: 3}, kernels.Activation{}, false) {
-			var kinds []string
-			for _, s := range p.steps {
-				kinds = append(kinds, s.kind)
-			}
+			kinds := stepKinds(p)
 			if want := []string{"Conv2D/direct", "Conv2D/direct", "layout"}; !slices.Equal(kinds, want) {
 				t.Errorf("steps %q, want %q (each pooling in its convolution's step, the input read channels-first)", kinds, want)
 			}
@@ -317,10 +314,7 @@ func TestMaxPoolKeptApart(t *testing.T) {
 			t.Fatal(err)
 		}
 		if kernels.SmallConvPays(kernels.ConvParams{N: 1, H: 8, W: 8, C: 8, OutC: 8, KH: 3, KW: 3}, kernels.Activation{}, false) { // AVX-512
-			var kinds []string
-			for _, s := range p.steps {
-				kinds = append(kinds, s.kind)
-			}
+			kinds := stepKinds(p)
 			if !slices.Equal(kinds, tc.want) {
 				t.Errorf("%s, %d channels: steps %q, want %q", tc.act, tc.c, kinds, tc.want)
 			}
@@ -350,24 +344,13 @@ func TestFusedGELU(t *testing.T) {
 		t.Fatal(err)
 	}
 	zoo.RandomWeights(m, 4)
-	for k, v := range map[string]float32{"k_s": math.Sqrt2, "k_one": 1, "k_half": 0.5} {
-		n := m.Node(k)
-		n.Inputs = nil // the Builder chains every node to the one before
-		n.Weights = []*ir.Weight{ir.ConstWeight("value", ir.Shape{1}, []float32{v})}
-	}
-	if err := ir.RunPasses(m, ir.PassOrder, ir.PassInfer); err != nil {
-		t.Fatal(err)
-	}
+	setConstants(t, m, map[string][]float32{"k_s": {math.Sqrt2}, "k_one": {1}, "k_half": {0.5}})
 	p, err := Compile(m, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(p.steps) != 1 {
-		var kinds []string
-		for _, s := range p.steps {
-			kinds = append(kinds, s.kind)
-		}
-		t.Errorf("steps %q, want the Dense alone", kinds)
+		t.Errorf("steps %q, want the Dense alone", stepKinds(p))
 	}
 	ref, err := Compile(m, Options{NoFuse: true})
 	if err != nil {
@@ -446,16 +429,11 @@ func TestLayerScaleNHWC(t *testing.T) {
 		t.Fatal(err)
 	}
 	zoo.RandomWeights(m, 8)
-	k := m.Node("k")
-	k.Inputs = nil
 	vals := make([]float32, 16)
 	for i := range vals {
 		vals[i] = float32(i) - 7.5
 	}
-	k.Weights = []*ir.Weight{ir.ConstWeight("value", ir.Shape{16, 1, 1}, vals)}
-	if err := ir.RunPasses(m, ir.PassOrder, ir.PassInfer); err != nil {
-		t.Fatal(err)
-	}
+	setConstants(t, m, map[string][]float32{"k": vals})
 	p, err := Compile(m, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -512,22 +490,12 @@ func TestFusedLayerNorm(t *testing.T) {
 			t.Fatal(err)
 		}
 		zoo.RandomWeights(m, 2)
-		for k, v := range vals {
-			n := m.Node(k)
-			n.Inputs = nil // the Builder chains every node to the one before
-			n.Weights = []*ir.Weight{ir.ConstWeight("value", ir.Shape{len(v)}, v)}
-		}
-		if err := ir.RunPasses(m, ir.PassOrder, ir.PassInfer); err != nil {
-			t.Fatal(err)
-		}
+		setConstants(t, m, vals)
 		p, err := Compile(m, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var kinds []string
-		for _, s := range p.steps {
-			kinds = append(kinds, s.kind)
-		}
+		kinds := stepKinds(p)
 		if fused := len(kinds) == 2 && kinds[1] == "LayerNormalization"; fused != tc.fused {
 			t.Errorf("%s: steps %q", tc.name, kinds)
 		}
@@ -536,5 +504,29 @@ func TestFusedLayerNorm(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameOutputs(t, tc.name, p, ref, m, []int{1, 3}, 1e-4)
+	}
+}
+
+// stepKinds lists the kinds of p's steps in order.
+func stepKinds(p *Program) []string {
+	var kinds []string
+	for _, s := range p.steps {
+		kinds = append(kinds, s.kind)
+	}
+	return kinds
+}
+
+// setConstants gives the Constant nodes of m named in vals those values
+// (in each node's own shape) and no inputs (the Builder chains every node
+// to the one before it), then retypes m.
+func setConstants(t *testing.T, m *ir.Model, vals map[string][]float32) {
+	t.Helper()
+	for name, v := range vals {
+		n := m.Node(name)
+		n.Inputs = nil
+		n.Weights = []*ir.Weight{ir.ConstWeight("value", n.Op.(*ir.Constant).Shape, v)}
+	}
+	if err := ir.RunPasses(m, ir.PassOrder, ir.PassInfer); err != nil {
+		t.Fatal(err)
 	}
 }
