@@ -461,12 +461,21 @@ func parseJSONFloat32Words(b []byte, i int) (f float32, end int, ok bool) {
 	if neg {
 		o = 1
 	}
-	w := wordAt(o)
-	k := leadingDigits(w)
-	if uint(k-1) >= 7 || k > 1 && byte(w) == '0' {
-		return parseJSONFloat32Bytes(b, i) // no digit, a long integer part, or a leading zero
+	// One integer digit and a point, the common form (a normalized input,
+	// a probability), is read from two bytes: the fraction's loads then do
+	// not wait on the integer word's digit count and value.
+	var mant uint64
+	var k int
+	if d, dot := byteAt(o), byteAt(o+1); dot == '.' && d-'0' <= 9 {
+		mant, k = uint64(d-'0'), 1
+	} else {
+		w := wordAt(o)
+		k = leadingDigits(w)
+		if uint(k-1) >= 7 || k > 1 && byte(w) == '0' {
+			return parseJSONFloat32Bytes(b, i) // no digit, a long integer part, or a leading zero
+		}
+		mant = digitsValue(w, k)
 	}
-	mant := digitsValue(w, k)
 	o += k
 	kf := 0
 	if byteAt(o) == '.' {
