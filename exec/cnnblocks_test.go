@@ -58,14 +58,7 @@ func blocksCNN(t testing.TB) *ir.Model {
 // activations.
 func TestCNNBlocksFusedVsUnfused(t *testing.T) {
 	m := blocksCNN(t)
-	p, err := Compile(m, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := Compile(m, Options{NoFuse: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, ref := fusedAndUnfused(t, m)
 	conversions, own := 0, map[string]int{}
 	for _, s := range p.steps {
 		// A producer whose kernel cannot write into its slice of a
@@ -305,14 +298,7 @@ func TestMaxPoolKeptApart(t *testing.T) {
 			t.Fatal(err)
 		}
 		zoo.RandomWeights(m, 5)
-		p, err := Compile(m, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := Compile(m, Options{NoFuse: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, ref := fusedAndUnfused(t, m)
 		if kernels.SmallConvPays(kernels.ConvParams{N: 1, H: 8, W: 8, C: 8, OutC: 8, KH: 3, KW: 3}, kernels.Activation{}, false) { // AVX-512
 			kinds := stepKinds(p)
 			if !slices.Equal(kinds, tc.want) {
@@ -345,16 +331,9 @@ func TestFusedGELU(t *testing.T) {
 	}
 	zoo.RandomWeights(m, 4)
 	setConstants(t, m, map[string][]float32{"k_s": {math.Sqrt2}, "k_one": {1}, "k_half": {0.5}})
-	p, err := Compile(m, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, ref := fusedAndUnfused(t, m)
 	if len(p.steps) != 1 {
 		t.Errorf("steps %q, want the Dense alone", stepKinds(p))
-	}
-	ref, err := Compile(m, Options{NoFuse: true})
-	if err != nil {
-		t.Fatal(err)
 	}
 	sameOutputs(t, "gelu", p, ref, m, []int{1, 3}, 1e-5)
 }
@@ -434,18 +413,11 @@ func TestLayerScaleNHWC(t *testing.T) {
 		vals[i] = float32(i) - 7.5
 	}
 	setConstants(t, m, map[string][]float32{"k": vals})
-	p, err := Compile(m, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, ref := fusedAndUnfused(t, m)
 	for _, s := range p.steps {
 		if s.kind == "layout" && s.node != "in" && s.node != "c2" {
 			t.Errorf("layout step for %s", s.node)
 		}
-	}
-	ref, err := Compile(m, Options{NoFuse: true})
-	if err != nil {
-		t.Fatal(err)
 	}
 	sameOutputs(t, "layer scale", p, ref, m, []int{1, 2}, 1e-5)
 }
@@ -491,17 +463,10 @@ func TestFusedLayerNorm(t *testing.T) {
 		}
 		zoo.RandomWeights(m, 2)
 		setConstants(t, m, vals)
-		p, err := Compile(m, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, ref := fusedAndUnfused(t, m)
 		kinds := stepKinds(p)
 		if fused := len(kinds) == 2 && kinds[1] == "LayerNormalization"; fused != tc.fused {
 			t.Errorf("%s: steps %q", tc.name, kinds)
-		}
-		ref, err := Compile(m, Options{NoFuse: true})
-		if err != nil {
-			t.Fatal(err)
 		}
 		sameOutputs(t, tc.name, p, ref, m, []int{1, 3}, 1e-4)
 	}
@@ -529,4 +494,18 @@ func setConstants(t *testing.T, m *ir.Model, vals map[string][]float32) {
 	if err := ir.RunPasses(m, ir.PassOrder, ir.PassInfer); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fusedAndUnfused compiles m as Compile does and without fusions (the
+// reference the fused program's outputs are compared with).
+func fusedAndUnfused(t *testing.T, m *ir.Model) (p, ref *Program) {
+	t.Helper()
+	p, err := Compile(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref, err = Compile(m, Options{NoFuse: true}); err != nil {
+		t.Fatal(err)
+	}
+	return p, ref
 }
