@@ -3,6 +3,9 @@ package kernels
 //go:noescape
 func actAVX512(x *float32, n, rows, ld int, kind int, lo, hi float32)
 
+//go:noescape
+func softmaxRowAVX512(dst, x *float32, n int, sums *[16]float32) (m float32)
+
 // simdAVX512 reports whether the AVX-512 kernels may run: the CPU has them
 // and the tests have not switched them off (simdOff).
 func simdAVX512() bool { return scAVX512 && !simdOff }

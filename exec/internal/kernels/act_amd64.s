@@ -64,6 +64,21 @@ GLOBL gelu<>(SB), RODATA|NOPTR, $52
 	MOVL         bits, AX \
 	VPBROADCASTD AX, Z
 
+// EXPCONST loads EXP's constants into Z16-Z27 (Z25 = 1); clobbers AX.
+#define EXPCONST \
+	BCAST($0x3fb8aa3b, Z16) /* log2 e */ \
+	BCAST($0x3f318000, Z17) /* ln 2, high part */ \
+	BCAST($0xb95e8083, Z18) /* ln 2, low part */ \
+	BCAST($0x39506967, Z19) /* polynomial, highest degree first */ \
+	BCAST($0x3ab743ce, Z20) \
+	BCAST($0x3c088908, Z21) \
+	BCAST($0x3d2aa9c1, Z22) \
+	BCAST($0x3e2aaaaa, Z23) \
+	BCAST($0x3f000000, Z24) \
+	BCAST($0x3f800000, Z25) /* 1 */ \
+	BCAST($0xc2ae0000, Z26) /* -87: e^-87 is still a normal float; below it 1+e^t rounds to 1 anyway */ \
+	BCAST($0x42b00000, Z27) /* 88 */
+
 // func actAVX512(x *float32, n, rows, ld int, kind int, lo, hi float32)
 // applies the activation to rows runs of n floats, ld floats apart.
 TEXT ·actAVX512(SB), NOSPLIT, $8-48
@@ -75,18 +90,7 @@ TEXT ·actAVX512(SB), NOSPLIT, $8-48
 	MOVQ         kind+32(FP), DX
 	VBROADCASTSS lo+40(FP), Z30
 	VBROADCASTSS hi+44(FP), Z31
-	BCAST($0x3fb8aa3b, Z16) // log2 e
-	BCAST($0x3f318000, Z17) // ln 2, high part
-	BCAST($0xb95e8083, Z18) // ln 2, low part
-	BCAST($0x39506967, Z19) // polynomial, highest degree first
-	BCAST($0x3ab743ce, Z20)
-	BCAST($0x3c088908, Z21)
-	BCAST($0x3d2aa9c1, Z22)
-	BCAST($0x3e2aaaaa, Z23)
-	BCAST($0x3f000000, Z24)
-	BCAST($0x3f800000, Z25) // 1
-	BCAST($0xc2ae0000, Z26) // -87: e^-87 is still a normal float; below it 1+e^t rounds to 1 anyway
-	BCAST($0x42b00000, Z27) // 88
+	EXPCONST
 	BCAST($0x3e2aaaab, Z28) // 1/6
 	BCAST($0x3f000000, Z29) // 1/2
 	VPXORD       Z15, Z15, Z15
@@ -185,6 +189,90 @@ rowdone:
 	JNZ  row
 
 done:
+	VZEROUPPER
+	FPMODE_LEAVE
+	RET
+
+// func softmaxRowAVX512(dst, x *float32, n int, sums *[16]float32) (m float32)
+// writes dst[i] = e^(x[i]-m) for the n > 0 values of a row, m their
+// maximum (returned; NaN when a value is NaN, and then nothing is
+// written), and leaves the sums' 16 lanes in sums for the caller to add in
+// float64. A difference under -87 gives 0 (its exponential is subnormal,
+// which the kernels flush). Three passes: max, exponentials, and none
+// more (the caller scales).
+TEXT ·softmaxRowAVX512(SB), NOSPLIT, $8-36
+	FPMODE_ENTER
+	EXPCONST
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL $0xff800000, AX // -Inf
+	VPBROADCASTD AX, Z0
+	KXORW K3, K3, K3 // lanes seen NaN
+
+maxloop:
+	MOVL  $0xFFFF, AX
+	CMPQ  CX, $16
+	JGE   maxfull
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+
+maxfull:
+	KMOVW     AX, K1
+	VMOVUPS.Z (SI), K1, Z1
+	VCMPPS    $3, Z1, Z1, K1, K2 // unordered: NaN
+	KORW      K2, K3, K3
+	VMAXPS    Z1, Z0, K1, Z0
+	ADDQ      $64, SI
+	SUBQ      $16, CX
+	JG        maxloop
+	KORTESTW  K3, K3
+	JNZ       nan
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4E, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xB1, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSS        X0, m+32(FP)
+	VBROADCASTSS  X0, Z6 // m
+	VPXORD        Z5, Z5, Z5 // sums
+	MOVQ          x+8(FP), SI
+	MOVQ          dst+0(FP), DI
+	MOVQ          n+16(FP), CX
+
+exploop:
+	MOVL  $0xFFFF, AX
+	CMPQ  CX, $16
+	JGE   expfull
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+
+expfull:
+	KMOVW     AX, K1
+	VMOVUPS.Z (SI), K1, Z4
+	VSUBPS    Z6, Z4, Z4
+	VCMPPS    $0x1d, Z26, Z4, K1, K2 // d ≥ -87, in the row
+	EXP(Z4)
+	VMOVAPS.Z Z4, K2, Z4
+	VADDPS    Z4, Z5, Z5
+	VMOVUPS   Z4, K1, (DI)
+	ADDQ      $64, SI
+	ADDQ      $64, DI
+	SUBQ      $16, CX
+	JG        exploop
+	MOVQ      sums+24(FP), AX
+	VMOVUPS   Z5, (AX)
+	VZEROUPPER
+	FPMODE_LEAVE
+	RET
+
+nan:
+	MOVL $0x7fc00000, AX
+	MOVL AX, m+32(FP)
 	VZEROUPPER
 	FPMODE_LEAVE
 	RET

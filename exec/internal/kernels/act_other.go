@@ -31,3 +31,7 @@ func gapAVX512(dst, x *float32, hw, c, n int, tailmask uint64, inv float64, sums
 func maxRowAVX512(dst, src *float32, nx, xstep, dstep int, taps *int, ntaps, cbytes int, tailmask uint64) {
 	panic("kernels: no AVX-512")
 }
+
+func softmaxRowAVX512(dst, x *float32, n int, sums *[16]float32) float32 {
+	panic("kernels: no AVX-512")
+}

@@ -52,11 +52,30 @@ func softmaxAxis(dst, x []float32, shape []int, axis int, pl *par.Pool, log bool
 }
 
 // softmaxRows handles a contiguous axis: rows [lo, hi) of length n.
+// With AVX-512 a softmax row's maximum and exponentials run on vectors
+// (softmaxRowAVX512: the float32 e^x of the vector activations, a few ulps
+// from float64's), their sum in float64 from the 16 lanes, and a row with
+// a NaN or an infinite maximum takes the scalar loop: Swin-T's attention
+// softmaxes (64×3×49×49 at batch 1) took 3.4 ms each in float64 exp.
 func softmaxRows(dst, x []float32, n int, log bool, lo, hi int) {
+	var sums [16]float32
 	for r := lo; r < hi; r++ {
 		in := x[r*n : r*n+n]
 		out := dst[r*n : r*n+n]
 		out = out[:len(in)]
+		if !log && n > 0 && simdAVX512() {
+			if m := softmaxRowAVX512(&out[0], &in[0], n, &sums); !math.IsNaN(float64(m)) && !math.IsInf(float64(m), 0) {
+				var s float64
+				for _, v := range sums {
+					s += float64(v)
+				}
+				inv := float32(1 / s)
+				for i, e := range out {
+					out[i] = e * inv
+				}
+				continue
+			}
+		}
 		m := in[0]
 		for _, v := range in[1:] {
 			m = max(m, v)
