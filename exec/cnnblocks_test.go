@@ -10,7 +10,6 @@ import (
 
 	"github.com/kconv/kconv/exec/internal/kernels"
 	"github.com/kconv/kconv/ir"
-	"github.com/kconv/kconv/zoo"
 )
 
 // blocksCNN is a toy channels-first (ONNX-layout) network with one of each
@@ -43,11 +42,7 @@ func blocksCNN(t testing.TB) *ir.Model {
 	dw2 := b.Add("dw2", &ir.DepthwiseConv2D{Multiplier: 1, Window2D: win(5, 2), UseBias: true, Activation: ir.Act{Name: "hard_swish"}, DataFormat: df}, c3)
 	g := b.Add("gap", &ir.GlobalPool2D{DataFormat: df}, dw2)
 	b.Add("dense", &ir.Dense{Units: 5, UseBias: true}, g)
-	m, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	zoo.RandomWeights(m, 11)
+	m := randomModel(t, b, 11)
 	return m
 }
 
@@ -161,11 +156,7 @@ func TestWinogradTakesOverAtLargeBatch(t *testing.T) {
 	b.Input("in", ir.Shape{8, 8, 128}, df)
 	win := ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadSame}
 	b.Add("c", &ir.Conv2D{Filters: 128, Window2D: win, UseBias: true, Activation: ir.Act{Name: "relu"}, DataFormat: df})
-	m, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	zoo.RandomWeights(m, 3)
+	m := randomModel(t, b, 3)
 	p, err := Compile(m, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -196,11 +187,7 @@ func TestResidual3x3Kernels(t *testing.T) {
 		c2 := b.Add("c2", &ir.Conv2D{Filters: sh.c, Window2D: win, UseBias: true, Activation: ir.Act{Name: "linear"}, DataFormat: df}, c1)
 		add := b.Add("add", &ir.Merge{Mode: ir.MergeAdd}, c2, "in") // a residual of both signs
 		b.Add("relu", &ir.Activation{Act: ir.Act{Name: "relu"}}, add)
-		m, err := b.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		zoo.RandomWeights(m, 5)
+		m := randomModel(t, b, 5)
 		// One thread: batch 8 runs whole, not in chunks of images.
 		p, err := Compile(m, Options{Threads: 1})
 		if err != nil {
@@ -243,11 +230,7 @@ func TestStemMaxPoolFused(t *testing.T) {
 	c2 := b.Add("c2", &ir.Conv2D{Filters: 32, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 1, SW: 1, Padding: ir.PadSame},
 		UseBias: true, Activation: ir.Act{Name: "relu6"}, DataFormat: df}, p1)
 	b.Add("p2", &ir.Pool2D{Max: true, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 2, SW: 2, CeilMode: true}, DataFormat: df}, c2)
-	m, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	zoo.RandomWeights(m, 9)
+	m := randomModel(t, b, 9)
 	for _, threads := range []int{0, 1} {
 		p, err := Compile(m, Options{Threads: threads})
 		if err != nil {
@@ -293,11 +276,7 @@ func TestMaxPoolKeptApart(t *testing.T) {
 		c := b.Add("c", &ir.Conv2D{Filters: 2 * tc.c, Window2D: ir.Window2D{KH: tc.k, KW: tc.k, SH: 1, SW: 1, Padding: ir.PadSame},
 			UseBias: true, Activation: ir.Act{Name: ir.ActName(tc.act)}}, "in")
 		b.Add("p", &ir.Pool2D{Max: true, Window2D: ir.Window2D{KH: 3, KW: 3, SH: 2, SW: 2}}, c)
-		m, err := b.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		zoo.RandomWeights(m, 5)
+		m := randomModel(t, b, 5)
 		p, ref := fusedAndUnfused(t, m)
 		if kernels.SmallConvPays(kernels.ConvParams{N: 1, H: 8, W: 8, C: 8, OutC: 8, KH: 3, KW: 3}, kernels.Activation{}, false) { // AVX-512
 			kinds := stepKinds(p)
@@ -325,11 +304,7 @@ func TestFusedGELU(t *testing.T) {
 	b.Add("m1", &ir.Merge{Mode: ir.MergeMultiply}, "x", "add")
 	b.Add("k_half", &ir.Constant{Shape: ir.Shape{1}})
 	b.Add("out", &ir.Binary{Op: ir.BinaryMul}, "m1", "k_half")
-	m, err := b.Build("out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zoo.RandomWeights(m, 4)
+	m := randomModel(t, b, 4, "out")
 	setConstants(t, m, map[string][]float32{"k_s": {math.Sqrt2}, "k_one": {1}, "k_half": {0.5}})
 	p, ref := fusedAndUnfused(t, m)
 	if len(p.steps) != 1 {
@@ -356,11 +331,7 @@ func TestDenseAsConv(t *testing.T) {
 		b := ir.NewBuilder("dense")
 		b.Input("in", tc.in, ir.ChannelsLast)
 		b.Add("d", &ir.Dense{Units: 37, UseBias: true, Activation: ir.Act{Name: tc.act}}, "in")
-		m, err := b.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		zoo.RandomWeights(m, 6)
+		m := randomModel(t, b, 6)
 		p, err := Compile(m, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -403,11 +374,7 @@ func TestLayerScaleNHWC(t *testing.T) {
 	b.Add("k", &ir.Constant{Shape: ir.Shape{16, 1, 1}})
 	b.Add("mul", &ir.Binary{Op: ir.BinaryMul}, "k", "c1")
 	b.Add("c2", &ir.Conv2D{Filters: 8, Window2D: ir.Window2D{KH: 1, KW: 1, SH: 1, SW: 1}, UseBias: true, DataFormat: df}, "mul")
-	m, err := b.Build("c2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zoo.RandomWeights(m, 8)
+	m := randomModel(t, b, 8, "c2")
 	vals := make([]float32, 16)
 	for i := range vals {
 		vals[i] = float32(i) - 7.5
@@ -457,11 +424,7 @@ func TestFusedLayerNorm(t *testing.T) {
 				vals["k_g"][i], vals["k_b"][i] = 0.5+float32(i)/48, float32(i%7)-3
 			}
 		}
-		m, err := b.Build(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zoo.RandomWeights(m, 2)
+		m := randomModel(t, b, 2, out)
 		setConstants(t, m, vals)
 		p, ref := fusedAndUnfused(t, m)
 		kinds := stepKinds(p)

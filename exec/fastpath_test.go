@@ -42,11 +42,7 @@ func smallCNN(t testing.TB, df ir.Layout, shared bool) *ir.Model {
 		head = b.Add("concat", &ir.Merge{Mode: ir.MergeConcat, Axis: -1}, head, g)
 	}
 	b.Add("dense", &ir.Dense{Units: 5, UseBias: true, Activation: ir.Act{Name: "relu"}}, head)
-	m, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	zoo.RandomWeights(m, 7)
+	m := randomModel(t, b, 7)
 	return m
 }
 
@@ -57,6 +53,18 @@ func fastInput(m *ir.Model, n int) *ir.Tensor {
 		x.Data[i] = float32(math.Sin(float64(i)*0.37)) * 3
 	}
 	return x
+}
+
+// randomModel builds b's model (outputs as Build takes them) and gives it
+// seeded random weights.
+func randomModel(t testing.TB, b *ir.Builder, seed uint64, outputs ...string) *ir.Model {
+	t.Helper()
+	m, err := b.Build(outputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoo.RandomWeights(m, seed)
+	return m
 }
 
 // sameOutputs runs p and ref on fastInput(m, n) for each batch size n and
@@ -237,11 +245,7 @@ func TestBorrowedInputs(t *testing.T) {
 		x := b.Add("first", tc.first, "in")
 		x = b.Add("flat", &ir.Flatten{}, x)
 		b.Add("dense", &ir.Dense{Units: 5, UseBias: true}, x)
-		m, err := b.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		zoo.RandomWeights(m, 3)
+		m := randomModel(t, b, 3)
 		p, err := Compile(m, Options{})
 		if err != nil {
 			t.Fatal(err)

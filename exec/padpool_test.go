@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/kconv/kconv/ir"
-	"github.com/kconv/kconv/zoo"
 )
 
 // TestPadIntoAvgPool: fuse-pad folds a zero padding into the unpadded
@@ -28,11 +27,7 @@ func TestPadIntoAvgPool(t *testing.T) {
 	same := valid
 	same.Padding = ir.PadSame
 	ap := b.Add("avg_same", &ir.Pool2D{Window2D: same, DataFormat: df}, pad("pad_avg_same", [4]int{1, 1, 1, 1}))
-	m, err := b.Build(a, a2, mx, ap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zoo.RandomWeights(m, 3)
+	m := randomModel(t, b, 3, a, a2, mx, ap)
 	p, err := Compile(m, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/kconv/kconv/ir"
-	"github.com/kconv/kconv/zoo"
 )
 
 // TestChannelShuffle: a ShuffleNetV2 unit as torch exports it (channel
@@ -31,11 +30,7 @@ func TestChannelShuffle(t *testing.T) {
 	}
 	u2 := unit("u2", unit("u1", c0))
 	out := b.Add("out", &ir.Conv2D{Filters: 4, Window2D: one, UseBias: true, DataFormat: df}, u2)
-	m, err := b.Build(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zoo.RandomWeights(m, 5)
+	m := randomModel(t, b, 5, out)
 	p, err := Compile(m, Options{})
 	if err != nil {
 		t.Fatal(err)
