@@ -195,6 +195,10 @@ func TestDepthwiseConv2DFastVsRef(t *testing.T) {
 		{"5x5 s1 9x20 relu c72", ConvParams{N: 1, H: 9, W: 20, C: 72, OutC: 72, KH: 5, KW: 5, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2}, true, khReLU},
 		{"7x7 s1 dil-h 2 c24 no bias", ConvParams{N: 2, H: 20, W: 21, C: 24, OutC: 24, KH: 7, KW: 7, DilH: 2, PadTop: 6, PadBottom: 6, PadLeft: 3, PadRight: 3}, false, Activation{}},
 		{"3x3 s1 28x28 hard swish c40", ConvParams{N: 1, H: 28, W: 28, C: 40, OutC: 40, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActHardSwish}},
+		// Fewer rows than items: rows split into channel groups (dwSplit),
+		// the last group's last block partial.
+		{"5x5 7x7 relu6 c120 channel groups", ConvParams{N: 1, H: 7, W: 7, C: 120, OutC: 120, KH: 5, KW: 5, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2}, true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 6}},
+		{"3x3 3x64 relu c40 one block a group", ConvParams{N: 1, H: 3, W: 64, C: 40, OutC: 40, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, false, khReLU},
 		{"3x3 s2 9x9 relu6 c64", ConvParams{N: 1, H: 9, W: 9, C: 64, OutC: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActReLU, HasMax: true, MaxValue: 6}},
 	}
 	for ci, tc := range cases {
