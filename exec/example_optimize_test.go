@@ -49,5 +49,6 @@ func ExampleOptimize() {
 	// fuse-layernorm 0
 	// fuse-activation 1
 	// fuse-pool 1
+	// pad-channels 0
 	// 6 nodes in the model, 2 optimized
 }

@@ -48,7 +48,9 @@ const (
 // axis of a channels-last output, into the op before it; an element-wise
 // one into a BatchNormalization too) and fuse-pool (a 2×2, stride-2,
 // unpadded pooling, or a max pooling, into the Conv2D before it, which
-// exec's SmallConv kernel computes in the convolution's step).
+// exec's SmallConv kernel computes in the convolution's step) and
+// pad-channels (an inverted-residual block's expanded tensor widened to a
+// multiple of 16 channels with zero weights, see PassNamePadChannels).
 func FusePasses(keep map[string]bool) []Pass {
 	run := func(f func(*fuser) (int, error)) func(*Model) (int, error) {
 		return func(m *Model) (int, error) {
@@ -70,6 +72,7 @@ func FusePasses(keep map[string]bool) []Pass {
 		{Name: PassNameFuseLayerNorm, Run: run((*fuser).layerNorms), After: StageTyped},
 		{Name: PassNameFuseActivation, Run: run((*fuser).activations), After: StageTyped},
 		{Name: PassNameFusePool, Run: run((*fuser).pools), After: StageTyped},
+		{Name: PassNamePadChannels, Run: run((*fuser).padChannels), After: StageTyped},
 	}
 }
 

@@ -99,7 +99,7 @@ func TestFusePasses(t *testing.T) {
 	for _, p := range o.Passes[len(m.Passes):] {
 		changed = append(changed, p.Name+":"+string(rune('0'+p.Changed)))
 	}
-	if want := "sink-transpose:0 cancel-transposes:0 channel-shuffle:0 fuse-pad:1 fold-batchnorm:1 fold-channel-add:2 fuse-residual:1 fuse-gelu:0 fuse-layernorm:0 fuse-activation:3 fuse-pool:0"; strings.Join(changed, " ") != want {
+	if want := "sink-transpose:0 cancel-transposes:0 channel-shuffle:0 fuse-pad:1 fold-batchnorm:1 fold-channel-add:2 fuse-residual:1 fuse-gelu:0 fuse-layernorm:0 fuse-activation:3 fuse-pool:0 pad-channels:0"; strings.Join(changed, " ") != want {
 		t.Errorf("passes %q, want %q", strings.Join(changed, " "), want)
 	}
 	// The fused nodes carry the folded nodes' weights (here only the

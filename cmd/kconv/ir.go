@@ -26,7 +26,8 @@ func newIRCmd() *cobra.Command {
 passes that kconv run and serve compile with (sink-transpose,
 cancel-transposes, channel-shuffle and the fusions: fuse-pad, fold-batchnorm,
 fold-channel-add, fuse-residual, fuse-gelu, fuse-layernorm, fuse-activation,
-fuse-pool; a fused
+fuse-pool, and pad-channels, which widens an inverted-residual block's
+expanded tensor to a multiple of 16 channels with zero weights; a fused
 node takes the name of the last node it absorbed and shows the rest in its
 Fused attribute). One line per node with its name, op and typed attributes,
 inputs with their types, output type, class (when it differs from the op),

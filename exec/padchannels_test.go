@@ -1,0 +1,84 @@
+package exec
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/kconv/kconv/ir"
+)
+
+// invertedResidual is an inverted-residual block whose expanded tensor has
+// mid channels: a 1×1 convolution + batch normalization + ReLU6 expanding
+// 16 channels, a 3×3 depthwise convolution (stride s) + batch
+// normalization + ReLU6, and two 1×1 convolutions reading it (a
+// projection and a second head, concatenated), or a global pooling as the
+// second reader when poolReads.
+func invertedResidual(t *testing.T, df ir.Layout, mid, s int, poolReads bool) *ir.Model {
+	t.Helper()
+	b := ir.NewBuilder("inverted_residual")
+	if df == ir.ChannelsLast {
+		b.Input("in", ir.Shape{11, 9, 16}, df)
+	} else {
+		b.Input("in", ir.Shape{16, 11, 9}, df)
+	}
+	win := func(k, s int) ir.Window2D { return ir.Window2D{KH: k, KW: k, SH: s, SW: s, Padding: ir.PadSame} }
+	ax := 1
+	if df == ir.ChannelsLast {
+		ax = 3
+	}
+	bn := func(name, in string) string {
+		n := b.Add(name, &ir.BatchNorm{Axis: ax, Epsilon: 1e-3, Center: true, Scale: true}, in)
+		return b.Add(name+"_relu6", &ir.Activation{Act: ir.Act{Name: "relu", MaxValue: 6, HasMax: true}}, n)
+	}
+	e := b.Add("expand", &ir.Conv2D{Filters: mid, Window2D: win(1, 1), DataFormat: df}, "in")
+	e = bn("expand_bn", e)
+	d := b.Add("dw", &ir.DepthwiseConv2D{Multiplier: 1, Window2D: win(3, s), UseBias: true, DataFormat: df}, e)
+	d = bn("dw_bn", d)
+	p := b.Add("project", &ir.Conv2D{Filters: 24, Window2D: win(1, 1), UseBias: true, DataFormat: df}, d)
+	if poolReads {
+		g := b.Add("gap", &ir.GlobalPool2D{KeepDims: true, DataFormat: df}, d)
+		return randomModel(t, b, 5, p, g)
+	}
+	h := b.Add("head", &ir.Conv2D{Filters: 8, Window2D: win(3, 1), UseBias: true, DataFormat: df}, d)
+	b.Add("cat", &ir.Merge{Mode: ir.MergeConcat, Axis: ax}, p, h)
+	return randomModel(t, b, 5, "cat")
+}
+
+// TestPadChannels: pad-channels widens an inverted-residual block's
+// expanded tensor to the next multiple of 16 channels where that adds at
+// most a quarter (72 → 80, 40 → 48, not 24 → 32 or 64), and only where
+// every reader of the depthwise output is a convolution; the widened
+// program gives the unfused one's outputs.
+func TestPadChannels(t *testing.T) {
+	for _, tc := range []struct {
+		mid, s    int
+		poolReads bool
+		want      int // expanded channels after the passes
+	}{
+		{72, 1, false, 80},
+		{40, 2, false, 48},
+		{120, 1, false, 128},
+		{24, 1, false, 24},
+		{64, 1, false, 64},
+		{72, 1, true, 72},
+	} {
+		for _, df := range []ir.Layout{ir.ChannelsFirst, ir.ChannelsLast} {
+			name := fmt.Sprintf("%d s%d pool %v %v", tc.mid, tc.s, tc.poolReads, df)
+			m := invertedResidual(t, df, tc.mid, tc.s, tc.poolReads)
+			p, ref := fusedAndUnfused(t, m)
+			ch := 3
+			if df == ir.ChannelsFirst {
+				ch = 1
+			}
+			for _, n := range []string{"expand_bn_relu6", "dw_bn_relu6"} {
+				if got := p.lowered.Node(n).Out.Shape[ch]; got != tc.want {
+					t.Errorf("%s: %s has %d channels, want %d", name, n, got, tc.want)
+				}
+			}
+			if err := ir.CheckInvariants(p.lowered, ir.StageWeighted); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+			sameOutputs(t, name, p, ref, m, []int{1, 2}, 1e-5)
+		}
+	}
+}
