@@ -293,6 +293,13 @@ func (c *scStep) hooks(s *step) {
 	s.scaleIn = func(y *value) stepFn { c.scaleBy = y; return c.fn() }
 }
 
+// plain reports whether the step computes the convolution as lowered:
+// packed input and output, no pooling, pre-affine, channel scale or
+// Winograd takeover.
+func (c *scStep) plain() bool {
+	return c.ldi == 0 && c.ldo == 0 && c.pre == nil && !c.nchw && c.scaleBy == nil && c.pool == nil && c.wg == nil
+}
+
 // fn is the step's fn as c now says. With a packed input it hands the
 // batch sizes where Winograd F(4×4, 3×3) is expected to win to wg when
 // not nil, as the lowered step does.

@@ -125,6 +125,7 @@ func compile(m *ir.Model, opts Options, pool *par.Pool) (*Program, error) {
 	p.fuseInputLayout()
 	p.fusePreAffine()
 	p.fuseChannelScale()
+	p.fuseExpandDepthwise()
 	p.placeConcats()
 	p.allocate()
 	for _, s := range p.steps {

@@ -290,6 +290,7 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 		}}
 		c := &scStep{sc: &sc, wg: wg, geom: geom, in: in, bias: bias, ka: ka}
 		c.hooks(s)
+		s.expand = c
 		if wg == nil {
 			s.poolIn = func(pp kernels.PoolParams, isMax bool) stepFn {
 				if !kernels.PoolIs2x2(pp) && !(isMax && kernels.MaxPoolFits(pp)) {
@@ -379,7 +380,7 @@ func (l *lowerer) pooled(n *ir.Node, pool *ir.Pool2D, conv *value) error {
 		if fn := s.poolIn(pp, pool.Max); fn != nil {
 			out := l.newValue(n.Name, n.Out, conv.nhwc)
 			l.byNode[n.Name] = out
-			s.fn, s.out, s.poolIn, s.outStride, s.inStride, s.preIn, s.scaleIn = fn, out, nil, nil, nil, nil, nil
+			s.fn, s.out, s.poolIn, s.outStride, s.inStride, s.preIn, s.scaleIn, s.expand = fn, out, nil, nil, nil, nil, nil, nil
 			if !pool.Max {
 				s.nchwIn = nil
 			}
@@ -418,10 +419,20 @@ func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
 		return err
 	}
 	geom := convGeom(in, op.DataFormat, op.Window2D, c*op.Multiplier, 1, op.Fused.PadsOrZero())
-	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+	s := &step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
 		kernels.DepthwiseConv2D(geom(in.batch(b)), ins[0], kernel, bias, ka, o, &a.ws)
 		return nil
-	}})
+	}}
+	s.expandIn = func(e *scStep) stepFn {
+		if !e.plain() || !kernels.ConvDepthwisePays(e.geom(1), geom(1)) {
+			return nil
+		}
+		return func(a *arena, b int, ins [][]float32, o []float32) error {
+			(*e.sc).ConvDepthwise(e.geom(e.in.batch(b)), ins[0], e.bias, e.ka, geom(in.batch(b)), kernel, bias, ka, o, &a.ws)
+			return nil
+		}
+	}
+	l.add(s)
 	l.softmaxAfter(final, t.act)
 	return nil
 }

@@ -2,24 +2,27 @@ package exec
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
+	"github.com/kconv/kconv/exec/internal/kernels"
 	"github.com/kconv/kconv/ir"
 )
 
 // invertedResidual is an inverted-residual block whose expanded tensor has
-// mid channels: a 1×1 convolution + batch normalization + ReLU6 expanding
+// mid channels, over an h×w map, after a 3×3 stem convolution (whose
+// output the block reads in NHWC storage): a 1×1 convolution + batch normalization + ReLU6 expanding
 // 16 channels, a 3×3 depthwise convolution (stride s) + batch
 // normalization + ReLU6, and two 1×1 convolutions reading it (a
 // projection and a second head, concatenated), or a global pooling as the
 // second reader when poolReads.
-func invertedResidual(t *testing.T, df ir.Layout, mid, s int, poolReads bool) *ir.Model {
+func invertedResidual(t *testing.T, df ir.Layout, h, w, mid, s int, poolReads bool) *ir.Model {
 	t.Helper()
 	b := ir.NewBuilder("inverted_residual")
 	if df == ir.ChannelsLast {
-		b.Input("in", ir.Shape{11, 9, 16}, df)
+		b.Input("in", ir.Shape{h, w, 16}, df)
 	} else {
-		b.Input("in", ir.Shape{16, 11, 9}, df)
+		b.Input("in", ir.Shape{16, h, w}, df)
 	}
 	win := func(k, s int) ir.Window2D { return ir.Window2D{KH: k, KW: k, SH: s, SW: s, Padding: ir.PadSame} }
 	ax := 1
@@ -30,7 +33,8 @@ func invertedResidual(t *testing.T, df ir.Layout, mid, s int, poolReads bool) *i
 		n := b.Add(name, &ir.BatchNorm{Axis: ax, Epsilon: 1e-3, Center: true, Scale: true}, in)
 		return b.Add(name+"_relu6", &ir.Activation{Act: ir.Act{Name: "relu", MaxValue: 6, HasMax: true}}, n)
 	}
-	e := b.Add("expand", &ir.Conv2D{Filters: mid, Window2D: win(1, 1), DataFormat: df}, "in")
+	st := b.Add("stem", &ir.Conv2D{Filters: 16, Window2D: win(3, 1), UseBias: true, Activation: ir.Act{Name: "relu"}, DataFormat: df}, "in")
+	e := b.Add("expand", &ir.Conv2D{Filters: mid, Window2D: win(1, 1), DataFormat: df}, st)
 	e = bn("expand_bn", e)
 	d := b.Add("dw", &ir.DepthwiseConv2D{Multiplier: 1, Window2D: win(3, s), UseBias: true, DataFormat: df}, e)
 	d = bn("dw_bn", d)
@@ -39,8 +43,8 @@ func invertedResidual(t *testing.T, df ir.Layout, mid, s int, poolReads bool) *i
 		g := b.Add("gap", &ir.GlobalPool2D{KeepDims: true, DataFormat: df}, d)
 		return randomModel(t, b, 5, p, g)
 	}
-	h := b.Add("head", &ir.Conv2D{Filters: 8, Window2D: win(3, 1), UseBias: true, DataFormat: df}, d)
-	b.Add("cat", &ir.Merge{Mode: ir.MergeConcat, Axis: ax}, p, h)
+	hd := b.Add("head", &ir.Conv2D{Filters: 8, Window2D: win(3, 1), UseBias: true, DataFormat: df}, d)
+	b.Add("cat", &ir.Merge{Mode: ir.MergeConcat, Axis: ax}, p, hd)
 	return randomModel(t, b, 5, "cat")
 }
 
@@ -64,7 +68,7 @@ func TestPadChannels(t *testing.T) {
 	} {
 		for _, df := range []ir.Layout{ir.ChannelsFirst, ir.ChannelsLast} {
 			name := fmt.Sprintf("%d s%d pool %v %v", tc.mid, tc.s, tc.poolReads, df)
-			m := invertedResidual(t, df, tc.mid, tc.s, tc.poolReads)
+			m := invertedResidual(t, df, 11, 9, tc.mid, tc.s, tc.poolReads)
 			p, ref := fusedAndUnfused(t, m)
 			ch := 3
 			if df == ir.ChannelsFirst {
@@ -77,6 +81,31 @@ func TestPadChannels(t *testing.T) {
 			}
 			if err := ir.CheckInvariants(p.lowered, ir.StageWeighted); err != nil {
 				t.Errorf("%s: %v", name, err)
+			}
+			sameOutputs(t, name, p, ref, m, []int{1, 2}, 1e-5)
+		}
+	}
+}
+
+// TestExpandDepthwiseFused: where the expanded tensor outgrows the cache
+// (kernels.ConvDepthwisePays), the expansion and the depthwise
+// convolution run as one step that reads the block's input, with the
+// unfused program's outputs; on a small map they stay two steps. Both
+// readers of the depthwise output still read it.
+func TestExpandDepthwiseFused(t *testing.T) {
+	for _, tc := range []struct {
+		h, w, s int
+		fused   bool
+	}{{64, 60, 1, true}, {61, 64, 2, true}, {11, 9, 1, false}} {
+		for _, df := range []ir.Layout{ir.ChannelsFirst, ir.ChannelsLast} {
+			name := fmt.Sprintf("%dx%d s%d %v", tc.h, tc.w, tc.s, df)
+			m := invertedResidual(t, df, tc.h, tc.w, 72, tc.s, false)
+			p, ref := fusedAndUnfused(t, m)
+			fused := slices.Contains(stepKinds(p), "Conv2D+DepthwiseConv2D")
+			want := tc.fused && kernels.ConvDepthwiseOK(kernels.ConvParams{N: 1, H: 8, W: 8, C: 16, OutC: 80, KH: 1, KW: 1},
+				kernels.ConvParams{N: 1, H: 8, W: 8, C: 80, OutC: 80, KH: 3, KW: 3})
+			if fused != want {
+				t.Errorf("%s: expansion and depthwise fused %v, want %v: %v", name, fused, want, stepKinds(p))
 			}
 			sameOutputs(t, name, p, ref, m, []int{1, 2}, 1e-5)
 		}

@@ -122,6 +122,15 @@ type step struct {
 	// appended as its last input: fuseChannelScale joins the two.
 	chanScale bool
 	scaleIn   func(y *value) stepFn
+	// expand, when set, is the SmallConv of a convolution step as lowered
+	// (its fn may have changed since: scStep.plain says whether it still
+	// computes the plain convolution); expandIn, when set, returns a fn
+	// that computes the step, a depthwise convolution, from the input of
+	// that convolution (whose output is its input) without storing the
+	// convolution's output, or nil where its kernel cannot or it does not
+	// pay: fuseExpandDepthwise joins the two.
+	expand   *scStep
+	expandIn func(e *scStep) stepFn
 }
 
 // stepFn computes a step's output from its inputs' buffers at batch n.

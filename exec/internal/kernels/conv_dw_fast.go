@@ -86,18 +86,19 @@ func (j *dwJob) RunItem(_, item int) {
 	ci, g := item/j.groups, item%j.groups
 	nblk := (j.p.C + 15) / 16
 	c0, c1 := g*nblk/j.groups*16, min(j.p.C, (g+1)*nblk/j.groups*16)
+	c := j.p.C
 	for r := ci * j.rows / j.chunks; r < (ci+1)*j.rows/j.chunks; r++ {
-		j.row(r, c0, c1)
+		n := r / j.oh
+		j.row(j.in[n*j.p.H*j.p.W*c:(n+1)*j.p.H*j.p.W*c], 0, r%j.oh, j.out[r*j.ow*c:(r+1)*j.ow*c], c0, c1)
 	}
 }
 
-// row computes channels [c0, c1) of output row r (flat over N×OH).
-func (j *dwJob) row(r, c0, c1 int) {
+// row computes channels [c0, c1) of output row y of one image into orow
+// from img: the image, or with ring > 0 a ring of ring input rows, row iy
+// at iy mod ring (ConvDepthwise).
+func (j *dwJob) row(img []float32, ring, y int, orow []float32, c0, c1 int) {
 	p := j.p
 	c := p.C
-	n, y := r/j.oh, r%j.oh
-	img := j.in[n*p.H*p.W*c : (n+1)*p.H*p.W*c]
-	orow := j.out[r*j.ow*c : (r+1)*j.ow*c]
 	var biasp *float32
 	if j.bias != nil {
 		biasp = &j.bias[c0]
@@ -125,7 +126,11 @@ func (j *dwJob) row(r, c0, c1 int) {
 				if ix < 0 || ix >= p.W {
 					continue
 				}
-				taps[2*nt] = (iy*p.W + ix) * cb
+				at := iy
+				if ring > 0 {
+					at = iy % ring
+				}
+				taps[2*nt] = (at*p.W + ix) * cb
 				taps[2*nt+1] = (kh*p.KW + kw) * cb
 				nt++
 			}
