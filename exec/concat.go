@@ -293,11 +293,11 @@ func (c *scStep) hooks(s *step) {
 	s.scaleIn = func(y *value) stepFn { c.scaleBy = y; return c.fn() }
 }
 
-// plain reports whether the step computes the convolution as lowered:
-// packed input and output, no pooling, pre-affine, channel scale or
-// Winograd takeover.
+// plain reports whether the step computes the convolution as lowered,
+// from a packed NHWC input or (fuseInputLayout) an NCHW one: packed output,
+// no pooling, pre-affine, channel scale or Winograd takeover.
 func (c *scStep) plain() bool {
-	return c.ldi == 0 && c.ldo == 0 && c.pre == nil && !c.nchw && c.scaleBy == nil && c.pool == nil && c.wg == nil
+	return c.ldi == 0 && c.ldo == 0 && c.pre == nil && c.scaleBy == nil && c.pool == nil && c.wg == nil
 }
 
 // fn is the step's fn as c now says. With a packed input it hands the

@@ -424,11 +424,12 @@ func (l *lowerer) depthwise(n *ir.Node, op *ir.DepthwiseConv2D) error {
 		return nil
 	}}
 	s.expandIn = func(e *scStep) stepFn {
-		if !e.plain() || !kernels.ConvDepthwisePays(e.geom(1), geom(1)) {
+		if !e.plain() || !kernels.ConvDepthwisePays(e.geom(1), e.ka, geom(1)) {
 			return nil
 		}
+		nchw := e.nchw
 		return func(a *arena, b int, ins [][]float32, o []float32) error {
-			(*e.sc).ConvDepthwise(e.geom(e.in.batch(b)), ins[0], e.bias, e.ka, geom(in.batch(b)), kernel, bias, ka, o, &a.ws)
+			(*e.sc).ConvDepthwise(e.geom(e.in.batch(b)), ins[0], nchw, e.bias, e.ka, geom(in.batch(b)), kernel, bias, ka, o, &a.ws)
 			return nil
 		}
 	}

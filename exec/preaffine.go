@@ -147,12 +147,15 @@ func (p *Program) fuseChannelScale() {
 	})
 }
 
-// fuseExpandDepthwise joins a 1×1 convolution step (step.expand: a
-// SmallConv computing it as lowered) with its only reader when that reader
-// is a depthwise convolution that can compute from the convolution's input
-// (step.expandIn: kernels.ConvDepthwise, where it pays): an inverted
-// residual block's expanded tensor is computed a few rows at a time into
-// the worker's cache and never stored (MobileNetV2's 112²×96, 4.8 MB).
+// fuseExpandDepthwise joins a convolution step (step.expand: a SmallConv
+// computing it as lowered, from NHWC or, after fuseInputLayout, NCHW
+// input) with its only reader when that reader is a depthwise convolution
+// that can compute from the convolution's input (step.expandIn:
+// kernels.ConvDepthwise, where it pays): an inverted residual block's
+// expanded tensor (MobileNetV2's 112²×96, 4.8 MB), or a MobileNet's stem
+// output, is computed a few rows at a time into the worker's cache and
+// never stored. Run after fuseInputLayout (the stem reads the model's NCHW
+// input) and before placeConcats (only a plain step joins).
 // (joinReaders: only when fusions are on.)
 func (p *Program) fuseExpandDepthwise() {
 	p.joinReaders(func(s *step) bool { return s.expand != nil && len(s.ins) == 1 }, func(s, r *step) bool {

@@ -13,40 +13,43 @@ import "math"
 // its worker, each just before the first depthwise row that reads it, so
 // that the expanded tensor never leaves the core's cache. A band
 // recomputes the rows its window shares with the band before it (two of a
-// 3×3 window's), so bands are few: one per worker at batch 1.
+// 3×3 window's), so bands are few: one per worker at batch 1. The first
+// convolution may be any the direct kernel computes: a MobileNet's stem
+// (3×3 stride 2 over the NCHW image) feeds a depthwise layer the same way.
 
-// ConvDepthwiseOK reports whether ConvDepthwise computes the 1×1
-// convolution pe (stride 1, unpadded, ungrouped; s made for it) followed
-// by the depthwise convolution pd over its output: channel multiplier 1,
-// a window of at most dwMaxTaps taps, the vector depthwise kernel present.
+// ConvDepthwiseOK reports whether ConvDepthwise computes the convolution
+// pe (ungrouped; s made for it) followed by the depthwise convolution pd
+// over its output: channel multiplier 1, a window of at most dwMaxTaps
+// taps, the vector depthwise kernel present.
 func ConvDepthwiseOK(pe, pd ConvParams) bool {
 	pe, pd = pe.norm(), pd.norm()
-	return pe.KH == 1 && pe.KW == 1 && pe.StrideH == 1 && pe.StrideW == 1 && pe.DilH == 1 && pe.DilW == 1 &&
-		pe.PadTop == 0 && pe.PadBottom == 0 && pe.PadLeft == 0 && pe.PadRight == 0 && pe.Groups <= 1 &&
-		pd.N == pe.N && pd.H == pe.H && pd.W == pe.W && pd.C == pe.OutC && pd.OutC == pd.C &&
-		dwFastOK(&pd) && pd.Validate() == nil
+	return pe.Groups <= 1 && pe.Validate() == nil && pd.N == pe.N && pd.H == pe.OutH() && pd.W == pe.OutW() &&
+		pd.C == pe.OutC && pd.OutC == pd.C && dwFastOK(&pd) && pd.Validate() == nil
 }
 
 // ConvDepthwisePays reports whether ConvDepthwise is expected to beat the
-// two layers apart: where one image's expanded tensor outgrows
-// 1.5·scCacheBytes. Below that the tensor stays in cache between the
+// two layers apart, act being pe's activation: where one image's
+// convolution output outgrows 1.5·scCacheBytes, and SmallConv would not
+// compute pe on its Winograd path (ConvDepthwise computes rows on the
+// direct kernel). Below that size the tensor stays in cache between the
 // layers anyway, and the fused call's shorter micro-kernel calls (one
 // row's pixels) and the rows its bands recompute are a loss. Xeon, µs, one
-// thread / two, apart → fused: 112²×16→96 3×3/2 658 → 452 / 320 → 224;
-// 112²×16→48 3×3/2 315 → 223 / 130 → 123; 56²×24→144 3×3 358 → 302 / 173
-// → 162; 56²×24→80 5×5/2 154 → 155 / 114 → 84; but 28²×32→192 (600 KB)
-// 113 → 128 / 93 → 73, 28²×40→240 (750 KB) in MnasNet 0.141 → 0.162 ms
-// one thread, 14²×80→480 124 → 150 / 79 → 89.
-func ConvDepthwisePays(pe, pd ConvParams) bool {
-	return ConvDepthwiseOK(pe, pd) && 4*pe.H*pe.W*pe.OutC > 3*scCacheBytes/2
+// thread / two, apart → fused: 112²×16→96 1×1 + 3×3/2 658 → 452 / 320 →
+// 224; 112²×16→48 1×1 + 3×3/2 315 → 223 / 130 → 123; 56²×24→144 1×1 +
+// 3×3 358 → 302 / 173 → 162; 56²×24→80 1×1 + 5×5/2 154 → 155 / 114 → 84;
+// but 28²×32→192 (600 KB) 113 → 128 / 93 → 73, 28²×40→240 (750 KB) in
+// MnasNet 0.141 → 0.162 ms one thread, 14²×80→480 124 → 150 / 79 → 89.
+func ConvDepthwisePays(pe ConvParams, act Activation, pd ConvParams) bool {
+	q := pe.norm()
+	return ConvDepthwiseOK(pe, pd) && !SmallConvWinograd(pe, act) && 4*q.OutH()*q.OutW()*q.OutC > 3*scCacheBytes/2
 }
 
 // ConvDepthwise computes out = dact(depthwise(act(in ⊛ s + bias), dk) +
-// dbias) for NHWC in and out, pe and pd as ConvDepthwiseOK requires (any
-// N), dk and dbias as DepthwiseConv2D takes them, without storing the
-// expanded tensor (see above). It splits bands of output rows over
-// ws.Par()'s workers.
-func (s *SmallConv) ConvDepthwise(pe ConvParams, in, bias []float32, act Activation, pd ConvParams, dk, dbias []float32, dact Activation, out []float32, ws *Workspace) {
+// dbias) for NHWC out and in (NCHW in when nchw), pe and pd as
+// ConvDepthwiseOK requires (any N), dk and dbias as DepthwiseConv2D takes
+// them, without storing the convolution's output (see above). It splits
+// bands of output rows over ws.Par()'s workers.
+func (s *SmallConv) ConvDepthwise(pe ConvParams, in []float32, nchw bool, bias []float32, act Activation, pd ConvParams, dk, dbias []float32, dact Activation, out []float32, ws *Workspace) {
 	if !ConvDepthwiseOK(pe, pd) {
 		panic("kernels: ConvDepthwise of a convolution and depthwise convolution it does not compute")
 	}
@@ -64,9 +67,15 @@ func (s *SmallConv) ConvDepthwise(pe ConvParams, in, bias []float32, act Activat
 	workers := ws.Par().Workers()
 	perImg := min(oh, max(1, (workers+pe.N-1)/pe.N))
 	ring := (pd.KH-1)*pd.DilH + 1
-	rowLen := pe.W * pe.OutC
+	rowLen := s.ow * pe.OutC
+	how := scInput{ldi: pe.C, nchw: nchw}
+	inPlace := s.inPlace && how.asIs(pe.C)
+	bandLen := 0 // one conv row's band
+	if !inPlace {
+		bandLen = ((pe.KH-1)*pe.DilH + 1) * s.wp * pe.C
+	}
 	nb := 32 * len(s.blocks)
-	buf := ws.Get(nb + workers*ring*rowLen)
+	buf := ws.Get(nb + workers*(ring*rowLen+bandLen))
 	pb := buf[:nb]
 	clear(pb)
 	if bias != nil {
@@ -81,11 +90,12 @@ func (s *SmallConv) ConvDepthwise(pe ConvParams, in, bias []float32, act Activat
 		j = new(cdJob)
 	}
 	*j = cdJob{
-		e:      scRun{s: s, p: pe, in: in, bias: pb, act: act, ldo: pe.OutC, groups: 1, inPlace: true, scInput: scInput{ldi: pe.C}},
+		e: scRun{s: s, p: pe, in: in, bias: pb, act: act, ldo: pe.OutC, groups: 1, inPlace: inPlace, scInput: how,
+			bands: buf[nb+workers*ring*rowLen:], bandLen: bandLen},
 		pd:     pd,
 		d:      dwJob{kernel: dk, bias: dbias, oh: oh, ow: ow, act: dact},
 		out:    out,
-		rings:  buf[nb:],
+		rings:  buf[nb : nb+workers*ring*rowLen],
 		ring:   ring,
 		perImg: perImg,
 	}
@@ -114,7 +124,7 @@ type cdJob struct {
 	pd     ConvParams // the depthwise convolution's geometry (d.p points here)
 	d      dwJob      // the depthwise convolution (its rows read from the ring)
 	out    []float32
-	rings  []float32 // ring rows of the expanded tensor, ring·W·C floats per worker
+	rings  []float32 // ring rows of the convolution's output, ring·OW·C floats per worker
 	ring   int
 	perImg int
 }
@@ -123,24 +133,24 @@ type cdJob struct {
 var cdJobs = make(chan *cdJob, 8)
 
 func (j *cdJob) RunItem(w, item int) {
-	pe, pd := &j.e.p, j.d.p
+	pd := j.d.p
+	s := j.e.s
 	n, b := item/j.perImg, item%j.perImg
 	y0, y1 := b*j.d.oh/j.perImg, (b+1)*j.d.oh/j.perImg
-	rowLen := pe.W * pe.OutC
+	rowLen := s.ow * pd.C
 	ring := j.rings[w*j.ring*rowLen : (w+1)*j.ring*rowLen]
-	img := j.e.in[n*pe.H*pe.W*pe.C:]
 	c := pd.C
-	next := 0 // the first expanded row not yet computed
+	next := 0 // the first conv row not yet computed
 	for y := y0; y < y1; y++ {
 		top := y*pd.StrideH - pd.PadTop
-		lo, hi := max(0, top, next), min(pe.H, top+(pd.KH-1)*pd.DilH+1)
-		for iy := lo; iy < hi; iy++ {
-			dst := ring[iy%j.ring*rowLen : (iy%j.ring+1)*rowLen]
-			src := img[iy*pe.W*pe.C:]
-			for bi := range j.e.s.blocks {
-				j.e.pixelsBlock(bi, pe.W, src, dst, nil, &scPrefetch{})
+		lo, hi := max(0, top, next), min(s.oh, top+(pd.KH-1)*pd.DilH+1)
+		for cy := lo; cy < hi; cy++ {
+			dst := ring[cy%j.ring*rowLen : (cy%j.ring+1)*rowLen]
+			src := j.e.band(w, n, cy, cy+1)
+			for bi := range s.blocks {
+				j.e.rowBlock(bi, src, dst, nil)
 			}
-			j.e.pixelsEpilogue(n, iy*pe.W, pe.W, 0, len(j.e.s.blocks), dst)
+			j.e.rowEpilogue(n, cy, 0, len(s.blocks), dst)
 		}
 		next = max(next, hi)
 		r := n*j.d.oh + y
