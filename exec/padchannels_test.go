@@ -13,10 +13,11 @@ import (
 // mid channels, over an h×w map, after a 3×3 stem convolution (whose
 // output the block reads in NHWC storage): a 1×1 convolution + batch normalization + ReLU6 expanding
 // 16 channels, a 3×3 depthwise convolution (stride s) + batch
-// normalization + ReLU6, and two 1×1 convolutions reading it (a
-// projection and a second head, concatenated), or a global pooling as the
-// second reader when poolReads.
-func invertedResidual(t *testing.T, df ir.Layout, h, w, mid, s int, poolReads bool) *ir.Model {
+// normalization + ReLU6, then by readers: "heads", a 1×1 projection and a
+// 3×3 head reading it, concatenated; "pool", the projection and a global
+// pooling that is a model output; "se", a squeeze-and-excitation (global
+// pooling, 1×1 + ReLU, 1×1 + hard sigmoid, Mul) before the projection.
+func invertedResidual(t *testing.T, df ir.Layout, h, w, mid, s int, readers string) *ir.Model {
 	t.Helper()
 	b := ir.NewBuilder("inverted_residual")
 	if df == ir.ChannelsLast {
@@ -38,8 +39,17 @@ func invertedResidual(t *testing.T, df ir.Layout, h, w, mid, s int, poolReads bo
 	e = bn("expand_bn", e)
 	d := b.Add("dw", &ir.DepthwiseConv2D{Multiplier: 1, Window2D: win(3, s), UseBias: true, DataFormat: df}, e)
 	d = bn("dw_bn", d)
+	if readers == "se" {
+		g := b.Add("gap", &ir.GlobalPool2D{KeepDims: true, DataFormat: df}, d)
+		f1 := b.Add("fc1", &ir.Conv2D{Filters: 8, Window2D: win(1, 1), UseBias: true, Activation: ir.Act{Name: "relu"}, DataFormat: df}, g)
+		f2 := b.Add("fc2", &ir.Conv2D{Filters: mid, Window2D: win(1, 1), UseBias: true, Activation: ir.Act{Name: "hard_sigmoid", Alpha: 1.0 / 6, Beta: 0.5}, DataFormat: df}, f1)
+		d = b.Add("scale", &ir.Binary{Op: ir.BinaryMul}, d, f2)
+	}
 	p := b.Add("project", &ir.Conv2D{Filters: 24, Window2D: win(1, 1), UseBias: true, DataFormat: df}, d)
-	if poolReads {
+	switch readers {
+	case "se":
+		return randomModel(t, b, 5, p)
+	case "pool":
 		g := b.Add("gap", &ir.GlobalPool2D{KeepDims: true, DataFormat: df}, d)
 		return randomModel(t, b, 5, p, g)
 	}
@@ -50,25 +60,26 @@ func invertedResidual(t *testing.T, df ir.Layout, h, w, mid, s int, poolReads bo
 
 // TestPadChannels: pad-channels widens an inverted-residual block's
 // expanded tensor to the next multiple of 16 channels where that adds at
-// most a quarter (72 → 80, 40 → 48, not 24 → 32 or 64), and only where
-// every reader of the depthwise output is a convolution; the widened
-// program gives the unfused one's outputs.
+// most a quarter (72 → 80, 40 → 48, not 24 → 32 or 64), through a
+// squeeze-and-excitation, and only where every value widened is read by
+// convolutions or ops that keep its channels, none of them an output; the
+// widened program gives the unfused one's outputs.
 func TestPadChannels(t *testing.T) {
 	for _, tc := range []struct {
-		mid, s    int
-		poolReads bool
-		want      int // expanded channels after the passes
+		mid, s  int
+		readers string
+		want    int // expanded channels after the passes
 	}{
-		{72, 1, false, 80},
-		{40, 2, false, 48},
-		{120, 1, false, 128},
-		{24, 1, false, 24},
-		{64, 1, false, 64},
-		{72, 1, true, 72},
+		{72, 1, "heads", 80},
+		{40, 2, "heads", 48},
+		{120, 1, "se", 128},
+		{24, 1, "heads", 24},
+		{64, 1, "se", 64},
+		{72, 1, "pool", 72},
 	} {
 		for _, df := range []ir.Layout{ir.ChannelsFirst, ir.ChannelsLast} {
-			name := fmt.Sprintf("%d s%d pool %v %v", tc.mid, tc.s, tc.poolReads, df)
-			m := invertedResidual(t, df, 11, 9, tc.mid, tc.s, tc.poolReads)
+			name := fmt.Sprintf("%d s%d %s %v", tc.mid, tc.s, tc.readers, df)
+			m := invertedResidual(t, df, 11, 9, tc.mid, tc.s, tc.readers)
 			p, ref := fusedAndUnfused(t, m)
 			ch := 3
 			if df == ir.ChannelsFirst {
@@ -99,7 +110,7 @@ func TestExpandDepthwiseFused(t *testing.T) {
 	}{{64, 60, 1, true}, {61, 64, 2, true}, {11, 9, 1, false}} {
 		for _, df := range []ir.Layout{ir.ChannelsFirst, ir.ChannelsLast} {
 			name := fmt.Sprintf("%dx%d s%d %v", tc.h, tc.w, tc.s, df)
-			m := invertedResidual(t, df, tc.h, tc.w, 72, tc.s, false)
+			m := invertedResidual(t, df, tc.h, tc.w, 72, tc.s, "heads")
 			p, ref := fusedAndUnfused(t, m)
 			fused := slices.Contains(stepKinds(p), "Conv2D+DepthwiseConv2D")
 			want := tc.fused && kernels.ConvDepthwiseOK(kernels.ConvParams{N: 1, H: 8, W: 8, C: 16, OutC: 80, KH: 1, KW: 1},

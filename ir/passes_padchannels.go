@@ -7,18 +7,23 @@ import (
 )
 
 // PassNamePadChannels names the pass that widens the expanded tensor of an
-// inverted-residual block — a Conv2D whose one use is a DepthwiseConv2D
-// (multiplier 1) whose uses are all ordinary Conv2Ds (MobileNetV2/V3,
-// MnasNet, EfficientNet, ShuffleNetV2's branches) — from C channels to the
-// next multiple of 16 when C is not one (72 → 80, 120 → 128, 58 → 64) and
-// the extra channels are at most a quarter of C. The new channels have
-// zero weights everywhere: the first convolution computes act(BN(0)) or
-// act(0 + adds) for them, the depthwise convolution multiplies that by a
-// zero kernel (adding a zero bias: its outputs there are act(0)-like
-// constants), and every convolution after it reads them with zero kernel
-// rows, so the block's output is the same sums with zero terms added.
-// (Only a non-finite input can tell: 0·∞ is NaN where the unpadded block
-// would carry the infinity.)
+// inverted-residual block (MobileNetV2/V3, MnasNet, EfficientNet,
+// ShuffleNetV2's branches) from C channels to the next multiple of 16 when
+// C is not one (72 → 80, 120 → 128, 58 → 64) and the extra channels are at
+// most a quarter of C. The values widened are a region closed over the
+// channel axis: from a DepthwiseConv2D (multiplier 1), its input, and
+// through every reader that keeps the channels — depthwise convolutions, a
+// squeeze-and-excitation's global pooling (4-D, kept dims) and its Mul,
+// whose other operand then widens too. The region begins at ordinary
+// Conv2Ds (the expansion; the excitation's last 1×1), which compute the
+// new channels with zero weights, and ends at ordinary Conv2Ds reading it
+// as their input (the projection; the squeeze's first 1×1), whose kernels
+// gain zero rows for them. The new channels hold finite constants (act(0)
+// and what follows from it: a depthwise convolution with a zero kernel, a
+// pooling of a constant, 0.5 from a hard sigmoid), and every convolution
+// leaving the region adds them times zero: the same sums with zero terms
+// added. (Only a non-finite input can tell: 0·∞ is NaN where the unpadded
+// block would carry the infinity.)
 //
 // Why: exec stores activations channels-last, so with C·4 bytes not a
 // multiple of 64 every other pixel's 16-channel vectors straddle two cache
@@ -26,12 +31,12 @@ import (
 // — and the first convolution's stores pay for two. Measured on the Xeon,
 // one thread, the depthwise layer alone: 56²×72 3×3 105 µs, padded to 80
 // channels 81; 28²×120 5×5 95 → 69; 28²×58 3×3 23.4 → 15. The cost is the
-// last convolution's extra kernel rows (C → Cpad multiply-adds per output)
-// and the wider tensor's bytes; the first convolution and the depthwise
+// last convolutions' extra kernel rows (C → Cpad multiply-adds per output)
+// and the wider tensors' bytes; the first convolution and the depthwise
 // one compute whole 16-channel blocks either way.
 //
-// Nothing observable changes: the widened values are neither kept nor
-// model outputs, and the last convolutions' outputs keep their shapes.
+// Nothing observable changes: no widened value is kept or a model output,
+// and the region's readers keep their output shapes.
 const PassNamePadChannels = "pad-channels"
 
 // padChannelsMaxGrowth bounds the extra channels: at most C/4.
@@ -39,15 +44,10 @@ const padChannelsMaxGrowth = 4
 
 // padChannels is the pad-channels pass.
 func (fu *fuser) padChannels() (int, error) {
+	var readers map[string][]*Node
 	return fu.eachNode(func(d *Node) (bool, error) {
 		dw, ok := d.Op.(*DepthwiseConv2D)
-		if !ok || dw.Multiplier != 1 || len(d.Inputs) != 1 || len(d.Out.Shape) != 4 || dw.Fused.ResidualName() != "" {
-			return false, nil
-		}
-		p := fu.idx[d.Inputs[0]]
-		pc, ok := p.Op.(*Conv2D)
-		if !ok || pc.groups() != 1 || !fu.foldable(p.Name) || pc.DataFormat != dw.DataFormat ||
-			pc.Fused.ResidualName() != "" || pc.Fused.PoolOp() != nil || len(p.Out.Shape) != 4 {
+		if !ok || dw.Multiplier != 1 || len(d.Out.Shape) != 4 {
 			return false, nil
 		}
 		ch := channelAxis(dw.DataFormat)
@@ -56,33 +56,113 @@ func (fu *fuser) padChannels() (int, error) {
 		if c < 1 || cp == c || (cp-c)*padChannelsMaxGrowth > c {
 			return false, nil
 		}
-		if fu.keep[d.Name] || slices.Contains(fu.m.Outputs, d.Name) {
+		if readers == nil {
+			readers = map[string][]*Node{}
+			for _, n := range fu.m.Nodes {
+				for _, in := range n.Inputs {
+					readers[in] = append(readers[in], n)
+				}
+			}
+		}
+		region, ends, ok := fu.channelRegion(d, dw.DataFormat, c, readers)
+		if !ok {
 			return false, nil
 		}
-		var cons []*Node
-		for _, n := range fu.m.Nodes {
-			if fu.dead[n.Name] || !slices.Contains(n.Inputs, d.Name) {
-				continue
+		for _, n := range region {
+			if o, ok := n.Op.(*Conv2D); ok {
+				op := *o
+				op.Filters = cp
+				n.Op = &op
 			}
-			cc, ok := n.Op.(*Conv2D)
-			if !ok || cc.groups() != 1 || cc.DataFormat != dw.DataFormat || n.Inputs[0] != d.Name || slices.Contains(n.Inputs[1:], d.Name) {
-				return false, nil
+			if err := fu.padWeights(n, c, cp); err != nil {
+				return false, err
 			}
-			cons = append(cons, n)
 		}
-		if len(cons) == 0 || len(cons) != fu.uses[d.Name] {
-			return false, nil
-		}
-		op := *pc
-		op.Filters = cp
-		p.Op = &op
-		for _, n := range append([]*Node{p, d}, cons...) {
+		for _, n := range ends {
 			if err := fu.padWeights(n, c, cp); err != nil {
 				return false, err
 			}
 		}
 		return true, nil
 	})
+}
+
+// channelRegion returns the region of d (see PassNamePadChannels) in graph
+// order, and the convolutions reading it, or false when a value of it
+// cannot widen: a producer or reader of another kind, a value kept, an
+// output, of another channel count or data format.
+func (fu *fuser) channelRegion(d *Node, df Layout, c int, readers map[string][]*Node) (region, ends []*Node, ok bool) {
+	in := map[string]bool{d.Name: true}
+	end := map[string]bool{}
+	queue := []*Node{d}
+	add := func(n *Node) bool {
+		if n == nil || fu.dead[n.Name] {
+			return false
+		}
+		if !in[n.Name] {
+			in[n.Name] = true
+			queue = append(queue, n)
+		}
+		return true
+	}
+	ch := channelAxis(df)
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if fu.keep[n.Name] || slices.Contains(fu.m.Outputs, n.Name) || len(n.Out.Shape) != 4 || n.Out.Shape[ch] != c {
+			return nil, nil, false
+		}
+		// Where the node's channels come from.
+		switch o := n.Op.(type) {
+		case *Conv2D:
+			if o.groups() != 1 || o.DataFormat != df || o.Fused.ResidualName() != "" || o.Fused.PoolOp() != nil {
+				return nil, nil, false
+			}
+		case *DepthwiseConv2D:
+			if o.Multiplier != 1 || o.DataFormat != df || o.Fused.ResidualName() != "" || len(n.Inputs) != 1 || !add(fu.idx[n.Inputs[0]]) {
+				return nil, nil, false
+			}
+		case *GlobalPool2D:
+			if !o.KeepDims || o.DataFormat != df || len(n.Inputs) != 1 || !add(fu.idx[n.Inputs[0]]) {
+				return nil, nil, false
+			}
+		default:
+			if !isProduct(n) || len(n.Inputs) != 2 || !add(fu.idx[n.Inputs[0]]) || !add(fu.idx[n.Inputs[1]]) {
+				return nil, nil, false
+			}
+		}
+		// Where they go.
+		for _, r := range readers[n.Name] {
+			if fu.dead[r.Name] {
+				continue
+			}
+			switch o := r.Op.(type) {
+			case *Conv2D:
+				if o.groups() != 1 || o.DataFormat != df || r.Inputs[0] != n.Name || slices.Contains(r.Inputs[1:], n.Name) {
+					return nil, nil, false
+				}
+				end[r.Name] = true
+			case *DepthwiseConv2D, *GlobalPool2D:
+				add(r)
+			default:
+				if !isProduct(r) {
+					return nil, nil, false
+				}
+				add(r)
+			}
+		}
+	}
+	for _, n := range fu.m.Nodes {
+		switch {
+		case in[n.Name] && end[n.Name]:
+			return nil, nil, false // a convolution both in the region and reading it
+		case in[n.Name]:
+			region = append(region, n)
+		case end[n.Name]:
+			ends = append(ends, n)
+		}
+	}
+	return region, ends, true
 }
 
 // padWeights re-infers n (whose op or input now has cp channels where it had
