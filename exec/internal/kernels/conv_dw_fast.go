@@ -29,14 +29,8 @@ func dwFast(p ConvParams, in, kernel, bias []float32, act Activation, out []floa
 	if rows == 0 || ow == 0 {
 		return
 	}
-	j := &dwJob{p: &p, in: in, kernel: kernel, bias: bias, out: out, oh: oh, ow: ow, act: act}
-	var fused bool
-	if j.lo, j.hi, fused = act.clampBounds(); fused {
-		j.act = Activation{}
-	} else {
-		inf := float32(math.Inf(1))
-		j.lo, j.hi = -inf, inf
-	}
+	j := &dwJob{p: &p, in: in, kernel: kernel, bias: bias, out: out, oh: oh, ow: ow}
+	j.setAct(act)
 	pool := ws.Par()
 	workers := pool.Workers()
 	if int64(rows)*int64(ow*p.C*p.KH*p.KW) < dwParMin {
@@ -78,6 +72,17 @@ type dwJob struct {
 	act              Activation // applied after each row (non-clamp kinds)
 	rows             int
 	chunks, groups   int
+}
+
+// setAct sets the job's activation: a clamp goes into the stores (lo,
+// hi), any other kind runs over each row after it is written.
+func (j *dwJob) setAct(act Activation) {
+	if lo, hi, fused := act.clampBounds(); fused {
+		j.lo, j.hi, j.act = lo, hi, Activation{}
+		return
+	}
+	inf := float32(math.Inf(1))
+	j.lo, j.hi, j.act = -inf, inf, act
 }
 
 func (j *dwJob) RunItem(_, item int) {

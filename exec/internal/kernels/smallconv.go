@@ -653,15 +653,10 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 	}
 	buf := ws.Get(nb + nz + workers*(bandLen+pairLen))
 	pb := buf[:nb]
-	clear(pb)
+	s.packBias(pb, bias)
 	r.zeros = buf[nb : nb+nz]
 	clear(r.zeros)
 	buf = buf[nz:]
-	if bias != nil {
-		for i, b := range s.blocks {
-			copy(pb[32*i:32*i+min(32, p.OutC-b.oc0)], bias[b.oc0:])
-		}
-	}
 	r.bias = pb
 	r.bands, r.bandLen = buf[nb:nb+workers*bandLen], bandLen
 	r.pairs, r.pairLen = buf[nb+workers*bandLen:], pairLen
@@ -681,6 +676,17 @@ func (s *SmallConv) runAll(p ConvParams, in []float32, how scInput, bias, skip [
 	select {
 	case scRuns <- rp:
 	default:
+	}
+}
+
+// packBias writes bias (OutC values, or nil: zeros) into pb, 32 floats a
+// channel block as the micro-kernel reads them, zero-padded.
+func (s *SmallConv) packBias(pb, bias []float32) {
+	clear(pb)
+	if bias != nil {
+		for i, b := range s.blocks {
+			copy(pb[32*i:32*i+min(32, s.p.OutC-b.oc0)], bias[b.oc0:])
+		}
 	}
 }
 

@@ -1,7 +1,5 @@
 package kernels
 
-import "math"
-
 // An inverted-residual block (MobileNetV2/V3, MnasNet, EfficientNet)
 // expands its input with a 1×1 convolution to several times its channels
 // and runs a depthwise convolution over the result. Stored, the expanded
@@ -77,12 +75,7 @@ func (s *SmallConv) ConvDepthwise(pe ConvParams, in []float32, nchw bool, bias [
 	nb := 32 * len(s.blocks)
 	buf := ws.Get(nb + workers*(ring*rowLen+bandLen))
 	pb := buf[:nb]
-	clear(pb)
-	if bias != nil {
-		for i, b := range s.blocks {
-			copy(pb[32*i:32*i+min(32, pe.OutC-b.oc0)], bias[b.oc0:])
-		}
-	}
+	s.packBias(pb, bias)
 	var j *cdJob
 	select {
 	case j = <-cdJobs:
@@ -93,22 +86,16 @@ func (s *SmallConv) ConvDepthwise(pe ConvParams, in []float32, nchw bool, bias [
 		e: scRun{s: s, p: pe, in: in, bias: pb, act: act, ldo: pe.OutC, groups: 1, inPlace: inPlace, scInput: how,
 			bands: buf[nb+workers*ring*rowLen:], bandLen: bandLen},
 		pd:     pd,
-		d:      dwJob{kernel: dk, bias: dbias, oh: oh, ow: ow, act: dact},
+		d:      dwJob{kernel: dk, bias: dbias, oh: oh, ow: ow},
 		out:    out,
 		rings:  buf[nb : nb+workers*ring*rowLen],
 		ring:   ring,
 		perImg: perImg,
 	}
 	j.d.p = &j.pd
+	j.d.setAct(dact)
 	j.e.epi = scEpiFor(act)
 	j.e.postAct = j.e.epi.kind == scEpiNone && !act.IsLinear()
-	var fused bool
-	if j.d.lo, j.d.hi, fused = dact.clampBounds(); fused {
-		j.d.act = Activation{}
-	} else {
-		inf := float32(math.Inf(1))
-		j.d.lo, j.d.hi = -inf, inf
-	}
 	ws.Par().Do(workers, pe.N*perImg, j)
 	*j = cdJob{}
 	select {
