@@ -87,9 +87,14 @@ const (
 	// scParInFloats: a call reading this many input floats splits however
 	// few its FLOPs.
 	scParInFloats = 32 << 10
-	// scMaxTaps bounds KH·KW·C: 4608 (3×3×512) is the largest measured;
-	// a 32-channel block's packed kernel then takes 576 KiB.
-	scMaxTaps = 4608
+	// scMaxTaps bounds KH·KW·C: 18432 (3×3×2048) is the largest
+	// measured; a 32-channel block's packed kernel then takes 2.25 MiB.
+	// At 4608 (3×3×512, the bound before), Wide ResNet-50-2's 7²×1024→1024
+	// layers fell to im2col (stride 2: 23 ms) and Winograd (17 ms) where
+	// ONNX Runtime took 4.3; Xeon, two threads, GFLOP/s direct / Winograd
+	// / im2col: 7²×1024→1024 262 / 58 / 46, 14²×1024→1024 285 / 125 / 162,
+	// 7²×2048→2048 99 / 57 / 41, 7²×1024→1024 at batch 8 285 / 180 / 216.
+	scMaxTaps = 18432
 )
 
 // SmallConvOK reports whether SmallConv computes p: any kernel size,
