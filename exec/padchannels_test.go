@@ -16,7 +16,8 @@ import (
 // normalization + ReLU6, then by readers: "heads", a 1×1 projection and a
 // 3×3 head reading it, concatenated; "pool", the projection and a global
 // pooling that is a model output; "se", a squeeze-and-excitation (global
-// pooling, 1×1 + ReLU, 1×1 + hard sigmoid, Mul) before the projection.
+// pooling, 1×1 + ReLU, 1×1 + hard sigmoid, Mul) before the projection;
+// "adds", as "heads" with the expansion's bias an Add of a constant.
 func invertedResidual(t *testing.T, df ir.Layout, h, w, mid, s int, readers string) *ir.Model {
 	t.Helper()
 	b := ir.NewBuilder("inverted_residual")
@@ -36,7 +37,18 @@ func invertedResidual(t *testing.T, df ir.Layout, h, w, mid, s int, readers stri
 	}
 	st := b.Add("stem", &ir.Conv2D{Filters: 16, Window2D: win(3, 1), UseBias: true, Activation: ir.Act{Name: "relu"}, DataFormat: df}, "in")
 	e := b.Add("expand", &ir.Conv2D{Filters: mid, Window2D: win(1, 1), DataFormat: df}, st)
-	e = bn("expand_bn", e)
+	if readers == "adds" { // a shift kept as an Add of a constant (fold-channel-add)
+		e = b.Add("expand_bn", &ir.BatchNorm{Axis: ax, Epsilon: 1e-3, Center: true, Scale: true}, e)
+		shape := ir.Shape{mid, 1, 1}
+		if df == ir.ChannelsLast {
+			shape = ir.Shape{mid}
+		}
+		k := b.Add("expand_k", &ir.Constant{Shape: shape})
+		e = b.Add("expand_add", &ir.Binary{Op: ir.BinaryAdd}, e, k)
+		e = b.Add("expand_bn_relu6", &ir.Activation{Act: ir.Act{Name: "relu", MaxValue: 6, HasMax: true}}, e)
+	} else {
+		e = bn("expand_bn", e)
+	}
 	d := b.Add("dw", &ir.DepthwiseConv2D{Multiplier: 1, Window2D: win(3, s), UseBias: true, DataFormat: df}, e)
 	d = bn("dw_bn", d)
 	if readers == "se" {
@@ -55,7 +67,15 @@ func invertedResidual(t *testing.T, df ir.Layout, h, w, mid, s int, readers stri
 	}
 	hd := b.Add("head", &ir.Conv2D{Filters: 8, Window2D: win(3, 1), UseBias: true, DataFormat: df}, d)
 	b.Add("cat", &ir.Merge{Mode: ir.MergeConcat, Axis: ax}, p, hd)
-	return randomModel(t, b, 5, "cat")
+	m := randomModel(t, b, 5, "cat")
+	if readers == "adds" {
+		bias := make([]float32, mid)
+		for i := range bias {
+			bias[i] = float32(i%7)/7 - 0.4
+		}
+		setConstants(t, m, map[string][]float32{"expand_k": bias})
+	}
+	return m
 }
 
 // TestPadChannels: pad-channels widens an inverted-residual block's
@@ -76,6 +96,7 @@ func TestPadChannels(t *testing.T) {
 		{24, 1, "heads", 24},
 		{64, 1, "se", 64},
 		{72, 1, "pool", 72},
+		{88, 2, "adds", 96},
 	} {
 		for _, df := range []ir.Layout{ir.ChannelsFirst, ir.ChannelsLast} {
 			name := fmt.Sprintf("%d s%d %s %v", tc.mid, tc.s, tc.readers, df)

@@ -69,9 +69,15 @@ func (fu *fuser) padChannels() (int, error) {
 			return false, nil
 		}
 		for _, n := range region {
-			if o, ok := n.Op.(*Conv2D); ok {
+			switch o := n.Op.(type) {
+			case *Conv2D:
 				op := *o
 				op.Filters = cp
+				op.Fused = widenAdds(o.Fused, c, cp)
+				n.Op = &op
+			case *DepthwiseConv2D:
+				op := *o
+				op.Fused = widenAdds(o.Fused, c, cp)
 				n.Op = &op
 			}
 			if err := fu.padWeights(n, c, cp); err != nil {
@@ -163,6 +169,26 @@ func (fu *fuser) channelRegion(d *Node, df Layout, c int, readers map[string][]*
 		}
 	}
 	return region, ends, true
+}
+
+// widenAdds returns f with the constants it adds on the channel axis (c
+// values; fold-channel-add) widened to cp, their weights to be padded with
+// zeros (f itself when it adds none).
+func widenAdds(f *Fusion, c, cp int) *Fusion {
+	if f == nil || len(f.Adds) == 0 {
+		return f
+	}
+	g := f.clone()
+	for i, sh := range g.Adds {
+		sh = sh.Clone()
+		for a, d := range sh {
+			if d == c {
+				sh[a] = cp
+			}
+		}
+		g.Adds[i] = sh
+	}
+	return g
 }
 
 // padWeights re-infers n (whose op or input now has cp channels where it had
