@@ -68,25 +68,38 @@ func (fu *fuser) padChannels() (int, error) {
 		if !ok {
 			return false, nil
 		}
-		for _, n := range region {
-			switch o := n.Op.(type) {
-			case *Conv2D:
-				op := *o
-				op.Filters = cp
-				op.Fused = widenAdds(o.Fused, c, cp)
-				n.Op = &op
-			case *DepthwiseConv2D:
-				op := *o
-				op.Fused = widenAdds(o.Fused, c, cp)
-				n.Op = &op
-			}
-			if err := fu.padWeights(n, c, cp); err != nil {
-				return false, err
-			}
+		// A node that cannot widen after all (a weight of an unforeseen
+		// shape) leaves the region as it was: the pass only optimizes.
+		type saved struct {
+			op    Op
+			ws    []*Weight
+			out   TensorType
+			specs []WeightSpec
 		}
-		for _, n := range ends {
+		all := append(slices.Clone(region), ends...)
+		old := make([]saved, len(all))
+		for i, n := range all {
+			old[i] = saved{n.Op, n.Weights, n.Out, n.Specs}
+		}
+		for i, n := range all {
+			if i < len(region) {
+				switch o := n.Op.(type) {
+				case *Conv2D:
+					op := *o
+					op.Filters = cp
+					op.Fused = widenAdds(o.Fused, c, cp)
+					n.Op = &op
+				case *DepthwiseConv2D:
+					op := *o
+					op.Fused = widenAdds(o.Fused, c, cp)
+					n.Op = &op
+				}
+			}
 			if err := fu.padWeights(n, c, cp); err != nil {
-				return false, err
+				for k, m := range all {
+					m.Op, m.Weights, m.Out, m.Specs = old[k].op, old[k].ws, old[k].out, old[k].specs
+				}
+				return false, nil
 			}
 		}
 		return true, nil
