@@ -38,7 +38,7 @@ func Dense(n, in, out int, x, w, bias []float32, act Activation, y []float32, ws
 	case n == 1:
 		// y = wᵀ·x with w row-major in×out.
 		gemm.Sgemv(ws.Par(), true, in, out, 1, w, out, x, beta, y)
-	case n <= 2 || n <= 4 && 4*in*out > denseStreamBytes:
+	case n <= 2 || n <= 8 && 4*in*out > denseStreamBytes:
 		if beta == 0 {
 			clear(y[:n*out])
 		}
@@ -58,15 +58,19 @@ func Dense(n, in, out int, x, w, bias []float32, act Activation, y []float32, ws
 // is ~13 ms).
 const denseSmallBatch = 32
 
-// Batches of 2, and of up to 4 when the weights are over denseStreamBytes
-// (they come from DRAM at every call), go through gemm.SgemmRows, which
-// reads the weights once for all rows (8 rows at a time, in L1-sized
-// column blocks); the batch-split chunks of a CNN's classifier are such
-// batches. Xeon, one thread: a 1024→1000 classifier at batch 2 234-259 →
-// 183-194 µs; at batch 4 259-270 vs 275-286 and at batch 8 397-423 vs
-// 446-493 (denseBlocked's GEMMs keep those); VGG16's fc6 (411 MB) at batch
-// 4 48-51 → 44 ms.
-const denseStreamBytes = 32 << 20
+// Batches of 2, and of up to 8 when the weights are over denseStreamBytes
+// (at batch 1 the layers before evict them: they come from memory at
+// every call), go through gemm.SgemmRows, which reads the weights once for
+// all rows (8 rows at a time, in L1-sized column blocks); the batch-split
+// chunks of a CNN's classifier are such batches. Xeon, one thread: a
+// 1024→1000 classifier (4 MB) at batch 2 234-259 → 183-194 µs; at batch 4
+// 259-270 vs 275-286 and at batch 8 397-423 vs 446-493 (denseBlocked's
+// GEMMs keep those); VGG16's fc6 (411 MB) at batch 4 48-51 → 44 ms. At
+// batch 8 in the models (two threads, kconv bench --profile): AlexNet's
+// fc6 (151 MB) 16-23 → 9-12 ms, fc7 (67 MB) 7.5-11 → 4-5, fc8 (16 MB)
+// 2.3-2.4 → 1.6-1.7; ResNet50's fc (8 MB) 1.15-1.38 → 0.85; MobileNetV2's
+// (5 MB) 0.70-0.85 → 0.54-0.57. (The bound was 32 MB and batch 4.)
+const denseStreamBytes = 4 << 20
 
 // denseBlocked computes y = x·w + beta*y for a small batch as a sequence of
 // GEMMs over thin row blocks of w (kb rows, a few hundred KB, which stay in
