@@ -33,8 +33,9 @@ func (p *Program) checkModel(m *ir.Model) error {
 // checkWeights checks that the weights, as float32, fit in the budget, and
 // records their size.
 func (p *Program) checkWeights(m *ir.Model) error {
-	var weights int64
+	var weights, dense int64
 	for _, n := range m.Nodes {
+		_, isDense := n.Op.(*ir.Dense)
 		for _, w := range n.Weights {
 			e, err := ir.CheckedElements(w.Shape)
 			if err != nil {
@@ -44,13 +45,16 @@ func (p *Program) checkWeights(m *ir.Model) error {
 			if ok {
 				weights += b
 				ok = weights >= 0
+				if isDense {
+					dense += b
+				}
 			}
 			if !ok || weights > p.budget {
 				return p.over(fmt.Sprintf("layer '%s': weights up to %s", n.Name, w.Name), weights, ok)
 			}
 		}
 	}
-	p.weightBytes = weights
+	p.weightBytes, p.denseBytes = weights, dense
 	return nil
 }
 

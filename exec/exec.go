@@ -58,6 +58,7 @@ type Program struct {
 
 	budget      int64 // Options.MemoryBudget resolved
 	weightBytes int64 // float32 bytes of all weights
+	denseBytes  int64 // those of Dense layers
 
 	mu     sync.Mutex
 	arenas map[int]*arenaPool // batch size → its idle arenas

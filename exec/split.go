@@ -53,10 +53,17 @@ func (p *Program) canSplit() bool {
 // splitChunk returns the images per chunk for a run at batch, or 0 when
 // the run is not split. Models whose weights exceed splitWeightBytes take
 // one chunk per worker: each chunk streams all the weights from memory,
-// so fewer chunks read them fewer times.
+// so fewer chunks read them fewer times. Models whose Dense layers alone
+// exceed it are not split: a dense weight serves one multiply-add per
+// image, so two chunks read those megabytes twice for the same work, where
+// a Dense step split over the workers reads them once (gemm.SgemmRows).
+// Xeon, batch 8, two threads, split / not: AlexNet (233 MB of dense
+// weights) 54-68 / 46-62 ms, VGG16 (490 MB) 495-524 / 482-490; with
+// convolutions' weights it is the other way (ResNet50 199-207 / 205-264,
+// Wide ResNet-50-2 533-536 / 526-569).
 func (p *Program) splitChunk(batch int) int {
 	w := p.pool.Workers()
-	if !p.splits || w < 2 || batch < 2 {
+	if !p.splits || w < 2 || batch < 2 || p.denseBytes > splitWeightBytes {
 		return 0
 	}
 	per := 2

@@ -32,6 +32,17 @@ func TestBatchSplit(t *testing.T) {
 	if p1.splitChunk(8) != 0 {
 		t.Error("a one-thread Program splits its batch")
 	}
+	// Dense weights over splitWeightBytes keep a run whole (blocksCNN's
+	// are a few hundred bytes: its count stands in for a classifier's).
+	if p2.denseBytes <= 0 || p2.denseBytes > splitWeightBytes {
+		t.Fatalf("blocksCNN's dense weights counted as %d bytes", p2.denseBytes)
+	}
+	saved := p2.denseBytes
+	p2.denseBytes = splitWeightBytes + 1
+	if p2.splitChunk(8) != 0 {
+		t.Error("a Program with 40 MB of dense weights splits its batch")
+	}
+	p2.denseBytes = saved
 	sameOutputs(t, "split", p2, p1, m, []int{2, 3, 5, 8}, 1e-4)
 	ctx := context.Background()
 	x := fastInput(m, 7)
