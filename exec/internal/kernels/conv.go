@@ -296,14 +296,7 @@ func convActPar(y []float32, act Activation, ws *Workspace) {
 		convAct(y, act)
 		return
 	}
-	v := len(y) / 16
-	ws.Par().Do(w, w, itemFunc(func(i int) {
-		lo, hi := 16*(i*v/w), 16*((i+1)*v/w)
-		if i == w-1 {
-			hi = len(y)
-		}
-		convAct(y[lo:hi], act)
-	}))
+	vecChunks(ws.Par(), w, len(y), func(lo, hi int) { convAct(y[lo:hi], act) })
 }
 
 func convReLUBits(y []float32) {

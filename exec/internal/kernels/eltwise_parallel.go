@@ -19,6 +19,21 @@ func parChunks(threads, n, perItem int) int {
 	return max(1, min(n/minItems, threads))
 }
 
+// vecChunks runs fn on w contiguous chunks of [0, n) on pl's workers, each
+// a whole number of 16-float vectors but the last, which takes the tail:
+// every element takes the same path through a vector kernel as in one
+// call over [0, n).
+func vecChunks(pl *par.Pool, w, n int, fn func(lo, hi int)) {
+	v := n / 16
+	pl.Do(w, w, itemFunc(func(i int) {
+		lo, hi := 16*(i*v/w), 16*((i+1)*v/w)
+		if i == w-1 {
+			hi = n
+		}
+		fn(lo, hi)
+	}))
+}
+
 // parRange splits [0, n) into parChunks(pl.Workers(), n, perItem)
 // contiguous chunks and runs fn on each, on pl's workers when there is more
 // than one (the calling goroutine included; pl's helpers are long-lived

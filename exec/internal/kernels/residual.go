@@ -61,12 +61,5 @@ func ResidualAct(dst, skip []float32, act Activation, ws *Workspace) {
 		residualAct(dst, skip, act)
 		return
 	}
-	v := len(dst) / 16
-	ws.Par().Do(w, w, itemFunc(func(i int) {
-		lo, hi := 16*(i*v/w), 16*((i+1)*v/w)
-		if i == w-1 {
-			hi = len(dst)
-		}
-		residualAct(dst[lo:hi], skip[lo:hi], act)
-	}))
+	vecChunks(ws.Par(), w, len(dst), func(lo, hi int) { residualAct(dst[lo:hi], skip[lo:hi], act) })
 }
