@@ -20,6 +20,10 @@ type family struct {
 	// peakWidth floats and reports the FMAs per iteration (benchmarks).
 	peak      func(n int) int
 	peakWidth int
+	// stream, when set, holds the stream kernels (SgemmStream) by rows-1:
+	// stream[r-1] adds r rows of A times a streamW-column panel of B.
+	stream  []streamKern
+	streamW int
 	// bl is the blocked driver of the assembly families (nil otherwise):
 	// PackB packs for it.
 	bl *blocked

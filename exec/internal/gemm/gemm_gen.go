@@ -98,6 +98,9 @@ func main() {
 		peak(w, f)
 		dot(w, f)
 		axpy8(w, f)
+		for r := 1; r <= f.mr; r++ {
+			stream(w, f, r)
+		}
 	}
 	if err := os.WriteFile("gemm_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -564,6 +567,102 @@ func axpy8(w func(string, ...any), f family) {
 	w("\tDECQ CX")
 	w("\tJNZ aloop")
 	w("adone:")
+	w("\tVZEROUPPER")
+	w("\tFPMODE_LEAVE")
+	w("\tRET")
+}
+
+// streamPrefetch is how far ahead, in bytes, the stream kernels prefetch
+// their panel of B.
+const streamPrefetch = 2048
+
+// stream writes sstream<family>R<rows>(k, a, lda, b, c, ldc): C (rows×2
+// vectors, ldc floats apart) += A (rows×k, lda apart, read in place) · B,
+// B a k×(2 vectors) panel stored contiguously (StreamB's layout). The
+// accumulators stay in registers over all k; the panel is prefetched
+// streamPrefetch bytes ahead, so that a layer whose weights come from
+// memory once (a dense layer at a small batch) keeps its loads in flight
+// while it computes. Four k steps per iteration.
+func stream(w func(string, ...any), f family, rows int) {
+	name := fmt.Sprintf("sstream%sR%d", f.name, rows)
+	acc := func(r, j int) string { return reg(f, 2*r+j) }
+	bv := func(j int) string { return reg(f, f.nregs-4+j) }
+	bc := func(r int) string { return reg(f, f.nregs-2+r%2) }
+	step := 2 * f.vbytes // bytes of B per k step
+	w("")
+	w("// func %s(k int, a *float32, lda int, b, c *float32, ldc int)", name)
+	w("TEXT ·%s(SB), NOSPLIT, $8-48", name)
+	w("\tFPMODE_ENTER")
+	w("\tMOVQ k+0(FP), CX")
+	w("\tMOVQ a+8(FP), SI")
+	w("\tMOVQ lda+16(FP), DX")
+	w("\tSHLQ $2, DX")
+	w("\tLEAQ (DX)(DX*2), R8")
+	w("\tLEAQ (DX)(DX*4), R9")
+	if rows > 7 {
+		w("\tLEAQ (SI)(R8*2), DI")
+		w("\tADDQ DX, DI")
+	}
+	w("\tMOVQ b+24(FP), BX")
+	for r := range rows {
+		for j := range 2 {
+			w("\t%s %s, %s, %s", f.zero, acc(r, j), acc(r, j), acc(r, j))
+		}
+	}
+	kstep := func(u int) {
+		w("\tVMOVUPS %d(BX), %s", u*step, bv(0))
+		w("\tVMOVUPS %d(BX), %s", u*step+f.vbytes, bv(1))
+		for r := range rows {
+			w("\tVBROADCASTSS %s, %s", rowAddr(r, 4*u), bc(r))
+			w("\tVFMADD231PS %s, %s, %s", bv(0), bc(r), acc(r, 0))
+			w("\tVFMADD231PS %s, %s, %s", bv(1), bc(r), acc(r, 1))
+		}
+	}
+	w("\tMOVQ CX, R12")
+	w("\tSHRQ $2, R12")
+	w("\tANDQ $3, CX")
+	w("\tTESTQ R12, R12")
+	w("\tJZ srem")
+	w("\tPCALIGN $32")
+	w("sloop4:")
+	for l := 0; l < 4*step; l += 64 {
+		w("\tPREFETCHT0 %d(BX)", streamPrefetch+l)
+	}
+	for u := range 4 {
+		kstep(u)
+	}
+	w("\tADDQ $%d, BX", 4*step)
+	w("\tADDQ $16, SI")
+	if rows > 7 {
+		w("\tADDQ $16, DI")
+	}
+	w("\tDECQ R12")
+	w("\tJNZ sloop4")
+	w("srem:")
+	w("\tTESTQ CX, CX")
+	w("\tJZ sdone")
+	w("sloop1:")
+	kstep(0)
+	w("\tADDQ $%d, BX", step)
+	w("\tADDQ $4, SI")
+	if rows > 7 {
+		w("\tADDQ $4, DI")
+	}
+	w("\tDECQ CX")
+	w("\tJNZ sloop1")
+	w("sdone:")
+	w("\tMOVQ c+32(FP), R10")
+	w("\tMOVQ ldc+40(FP), R11")
+	w("\tSHLQ $2, R11")
+	for r := range rows {
+		for j := range 2 {
+			w("\tVADDPS %d(R10), %s, %s", j*f.vbytes, acc(r, j), acc(r, j))
+			w("\tVMOVUPS %s, %d(R10)", acc(r, j), j*f.vbytes)
+		}
+		if r < rows-1 {
+			w("\tADDQ R11, R10")
+		}
+	}
 	w("\tVZEROUPPER")
 	w("\tFPMODE_LEAVE")
 	w("\tRET")

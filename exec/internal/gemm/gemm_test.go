@@ -402,3 +402,48 @@ func TestSgemmRows(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmStream: C += A·B through a StreamB packed for each family (the
+// stream kernels, or the row-major fallback), serial and split, against
+// the reference, over shapes with a last panel narrower than the stream
+// width, k not a multiple of 4 and over one k block, and A taller than
+// one kernel (row tiles); C's padding untouched; and, on the stream
+// kernels, each row of A alone giving the same bits as in the batch.
+func TestSgemmStream(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, sh := range [][3]int{{1, 1, 1}, {2, 33, 7}, {3, 100, 300}, {14, 64, 515}, {15, 47, 260}, {29, 1000, 33}, {8, 1100, 9}, {40, 70, 600}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		lda, ldb, ldc := k+3, n+5, n+2
+		a := randSlice(r, (m-1)*lda+k)
+		b := randSlice(r, (k-1)*ldb+n)
+		c0 := randSlice(r, (m-1)*ldc+n)
+		want := append([]float32(nil), c0...)
+		naiveGemm(false, false, m, n, k, 1, a, lda, b, ldb, 1, want, ldc)
+		for _, f := range families {
+			sb := packStreamFor(f, k, n, b, ldb)
+			for _, pl := range []*par.Pool{nil, par.New(2), par.New(3)} {
+				name := fmt.Sprintf("%s/%d %v", f.name, pl.Workers(), sh)
+				got := append([]float32(nil), c0...)
+				SgemmStream(pl, m, a, lda, sb, got, ldc)
+				for i := range got {
+					if i%ldc >= n && got[i] != c0[i] {
+						t.Fatalf("%s: wrote padding element %d", name, i)
+					}
+				}
+				closeEnough(t, name, got, want, k)
+				if f.stream == nil {
+					continue
+				}
+				for i := range m {
+					row := append([]float32(nil), c0[i*ldc:i*ldc+n]...)
+					SgemmStream(pl, 1, a[i*lda:i*lda+k], k, sb, row, n)
+					for j := range row {
+						if row[j] != got[i*ldc+j] {
+							t.Fatalf("%s: row %d col %d alone = %v, in the batch %v", name, i, j, row[j], got[i*ldc+j])
+						}
+					}
+				}
+			}
+		}
+	}
+}

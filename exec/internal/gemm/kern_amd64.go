@@ -51,6 +51,66 @@ func saxpy8AVX2(n int, x, a *float32, lda int, y *float32)
 func fmaPeakAVX512(n int) (fmas int)
 func fmaPeakAVX2(n int) (fmas int)
 
+//go:noescape
+func sstreamAVX512R1(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R2(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R3(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R4(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R5(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R6(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R7(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R8(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R9(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R10(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R11(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R12(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R13(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX512R14(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX2R1(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX2R2(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX2R3(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX2R4(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX2R5(k int, a *float32, lda int, b, c *float32, ldc int)
+
+//go:noescape
+func sstreamAVX2R6(k int, a *float32, lda int, b, c *float32, ldc int)
+
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 
 // archFamilies lists the assembly families this CPU can run, fastest first.
@@ -63,14 +123,21 @@ func archFamilies() []*family {
 		bl.lowMR, bl.kernNL, bl.kernPL = 7, sgemmKernAVX512R7N, sgemmKernAVX512R7P
 		fs = append(fs, &family{name: "avx512", sgemm: bl.sgemm, bl: bl,
 			sgemv: vecGemv{vw: 16, lanes: 16}.sgemv, rows: vecGemv{vw: 16, lanes: 16}.rows,
-			peak: fmaPeakAVX512, peakWidth: 16})
+			peak: fmaPeakAVX512, peakWidth: 16,
+			stream: []streamKern{sstreamAVX512R1, sstreamAVX512R2, sstreamAVX512R3, sstreamAVX512R4,
+				sstreamAVX512R5, sstreamAVX512R6, sstreamAVX512R7, sstreamAVX512R8, sstreamAVX512R9,
+				sstreamAVX512R10, sstreamAVX512R11, sstreamAVX512R12, sstreamAVX512R13, sstreamAVX512R14},
+			streamW: 32})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		bl := newBlocked(6, 16, sgemmKernAVX2N, sgemmKernAVX2P, l1, l2)
 		bl.kernNH, bl.kernPH = sgemmKernAVX2NH, sgemmKernAVX2PH
 		fs = append(fs, &family{name: "avx2", sgemm: bl.sgemm, bl: bl,
 			sgemv: vecGemv{vw: 8, lanes: 8}.sgemv, rows: vecGemv{vw: 8, lanes: 8}.rows,
-			peak: fmaPeakAVX2, peakWidth: 8})
+			peak: fmaPeakAVX2, peakWidth: 8,
+			stream: []streamKern{sstreamAVX2R1, sstreamAVX2R2, sstreamAVX2R3, sstreamAVX2R4,
+				sstreamAVX2R5, sstreamAVX2R6},
+			streamW: 16})
 	}
 	return fs
 }
