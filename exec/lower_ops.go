@@ -600,18 +600,32 @@ func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
 		l.softmaxAfter(final, t.act)
 		return nil
 	}
-	ks, bias, bn, err := foldedWeights(n, op.UseBias, op.Fused, op.Units, 0)
-	if err != nil {
-		return err
+	// A kernel that DensePacks is read, packed for streaming and let go,
+	// as a convolution's is; others are kept as they are.
+	var dk *kernels.DenseKernel
+	var bias []float32
+	var bn bool
+	if kernels.DensePacks(k, op.Units) {
+		var kc *convKernel
+		var err error
+		if kc, bias, bn, err = l.convWeights(n, op.UseBias, op.Fused, op.Units); err != nil {
+			return err
+		}
+		l.packKernel(kc, func(kernel []float32) { dk = kernels.NewDenseKernel(k, op.Units, kernel) })
+	} else {
+		ks, b, folded, err := foldedWeights(n, op.UseBias, op.Fused, op.Units, 0)
+		if err != nil {
+			return err
+		}
+		dk, bias, bn = kernels.NewDenseKernel(k, op.Units, ks[0]), b, folded
 	}
-	kernel := ks[0]
 	t := tail{act: op.Activation, bn: bn}
 	out, final, ka, err := l.finish(n, t, false)
 	if err != nil {
 		return err
 	}
 	l.add(&step{node: n.Name, ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
-		kernels.Dense(in.batch(b)*rowsPer, k, op.Units, ins[0], kernel, bias, ka, o, &a.ws)
+		kernels.DenseWith(in.batch(b)*rowsPer, ins[0], dk, bias, ka, o, &a.ws)
 		return nil
 	}})
 	l.softmaxAfter(final, t.act)

@@ -69,7 +69,9 @@ const denseSmallBatch = 32
 // batch 8 in the models (two threads, kconv bench --profile): AlexNet's
 // fc6 (151 MB) 16-23 → 9-12 ms, fc7 (67 MB) 7.5-11 → 4-5, fc8 (16 MB)
 // 2.3-2.4 → 1.6-1.7; ResNet50's fc (8 MB) 1.15-1.38 → 0.85; MobileNetV2's
-// (5 MB) 0.70-0.85 → 0.54-0.57. (The bound was 32 MB and batch 4.)
+// (5 MB) 0.70-0.85 → 0.54-0.57. (The bound was 32 MB and batch 4.) On
+// CPU families with stream kernels such weights are packed instead
+// (DensePacks), and DenseWith streams them at every batch size.
 const denseStreamBytes = 4 << 20
 
 // denseBlocked computes y = x·w + beta*y for a small batch as a sequence of
@@ -96,6 +98,73 @@ func denseBlocked(pool *par.Pool, n, in, out int, x, w []float32, beta float32, 
 		}
 	}
 	pool.Do(t, (out+chunk-1)/chunk, itemFunc(func(it int) { cols(it*chunk, min((it+1)*chunk, out)) }))
+}
+
+// DenseKernel is a dense layer's in×out kernel (Keras's layout) prepared
+// once for DenseWith: packed into gemm.StreamB panels when DensePacks says
+// so, otherwise the caller's slice as it is.
+type DenseKernel struct {
+	in, out int
+	w       []float32     // the kernel, row-major; nil when packed
+	sb      *gemm.StreamB // the kernel packed for streaming
+}
+
+// DensePacks reports whether NewDenseKernel packs an in×out kernel: when
+// its weights are over denseStreamBytes (they come from memory at each
+// call; a batch of a few rows waits on them) and the CPU family has
+// stream kernels. Packing copies the kernel: callers that hold it only
+// to pack it may drop it once NewDenseKernel returns.
+//
+// Measured (Xeon, two threads, weights from memory): AlexNet's fc6
+// (9216×4096, 151 MB) at batch 8 12.5-13.3 ms through SgemmRows, 6.3-7.5
+// packed; batch 1 6.9-7.6 (the transposed GEMV) against 5.0-6.1; batch 64
+// 31-47 (Sgemm) against 19-21; ResNet50's classifier (2048×1000) at
+// batch 8 0.81-0.86 → 0.19-0.34 ms.
+func DensePacks(in, out int) bool {
+	return 4*in*out > denseStreamBytes && gemm.Streams()
+}
+
+// NewDenseKernel prepares w (in×out) for DenseWith, packing it when
+// DensePacks(in, out).
+func NewDenseKernel(in, out int, w []float32) *DenseKernel {
+	return newDenseKernel(in, out, w, DensePacks(in, out))
+}
+
+func newDenseKernel(in, out int, w []float32, pack bool) *DenseKernel {
+	if in < 1 || out < 1 {
+		panic("kernels: bad dense sizes")
+	}
+	convCheckLen("dense weights", w, in*out)
+	if pack {
+		return &DenseKernel{in: in, out: out, sb: gemm.PackStream(in, out, w, out)}
+	}
+	return &DenseKernel{in: in, out: out, w: w}
+}
+
+// DenseWith is Dense with a kernel prepared by NewDenseKernel: a packed
+// kernel goes through gemm.SgemmStream at every batch size (bias first,
+// then the product added, then the activation).
+func DenseWith(n int, x []float32, k *DenseKernel, bias []float32, act Activation, y []float32, ws *Workspace) {
+	if k.sb == nil {
+		Dense(n, k.in, k.out, x, k.w, bias, act, y, ws)
+		return
+	}
+	convCheckLen("dense input", x, n*k.in)
+	convCheckLen("dense output", y, n*k.out)
+	if n <= 0 {
+		if n < 0 {
+			panic("kernels: bad dense sizes")
+		}
+		return
+	}
+	if bias != nil {
+		convCheckLen("dense bias", bias, k.out)
+		convBiasFill(y, k.out, bias)
+	} else {
+		clear(y[:n*k.out])
+	}
+	gemm.SgemmStream(ws.Par(), n, x, k.in, k.sb, y, k.out)
+	convActPar(y[:n*k.out], act, ws)
 }
 
 // RefDense is Dense from the definition:

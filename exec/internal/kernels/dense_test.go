@@ -40,6 +40,11 @@ func TestDenseFastVsRef(t *testing.T) {
 			got := khPoison(tc.n * tc.out)
 			Dense(tc.n, tc.in, tc.out, x, w, bias, tc.act, got, &Workspace{Pool: pool})
 			khClose(t, fmt.Sprintf("%+v threads=%d", tc, threads), got, want, 1e-4)
+			for _, pack := range []bool{false, true} {
+				got := khPoison(tc.n * tc.out)
+				DenseWith(tc.n, x, newDenseKernel(tc.in, tc.out, w, pack), bias, tc.act, got, &Workspace{Pool: pool})
+				khClose(t, fmt.Sprintf("%+v threads=%d packed=%v", tc, threads, pack), got, want, 1e-4)
+			}
 		}
 	}
 }
