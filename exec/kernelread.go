@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/kconv/kconv/exec/internal/kernels"
 	"github.com/kconv/kconv/ir"
 )
 
@@ -146,12 +147,21 @@ func (l *lowerer) packKernel(k *convKernel, f func(kernel []float32)) {
 // file again if ever needed). A read error is recorded in k.reads and f
 // not called.
 func (k *convKernel) pack(f func(kernel []float32)) {
-	r := k.reads
-	buf := r.get(int(k.w.Elements()))
-	defer r.put(buf)
+	buf := k.reads.get(int(k.w.Elements()))
+	defer k.reads.put(buf)
+	if k.readInto(buf) {
+		f(buf)
+	}
+}
+
+// readInto reads the kernel's values into buf (of its element count), the
+// folded scale applied, and lets the weight drop any values it holds in
+// memory. It reports false, the error recorded in k.reads, when the read
+// fails.
+func (k *convKernel) readInto(buf []float32) bool {
 	if err := k.w.ReadInto(buf); err != nil {
-		r.fail(&ir.LayerError{Layer: k.node, Err: fmt.Errorf("weight %s: %w", k.w.Name, err)})
-		return
+		k.reads.fail(&ir.LayerError{Layer: k.node, Err: fmt.Errorf("weight %s: %w", k.w.Name, err)})
+		return false
 	}
 	k.w.Release()
 	if k.scale != nil {
@@ -159,7 +169,7 @@ func (k *convKernel) pack(f func(kernel []float32)) {
 			buf[i] *= k.scale[i%k.outC]
 		}
 	}
-	f(buf)
+	return true
 }
 
 // scaledKernel returns a copy of kernel (output channels last, outC of
@@ -182,8 +192,12 @@ func (l *lowerer) prefetch(m *ir.Model) {
 	var ws weightReads
 	for _, n := range m.Nodes {
 		_, conv := n.Op.(*ir.Conv2D)
+		_, dense := n.Op.(*ir.Dense)
 		for i, w := range n.Weights {
-			if !(conv && i == 0) {
+			// A Dense kernel that packs is read by its packing, into
+			// the buffer it is packed in (see lowerer.dense).
+			packs := dense && i == 0 && len(w.Shape) == 2 && kernels.DensePacks(w.Shape[0], w.Shape[1])
+			if !(conv && i == 0) && !packs {
 				ws = append(ws, w)
 			}
 		}

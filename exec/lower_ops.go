@@ -600,8 +600,9 @@ func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
 		l.softmaxAfter(final, t.act)
 		return nil
 	}
-	// A kernel that DensePacks is read, packed for streaming and let go,
-	// as a convolution's is; others are kept as they are.
+	// A kernel that DensePacks is read into a buffer of its own, which
+	// it is packed in (the model's copy let go, as a convolution's is);
+	// others are kept as they are.
 	var dk *kernels.DenseKernel
 	var bias []float32
 	var bn bool
@@ -611,7 +612,11 @@ func (l *lowerer) dense(n *ir.Node, op *ir.Dense) error {
 		if kc, bias, bn, err = l.convWeights(n, op.UseBias, op.Fused, op.Units); err != nil {
 			return err
 		}
-		l.packKernel(kc, func(kernel []float32) { dk = kernels.NewDenseKernel(k, op.Units, kernel) })
+		l.prepare(func() {
+			if buf := make([]float32, kc.w.Elements()); kc.readInto(buf) {
+				dk = kernels.NewDenseKernel(k, op.Units, buf)
+			}
+		})
 	} else {
 		ks, b, folded, err := foldedWeights(n, op.UseBias, op.Fused, op.Units, 0)
 		if err != nil {

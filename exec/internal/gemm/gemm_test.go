@@ -420,7 +420,11 @@ func TestSgemmStream(t *testing.T) {
 		want := append([]float32(nil), c0...)
 		naiveGemm(false, false, m, n, k, 1, a, lda, b, ldb, 1, want, ldc)
 		for _, f := range families {
-			sb := packStreamFor(f, k, n, b, ldb)
+			own := make([]float32, k*n)
+			for i := range k {
+				copy(own[i*n:(i+1)*n], b[i*ldb:])
+			}
+			sb := packStreamFor(f, k, n, own)
 			for _, pl := range []*par.Pool{nil, par.New(2), par.New(3)} {
 				name := fmt.Sprintf("%s/%d %v", f.name, pl.Workers(), sh)
 				got := append([]float32(nil), c0...)

@@ -12,10 +12,12 @@ type streamKern func(k int, a *float32, lda int, b, c *float32, ldc int)
 
 // StreamB is a k×n matrix B packed once for products with a short A: a
 // dense layer's weights, used by a few rows of activations at a time. Its
-// columns are cut into panels of the family's stream width (two vectors),
-// each panel's k rows stored one after the other, so that a worker reads
-// its panels as one contiguous stream from memory; the stream kernels keep
-// a tile of C in registers over all of k and prefetch the panel ahead.
+// columns are cut into panels of the family's stream width (two vectors)
+// and its rows into blocks of streamKC; block by block, each panel's rows
+// are stored one after the other (a 32 KB run on avx512), the panels in
+// order, so that a worker's panels of a block are one contiguous run of
+// memory, read as a stream; the stream kernels keep a tile of C in
+// registers over a block and prefetch ahead.
 //
 // Why: with B row-major, a product with a short A (AlexNet's fc6, 9216×4096,
 // at batch 8) reads each k row of a column block as a separate 2 KB run
@@ -30,41 +32,81 @@ type StreamB struct {
 	k, n int
 	fam  *family
 	pw   int       // panel width in floats; 0: data is B row-major (k×n)
-	data []float32 // panel j at j·pw·k
+	full int       // columns in full panels (n rounded down to pw)
+	data []float32 // the full panels: block k0's panel j at k0·full + j·kcur·pw
+	tail []float32 // the last n%pw columns, zero-padded to a k×pw panel
 }
 
-// PackStream packs B (k×n, row-major with ldb ≥ n). It panics, like Sgemm,
-// when b is too short for its shape.
+// PackStream packs B (k×n, row-major with ldb ≥ n) into a new StreamB. It
+// panics, like Sgemm, when b is too short for its shape.
 func PackStream(k, n int, b []float32, ldb int) *StreamB {
-	return packStreamFor(active, k, n, b, ldb)
-}
-
-func packStreamFor(f *family, k, n int, b []float32, ldb int) *StreamB {
 	if k < 0 || n < 0 {
 		panic(fmt.Sprintf("gemm: negative dimension for stream b (%d×%d)", k, n))
 	}
 	need("b", len(b), k, n, ldb)
-	s := &StreamB{k: k, n: n, fam: f}
-	if f.stream == nil {
-		s.data = make([]float32, k*n)
-		for i := range k {
-			copy(s.data[i*n:(i+1)*n], b[i*ldb:])
-		}
+	own := make([]float32, k*n)
+	for i := range k {
+		copy(own[i*n:(i+1)*n], b[i*ldb:])
+	}
+	return packStreamFor(active, k, n, own)
+}
+
+// PackStreamInPlace packs B (k×n, row-major, ldb = n) in b's own memory,
+// which the StreamB keeps: the caller gives b up. A layer's weights are
+// so packed without a second copy of them (AlexNet's fc6 is 151 MB).
+func PackStreamInPlace(k, n int, b []float32) *StreamB {
+	if k < 0 || n < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension for stream b (%d×%d)", k, n))
+	}
+	need("b", len(b), k, n, n)
+	return packStreamFor(active, k, n, b[:k*n])
+}
+
+// packStreamFor packs b (k×n, row-major, len k·n) in place for family f:
+// the last n%pw columns are copied out into the tail panel, the full
+// panels' columns closed up to rows of full floats, and each block of
+// streamKC rows rearranged panel by panel through a scratch copy of it.
+func packStreamFor(f *family, k, n int, b []float32) *StreamB {
+	s := &StreamB{k: k, n: n, fam: f, data: b}
+	if f.stream == nil || k == 0 || n == 0 {
 		return s
 	}
 	pw := f.streamW
-	s.pw = pw
-	panels := (n + pw - 1) / pw
-	s.data = aligned64(make([]float32, panels*pw*k+16))[:panels*pw*k]
-	for p := range panels {
-		j0 := p * pw
-		w := min(pw, n-j0)
-		dst := s.data[p*pw*k:]
+	full := n / pw * pw
+	s.pw, s.full = pw, full
+	if full < n {
+		s.tail = make([]float32, k*pw)
 		for i := range k {
-			copy(dst[i*pw:i*pw+w], b[i*ldb+j0:i*ldb+j0+w])
+			copy(s.tail[i*pw:], b[i*n+full:(i+1)*n])
+		}
+		for i := 1; i < k; i++ {
+			copy(b[i*full:(i+1)*full], b[i*n:i*n+full])
+		}
+	}
+	s.data = b[:k*full]
+	scratch := make([]float32, min(k, streamKC)*full)
+	for k0 := 0; k0 < k; k0 += streamKC {
+		kcur := min(streamKC, k-k0)
+		blk := s.data[k0*full : (k0+kcur)*full]
+		copy(scratch, blk)
+		for p := 0; p < full; p += pw {
+			dst := blk[p*kcur:]
+			for i := range kcur {
+				copy(dst[i*pw:(i+1)*pw], scratch[i*full+p:])
+			}
 		}
 	}
 	return s
+}
+
+// chunk returns the kcur×pw values of panel p in the block of rows from
+// k0 on.
+func (s *StreamB) chunk(k0, kcur, p int) []float32 {
+	if j := p * s.pw; j < s.full {
+		off := k0*s.full + j*kcur
+		return s.data[off : off+kcur*s.pw]
+	}
+	return s.tail[k0*s.pw : (k0+kcur)*s.pw]
 }
 
 // K reports B's rows.
@@ -107,23 +149,25 @@ func SgemmStream(pl *par.Pool, m int, a []float32, lda int, sb *StreamB, c []flo
 	panels := (n + pw - 1) / pw
 	run := func(p0, p1 int) {
 		var tile [14 * 32]float32 // a last panel narrower than pw
-		mr, kc := len(f.stream), streamKC
-		for p := p0; p < p1; p++ {
-			j0 := p * pw
-			w := min(pw, n-j0)
-			panel := sb.data[p*pw*k : (p+1)*pw*k]
-			for k0 := 0; k0 < k; k0 += kc {
-				kcur := min(kc, k-k0)
+		mr := len(f.stream)
+		// Block by block, then panel by panel: a worker's panels of a
+		// block are contiguous, one run for the prefetch to follow.
+		for k0 := 0; k0 < k; k0 += streamKC {
+			kcur := min(streamKC, k-k0)
+			for p := p0; p < p1; p++ {
+				j0 := p * pw
+				w := min(pw, n-j0)
+				panel := sb.chunk(k0, kcur, p)
 				for i0 := 0; i0 < m; i0 += mr {
 					r := min(mr, m-i0)
 					kern := f.stream[r-1]
 					if w == pw {
-						kern(kcur, &a[i0*lda+k0], lda, &panel[k0*pw], &c[i0*ldc+j0], ldc)
+						kern(kcur, &a[i0*lda+k0], lda, &panel[0], &c[i0*ldc+j0], ldc)
 						continue
 					}
 					t := tile[:r*pw]
 					clear(t)
-					kern(kcur, &a[i0*lda+k0], lda, &panel[k0*pw], &t[0], pw)
+					kern(kcur, &a[i0*lda+k0], lda, &panel[0], &t[0], pw)
 					for i := range r {
 						row := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+w]
 						for j, v := range t[i*pw : i*pw+w] {

@@ -112,8 +112,7 @@ type DenseKernel struct {
 // DensePacks reports whether NewDenseKernel packs an in×out kernel: when
 // its weights are over denseStreamBytes (they come from memory at each
 // call; a batch of a few rows waits on them) and the CPU family has
-// stream kernels. Packing copies the kernel: callers that hold it only
-// to pack it may drop it once NewDenseKernel returns.
+// stream kernels.
 //
 // Measured (Xeon, two threads, weights from memory): AlexNet's fc6
 // (9216×4096, 151 MB) at batch 8 12.5-13.3 ms through SgemmRows, 6.3-7.5
@@ -124,8 +123,9 @@ func DensePacks(in, out int) bool {
 	return 4*in*out > denseStreamBytes && gemm.Streams()
 }
 
-// NewDenseKernel prepares w (in×out) for DenseWith, packing it when
-// DensePacks(in, out).
+// NewDenseKernel prepares w (in×out) for DenseWith, keeping w: when
+// DensePacks(in, out) it packs w in place (gemm.PackStreamInPlace), so a
+// caller that packs must give w up; otherwise w is used as it is.
 func NewDenseKernel(in, out int, w []float32) *DenseKernel {
 	return newDenseKernel(in, out, w, DensePacks(in, out))
 }
@@ -136,7 +136,7 @@ func newDenseKernel(in, out int, w []float32, pack bool) *DenseKernel {
 	}
 	convCheckLen("dense weights", w, in*out)
 	if pack {
-		return &DenseKernel{in: in, out: out, sb: gemm.PackStream(in, out, w, out)}
+		return &DenseKernel{in: in, out: out, sb: gemm.PackStreamInPlace(in, out, w)}
 	}
 	return &DenseKernel{in: in, out: out, w: w}
 }

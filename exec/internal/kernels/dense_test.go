@@ -42,7 +42,8 @@ func TestDenseFastVsRef(t *testing.T) {
 			khClose(t, fmt.Sprintf("%+v threads=%d", tc, threads), got, want, 1e-4)
 			for _, pack := range []bool{false, true} {
 				got := khPoison(tc.n * tc.out)
-				DenseWith(tc.n, x, newDenseKernel(tc.in, tc.out, w, pack), bias, tc.act, got, &Workspace{Pool: pool})
+				own := append([]float32(nil), w...) // packing rearranges it
+				DenseWith(tc.n, x, newDenseKernel(tc.in, tc.out, own, pack), bias, tc.act, got, &Workspace{Pool: pool})
 				khClose(t, fmt.Sprintf("%+v threads=%d packed=%v", tc, threads, pack), got, want, 1e-4)
 			}
 		}
