@@ -11,7 +11,7 @@
 // PackB packs a constant op(B) (a layer's weights) once; SgemmPacked then
 // multiplies it with any A without repacking it per call and per worker,
 // as Sgemm must (10-25% faster on small-m products, see below).
-// PackStream packs a constant B into column panels read as one stream;
+// PackStreamInPlace packs a constant B into column panels read as one stream;
 // SgemmStream adds A·B to C for a short A (a dense layer's weights at a
 // small batch) at memory bandwidth (see StreamB).
 //

@@ -37,20 +37,6 @@ type StreamB struct {
 	tail []float32 // the last n%pw columns, zero-padded to a k×pw panel
 }
 
-// PackStream packs B (k×n, row-major with ldb ≥ n) into a new StreamB. It
-// panics, like Sgemm, when b is too short for its shape.
-func PackStream(k, n int, b []float32, ldb int) *StreamB {
-	if k < 0 || n < 0 {
-		panic(fmt.Sprintf("gemm: negative dimension for stream b (%d×%d)", k, n))
-	}
-	need("b", len(b), k, n, ldb)
-	own := make([]float32, k*n)
-	for i := range k {
-		copy(own[i*n:(i+1)*n], b[i*ldb:])
-	}
-	return packStreamFor(active, k, n, own)
-}
-
 // PackStreamInPlace packs B (k×n, row-major, ldb = n) in b's own memory,
 // which the StreamB keeps: the caller gives b up. A layer's weights are
 // so packed without a second copy of them (AlexNet's fc6 is 151 MB).
@@ -148,7 +134,9 @@ func SgemmStream(pl *par.Pool, m int, a []float32, lda int, sb *StreamB, c []flo
 	pw := sb.pw
 	panels := (n + pw - 1) / pw
 	run := func(p0, p1 int) {
-		var tile [14 * 32]float32 // a last panel narrower than pw
+		// A last panel narrower than pw goes through a tile (the
+		// largest kernel: avx512's 14 rows × 32).
+		var tile [14 * 32]float32
 		mr := len(f.stream)
 		// Block by block, then panel by panel: a worker's panels of a
 		// block are contiguous, one run for the prefetch to follow.
@@ -186,6 +174,6 @@ func SgemmStream(pl *par.Pool, m int, a []float32, lda int, sb *StreamB, c []flo
 }
 
 // Streams reports whether the active family has stream kernels: without
-// them PackStream copies B row-major and SgemmStream runs SgemmRows or
-// Sgemm on it.
+// them PackStreamInPlace keeps B row-major and SgemmStream runs SgemmRows
+// or Sgemm on it.
 func Streams() bool { return active.stream != nil }
