@@ -260,6 +260,18 @@ func (l *lowerer) conv(n *ir.Node, op *ir.Conv2D) error {
 				return nil
 			}
 		}})
+	case skip == nil && op.Fused.PoolOp() == nil && kernels.SplitConvPays(p1, ka) &&
+		kernels.SmallConvPays(p1, ka, wino) && !(wino && !kernels.SmallConvPays(geom(1<<20), ka, true)):
+		// A direct convolution whose blocks' weights outgrow the cache
+		// (Wide ResNet's 7²×1024→1024 3×3): SmallConvs over chunks of its
+		// input channels (kernels.SplitConv).
+		var sc *kernels.SplitConv
+		l.packKernel(kc, func(k []float32) { sc = kernels.NewSplitConv(k, p1) })
+		releaseKernel = true
+		l.add(&step{node: n.Name, kind: "Conv2D/split", ins: []*value{in}, out: out, fn: func(a *arena, b int, ins [][]float32, o []float32) error {
+			sc.Conv2D(geom(in.batch(b)), ins[0], bias, ka, o, &a.ws)
+			return nil
+		}})
 	case kernels.SmallConvPays(p1, ka, wino):
 		// Direct convolution or Winograd F(2×2, 3×3) on AVX-512, the
 		// kernel packed once here. Where Winograd F(4×4, 3×3) applies too,
