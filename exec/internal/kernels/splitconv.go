@@ -30,25 +30,30 @@ const scSplitBytes = 640 << 10
 
 // SplitConvPays reports whether NewSplitConv splits p: SmallConv runs it
 // (SmallConvPays), its blocks' weights are over scSplitBytes, and it is an
-// ungrouped convolution with enough input channels for chunks of 64 or
-// more.
+// ungrouped convolution whose input channels split into equal chunks of a
+// multiple of 16, 64 or more.
 func SplitConvPays(p ConvParams, act Activation) bool {
 	q := p.norm()
 	return SmallConvPays(p, act, false) && q.Groups == 1 && splitParts(q) > 1
 }
 
-// splitParts is how many input-channel chunks p's blocks need.
+// splitParts is how many input-channel chunks p's blocks need: the fewest
+// that bring a block under scSplitBytes in equal chunks of a multiple of
+// 16 channels, 64 or more; 1 where there are none.
 func splitParts(q ConvParams) int {
 	block := 4 * q.KH * q.KW * q.C * 32
-	parts := (block + scSplitBytes - 1) / scSplitBytes
-	if parts < 2 || q.C/parts < 64 {
-		return 1
+	for parts := (block + scSplitBytes - 1) / scSplitBytes; parts > 1 && q.C/parts >= 64; parts++ {
+		if q.C%parts == 0 && (q.C/parts)%16 == 0 {
+			return parts
+		}
 	}
-	return parts
+	return 1
 }
 
 // NewSplitConv packs the HWIO kernel of p into SmallConvs (direct kernel)
-// over chunks of its input channels (multiples of 16 but the last).
+// over equal chunks of its input channels. It rearranges kernel in place
+// (each chunk's taps made contiguous), so that the chunks are packed
+// without copies of the kernel: the caller's buffer is garbage afterwards.
 func NewSplitConv(kernel []float32, p ConvParams) *SplitConv {
 	q := p.norm()
 	q.N = 1
@@ -56,21 +61,47 @@ func NewSplitConv(kernel []float32, p ConvParams) *SplitConv {
 	if parts < 2 || q.Groups != 1 {
 		panic(fmt.Sprintf("kernels: SplitConv does not split %+v", p))
 	}
-	convCheckLen("conv kernel", kernel, q.KH*q.KW*q.C*q.OutC)
+	taps := q.KH * q.KW
+	convCheckLen("conv kernel", kernel, taps*q.C*q.OutC)
+	cc := q.C / parts
+	// HWIO is taps × parts blocks of cc·OutC values; transposed to parts
+	// × taps, chunk h's kernel is the h-th run of taps·cc·OutC values.
+	transposeBlocks(kernel[:taps*q.C*q.OutC], taps, parts, cc*q.OutC)
 	s := &SplitConv{p: q}
-	chunk := (q.C/parts + 15) / 16 * 16
-	for c0 := 0; c0 < q.C; c0 += chunk {
-		cc := min(chunk, q.C-c0)
-		pc := q
-		pc.C = cc
-		k := make([]float32, q.KH*q.KW*cc*q.OutC)
-		for t := range q.KH * q.KW {
-			copy(k[t*cc*q.OutC:(t+1)*cc*q.OutC], kernel[(t*q.C+c0)*q.OutC:])
-		}
-		s.parts = append(s.parts, NewSmallConvDirect(k, pc))
-		s.c0 = append(s.c0, c0)
+	pc := q
+	pc.C = cc
+	n := taps * cc * q.OutC
+	for h := range parts {
+		s.parts = append(s.parts, NewSmallConvDirect(kernel[h*n:(h+1)*n], pc))
+		s.c0 = append(s.c0, h*cc)
 	}
 	return s
+}
+
+// transposeBlocks transposes in place the rows×cols matrix of blocks of bw
+// values in a (block (r, c) at r·cols + c) into cols×rows, following each
+// cycle of the permutation with a block in hand.
+func transposeBlocks(a []float32, rows, cols, bw int) {
+	nb := rows * cols
+	done := make([]bool, nb)
+	carry, tmp := make([]float32, bw), make([]float32, bw)
+	for i := range nb {
+		if done[i] {
+			continue
+		}
+		copy(carry, a[i*bw:(i+1)*bw])
+		for j := i; ; {
+			d := (j%cols)*rows + j/cols // where block j goes
+			blk := a[d*bw : (d+1)*bw]
+			copy(tmp, blk)
+			copy(blk, carry)
+			carry, tmp = tmp, carry
+			done[d] = true
+			if j = d; d == i {
+				break
+			}
+		}
+	}
 }
 
 // Conv2D computes act(conv(in) + bias) into out, as SmallConv.Conv2D does

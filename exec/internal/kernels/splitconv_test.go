@@ -8,7 +8,7 @@ import (
 )
 
 // TestSplitConvVsRef: convolutions whose blocks' weights are over
-// scSplitBytes (3×3 over 576 channels, 1×1 over 5200), run as SplitConv
+// scSplitBytes (3×3 over 576 and 640 channels, 1×1 over 5248), run as SplitConv
 // against the reference, with a last block narrower than 32 channels,
 // stride 2, batch 2, bias or none, and the activations the chunks' last
 // epilogue applies.
@@ -22,8 +22,8 @@ func TestSplitConvVsRef(t *testing.T) {
 		act  Activation
 	}{
 		{ConvParams{N: 2, H: 5, W: 5, C: 576, OutC: 40, KH: 3, KW: 3, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
-		{ConvParams{N: 1, H: 7, W: 6, C: 600, OutC: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, false, khELU},
-		{ConvParams{N: 1, H: 3, W: 4, C: 5200, OutC: 33, KH: 1, KW: 1}, true, Activation{}},
+		{ConvParams{N: 1, H: 7, W: 6, C: 640, OutC: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, false, khELU},
+		{ConvParams{N: 1, H: 3, W: 4, C: 5248, OutC: 33, KH: 1, KW: 1}, true, Activation{}},
 	}
 	for ci, tc := range cases {
 		if !SplitConvPays(tc.p, tc.act) {
