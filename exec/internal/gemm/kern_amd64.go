@@ -190,3 +190,10 @@ func (v vecGemv) axpy8(n int, x, a *float32, lda int, y *float32) {
 		saxpy8AVX2(n, x, a, lda, y)
 	}
 }
+
+// l2Bytes is the per-core L2 size CPUID reports (L2Bytes), read once.
+var l2Bytes = func() int { _, l2 := cacheSizes(); return l2 }()
+
+// L2Bytes reports the per-core L2 cache size in bytes (1 MiB when the CPU
+// does not say).
+func L2Bytes() int { return l2Bytes }

@@ -31,3 +31,7 @@ func archFamilies() []*family {
 
 // neonMR is the NEON micro-kernel's height (gemm_gen.go).
 const neonMR = 6
+
+// L2Bytes reports the per-core L2 cache size in bytes: 1 MiB, what the
+// NEON family's blocking assumes (arm64 has no CPUID to ask).
+func L2Bytes() int { return 1 << 20 }

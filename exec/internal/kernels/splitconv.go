@@ -1,6 +1,10 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/kconv/kconv/exec/internal/gemm"
+)
 
 // SplitConv is a convolution whose 32-channel blocks carry more packed
 // weights than a core's L2 can hold twice over, computed as SmallConvs
@@ -12,7 +16,7 @@ import "fmt"
 // Why: at batch 1 a late layer's weights come from memory, and SmallConv
 // brings the next block's weights into L2 while it computes the current
 // block's rows; where a block's weights (taps × 32 floats) are over
-// scSplitBytes, current and next do not fit together, the prefetch evicts
+// splitBytes, current and next do not fit together, the prefetch evicts
 // what the current block still needs, and each block's first row waits on
 // memory. Wide ResNet-50-2's 7²×1024→1024 3×3 (1.2 MB a block, 38 MB in
 // all) took 5.3-5.6 ms on two threads with its weights from memory, in two
@@ -23,26 +27,33 @@ type SplitConv struct {
 	c0    []int // each part's first input channel
 }
 
-// scSplitBytes bounds one block's packed weights for SmallConv alone (see
-// SplitConv): a third of a 2 MB L2, two thirds of a 1 MB one (Zen 4/5),
-// where the prefetched next block still fits beside the current.
-const scSplitBytes = 640 << 10
+// splitBytes bounds one block's packed weights for SmallConv alone (see
+// SplitConv): a third of the core's L2, where the prefetched next block
+// still fits beside the current one (2 MB on the Xeon measured: 680 KB,
+// so its 7²×512→512 3×3s, 590 KB a block, stay whole; split in two they
+// measured the same or 5% faster, so on a 1 MB L2 they split).
+func splitBytes() int { return gemm.L2Bytes() / 3 }
+
+// splitMaxPixels bounds the output map of a layer SplitConv takes: a late
+// layer's, few rows reusing each block's weights, where the first row's
+// wait on memory is most of the block's time (measured on 7×7 maps).
+const splitMaxPixels = 14 * 14
 
 // SplitConvPays reports whether NewSplitConv splits p: SmallConv runs it
-// (SmallConvPays), its blocks' weights are over scSplitBytes, and it is an
-// ungrouped convolution whose input channels split into equal chunks of a
-// multiple of 16, 64 or more.
+// (SmallConvPays), its output map is small (splitMaxPixels), its blocks'
+// weights are over splitBytes, and it is an ungrouped convolution whose
+// input channels split into equal chunks of a multiple of 16, 64 or more.
 func SplitConvPays(p ConvParams, act Activation) bool {
 	q := p.norm()
-	return SmallConvPays(p, act, false) && q.Groups == 1 && splitParts(q) > 1
+	return SmallConvPays(p, act, false) && q.Groups == 1 && q.OutH()*q.OutW() <= splitMaxPixels && splitParts(q) > 1
 }
 
 // splitParts is how many input-channel chunks p's blocks need: the fewest
-// that bring a block under scSplitBytes in equal chunks of a multiple of
+// that bring a block under splitBytes in equal chunks of a multiple of
 // 16 channels, 64 or more; 1 where there are none.
 func splitParts(q ConvParams) int {
-	block := 4 * q.KH * q.KW * q.C * 32
-	for parts := (block + scSplitBytes - 1) / scSplitBytes; parts > 1 && q.C/parts >= 64; parts++ {
+	block, limit := 4*q.KH*q.KW*q.C*32, splitBytes()
+	for parts := (block + limit - 1) / limit; parts > 1 && q.C/parts >= 64; parts++ {
 		if q.C%parts == 0 && (q.C/parts)%16 == 0 {
 			return parts
 		}
