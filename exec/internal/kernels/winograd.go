@@ -278,11 +278,20 @@ func (w *Winograd) plan(p ConvParams, workers int) winoPlan {
 		pl.workers = 1
 	}
 	// Whole blocks per worker when blocks small enough for a core's L2
-	// still hold winoOwnMinTiles tiles and there are two per worker.
+	// still hold winoOwnMinTiles tiles and there are two per worker. Each
+	// block's GEMMs read all the transformed kernel (36·C·OutC floats): a
+	// single worker takes own blocks only where reading it once more per
+	// extra block costs less than a shared block's V and M going through
+	// memory twice. (28²×256→256 at batch 1 on one thread: 4 own blocks of
+	// 13 tiles read its 9.4 MB kernel four times, 6.7-8.3 ms; one shared
+	// block 2.6-3.8.)
 	if ot := winoOwnFloats / perTile; ot >= winoOwnMinTiles && (pl.workers == 1 || pl.tiles >= 2*pl.workers*ot) {
-		pl.own = true
-		pl.nblk = (pl.tiles + ot - 1) / ot
-		pl.bt = (pl.tiles + pl.nblk - 1) / pl.nblk
+		nOwn := (pl.tiles + ot - 1) / ot
+		if pl.workers > 1 || (nOwn-1)*winoXi*p.C*p.OutC <= 2*pl.bt*perTile {
+			pl.own = true
+			pl.nblk = nOwn
+			pl.bt = (pl.tiles + pl.nblk - 1) / pl.nblk
+		}
 	}
 	pl.strips = gemm.Name() == "openblas"
 	// About four transform chunks per worker and block.
