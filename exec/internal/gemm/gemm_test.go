@@ -346,6 +346,17 @@ func TestPeakGFLOPS(t *testing.T) {
 	t.Logf("FMA peak %.0f GFLOP/s per core", p)
 }
 
+// addCase makes random A (m×k), B (k×n) and C (m×n) with the given
+// leading dimensions, and the reference C + A·B.
+func addCase(r *rand.Rand, m, n, k, lda, ldb, ldc int) (a, b, c0, want []float32) {
+	a = randSlice(r, (m-1)*lda+k)
+	b = randSlice(r, (k-1)*ldb+n)
+	c0 = randSlice(r, (m-1)*ldc+n)
+	want = append([]float32(nil), c0...)
+	naiveGemm(false, false, m, n, k, 1, a, lda, b, ldb, 1, want, ldc)
+	return a, b, c0, want
+}
+
 // TestSgemmRows: C += A·B for short A against the reference, through
 // SgemmRows (serial and split) and each family's rows kernel (or the
 // sgemm fallback), over shapes with k not a multiple of 8, n not a
@@ -357,11 +368,7 @@ func TestSgemmRows(t *testing.T) {
 	for _, sh := range [][3]int{{1, 1, 1}, {2, 33, 7}, {2, 64, 16}, {3, 1000, 1024}, {4, 530, 29}, {8, 1100, 9}} {
 		m, n, k := sh[0], sh[1], sh[2]
 		lda, ldb, ldc := k+3, n+5, n+2
-		a := randSlice(r, (m-1)*lda+k)
-		b := randSlice(r, (k-1)*ldb+n)
-		c0 := randSlice(r, (m-1)*ldc+n)
-		want := append([]float32(nil), c0...)
-		naiveGemm(false, false, m, n, k, 1, a, lda, b, ldb, 1, want, ldc)
+		a, b, c0, want := addCase(r, m, n, k, lda, ldb, ldc)
 		run := map[string]func(c []float32){
 			"SgemmRows/serial": func(c []float32) { SgemmRows(nil, m, n, k, a, lda, b, ldb, c, ldc) },
 			"SgemmRows/2":      func(c []float32) { SgemmRows(par.New(2), m, n, k, a, lda, b, ldb, c, ldc) },
@@ -414,11 +421,7 @@ func TestSgemmStream(t *testing.T) {
 	for _, sh := range [][3]int{{1, 1, 1}, {2, 33, 7}, {3, 100, 300}, {14, 64, 515}, {15, 47, 260}, {29, 1000, 33}, {8, 1100, 9}, {40, 70, 600}} {
 		m, n, k := sh[0], sh[1], sh[2]
 		lda, ldb, ldc := k+3, n+5, n+2
-		a := randSlice(r, (m-1)*lda+k)
-		b := randSlice(r, (k-1)*ldb+n)
-		c0 := randSlice(r, (m-1)*ldc+n)
-		want := append([]float32(nil), c0...)
-		naiveGemm(false, false, m, n, k, 1, a, lda, b, ldb, 1, want, ldc)
+		a, b, c0, want := addCase(r, m, n, k, lda, ldb, ldc)
 		for _, f := range families {
 			own := make([]float32, k*n)
 			for i := range k {
