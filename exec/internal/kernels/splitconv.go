@@ -119,14 +119,13 @@ func transposeBlocks(a []float32, rows, cols, bw int) {
 // (the sums in another order: chunk by chunk of input channels).
 func (s *SplitConv) Conv2D(p ConvParams, in, bias []float32, act Activation, out []float32, ws *Workspace) {
 	q := p.norm()
-	if k := q; true {
-		k.N = 1
-		if k != s.p {
-			panic(fmt.Sprintf("kernels: SplitConv for %+v cannot run %+v", s.p, p))
-		}
+	one := q
+	one.N = 1
+	if one != s.p {
+		panic(fmt.Sprintf("kernels: SplitConv for %+v cannot run %+v", s.p, p))
 	}
 	convCheckLen("conv input", in, p.InLen())
-	convCheckLen("conv output", out, p.N*q.OutH()*q.OutW()*q.OutC)
+	convCheckLen("conv output", out, p.OutLen())
 	if bias != nil {
 		convCheckLen("conv bias", bias, p.OutC)
 	}
@@ -149,6 +148,6 @@ func (s *SplitConv) Conv2D(p ConvParams, in, bias []float32, act Activation, out
 		sc.runAll(pc, in[s.c0[i]:], scInput{ldi: q.C}, b, skip, a, 0, nil, out, q.OutC, ws)
 	}
 	if after {
-		convActPar(out[:p.N*q.OutH()*q.OutW()*q.OutC], act, ws)
+		convActPar(out[:p.OutLen()], act, ws)
 	}
 }
