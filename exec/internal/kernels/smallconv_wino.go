@@ -56,20 +56,33 @@ func newSCWino(kernel []float32, p ConvParams, oh, ow, wp int) *scWino {
 	w.taps = newSCTaps(offs)
 	nob := oc / 16
 	w.u = make([]float32, 16*oc*c)
-	// One 16-channel block at a time, gathered and written whole, the
-	// transform straight-line code (scWinoKernelTile): value by value with
-	// array temporaries it took 7.1 ms for 256→256 (112 ns per channel
-	// pair), now 3.1-4.1 (Xeon, BenchmarkWinogradKernelTransforms), the
-	// same values bit for bit (TestWinogradKernelTransforms).
-	var g [9][16]float32
+	// One 16-output-channel block at a time, the transform G g Gᵀ over its
+	// 16 lanes stage by stage in float64 (G's ½ applied once, one rounding
+	// per value; TestWinogradKernelTransforms checks every value against
+	// the reference transform), each tile row written whole. A tile per lane, its 16 values stored one by one
+	// and read back as rows, took 3.2 ms for 256→256; stage by stage 1.6
+	// (Xeon, BenchmarkWinogradKernelTransforms). Output-channel blocks
+	// outside: consecutive input channels then write on along the 16
+	// planes of w.u.
+	var m [4][3][16]float64
 	var t [16][16]float32
-	for ci := range c {
-		for ob := range nob {
-			for k := range 9 {
-				g[k] = [16]float32(kernel[(k*c+ci)*oc+ob*16:])
+	for ob := range nob {
+		for ci := range c {
+			for kw := range 3 {
+				g0 := (*[16]float32)(kernel[(kw*c+ci)*oc+ob*16:])
+				g1 := (*[16]float32)(kernel[((3+kw)*c+ci)*oc+ob*16:])
+				g2 := (*[16]float32)(kernel[((6+kw)*c+ci)*oc+ob*16:])
+				for l := range 16 {
+					m[0][kw][l], m[1][kw][l], m[2][kw][l], m[3][kw][l] = scWinoG(float64(g0[l]), float64(g1[l]), float64(g2[l]))
+				}
 			}
-			for l := range 16 {
-				scWinoKernelTile(&g, &t, l)
+			for i := range 4 {
+				r := &m[i]
+				t0, t1, t2, t3 := &t[4*i], &t[4*i+1], &t[4*i+2], &t[4*i+3]
+				for l := range 16 {
+					u0, u1, u2, u3 := scWinoG(r[0][l], r[1][l], r[2][l])
+					t0[l], t1[l], t2[l], t3[l] = float32(u0), float32(u1), float32(u2), float32(u3)
+				}
 			}
 			for xi := range 16 {
 				*(*[16]float32)(w.u[((xi*nob+ob)*c+ci)*16:]) = t[xi]
@@ -77,19 +90,6 @@ func newSCWino(kernel []float32, p ConvParams, oh, ow, wp int) *scWino {
 		}
 	}
 	return w
-}
-
-// scWinoKernelTile sets t[ξ][l] = (G g Gᵀ)[ξ] for the 3×3 taps g[·][l],
-// in float64 (G's ½ applied once, one rounding per value).
-func scWinoKernelTile(g *[9][16]float32, t *[16][16]float32, l int) {
-	l &= 15
-	a0, b0, c0, d0 := scWinoG(float64(g[0][l]), float64(g[3][l]), float64(g[6][l]))
-	a1, b1, c1, d1 := scWinoG(float64(g[1][l]), float64(g[4][l]), float64(g[7][l]))
-	a2, b2, c2, d2 := scWinoG(float64(g[2][l]), float64(g[5][l]), float64(g[8][l]))
-	for i, r := range [4][3]float64{{a0, a1, a2}, {b0, b1, b2}, {c0, c1, c2}, {d0, d1, d2}} {
-		u0, u1, u2, u3 := scWinoG(r[0], r[1], r[2])
-		t[4*i][l], t[4*i+1][l], t[4*i+2][l], t[4*i+3][l] = float32(u0), float32(u1), float32(u2), float32(u3)
-	}
 }
 
 // scWinoG is G·(g0, g1, g2) for F(2×2, 3×3).

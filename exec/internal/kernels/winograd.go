@@ -195,10 +195,12 @@ func NewWinogradFrom(sc *SmallConv) *Winograd {
 func newWinograd(c, outC int, channel func(ci int, g9 []float32)) *Winograd {
 	u := make([]float32, winoXi*c*outC)
 	g9 := make([]float32, 9*outC)
-	// Blocks of 16 output channels, gathered and written whole, as in
-	// newSCWino: 256→256 14 → 5.7-9.4 ms, much of the rest the first
-	// touch of u's 9 MB.
+	// Blocks of 16 output channels, gathered and written whole, the
+	// transform G g Gᵀ stage by stage over the block's lanes in float64
+	// (one rounding per value), as in newSCWino: 256→256 14 → 5.7-9.4 ms
+	// with a tile per lane, much of the rest the first touch of u's 9 MB.
 	var g [9][16]float64
+	var m [winoIn][3][16]float64 // G g
 	var t [winoXi][16]float32
 	for ci := range c {
 		channel(ci, g9)
@@ -209,8 +211,18 @@ func newWinograd(c, outC int, channel func(ci int, g9 []float32)) *Winograd {
 					g[k][l] = float64(v)
 				}
 			}
-			for l := range n {
-				winoKernelTile(&g, &t, l)
+			for kw := range 3 {
+				for l := range n {
+					m[0][kw][l], m[1][kw][l], m[2][kw][l], m[3][kw][l], m[4][kw][l], m[5][kw][l] = winoG6(g[kw][l], g[3+kw][l], g[6+kw][l])
+				}
+			}
+			for i := range winoIn {
+				r, x := &m[i], i*winoIn
+				t0, t1, t2, t3, t4, t5 := &t[x], &t[x+1], &t[x+2], &t[x+3], &t[x+4], &t[x+5]
+				for l := range n {
+					u0, u1, u2, u3, u4, u5 := winoG6(r[0][l], r[1][l], r[2][l])
+					t0[l], t1[l], t2[l], t3[l], t4[l], t5[l] = float32(u0), float32(u1), float32(u2), float32(u3), float32(u4), float32(u5)
+				}
 			}
 			for xi := range winoXi {
 				copy(u[(xi*c+ci)*outC+o0:][:n], t[xi][:n])
@@ -218,21 +230,6 @@ func newWinograd(c, outC int, channel func(ci int, g9 []float32)) *Winograd {
 		}
 	}
 	return &Winograd{c: c, outC: outC, u: u}
-}
-
-// winoKernelTile sets t[ξ][l] = (G g Gᵀ)[ξ] for the 3×3 taps g[·][l], in
-// float64 (one rounding per value).
-func winoKernelTile(g *[9][16]float64, t *[winoXi][16]float32, l int) {
-	l &= 15
-	var gg [winoIn][3]float64 // G g
-	for kw := range 3 {
-		gg[0][kw], gg[1][kw], gg[2][kw], gg[3][kw], gg[4][kw], gg[5][kw] = winoG6(g[kw][l], g[3+kw][l], g[6+kw][l])
-	}
-	for i := range winoIn {
-		u0, u1, u2, u3, u4, u5 := winoG6(gg[i][0], gg[i][1], gg[i][2])
-		x := i * winoIn
-		t[x][l], t[x+1][l], t[x+2][l], t[x+3][l], t[x+4][l], t[x+5][l] = float32(u0), float32(u1), float32(u2), float32(u3), float32(u4), float32(u5)
-	}
 }
 
 // winoG6 is G·(g0, g1, g2). (Multiplications by the reciprocals: the
