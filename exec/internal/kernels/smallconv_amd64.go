@@ -32,7 +32,7 @@ func scXGETBV() (eax uint32)
 // scMaxPix[nv]) over groups ≥ 1 runs of np pixels in a row (run g at src
 // + g·np·pix and dst + g·np·dpix), applying epi (nil or kind scEpiNone:
 // none), after adding skip (nil: none; pixel p's at skip + p·spix, runs
-// advancing it as dst) to the sums. With two vectors it also prefetches into L2 one line at pf,
+// advancing it as dst) to the sums. With two or three vectors it also prefetches into L2 one line at pf,
 // pf+pfStep, … per tap (nil: none; the fourth of each four taps of a run
 // left out): the next block's weights.
 func scKern(nv, np, groups int, src *float32, pix uintptr, taps *scTaps, w, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, skip *float32, spix uintptr) {

@@ -72,7 +72,7 @@ func (s *SmallConv) ConvDepthwise(pe ConvParams, in []float32, nchw bool, bias [
 	if !inPlace {
 		bandLen = ((pe.KH-1)*pe.DilH + 1) * s.wp * pe.C
 	}
-	nb := 32 * len(s.blocks)
+	nb := pe.OutC + scBiasPad
 	buf := ws.Get(nb + workers*(ring*rowLen+bandLen))
 	pb := buf[:nb]
 	s.packBias(pb, bias)

@@ -60,10 +60,11 @@ import (
 	"os"
 )
 
-// maxPix is the most pixels per call for nv = 1 and 2: 24 accumulators
-// (Z0-Z23) for one vector, 28 (Z0-Z27) for two; weights in Z28-Z29,
-// broadcasts in Z30-Z31 (two vectors), zero in Z31 after the loop.
-var maxPix = [3]int{0, 24, 14}
+// maxPix is the most pixels per call for nv = 1, 2 and 3: 24 accumulators
+// (Z0-Z23) for one vector, 28 (Z0-Z27) for two, 27 (Z0-Z26) for three;
+// weights in Z28-Z29 (Z28-Z30 for three), broadcasts in Z30-Z31 (two
+// vectors; Z27 and Z31 for three).
+var maxPix = [4]int{0, 24, 14, 9}
 
 func main() {
 	var b bytes.Buffer
@@ -90,7 +91,7 @@ func main() {
 	w("\tXGETBV")
 	w("\tMOVL AX, eax+0(FP)")
 	w("\tRET")
-	for nv := 1; nv <= 2; nv++ {
+	for nv := 1; nv <= 3; nv++ {
 		for np := 1; np <= maxPix[nv]; np++ {
 			kernel(w, nv, np)
 		}
@@ -102,8 +103,8 @@ func main() {
 	fmt.Fprintln(&g, "package kernels")
 	fmt.Fprintln(&g, "")
 	fmt.Fprintln(&g, "// scKernels[nv][np] is the micro-kernel for nv vectors × np pixels.")
-	fmt.Fprintln(&g, "var scKernels = [3][25]func(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr){")
-	for nv := 1; nv <= 2; nv++ {
+	fmt.Fprintln(&g, "var scKernels = [4][25]func(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr){")
+	for nv := 1; nv <= 3; nv++ {
 		fmt.Fprintf(&g, "\t%d: {", nv)
 		for np := 1; np <= maxPix[nv]; np++ {
 			fmt.Fprintf(&g, "%d: scKernV%dP%d, ", np, nv, np)
@@ -111,7 +112,7 @@ func main() {
 		fmt.Fprintln(&g, "},")
 	}
 	fmt.Fprintln(&g, "}")
-	for nv := 1; nv <= 2; nv++ {
+	for nv := 1; nv <= 3; nv++ {
 		for np := 1; np <= maxPix[nv]; np++ {
 			fmt.Fprintln(&g, "")
 			fmt.Fprintln(&g, "//go:noescape")
@@ -182,7 +183,7 @@ func kernel(w func(string, ...any), nv, np int) {
 	w("// func scKernV%dP%d(src *float32, pix uintptr, runs *int, nruns int, wt *float32, bias *float32, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)", nv, np)
 	w("TEXT ·scKernV%dP%d(SB), NOSPLIT, $16-120", nv, np)
 	w("\tFPMODE_ENTER")
-	if nv == 2 {
+	if nv >= 2 {
 		w("\tMOVQ pf+80(FP), R12")
 		w("\tMOVQ pfStep+88(FP), R13")
 	}
@@ -241,6 +242,9 @@ func kernel(w func(string, ...any), nv, np int) {
 			// Two or more vectors: broadcast the input value once into a
 			// register (alternating Z30 and Z31) and use it for each.
 			bc := fmt.Sprintf("Z%d", 30+p%2)
+			if nv == 3 { // Z30 holds the third vector's weights
+				bc = []string{"Z27", "Z31"}[p%2]
+			}
 			w("\tVBROADCASTSS %s, %s", addr(p, disp), bc)
 			for v := range nv {
 				w("\tVFMADD231PS %s, %s, %s", wr(v), bc, acc(p, v))
@@ -261,13 +265,13 @@ func kernel(w func(string, ...any), nv, np int) {
 	w("\tPCALIGN $32")
 	w("quad:")
 	for u := range 4 {
-		if nv == 2 && u < 3 {
+		if nv >= 2 && u < 3 {
 			w("\tPREFETCHT1 %s", []string{"(R12)", "(R12)(R13*1)", "(R12)(R13*2)"}[u])
 		}
 		tap(4*u, 64*nv*u, u)
 	}
 	advance("$16")
-	if nv == 2 {
+	if nv >= 2 {
 		w("\tLEAQ (R12)(R13*4), R12")
 	}
 	w("\tADDQ $%d, DI", 4*64*nv)
@@ -278,7 +282,7 @@ func kernel(w func(string, ...any), nv, np int) {
 	w("\tTESTQ CX, CX")
 	w("\tJZ next")
 	w("one:")
-	if nv == 2 {
+	if nv >= 2 {
 		w("\tPREFETCHT1 (R12)")
 		w("\tADDQ R13, R12")
 	}

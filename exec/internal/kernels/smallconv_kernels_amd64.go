@@ -3,9 +3,10 @@
 package kernels
 
 // scKernels[nv][np] is the micro-kernel for nv vectors × np pixels.
-var scKernels = [3][25]func(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr){
+var scKernels = [4][25]func(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr){
 	1: {1: scKernV1P1, 2: scKernV1P2, 3: scKernV1P3, 4: scKernV1P4, 5: scKernV1P5, 6: scKernV1P6, 7: scKernV1P7, 8: scKernV1P8, 9: scKernV1P9, 10: scKernV1P10, 11: scKernV1P11, 12: scKernV1P12, 13: scKernV1P13, 14: scKernV1P14, 15: scKernV1P15, 16: scKernV1P16, 17: scKernV1P17, 18: scKernV1P18, 19: scKernV1P19, 20: scKernV1P20, 21: scKernV1P21, 22: scKernV1P22, 23: scKernV1P23, 24: scKernV1P24},
 	2: {1: scKernV2P1, 2: scKernV2P2, 3: scKernV2P3, 4: scKernV2P4, 5: scKernV2P5, 6: scKernV2P6, 7: scKernV2P7, 8: scKernV2P8, 9: scKernV2P9, 10: scKernV2P10, 11: scKernV2P11, 12: scKernV2P12, 13: scKernV2P13, 14: scKernV2P14},
+	3: {1: scKernV3P1, 2: scKernV3P2, 3: scKernV3P3, 4: scKernV3P4, 5: scKernV3P5, 6: scKernV3P6, 7: scKernV3P7, 8: scKernV3P8, 9: scKernV3P9},
 }
 
 //go:noescape
@@ -121,3 +122,30 @@ func scKernV2P13(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst 
 
 //go:noescape
 func scKernV2P14(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+
+//go:noescape
+func scKernV3P1(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+
+//go:noescape
+func scKernV3P2(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+
+//go:noescape
+func scKernV3P3(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+
+//go:noescape
+func scKernV3P4(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+
+//go:noescape
+func scKernV3P5(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+
+//go:noescape
+func scKernV3P6(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+
+//go:noescape
+func scKernV3P7(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+
+//go:noescape
+func scKernV3P8(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)
+
+//go:noescape
+func scKernV3P9(src *float32, pix uintptr, runs *int, nruns int, wt, bias, dst *float32, dpix uintptr, mask uint64, epi *scEpi, pf *float32, pfStep uintptr, groups int, skip *float32, spix uintptr)

@@ -66,6 +66,7 @@ func smallConvCases() []convCase {
 		convCase{"groups of 8", ConvParams{N: 2, H: 9, W: 10, C: 64, OutC: 64, KH: 3, KW: 3, Groups: 8, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
 		convCase{"groups of 24 s2", ConvParams{N: 1, H: 11, W: 13, C: 48, OutC: 48, KH: 3, KW: 3, Groups: 2, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, Activation{Kind: ActSwish}},
 		convCase{"groups 40→80 1x1", ConvParams{N: 1, H: 6, W: 7, C: 40, OutC: 80, KH: 1, KW: 1, Groups: 2}, false, Activation{}},
+		convCase{"groups of 48 s2 (three-vector blocks)", ConvParams{N: 1, H: 15, W: 23, C: 96, OutC: 96, KH: 3, KW: 3, Groups: 2, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, true, khReLU},
 	)
 	return cs
 }
