@@ -767,7 +767,12 @@ func (s *SmallConv) plan(n, workers int, inPlace bool, maxRows, band0, rowStep i
 	}
 	units := s.oh
 	nblk := len(s.blocks)
-	wBytes := 4 * len(s.taps.deltas) * 32 // one block's packed weights
+	// A block's packed weights, counted 32 channels wide (a 16-channel
+	// block's as a full one's), 48 where a block has three vectors.
+	wBytes := 4 * len(s.taps.deltas) * 32
+	for _, b := range s.blocks {
+		wBytes = max(wBytes, 4*len(b.w))
+	}
 	bandBytes := func(r int) int { return 4 * (band0 + (r-1)*rowStep) }
 	want := 1
 	if workers > 1 {
